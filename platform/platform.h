@@ -1,0 +1,99 @@
+/* Platform interface: how the Sentry runs application code and manages its address spaces.
+ * One ops struct, several backends (ptrace/ today; systrap/ later), chosen in platform.c. */
+#ifndef FB_PLATFORM_H
+#define FB_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/user.h>
+
+#include "kernel/util/error.h"
+
+/* The stub code and data live at a fixed address in every application address space; the mm
+ * refuses application mappings that overlap it. Far below where we place application mmaps and
+ * far above PIE/heap, so no sane program asks for it. */
+#define FB_STUB_BASE 0x100000000000ULL
+#define FB_STUB_SIZE 0x2000ULL /* one code page (r-x) + one data page (rw-) */
+/* The memory file's fd number inside every stub process. */
+#define FB_STUB_MEMFD 3
+/* Highest user address + 1 (47-bit address space; 4-level paging). */
+#define FB_TASK_SIZE 0x7ffffffff000ULL
+
+struct fb_platform;
+struct fb_as;   /* one application address space (ptrace: one stub process) */
+struct fb_pctx; /* one execution context, owned by one Sentry host thread (one task) */
+
+/* Register state of one application thread, as the platform saves it on each stop. */
+struct fb_cpu {
+    struct user_regs_struct regs;
+    /* Extended FP state (XSAVE layout, fb_platform_fpstate_size() bytes). The platform keeps the
+     * live FP state in the host thread that runs the task; `fp` holds a copy only when fp_valid. */
+    uint8_t *fp;
+    bool fp_valid; /* fp holds the task's current FP state */
+    bool fp_dirty; /* fp was changed by the Sentry and must be loaded before resuming */
+};
+
+enum fb_switch_result {
+    FB_SWITCH_SYSCALL = 1, /* stopped at a system call (regs.orig_rax = number) */
+    FB_SWITCH_FAULT,       /* synchronous fault: info in struct fb_stop */
+    FB_SWITCH_INTERRUPT,   /* fb_platform_interrupt() (or a spurious kick) stopped it */
+    FB_SWITCH_DEAD,        /* the address space died underneath (host kill, OOM) */
+};
+
+struct fb_stop {
+    int signo;     /* host signal that reported the fault: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS */
+    int code;      /* its si_code (SEGV_MAPERR, SEGV_ACCERR, FPE_INTDIV, ...) */
+    uint64_t addr; /* si_addr */
+    int trapno;
+};
+
+struct fb_platform_ops {
+    const char *name;
+    /* Create an empty address space (only the stub region is mapped). Any thread. */
+    int (*as_new)(struct fb_platform *p, struct fb_as **out);
+    /* Destroy an address space and every host thread in it. Any thread. */
+    void (*as_release)(struct fb_as *as);
+    /* Prepare a host thread in `as` for a context that will enter it later (a new application
+     * thread sharing the address space). `ctx` must currently be in `as`. */
+    int (*as_add_thread)(struct fb_pctx *ctx, struct fb_as *as);
+
+    int (*ctx_new)(struct fb_platform *p, struct fb_pctx **out);
+    /* Leave the current address space (its host thread exits) and free ctx. Owner thread only. */
+    void (*ctx_release)(struct fb_pctx *ctx);
+
+    /* Memory operations on `as`, performed through ctx (which enters `as` if needed). Owner
+     * thread only. `off` is an offset in the memory file. Return 0 or -errno. */
+    int (*map)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot,
+               uint64_t off);
+    int (*unmap)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len);
+    int (*protect)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot);
+
+    /* Run cpu in as until it makes a syscall, faults or is interrupted. Owner thread only. */
+    enum fb_switch_result (*switch_to)(struct fb_pctx *ctx, struct fb_as *as, struct fb_cpu *cpu,
+                                       struct fb_stop *stop);
+    /* Make a running (or the next) switch_to of ctx return FB_SWITCH_INTERRUPT. Any thread. */
+    void (*interrupt)(struct fb_pctx *ctx);
+    /* Copy the live FP state into cpu->fp (sets fp_valid). Owner thread only. */
+    int (*fetch_fp)(struct fb_pctx *ctx, struct fb_as *as, struct fb_cpu *cpu);
+};
+
+struct fb_platform {
+    const struct fb_platform_ops *ops;
+    int memfd;
+};
+
+/* Create the named platform ("ptrace"). Must run before the Sentry locks itself down: it forks
+ * the pristine source stub that later stubs are cloned from. */
+int fb_platform_new(const char *name, int memfd, struct fb_platform **out, struct fb_error *err);
+/* Size in bytes of the XSAVE area for the features enabled on this host. */
+size_t fb_platform_fpstate_size(void);
+/* Initialise an XSAVE area to the state of a freshly exec'd process (default x87/SSE control). */
+void fb_platform_fpstate_init(uint8_t *fp);
+
+static inline int fb_as_new(struct fb_platform *p, struct fb_as **out)
+{
+    return p->ops->as_new(p, out);
+}
+
+#endif

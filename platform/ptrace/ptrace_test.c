@@ -1,0 +1,229 @@
+/* Unit tests for the ptrace platform: stubs, injected mappings, syscall interception, faults,
+ * interrupts and threads sharing an address space. Needs ptrace (skips without it). */
+#include "fbtest.h"
+#include "platform/platform.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct fb_platform *plat;
+static int memfd;
+static uint8_t *mem; /* the memory file mapped in this process */
+
+#define CODE_ADDR  0x400000ULL
+#define STACK_ADDR 0x500000ULL
+
+static void cpu_init(struct fb_cpu *cpu, uint64_t rip)
+{
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->regs.rip = rip;
+    cpu->regs.rsp = STACK_ADDR + 4096 - 64;
+    cpu->regs.cs = 0x33;
+    cpu->regs.ss = 0x2b;
+    cpu->regs.eflags = 0x202;
+    cpu->fp = calloc(1, fb_platform_fpstate_size());
+    fb_platform_fpstate_init(cpu->fp);
+    cpu->fp_dirty = true;
+}
+
+/* getppid(); exit(7)  — and a loop and a fault at fixed offsets. */
+static const uint8_t code[] = {
+    0xb8, 0x6e, 0x00, 0x00, 0x00, /* 0: mov $110,%eax (getppid) */
+    0x0f, 0x05,                   /* 5: syscall */
+    0x48, 0x89, 0xc7,             /* 7: mov %rax,%rdi */
+    0xb8, 0x3c, 0x00, 0x00, 0x00, /* 10: mov $60,%eax */
+    0x0f, 0x05,                   /* 15: syscall */
+    0xeb, 0xfe,                   /* 17: jmp . (loop) */
+    0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x70, 0x00, /* 19: mov 0x700000,%rax (fault) */
+    0xeb, 0xfe,
+};
+
+static void setup_as(struct fb_as **as, struct fb_pctx **ctx)
+{
+    *as = NULL;
+    *ctx = NULL;
+    if (fb_as_new(plat, as) != 0 || plat->ops->ctx_new(plat, ctx) != 0)
+        return;
+    if (plat->ops->map(*ctx, *as, CODE_ADDR, 4096, PROT_READ | PROT_EXEC, 0) != 0 ||
+        plat->ops->map(*ctx, *as, STACK_ADDR, 4096, PROT_READ | PROT_WRITE, 4096) != 0) {
+        plat->ops->ctx_release(*ctx);
+        *ctx = NULL;
+    }
+}
+
+static void test_syscall_interception(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct fb_cpu cpu;
+    struct fb_stop stop;
+
+    setup_as(&as, &ctx);
+    FBT_CHECK(as && ctx);
+    cpu_init(&cpu, CODE_ADDR);
+    FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_SYSCALL);
+    FBT_CHECK_EQ(cpu.regs.orig_rax, 110);
+    FBT_CHECK_EQ(cpu.regs.rip, CODE_ADDR + 7);
+    cpu.regs.rax = 4242; /* the Sentry's answer */
+    FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_SYSCALL);
+    FBT_CHECK_EQ(cpu.regs.orig_rax, 60);
+    FBT_CHECK_EQ(cpu.regs.rdi, 4242); /* the host never ran getppid or exit */
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+    free(cpu.fp);
+}
+
+static void test_fault_reports_address(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct fb_cpu cpu;
+    struct fb_stop stop;
+
+    setup_as(&as, &ctx);
+    FBT_CHECK(as && ctx);
+    cpu_init(&cpu, CODE_ADDR + 19);
+    FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_FAULT);
+    FBT_CHECK_EQ(stop.signo, SIGSEGV);
+    FBT_CHECK_EQ(stop.code, SEGV_MAPERR);
+    FBT_CHECK_EQ(stop.addr, 0x700000);
+    /* Map the page and retry: the load now succeeds and the loop is reached. */
+    memcpy(mem + 8192, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+    FBT_CHECK_EQ(plat->ops->map(ctx, as, 0x700000, 4096, PROT_READ, 8192), 0);
+    plat->ops->interrupt(ctx); /* pending: the next switch returns at once */
+    FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_INTERRUPT);
+    FBT_CHECK_EQ(cpu.regs.rip, CODE_ADDR + 19);
+    /* Write-protect check: a store to a read-only page reports SEGV_ACCERR. */
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+    free(cpu.fp);
+}
+
+struct kicker {
+    struct fb_pctx *ctx;
+};
+static void *kick_later(void *arg)
+{
+    struct kicker *k = arg;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    plat->ops->interrupt(k->ctx);
+    return NULL;
+}
+
+static void test_interrupt_running_loop(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct fb_cpu cpu;
+    struct fb_stop stop;
+    struct kicker k;
+    pthread_t t;
+
+    setup_as(&as, &ctx);
+    FBT_CHECK(as && ctx);
+    cpu_init(&cpu, CODE_ADDR + 17);
+    k.ctx = ctx;
+    pthread_create(&t, NULL, kick_later, &k);
+    FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_INTERRUPT);
+    pthread_join(t, NULL);
+    FBT_CHECK_EQ(cpu.regs.rip, CODE_ADDR + 17);
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+    free(cpu.fp);
+}
+
+struct second {
+    struct fb_as *as;
+    int result;
+    uint64_t orig_rax;
+};
+static void *run_second(void *arg)
+{
+    struct second *s = arg;
+    struct fb_pctx *ctx;
+    struct fb_cpu cpu;
+    struct fb_stop stop;
+
+    plat->ops->ctx_new(plat, &ctx);
+    cpu_init(&cpu, CODE_ADDR);
+    s->result = plat->ops->switch_to(ctx, s->as, &cpu, &stop);
+    s->orig_rax = cpu.regs.orig_rax;
+    plat->ops->ctx_release(ctx);
+    free(cpu.fp);
+    return NULL;
+}
+
+static void test_second_thread_in_as(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct second s = {0};
+    pthread_t t;
+
+    setup_as(&as, &ctx);
+    FBT_CHECK(as && ctx);
+    FBT_CHECK_EQ(plat->ops->as_add_thread(ctx, as), 0);
+    s.as = as;
+    pthread_create(&t, NULL, run_second, &s);
+    pthread_join(t, NULL);
+    FBT_CHECK_EQ(s.result, FB_SWITCH_SYSCALL);
+    FBT_CHECK_EQ(s.orig_rax, 110);
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+}
+
+static void test_syscall_roundtrip_cost(void)
+{
+    /* Not an assertion on speed: prints the figure for the record. */
+    static const uint8_t loop[] = {0xb8, 0x6e, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7};
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct fb_cpu cpu;
+    struct fb_stop stop;
+    struct timespec a, b;
+    int i, n = 20000;
+
+    memcpy(mem + 4096 * 3, loop, sizeof(loop));
+    FBT_CHECK_EQ(fb_as_new(plat, &as), 0);
+    FBT_CHECK_EQ(plat->ops->ctx_new(plat, &ctx), 0);
+    FBT_CHECK_EQ(plat->ops->map(ctx, as, CODE_ADDR, 4096, PROT_READ | PROT_EXEC, 4096 * 3), 0);
+    cpu_init(&cpu, CODE_ADDR);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (i = 0; i < n; i++) {
+        FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_SYSCALL);
+        cpu.regs.rax = 1;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    fprintf(stderr, "ptrace syscall round trip: %.2f us\n",
+            ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n / 1000.0);
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+    free(cpu.fp);
+}
+
+int main(void)
+{
+    struct fb_error err = {0};
+
+    memfd = memfd_create("fnbox-test-mem", 0);
+    if (memfd < 0 || ftruncate(memfd, 1 << 20) != 0)
+        return 1;
+    mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+    memcpy(mem, code, sizeof(code));
+    if (fb_platform_new("ptrace", memfd, &plat, &err) != 0) {
+        printf("SKIP platform/ptrace: %s\n", err.msg);
+        return 0;
+    }
+    FBT_RUN(test_syscall_interception);
+    FBT_RUN(test_fault_reports_address);
+    FBT_RUN(test_interrupt_running_loop);
+    FBT_RUN(test_second_thread_in_as);
+    FBT_RUN(test_syscall_roundtrip_cost);
+    FBT_EXIT();
+}

@@ -1,0 +1,103 @@
+/* Stub code for the ptrace platform: copied to FB_STUB_BASE in every stub process. Runs with no
+ * stack (the stub unmaps everything else), so it uses registers only. Position independent. */
+
+#define SYS_read 0
+#define SYS_write 1
+#define SYS_close 3
+#define SYS_munmap 11
+#define SYS_pause 34
+#define SYS_clone 56
+#define SYS_exit_group 231
+#define SIGCHLD 17
+#define CTL_FD 4
+#define DATA_OFF 4096
+
+    .text
+    .globl fb_stub_code_start, fb_stub_code_end
+    .globl fb_stub_source_entry, fb_stub_syscall_site, fb_stub_clone_site, fb_stub_idle
+    .globl fb_stub_syscall_trap, fb_stub_clone_trap
+    .p2align 12
+fb_stub_code_start:
+
+/* Entry of the source stub, jumped to from C with:
+ *   %rdi = FB_STUB_BASE (start of the stub region), %rsi = its size, %rdx = task size.
+ * Unmaps everything but the stub region, then serves fork requests on CTL_FD forever:
+ * each request byte creates one child stub, whose pid is written back as 4 bytes. */
+fb_stub_source_entry:
+    mov %rdi, %r12              /* r12 = stub base */
+    mov %rsi, %r13              /* r13 = stub size */
+    mov %rdx, %r14              /* r14 = task size */
+    /* munmap(0, base) */
+    xor %edi, %edi
+    mov %r12, %rsi
+    mov $SYS_munmap, %eax
+    syscall
+    /* munmap(base + size, task_size - base - size) */
+    lea (%r12,%r13), %rdi
+    mov %r14, %rsi
+    sub %rdi, %rsi
+    mov $SYS_munmap, %eax
+    syscall
+1:  /* read(CTL_FD, data, 1) */
+    mov $CTL_FD, %edi
+    lea fb_stub_code_start+DATA_OFF(%rip), %rsi
+    mov $1, %edx
+    mov $SYS_read, %eax
+    syscall
+    cmp $1, %rax
+    jne 9f
+    /* clone(SIGCHLD, 0, 0, 0, 0): a plain fork */
+    mov $SIGCHLD, %edi
+    xor %esi, %esi
+    xor %edx, %edx
+    xor %r10d, %r10d
+    xor %r8d, %r8d
+    mov $SYS_clone, %eax
+    syscall
+    test %rax, %rax
+    jz 2f
+    /* parent: write(CTL_FD, &pid, 4) */
+    lea fb_stub_code_start+DATA_OFF(%rip), %rsi
+    mov %eax, (%rsi)
+    mov $CTL_FD, %edi
+    mov $4, %edx
+    mov $SYS_write, %eax
+    syscall
+    jmp 1b
+2:  /* child: drop the control channel, then idle until a Sentry thread seizes us */
+    mov $CTL_FD, %edi
+    mov $SYS_close, %eax
+    syscall
+    jmp fb_stub_idle
+9:  /* control channel closed: the Sentry is gone */
+    xor %edi, %edi
+    mov $SYS_exit_group, %eax
+    syscall
+    hlt
+
+/* Untraced stub threads wait here until a tracer seizes them and replaces every register. */
+fb_stub_idle:
+    mov $SYS_pause, %eax
+    syscall
+    jmp fb_stub_idle
+
+/* Injected system calls: the tracer sets rip here with the call in rax/rdi/rsi/rdx/r10/r8/r9,
+ * resumes with PTRACE_CONT and collects rax at the int3 trap. */
+fb_stub_syscall_site:
+    syscall
+    int3
+fb_stub_syscall_trap:
+    hlt
+
+/* Injected thread creation: the parent thread traps at int3 with the new tid in rax; the new
+ * thread (rax == 0) goes idle and waits to be seized by its own tracer. */
+fb_stub_clone_site:
+    syscall
+    test %rax, %rax
+    jz fb_stub_idle
+    int3
+fb_stub_clone_trap:
+    hlt
+
+fb_stub_code_end:
+    .section .note.GNU-stack,"",@progbits
