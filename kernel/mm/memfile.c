@@ -1,0 +1,199 @@
+/* Memory-file page allocator (see memfile.h). First fit over a sorted array of free runs, then a
+ * bump pointer. Freed runs are punched out of the memfd so the host gets the memory back. */
+#include "kernel/mm/memfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kernel/util/log.h"
+
+int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
+{
+    memset(mf, 0, sizeof(*mf));
+    mf->fd = memfd_create("fnbox-memory", MFD_CLOEXEC);
+    if (mf->fd < 0)
+        return fb_error_set(err, errno, "memfd_create: %s", strerror(errno));
+    if (ftruncate(mf->fd, (off_t)size) != 0) {
+        fb_error_set(err, errno, "sizing the memory file: %s", strerror(errno));
+        goto out_close;
+    }
+    mf->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mf->fd, 0);
+    if (mf->base == MAP_FAILED) {
+        fb_error_set(err, errno, "mapping the memory file: %s", strerror(errno));
+        goto out_close;
+    }
+    mf->refs = mmap(NULL, (size >> FB_PAGE_SHIFT) * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mf->refs == MAP_FAILED) {
+        fb_error_set(err, errno, "reference-count table: %s", strerror(errno));
+        goto out_unmap;
+    }
+    mf->size = size;
+    mf->top = 1; /* page 0 is never handed out: offset 0 means "no page" */
+    return 0;
+
+out_unmap:
+    munmap(mf->base, size);
+out_close:
+    close(mf->fd);
+    mf->fd = -1;
+    return -1;
+}
+
+void fb_memfile_destroy(struct fb_memfile *mf)
+{
+    if (mf->refs)
+        munmap(mf->refs, (mf->size >> FB_PAGE_SHIFT) * sizeof(uint32_t));
+    if (mf->base)
+        munmap(mf->base, mf->size);
+    if (mf->fd >= 0)
+        close(mf->fd);
+    free(mf->free);
+    memset(mf, 0, sizeof(*mf));
+    mf->fd = -1;
+}
+
+static void set_refs(struct fb_memfile *mf, uint64_t page, uint64_t n, uint32_t v)
+{
+    uint64_t i;
+    for (i = 0; i < n; i++)
+        mf->refs[page + i] = v;
+}
+
+uint64_t fb_mf_alloc(struct fb_memfile *mf, uint64_t npages)
+{
+    uint64_t page = 0;
+    size_t i;
+
+    if (!npages)
+        return 0;
+    if (mf->limit_pages && mf->used_pages + npages > mf->limit_pages) {
+        mf->limit_hit = true;
+        return 0;
+    }
+    for (i = 0; i < mf->nfree; i++) {
+        struct fb_mf_extent *e = &mf->free[i];
+        if (e->npages >= npages) {
+            page = e->start;
+            e->start += npages;
+            e->npages -= npages;
+            if (!e->npages) {
+                memmove(e, e + 1, (mf->nfree - i - 1) * sizeof(*e));
+                mf->nfree--;
+            }
+            break;
+        }
+    }
+    if (!page) {
+        if (mf->top + npages > (mf->size >> FB_PAGE_SHIFT))
+            return 0;
+        page = mf->top;
+        mf->top += npages;
+    }
+    set_refs(mf, page, npages, 1);
+    mf->used_pages += npages;
+    return page << FB_PAGE_SHIFT;
+}
+
+void fb_mf_get(struct fb_memfile *mf, uint64_t off, uint64_t npages)
+{
+    uint64_t page = off >> FB_PAGE_SHIFT, i;
+    for (i = 0; i < npages; i++)
+        mf->refs[page + i]++;
+}
+
+/* Return a run of pages to the free list, coalescing with neighbours, and punch it out. */
+static void free_run(struct fb_memfile *mf, uint64_t start, uint64_t n)
+{
+    size_t lo = 0, hi = mf->nfree;
+
+    mf->used_pages -= n;
+    if (fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start << 12),
+                  (off_t)(n << 12)) != 0)
+        fb_warn("punching memory-file hole: %s", strerror(errno));
+    if (start + n == mf->top) {
+        mf->top = start;
+        /* The last free run may now touch the top too. */
+        while (mf->nfree && mf->free[mf->nfree - 1].start + mf->free[mf->nfree - 1].npages ==
+                                mf->top) {
+            mf->top = mf->free[mf->nfree - 1].start;
+            mf->nfree--;
+        }
+        return;
+    }
+    while (lo < hi) { /* first extent starting after `start` */
+        size_t mid = (lo + hi) / 2;
+        if (mf->free[mid].start < start)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0 && mf->free[lo - 1].start + mf->free[lo - 1].npages == start) {
+        mf->free[lo - 1].npages += n;
+        if (lo < mf->nfree && start + n == mf->free[lo].start) {
+            mf->free[lo - 1].npages += mf->free[lo].npages;
+            memmove(&mf->free[lo], &mf->free[lo + 1], (mf->nfree - lo - 1) * sizeof(mf->free[0]));
+            mf->nfree--;
+        }
+        return;
+    }
+    if (lo < mf->nfree && start + n == mf->free[lo].start) {
+        mf->free[lo].start = start;
+        mf->free[lo].npages += n;
+        return;
+    }
+    if (mf->nfree == mf->capfree) {
+        size_t cap = mf->capfree ? mf->capfree * 2 : 64;
+        struct fb_mf_extent *nf = realloc(mf->free, cap * sizeof(*nf));
+        if (!nf) {
+            fb_warn("out of memory tracking %lu free pages; they stay reserved",
+                    (unsigned long)n);
+            return;
+        }
+        mf->free = nf;
+        mf->capfree = cap;
+    }
+    memmove(&mf->free[lo + 1], &mf->free[lo], (mf->nfree - lo) * sizeof(mf->free[0]));
+    mf->free[lo].start = start;
+    mf->free[lo].npages = n;
+    mf->nfree++;
+}
+
+void fb_mf_put(struct fb_memfile *mf, uint64_t off, uint64_t npages)
+{
+    uint64_t page = off >> FB_PAGE_SHIFT, i, run = 0, run_start = 0;
+
+    for (i = 0; i < npages; i++) {
+        uint64_t p = page + i;
+        if (!mf->refs[p]) {
+            fb_err("memory-file page %#lx freed twice", (unsigned long)p);
+            continue;
+        }
+        if (--mf->refs[p] == 0) {
+            if (run && run_start + run == p) {
+                run++;
+                continue;
+            }
+            if (run)
+                free_run(mf, run_start, run);
+            run_start = p;
+            run = 1;
+        }
+    }
+    if (run)
+        free_run(mf, run_start, run);
+}
+
+uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf)
+{
+    struct stat st;
+    if (fstat(mf->fd, &st) != 0)
+        return 0;
+    return (uint64_t)st.st_blocks * 512;
+}

@@ -1,0 +1,59 @@
+/* The memory file: one memfd holding all application memory of a sandbox, mapped once into the
+ * Sentry for copy-in/copy-out, with a page allocator and per-page reference counts. */
+#ifndef FB_MM_MEMFILE_H
+#define FB_MM_MEMFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/util/error.h"
+
+#define FB_PAGE_SIZE  4096ULL
+#define FB_PAGE_SHIFT 12
+#define FB_PAGE_MASK  (~(FB_PAGE_SIZE - 1))
+#define FB_PAGE_ROUND_UP(x)   (((x) + FB_PAGE_SIZE - 1) & FB_PAGE_MASK)
+#define FB_PAGE_ROUND_DOWN(x) ((x)&FB_PAGE_MASK)
+
+struct fb_memfile {
+    int fd;
+    uint8_t *base;     /* the whole file mapped shared in the Sentry */
+    uint64_t size;     /* bytes of address space reserved for the file */
+    uint32_t *refs;    /* per-page reference counts (sparse anonymous mapping) */
+    uint64_t top;      /* pages below top have been handed out at least once */
+    struct fb_mf_extent *free; /* free runs below top, sorted by offset */
+    size_t nfree, capfree;
+    uint64_t used_pages; /* pages with a non-zero reference count */
+    uint64_t limit_pages; /* 0 = unlimited (the --memory limit) */
+    bool limit_hit;       /* an allocation failed on the limit (the OOM report reads it) */
+};
+
+struct fb_mf_extent {
+    uint64_t start, npages; /* in pages */
+};
+
+/* Create the memory file with `size` bytes of (sparse) capacity. */
+int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err);
+void fb_memfile_destroy(struct fb_memfile *mf);
+
+/* Allocate npages contiguous zeroed pages, each with one reference. Returns the byte offset in
+ * the file, or 0 with no pages allocated (offset 0 is never handed out); limit_hit tells whether
+ * the memory limit was the reason. */
+uint64_t fb_mf_alloc(struct fb_memfile *mf, uint64_t npages);
+/* Take / drop one reference on each of npages pages starting at byte offset off. Pages whose
+ * count drops to zero are returned to the allocator and their memory to the host. */
+void fb_mf_get(struct fb_memfile *mf, uint64_t off, uint64_t npages);
+void fb_mf_put(struct fb_memfile *mf, uint64_t off, uint64_t npages);
+static inline uint32_t fb_mf_refs(const struct fb_memfile *mf, uint64_t off)
+{
+    return mf->refs[off >> FB_PAGE_SHIFT];
+}
+/* Sentry pointer to the byte at offset off. */
+static inline void *fb_mf_ptr(const struct fb_memfile *mf, uint64_t off)
+{
+    return mf->base + off;
+}
+/* Bytes of memory the host actually holds for the file (touched pages). */
+uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf);
+
+#endif

@@ -1,0 +1,1012 @@
+/* Address-space management (see mm.h). Invariant: a page is mapped in the platform address
+ * space only if it has a page-table entry (FB_PTE_MAPPED), and then with protection
+ * vma.prot minus PROT_WRITE unless FB_PTE_WRITE. So every change of the page table first
+ * removes or re-protects the platform mapping, and every platform mapping is made from it. */
+#include "kernel/mm/mm.h"
+#include "kernel/util/cleanup.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "kernel/util/log.h"
+
+#define PAGE      FB_PAGE_SIZE
+#define VPN(a)    ((a) >> FB_PAGE_SHIFT)
+#define PTE_OFF(p) ((p) & ~FB_PTE_FLAGS)
+#define ANON_FAULT_PAGES 32 /* fault-around window for anonymous memory */
+#define FILE_FAULT_PAGES 16 /* and for file-backed memory */
+#define STACK_GUARD_GAP (256 * PAGE)
+
+static const int prot_rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
+
+/* ---- references to backing objects (used by vma.c) ------------------------------------------ */
+
+void fb_vma_map_get(struct fb_mappable *m)
+{
+    m->ops->get(m);
+}
+
+void fb_vma_map_put(struct fb_mappable *m)
+{
+    m->ops->put(m);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+struct fb_mm *fb_mm_new(struct fb_memfile *mf, struct fb_platform *plat)
+{
+    struct fb_mm *mm = calloc(1, sizeof(*mm));
+    if (!mm)
+        return NULL;
+    mm->refs = 1;
+    mm->mf = mf;
+    mm->plat = plat;
+    mm->mmap_base = 0x7f0000000000ull;
+    mm->stack_limit = 8ull << 20;
+    return mm;
+}
+
+void fb_mm_get(struct fb_mm *mm)
+{
+    mm->refs++;
+}
+
+static void put_pte_page(uint64_t idx, uint64_t pte, void *arg)
+{
+    struct fb_mm *mm = arg;
+    (void)idx;
+    fb_mf_put(mm->mf, PTE_OFF(pte), 1);
+}
+
+void fb_mm_put(struct fb_mm *mm)
+{
+    if (!mm || --mm->refs > 0)
+        return;
+    if (mm->as)
+        mm->plat->ops->as_release(mm->as);
+    fb_vma_set_destroy(&mm->vmas, NULL, NULL);
+    fb_radix_destroy(&mm->pt, put_pte_page, mm);
+    free(mm->exe);
+    free(mm);
+}
+
+struct fb_as *fb_mm_as(struct fb_mm *mm, int *err)
+{
+    if (!mm->as) {
+        int r = fb_as_new(mm->plat, &mm->as);
+        if (r < 0) {
+            mm->as = NULL;
+            if (err)
+                *err = r;
+            return NULL;
+        }
+    }
+    return mm->as;
+}
+
+/* ---- platform mapping helpers --------------------------------------------------------------- */
+
+static int eff_prot(const struct fb_vma *vma, uint64_t pte)
+{
+    int prot = (int)vma->prot;
+    if (!(pte & FB_PTE_WRITE))
+        prot &= ~PROT_WRITE;
+    return prot;
+}
+
+/* Platform call helpers: skip silently when the address space was never created. */
+static int as_unmap(struct fb_mm *mm, uint64_t start, uint64_t end)
+{
+    if (!mm->as || start >= end)
+        return 0;
+    /* Never touch the stub region, even if asked to unmap across it. */
+    if (start < FB_STUB_BASE + FB_STUB_SIZE && end > FB_STUB_BASE) {
+        int r = 0;
+        if (start < FB_STUB_BASE)
+            r = as_unmap(mm, start, FB_STUB_BASE);
+        if (r == 0 && end > FB_STUB_BASE + FB_STUB_SIZE)
+            r = as_unmap(mm, FB_STUB_BASE + FB_STUB_SIZE, end);
+        return r;
+    }
+    return mm->plat->ops->unmap(fb_mm_current_ctx(), mm->as, start, end - start);
+}
+
+/* Map the run of present, unmapped pages in [start, end) of vma into the platform, coalescing
+ * pages contiguous in the memory file with the same protection. */
+static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
+{
+    uint64_t vpn = VPN(start), endvpn = VPN(end);
+    int err = 0;
+    struct fb_as *as = fb_mm_as(mm, &err);
+
+    if (!as)
+        return err;
+    while (vpn < endvpn) {
+        uint64_t found, pte, run_start, run_off, n = 1;
+        uint64_t *slot;
+        int prot;
+
+        if (!fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte))
+            break;
+        vpn = found + 1;
+        if (pte & FB_PTE_MAPPED)
+            continue;
+        run_start = found;
+        run_off = PTE_OFF(pte);
+        prot = eff_prot(vma, pte);
+        while (run_start + n < endvpn) {
+            uint64_t next = fb_radix_get(&mm->pt, run_start + n);
+            if (!next || (next & FB_PTE_MAPPED) || PTE_OFF(next) != run_off + n * PAGE ||
+                eff_prot(vma, next) != prot)
+                break;
+            n++;
+        }
+        err = mm->plat->ops->map(fb_mm_current_ctx(), as, run_start << FB_PAGE_SHIFT, n * PAGE,
+                                 prot, run_off);
+        if (err < 0)
+            return err;
+        for (uint64_t i = 0; i < n; i++) {
+            slot = fb_radix_slot(&mm->pt, run_start + i);
+            *slot |= FB_PTE_MAPPED;
+        }
+        vpn = run_start + n;
+    }
+    return 0;
+}
+
+/* Re-apply protections of mapped pages in [start, end) (after mprotect or fork). */
+static int as_reprotect(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
+{
+    uint64_t vpn = VPN(start), endvpn = VPN(end);
+
+    if (!mm->as)
+        return 0;
+    while (vpn < endvpn) {
+        uint64_t found, pte, n = 1;
+        int prot, r;
+
+        if (!fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte))
+            break;
+        vpn = found + 1;
+        if (!(pte & FB_PTE_MAPPED))
+            continue;
+        prot = eff_prot(vma, pte);
+        while (found + n < endvpn) {
+            uint64_t next = fb_radix_get(&mm->pt, found + n);
+            if (!(next & FB_PTE_MAPPED) || eff_prot(vma, next) != prot)
+                break;
+            n++;
+        }
+        r = mm->plat->ops->protect(fb_mm_current_ctx(), mm->as, found << FB_PAGE_SHIFT, n * PAGE,
+                                   prot);
+        if (r < 0)
+            return r;
+        vpn = found + n;
+    }
+    return 0;
+}
+
+/* Drop page-table entries in [start, end); unmap them from the platform if any was mapped. */
+static int drop_ptes(struct fb_mm *mm, uint64_t start, uint64_t end)
+{
+    uint64_t vpn = VPN(start), endvpn = VPN(end), found, pte;
+    bool mapped = false;
+
+    while (fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte)) {
+        if (pte & FB_PTE_MAPPED)
+            mapped = true;
+        fb_radix_set(&mm->pt, found, 0);
+        fb_mf_put(mm->mf, PTE_OFF(pte), 1);
+        mm->resident--;
+        vpn = found + 1;
+    }
+    return mapped ? as_unmap(mm, start, end) : 0;
+}
+
+/* ---- populating pages ----------------------------------------------------------------------- */
+
+static int set_pte(struct fb_mm *mm, uint64_t vpn, uint64_t pte)
+{
+    uint64_t *slot = fb_radix_slot(&mm->pt, vpn);
+    if (!slot)
+        return -ENOMEM;
+    fb_radix_note(&mm->pt, *slot, pte);
+    *slot = pte;
+    mm->resident++;
+    return 0;
+}
+
+/* Give every page of [start, end) (inside vma) a page-table entry. Stops early (returning the
+ * end reached) when a file ends; returns -errno if not even `start` could be populated. */
+static int64_t populate(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
+{
+    uint64_t vpn = VPN(start), endvpn = VPN(end);
+
+    while (vpn < endvpn) {
+        uint64_t n, i, found, pte;
+
+        if (fb_radix_get(&mm->pt, vpn)) {
+            vpn++;
+            continue;
+        }
+        /* Length of the hole starting at vpn. */
+        n = fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte) ? found - vpn : endvpn - vpn;
+        if (!vma->map) {
+            uint64_t off = fb_mf_alloc(mm->mf, n);
+            if (!off && n > 1) {
+                n = 1;
+                off = fb_mf_alloc(mm->mf, 1);
+            }
+            if (!off)
+                return vpn == VPN(start) ? -ENOMEM : (int64_t)(vpn << FB_PAGE_SHIFT);
+            for (i = 0; i < n; i++)
+                if (set_pte(mm, vpn + i, (off + i * PAGE) | FB_PTE_WRITE) < 0) {
+                    fb_mf_put(mm->mf, off + i * PAGE, n - i);
+                    return -ENOMEM;
+                }
+            vpn += n;
+            continue;
+        }
+        {
+            uint64_t offs[64];
+            int got, k;
+            uint64_t pgoff = VPN(vma->off) + (vpn - VPN(vma->start));
+            bool shared = vma->flags & FB_VMA_SHARED;
+
+            got = vma->map->ops->get_pages(vma->map, pgoff, (int)FB_MIN(n, 64), shared, offs);
+            if (got <= 0) {
+                if (vpn == VPN(start))
+                    return got < 0 ? got : -EFAULT;
+                return (int64_t)(vpn << FB_PAGE_SHIFT);
+            }
+            for (k = 0; k < got; k++)
+                if (set_pte(mm, vpn + (uint64_t)k, offs[k] | (shared ? FB_PTE_WRITE : 0)) < 0) {
+                    for (; k < got; k++)
+                        fb_mf_put(mm->mf, offs[k], 1);
+                    return -ENOMEM;
+                }
+            vpn += (uint64_t)got;
+        }
+    }
+    return (int64_t)end;
+}
+
+/* Make the page at vpn (present, in private writable vma) exclusively ours and writable. */
+static int break_cow(struct fb_mm *mm, struct fb_vma *vma, uint64_t vpn)
+{
+    uint64_t *slot = fb_radix_slot(&mm->pt, vpn);
+    uint64_t old = *slot, oldoff = PTE_OFF(old), newoff;
+    uint64_t addr = vpn << FB_PAGE_SHIFT;
+
+    if (fb_mf_refs(mm->mf, oldoff) == 1) {
+        *slot |= FB_PTE_WRITE; /* nobody else holds it: take it over */
+        if (old & FB_PTE_MAPPED)
+            return mm->plat->ops->protect(fb_mm_current_ctx(), mm->as, addr, PAGE,
+                                          (int)vma->prot);
+        return 0;
+    }
+    newoff = fb_mf_alloc(mm->mf, 1);
+    if (!newoff)
+        return -ENOMEM;
+    memcpy(fb_mf_ptr(mm->mf, newoff), fb_mf_ptr(mm->mf, oldoff), PAGE);
+    *slot = newoff | FB_PTE_WRITE | (old & FB_PTE_MAPPED);
+    fb_mf_put(mm->mf, oldoff, 1);
+    if (old & FB_PTE_MAPPED)
+        return mm->plat->ops->map(fb_mm_current_ctx(), mm->as, addr, PAGE, (int)vma->prot,
+                                  newoff);
+    return 0;
+}
+
+/* Grow a growsdown VMA down to cover addr if allowed. Returns the VMA or NULL. */
+static struct fb_vma *expand_stack(struct fb_mm *mm, uint64_t addr)
+{
+    size_t i = fb_vma_find_index(&mm->vmas, addr);
+    struct fb_vma *vma;
+    uint64_t page = FB_PAGE_ROUND_DOWN(addr), prev_end;
+
+    if (i >= mm->vmas.n)
+        return NULL;
+    vma = &mm->vmas.v[i];
+    if (vma->start <= addr)
+        return vma;
+    if (!(vma->flags & FB_VMA_GROWSDOWN))
+        return NULL;
+    if (vma->end - page > mm->stack_limit)
+        return NULL;
+    prev_end = i > 0 ? mm->vmas.v[i - 1].end : 0;
+    if (page < prev_end + (i > 0 ? STACK_GUARD_GAP : 0) || page < FB_MM_MIN_ADDR)
+        return NULL;
+    if (vma->map)
+        vma->off -= vma->start - page;
+    vma->start = page;
+    return vma;
+}
+
+/* Find the VMA for an access at addr (growing stacks), or NULL. */
+static struct fb_vma *vma_for_access(struct fb_mm *mm, uint64_t addr)
+{
+    struct fb_vma *vma = fb_vma_find(&mm->vmas, addr);
+    return vma ? vma : expand_stack(mm, addr);
+}
+
+static bool prot_allows(const struct fb_vma *vma, bool write)
+{
+    if (write)
+        return vma->prot & PROT_WRITE;
+    return vma->prot & prot_rwx; /* x86: any access right implies read */
+}
+
+int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
+{
+    struct fb_vma *vma = vma_for_access(mm, addr);
+    uint64_t vpn = VPN(addr), pte, window, ws, we;
+    int64_t r;
+
+    *si_code = SEGV_MAPERR;
+    if (!vma)
+        return SIGSEGV;
+    *si_code = SEGV_ACCERR;
+    if (!(vma->prot & prot_rwx))
+        return SIGSEGV;
+    pte = fb_radix_get(&mm->pt, vpn);
+    if (code != SEGV_ACCERR && (pte & FB_PTE_MAPPED)) {
+        /* The host lost a mapping we made (should not happen): forget it and map again. */
+        fb_warn("page %#lx marked mapped but the host faulted on it", (unsigned long)addr);
+        *fb_radix_slot(&mm->pt, vpn) &= ~FB_PTE_MAPPED;
+        pte &= ~FB_PTE_MAPPED;
+    }
+    if (code == SEGV_ACCERR && (pte & FB_PTE_MAPPED)) {
+        /* Mapped, yet the access was refused: a write to a copy-on-write page, or a real
+         * violation (write to read-only, execute of non-exec). */
+        if (!(pte & FB_PTE_WRITE) && (vma->prot & PROT_WRITE) && !(vma->flags & FB_VMA_SHARED)) {
+            r = break_cow(mm, vma, vpn);
+            return r < 0 ? (int)r : 0;
+        }
+        return SIGSEGV;
+    }
+    /* Not mapped in the platform: populate a window around the fault and map it. */
+    window = (vma->map ? FILE_FAULT_PAGES : ANON_FAULT_PAGES) * PAGE;
+    ws = FB_MAX(vma->start, addr & ~(window - 1));
+    we = FB_MIN(vma->end, ws + window);
+    if (ws > FB_PAGE_ROUND_DOWN(addr)) /* cannot happen, but keep the fault page covered */
+        ws = FB_PAGE_ROUND_DOWN(addr);
+    r = populate(mm, vma, FB_PAGE_ROUND_DOWN(addr), we);
+    if (r < 0) {
+        if (r == -EFAULT) {
+            *si_code = BUS_ADRERR;
+            return SIGBUS;
+        }
+        return (int)r;
+    }
+    we = (uint64_t)r;
+    if (ws < FB_PAGE_ROUND_DOWN(addr) && populate(mm, vma, ws, FB_PAGE_ROUND_DOWN(addr)) < 0)
+        ws = FB_PAGE_ROUND_DOWN(addr);
+    r = as_map_range(mm, vma, ws, we);
+    if (r < 0)
+        return (int)r;
+    if (code == SEGV_ACCERR && !(fb_radix_get(&mm->pt, vpn) & FB_PTE_MAPPED))
+        return SIGSEGV;
+    return 0;
+}
+
+/* ---- Sentry access -------------------------------------------------------------------------- */
+
+/* Memory-file offset of the byte at addr, populating and un-sharing as needed. */
+static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off)
+{
+    struct fb_vma *vma = vma_for_access(mm, addr);
+    uint64_t vpn = VPN(addr), pte;
+    int64_t r;
+
+    if (!vma || !prot_allows(vma, write))
+        return -EFAULT;
+    pte = fb_radix_get(&mm->pt, vpn);
+    if (!pte) {
+        r = populate(mm, vma, FB_PAGE_ROUND_DOWN(addr), FB_PAGE_ROUND_DOWN(addr) + PAGE);
+        if (r < 0)
+            return r == -ENOMEM ? -ENOMEM : -EFAULT;
+        pte = fb_radix_get(&mm->pt, vpn);
+    }
+    if (write && !(pte & FB_PTE_WRITE)) {
+        r = break_cow(mm, vma, vpn);
+        if (r < 0)
+            return (int)r;
+        pte = fb_radix_get(&mm->pt, vpn);
+    }
+    *off = PTE_OFF(pte) + (addr & (PAGE - 1));
+    return 0;
+}
+
+static bool range_ok(uint64_t addr, size_t len)
+{
+    return addr + len >= addr && addr + len <= FB_MM_MAX_ADDR;
+}
+
+int fb_mm_copy_in(struct fb_mm *mm, uint64_t addr, void *dst, size_t len)
+{
+    uint8_t *d = dst;
+    if (!range_ok(addr, len))
+        return -EFAULT;
+    while (len) {
+        uint64_t off;
+        size_t n = FB_MIN(len, PAGE - (addr & (PAGE - 1)));
+        if (translate(mm, addr, false, &off) < 0)
+            return -EFAULT;
+        memcpy(d, fb_mf_ptr(mm->mf, off), n);
+        d += n;
+        addr += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int fb_mm_copy_out(struct fb_mm *mm, uint64_t addr, const void *src, size_t len)
+{
+    const uint8_t *s = src;
+    if (!range_ok(addr, len))
+        return -EFAULT;
+    while (len) {
+        uint64_t off;
+        size_t n = FB_MIN(len, PAGE - (addr & (PAGE - 1)));
+        if (translate(mm, addr, true, &off) < 0)
+            return -EFAULT;
+        memcpy(fb_mf_ptr(mm->mf, off), s, n);
+        s += n;
+        addr += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int fb_mm_zero_out(struct fb_mm *mm, uint64_t addr, size_t len)
+{
+    if (!range_ok(addr, len))
+        return -EFAULT;
+    while (len) {
+        uint64_t off;
+        size_t n = FB_MIN(len, PAGE - (addr & (PAGE - 1)));
+        if (translate(mm, addr, true, &off) < 0)
+            return -EFAULT;
+        memset(fb_mf_ptr(mm->mf, off), 0, n);
+        addr += n;
+        len -= n;
+    }
+    return 0;
+}
+
+int64_t fb_mm_copy_string_in(struct fb_mm *mm, uint64_t addr, char *dst, size_t max)
+{
+    size_t done = 0;
+    while (done < max) {
+        uint64_t off;
+        size_t n = FB_MIN(max - done, PAGE - (addr & (PAGE - 1)));
+        const char *p, *nul;
+        if (!range_ok(addr, 1) || translate(mm, addr, false, &off) < 0)
+            return -EFAULT;
+        p = fb_mf_ptr(mm->mf, off);
+        nul = memchr(p, 0, n);
+        if (nul) {
+            memcpy(dst + done, p, (size_t)(nul - p) + 1);
+            return (int64_t)(done + (size_t)(nul - p));
+        }
+        memcpy(dst + done, p, n);
+        done += n;
+        addr += n;
+    }
+    return -ENAMETOOLONG;
+}
+
+int64_t fb_mm_iovec(struct fb_mm *mm, uint64_t addr, size_t len, bool write, struct iovec *iov,
+                    int max, int *niov)
+{
+    size_t done = 0;
+    int k = 0;
+
+    *niov = 0;
+    if (!range_ok(addr, len))
+        return -EFAULT;
+    while (done < len) {
+        uint64_t off;
+        size_t n = FB_MIN(len - done, PAGE - (addr & (PAGE - 1)));
+        uint8_t *p;
+        int r = translate(mm, addr, write, &off);
+        if (r < 0) {
+            if (done == 0)
+                return r == -ENOMEM ? -ENOMEM : -EFAULT;
+            break;
+        }
+        p = fb_mf_ptr(mm->mf, off);
+        if (k > 0 && (uint8_t *)iov[k - 1].iov_base + iov[k - 1].iov_len == p) {
+            iov[k - 1].iov_len += n;
+        } else {
+            if (k == max)
+                break;
+            iov[k].iov_base = p;
+            iov[k].iov_len = n;
+            k++;
+        }
+        done += n;
+        addr += n;
+    }
+    *niov = k;
+    return (int64_t)done;
+}
+
+/* ---- mmap and friends ----------------------------------------------------------------------- */
+
+struct remove_ctx {
+    struct fb_mm *mm;
+    int err;
+};
+
+static void on_remove(struct fb_vma *v, void *arg)
+{
+    struct remove_ctx *rc = arg;
+    int r = drop_ptes(rc->mm, v->start, v->end);
+    if (r < 0 && !rc->err)
+        rc->err = r;
+    if (v->map)
+        fb_vma_map_put(v->map);
+    free(v->name);
+}
+
+static bool overlaps_stub(uint64_t start, uint64_t end)
+{
+    return start < FB_STUB_BASE + FB_STUB_SIZE && end > FB_STUB_BASE;
+}
+
+/* Unmap [start, end) (page aligned) without argument checks. */
+static int unmap_range(struct fb_mm *mm, uint64_t start, uint64_t end)
+{
+    struct remove_ctx rc = {mm, 0};
+    if (fb_vma_remove(&mm->vmas, start, end, on_remove, &rc) != 0)
+        return -ENOMEM;
+    return rc.err;
+}
+
+/* Find room for len bytes, preferring hint. Returns the address or 0. */
+static uint64_t find_free(struct fb_mm *mm, uint64_t hint, uint64_t len)
+{
+    uint64_t a;
+
+    if (hint && hint >= FB_MM_MIN_ADDR && hint + len > hint && hint + len <= FB_MM_MAX_ADDR &&
+        !overlaps_stub(hint, hint + len) && fb_vma_range_free(&mm->vmas, hint, hint + len))
+        return hint;
+    a = fb_vma_find_gap_down(&mm->vmas, len, FB_STUB_BASE + FB_STUB_SIZE, mm->mmap_base);
+    if (a)
+        return a;
+    a = fb_vma_find_gap_down(&mm->vmas, len, FB_STUB_BASE + FB_STUB_SIZE, FB_MM_MAX_ADDR);
+    if (a)
+        return a;
+    return fb_vma_find_gap_down(&mm->vmas, len, FB_MM_MIN_ADDR, FB_STUB_BASE);
+}
+
+int64_t fb_mm_mmap(struct fb_mm *mm, uint64_t addr, uint64_t len, int prot, int flags,
+                   struct fb_mappable *map, uint64_t off, uint32_t maxprot, const char *name)
+{
+    struct fb_vma vma = {0};
+    bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+    int r;
+
+    if (!len) {
+        r = -EINVAL;
+        goto out_put;
+    }
+    if (len > FB_MM_MAX_ADDR || FB_PAGE_ROUND_UP(len) < len) {
+        r = -ENOMEM;
+        goto out_put;
+    }
+    len = FB_PAGE_ROUND_UP(len);
+    if (fixed) {
+        if (addr & (PAGE - 1)) {
+            r = -EINVAL;
+            goto out_put;
+        }
+        if (addr + len > FB_MM_MAX_ADDR || addr + len < addr || overlaps_stub(addr, addr + len)) {
+            r = -ENOMEM;
+            goto out_put;
+        }
+        if (addr < FB_MM_MIN_ADDR) {
+            r = -EPERM;
+            goto out_put;
+        }
+        if (!fb_vma_range_free(&mm->vmas, addr, addr + len)) {
+            if (flags & MAP_FIXED_NOREPLACE) {
+                r = -EEXIST;
+                goto out_put;
+            }
+            r = unmap_range(mm, addr, addr + len);
+            if (r < 0)
+                goto out_put;
+        }
+    } else {
+        addr = find_free(mm, FB_PAGE_ROUND_DOWN(addr), len);
+        if (!addr) {
+            r = -ENOMEM;
+            goto out_put;
+        }
+    }
+    vma.start = addr;
+    vma.end = addr + len;
+    vma.prot = (uint32_t)prot & (uint32_t)prot_rwx;
+    vma.maxprot = maxprot & (uint32_t)prot_rwx;
+    if ((flags & MAP_SHARED) && map)
+        vma.flags |= FB_VMA_SHARED;
+    if (flags & MAP_GROWSDOWN)
+        vma.flags |= FB_VMA_GROWSDOWN;
+    if (flags & MAP_NORESERVE)
+        vma.flags |= FB_VMA_NORESERVE;
+    vma.map = map;
+    vma.off = off;
+    if (name) {
+        vma.name = strdup(name);
+        if (!vma.name) {
+            r = -ENOMEM;
+            goto out_put;
+        }
+    }
+    if (fb_vma_insert(&mm->vmas, &vma) != 0) {
+        free(vma.name);
+        r = -ENOMEM;
+        goto out_put;
+    }
+    if (flags & MAP_POPULATE) {
+        struct fb_vma *v = fb_vma_find(&mm->vmas, addr);
+        if (v && populate(mm, v, addr, FB_MIN(v->end, addr + len)) > 0 && mm->as)
+            as_map_range(mm, v, addr, FB_MIN(v->end, addr + len));
+    }
+    return (int64_t)addr;
+
+out_put:
+    if (map)
+        fb_vma_map_put(map);
+    return r;
+}
+
+int fb_mm_munmap(struct fb_mm *mm, uint64_t addr, uint64_t len)
+{
+    if ((addr & (PAGE - 1)) || !len)
+        return -EINVAL;
+    len = FB_PAGE_ROUND_UP(len);
+    if (addr + len > FB_MM_MAX_ADDR || addr + len < addr)
+        return -EINVAL;
+    return unmap_range(mm, addr, addr + len);
+}
+
+int fb_mm_mprotect(struct fb_mm *mm, uint64_t addr, uint64_t len, int prot)
+{
+    size_t i;
+    uint64_t end;
+    int r;
+
+    if ((addr & (PAGE - 1)) || (prot & ~(prot_rwx | PROT_GROWSDOWN | PROT_GROWSUP)))
+        return -EINVAL;
+    len = FB_PAGE_ROUND_UP(len);
+    end = addr + len;
+    if (end < addr)
+        return -ENOMEM;
+    if (!len)
+        return 0;
+    if (prot & PROT_GROWSDOWN) {
+        struct fb_vma *v = fb_vma_find(&mm->vmas, addr);
+        if (!v || !(v->flags & FB_VMA_GROWSDOWN))
+            return -EINVAL;
+        addr = v->start;
+    }
+    prot &= prot_rwx;
+    if (!fb_vma_range_covered(&mm->vmas, addr, end))
+        return -ENOMEM;
+    for (i = fb_vma_find_index(&mm->vmas, addr); i < mm->vmas.n && mm->vmas.v[i].start < end; i++)
+        if ((uint32_t)prot & ~mm->vmas.v[i].maxprot)
+            return -EACCES;
+    if (fb_vma_split_at(&mm->vmas, addr) != 0 || fb_vma_split_at(&mm->vmas, end) != 0)
+        return -ENOMEM;
+    for (i = fb_vma_find_index(&mm->vmas, addr); i < mm->vmas.n && mm->vmas.v[i].start < end;
+         i++) {
+        struct fb_vma *v = &mm->vmas.v[i];
+        if (v->prot == (uint32_t)prot)
+            continue;
+        v->prot = (uint32_t)prot;
+        r = as_reprotect(mm, v, v->start, v->end);
+        if (r < 0)
+            return r;
+    }
+    fb_vma_merge_range(&mm->vmas, addr, end);
+    return 0;
+}
+
+int64_t fb_mm_brk(struct fb_mm *mm, uint64_t addr)
+{
+    uint64_t old_end = FB_PAGE_ROUND_UP(mm->brk), new_end;
+
+    if (addr < mm->brk_start || addr > mm->brk_start + (1ull << 40))
+        return (int64_t)mm->brk;
+    new_end = FB_PAGE_ROUND_UP(addr);
+    if (new_end > old_end) {
+        struct fb_vma *heap = old_end > mm->brk_start ? fb_vma_find(&mm->vmas, old_end - 1) : NULL;
+        if (!fb_vma_range_free(&mm->vmas, old_end, new_end) || overlaps_stub(old_end, new_end))
+            return (int64_t)mm->brk;
+        if (heap && (heap->flags & FB_VMA_HEAP) && heap->end == old_end) {
+            heap->end = new_end;
+        } else {
+            struct fb_vma v = {.start = old_end,
+                               .end = new_end,
+                               .prot = PROT_READ | PROT_WRITE,
+                               .maxprot = (uint32_t)prot_rwx,
+                               .flags = FB_VMA_HEAP,
+                               .name = strdup("[heap]")};
+            if (!v.name || fb_vma_insert(&mm->vmas, &v) != 0) {
+                free(v.name);
+                return (int64_t)mm->brk;
+            }
+        }
+    } else if (new_end < old_end) {
+        if (unmap_range(mm, new_end, old_end) < 0)
+            return (int64_t)mm->brk;
+    }
+    mm->brk = addr;
+    return (int64_t)mm->brk;
+}
+
+/* Move the page-table entries of [old, old+len) to new (which has none). */
+static int move_ptes(struct fb_mm *mm, uint64_t old, uint64_t new, uint64_t len)
+{
+    uint64_t vpn = VPN(old), endvpn = VPN(old + len), found, pte;
+    bool mapped = false;
+    int r;
+
+    while (fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte)) {
+        if (pte & FB_PTE_MAPPED)
+            mapped = true;
+        r = fb_radix_set(&mm->pt, VPN(new) + (found - VPN(old)), pte & ~FB_PTE_MAPPED);
+        if (r < 0)
+            return r;
+        fb_radix_set(&mm->pt, found, 0);
+        vpn = found + 1;
+    }
+    return mapped ? as_unmap(mm, old, old + len) : 0;
+}
+
+int64_t fb_mm_mremap(struct fb_mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len,
+                     int flags, uint64_t new_addr)
+{
+    struct fb_vma *vma, moved;
+    uint64_t dest;
+    int r;
+
+    if ((old & (PAGE - 1)) || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)))
+        return -EINVAL;
+    if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
+        return -EINVAL;
+    if (flags & MREMAP_DONTUNMAP)
+        return -EINVAL; /* not supported: rarely used, and needs userfaultfd semantics */
+    old_len = FB_PAGE_ROUND_UP(old_len);
+    new_len = FB_PAGE_ROUND_UP(new_len);
+    if (!new_len || new_len > FB_MM_MAX_ADDR)
+        return -EINVAL;
+    vma = fb_vma_find(&mm->vmas, old);
+    if (!vma)
+        return -EFAULT;
+    if (old_len == 0) {
+        /* Duplicate a shared mapping (old_len 0): only meaningful for shared ones. */
+        if (!(vma->flags & FB_VMA_SHARED) || !(flags & MREMAP_MAYMOVE))
+            return -EINVAL;
+        vma->map->ops->get(vma->map);
+        return fb_mm_mmap(mm, (flags & MREMAP_FIXED) ? new_addr : 0, new_len, (int)vma->prot,
+                          MAP_SHARED | ((flags & MREMAP_FIXED) ? MAP_FIXED : 0), vma->map,
+                          vma->off + (old - vma->start), vma->maxprot, vma->name);
+    }
+    if (old + old_len > vma->end)
+        return -EFAULT;
+    if (!(flags & MREMAP_FIXED)) {
+        if (new_len <= old_len) {
+            if (new_len < old_len) {
+                r = unmap_range(mm, old + new_len, old + old_len);
+                if (r < 0)
+                    return r;
+            }
+            return (int64_t)old;
+        }
+        /* Grow in place if the VMA ends here and the space after it is free. */
+        if (old + old_len == vma->end && old + new_len <= FB_MM_MAX_ADDR &&
+            !overlaps_stub(vma->end, old + new_len) &&
+            fb_vma_range_free(&mm->vmas, vma->end, old + new_len)) {
+            vma->end = old + new_len;
+            fb_vma_merge_range(&mm->vmas, old, old + new_len);
+            return (int64_t)old;
+        }
+        if (!(flags & MREMAP_MAYMOVE))
+            return -ENOMEM;
+        dest = find_free(mm, 0, new_len);
+        if (!dest)
+            return -ENOMEM;
+    } else {
+        if ((new_addr & (PAGE - 1)) || new_addr < FB_MM_MIN_ADDR ||
+            new_addr + new_len > FB_MM_MAX_ADDR || overlaps_stub(new_addr, new_addr + new_len))
+            return -EINVAL;
+        if (new_addr < old + old_len && old < new_addr + new_len)
+            return -EINVAL;
+        r = unmap_range(mm, new_addr, new_addr + new_len);
+        if (r < 0)
+            return r;
+        vma = fb_vma_find(&mm->vmas, old);
+        if (!vma)
+            return -EFAULT;
+        dest = new_addr;
+        if (new_len < old_len) {
+            r = unmap_range(mm, old + new_len, old + old_len);
+            if (r < 0)
+                return r;
+            old_len = new_len;
+            vma = fb_vma_find(&mm->vmas, old);
+        }
+    }
+    /* Move: a new VMA at dest with the same attributes, then the pages, then drop the old. */
+    moved = *vma;
+    moved.start = dest;
+    moved.end = dest + new_len;
+    if (vma->map) {
+        moved.off = vma->off + (old - vma->start);
+        vma->map->ops->get(vma->map);
+    }
+    moved.name = vma->name ? strdup(vma->name) : NULL;
+    moved.flags &= ~(FB_VMA_HEAP | FB_VMA_STACK);
+    r = move_ptes(mm, old, dest, FB_MIN(old_len, new_len));
+    if (r < 0) {
+        free(moved.name);
+        if (moved.map)
+            fb_vma_map_put(moved.map);
+        return r;
+    }
+    r = unmap_range(mm, old, old + old_len);
+    if (r < 0 || fb_vma_insert(&mm->vmas, &moved) != 0) {
+        free(moved.name);
+        if (moved.map)
+            fb_vma_map_put(moved.map);
+        return r < 0 ? r : -ENOMEM;
+    }
+    return (int64_t)dest;
+}
+
+int fb_mm_madvise(struct fb_mm *mm, uint64_t addr, uint64_t len, int advice)
+{
+    uint64_t end;
+    size_t i;
+
+    if (addr & (PAGE - 1))
+        return -EINVAL;
+    len = FB_PAGE_ROUND_UP(len);
+    end = addr + len;
+    if (end < addr)
+        return -EINVAL;
+    switch (advice) {
+    case MADV_NORMAL:
+    case MADV_RANDOM:
+    case MADV_SEQUENTIAL:
+    case MADV_WILLNEED:
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_MERGEABLE:
+    case MADV_UNMERGEABLE:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+    case MADV_KEEPONFORK:
+    case MADV_WIPEONFORK:
+        if (!fb_vma_range_covered(&mm->vmas, addr, end))
+            return -ENOMEM;
+        return 0;
+    case MADV_DONTFORK:
+    case MADV_DOFORK:
+        if (!fb_vma_range_covered(&mm->vmas, addr, end))
+            return -ENOMEM;
+        if (fb_vma_split_at(&mm->vmas, addr) || fb_vma_split_at(&mm->vmas, end))
+            return -ENOMEM;
+        for (i = fb_vma_find_index(&mm->vmas, addr); i < mm->vmas.n && mm->vmas.v[i].start < end;
+             i++) {
+            if (advice == MADV_DONTFORK)
+                mm->vmas.v[i].flags |= FB_VMA_DONTFORK;
+            else
+                mm->vmas.v[i].flags &= ~FB_VMA_DONTFORK;
+        }
+        fb_vma_merge_range(&mm->vmas, addr, end);
+        return 0;
+    case MADV_DONTNEED:
+    case MADV_FREE:
+        if (!fb_vma_range_covered(&mm->vmas, addr, end))
+            return -ENOMEM;
+        for (i = fb_vma_find_index(&mm->vmas, addr); i < mm->vmas.n && mm->vmas.v[i].start < end;
+             i++) {
+            struct fb_vma *v = &mm->vmas.v[i];
+            if (v->flags & FB_VMA_LOCKED)
+                return -EINVAL;
+        }
+        /* Dropping the entries discards private copies; shared data stays in its object. */
+        return drop_ptes(mm, addr, end);
+    case MADV_REMOVE:
+        return -EOPNOTSUPP;
+    default:
+        return -EINVAL;
+    }
+}
+
+int fb_mm_mincore(struct fb_mm *mm, uint64_t addr, uint64_t len, uint8_t *vec)
+{
+    uint64_t n, i;
+
+    if (addr & (PAGE - 1))
+        return -EINVAL;
+    len = FB_PAGE_ROUND_UP(len);
+    if (!fb_vma_range_covered(&mm->vmas, addr, addr + len))
+        return -ENOMEM;
+    n = len >> FB_PAGE_SHIFT;
+    for (i = 0; i < n; i++)
+        vec[i] = fb_radix_get(&mm->pt, VPN(addr) + i) ? 1 : 0;
+    return 0;
+}
+
+/* ---- fork ------------------------------------------------------------------------------------ */
+
+struct fb_mm *fb_mm_fork(struct fb_mm *mm)
+{
+    struct fb_mm *child = fb_mm_new(mm->mf, mm->plat);
+    size_t i;
+
+    if (!child)
+        return NULL;
+    child->mmap_base = mm->mmap_base;
+    child->brk_start = mm->brk_start;
+    child->brk = mm->brk;
+    child->stack_start = mm->stack_start;
+    child->arg_start = mm->arg_start;
+    child->arg_end = mm->arg_end;
+    child->env_start = mm->env_start;
+    child->env_end = mm->env_end;
+    memcpy(child->auxv, mm->auxv, sizeof(mm->auxv));
+    child->auxv_len = mm->auxv_len;
+    child->stack_limit = mm->stack_limit;
+    child->exe = mm->exe ? strdup(mm->exe) : NULL;
+
+    for (i = 0; i < mm->vmas.n; i++) {
+        struct fb_vma *v = &mm->vmas.v[i], copy = *v;
+        uint64_t vpn, endvpn, found, pte;
+        bool private = !(v->flags & FB_VMA_SHARED), downgraded = false;
+
+        if (v->flags & FB_VMA_DONTFORK)
+            continue;
+        copy.name = v->name ? strdup(v->name) : NULL;
+        if (copy.map)
+            copy.map->ops->get(copy.map);
+        if (fb_vma_insert(&child->vmas, &copy) != 0)
+            goto out_fail;
+        vpn = VPN(v->start);
+        endvpn = VPN(v->end);
+        while (fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte)) {
+            uint64_t cpte = pte & ~FB_PTE_MAPPED;
+            if (private) {
+                cpte &= ~FB_PTE_WRITE;
+                if (pte & FB_PTE_WRITE) {
+                    uint64_t *slot = fb_radix_slot(&mm->pt, found);
+                    *slot &= ~FB_PTE_WRITE;
+                    if (pte & FB_PTE_MAPPED)
+                        downgraded = true;
+                }
+            }
+            if (set_pte(child, found, cpte) < 0)
+                goto out_fail;
+            fb_mf_get(mm->mf, PTE_OFF(pte), 1);
+            vpn = found + 1;
+        }
+        if (downgraded && (v->prot & PROT_WRITE) && as_reprotect(mm, v, v->start, v->end) < 0)
+            goto out_fail;
+    }
+    return child;
+
+out_fail:
+    fb_mm_put(child);
+    return NULL;
+}

@@ -1,0 +1,226 @@
+/* Unit tests for the memory layer: radix tree, memory-file allocator, VMA set, and the mm
+ * operations that need no platform (mmap bookkeeping, copy-in/out, COW on fork, brk, mremap). */
+#include "fbtest.h"
+#include "kernel/mm/mm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+struct fb_pctx *fb_mm_current_ctx(void)
+{
+    return NULL;
+}
+
+static struct fb_memfile mf;
+
+static void test_radix_basic(void)
+{
+    struct fb_radix r = FB_RADIX_INIT;
+    uint64_t found, val;
+
+    FBT_CHECK_EQ(fb_radix_get(&r, 5), 0);
+    FBT_CHECK_EQ(fb_radix_set(&r, 5, 50), 0);
+    FBT_CHECK_EQ(fb_radix_set(&r, 1ull << 35, 77), 0); /* grows the tree */
+    FBT_CHECK_EQ(fb_radix_set(&r, 513, 9), 0);
+    FBT_CHECK_EQ(fb_radix_get(&r, 5), 50);
+    FBT_CHECK_EQ(fb_radix_get(&r, 1ull << 35), 77);
+    FBT_CHECK_EQ(r.count, 3);
+    FBT_CHECK(fb_radix_next(&r, 6, ~0ull, &found, &val));
+    FBT_CHECK_EQ(found, 513);
+    FBT_CHECK(fb_radix_next(&r, 514, ~0ull, &found, &val));
+    FBT_CHECK_EQ(found, 1ull << 35);
+    FBT_CHECK(!fb_radix_next(&r, 514, 1ull << 35, &found, &val));
+    FBT_CHECK_EQ(fb_radix_set(&r, 513, 0), 0);
+    FBT_CHECK_EQ(r.count, 2);
+    FBT_CHECK(fb_radix_next(&r, 0, ~0ull, &found, &val));
+    FBT_CHECK_EQ(found, 5);
+    fb_radix_destroy(&r, NULL, NULL);
+    FBT_CHECK_EQ(r.count, 0);
+}
+
+static void test_memfile_alloc_free_reuse(void)
+{
+    uint64_t a = fb_mf_alloc(&mf, 4), b = fb_mf_alloc(&mf, 2), c;
+    uint64_t used = mf.used_pages;
+
+    FBT_CHECK(a && b && a != b);
+    FBT_CHECK(a != 0 && b >= a + 4 * FB_PAGE_SIZE);
+    memset(fb_mf_ptr(&mf, a), 0xab, 4 * FB_PAGE_SIZE);
+    fb_mf_get(&mf, a, 1);
+    FBT_CHECK_EQ(fb_mf_refs(&mf, a), 2);
+    fb_mf_put(&mf, a, 4); /* first page still referenced */
+    FBT_CHECK_EQ(fb_mf_refs(&mf, a), 1);
+    FBT_CHECK_EQ(mf.used_pages, used - 3);
+    c = fb_mf_alloc(&mf, 3); /* reuses the freed run, zeroed by the hole punch */
+    FBT_CHECK_EQ(c, a + FB_PAGE_SIZE);
+    FBT_CHECK_EQ(((uint8_t *)fb_mf_ptr(&mf, c))[100], 0);
+    fb_mf_put(&mf, a, 1);
+    fb_mf_put(&mf, c, 3);
+    fb_mf_put(&mf, b, 2);
+    FBT_CHECK_EQ(mf.used_pages, used - 6);
+}
+
+static void test_memfile_limit(void)
+{
+    uint64_t saved = mf.limit_pages, a;
+    mf.limit_pages = mf.used_pages + 2;
+    FBT_CHECK_EQ(fb_mf_alloc(&mf, 3), 0);
+    FBT_CHECK(mf.limit_hit);
+    a = fb_mf_alloc(&mf, 2);
+    FBT_CHECK(a != 0);
+    fb_mf_put(&mf, a, 2);
+    mf.limit_pages = saved;
+    mf.limit_hit = false;
+}
+
+static void test_vma_insert_split_merge(void)
+{
+    struct fb_vma_set s = {0};
+    struct fb_vma v = {.start = 0x10000, .end = 0x20000, .prot = PROT_READ, .maxprot = 7};
+
+    FBT_CHECK_EQ(fb_vma_insert(&s, &v), 0);
+    v.start = 0x20000;
+    v.end = 0x30000;
+    FBT_CHECK_EQ(fb_vma_insert(&s, &v), 0);
+    FBT_CHECK_EQ(s.n, 1); /* merged */
+    FBT_CHECK_EQ(s.v[0].end, 0x30000);
+    FBT_CHECK_EQ(fb_vma_split_at(&s, 0x18000), 0);
+    FBT_CHECK_EQ(s.n, 2);
+    FBT_CHECK(fb_vma_find(&s, 0x18000) == &s.v[1]);
+    FBT_CHECK(fb_vma_find(&s, 0x30000) == NULL);
+    FBT_CHECK_EQ(fb_vma_remove(&s, 0x14000, 0x1c000, NULL, NULL), 0);
+    FBT_CHECK_EQ(s.n, 2);
+    FBT_CHECK_EQ(s.v[0].end, 0x14000);
+    FBT_CHECK_EQ(s.v[1].start, 0x1c000);
+    FBT_CHECK(fb_vma_range_free(&s, 0x14000, 0x1c000));
+    FBT_CHECK(!fb_vma_range_covered(&s, 0x10000, 0x20000));
+    FBT_CHECK(fb_vma_range_covered(&s, 0x1c000, 0x30000));
+    /* Highest gap of 0x4000 below 0x40000 is right after the last VMA's end. */
+    FBT_CHECK_EQ(fb_vma_find_gap_down(&s, 0x4000, 0x10000, 0x40000), 0x3c000);
+    FBT_CHECK_EQ(fb_vma_find_gap_down(&s, 0x8000, 0x10000, 0x30000), 0x14000);
+    FBT_CHECK_EQ(fb_vma_find_gap_down(&s, 0x9000, 0x10000, 0x30000), 0);
+    fb_vma_set_destroy(&s, NULL, NULL);
+}
+
+static void test_mm_mmap_copy_fork_cow(void)
+{
+    struct fb_mm *mm = fb_mm_new(&mf, NULL), *child;
+    int64_t a;
+    char buf[16];
+
+    a = fb_mm_mmap(mm, 0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0,
+                   7, NULL);
+    FBT_CHECK(a > 0 && (a & 4095) == 0);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a + 4090, "hello, world", 13), 0); /* crosses */
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + 4090, buf, 13), 0);
+    FBT_CHECK_STR(buf, "hello, world");
+    child = fb_mm_fork(mm);
+    FBT_CHECK(child != NULL);
+    FBT_CHECK_EQ(fb_mm_copy_out(child, (uint64_t)a + 4090, "HELLO", 5), 0);
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + 4090, buf, 13), 0);
+    FBT_CHECK_STR(buf, "hello, world"); /* parent unaffected */
+    FBT_CHECK_EQ(fb_mm_copy_in(child, (uint64_t)a + 4090, buf, 13), 0);
+    FBT_CHECK_STR(buf, "HELLO, world");
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a, "P", 1), 0);
+    FBT_CHECK_EQ(fb_mm_copy_in(child, (uint64_t)a, buf, 1), 0);
+    FBT_CHECK_EQ(buf[0], 0);
+    /* Faults: outside any VMA, and write to a read-only mapping. */
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, 0x20000, buf, 1), -EFAULT);
+    FBT_CHECK_EQ(fb_mm_mprotect(mm, (uint64_t)a, 4096, PROT_READ), 0);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a, "x", 1), -EFAULT);
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a, buf, 1), 0);
+    FBT_CHECK_EQ(buf[0], 'P');
+    FBT_CHECK_EQ(mm->vmas.n, 2); /* split by mprotect */
+    FBT_CHECK_EQ(fb_mm_mprotect(mm, (uint64_t)a, 4096, PROT_READ | PROT_WRITE), 0);
+    FBT_CHECK_EQ(mm->vmas.n, 1); /* merged back */
+    fb_mm_put(child);
+    fb_mm_put(mm);
+}
+
+static void test_mm_fixed_noreplace_munmap(void)
+{
+    struct fb_mm *mm = fb_mm_new(&mf, NULL);
+    int64_t a = fb_mm_mmap(mm, 0x400000, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                           NULL, 0, 7, NULL);
+    FBT_CHECK_EQ(a, 0x400000);
+    FBT_CHECK_EQ(fb_mm_mmap(mm, 0x401000, 4096, PROT_READ,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, NULL, 0, 7, NULL),
+                 -EEXIST);
+    FBT_CHECK_EQ(fb_mm_mmap(mm, 0x401001, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                            NULL, 0, 7, NULL),
+                 -EINVAL);
+    FBT_CHECK_EQ(fb_mm_mmap(mm, FB_STUB_BASE, 4096, PROT_READ,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0, 7, NULL),
+                 -ENOMEM);
+    FBT_CHECK_EQ(fb_mm_mmap(mm, 0, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0, 7, NULL),
+                 -EINVAL);
+    FBT_CHECK_EQ(fb_mm_munmap(mm, 0x401000, 4096), 0);
+    FBT_CHECK_EQ(mm->vmas.n, 1);
+    FBT_CHECK_EQ(fb_mm_munmap(mm, 0x400001, 4096), -EINVAL);
+    FBT_CHECK_EQ(fb_mm_munmap(mm, 0x400000, 0), -EINVAL);
+    fb_mm_put(mm);
+}
+
+static void test_mm_brk_mremap(void)
+{
+    struct fb_mm *mm = fb_mm_new(&mf, NULL);
+    int64_t a, b;
+    char c;
+
+    mm->brk_start = mm->brk = 0x600000;
+    FBT_CHECK_EQ(fb_mm_brk(mm, 0), 0x600000);
+    FBT_CHECK_EQ(fb_mm_brk(mm, 0x600000 + 10000), 0x600000 + 10000);
+    FBT_CHECK_EQ(fb_mm_brk(mm, 0x600000 + 30000), 0x600000 + 30000);
+    FBT_CHECK_EQ(mm->vmas.n, 1);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, 0x600000 + 29999, "z", 1), 0);
+    FBT_CHECK_EQ(fb_mm_brk(mm, 0x600000 + 100), 0x600000 + 100);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, 0x600000 + 29999, "z", 1), -EFAULT);
+
+    a = fb_mm_mmap(mm, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0, 7,
+                   NULL);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a + 7, "m", 1), 0);
+    /* Block growth in place, then move. */
+    FBT_CHECK(fb_mm_mmap(mm, (uint64_t)a + 4096, 4096, PROT_READ,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0, 7, NULL) > 0);
+    FBT_CHECK_EQ(fb_mm_mremap(mm, (uint64_t)a, 4096, 3 * 4096, 0, 0), -ENOMEM);
+    b = fb_mm_mremap(mm, (uint64_t)a, 4096, 3 * 4096, MREMAP_MAYMOVE, 0);
+    FBT_CHECK(b > 0 && b != a);
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)b + 7, &c, 1), 0);
+    FBT_CHECK_EQ(c, 'm');
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + 7, &c, 1), -EFAULT);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)b + 3 * 4096 - 1, "e", 1), 0);
+    fb_mm_put(mm);
+}
+
+static void test_mm_growsdown(void)
+{
+    struct fb_mm *mm = fb_mm_new(&mf, NULL);
+    int64_t a = fb_mm_mmap(mm, 0x7000000000, 4096, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN, NULL, 0, 7,
+                           NULL);
+    FBT_CHECK_EQ(a, 0x7000000000);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, 0x7000000000 - 10000, "s", 1), 0);
+    FBT_CHECK_EQ(mm->vmas.v[0].start, 0x7000000000 - 3 * 4096);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, 0x7000000000 - (64ull << 20), "s", 1), -EFAULT);
+    fb_mm_put(mm);
+}
+
+int main(void)
+{
+    struct fb_error err;
+    if (fb_memfile_init(&mf, 1ull << 32, &err) != 0) {
+        printf("FAIL memfile_init: %s\n", err.msg);
+        return 1;
+    }
+    FBT_RUN(test_radix_basic);
+    FBT_RUN(test_memfile_alloc_free_reuse);
+    FBT_RUN(test_memfile_limit);
+    FBT_RUN(test_vma_insert_split_merge);
+    FBT_RUN(test_mm_mmap_copy_fork_cow);
+    FBT_RUN(test_mm_fixed_noreplace_munmap);
+    FBT_RUN(test_mm_brk_mremap);
+    FBT_RUN(test_mm_growsdown);
+    fb_memfile_destroy(&mf);
+    FBT_EXIT();
+}
