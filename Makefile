@@ -47,7 +47,7 @@ $(B)/libfnbox.a: $(LIB_O)
 	ar rcs $@ $^
 
 $(B)/fnbox: $(B)/obj/api/main.o $(B)/libfnbox.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
 
 $(B)/unit/%: %.c $(B)/libfnbox.a
 	@mkdir -p $(dir $@)

@@ -420,6 +420,28 @@ static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off)
     return 0;
 }
 
+int fb_mm_word_ptr(struct fb_mm *mm, uint64_t addr, bool write, uint32_t **out)
+{
+    uint64_t off;
+    int r;
+    if (addr & 3)
+        return -EINVAL;
+    if (addr >= FB_MM_MAX_ADDR)
+        return -EFAULT;
+    r = translate(mm, addr, write, &off);
+    if (r < 0)
+        return -EFAULT;
+    *out = fb_mf_ptr(mm->mf, off);
+    return 0;
+}
+
+int fb_mm_file_offset(struct fb_mm *mm, uint64_t addr, uint64_t *off)
+{
+    if (addr >= FB_MM_MAX_ADDR)
+        return -EFAULT;
+    return translate(mm, addr, false, off) < 0 ? -EFAULT : 0;
+}
+
 static bool range_ok(uint64_t addr, size_t len)
 {
     return addr + len >= addr && addr + len <= FB_MM_MAX_ADDR;

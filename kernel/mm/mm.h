@@ -86,6 +86,11 @@ int fb_mm_zero_out(struct fb_mm *mm, uint64_t addr, size_t len);
 /* Copy a NUL-terminated string of at most max bytes (including NUL). Returns its length,
  * -EFAULT, or -ENAMETOOLONG if no NUL within max. */
 int64_t fb_mm_copy_string_in(struct fb_mm *mm, uint64_t addr, char *dst, size_t max);
+/* Sentry pointer to the aligned 32-bit word at addr (for futexes and atomics), populating and
+ * un-sharing the page for write access. Returns 0, -EINVAL (misaligned) or -EFAULT. */
+int fb_mm_word_ptr(struct fb_mm *mm, uint64_t addr, bool write, uint32_t **out);
+/* Memory-file offset of addr (shared futex keys). */
+int fb_mm_file_offset(struct fb_mm *mm, uint64_t addr, uint64_t *off);
 /* Host iovecs (Sentry pointers into the memory file) covering application range [addr, addr+len)
  * for direct I/O. Fills at most max entries; returns how many bytes are covered from addr (less
  * than len if max was reached or a fault stopped it; -EFAULT if nothing at addr is accessible). */

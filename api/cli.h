@@ -1,0 +1,37 @@
+/* Command-line helpers shared by the fnbox subcommands: parsing sizes, durations, mounts and
+ * environments, and reporting usage errors (exit status 2). */
+#ifndef FB_API_CLI_H
+#define FB_API_CLI_H
+
+#include <stdint.h>
+
+#include "gofer/gofer.h"
+#include "kernel/util/error.h"
+
+#define FB_CLI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define FB_CLI_MAX_ENV       512
+
+struct fb_cli_env {
+    char *vars[FB_CLI_MAX_ENV + 1];
+    int n;
+};
+
+/* Print "fnbox: msg" (if any) and the usage, return 2. */
+int fb_cli_usage_error(const char *usage, const char *msg);
+/* "10", "4k", "256M", "2G" (binary units). */
+int fb_cli_parse_size(const char *s, uint64_t *out);
+int fb_cli_parse_u64(const char *s, uint64_t *out);
+/* "250us", "10ms", "3s", "2m", plain numbers are seconds. */
+int fb_cli_parse_duration_us(const char *s, uint64_t *out);
+/* "SRC:DST[:ro|:rw]" with absolute DST. */
+int fb_cli_parse_mount(const char *s, struct fb_gofer_mount *m, struct fb_error *err);
+
+/* The environment a sandboxed program starts with: a sane default plus --env overrides. */
+void fb_cli_env_init(struct fb_cli_env *e);
+int fb_cli_env_set(struct fb_cli_env *e, const char *kv, struct fb_error *err);
+char **fb_cli_env_finish(struct fb_cli_env *e);
+
+int fb_cmd_run(int argc, char **argv);
+int fb_cmd_syscalls(int argc, char **argv);
+
+#endif

@@ -1,0 +1,189 @@
+/* `fnbox run`: run one program in a fresh sandbox with the caller's stdin/stdout/stderr, and
+ * exit with its status the way a shell reports it. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "api/cli.h"
+#include "api/sandbox.h"
+#include "kernel/util/log.h"
+
+static const char run_usage[] =
+    "Usage: fnbox run [OPTIONS] -- PROGRAM [ARGS...]\n"
+    "\n"
+    "Run PROGRAM in a new sandbox: every system call it makes is handled by fnbox's own kernel;\n"
+    "files come from a read-only view of the host served by the gofer. Standard input, output\n"
+    "and error are the caller's. The exit status is the program's, or 128+N if signal N killed\n"
+    "it.\n"
+    "\n"
+    "Options:\n"
+    "  --root DIR            serve DIR as the sandbox's root (read-only) instead of the default\n"
+    "                        view of the host's system directories\n"
+    "  --mount SRC:DST[:ro|:rw]\n"
+    "                        also serve host directory SRC at DST (read-only unless :rw)\n"
+    "  --env NAME=VALUE      set an environment variable (repeatable)\n"
+    "  --cwd DIR             working directory inside the sandbox (default /)\n"
+    "  --hostname NAME       hostname inside the sandbox (default fnbox)\n"
+    "  --memory SIZE         limit application memory (e.g. 256M, 2G); exceeding it kills\n"
+    "  --pids N              limit the number of tasks (fork/clone fail with EAGAIN beyond)\n"
+    "  --timeout DURATION    kill the sandbox after DURATION (e.g. 500ms, 10s, 2m)\n"
+    "  --strace              log each system call, its arguments and result to stderr\n"
+    "  --platform NAME       how system calls are intercepted: ptrace (default)\n"
+    "  --interrupt-storm DURATION\n"
+    "                        debug: interrupt every task at this interval (e.g. 1ms); every\n"
+    "                        wait must restart transparently\n"
+    "  -v, --verbose         more kernel logging on stderr (repeat for debug)\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit status: the program's; 126 if it cannot be executed, 127 if it is not found,\n"
+    "124 on --timeout, 125 if the sandbox itself failed, 2 for bad options.\n";
+
+static struct fb_sandbox *current_sb;
+
+static void forward(int sig)
+{
+    if (current_sb)
+        fb_sandbox_signal(current_sb, sig);
+}
+
+int fb_cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'r'},
+        {"mount", required_argument, NULL, 'm'},
+        {"env", required_argument, NULL, 'e'},
+        {"cwd", required_argument, NULL, 'c'},
+        {"hostname", required_argument, NULL, 'H'},
+        {"memory", required_argument, NULL, 'M'},
+        {"pids", required_argument, NULL, 'P'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"strace", no_argument, NULL, 's'},
+        {"platform", required_argument, NULL, 'p'},
+        {"interrupt-storm", required_argument, NULL, 'I'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fb_sandbox_config cfg;
+    struct fb_cli_env env;
+    struct fb_gofer_mount mounts[64];
+    struct fb_error err = {0};
+    struct fb_sandbox sb;
+    enum fb_sandbox_outcome out;
+    int c, status = 0, nmounts = 0;
+    uint64_t v;
+
+    memset(&cfg, 0, sizeof(cfg));
+    fb_cli_env_init(&env);
+    cfg.kernel.platform = "ptrace";
+    cfg.gofer.donate_fds = true;
+    optind = 1;
+    argv[0] = "fnbox run";
+    while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            cfg.gofer.root = optarg;
+            break;
+        case 'm':
+            if (nmounts == (int)FB_CLI_ARRAY_SIZE(mounts))
+                return fb_cli_usage_error(run_usage, "too many --mount options");
+            if (fb_cli_parse_mount(optarg, &mounts[nmounts], &err) < 0)
+                return fb_cli_usage_error(run_usage, err.msg);
+            nmounts++;
+            break;
+        case 'e':
+            if (fb_cli_env_set(&env, optarg, &err) < 0)
+                return fb_cli_usage_error(run_usage, err.msg);
+            break;
+        case 'c':
+            cfg.kernel.cwd = optarg;
+            break;
+        case 'H':
+            cfg.kernel.hostname = optarg;
+            break;
+        case 'M':
+            if (fb_cli_parse_size(optarg, &cfg.kernel.memory_limit) < 0 ||
+                cfg.kernel.memory_limit < (1 << 20))
+                return fb_cli_usage_error(run_usage, "--memory: expected a size like 256M");
+            break;
+        case 'P':
+            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 1 || v > 100000)
+                return fb_cli_usage_error(run_usage, "--pids: expected a number from 1 to 100000");
+            cfg.kernel.pids_limit = (int)v;
+            break;
+        case 'T':
+            if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 1000)
+                return fb_cli_usage_error(run_usage, "--timeout: expected a duration like 10s");
+            cfg.timeout_ms = v / 1000;
+            break;
+        case 's':
+            cfg.kernel.strace = true;
+            break;
+        case 'p':
+            if (strcmp(optarg, "ptrace") != 0)
+                return fb_cli_usage_error(run_usage, "--platform: available platforms: ptrace");
+            cfg.kernel.platform = optarg;
+            break;
+        case 'I':
+            if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 50)
+                return fb_cli_usage_error(run_usage,
+                                          "--interrupt-storm: expected a duration >= 50us");
+            cfg.kernel.interrupt_storm_us = v;
+            break;
+        case 'v':
+            fb_log_verbosity++;
+            break;
+        case 'h':
+            fputs(run_usage, stdout);
+            return 0;
+        default:
+            return fb_cli_usage_error(run_usage, NULL);
+        }
+    }
+    if (optind >= argc)
+        return fb_cli_usage_error(run_usage, "missing PROGRAM");
+    cfg.gofer.mounts = mounts;
+    cfg.gofer.nmounts = (size_t)nmounts;
+    cfg.kernel.argv = argv + optind;
+    cfg.kernel.envp = fb_cli_env_finish(&env);
+    cfg.stdio[0] = 0;
+    cfg.stdio[1] = 1;
+    cfg.stdio[2] = 2;
+
+    if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+        fprintf(stderr, "fnbox: %s\n", err.msg);
+        return 125;
+    }
+    current_sb = &sb;
+    signal(SIGINT, forward);
+    signal(SIGTERM, forward);
+    signal(SIGHUP, forward);
+    signal(SIGQUIT, forward);
+    signal(SIGPIPE, SIG_IGN);
+    out = fb_sandbox_wait(&sb, &cfg, &status, &err);
+    current_sb = NULL;
+    switch (out) {
+    case FB_SANDBOX_EXITED:
+        if (WIFEXITED(status))
+            return WEXITSTATUS(status);
+        return 128 + WTERMSIG(status);
+    case FB_SANDBOX_START_FAILED:
+        fprintf(stderr, "fnbox: %s\n", err.msg);
+        return status == ENOENT ? 127 : (status == EACCES || status == ENOEXEC ||
+                                         status == ELOOP || status == EISDIR || status == E2BIG ||
+                                         status == ELIBBAD)
+                                            ? 126
+                                            : 125;
+    case FB_SANDBOX_TIMED_OUT:
+        fprintf(stderr, "fnbox: %s\n", err.msg);
+        return 124;
+    default:
+        fprintf(stderr, "fnbox: %s\n", err.msg);
+        return 125;
+    }
+}

@@ -1,0 +1,66 @@
+/* fnbox: the command-line entry point. One file per command (cmd_*.c); this one dispatches. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/cli.h"
+#include "kernel/syscalls/syscall.h"
+
+#define FNBOX_VERSION "0.1.0"
+
+static const char usage[] =
+    "Usage: fnbox COMMAND [OPTIONS]\n"
+    "\n"
+    "A serverless function sandbox: programs run on fnbox's own application kernel.\n"
+    "\n"
+    "Commands:\n"
+    "  run        run a program in a new sandbox (fnbox run --help)\n"
+    "  syscalls   list the system call table and its support levels\n"
+    "  version    print the version\n"
+    "  help       show this help\n";
+
+int fb_cmd_syscalls(int argc, char **argv)
+{
+    int i, counts[4] = {0};
+    if (argc > 1 && !strcmp(argv[1], "--markdown")) {
+        fb_syscall_print_markdown();
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "Usage: fnbox syscalls [--markdown]\n");
+        return 2;
+    }
+    for (i = 0; i < FB_NR_SYSCALLS; i++) {
+        const struct fb_syscall_desc *d = &fb_syscall_table[i];
+        static const char *lvl[] = {"none", "full", "partial", "error"};
+        if (!d->name)
+            continue;
+        counts[d->support]++;
+        printf("%3d %-24s %-8s %s\n", i, d->name, lvl[d->support], d->note ? d->note : "");
+    }
+    printf("\n%d full, %d partial, %d deliberately refused, %d not implemented (ENOSYS)\n",
+           counts[FB_SC_FULL], counts[FB_SC_PARTIAL], counts[FB_SC_ERROR], counts[FB_SC_NONE]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "run"))
+        return fb_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "syscalls"))
+        return fb_cmd_syscalls(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("fnbox %s\n", FNBOX_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    fprintf(stderr, "fnbox: unknown command '%s'\n", argv[1]);
+    fputs(usage, stderr);
+    return 2;
+}

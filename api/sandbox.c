@@ -1,0 +1,416 @@
+/* Starting and supervising one sandbox: the Gofer (file server in its own mount namespace) and
+ * the Sentry (the kernel, in new pid/mount/ipc/uts/net namespaces with an empty root). */
+#include "api/sandbox.h"
+
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/util/cleanup.h"
+#include "kernel/util/log.h"
+#include "kernel/signal/signal.h"
+#include "kernel/vfs/vfs.h"
+
+/* What the Sentry reports to the controller when it ends. */
+struct status_msg {
+    int32_t kind; /* enum fb_sandbox_outcome */
+    int32_t code; /* wait status or errno */
+    char msg[512];
+};
+
+static void report(int fd, int kind, int code, const char *msg)
+{
+    struct status_msg m;
+    memset(&m, 0, sizeof(m));
+    m.kind = kind;
+    m.code = code;
+    if (msg)
+        snprintf(m.msg, sizeof(m.msg), "%s", msg);
+    (void)!write(fd, &m, sizeof(m));
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* ---- the Sentry side ----------------------------------------------------------------------------- */
+
+/* Give the sandbox its own open file description for pipes and terminals, non-blocking, so that
+ * waits on them can be interrupted without touching the caller's description. */
+static int prepare_stdio(int fd)
+{
+    struct stat st;
+    char path[64];
+    int flags, nfd;
+
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return -1;
+    flags = fcntl(fd, F_GETFL);
+    if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        nfd = open(path, (flags & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (nfd >= 0)
+            return nfd;
+    }
+    nfd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+    return nfd;
+}
+
+/* Replace the root with an empty read-only tmpfs: from here on the Sentry cannot name any host
+ * file. Its only ways out are the fds it holds (gofer socket, stdio, memory file). */
+static int enter_empty_root(struct fb_error *err)
+{
+    const char *dir = "/tmp";
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return fb_error_set(err, errno, "making mounts private: %s", strerror(errno));
+    if (mount("fnbox-sentry", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=0500") !=
+        0)
+        return fb_error_set(err, errno, "mounting the Sentry's empty root: %s", strerror(errno));
+    if (mkdir("/tmp/old", 0700) != 0 || syscall(SYS_pivot_root, dir, "/tmp/old") != 0)
+        return fb_error_set(err, errno, "pivot_root: %s", strerror(errno));
+    if (chdir("/") != 0 || umount2("/old", MNT_DETACH) != 0 || rmdir("/old") != 0)
+        return fb_error_set(err, errno, "dropping the host root: %s", strerror(errno));
+    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              NULL) != 0)
+        return fb_error_set(err, errno, "making the empty root read-only: %s", strerror(errno));
+    return 0;
+}
+
+static void *forward_signals(void *arg)
+{
+    sigset_t *set = arg;
+    for (;;) {
+        int sig = sigwaitinfo(set, NULL);
+        if (sig <= 0)
+            continue;
+        fb_kernel_lock();
+        if (fb_k->init && fb_k->init->tg && !fb_k->init_exited)
+            fb_signal_send_tg(fb_k->init->tg, sig, NULL);
+        fb_kernel_unlock();
+    }
+    return NULL;
+}
+
+/* A crash of the Sentry is a bug: say where, on the caller's stderr, then die. */
+static void sentry_crash(int sig, siginfo_t *si, void *uc)
+{
+    void *frames[64];
+    char buf[128];
+    int n = snprintf(buf, sizeof(buf), "fnbox[sentry] fatal: signal %d (%s) at address %p\n", sig,
+                     strsignal(sig), si->si_addr);
+    (void)uc;
+    (void)!write(2, buf, (size_t)n);
+    n = backtrace(frames, 64);
+    backtrace_symbols_fd(frames, n, 2);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_crash_handler(void)
+{
+    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    static char altstack[64 * 1024];
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+    struct sigaction sa;
+    void *dummy[2];
+    size_t i;
+
+    backtrace(dummy, 2); /* loads the unwinder now, while host files are still reachable */
+    sigaltstack(&ss, NULL);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = sentry_crash;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config *cfg,
+                                                  int gofer_sock, int status_fd)
+{
+    struct fb_error err = {0};
+    static sigset_t fwd;
+    int fds[3], i, status;
+    pthread_t th;
+
+    fb_log_role = "sentry";
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_NAME, "fnbox-sentry");
+    setsid(); /* terminal signals go to the controller, which forwards them */
+    signal(SIGPIPE, SIG_IGN);
+    install_crash_handler();
+    if (getenv("FNBOX_DEBUG_STOP_SENTRY")) {
+        /* Debug aid: stop so that a debugger can attach (gdb -p PID within 5 s). */
+        char self[32] = "?";
+        ssize_t n = readlink("/proc/self", self, sizeof(self) - 1);
+        if (n > 0)
+            self[n] = 0;
+        fprintf(stderr, "fnbox: sentry stopped for a debugger: host pid %s\n", self);
+        sleep(5); /* pid 1 of a namespace ignores SIGSTOP: wait instead */
+    }
+    raise_nofile();
+    for (i = 0; i < 3; i++)
+        fds[i] = prepare_stdio(cfg->stdio[i]);
+    if (enter_empty_root(&err) < 0) {
+        report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
+        _exit(1);
+    }
+    if (fb_kernel_init(&cfg->kernel, gofer_sock, &err) < 0) {
+        report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
+        _exit(1);
+    }
+    for (i = 0; i < 3; i++) {
+        if (fds[i] < 0)
+            continue;
+        int fl = fcntl(cfg->stdio[i], F_GETFL);
+        unsigned acc = fl < 0 ? (i == 0 ? O_RDONLY : O_WRONLY) : (unsigned)(fl & O_ACCMODE);
+        fb_k->host_stdio[i] = fb_hostfd_file_new(fds[i], acc);
+    }
+    for (i = 0; i < 3; i++)
+        close(i); /* the kernel holds its own descriptions now */
+    i = open("/dev/null", O_RDWR); /* keep 0-2 taken; fails in the empty root, which is fine */
+    (void)i;
+    if (fds[2] >= 0)
+        dup2(fds[2], 2); /* kernel logs and --strace go to the caller's stderr */
+
+    sigemptyset(&fwd);
+    sigaddset(&fwd, SIGINT);
+    sigaddset(&fwd, SIGTERM);
+    sigaddset(&fwd, SIGHUP);
+    sigaddset(&fwd, SIGQUIT);
+    sigaddset(&fwd, SIGUSR1);
+    sigaddset(&fwd, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &fwd, NULL);
+    pthread_create(&th, NULL, forward_signals, &fwd);
+
+    status = fb_kernel_run(&err);
+    if (status < 0) {
+        report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
+        _exit(0);
+    }
+    report(status_fd, FB_SANDBOX_EXITED, status, NULL);
+    _exit(0);
+}
+
+/* ---- the Gofer side ---------------------------------------------------------------------------- */
+
+static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config *cfg, int sock,
+                                                 int status_fd)
+{
+    struct fb_error err = {0};
+    int r;
+
+    fb_log_role = "gofer";
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    prctl(PR_SET_NAME, "fnbox-gofer");
+    setsid();
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    if (fb_gofer_prepare_view(&cfg->gofer, &err) < 0) {
+        report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
+        _exit(1);
+    }
+    report(status_fd, -1, 0, NULL); /* view ready */
+    close(status_fd);
+    r = fb_gofer_serve(sock, &cfg->gofer);
+    _exit(r < 0 ? 1 : 0);
+}
+
+/* ---- the controller side ------------------------------------------------------------------------- */
+
+static pid_t clone_child(unsigned long flags)
+{
+    return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
+int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
+                     struct fb_error *err)
+{
+    int sv[2], gst[2], sst[2];
+    struct status_msg m;
+    ssize_t n;
+
+    memset(sb, 0, sizeof(*sb));
+    sb->sentry = sb->gofer = -1;
+    sb->status_fd = -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return fb_error_set(err, errno, "socketpair: %s", strerror(errno));
+    if (pipe2(gst, O_CLOEXEC) != 0 || pipe2(sst, O_CLOEXEC) != 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return fb_error_set(err, errno, "pipe: %s", strerror(errno));
+    }
+
+    sb->gofer = clone_child(CLONE_NEWIPC);
+    if (sb->gofer < 0) {
+        fb_error_set(err, errno, "starting the gofer: %s", strerror(errno));
+        goto fail;
+    }
+    if (sb->gofer == 0) {
+        close(sv[0]);
+        close(gst[0]);
+        close(sst[0]);
+        close(sst[1]);
+        gofer_main(cfg, sv[1], gst[1]);
+    }
+    close(sv[1]);
+    close(gst[1]);
+    sv[1] = gst[1] = -1;
+
+    sb->sentry =
+        clone_child(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET);
+    if (sb->sentry < 0) {
+        fb_error_set(err, errno, "starting the sentry: %s", strerror(errno));
+        goto fail;
+    }
+    if (sb->sentry == 0) {
+        close(gst[0]);
+        close(sst[0]);
+        sentry_main(cfg, sv[0], sst[1]);
+    }
+    close(sv[0]);
+    close(sst[1]);
+    sv[0] = sst[1] = -1;
+    sb->status_fd = sst[0];
+
+    /* The gofer says whether its view could be built (a bad --mount is the usual failure). */
+    n = read(gst[0], &m, sizeof(m));
+    close(gst[0]);
+    if (n == (ssize_t)sizeof(m) && m.kind != -1) {
+        fb_error_set(err, m.code, "%s", m.msg);
+        goto fail_kill;
+    }
+    if (n != (ssize_t)sizeof(m)) {
+        fb_error_set(err, EIO, "the gofer exited before serving");
+        goto fail_kill;
+    }
+    return 0;
+
+fail_kill:
+    if (sb->sentry > 0)
+        kill(sb->sentry, SIGKILL);
+    if (sb->gofer > 0)
+        kill(sb->gofer, SIGKILL);
+    if (sb->sentry > 0)
+        waitpid(sb->sentry, NULL, 0);
+    if (sb->gofer > 0)
+        waitpid(sb->gofer, NULL, 0);
+    if (sb->status_fd >= 0)
+        close(sb->status_fd);
+    sb->sentry = sb->gofer = sb->status_fd = -1;
+    return -1;
+fail:
+    if (sv[0] >= 0)
+        close(sv[0]);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    if (gst[0] >= 0)
+        close(gst[0]);
+    if (gst[1] >= 0)
+        close(gst[1]);
+    if (sst[0] >= 0)
+        close(sst[0]);
+    if (sst[1] >= 0)
+        close(sst[1]);
+    if (sb->gofer > 0) {
+        kill(sb->gofer, SIGKILL);
+        waitpid(sb->gofer, NULL, 0);
+    }
+    return -1;
+}
+
+void fb_sandbox_signal(struct fb_sandbox *sb, int sig)
+{
+    if (sb->sentry > 0)
+        kill(sb->sentry, sig);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_sandbox_config *cfg,
+                                        int *status, struct fb_error *err)
+{
+    struct status_msg m;
+    size_t got = 0;
+    int64_t deadline = cfg->timeout_ms ? mono_ms() + (int64_t)cfg->timeout_ms : 0;
+    enum fb_sandbox_outcome out;
+    int st;
+
+    memset(&m, 0, sizeof(m));
+    while (got < sizeof(m)) {
+        struct pollfd pfd = {sb->status_fd, POLLIN, 0};
+        int timeout = -1, r;
+        ssize_t n;
+        if (deadline) {
+            int64_t left = deadline - mono_ms();
+            if (left <= 0)
+                break;
+            timeout = (int)left;
+        }
+        r = poll(&pfd, 1, timeout);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0)
+            break;
+        n = read(sb->status_fd, (char *)&m + got, sizeof(m) - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == sizeof(m)) {
+        out = (enum fb_sandbox_outcome)m.kind;
+        *status = m.code;
+        if (out != FB_SANDBOX_EXITED)
+            fb_error_set(err, m.code, "%s", m.msg);
+    } else if (deadline && mono_ms() >= deadline) {
+        out = FB_SANDBOX_TIMED_OUT;
+        *status = 0;
+        fb_error_set(err, ETIMEDOUT, "timed out after %lu ms: sandbox killed",
+                     (unsigned long)cfg->timeout_ms);
+    } else {
+        out = FB_SANDBOX_CRASHED;
+        *status = 0;
+    }
+    /* The Sentry is pid 1 of its namespace: killing it takes every stub with it. */
+    kill(sb->sentry, SIGKILL);
+    while (waitpid(sb->sentry, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (out == FB_SANDBOX_CRASHED)
+        fb_error_set(err, EIO, "the sandbox kernel died unexpectedly (%s %d)",
+                     WIFSIGNALED(st) ? "signal" : "exit status",
+                     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+    kill(sb->gofer, SIGKILL);
+    while (waitpid(sb->gofer, NULL, 0) < 0 && errno == EINTR)
+        ;
+    close(sb->status_fd);
+    sb->status_fd = -1;
+    sb->sentry = sb->gofer = -1;
+    return out;
+}

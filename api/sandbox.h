@@ -1,0 +1,45 @@
+/* One sandbox's host processes: the Gofer and the Sentry, started and supervised by the
+ * controller (fnbox run, and later fnbox serve). */
+#ifndef FB_API_SANDBOX_H
+#define FB_API_SANDBOX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "gofer/gofer.h"
+#include "kernel/kernel.h"
+#include "kernel/util/error.h"
+
+struct fb_sandbox_config {
+    struct fb_gofer_config gofer;
+    struct fb_kernel_opts kernel;
+    int stdio[3];        /* host fds given to the sandbox as its fds 0, 1, 2 */
+    uint64_t timeout_ms; /* wall-clock limit for the whole sandbox, 0 = none */
+};
+
+struct fb_sandbox {
+    pid_t sentry, gofer;
+    int status_fd; /* the Sentry reports the outcome here */
+};
+
+/* Start the Gofer and the Sentry. Returns 0 or -1 with err set. */
+int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
+                     struct fb_error *err);
+
+enum fb_sandbox_outcome {
+    FB_SANDBOX_EXITED = 0,  /* *status is the wait status of the program (pid 1) */
+    FB_SANDBOX_START_FAILED, /* the program could not start: err has why, *status the errno */
+    FB_SANDBOX_TIMED_OUT,    /* killed at the timeout */
+    FB_SANDBOX_CRASHED,      /* the Sentry died unexpectedly: err has why */
+};
+
+/* Wait for the sandbox to end, forwarding `forward` signals caught by the caller to it; reaps
+ * every host process. */
+enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_sandbox_config *cfg,
+                                        int *status, struct fb_error *err);
+
+/* Ask the sandbox to deliver sig to its pid 1. */
+void fb_sandbox_signal(struct fb_sandbox *sb, int sig);
+
+#endif

@@ -1,0 +1,20 @@
+/* Futexes: wait queues keyed by an application address (private: mm + address; shared: the
+ * memory-file location, so that processes sharing memory meet on the same key). */
+#ifndef FB_FUTEX_FUTEX_H
+#define FB_FUTEX_FUTEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/mm/mm.h"
+#include "kernel/task/task.h"
+
+/* futex(2). */
+int64_t fb_futex(struct fb_task *t, uint64_t uaddr, int op, uint32_t val, uint64_t timeout,
+                 uint64_t uaddr2, uint32_t val3);
+/* Wake up to n waiters on uaddr (used by clear_child_tid on thread exit). */
+int fb_futex_wake(struct fb_mm *mm, uint64_t uaddr, int n, uint32_t bitset, bool shared);
+/* Robust-list handling for a dying thread holding the futex at uaddr. */
+void fb_futex_owner_died(struct fb_task *t, uint64_t uaddr);
+
+#endif

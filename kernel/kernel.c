@@ -1,0 +1,229 @@
+/* The kernel object and boot: memory file, platform, gofer connection, the file tree, pid 1, and
+ * the wait for every task to end. Also the debug interrupt storm that proves every wait in the
+ * kernel is interruptible and restartable (the mechanism checkpoints rely on). */
+#include "kernel/kernel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gofer/p9_client.h"
+#include "kernel/loader/loader.h"
+#include "kernel/signal/signal.h"
+#include "kernel/task/task.h"
+#include "kernel/time/timer.h"
+#include "kernel/util/log.h"
+#include "kernel/vfs/vfs.h"
+
+struct fb_kernel *fb_k;
+
+/* Address space reserved for the memory file (sparse: only touched pages cost memory). */
+#define MEMFILE_SIZE (256ull << 30)
+
+int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_error *err)
+{
+    int r;
+
+    fb_k = calloc(1, sizeof(*fb_k));
+    if (!fb_k)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    pthread_mutex_init(&fb_k->lock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&fb_k->tasks_done, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    fb_k->opts = *opts;
+    fb_list_init(&fb_k->tasks);
+    fb_k->pid_max = 32768;
+    fb_k->next_pid = 1;
+    fb_k->boot_mono_ns = fb_app_mono_ns();
+    snprintf(fb_k->hostname, sizeof(fb_k->hostname), "%s",
+             opts->hostname ? opts->hostname : "fnbox");
+    snprintf(fb_k->domainname, sizeof(fb_k->domainname), "(none)");
+
+    if (fb_memfile_init(&fb_k->mf, MEMFILE_SIZE, err) < 0)
+        return -1;
+    if (opts->memory_limit)
+        fb_k->mf.limit_pages = opts->memory_limit >> FB_PAGE_SHIFT;
+    if (fb_platform_new(opts->platform, fb_k->mf.fd, &fb_k->plat, err) < 0)
+        return -1;
+    r = fb_p9c_new(gofer_sock, 0, &fb_k->p9);
+    if (r < 0)
+        return fb_error_set(err, -r, "connecting to the gofer: %s", strerror(-r));
+    r = fb_ktimer_start();
+    if (r < 0)
+        return fb_error_set(err, -r, "starting the timer thread: %s", strerror(-r));
+    return fb_vfs_init(err);
+}
+
+/* ---- the interrupt storm ------------------------------------------------------------------------ */
+
+static void *storm_main(void *arg)
+{
+    uint64_t us = (uint64_t)(uintptr_t)arg;
+    sigset_t all;
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    for (;;) {
+        struct fb_list *pos;
+        nanosleep(&ts, NULL);
+        fb_kernel_lock();
+        fb_list_for_each(pos, &fb_k->tasks)
+        {
+            struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+            if (t->state != FB_TASK_EXITED && t->state != FB_TASK_NEW)
+                fb_task_interrupt(t);
+        }
+        fb_kernel_unlock();
+    }
+    return NULL;
+}
+
+/* ---- pid 1 --------------------------------------------------------------------------------------- */
+
+/* execvp-like resolution of the program name inside the sandbox. */
+static int find_program(struct fb_task *t, const char *name, char **envp, char *out, size_t size)
+{
+    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int last = -ENOENT;
+    char **e;
+
+    if (strchr(name, '/')) {
+        snprintf(out, size, "%s", name);
+        return 0;
+    }
+    for (e = envp; e && *e; e++)
+        if (strncmp(*e, "PATH=", 5) == 0)
+            path = *e + 5;
+    while (*path) {
+        const char *c = strchr(path, ':');
+        size_t len = c ? (size_t)(c - path) : strlen(path);
+        struct fb_path p;
+        int r;
+        if ((size_t)snprintf(out, size, "%.*s/%s", (int)len, len ? path : ".", name) < size) {
+            r = fb_vfs_lookup(t, AT_FDCWD, out, FB_LOOKUP_FOLLOW, &p, NULL, NULL);
+            if (r == 0) {
+                bool exe = S_ISREG(p.dentry->inode->st.mode);
+                fb_path_put(&p);
+                if (exe)
+                    return 0;
+                last = -EACCES;
+            }
+        }
+        path += len + (c ? 1 : 0);
+        if (!c)
+            break;
+    }
+    return last;
+}
+
+static struct fb_task *make_init(struct fb_error *err)
+{
+    struct fb_sighand *sh = fb_sighand_new();
+    struct fb_thread_group *tg;
+    struct fb_fdtable *files = fb_fdtable_new();
+    struct fb_fs_ctx *fs;
+    struct fb_path root = {fb_k->root_mount, fb_k->root_mount->root};
+    struct fb_task *t;
+    int i;
+
+    if (!sh || !files) {
+        fb_error_set(err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    tg = fb_tg_new(NULL, sh);
+    fs = fb_fs_ctx_new(&root, &root);
+    if (!tg || !fs) {
+        fb_error_set(err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    tg->tgid = fb_pid_alloc(); /* 1 */
+    fb_pid_ref(tg->tgid);
+    tg->pgid = tg->sid = tg->tgid;
+    fb_pid_ref(tg->tgid);
+    fb_pid_ref(tg->tgid);
+    t = fb_task_create(tg, NULL, files, fs);
+    if (!t) {
+        fb_error_set(err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    t->tid = tg->tgid; /* the allocation's reference is the task's */
+    tg->leader = t;
+    for (i = 0; i < 3; i++)
+        if (fb_k->host_stdio[i])
+            fb_fd_install_at(t, fb_k->host_stdio[i], i, false);
+    return t;
+}
+
+int fb_kernel_run(struct fb_error *err)
+{
+    struct fb_exec_image img;
+    struct fb_task *t;
+    char prog[FB_PATH_MAX], why[256];
+    int r;
+
+    fb_kernel_lock();
+    t = make_init(err);
+    if (!t)
+        goto fail;
+    fb_k->init = t;
+    if (fb_k->opts.cwd && fb_k->opts.cwd[0]) {
+        struct fb_path p;
+        r = fb_vfs_lookup(t, AT_FDCWD, fb_k->opts.cwd, FB_LOOKUP_FOLLOW | FB_LOOKUP_DIRECTORY, &p,
+                          NULL, NULL);
+        if (r < 0) {
+            fb_error_set(err, -r, "%s: %s", fb_k->opts.cwd, strerror(-r));
+            goto fail;
+        }
+        fb_path_put(&t->fs->cwd);
+        t->fs->cwd = p;
+    }
+    r = find_program(t, fb_k->opts.argv[0], fb_k->opts.envp, prog, sizeof(prog));
+    if (r == 0)
+        r = fb_loader_load(t, AT_FDCWD, prog, fb_k->opts.argv, fb_k->opts.envp, 0, &img, why,
+                           sizeof(why));
+    if (r < 0) {
+        if (why[0] && r != -ENOENT)
+            fb_error_set(err, -r, "%s: %s", fb_k->opts.argv[0], why);
+        else
+            fb_error_set(err, -r, "%s: %s", fb_k->opts.argv[0], strerror(-r));
+        goto fail;
+    }
+    t->mm = img.mm;
+    memcpy(t->comm, img.comm, sizeof(t->comm));
+    t->cpu.regs.rip = img.entry;
+    t->cpu.regs.rsp = img.sp;
+    t->cpu.regs.cs = 0x33;
+    t->cpu.regs.ss = 0x2b;
+    t->cpu.regs.eflags = 0x202;
+    fb_platform_fpstate_init(t->cpu.fp);
+    t->cpu.fp_valid = true;
+    t->cpu.fp_dirty = true;
+    r = fb_task_start(t);
+    if (r < 0) {
+        fb_error_set(err, -r, "starting pid 1: %s", strerror(-r));
+        goto fail;
+    }
+    if (fb_k->opts.interrupt_storm_us) {
+        pthread_t th;
+        pthread_create(&th, NULL, storm_main, (void *)(uintptr_t)fb_k->opts.interrupt_storm_us);
+        pthread_detach(th);
+    }
+    while (fb_k->nr_tasks > 0)
+        pthread_cond_wait(&fb_k->tasks_done, &fb_k->lock);
+    fb_kernel_unlock();
+    return fb_k->init_status;
+
+fail:
+    fb_kernel_unlock();
+    return -1;
+}

@@ -1,0 +1,86 @@
+/* The Sentry's kernel object: the root of all kernel state of one sandbox, the kernel lock and
+ * the options the controller passed. Everything a checkpoint saves is reachable from here. */
+#ifndef FB_KERNEL_H
+#define FB_KERNEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "kernel/mm/memfile.h"
+#include "kernel/util/error.h"
+#include "kernel/util/list.h"
+#include "platform/platform.h"
+
+struct fb_task;
+struct fb_mount;
+struct fb_p9_client;
+struct fb_file;
+
+/* What the controller asks the Sentry to run, and how. */
+struct fb_kernel_opts {
+    const char *platform;      /* "ptrace" */
+    bool strace;               /* log every syscall to stderr */
+    uint64_t interrupt_storm_us; /* debug: interrupt every task at this interval (0 = off) */
+    uint64_t memory_limit;     /* bytes of application memory, 0 = unlimited */
+    int pids_limit;            /* max tasks, 0 = unlimited */
+    char **argv;               /* program and arguments (argv[0] is the path to execute) */
+    char **envp;
+    const char *cwd;           /* initial working directory inside the sandbox */
+    const char *hostname;
+};
+
+struct fb_kernel {
+    /* The kernel lock: held by a task's host thread whenever it runs kernel code; released
+     * while the task runs application code or sleeps. */
+    pthread_mutex_t lock;
+    struct fb_kernel_opts opts;
+    struct fb_platform *plat;
+    struct fb_memfile mf;
+    struct fb_p9_client *p9; /* connection to the gofer */
+    struct fb_mount *root_mount;
+
+    /* Tasks: pid namespace with the first program as pid 1. */
+    struct fb_list tasks; /* every live task (fb_task.knode) */
+    int nr_tasks;         /* tasks whose host thread has not finished */
+    int next_pid;
+    int pid_max;
+    pthread_cond_t tasks_done; /* signalled when nr_tasks drops to 0 */
+    struct fb_task *init;      /* pid 1 */
+    int init_status;           /* wait status of pid 1 when it exited */
+    bool init_exited;
+
+    /* Clocks: application time = host time + offset (offsets change only on restore). */
+    int64_t mono_offset_ns;
+    int64_t boot_mono_ns; /* application CLOCK_MONOTONIC at boot, for uptime */
+
+    struct fb_file *host_stdio[3]; /* the caller's stdin/stdout/stderr */
+    char hostname[65];
+    char domainname[65];
+};
+
+extern struct fb_kernel *fb_k;
+
+static inline void fb_kernel_lock(void)
+{
+    pthread_mutex_lock(&fb_k->lock);
+}
+static inline void fb_kernel_unlock(void)
+{
+    pthread_mutex_unlock(&fb_k->lock);
+}
+
+/* Create the kernel: memory file, platform (forks the source stub). Before lock-down. */
+int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_error *err);
+/* Start pid 1 from opts->argv and run until every task has exited. Returns the wait status of
+ * pid 1 (as waitpid reports it), or -1 with err set if the program could not start. */
+int fb_kernel_run(struct fb_error *err);
+
+/* Host monotonic time in nanoseconds. */
+int64_t fb_host_mono_ns(void);
+/* Application clocks. */
+int64_t fb_app_mono_ns(void);
+int64_t fb_app_real_ns(void);
+
+#endif

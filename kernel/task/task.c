@@ -1,0 +1,524 @@
+/* Task core: wait queues, the sleep/wake/interrupt primitive, pid allocation, task creation and
+ * the per-task host thread running the application until it exits. */
+#include "kernel/task/task.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "kernel/mm/mm.h"
+#include "kernel/signal/signal.h"
+#include "kernel/syscalls/syscall.h"
+#include "kernel/util/cleanup.h"
+#include "kernel/util/log.h"
+#include "kernel/vfs/vfs.h"
+
+__thread struct fb_task *fb_current;
+
+struct fb_pctx *fb_mm_current_ctx(void)
+{
+    return fb_current ? fb_current->pctx : NULL;
+}
+
+/* ---- wait queues ------------------------------------------------------------------------------ */
+
+void fb_waitq_init(struct fb_waitq *q)
+{
+    fb_list_init(&q->waiters);
+}
+
+void fb_waitq_add(struct fb_waitq *q, struct fb_waiter *w, struct fb_task *t)
+{
+    w->task = t;
+    w->woken = false;
+    w->q = q;
+    fb_list_add_tail(&q->waiters, &w->node);
+}
+
+void fb_waitq_del(struct fb_waiter *w)
+{
+    if (w->q) {
+        fb_list_del(&w->node);
+        w->q = NULL;
+    }
+}
+
+int fb_waitq_wake_n(struct fb_waitq *q, int n, uint32_t key_mask)
+{
+    struct fb_list *pos, *tmp;
+    int woken = 0;
+
+    fb_list_for_each_safe(pos, tmp, &q->waiters)
+    {
+        struct fb_waiter *w = fb_list_entry(pos, struct fb_waiter, node);
+        if (woken >= n)
+            break;
+        if (key_mask && !(w->key & key_mask))
+            continue;
+        if (!w->woken) {
+            w->woken = true;
+            fb_task_wake(w->task);
+            woken++;
+        }
+    }
+    return woken;
+}
+
+int fb_waitq_wake_all(struct fb_waitq *q)
+{
+    return fb_waitq_wake_n(q, 1 << 30, 0);
+}
+
+/* ---- sleeping ----------------------------------------------------------------------------------- */
+
+int64_t fb_task_deadline(struct fb_task *t, int64_t rel_ns)
+{
+    if (t->restarting && t->sc_deadline)
+        return t->sc_deadline;
+    if (rel_ns < 0)
+        rel_ns = 0;
+    if (rel_ns > INT64_MAX / 4)
+        rel_ns = INT64_MAX / 4;
+    t->sc_deadline = fb_app_mono_ns() + rel_ns;
+    return t->sc_deadline;
+}
+
+bool fb_task_should_stop_sleep(struct fb_task *t)
+{
+    return t->interrupt || t->exiting || fb_signal_pending(t);
+}
+
+static void deadline_to_abs(int64_t deadline_ns, struct timespec *ts)
+{
+    /* Application monotonic deadline -> host CLOCK_MONOTONIC absolute time. */
+    int64_t host = deadline_ns - fb_k->mono_offset_ns;
+    if (host < 0)
+        host = 0;
+    ts->tv_sec = host / 1000000000;
+    ts->tv_nsec = host % 1000000000;
+}
+
+int fb_task_sleep(struct fb_task *t, int64_t deadline_ns)
+{
+    struct timespec ts;
+    int r = 0;
+
+    if (deadline_ns)
+        deadline_to_abs(deadline_ns, &ts);
+    t->state = FB_TASK_SLEEPING;
+    while (!t->woken) {
+        if (fb_task_should_stop_sleep(t)) {
+            r = -EINTR;
+            break;
+        }
+        if (deadline_ns) {
+            if (fb_app_mono_ns() >= deadline_ns) {
+                r = -ETIMEDOUT;
+                break;
+            }
+            pthread_cond_timedwait(&t->cond, &fb_k->lock, &ts);
+        } else {
+            pthread_cond_wait(&t->cond, &fb_k->lock);
+        }
+    }
+    if (t->woken)
+        r = 0;
+    t->woken = false;
+    t->state = FB_TASK_RUNNING;
+    return r;
+}
+
+int fb_task_sleep_fds(struct fb_task *t, struct pollfd *fds, int nfds, int64_t deadline_ns)
+{
+    struct pollfd pfd[FB_POLL_MAX_HOST + 1];
+    int i, r = 0, n;
+
+    if (nfds > FB_POLL_MAX_HOST)
+        nfds = FB_POLL_MAX_HOST;
+    memcpy(pfd, fds, sizeof(*fds) * (size_t)nfds);
+    pfd[nfds].fd = t->evfd;
+    pfd[nfds].events = POLLIN;
+    t->state = FB_TASK_SLEEPING;
+    t->polling_host = true;
+    for (;;) {
+        int timeout = -1;
+        uint64_t v;
+        if (t->woken)
+            break;
+        if (fb_task_should_stop_sleep(t)) {
+            r = -EINTR;
+            break;
+        }
+        if (deadline_ns) {
+            int64_t left = deadline_ns - fb_app_mono_ns();
+            if (left <= 0) {
+                r = -ETIMEDOUT;
+                break;
+            }
+            timeout = (int)FB_MIN(left / 1000000 + 1, 1 << 30);
+        }
+        fb_kernel_unlock();
+        for (i = 0; i <= nfds; i++)
+            pfd[i].revents = 0;
+        n = poll(pfd, (nfds_t)nfds + 1, timeout);
+        fb_kernel_lock();
+        if (n > 0 && (pfd[nfds].revents & POLLIN))
+            (void)!read(t->evfd, &v, sizeof(v));
+        if (n > 0) {
+            bool ready = false;
+            for (i = 0; i < nfds; i++)
+                if (pfd[i].revents)
+                    ready = true;
+            if (ready)
+                break;
+        }
+    }
+    for (i = 0; i < nfds; i++)
+        fds[i].revents = pfd[i].revents;
+    if (t->woken)
+        r = 0;
+    t->woken = false;
+    t->polling_host = false;
+    t->state = FB_TASK_RUNNING;
+    return r;
+}
+
+static void kick(struct fb_task *t)
+{
+    pthread_cond_signal(&t->cond);
+    if (t->polling_host) {
+        uint64_t one = 1;
+        (void)!write(t->evfd, &one, sizeof(one));
+    }
+}
+
+void fb_task_wake(struct fb_task *t)
+{
+    t->woken = true;
+    kick(t);
+}
+
+void fb_task_interrupt(struct fb_task *t)
+{
+    t->interrupt = true;
+    kick(t);
+    if (t->pctx)
+        fb_k->plat->ops->interrupt(t->pctx);
+}
+
+/* ---- pids --------------------------------------------------------------------------------------- */
+
+/* A pid is busy while any task, thread group, process group or session uses it. */
+static uint16_t *pid_refs;
+
+static int pid_refs_init(void)
+{
+    if (!pid_refs) {
+        pid_refs = calloc((size_t)fb_k->pid_max + 1, sizeof(uint16_t));
+        if (!pid_refs)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+void fb_pid_ref(int pid)
+{
+    if (pid > 0 && pid <= fb_k->pid_max && pid_refs)
+        pid_refs[pid]++;
+}
+
+void fb_pid_unref(int pid)
+{
+    if (pid > 0 && pid <= fb_k->pid_max && pid_refs && pid_refs[pid])
+        pid_refs[pid]--;
+}
+
+int fb_pid_alloc(void)
+{
+    int i;
+    if (pid_refs_init() < 0)
+        return -ENOMEM;
+    for (i = 0; i < fb_k->pid_max; i++) {
+        int pid = fb_k->next_pid;
+        fb_k->next_pid = pid >= fb_k->pid_max ? 300 : pid + 1;
+        if (!pid_refs[pid]) {
+            pid_refs[pid] = 1;
+            return pid;
+        }
+    }
+    return -EAGAIN;
+}
+
+struct fb_task *fb_task_lookup(int tid)
+{
+    struct fb_list *pos;
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+        if (t->tid == tid && t->state != FB_TASK_EXITED)
+            return t;
+    }
+    return NULL;
+}
+
+static struct fb_list all_tgs = FB_LIST_INIT(all_tgs);
+
+struct fb_thread_group *fb_tg_lookup_any(int tgid)
+{
+    struct fb_list *pos;
+    fb_list_for_each(pos, &all_tgs)
+    {
+        struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+        if (tg->tgid == tgid && tg->state != FB_TG_DEAD)
+            return tg;
+    }
+    return NULL;
+}
+
+struct fb_thread_group *fb_tg_lookup(int tgid)
+{
+    struct fb_thread_group *tg = fb_tg_lookup_any(tgid);
+    return tg && tg->state == FB_TG_LIVE ? tg : NULL;
+}
+
+struct fb_list *fb_tg_list(void)
+{
+    return &all_tgs;
+}
+
+/* ---- thread groups ------------------------------------------------------------------------------ */
+
+struct fb_thread_group *fb_tg_new(struct fb_thread_group *parent, struct fb_sighand *sh)
+{
+    struct fb_thread_group *tg = calloc(1, sizeof(*tg));
+    int i;
+
+    if (!tg)
+        return NULL;
+    tg->refs = 1;
+    fb_list_init(&tg->threads);
+    fb_list_init(&tg->children);
+    fb_list_init(&tg->sibling);
+    fb_sigpending_init(&tg->shared_pending);
+    fb_waitq_init(&tg->child_wait);
+    tg->exit_signal = SIGCHLD;
+    tg->sighand = sh;
+    tg->start_mono_ns = fb_app_mono_ns();
+    if (parent) {
+        tg->parent = parent;
+        fb_list_add_tail(&parent->children, &tg->sibling);
+        tg->pgid = parent->pgid;
+        tg->sid = parent->sid;
+        tg->uid = parent->uid;
+        tg->euid = parent->euid;
+        tg->suid = parent->suid;
+        tg->fsuid = parent->fsuid;
+        tg->gid = parent->gid;
+        tg->egid = parent->egid;
+        tg->sgid = parent->sgid;
+        tg->fsgid = parent->fsgid;
+        tg->ngroups = parent->ngroups;
+        memcpy(tg->groups, parent->groups, sizeof(tg->groups));
+        memcpy(tg->rlim, parent->rlim, sizeof(tg->rlim));
+        fb_pid_ref(tg->pgid);
+        fb_pid_ref(tg->sid);
+    } else {
+        for (i = 0; i < RLIM_NLIMITS; i++)
+            tg->rlim[i].rlim_cur = tg->rlim[i].rlim_max = RLIM_INFINITY;
+        tg->rlim[RLIMIT_NOFILE].rlim_cur = 1024;
+        tg->rlim[RLIMIT_NOFILE].rlim_max = 1048576;
+        tg->rlim[RLIMIT_STACK].rlim_cur = 8 << 20;
+        tg->rlim[RLIMIT_CORE].rlim_cur = 0;
+        tg->rlim[RLIMIT_NPROC].rlim_cur = tg->rlim[RLIMIT_NPROC].rlim_max = 65536;
+        tg->rlim[RLIMIT_SIGPENDING].rlim_cur = tg->rlim[RLIMIT_SIGPENDING].rlim_max = 65536;
+        tg->rlim[RLIMIT_MSGQUEUE].rlim_cur = tg->rlim[RLIMIT_MSGQUEUE].rlim_max = 819200;
+        tg->rlim[RLIMIT_MEMLOCK].rlim_cur = tg->rlim[RLIMIT_MEMLOCK].rlim_max = 8 << 20;
+    }
+    fb_list_add_tail(&all_tgs, &tg->all_node);
+    return tg;
+}
+
+void fb_tg_put(struct fb_thread_group *tg)
+{
+    if (!tg || --tg->refs > 0)
+        return;
+    fb_list_del(&tg->all_node);
+    fb_sigpending_clear(&tg->shared_pending);
+    fb_sighand_put(tg->sighand);
+    fb_pid_unref(tg->pgid);
+    fb_pid_unref(tg->sid);
+    fb_pid_unref(tg->tgid);
+    free(tg);
+}
+
+/* ---- task creation ------------------------------------------------------------------------------ */
+
+struct fb_task *fb_task_create(struct fb_thread_group *tg, struct fb_mm *mm,
+                               struct fb_fdtable *files, struct fb_fs_ctx *fs)
+{
+    struct fb_task *t = calloc(1, sizeof(*t));
+    pthread_condattr_t ca;
+
+    if (!t)
+        return NULL;
+    t->cpu.fp = aligned_alloc(64, (fb_platform_fpstate_size() + 63) & ~(size_t)63);
+    t->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!t->cpu.fp || t->evfd < 0) {
+        if (t->evfd >= 0)
+            close(t->evfd);
+        free(t->cpu.fp);
+        free(t);
+        return NULL;
+    }
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    fb_sigpending_init(&t->pending);
+    t->altstack.ss_flags = SS_DISABLE;
+    t->tg = tg;
+    tg->refs++;
+    t->mm = mm;
+    t->files = files;
+    t->fs = fs;
+    fb_list_add_tail(&tg->threads, &t->tg_node);
+    tg->live_threads++;
+    fb_list_add_tail(&fb_k->tasks, &t->knode);
+    return t;
+}
+
+static void task_free(struct fb_task *t)
+{
+    fb_list_del(&t->knode);
+    fb_sigpending_clear(&t->pending);
+    pthread_cond_destroy(&t->cond);
+    close(t->evfd);
+    free(t->cpu.fp);
+    free(t);
+}
+
+/* ---- the run loop ------------------------------------------------------------------------------- */
+
+static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
+{
+    int si_code, r;
+
+    if (stop->signo == SIGSEGV && (stop->code == SEGV_MAPERR || stop->code == SEGV_ACCERR)) {
+        r = fb_mm_fault(t->mm, stop->addr, stop->code, &si_code);
+        if (r == 0)
+            return;
+        if (r < 0) {
+            fb_warn("pid %d: out of memory handling a fault at %#lx: killed", t->tg->tgid,
+                    (unsigned long)stop->addr);
+            fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
+            return;
+        }
+        fb_signal_force_fault(t, r, si_code, stop->addr);
+        return;
+    }
+    switch (stop->signo) {
+    case SIGSYS: /* a host syscall outside the stub (e.g. the vsyscall page): refuse it */
+        fb_signal_force_fault(t, SIGSEGV, SEGV_MAPERR, t->cpu.regs.rip);
+        break;
+    case SIGTRAP:
+        fb_signal_force_fault(t, SIGTRAP, stop->code > 0 ? stop->code : SI_KERNEL, 0);
+        break;
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGFPE:
+    case SIGILL:
+        fb_signal_force_fault(t, stop->signo, stop->code, stop->addr);
+        break;
+    default:
+        fb_warn("pid %d: unexpected host signal %d from the stub", t->tg->tgid, stop->signo);
+        fb_signal_force_fault(t, SIGSEGV, SI_KERNEL, 0);
+    }
+}
+
+void fb_task_exit_finish(struct fb_task *t);
+
+static void *task_main(void *arg)
+{
+    struct fb_task *t = arg;
+    sigset_t all;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    fb_current = t;
+    fb_kernel_lock();
+    if (fb_k->plat->ops->ctx_new(fb_k->plat, &t->pctx) < 0) {
+        fb_err("pid %d: no platform context", t->tid);
+        t->exiting = true;
+        t->exit_code = FB_W_EXITCODE(0, SIGKILL);
+    }
+    t->state = FB_TASK_RUNNING;
+    for (;;) {
+        struct fb_stop stop;
+        enum fb_switch_result r;
+        struct fb_as *as;
+        int err = 0;
+
+        fb_signal_handle(t);
+        if (t->exiting)
+            break;
+        t->interrupt = false;
+        as = fb_mm_as(t->mm, &err);
+        if (!as) {
+            fb_err("pid %d: cannot create an address space: %s", t->tid, strerror(-err));
+            fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
+            continue;
+        }
+        fb_kernel_unlock();
+        r = fb_k->plat->ops->switch_to(t->pctx, as, &t->cpu, &stop);
+        fb_kernel_lock();
+        switch (r) {
+        case FB_SWITCH_SYSCALL:
+            fb_syscall_dispatch(t);
+            break;
+        case FB_SWITCH_FAULT:
+            handle_fault(t, &stop);
+            break;
+        case FB_SWITCH_INTERRUPT:
+            break;
+        case FB_SWITCH_DEAD:
+            if (!t->exiting) {
+                fb_warn("pid %d: its address space died (killed by the host?)", t->tid);
+                fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
+            }
+            break;
+        }
+    }
+    fb_task_exit_finish(t);
+    fb_current = NULL;
+    /* The platform context must be released on this thread (it traces the stub thread). */
+    if (t->pctx) {
+        fb_k->plat->ops->ctx_release(t->pctx);
+        t->pctx = NULL;
+    }
+    task_free(t);
+    if (--fb_k->nr_tasks == 0)
+        pthread_cond_broadcast(&fb_k->tasks_done);
+    fb_kernel_unlock();
+    return NULL;
+}
+
+int fb_task_start(struct fb_task *t)
+{
+    pthread_attr_t attr;
+    int r;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    fb_k->nr_tasks++;
+    r = pthread_create(&t->thread, &attr, task_main, t);
+    pthread_attr_destroy(&attr);
+    if (r != 0) {
+        fb_k->nr_tasks--;
+        return -r;
+    }
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* Kernel timers: callbacks run by one Sentry thread, under the kernel lock, at an application
+ * monotonic deadline (alarm/setitimer, and anything else that must fire without a task). */
+#ifndef FB_TIME_TIMER_H
+#define FB_TIME_TIMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/util/list.h"
+
+struct fb_ktimer {
+    struct fb_list node;
+    int64_t deadline_ns;
+    bool armed;
+    void (*fire)(struct fb_ktimer *k);
+};
+
+/* Start the timer thread (kernel boot). */
+int fb_ktimer_start(void);
+/* (Re)arm or cancel; kernel lock held. */
+void fb_ktimer_arm(struct fb_ktimer *k, int64_t deadline_ns);
+void fb_ktimer_cancel(struct fb_ktimer *k);
+
+#endif

@@ -1,0 +1,82 @@
+/* The sandbox's file tree at boot: the Gofer's tree as the read-only root, tmpfs at /tmp and
+ * /dev/shm, devfs at /dev and procfs at /proc. */
+#include "kernel/vfs/vfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "kernel/util/log.h"
+
+/* Mount a fresh filesystem at an absolute path of the tree built so far. */
+static int mount_at(const char *path, struct fb_sb *sb, struct fb_dentry *root, unsigned flags,
+                    const char *source)
+{
+    struct fb_path p, cur;
+    const char *s = path;
+    char name[FB_NAME_MAX + 1];
+    int r;
+
+    cur.mnt = fb_k->root_mount;
+    cur.dentry = fb_k->root_mount->root;
+    fb_path_get(&cur);
+    while (*s) {
+        const char *e;
+        while (*s == '/')
+            s++;
+        if (!*s)
+            break;
+        e = strchr(s, '/');
+        if (!e)
+            e = s + strlen(s);
+        memcpy(name, s, (size_t)(e - s));
+        name[e - s] = 0;
+        r = fb_vfs_lookup_one(&cur, name, &p);
+        fb_path_put(&cur);
+        if (r < 0)
+            return r;
+        cur = p;
+        s = e;
+    }
+    r = fb_vfs_mount(sb, root, &cur, flags, source);
+    fb_path_put(&cur);
+    return r;
+}
+
+int fb_vfs_init(struct fb_error *err)
+{
+    struct fb_sb *sb;
+    struct fb_dentry *root;
+    int r;
+
+    r = fb_p9fs_new(fb_k->p9, &sb, &root);
+    if (r < 0)
+        return fb_error_set(err, -r, "attaching to the gofer's tree: %s", strerror(-r));
+    r = fb_vfs_mount_root(sb, root, FB_MNT_RDONLY, "gofer");
+    if (r < 0)
+        return fb_error_set(err, -r, "mounting the root: %s", strerror(-r));
+
+    r = fb_devfs_new(&sb, &root);
+    if (r == 0)
+        r = mount_at("/dev", sb, root, FB_MNT_NOSUID | FB_MNT_NOEXEC, "devtmpfs");
+    if (r < 0)
+        fb_warn("no /dev in this root (%s): device files are unavailable", strerror(-r));
+    else {
+        r = fb_tmpfs_new(&sb, &root, 01777);
+        if (r == 0)
+            r = mount_at("/dev/shm", sb, root, FB_MNT_NOSUID | FB_MNT_NODEV, "shm");
+        if (r < 0)
+            fb_warn("cannot mount /dev/shm: %s", strerror(-r));
+    }
+    r = fb_tmpfs_new(&sb, &root, 01777);
+    if (r == 0)
+        r = mount_at("/tmp", sb, root, FB_MNT_NOSUID | FB_MNT_NODEV, "tmpfs");
+    if (r < 0)
+        fb_warn("no /tmp in this root (%s): it will be read-only", strerror(-r));
+    r = fb_procfs_new(&sb, &root);
+    if (r == 0)
+        r = mount_at("/proc", sb, root, FB_MNT_NOSUID | FB_MNT_NODEV | FB_MNT_NOEXEC, "proc");
+    if (r < 0)
+        fb_warn("no /proc in this root (%s)", strerror(-r));
+    return 0;
+}

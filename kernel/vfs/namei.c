@@ -1,0 +1,282 @@
+/* Path resolution: one component at a time, symlinks followed by the Sentry (never by the gofer
+ * or the host), mounts crossed, ".." kept inside the task's root. */
+#include "kernel/vfs/vfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/util/cleanup.h"
+
+#define MAX_SYMLINKS 40
+
+static struct fb_mount *mount_on(struct fb_mount *parent, struct fb_dentry *d)
+{
+    struct fb_list *pos;
+    struct fb_mount *found = NULL;
+    /* The most recent mount on a point wins (mounts stack). */
+    fb_list_for_each(pos, fb_vfs_mounts())
+    {
+        struct fb_mount *m = fb_list_entry(pos, struct fb_mount, node);
+        if (m->parent == parent && m->mountpoint == d)
+            found = m;
+    }
+    return found;
+}
+
+/* Replace p by the root of whatever is mounted on it (repeatedly). */
+static void cross_mounts(struct fb_path *p)
+{
+    while (p->dentry->mounted_on) {
+        struct fb_mount *m = mount_on(p->mnt, p->dentry);
+        if (!m)
+            return;
+        fb_path_put(p);
+        p->mnt = m;
+        p->dentry = m->root;
+        fb_path_get(p);
+    }
+}
+
+int fb_vfs_lookup_one(struct fb_path *dir, const char *name, struct fb_path *out)
+{
+    struct fb_dentry *d;
+    struct fb_inode *dino = dir->dentry->inode, *ino = NULL;
+    int r;
+
+    if (!dino || !S_ISDIR(dino->st.mode))
+        return -ENOTDIR;
+    if (strlen(name) > FB_NAME_MAX)
+        return -ENAMETOOLONG;
+    d = fb_dentry_child(dir->dentry, name);
+    if (d && !d->inode) {
+        fb_dentry_put(d);
+        return -ENOENT;
+    }
+    if (!d) {
+        if (!dino->ops || !dino->ops->lookup)
+            return -ENOENT;
+        r = dino->ops->lookup(dino, name, &ino);
+        if (r == -ENOENT && dino->sb && dino->sb->cache_negative) {
+            d = fb_dentry_new(dir->dentry, name, NULL);
+            if (d)
+                fb_dentry_put(d); /* stays in the cache */
+        }
+        if (r < 0)
+            return r;
+        d = fb_dentry_new(dir->dentry, name, ino);
+        if (!d) {
+            fb_inode_put(ino);
+            return -ENOMEM;
+        }
+    } else if (d->inode->sb && d->inode->sb->revalidate && d->inode->ops->getattr) {
+        d->inode->ops->getattr(d->inode);
+    }
+    out->mnt = dir->mnt;
+    out->mnt->refs++;
+    out->dentry = d;
+    cross_mounts(out);
+    return 0;
+}
+
+/* Step to the parent of cur, staying inside root and crossing mounts upwards. */
+static void step_up(struct fb_path *cur, const struct fb_path *root)
+{
+    for (;;) {
+        if (cur->mnt == root->mnt && cur->dentry == root->dentry)
+            return;
+        if (cur->dentry == cur->mnt->root) {
+            struct fb_path up;
+            if (!cur->mnt->parent)
+                return;
+            up.mnt = cur->mnt->parent;
+            up.dentry = cur->mnt->mountpoint;
+            fb_path_get(&up);
+            fb_path_put(cur);
+            *cur = up;
+            continue;
+        }
+        if (cur->dentry->parent) {
+            struct fb_dentry *p = cur->dentry->parent;
+            fb_dentry_get(p);
+            fb_dentry_put(cur->dentry);
+            cur->dentry = p;
+        }
+        return;
+    }
+}
+
+static int walk(struct fb_task *t, struct fb_path *cur, const char *path, unsigned flags,
+                int *depth, char *last, bool *trailing);
+
+/* cur is a symlink reached from dir: replace cur by its target. */
+static int follow_link(struct fb_task *t, struct fb_path *dir, struct fb_path *cur, int *depth)
+{
+    struct fb_inode *ino = cur->dentry->inode;
+    _cleanup_free_ char *target = NULL;
+    struct fb_path next;
+    int n, r;
+
+    if (++*depth > MAX_SYMLINKS)
+        return -ELOOP;
+    if (ino->ops->get_link) {
+        struct fb_mount *m;
+        struct fb_dentry *d;
+        r = ino->ops->get_link(ino, &m, &d);
+        if (r < 0)
+            return r;
+        fb_path_put(cur);
+        cur->mnt = m;
+        cur->dentry = d; /* get_link returned references */
+        return 0;
+    }
+    if (!ino->ops->readlink)
+        return -EINVAL;
+    target = malloc(FB_PATH_MAX + 1);
+    if (!target)
+        return -ENOMEM;
+    n = ino->ops->readlink(ino, target, FB_PATH_MAX);
+    if (n < 0)
+        return n;
+    target[n] = 0;
+    if (n == 0)
+        return -ENOENT;
+    if (target[0] == '/')
+        fb_path_copy(&next, &t->fs->root);
+    else
+        fb_path_copy(&next, dir);
+    r = walk(t, &next, target, FB_LOOKUP_FOLLOW, depth, NULL, NULL);
+    if (r < 0) {
+        fb_path_put(&next);
+        return r;
+    }
+    fb_path_put(cur);
+    *cur = next;
+    return 0;
+}
+
+/* Walk path from cur (which holds references and is updated in place). */
+static int walk(struct fb_task *t, struct fb_path *cur, const char *path, unsigned flags,
+                int *depth, char *last, bool *trailing)
+{
+    const char *p = path;
+    char name[FB_NAME_MAX + 1];
+    int r;
+
+    if (*p == '/') {
+        fb_path_put(cur);
+        fb_path_copy(cur, &t->fs->root);
+    }
+    for (;;) {
+        const char *s, *e;
+        size_t len;
+        bool is_last, slash_after;
+        struct fb_path next;
+
+        while (*p == '/')
+            p++;
+        if (!*p)
+            break;
+        s = p;
+        while (*p && *p != '/')
+            p++;
+        e = p;
+        len = (size_t)(e - s);
+        if (len > FB_NAME_MAX)
+            return -ENAMETOOLONG;
+        memcpy(name, s, len);
+        name[len] = 0;
+        slash_after = *p == '/';
+        while (*p == '/')
+            p++;
+        is_last = !*p;
+
+        if (!cur->dentry->inode || !S_ISDIR(cur->dentry->inode->st.mode))
+            return -ENOTDIR;
+        if (is_last && (flags & FB_LOOKUP_PARENT)) {
+            if (last)
+                strcpy(last, name);
+            if (trailing)
+                *trailing = slash_after;
+            return 0;
+        }
+        if (strcmp(name, ".") == 0)
+            continue;
+        if (strcmp(name, "..") == 0) {
+            step_up(cur, &t->fs->root);
+            continue;
+        }
+        r = fb_vfs_lookup_one(cur, name, &next);
+        if (r < 0)
+            return r;
+        if (S_ISLNK(next.dentry->inode->st.mode) &&
+            (!is_last || (flags & FB_LOOKUP_FOLLOW) || slash_after)) {
+            r = follow_link(t, cur, &next, depth);
+            if (r < 0) {
+                fb_path_put(&next);
+                return r;
+            }
+        }
+        fb_path_put(cur);
+        *cur = next;
+        if (is_last && slash_after && (!cur->dentry->inode || !S_ISDIR(cur->dentry->inode->st.mode)))
+            return -ENOTDIR;
+    }
+    if (flags & FB_LOOKUP_PARENT) {
+        /* The path named a directory itself ("/", ".", "a/.."): there is no last name. */
+        if (last)
+            strcpy(last, ".");
+        if (trailing)
+            *trailing = true;
+        return 0;
+    }
+    if ((flags & FB_LOOKUP_DIRECTORY) &&
+        (!cur->dentry->inode || !S_ISDIR(cur->dentry->inode->st.mode)))
+        return -ENOTDIR;
+    return 0;
+}
+
+int fb_vfs_lookup(struct fb_task *t, int dirfd, const char *path, unsigned flags,
+                  struct fb_path *out, char *last, bool *trailing_slash)
+{
+    struct fb_path cur;
+    int depth = 0, r;
+
+    if (trailing_slash)
+        *trailing_slash = false;
+    if (path[0] == '/') {
+        fb_path_copy(&cur, &t->fs->root);
+    } else if (dirfd == AT_FDCWD) {
+        fb_path_copy(&cur, &t->fs->cwd);
+    } else {
+        struct fb_file *f = fb_fd_get(t, dirfd);
+        if (!f)
+            return -EBADF;
+        if (!f->path.dentry) {
+            fb_file_put(f);
+            return path[0] ? -ENOTDIR : -EBADF;
+        }
+        fb_path_copy(&cur, &f->path);
+        fb_file_put(f);
+        if (path[0] && (!cur.dentry->inode || !S_ISDIR(cur.dentry->inode->st.mode))) {
+            fb_path_put(&cur);
+            return -ENOTDIR;
+        }
+    }
+    if (!path[0]) {
+        if (!(flags & FB_LOOKUP_EMPTY)) {
+            fb_path_put(&cur);
+            return -ENOENT;
+        }
+        *out = cur;
+        return 0;
+    }
+    r = walk(t, &cur, path, flags, &depth, last, trailing_slash);
+    if (r < 0) {
+        fb_path_put(&cur);
+        return r;
+    }
+    *out = cur;
+    return 0;
+}
