@@ -79,6 +79,7 @@ int fb_cmd_run(int argc, char **argv)
     uint64_t v;
 
     memset(&cfg, 0, sizeof(cfg));
+    cfg.t0_ns = fb_host_mono_ns();
     fb_cli_env_init(&env);
     cfg.kernel.platform = "ptrace";
     cfg.gofer.donate_fds = true;

@@ -175,6 +175,7 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
         report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
         _exit(1);
     }
+    fb_dbg("+%.1f ms: empty root ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     if (fb_kernel_init(&cfg->kernel, gofer_sock, &err) < 0) {
         report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
         _exit(1);
@@ -203,7 +204,9 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     pthread_sigmask(SIG_BLOCK, &fwd, NULL);
     pthread_create(&th, NULL, forward_signals, &fwd);
 
+    fb_dbg("+%.1f ms: kernel ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     status = fb_kernel_run(&err);
+    fb_dbg("+%.1f ms: all tasks exited", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     if (status < 0) {
         report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
         _exit(0);
@@ -230,6 +233,7 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
         report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
         _exit(1);
     }
+    fb_dbg("+%.1f ms: gofer view ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     report(status_fd, -1, 0, NULL); /* view ready */
     close(status_fd);
     r = fb_gofer_serve(sock, &cfg->gofer);

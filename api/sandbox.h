@@ -16,6 +16,7 @@ struct fb_sandbox_config {
     struct fb_kernel_opts kernel;
     int stdio[3];        /* host fds given to the sandbox as its fds 0, 1, 2 */
     uint64_t timeout_ms; /* wall-clock limit for the whole sandbox, 0 = none */
+    int64_t t0_ns;       /* when the caller started (host monotonic), for timing logs */
 };
 
 struct fb_sandbox {

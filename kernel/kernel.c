@@ -166,6 +166,7 @@ static struct fb_task *make_init(struct fb_error *err)
 
 int fb_kernel_run(struct fb_error *err)
 {
+    fb_k->boot_mono_ns = fb_host_mono_ns();
     struct fb_exec_image img;
     struct fb_task *t;
     char prog[FB_PATH_MAX], why[256];
@@ -208,6 +209,7 @@ int fb_kernel_run(struct fb_error *err)
     fb_platform_fpstate_init(t->cpu.fp);
     t->cpu.fp_valid = true;
     t->cpu.fp_dirty = true;
+    fb_dbg("pid 1 loaded in %.2f ms", (fb_host_mono_ns() - fb_k->boot_mono_ns) / 1e6);
     r = fb_task_start(t);
     if (r < 0) {
         fb_error_set(err, -r, "starting pid 1: %s", strerror(-r));
@@ -221,6 +223,12 @@ int fb_kernel_run(struct fb_error *err)
     while (fb_k->nr_tasks > 0)
         pthread_cond_wait(&fb_k->tasks_done, &fb_k->lock);
     fb_kernel_unlock();
+    fb_info("stats: %lu syscalls (%.1f ms in the kernel), %lu faults (%.1f ms), %lu interrupts, "
+            "%.1f ms in the application, memory file %lu pages used",
+            (unsigned long)fb_stats.syscalls, fb_stats.syscall_ns / 1e6,
+            (unsigned long)fb_stats.faults, fb_stats.fault_ns / 1e6,
+            (unsigned long)fb_stats.interrupts, fb_stats.app_ns / 1e6,
+            (unsigned long)fb_k->mf.used_pages);
     return fb_k->init_status;
 
 fail:

@@ -62,6 +62,13 @@ struct fb_kernel {
 
 extern struct fb_kernel *fb_k;
 
+/* Counters for performance work (printed at exit with fnbox run -vv). */
+struct fb_kstats {
+    uint64_t syscalls, faults, interrupts, switches;
+    int64_t app_ns, syscall_ns, fault_ns;
+};
+extern struct fb_kstats fb_stats;
+
 static inline void fb_kernel_lock(void)
 {
     pthread_mutex_lock(&fb_k->lock);

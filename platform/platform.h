@@ -63,7 +63,9 @@ struct fb_platform_ops {
     void (*ctx_release)(struct fb_pctx *ctx);
 
     /* Memory operations on `as`, performed through ctx (which enters `as` if needed). Owner
-     * thread only. `off` is an offset in the memory file. Return 0 or -errno. */
+     * thread only. `off` is an offset in the memory file. Mappings are populated at once (the
+     * mm maps only what it has decided the application touches or will touch soon), which
+     * saves a host fault per page. Return 0 or -errno. */
     int (*map)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot,
                uint64_t off);
     int (*unmap)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len);

@@ -197,3 +197,21 @@ uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf)
         return 0;
     return (uint64_t)st.st_blocks * 512;
 }
+
+int fb_mf_copy(struct fb_memfile *mf, uint64_t dst, uint64_t src, uint64_t len)
+{
+    uint64_t done = 0;
+    while (done < len) {
+        loff_t in = (loff_t)(src + done), out = (loff_t)(dst + done);
+        ssize_t n = copy_file_range(mf->fd, &in, mf->fd, &out, len - done, 0);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            break; /* not supported here: finish with a plain copy */
+        }
+        done += (uint64_t)n;
+    }
+    if (done < len)
+        memcpy(mf->base + dst + done, mf->base + src + done, len - done);
+    return 0;
+}

@@ -53,6 +53,9 @@ static inline void *fb_mf_ptr(const struct fb_memfile *mf, uint64_t off)
 {
     return mf->base + off;
 }
+/* Copy len bytes (page multiples) from src to dst inside the file, in the host kernel when it
+ * can (no faults on the Sentry's mapping). Returns 0 or -errno. */
+int fb_mf_copy(struct fb_memfile *mf, uint64_t dst, uint64_t src, uint64_t len);
 /* Bytes of memory the host actually holds for the file (touched pages). */
 uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf);
 

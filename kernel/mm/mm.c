@@ -17,7 +17,9 @@
 #define VPN(a)    ((a) >> FB_PAGE_SHIFT)
 #define PTE_OFF(p) ((p) & ~FB_PTE_FLAGS)
 #define ANON_FAULT_PAGES 32 /* fault-around window for anonymous memory */
-#define FILE_FAULT_PAGES 16 /* and for file-backed memory */
+#define FILE_FAULT_PAGES 64 /* and for file-backed memory (mostly shared page-cache pages) */
+#define TEXT_FAULT_PAGES 256 /* and for program text: each fault costs two host context switches
+                              * (~100-200 us here), a 1 MiB in-kernel copy far less */
 #define STACK_GUARD_GAP (256 * PAGE)
 
 static const int prot_rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
@@ -219,6 +221,14 @@ static int set_pte(struct fb_mm *mm, uint64_t vpn, uint64_t pte)
     return 0;
 }
 
+/* Does a fault in vma deserve private copies at once? Writable private file mappings (data
+ * segments, relocated tables) are nearly always written soon after being read: copying at the
+ * first fault saves a second, copy-on-write fault per page. */
+static bool copy_early(const struct fb_vma *vma)
+{
+    return vma->map && !(vma->flags & FB_VMA_SHARED) && (vma->prot & PROT_WRITE);
+}
+
 /* Give every page of [start, end) (inside vma) a page-table entry. Stops early (returning the
  * end reached) when a file ends; returns -errno if not even `start` could be populated. */
 static int64_t populate(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
@@ -262,6 +272,18 @@ static int64_t populate(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
                     return got < 0 ? got : -EFAULT;
                 return (int64_t)(vpn << FB_PAGE_SHIFT);
             }
+            if (copy_early(vma)) {
+                /* Private copies in one contiguous run (falls back to sharing on failure). */
+                uint64_t priv = fb_mf_alloc(mm->mf, (uint64_t)got);
+                if (priv) {
+                    for (k = 0; k < got; k++) {
+                        fb_mf_copy(mm->mf, priv + (uint64_t)k * PAGE, offs[k], PAGE);
+                        fb_mf_put(mm->mf, offs[k], 1);
+                        offs[k] = priv + (uint64_t)k * PAGE;
+                    }
+                    shared = true; /* now owned: map writable */
+                }
+            }
             for (k = 0; k < got; k++)
                 if (set_pte(mm, vpn + (uint64_t)k, offs[k] | (shared ? FB_PTE_WRITE : 0)) < 0) {
                     for (; k < got; k++)
@@ -291,7 +313,7 @@ static int break_cow(struct fb_mm *mm, struct fb_vma *vma, uint64_t vpn)
     newoff = fb_mf_alloc(mm->mf, 1);
     if (!newoff)
         return -ENOMEM;
-    memcpy(fb_mf_ptr(mm->mf, newoff), fb_mf_ptr(mm->mf, oldoff), PAGE);
+    fb_mf_copy(mm->mf, newoff, oldoff, PAGE);
     *slot = newoff | FB_PTE_WRITE | (old & FB_PTE_MAPPED);
     fb_mf_put(mm->mf, oldoff, 1);
     if (old & FB_PTE_MAPPED)
@@ -352,6 +374,9 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
     if (!(vma->prot & prot_rwx))
         return SIGSEGV;
     pte = fb_radix_get(&mm->pt, vpn);
+    fb_dbg("fault %#lx %s pte=%#lx vma=%s prot=%u flags=%#x", (unsigned long)addr,
+           code == SEGV_ACCERR ? "ACCERR" : "MAPERR", (unsigned long)pte,
+           vma->name ? vma->name : "anon", vma->prot, vma->flags);
     if (code != SEGV_ACCERR && (pte & FB_PTE_MAPPED)) {
         /* The host lost a mapping we made (should not happen): forget it and map again. */
         fb_warn("page %#lx marked mapped but the host faulted on it", (unsigned long)addr);
@@ -368,7 +393,9 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
         return SIGSEGV;
     }
     /* Not mapped in the platform: populate a window around the fault and map it. */
-    window = (vma->map ? FILE_FAULT_PAGES : ANON_FAULT_PAGES) * PAGE;
+    window = (!vma->map ? ANON_FAULT_PAGES
+                        : (vma->prot & PROT_EXEC) ? TEXT_FAULT_PAGES : FILE_FAULT_PAGES) *
+             PAGE;
     ws = FB_MAX(vma->start, addr & ~(window - 1));
     we = FB_MIN(vma->end, ws + window);
     if (ws > FB_PAGE_ROUND_DOWN(addr)) /* cannot happen, but keep the fault page covered */

@@ -17,6 +17,7 @@
 #include "kernel/vfs/vfs.h"
 
 __thread struct fb_task *fb_current;
+struct fb_kstats fb_stats;
 
 struct fb_pctx *fb_mm_current_ctx(void)
 {
@@ -459,29 +460,52 @@ static void *task_main(void *arg)
         struct fb_stop stop;
         enum fb_switch_result r;
         struct fb_as *as;
+        int64_t t0, t1, T0 = 0;
         int err = 0;
 
         fb_signal_handle(t);
         if (t->exiting)
             break;
         t->interrupt = false;
+        if (!t->mm->as)
+            T0 = fb_host_mono_ns();
         as = fb_mm_as(t->mm, &err);
+        if (T0) {
+            fb_dbg("address space created in %.2f ms", (fb_host_mono_ns() - T0) / 1e6);
+            T0 = 0;
+        }
         if (!as) {
             fb_err("pid %d: cannot create an address space: %s", t->tid, strerror(-err));
             fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
             continue;
         }
         fb_kernel_unlock();
+        t0 = fb_host_mono_ns();
         r = fb_k->plat->ops->switch_to(t->pctx, as, &t->cpu, &stop);
         fb_kernel_lock();
+        t1 = fb_host_mono_ns();
+        t->utime_ns += t1 - t0;
+        t->tg->utime_ns += t1 - t0;
+        fb_stats.app_ns += t1 - t0;
+        fb_stats.switches++;
         switch (r) {
         case FB_SWITCH_SYSCALL:
+            fb_stats.syscalls++;
             fb_syscall_dispatch(t);
+            t0 = fb_host_mono_ns();
+            fb_stats.syscall_ns += t0 - t1;
+            if (t->tg) {
+                t->stime_ns += t0 - t1;
+                t->tg->stime_ns += t0 - t1;
+            }
             break;
         case FB_SWITCH_FAULT:
+            fb_stats.faults++;
             handle_fault(t, &stop);
+            fb_stats.fault_ns += fb_host_mono_ns() - t1;
             break;
         case FB_SWITCH_INTERRUPT:
+            fb_stats.interrupts++;
             break;
         case FB_SWITCH_DEAD:
             if (!t->exiting) {

@@ -485,7 +485,7 @@ static int ptrace_map(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint
     if (r < 0)
         return (int)r;
     r = inject(ctx, fb_stub_syscall_site, SYS_mmap, (long)addr, (long)len, prot,
-               MAP_SHARED | MAP_FIXED, FB_STUB_MEMFD, (long)off);
+               MAP_SHARED | MAP_FIXED | MAP_POPULATE, FB_STUB_MEMFD, (long)off);
     if (r < 0)
         return (int)r;
     if ((uint64_t)r != addr)

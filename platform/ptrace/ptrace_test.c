@@ -207,6 +207,28 @@ static void test_syscall_roundtrip_cost(void)
     free(cpu.fp);
 }
 
+static void test_map_cost(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct timespec a, b;
+    int i, n = 2000;
+
+    FBT_CHECK_EQ(fb_as_new(plat, &as), 0);
+    FBT_CHECK_EQ(plat->ops->ctx_new(plat, &ctx), 0);
+    FBT_CHECK_EQ(plat->ops->map(ctx, as, CODE_ADDR, 4096, PROT_READ | PROT_EXEC, 0), 0);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (i = 0; i < n; i++)
+        FBT_CHECK_EQ(plat->ops->map(ctx, as, 0x10000000 + (uint64_t)i * 65536, 65536,
+                                    PROT_READ | PROT_WRITE, 65536),
+                     0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    fprintf(stderr, "ptrace injected mmap: %.2f us\n",
+            ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / n / 1000.0);
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+}
+
 int main(void)
 {
     struct fb_error err = {0};
@@ -225,5 +247,6 @@ int main(void)
     FBT_RUN(test_interrupt_running_loop);
     FBT_RUN(test_second_thread_in_as);
     FBT_RUN(test_syscall_roundtrip_cost);
+    FBT_RUN(test_map_cost);
     FBT_EXIT();
 }
