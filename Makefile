@@ -21,6 +21,8 @@ SYSCALL_C   := $(sort $(wildcard tests/syscalls/*.c))
 SYSCALL_BIN := $(SYSCALL_C:tests/syscalls/%.c=$(B)/syscalls/%)
 ESCAPE_C    := $(sort $(wildcard tests/escape/*.c))
 ESCAPE_BIN  := $(ESCAPE_C:tests/escape/%.c=$(B)/escape/%)
+E2E_C       := $(sort $(wildcard tests/e2e/progs/*.c))
+E2E_BIN     := $(E2E_C:tests/e2e/progs/%.c=$(B)/e2e/%)
 BENCH_C     := $(sort $(wildcard scripts/bench/*.c))
 BENCH_BIN   := $(BENCH_C:scripts/bench/%.c=$(B)/bench/%)
 
@@ -60,6 +62,9 @@ $(B)/syscalls/%: tests/syscalls/%.c tests/syscalls/conform.h
 $(B)/escape/%: tests/escape/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $<
+$(B)/e2e/%: tests/e2e/progs/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 $(B)/bench/%: scripts/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
@@ -69,11 +74,11 @@ run: deps
 	@scripts/demo.sh
 
 test: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
 	@scripts/run-tests.sh
 
 test-full: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
 	@FNBOX_TEST_FULL=1 scripts/run-tests.sh
 
 unit: $(TEST_BIN)

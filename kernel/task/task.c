@@ -464,6 +464,10 @@ static void *task_main(void *arg)
         int err = 0;
 
         fb_signal_handle(t);
+        /* vfork: the parent stays out of the shared address space until the child has exec'd
+         * or exited (only a kill ends the wait early, as on Linux). */
+        while (t->vfork_child && !t->exiting)
+            pthread_cond_wait(&t->cond, &fb_k->lock);
         if (t->exiting)
             break;
         t->interrupt = false;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Run every fnbox test and print one summary line: "N passed, N failed, N skipped".
+# Called by `make test` (and `make test-full` with FNBOX_TEST_FULL=1) after the build.
+# Every test program prints lines "PASS name", "FAIL name: why" or "SKIP name: why"; a test
+# program that dies without reporting counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+
+log=$(mktemp /tmp/fnbox-tests-XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+section() { printf '\n== %s\n' "$1"; }
+
+# run_suite NAME COMMAND...: run, echo its output, keep the result lines, count a crash.
+run_suite() {
+    local name=$1 out rc
+    shift
+    out=$("$@" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    printf '%s\n' "$out" | grep -E '^(PASS|FAIL|SKIP) ' >>"$log"
+    if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
+        echo "FAIL $name: exited with status $rc without reporting a failure" | tee -a "$log"
+    fi
+}
+
+section "unit tests"
+for t in $(find build/unit -type f -perm -u+x 2>/dev/null | sort); do
+    run_suite "unit/${t#build/unit/}" timeout -k 5 300 "$t"
+done
+
+section "syscall conformance (native and fnbox)"
+run_suite syscalls tests/syscalls/run.sh
+
+section "syscall conformance under an interrupt storm (every task interrupted every 1 ms)"
+if [ "${FNBOX_TEST_FULL:-0}" = 1 ]; then
+    run_suite syscalls-storm tests/syscalls/run.sh --label storm --fnbox-args "--interrupt-storm=1ms"
+else
+    run_suite syscalls-storm tests/syscalls/run.sh --label storm --fnbox-args "--interrupt-storm=1ms"
+fi
+
+section "end-to-end: fnbox run"
+run_suite e2e tests/e2e/cli_test.sh
+
+if [ -x tests/escape/run.sh ]; then
+    section "escape suite"
+    run_suite escape tests/escape/run.sh
+fi
+
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+skipped=$(grep -c '^SKIP ' "$log")
+echo
+if [ "$failed" -gt 0 ]; then
+    echo "Failures:"
+    grep '^FAIL ' "$log" | sed 's/^/  /'
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
