@@ -23,21 +23,21 @@
  *   arriving with any other reply is closed by the client.
  */
 
-#define FB_P9_VERSION_L     "9P2000.L"
-#define FB_P9_NOTAG         0xffffu
+#define FB_P9_VERSION_L "9P2000.L"
+#define FB_P9_NOTAG     0xffffu
 #ifndef FB_P9_NOFID
 #define FB_P9_NOFID 0xffffffffu
 #endif
-#define FB_P9_MAXWELEM      16          /* max names in one Twalk */
-#define FB_P9_HDRSZ         7           /* size[4] type[1] tag[2] */
-#define FB_P9_IOHDRSZ       24          /* Twrite header (23) rounded: room kept in msize for I/O */
-#define FB_P9_RREAD_HDRSZ   11          /* size[4] type[1] tag[2] count[4] */
+#define FB_P9_MAXWELEM      16 /* max names in one Twalk */
+#define FB_P9_HDRSZ         7  /* size[4] type[1] tag[2] */
+#define FB_P9_IOHDRSZ       24 /* Twrite header (23) rounded: room kept in msize for I/O */
+#define FB_P9_RREAD_HDRSZ   11 /* size[4] type[1] tag[2] count[4] */
 #define FB_P9_QIDSZ         13
-#define FB_P9_DIRENT_HDRSZ  24          /* qid[13] offset[8] type[1] namelen[2] */
-#define FB_P9_NAME_MAX      255         /* longest file name accepted in either direction */
-#define FB_P9_PATH_MAX      4096        /* longest symlink target (with NUL) */
+#define FB_P9_DIRENT_HDRSZ  24   /* qid[13] offset[8] type[1] namelen[2] */
+#define FB_P9_NAME_MAX      255  /* longest file name accepted in either direction */
+#define FB_P9_PATH_MAX      4096 /* longest symlink target (with NUL) */
 #define FB_P9_DEFAULT_MSIZE ((1u << 20) + 64)
-#define FB_P9_MIN_MSIZE     8192        /* must hold a Tsymlink with a PATH_MAX target */
+#define FB_P9_MIN_MSIZE     8192 /* must hold a Tsymlink with a PATH_MAX target */
 #define FB_P9_MAX_MSIZE     ((8u << 20) + 64)
 
 /* Message types (Linux include/net/9p/9p.h numbering). */

@@ -22,7 +22,7 @@ struct fb_p9_client {
     int sock;
     uint32_t msize;
     uint16_t next_tag;
-    int dead; /* 0, or the -errno every call returns once the channel is unusable */
+    int dead;     /* 0, or the -errno every call returns once the channel is unusable */
     uint8_t *buf; /* msize bytes: the request is built here, then the reply lands here */
 
     /* fid allocator: numbers below next_fid are handed out; `used` is a bitmap over them so a
@@ -79,7 +79,7 @@ static void fid_release(struct fb_p9_client *c, uint32_t fid)
         c->free_fids = p;
         c->free_cap = n;
     }
-    c->used[fid / 8] &= (uint8_t)~(1u << (fid % 8));
+    c->used[fid / 8] &= (uint8_t) ~(1u << (fid % 8));
     c->free_fids[c->nfree++] = fid;
 }
 
@@ -150,38 +150,41 @@ static void take_fds(struct msghdr *mh, int *keep)
 }
 
 /*
- * Receive exactly one reply into seg0 (len0 bytes) followed by seg1 (len1 bytes, may be 0).
- * Validates framing: 7 <= size <= msize, size <= len0 + len1, and nothing beyond size arrives.
- * A received fd goes to *fd (if fd != NULL) -- the caller closes it unless the reply wants it.
- * Any framing error kills the channel: after it the stream position is unknown.
+ * Receive exactly one reply, scattered over segs[0..nseg) (at most 3 segments, the first at least
+ * 11 bytes). Validates framing: 7 <= size <= msize, size fits the segments, and nothing beyond
+ * size arrives. A received fd goes to *fd (if fd != NULL) -- the caller closes it unless the
+ * reply wants it. Any framing error kills the channel: the stream position is then unknown.
  */
-static int chan_recv(struct fb_p9_client *c, void *seg0, size_t len0, void *seg1, size_t len1,
-                     uint32_t *size_out, int *fd)
+static int chan_recv(struct fb_p9_client *c, const struct iovec *segs, int nseg, uint32_t *size_out,
+                     int *fd)
 {
-    size_t got = 0, total = len0 + len1;
+    size_t got = 0, total = 0;
     uint32_t size = 0;
     bool have_size = false;
+    int i;
 
+    for (i = 0; i < nseg; i++)
+        total += segs[i].iov_len;
     for (;;) {
         union {
             char buf[CMSG_SPACE(sizeof(int) * P9C_MAX_RX_FDS)];
             struct cmsghdr align;
         } ctl;
-        struct iovec iov[2];
+        struct iovec iov[3];
         struct msghdr mh = {0};
+        size_t skip = got;
         int niov = 0;
         ssize_t r;
 
-        if (got < len0) {
-            iov[niov].iov_base = (uint8_t *)seg0 + got;
-            iov[niov++].iov_len = len0 - got;
-            if (len1) {
-                iov[niov].iov_base = seg1;
-                iov[niov++].iov_len = len1;
+        /* The not yet filled part of the segments. */
+        for (i = 0; i < nseg; i++) {
+            if (skip >= segs[i].iov_len) {
+                skip -= segs[i].iov_len;
+                continue;
             }
-        } else {
-            iov[niov].iov_base = (uint8_t *)seg1 + (got - len0);
-            iov[niov++].iov_len = total - got;
+            iov[niov].iov_base = (uint8_t *)segs[i].iov_base + skip;
+            iov[niov++].iov_len = segs[i].iov_len - skip;
+            skip = 0;
         }
         mh.msg_iov = iov;
         mh.msg_iovlen = (size_t)niov;
@@ -199,14 +202,10 @@ static int chan_recv(struct fb_p9_client *c, void *seg0, size_t len0, void *seg1
             return chan_fail(c, -ECONNRESET);
         got += (size_t)r;
         if (!have_size && got >= 4) {
-            uint8_t hdr[4];
-            size_t i;
-            for (i = 0; i < 4; i++)
-                hdr[i] = i < len0 ? ((uint8_t *)seg0)[i] : ((uint8_t *)seg1)[i - len0];
-            if (fb_p9_frame(hdr, 4, c->msize, &size) < 0 || size > total) {
+            const uint8_t *h = segs[0].iov_base; /* segs[0] holds at least 11 bytes */
+            if (fb_p9_frame(h, 4, c->msize, &size) < 0 || size > total) {
                 fb_err("gofer sent a reply with bad size %u (max %zu)",
-                       (unsigned)hdr[0] | hdr[1] << 8 | hdr[2] << 16 | (unsigned)hdr[3] << 24,
-                       total);
+                       (unsigned)h[0] | h[1] << 8 | h[2] << 16 | (unsigned)h[3] << 24, total);
                 return chan_fail(c, -EPROTO), -EPROTO;
             }
             have_size = true;
@@ -264,7 +263,9 @@ static int rpc(struct fb_p9_client *c, struct fb_p9_msg *req, uint8_t rtype, str
     err = chan_send(c, &iov, 1);
     if (err)
         return err;
-    err = chan_recv(c, c->buf, c->msize, NULL, 0, &size, &rx_fd);
+    iov.iov_base = c->buf;
+    iov.iov_len = c->msize;
+    err = chan_recv(c, &iov, 1, &size, &rx_fd);
     if (err)
         goto out_close_fd;
     err = fb_p9_decode(c->buf, size, rep);
@@ -565,7 +566,7 @@ int fb_p9c_lcreate(struct fb_p9_client *c, uint32_t fid, const char *name, uint3
 ssize_t fb_p9c_read(struct fb_p9_client *c, uint32_t fid, uint64_t off, void *buf, uint32_t count)
 {
     struct fb_p9_msg req = {.type = FB_P9_TREAD};
-    struct iovec iov;
+    struct iovec iov, segs[3];
     uint32_t size, n;
     uint16_t tag;
     uint8_t *h;
@@ -592,7 +593,12 @@ ssize_t fb_p9c_read(struct fb_p9_client *c, uint32_t fid, uint64_t off, void *bu
     err = chan_send(c, &iov, 1);
     if (err)
         goto out_unlock;
-    err = chan_recv(c, c->buf, FB_P9_RREAD_HDRSZ, buf, count, &size, NULL);
+    /* Header, then the caller's buffer, then spill room so that even an oversized (bogus)
+     * reply is consumed whole and the channel stays in step. */
+    segs[0] = (struct iovec){c->buf, FB_P9_RREAD_HDRSZ};
+    segs[1] = (struct iovec){buf, count};
+    segs[2] = (struct iovec){c->buf + FB_P9_RREAD_HDRSZ, c->msize - FB_P9_RREAD_HDRSZ - count};
+    err = chan_recv(c, segs, 3, &size, NULL);
     if (err)
         goto out_unlock;
     h = c->buf;
@@ -654,7 +660,9 @@ ssize_t fb_p9c_write(struct fb_p9_client *c, uint32_t fid, uint64_t off, const v
     err = chan_send(c, iov, count ? 2 : 1);
     if (err)
         goto out_unlock;
-    err = chan_recv(c, c->buf, c->msize, NULL, 0, &size, &rx_fd);
+    iov[0].iov_base = c->buf;
+    iov[0].iov_len = c->msize;
+    err = chan_recv(c, iov, 1, &size, &rx_fd);
     if (rx_fd >= 0)
         close(rx_fd);
     if (err)
@@ -871,8 +879,8 @@ int fb_p9c_unlinkat(struct fb_p9_client *c, uint32_t dfid, const char *name, uin
     return rpc_empty(c, &req, FB_P9_RUNLINKAT);
 }
 
-int fb_p9c_renameat(struct fb_p9_client *c, uint32_t olddfid, const char *oldname,
-                    uint32_t newdfid, const char *newname)
+int fb_p9c_renameat(struct fb_p9_client *c, uint32_t olddfid, const char *oldname, uint32_t newdfid,
+                    const char *newname)
 {
     struct fb_p9_msg req = {.type = FB_P9_TRENAMEAT};
     int err = check_name(oldname);

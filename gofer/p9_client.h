@@ -35,8 +35,7 @@ uint32_t fb_p9c_max_io(const struct fb_p9_client *c); /* max bytes per read/writ
 
 /* Attach to the served tree ("" or "/" = view root; an absolute path attaches below it, walked
  * one component at a time without following symlinks). Allocates *fid. */
-int fb_p9c_attach(struct fb_p9_client *c, const char *aname, uint32_t *fid,
-                  struct fb_p9_qid *qid);
+int fb_p9c_attach(struct fb_p9_client *c, const char *aname, uint32_t *fid, struct fb_p9_qid *qid);
 
 /* Walk nwname (0..16) components from fid to a NEW fid allocated by the client. nwname == 0
  * clones the fid (last_qid is then zeroed). If not all components could be walked, no fid is
@@ -62,8 +61,7 @@ int fb_p9c_lcreate(struct fb_p9_client *c, uint32_t fid, const char *name, uint3
 
 /* Positional I/O on an opened fid; count is clamped to max_io. Returns bytes transferred. The
  * read payload lands directly in buf, the write payload is sent from buf (no copies). */
-ssize_t fb_p9c_read(struct fb_p9_client *c, uint32_t fid, uint64_t off, void *buf,
-                    uint32_t count);
+ssize_t fb_p9c_read(struct fb_p9_client *c, uint32_t fid, uint64_t off, void *buf, uint32_t count);
 ssize_t fb_p9c_write(struct fb_p9_client *c, uint32_t fid, uint64_t off, const void *buf,
                      uint32_t count);
 
@@ -84,8 +82,8 @@ int fb_p9c_mknod(struct fb_p9_client *c, uint32_t dfid, const char *name, uint32
 int fb_p9c_link(struct fb_p9_client *c, uint32_t dfid, uint32_t fid, const char *name);
 int fb_p9c_unlinkat(struct fb_p9_client *c, uint32_t dfid, const char *name,
                     uint32_t flags /* AT_REMOVEDIR */);
-int fb_p9c_renameat(struct fb_p9_client *c, uint32_t olddfid, const char *oldname,
-                    uint32_t newdfid, const char *newname);
+int fb_p9c_renameat(struct fb_p9_client *c, uint32_t olddfid, const char *oldname, uint32_t newdfid,
+                    const char *newname);
 int fb_p9c_fsync(struct fb_p9_client *c, uint32_t fid);
 /* Release fid on both sides (the fid number is recycled even if the server reports an error). */
 int fb_p9c_clunk(struct fb_p9_client *c, uint32_t fid);

@@ -1,5 +1,6 @@
 /* 9P2000.L message encoding and decoding into and out of byte buffers.
- * Both ends of the Sentry<->Gofer channel parse hostile bytes here: every read is bounds-checked. */
+ * Both ends of the Sentry<->Gofer channel parse hostile bytes here: every read is bounds-checked.
+ */
 #include "gofer/p9.h"
 
 #include <errno.h>
@@ -112,8 +113,7 @@ static uint16_t rd16(struct p9_rd *r)
 static uint32_t rd32(struct p9_rd *r)
 {
     const uint8_t *q = rd_take(r, 4);
-    return q ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                   (uint32_t)q[3] << 24
+    return q ? (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24
              : 0;
 }
 
@@ -718,13 +718,13 @@ static const struct {
     uint32_t wire;
     int host;
 } p9_flag_map[] = {
-    {FB_P9_L_CREATE, O_CREAT},       {FB_P9_L_EXCL, O_EXCL},
-    {FB_P9_L_NOCTTY, O_NOCTTY},      {FB_P9_L_TRUNC, O_TRUNC},
-    {FB_P9_L_APPEND, O_APPEND},      {FB_P9_L_NONBLOCK, O_NONBLOCK},
-    {FB_P9_L_DSYNC, O_DSYNC},        {FB_P9_L_FASYNC, O_ASYNC},
-    {FB_P9_L_DIRECT, O_DIRECT},      {FB_P9_L_LARGEFILE, O_LARGEFILE},
+    {FB_P9_L_CREATE, O_CREAT},        {FB_P9_L_EXCL, O_EXCL},
+    {FB_P9_L_NOCTTY, O_NOCTTY},       {FB_P9_L_TRUNC, O_TRUNC},
+    {FB_P9_L_APPEND, O_APPEND},       {FB_P9_L_NONBLOCK, O_NONBLOCK},
+    {FB_P9_L_DSYNC, O_DSYNC},         {FB_P9_L_FASYNC, O_ASYNC},
+    {FB_P9_L_DIRECT, O_DIRECT},       {FB_P9_L_LARGEFILE, O_LARGEFILE},
     {FB_P9_L_DIRECTORY, O_DIRECTORY}, {FB_P9_L_NOFOLLOW, O_NOFOLLOW},
-    {FB_P9_L_NOATIME, O_NOATIME},    {FB_P9_L_CLOEXEC, O_CLOEXEC},
+    {FB_P9_L_NOATIME, O_NOATIME},     {FB_P9_L_CLOEXEC, O_CLOEXEC},
     {FB_P9_L_SYNC, O_SYNC},
 };
 
@@ -754,35 +754,65 @@ uint32_t fb_p9_flags_from_host(uint32_t host)
 const char *fb_p9_type_name(uint8_t type)
 {
     switch (type) {
-    case FB_P9_RLERROR: return "Rlerror";
-    case FB_P9_TSTATFS: return "Tstatfs";
-    case FB_P9_TLOPEN: return "Tlopen";
-    case FB_P9_TLCREATE: return "Tlcreate";
-    case FB_P9_TSYMLINK: return "Tsymlink";
-    case FB_P9_TMKNOD: return "Tmknod";
-    case FB_P9_TRENAME: return "Trename";
-    case FB_P9_TREADLINK: return "Treadlink";
-    case FB_P9_TGETATTR: return "Tgetattr";
-    case FB_P9_TSETATTR: return "Tsetattr";
-    case FB_P9_TXATTRWALK: return "Txattrwalk";
-    case FB_P9_TXATTRCREATE: return "Txattrcreate";
-    case FB_P9_TREADDIR: return "Treaddir";
-    case FB_P9_TFSYNC: return "Tfsync";
-    case FB_P9_TLOCK: return "Tlock";
-    case FB_P9_TGETLOCK: return "Tgetlock";
-    case FB_P9_TLINK: return "Tlink";
-    case FB_P9_TMKDIR: return "Tmkdir";
-    case FB_P9_TRENAMEAT: return "Trenameat";
-    case FB_P9_TUNLINKAT: return "Tunlinkat";
-    case FB_P9_TVERSION: return "Tversion";
-    case FB_P9_TAUTH: return "Tauth";
-    case FB_P9_TATTACH: return "Tattach";
-    case FB_P9_TFLUSH: return "Tflush";
-    case FB_P9_TWALK: return "Twalk";
-    case FB_P9_TREAD: return "Tread";
-    case FB_P9_TWRITE: return "Twrite";
-    case FB_P9_TCLUNK: return "Tclunk";
-    case FB_P9_TREMOVE: return "Tremove";
-    default: return (type & 1) ? "R?" : "T?";
+    case FB_P9_RLERROR:
+        return "Rlerror";
+    case FB_P9_TSTATFS:
+        return "Tstatfs";
+    case FB_P9_TLOPEN:
+        return "Tlopen";
+    case FB_P9_TLCREATE:
+        return "Tlcreate";
+    case FB_P9_TSYMLINK:
+        return "Tsymlink";
+    case FB_P9_TMKNOD:
+        return "Tmknod";
+    case FB_P9_TRENAME:
+        return "Trename";
+    case FB_P9_TREADLINK:
+        return "Treadlink";
+    case FB_P9_TGETATTR:
+        return "Tgetattr";
+    case FB_P9_TSETATTR:
+        return "Tsetattr";
+    case FB_P9_TXATTRWALK:
+        return "Txattrwalk";
+    case FB_P9_TXATTRCREATE:
+        return "Txattrcreate";
+    case FB_P9_TREADDIR:
+        return "Treaddir";
+    case FB_P9_TFSYNC:
+        return "Tfsync";
+    case FB_P9_TLOCK:
+        return "Tlock";
+    case FB_P9_TGETLOCK:
+        return "Tgetlock";
+    case FB_P9_TLINK:
+        return "Tlink";
+    case FB_P9_TMKDIR:
+        return "Tmkdir";
+    case FB_P9_TRENAMEAT:
+        return "Trenameat";
+    case FB_P9_TUNLINKAT:
+        return "Tunlinkat";
+    case FB_P9_TVERSION:
+        return "Tversion";
+    case FB_P9_TAUTH:
+        return "Tauth";
+    case FB_P9_TATTACH:
+        return "Tattach";
+    case FB_P9_TFLUSH:
+        return "Tflush";
+    case FB_P9_TWALK:
+        return "Twalk";
+    case FB_P9_TREAD:
+        return "Tread";
+    case FB_P9_TWRITE:
+        return "Twrite";
+    case FB_P9_TCLUNK:
+        return "Tclunk";
+    case FB_P9_TREMOVE:
+        return "Tremove";
+    default:
+        return (type & 1) ? "R?" : "T?";
     }
 }

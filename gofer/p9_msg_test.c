@@ -10,8 +10,7 @@
 
 #include "fbtest.h"
 
-static struct fb_p9_str S(const char *s)
-{
+static struct fb_p9_str S(const char *s) {
     return fb_p9_cstr(s);
 }
 
@@ -39,7 +38,8 @@ static int samples(struct fb_p9_msg *out, int max)
         m.u.tauth.aname = S("/a"); m.u.tauth.n_uname = 1000);
     ADD(m.type = FB_P9_TATTACH; m.u.tattach.fid = 1; m.u.tattach.afid = FB_P9_NOFID;
         m.u.tattach.uname = S("root"); m.u.tattach.aname = S("/code"); m.u.tattach.n_uname = 0);
-    ADD(m.type = FB_P9_RATTACH; m.u.rqid.qid = (struct fb_p9_qid){FB_P9_QTDIR, 7, 0x0102030405060708ull});
+    ADD(m.type = FB_P9_RATTACH;
+        m.u.rqid.qid = (struct fb_p9_qid){FB_P9_QTDIR, 7, 0x0102030405060708ull});
     ADD(m.type = FB_P9_RAUTH; m.u.rqid.qid.path = 3);
     ADD(m.type = FB_P9_RSYMLINK; m.u.rqid.qid = (struct fb_p9_qid){FB_P9_QTSYMLINK, 0, 42});
     ADD(m.type = FB_P9_RMKNOD; m.u.rqid.qid.path = 43);
@@ -50,7 +50,7 @@ static int samples(struct fb_p9_msg *out, int max)
     ADD(m.type = FB_P9_TCLUNK; m.u.tfid.fid = 7);
     ADD(m.type = FB_P9_TREMOVE; m.u.tfid.fid = 8);
     ADD(m.type = FB_P9_RSTATFS; m.u.rstatfs = (struct fb_p9_statfs){0x01021994, 4096, 1, 2, 3, 4, 5,
-                                                                     0xdeadbeefcafeull, 255});
+                                                                    0xdeadbeefcafeull, 255});
     ADD(m.type = FB_P9_TLOPEN; m.u.tlopen.fid = 9;
         m.u.tlopen.flags = FB_P9_L_RDONLY | FB_P9_LOPEN_DONATE_FD);
     ADD(m.type = FB_P9_RLOPEN; m.u.ropen.qid.path = 99; m.u.ropen.iounit = 1 << 20);
@@ -108,8 +108,8 @@ static int samples(struct fb_p9_msg *out, int max)
     ADD(m.type = FB_P9_RWRITE; m.u.rwrite.count = 10);
     ADD(m.type = FB_P9_TFSYNC; m.u.tfsync.fid = 20; m.u.tfsync.datasync = 1);
     ADD(m.type = FB_P9_TLINK; m.u.tlink.dfid = 21; m.u.tlink.fid = 22; m.u.tlink.name = S("hard"));
-    ADD(m.type = FB_P9_TMKDIR; m.u.tmkdir.dfid = 23; m.u.tmkdir.name = S("d"); m.u.tmkdir.mode = 0755;
-        m.u.tmkdir.gid = 0);
+    ADD(m.type = FB_P9_TMKDIR; m.u.tmkdir.dfid = 23; m.u.tmkdir.name = S("d");
+        m.u.tmkdir.mode = 0755; m.u.tmkdir.gid = 0);
     ADD(m.type = FB_P9_TRENAMEAT; m.u.trenameat.olddfid = 24; m.u.trenameat.oldname = S("a");
         m.u.trenameat.newdfid = 25; m.u.trenameat.newname = S("b"));
     ADD(m.type = FB_P9_TUNLINKAT; m.u.tunlinkat.dfid = 26; m.u.tunlinkat.name = S("gone");
@@ -122,7 +122,8 @@ static int samples(struct fb_p9_msg *out, int max)
     ADD(m.type = FB_P9_TWALK; m.u.twalk.fid = 1; m.u.twalk.newfid = 2;
         m.u.twalk.nwname = FB_P9_MAXWELEM;
         for (i = 0; i < FB_P9_MAXWELEM; i++) m.u.twalk.wnames[i] = S("component"));
-    ADD(m.type = FB_P9_RWALK; m.u.rwalk.nwqid = 2; m.u.rwalk.qids[0] = (struct fb_p9_qid){FB_P9_QTDIR, 0, 1};
+    ADD(m.type = FB_P9_RWALK; m.u.rwalk.nwqid = 2;
+        m.u.rwalk.qids[0] = (struct fb_p9_qid){FB_P9_QTDIR, 0, 1};
         m.u.rwalk.qids[1] = (struct fb_p9_qid){FB_P9_QTSYMLINK, 0, 2});
     ADD(m.type = FB_P9_RWALK; m.u.rwalk.nwqid = 0);
     ADD(m.type = FB_P9_RRENAME);
@@ -288,7 +289,7 @@ static void test_size_field_mismatch(void)
 
 static void test_frame(void)
 {
-    uint8_t b[4];
+    uint8_t b[4] = {0};
     uint32_t size = 0;
 
     FBT_CHECK_EQ(fb_p9_frame(b, 3, 8192, &size), -EAGAIN);

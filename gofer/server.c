@@ -22,8 +22,9 @@
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 
-#define SRV_PREVERSION_MSIZE 8192      /* largest message accepted before Tversion */
+#define SRV_PREVERSION_MSIZE 8192       /* largest message accepted before Tversion */
 #define SRV_MAX_FIDS         (1u << 20) /* per connection; each costs at least one host fd */
+#define SRV_MALFORMED_LOGGED 10         /* malformed messages logged per connection */
 #define SRV_STATX_MASK       (STATX_BASIC_STATS | STATX_BTIME | STATX_MNT_ID)
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -48,7 +49,7 @@ struct gnode {
 struct gfid {
     uint32_t fid;
     struct gnode *node;
-    int open_fd; /* -1 until Tlopen/Tlcreate */
+    int open_fd;  /* -1 until Tlopen/Tlcreate */
     int open_acc; /* O_RDONLY/O_WRONLY/O_RDWR of open_fd */
     struct gfid *next;
 };
@@ -66,6 +67,7 @@ struct gsrv {
     uint8_t *rbuf, *sbuf, *dbuf; /* requests in, replies out, getdents64 scratch */
     size_t rlen;
     int reply_fd; /* fd to donate with the reply being sent, or -1 */
+    unsigned nmalformed;
 
     struct gfid **fids;
     size_t nbuckets, nfids;
@@ -564,7 +566,7 @@ static ssize_t op_walk(struct gsrv *s, const struct fb_p9_msg *m)
     if (i < nw) {
         node_put(cur);
         if (i == 0)
-            return err; /* the first element failed: Rlerror */
+            return err;          /* the first element failed: Rlerror */
         return put_reply(s, &r); /* partial: no fid created */
     }
     if (m->u.twalk.newfid == m->u.twalk.fid) {
@@ -1009,8 +1011,8 @@ static ssize_t op_statfs(struct gsrv *s, const struct fb_p9_msg *m)
     r.u.rstatfs.bavail = sf.f_bavail;
     r.u.rstatfs.files = sf.f_files;
     r.u.rstatfs.ffree = sf.f_ffree;
-    r.u.rstatfs.fsid = (uint64_t)(uint32_t)sf.f_fsid.__val[0] |
-                       (uint64_t)(uint32_t)sf.f_fsid.__val[1] << 32;
+    r.u.rstatfs.fsid =
+        (uint64_t)(uint32_t)sf.f_fsid.__val[0] | (uint64_t)(uint32_t)sf.f_fsid.__val[1] << 32;
     r.u.rstatfs.namelen = (uint32_t)sf.f_namelen;
     return put_reply(s, &r);
 }
@@ -1248,29 +1250,52 @@ static ssize_t srv_dispatch(struct gsrv *s, const struct fb_p9_msg *m)
     if (!s->versioned)
         return -EPROTO; /* Tversion must come first */
     switch (m->type) {
-    case FB_P9_TATTACH: return op_attach(s, m);
-    case FB_P9_TWALK: return op_walk(s, m);
-    case FB_P9_TGETATTR: return op_getattr(s, m);
-    case FB_P9_TSETATTR: return op_setattr(s, m);
-    case FB_P9_TLOPEN: return op_lopen(s, m);
-    case FB_P9_TLCREATE: return op_lcreate(s, m);
-    case FB_P9_TREAD: return op_read(s, m);
-    case FB_P9_TWRITE: return op_write(s, m);
-    case FB_P9_TREADDIR: return op_readdir(s, m);
-    case FB_P9_TREADLINK: return op_readlink(s, m);
-    case FB_P9_TSTATFS: return op_statfs(s, m);
-    case FB_P9_TMKDIR: return op_mkdir(s, m);
-    case FB_P9_TSYMLINK: return op_symlink(s, m);
-    case FB_P9_TMKNOD: return op_mknod(s, m);
-    case FB_P9_TLINK: return op_link(s, m);
-    case FB_P9_TUNLINKAT: return op_unlinkat(s, m);
-    case FB_P9_TRENAMEAT: return op_renameat(s, m);
-    case FB_P9_TRENAME: return op_rename(s, m);
-    case FB_P9_TREMOVE: return op_remove(s, m);
-    case FB_P9_TFSYNC: return op_fsync(s, m);
-    case FB_P9_TCLUNK: return op_clunk(s, m);
-    case FB_P9_TFLUSH: return put_empty(s, FB_P9_RFLUSH); /* nothing is ever pending */
-    default: return -EOPNOTSUPP; /* Tauth, xattrs, locks, 9P2000 messages, R-messages */
+    case FB_P9_TATTACH:
+        return op_attach(s, m);
+    case FB_P9_TWALK:
+        return op_walk(s, m);
+    case FB_P9_TGETATTR:
+        return op_getattr(s, m);
+    case FB_P9_TSETATTR:
+        return op_setattr(s, m);
+    case FB_P9_TLOPEN:
+        return op_lopen(s, m);
+    case FB_P9_TLCREATE:
+        return op_lcreate(s, m);
+    case FB_P9_TREAD:
+        return op_read(s, m);
+    case FB_P9_TWRITE:
+        return op_write(s, m);
+    case FB_P9_TREADDIR:
+        return op_readdir(s, m);
+    case FB_P9_TREADLINK:
+        return op_readlink(s, m);
+    case FB_P9_TSTATFS:
+        return op_statfs(s, m);
+    case FB_P9_TMKDIR:
+        return op_mkdir(s, m);
+    case FB_P9_TSYMLINK:
+        return op_symlink(s, m);
+    case FB_P9_TMKNOD:
+        return op_mknod(s, m);
+    case FB_P9_TLINK:
+        return op_link(s, m);
+    case FB_P9_TUNLINKAT:
+        return op_unlinkat(s, m);
+    case FB_P9_TRENAMEAT:
+        return op_renameat(s, m);
+    case FB_P9_TRENAME:
+        return op_rename(s, m);
+    case FB_P9_TREMOVE:
+        return op_remove(s, m);
+    case FB_P9_TFSYNC:
+        return op_fsync(s, m);
+    case FB_P9_TCLUNK:
+        return op_clunk(s, m);
+    case FB_P9_TFLUSH:
+        return put_empty(s, FB_P9_RFLUSH); /* nothing is ever pending */
+    default:
+        return -EOPNOTSUPP; /* Tauth, xattrs, locks, 9P2000 messages, R-messages */
     }
 }
 
@@ -1326,7 +1351,10 @@ static int srv_handle(struct gsrv *s, const uint8_t *buf, uint32_t size)
     s->reply_fd = -1;
     err = fb_p9_decode(buf, size, &m);
     if (err < 0) {
-        fb_warn("malformed 9P message (type %u, %u bytes): %s", buf[4], size, strerror(-err));
+        /* Answered, and logged only for the first few: a hostile Sentry must not flood logs. */
+        if (++s->nmalformed <= SRV_MALFORMED_LOGGED)
+            fb_warn("malformed 9P message (type %u, %u bytes): %s%s", buf[4], size, strerror(-err),
+                    s->nmalformed == SRV_MALFORMED_LOGGED ? " (not logging further ones)" : "");
         len = err;
     } else {
         len = srv_dispatch(s, &m);

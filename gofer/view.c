@@ -21,7 +21,7 @@
 
 /* Where the view is assembled before pivot_root. Host sources are captured as detached mount
  * trees (open_tree) BEFORE the staging tmpfs covers this directory, so sources below it work. */
-#define VIEW_STAGE "/tmp"
+#define VIEW_STAGE       "/tmp"
 #define VIEW_MAX_ENTRIES 4096 /* top-level entries reproduced for --root */
 
 enum view_kind {
@@ -33,9 +33,9 @@ enum view_kind {
 struct view_ent {
     char dst[PATH_MAX]; /* normalized absolute path in the view */
     enum view_kind kind;
-    char *target;  /* VIEW_SYMLINK */
-    int tree_fd;   /* VIEW_BIND: detached clone from open_tree() */
-    bool is_dir;   /* VIEW_BIND: source is a directory (else a regular file) */
+    char *target; /* VIEW_SYMLINK */
+    int tree_fd;  /* VIEW_BIND: detached clone from open_tree() */
+    bool is_dir;  /* VIEW_BIND: source is a directory (else a regular file) */
     bool ro;
 };
 
@@ -51,21 +51,21 @@ static const char *const default_top[] = {"usr", "bin", "sbin", "lib", "lib32", 
  * Shell-style patterns allowed. Deliberately absent: shadow, gshadow, sudoers*, ssh, ssl/private,
  * machine-id, anything with credentials. Entries missing on the host are skipped. */
 static const char *const default_etc[] = {
-    "passwd",        "group",        "hosts",        "hostname",       "host.conf",
-    "nsswitch.conf", "resolv.conf",  "gai.conf",     "ld.so.cache",    "ld.so.conf",
-    "ld.so.conf.d",  "localtime",    "timezone",     "alternatives",   "os-release",
-    "lsb-release",   "debian_version", "mime.types", "ssl/certs",      "ssl/openssl.cnf",
-    "python3*",      "perl",         "bash.bashrc",  "profile",        "profile.d",
-    "inputrc",       "protocols",    "services",     "networks",       "rpc",
-    "ethertypes",    "shells",       "environment",  "locale.alias",   "locale.conf",
-    "magic",         "magic.mime",   "terminfo",     "mtab",
+    "passwd",        "group",          "hosts",       "hostname",     "host.conf",
+    "nsswitch.conf", "resolv.conf",    "gai.conf",    "ld.so.cache",  "ld.so.conf",
+    "ld.so.conf.d",  "localtime",      "timezone",    "alternatives", "os-release",
+    "lsb-release",   "debian_version", "mime.types",  "ssl/certs",    "ssl/openssl.cnf",
+    "python3*",      "perl",           "bash.bashrc", "profile",      "profile.d",
+    "inputrc",       "protocols",      "services",    "networks",     "rpc",
+    "ethertypes",    "shells",         "environment", "locale.alias", "locale.conf",
+    "magic",         "magic.mime",     "terminfo",    "mtab",
 };
 
 /* Never served, whatever a pattern above matches. */
 static bool etc_denied(const char *name)
 {
-    static const char *const deny[] = {"shadow*", "gshadow*", "sudoers*", "ssh*", "*.key",
-                                       "*secret*", "machine-id"};
+    static const char *const deny[] = {"shadow*", "gshadow*", "sudoers*",  "ssh*",
+                                       "*.key",   "*secret*", "machine-id"};
     size_t i;
 
     for (i = 0; i < FB_ARRAY_SIZE(deny); i++)
@@ -273,9 +273,8 @@ static int view_collect_root(struct view *v, const char *root, struct fb_error *
         struct stat st;
         ssize_t n;
 
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-            !strcmp(de->d_name, "tmp") || !strcmp(de->d_name, "dev") ||
-            !strcmp(de->d_name, "proc"))
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") || !strcmp(de->d_name, "tmp") ||
+            !strcmp(de->d_name, "dev") || !strcmp(de->d_name, "proc"))
             continue;
         if (++count > VIEW_MAX_ENTRIES)
             return fb_error_set(err, E2BIG, "root directory '%s' has more than %d entries", root,
@@ -298,8 +297,7 @@ static int view_collect_root(struct view *v, const char *root, struct fb_error *
         }
     }
     if (errno)
-        return fb_error_set(err, errno, "reading root directory '%s': %s", root,
-                            strerror(errno));
+        return fb_error_set(err, errno, "reading root directory '%s': %s", root, strerror(errno));
     return 0;
 }
 
@@ -389,15 +387,40 @@ static int view_open_parent(int stage_fd, dev_t stage_dev, const char *dst, char
     }
 }
 
-static int view_place(const struct view_ent *e, int stage_fd, dev_t stage_dev,
-                      struct fb_error *err)
+/* The parent directory fd of the previous entry, reused while entries share a parent (the /etc
+ * allowlist): saves a walk per entry. Safe across mounts: mounting over a directory D is done
+ * through parent(D), which replaces a cached D, so a cached fd is never one a mount covered. */
+struct view_parent {
+    char dir[PATH_MAX];
+    int fd;
+};
+
+static int view_parent(struct view_parent *vp, int stage_fd, dev_t stage_dev, const char *dst,
+                       char *leaf, struct fb_error *err)
+{
+    size_t dlen = (size_t)(strrchr(dst, '/') - dst);
+
+    if (vp->fd >= 0 && strlen(vp->dir) == dlen && !strncmp(vp->dir, dst, dlen)) {
+        snprintf(leaf, NAME_MAX + 1, "%s", dst + dlen + 1);
+        return vp->fd;
+    }
+    if (vp->fd >= 0)
+        close(vp->fd);
+    vp->fd = view_open_parent(stage_fd, stage_dev, dst, leaf, err);
+    if (vp->fd >= 0)
+        snprintf(vp->dir, sizeof(vp->dir), "%.*s", (int)dlen, dst);
+    return vp->fd;
+}
+
+static int view_place(const struct view_ent *e, struct view_parent *vp, int stage_fd,
+                      dev_t stage_dev, struct fb_error *err)
 {
     char leaf[NAME_MAX + 1], path[PATH_MAX + sizeof(VIEW_STAGE)];
-    _cleanup_close_ int pfd = -1;
     struct stat st;
     unsigned long flags;
+    int pfd;
 
-    pfd = view_open_parent(stage_fd, stage_dev, e->dst, leaf, err);
+    pfd = view_parent(vp, stage_fd, stage_dev, e->dst, leaf, err);
     if (pfd < 0)
         return -1;
     switch (e->kind) {
@@ -420,8 +443,7 @@ static int view_place(const struct view_ent *e, int stage_fd, dev_t stage_dev,
             return fb_error_set(err, errno, "mount point '%s': %s", e->dst, strerror(errno));
         if (fstat(pfd, &pst) < 0 || pst.st_dev != stage_dev)
             return fb_error_set(err, EROFS,
-                                "mount point '%s' does not exist inside a bound host tree",
-                                e->dst);
+                                "mount point '%s' does not exist inside a bound host tree", e->dst);
         if (e->is_dir) {
             if (mkdirat(pfd, leaf, 0755) < 0)
                 return fb_error_set(err, errno, "mkdir '%s': %s", e->dst, strerror(errno));
@@ -448,6 +470,7 @@ static int view_place(const struct view_ent *e, int stage_fd, dev_t stage_dev,
 int fb_gofer_prepare_view(const struct fb_gofer_config *cfg, struct fb_error *err)
 {
     struct view v = {0};
+    struct view_parent vp = {.fd = -1};
     _cleanup_close_ int stage_fd = -1;
     struct stat st;
     size_t i;
@@ -484,7 +507,7 @@ int fb_gofer_prepare_view(const struct fb_gofer_config *cfg, struct fb_error *er
         goto out;
     }
     for (i = 0; i < v.n; i++) {
-        if (view_place(&v.ents[i], stage_fd, st.st_dev, err) < 0) {
+        if (view_place(&v.ents[i], &vp, stage_fd, st.st_dev, err) < 0) {
             fb_error_prefix(err, "gofer view");
             goto out;
         }
@@ -499,13 +522,14 @@ int fb_gofer_prepare_view(const struct fb_gofer_config *cfg, struct fb_error *er
         fb_error_set(err, errno, "gofer: detaching the host root: %s", strerror(errno));
         goto out;
     }
-    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) <
-        0) {
+    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
         fb_error_set(err, errno, "gofer: making the view root read-only: %s", strerror(errno));
         goto out;
     }
     ret = 0;
 out:
+    if (vp.fd >= 0)
+        close(vp.fd);
     view_free(&v);
     return ret;
 }
