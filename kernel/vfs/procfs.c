@@ -1094,6 +1094,17 @@ static int p_getattr(struct fb_inode *ino)
     return 0;
 }
 
+/* Like Linux's proc_setattr: no chmod/chown, and O_TRUNC (a size change) is accepted and does
+ * nothing, so `echo x > /proc/self/comm` works. */
+static int p_setattr(struct fb_inode *ino, unsigned mask, const struct fb_stat *st)
+{
+    (void)ino;
+    (void)st;
+    if (mask & (FB_SETATTR_MODE | FB_SETATTR_UID | FB_SETATTR_GID))
+        return -EPERM;
+    return 0;
+}
+
 static void p_release(struct fb_inode *ino)
 {
     free(ino->priv);
@@ -1109,6 +1120,7 @@ static const struct fb_inode_ops dir_iops = {
 
 static const struct fb_inode_ops file_iops = {
     .getattr = p_getattr,
+    .setattr = p_setattr,
     .open = file_open,
     .release = p_release,
 };
