@@ -172,6 +172,17 @@ enum fb_p9_type {
 #define FB_P9_L_SYNC      04000000u
 /* fnbox extension, see the comment at the top of this file. */
 #define FB_P9_LOPEN_DONATE_FD 0x80000000u
+/* fnbox extension: with DONATE_FD, donate a fresh read-only fd and leave the fid unopened (one
+ * round trip instead of walk-clone + open + clunk for the Sentry's page cache). */
+#define FB_P9_LOPEN_FD_ONLY 0x40000000u
+
+/* fnbox extension messages (outside the 9P2000.L numbering):
+ *   Twalkgetattr: like Twalk (fid, newfid, nwname, wnames).
+ *   Rwalkgetattr: like Rwalk (nwqid, qids) followed by an Rgetattr body for the last element
+ *                 (all zero when the walk stopped early).
+ * A lookup then costs one round trip instead of two. */
+#define FB_P9_TWALKGETATTR 200
+#define FB_P9_RWALKGETATTR 201
 
 /* Tunlinkat flags (Linux AT_REMOVEDIR) */
 #define FB_P9_AT_REMOVEDIR 0x200u
@@ -353,7 +364,8 @@ struct fb_p9_msg {
         struct {
             uint16_t nwqid;
             struct fb_p9_qid qids[FB_P9_MAXWELEM];
-        } rwalk;
+            struct fb_p9_attr attr; /* Rwalkgetattr only */
+        } rwalk;                    /* Rwalk, Rwalkgetattr; Twalkgetattr uses twalk */
     } u;
 };
 

@@ -476,6 +476,67 @@ out_unlock:
     return err;
 }
 
+int fb_p9c_walk_getattr(struct fb_p9_client *c, uint32_t fid, int nwname,
+                        const char *const *names, uint32_t *newfid, struct fb_p9_attr *attr)
+{
+    struct fb_p9_msg req = {.type = FB_P9_TWALKGETATTR}, rep;
+    uint32_t f;
+    int i, err;
+
+    if (nwname < 1 || nwname > FB_P9_MAXWELEM)
+        return -EINVAL;
+    for (i = 0; i < nwname; i++) {
+        if (!names[i])
+            return -EFAULT;
+        if (strlen(names[i]) > FB_P9_NAME_MAX)
+            return -ENAMETOOLONG;
+        req.u.twalk.wnames[i] = fb_p9_cstr(names[i]);
+    }
+    pthread_mutex_lock(&c->lock);
+    err = fid_alloc(c, &f);
+    if (err)
+        goto out_unlock;
+    req.u.twalk.fid = fid;
+    req.u.twalk.newfid = f;
+    req.u.twalk.nwname = (uint16_t)nwname;
+    err = rpc(c, &req, FB_P9_RWALKGETATTR, &rep, NULL);
+    if (err) {
+        if (err != -EPROTO)
+            fid_release(c, f);
+        goto out_unlock;
+    }
+    if (rep.u.rwalk.nwqid > nwname || rep.u.rwalk.nwqid == 0) {
+        err = -EPROTO;
+        goto out_unlock;
+    }
+    if (rep.u.rwalk.nwqid < nwname) {
+        fid_release(c, f);
+        err = -ENOENT;
+        goto out_unlock;
+    }
+    *newfid = f;
+    *attr = rep.u.rwalk.attr;
+out_unlock:
+    pthread_mutex_unlock(&c->lock);
+    return err;
+}
+
+int fb_p9c_open_fd(struct fb_p9_client *c, uint32_t fid, int *host_fd)
+{
+    struct fb_p9_msg req = {.type = FB_P9_TLOPEN}, rep;
+    int err;
+
+    *host_fd = -1;
+    req.u.tlopen.fid = fid;
+    req.u.tlopen.flags = FB_P9_L_RDONLY | FB_P9_LOPEN_DONATE_FD | FB_P9_LOPEN_FD_ONLY;
+    pthread_mutex_lock(&c->lock);
+    err = rpc(c, &req, FB_P9_RLOPEN, &rep, host_fd);
+    pthread_mutex_unlock(&c->lock);
+    if (err == 0 && *host_fd < 0)
+        err = -EOPNOTSUPP;
+    return err;
+}
+
 int fb_p9c_getattr(struct fb_p9_client *c, uint32_t fid, uint64_t mask, struct fb_p9_attr *out)
 {
     struct fb_p9_msg req = {.type = FB_P9_TGETATTR}, rep;

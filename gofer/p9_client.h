@@ -46,6 +46,13 @@ int fb_p9c_attach(struct fb_p9_client *c, const char *aname, uint32_t *fid, stru
 int fb_p9c_walk(struct fb_p9_client *c, uint32_t fid, int nwname, const char *const *names,
                 uint32_t *newfid, struct fb_p9_qid *last_qid);
 int fb_p9c_getattr(struct fb_p9_client *c, uint32_t fid, uint64_t mask, struct fb_p9_attr *out);
+/* fnbox extension: walk (1..16 names) to a new fid and get the attributes of the last node in
+ * one round trip. Partial walks give -ENOENT and create no fid. */
+int fb_p9c_walk_getattr(struct fb_p9_client *c, uint32_t fid, int nwname,
+                        const char *const *names, uint32_t *newfid, struct fb_p9_attr *attr);
+/* fnbox extension: a fresh read-only host fd for the regular file at fid (which stays
+ * unopened), in one round trip. -EOPNOTSUPP if the server does not donate fds. */
+int fb_p9c_open_fd(struct fb_p9_client *c, uint32_t fid, int *host_fd);
 int fb_p9c_setattr(struct fb_p9_client *c, uint32_t fid, const struct fb_p9_setattr *sa);
 
 /* Open fid with Linux open flags (O_RDONLY/O_WRONLY/O_RDWR/O_TRUNC/O_APPEND/O_DIRECTORY...).

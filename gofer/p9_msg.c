@@ -148,6 +148,54 @@ static void rdqid(struct p9_rd *r, struct fb_p9_qid *q)
     q->path = rd64(r);
 }
 
+static void wrattr(struct p9_wr *w, const struct fb_p9_attr *a)
+{
+    wr64(w, a->valid);
+    wrqid(w, &a->qid);
+    wr32(w, a->mode);
+    wr32(w, a->uid);
+    wr32(w, a->gid);
+    wr64(w, a->nlink);
+    wr64(w, a->rdev);
+    wr64(w, a->size);
+    wr64(w, a->blksize);
+    wr64(w, a->blocks);
+    wr64(w, a->atime_sec);
+    wr64(w, a->atime_nsec);
+    wr64(w, a->mtime_sec);
+    wr64(w, a->mtime_nsec);
+    wr64(w, a->ctime_sec);
+    wr64(w, a->ctime_nsec);
+    wr64(w, a->btime_sec);
+    wr64(w, a->btime_nsec);
+    wr64(w, a->gen);
+    wr64(w, a->data_version);
+}
+
+static void rdattr(struct p9_rd *r, struct fb_p9_attr *a)
+{
+    a->valid = rd64(r);
+    rdqid(r, &a->qid);
+    a->mode = rd32(r);
+    a->uid = rd32(r);
+    a->gid = rd32(r);
+    a->nlink = rd64(r);
+    a->rdev = rd64(r);
+    a->size = rd64(r);
+    a->blksize = rd64(r);
+    a->blocks = rd64(r);
+    a->atime_sec = rd64(r);
+    a->atime_nsec = rd64(r);
+    a->mtime_sec = rd64(r);
+    a->mtime_nsec = rd64(r);
+    a->ctime_sec = rd64(r);
+    a->ctime_nsec = rd64(r);
+    a->btime_sec = rd64(r);
+    a->btime_nsec = rd64(r);
+    a->gen = rd64(r);
+    a->data_version = rd64(r);
+}
+
 /* ---- messages -------------------------------------------------------------------------- */
 
 ssize_t fb_p9_encode(const struct fb_p9_msg *m, void *buf, size_t cap)
@@ -251,30 +299,9 @@ ssize_t fb_p9_encode(const struct fb_p9_msg *m, void *buf, size_t cap)
         wr32(&w, m->u.tgetattr.fid);
         wr64(&w, m->u.tgetattr.mask);
         break;
-    case FB_P9_RGETATTR: {
-        const struct fb_p9_attr *a = &m->u.rgetattr;
-        wr64(&w, a->valid);
-        wrqid(&w, &a->qid);
-        wr32(&w, a->mode);
-        wr32(&w, a->uid);
-        wr32(&w, a->gid);
-        wr64(&w, a->nlink);
-        wr64(&w, a->rdev);
-        wr64(&w, a->size);
-        wr64(&w, a->blksize);
-        wr64(&w, a->blocks);
-        wr64(&w, a->atime_sec);
-        wr64(&w, a->atime_nsec);
-        wr64(&w, a->mtime_sec);
-        wr64(&w, a->mtime_nsec);
-        wr64(&w, a->ctime_sec);
-        wr64(&w, a->ctime_nsec);
-        wr64(&w, a->btime_sec);
-        wr64(&w, a->btime_nsec);
-        wr64(&w, a->gen);
-        wr64(&w, a->data_version);
+    case FB_P9_RGETATTR:
+        wrattr(&w, &m->u.rgetattr);
         break;
-    }
     case FB_P9_TSETATTR: {
         const struct fb_p9_setattr *s = &m->u.tsetattr.sa;
         wr32(&w, m->u.tsetattr.fid);
@@ -359,6 +386,7 @@ ssize_t fb_p9_encode(const struct fb_p9_msg *m, void *buf, size_t cap)
         wr16(&w, m->u.tflush.oldtag);
         break;
     case FB_P9_TWALK:
+    case FB_P9_TWALKGETATTR:
         if (m->u.twalk.nwname > FB_P9_MAXWELEM)
             return -EINVAL;
         wr32(&w, m->u.twalk.fid);
@@ -368,11 +396,14 @@ ssize_t fb_p9_encode(const struct fb_p9_msg *m, void *buf, size_t cap)
             wrstr(&w, m->u.twalk.wnames[i]);
         break;
     case FB_P9_RWALK:
+    case FB_P9_RWALKGETATTR:
         if (m->u.rwalk.nwqid > FB_P9_MAXWELEM)
             return -EINVAL;
         wr16(&w, m->u.rwalk.nwqid);
         for (i = 0; i < m->u.rwalk.nwqid; i++)
             wrqid(&w, &m->u.rwalk.qids[i]);
+        if (m->type == FB_P9_RWALKGETATTR)
+            wrattr(&w, &m->u.rwalk.attr);
         break;
     case FB_P9_RRENAME:
     case FB_P9_RSETATTR:
@@ -521,30 +552,9 @@ int fb_p9_decode(const void *buf, size_t len, struct fb_p9_msg *m)
         m->u.tgetattr.fid = rd32(&r);
         m->u.tgetattr.mask = rd64(&r);
         break;
-    case FB_P9_RGETATTR: {
-        struct fb_p9_attr *a = &m->u.rgetattr;
-        a->valid = rd64(&r);
-        rdqid(&r, &a->qid);
-        a->mode = rd32(&r);
-        a->uid = rd32(&r);
-        a->gid = rd32(&r);
-        a->nlink = rd64(&r);
-        a->rdev = rd64(&r);
-        a->size = rd64(&r);
-        a->blksize = rd64(&r);
-        a->blocks = rd64(&r);
-        a->atime_sec = rd64(&r);
-        a->atime_nsec = rd64(&r);
-        a->mtime_sec = rd64(&r);
-        a->mtime_nsec = rd64(&r);
-        a->ctime_sec = rd64(&r);
-        a->ctime_nsec = rd64(&r);
-        a->btime_sec = rd64(&r);
-        a->btime_nsec = rd64(&r);
-        a->gen = rd64(&r);
-        a->data_version = rd64(&r);
+    case FB_P9_RGETATTR:
+        rdattr(&r, &m->u.rgetattr);
         break;
-    }
     case FB_P9_TSETATTR: {
         struct fb_p9_setattr *s = &m->u.tsetattr.sa;
         m->u.tsetattr.fid = rd32(&r);
@@ -625,6 +635,7 @@ int fb_p9_decode(const void *buf, size_t len, struct fb_p9_msg *m)
         m->u.tflush.oldtag = rd16(&r);
         break;
     case FB_P9_TWALK:
+    case FB_P9_TWALKGETATTR:
         m->u.twalk.fid = rd32(&r);
         m->u.twalk.newfid = rd32(&r);
         m->u.twalk.nwname = rd16(&r);
@@ -634,11 +645,14 @@ int fb_p9_decode(const void *buf, size_t len, struct fb_p9_msg *m)
             m->u.twalk.wnames[i] = rdstr(&r);
         break;
     case FB_P9_RWALK:
+    case FB_P9_RWALKGETATTR:
         m->u.rwalk.nwqid = rd16(&r);
         if (!r.err && m->u.rwalk.nwqid > FB_P9_MAXWELEM)
             return -EINVAL;
         for (i = 0; i < m->u.rwalk.nwqid && !r.err; i++)
             rdqid(&r, &m->u.rwalk.qids[i]);
+        if (m->type == FB_P9_RWALKGETATTR)
+            rdattr(&r, &m->u.rwalk.attr);
         break;
     case FB_P9_RRENAME:
     case FB_P9_RSETATTR:
@@ -804,6 +818,8 @@ const char *fb_p9_type_name(uint8_t type)
         return "Tflush";
     case FB_P9_TWALK:
         return "Twalk";
+    case FB_P9_TWALKGETATTR:
+        return "Twalkgetattr";
     case FB_P9_TREAD:
         return "Tread";
     case FB_P9_TWRITE:

@@ -402,14 +402,50 @@ static void test_rread_count_overrun(void)
 
 static void test_unknown_type(void)
 {
-    uint8_t buf[] = {7, 0, 0, 0, 200, 9, 0};
+    uint8_t buf[] = {7, 0, 0, 0, 250, 9, 0};
     struct fb_p9_msg d;
 
     FBT_CHECK_EQ(decode_exact(buf, sizeof(buf), &d), -EOPNOTSUPP);
-    FBT_CHECK_EQ(d.type, 200);
+    FBT_CHECK_EQ(d.type, 250);
     FBT_CHECK_EQ(d.tag, 9);
     buf[4] = FB_P9_TLOCK; /* known number, not spoken */
     FBT_CHECK_EQ(decode_exact(buf, sizeof(buf), &d), -EOPNOTSUPP);
+}
+
+/* fnbox's Twalkgetattr/Rwalkgetattr extension round-trips, and a truncated attr is refused. */
+static void test_walkgetattr_roundtrip(void)
+{
+    uint8_t buf[512];
+    struct fb_p9_msg m = {.type = FB_P9_TWALKGETATTR, .tag = 3}, d;
+    ssize_t len;
+
+    m.u.twalk.fid = 1;
+    m.u.twalk.newfid = 2;
+    m.u.twalk.nwname = 2;
+    m.u.twalk.wnames[0] = fb_p9_cstr("usr");
+    m.u.twalk.wnames[1] = fb_p9_cstr("bin");
+    len = fb_p9_encode(&m, buf, sizeof(buf));
+    FBT_CHECK(len > 0);
+    FBT_CHECK_EQ(decode_exact(buf, (size_t)len, &d), 0);
+    FBT_CHECK_EQ(d.type, FB_P9_TWALKGETATTR);
+    FBT_CHECK_EQ(d.u.twalk.nwname, 2);
+    FBT_CHECK_EQ(d.u.twalk.wnames[1].len, 3);
+
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_RWALKGETATTR;
+    m.u.rwalk.nwqid = 1;
+    m.u.rwalk.qids[0].path = 77;
+    m.u.rwalk.attr.size = 123456;
+    m.u.rwalk.attr.mode = 0100755;
+    len = fb_p9_encode(&m, buf, sizeof(buf));
+    FBT_CHECK(len > 0);
+    FBT_CHECK_EQ(decode_exact(buf, (size_t)len, &d), 0);
+    FBT_CHECK_EQ(d.u.rwalk.qids[0].path, 77);
+    FBT_CHECK_EQ(d.u.rwalk.attr.size, 123456);
+    FBT_CHECK_EQ(d.u.rwalk.attr.mode, 0100755);
+    /* Cut the attr short (fixing the size field): rejected. */
+    buf[0] = (uint8_t)(len - 8);
+    FBT_CHECK(decode_exact(buf, (size_t)len - 8, &d) < 0);
 }
 
 static void test_encode_overflow(void)
@@ -632,6 +668,7 @@ int main(void)
     FBT_RUN(test_nwname_limits);
     FBT_RUN(test_rread_count_overrun);
     FBT_RUN(test_unknown_type);
+    FBT_RUN(test_walkgetattr_roundtrip);
     FBT_RUN(test_encode_overflow);
     FBT_RUN(test_encode_long_string);
     FBT_RUN(test_encode_header_only);

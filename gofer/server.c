@@ -67,6 +67,7 @@ struct gsrv {
     uint8_t *rbuf, *sbuf, *dbuf; /* requests in, replies out, getdents64 scratch */
     size_t rlen;
     int reply_fd; /* fd to donate with the reply being sent, or -1 */
+    bool reply_fd_close; /* close reply_fd once sent (it belongs to no fid) */
     unsigned nmalformed;
 
     struct gfid **fids;
@@ -527,10 +528,14 @@ static ssize_t op_attach(struct gsrv *s, const struct fb_p9_msg *m)
     return put_qid(s, FB_P9_RATTACH, &qid);
 }
 
+static int fill_attr(struct gsrv *s, struct gnode *n, struct fb_p9_attr *a);
+
+/* Twalk and Twalkgetattr (the fnbox extension that also answers getattr of the last node). */
 static ssize_t op_walk(struct gsrv *s, const struct fb_p9_msg *m)
 {
     char names[FB_P9_MAXWELEM][NAME_MAX + 1];
-    struct fb_p9_msg r = {.type = FB_P9_RWALK};
+    bool with_attr = m->type == FB_P9_TWALKGETATTR;
+    struct fb_p9_msg r = {.type = with_attr ? FB_P9_RWALKGETATTR : FB_P9_RWALK};
     struct gfid *f;
     struct gnode *cur;
     int i, nw = m->u.twalk.nwname, err;
@@ -569,6 +574,13 @@ static ssize_t op_walk(struct gsrv *s, const struct fb_p9_msg *m)
             return err;          /* the first element failed: Rlerror */
         return put_reply(s, &r); /* partial: no fid created */
     }
+    if (with_attr) {
+        err = fill_attr(s, cur, &r.u.rwalk.attr);
+        if (err) {
+            node_put(cur);
+            return err;
+        }
+    }
     if (m->u.twalk.newfid == m->u.twalk.fid) {
         node_put(f->node);
         f->node = cur;
@@ -582,17 +594,12 @@ static ssize_t op_walk(struct gsrv *s, const struct fb_p9_msg *m)
     return put_reply(s, &r);
 }
 
-static ssize_t op_getattr(struct gsrv *s, const struct fb_p9_msg *m)
+/* Fill an Rgetattr body for node n. Returns 0 or -errno. */
+static int fill_attr(struct gsrv *s, struct gnode *n, struct fb_p9_attr *a)
 {
-    struct fb_p9_msg r = {.type = FB_P9_RGETATTR};
-    struct fb_p9_attr *a = &r.u.rgetattr;
     struct statx stx;
-    struct gfid *f;
-    int err = get_fid(s, m->u.tgetattr.fid, &f);
+    int err = xstatx(n->fd, "", AT_EMPTY_PATH, &stx);
 
-    if (err)
-        return err;
-    err = xstatx(f->node->fd, "", AT_EMPTY_PATH, &stx);
     if (err)
         return err;
     a->valid = FB_P9_GETATTR_BASIC;
@@ -616,6 +623,20 @@ static ssize_t op_getattr(struct gsrv *s, const struct fb_p9_msg *m)
         a->btime_sec = (uint64_t)stx.stx_btime.tv_sec;
         a->btime_nsec = stx.stx_btime.tv_nsec;
     }
+    return 0;
+}
+
+static ssize_t op_getattr(struct gsrv *s, const struct fb_p9_msg *m)
+{
+    struct fb_p9_msg r = {.type = FB_P9_RGETATTR};
+    struct gfid *f;
+    int err = get_fid(s, m->u.tgetattr.fid, &f);
+
+    if (err)
+        return err;
+    err = fill_attr(s, f->node, &r.u.rgetattr);
+    if (err)
+        return err;
     return put_reply(s, &r);
 }
 
@@ -751,7 +772,7 @@ static ssize_t op_setattr(struct gsrv *s, const struct fb_p9_msg *m)
 /* Wire open flags -> the host flags the gofer is willing to use for the sandbox. */
 static int open_flags(uint32_t wire, int *acc)
 {
-    uint32_t h = fb_p9_flags_to_host(wire & ~FB_P9_LOPEN_DONATE_FD);
+    uint32_t h = fb_p9_flags_to_host(wire & ~(FB_P9_LOPEN_DONATE_FD | FB_P9_LOPEN_FD_ONLY));
 
     *acc = (int)(h & O_ACCMODE);
     if (*acc == O_ACCMODE)
@@ -772,7 +793,7 @@ static ssize_t op_lopen(struct gsrv *s, const struct fb_p9_msg *m)
 
     if (err)
         return err;
-    if (f->open_fd >= 0)
+    if (f->open_fd >= 0 && !(wire & FB_P9_LOPEN_FD_ONLY))
         return -EINVAL;
     n = f->node;
     flags = open_flags(wire, &acc);
@@ -788,6 +809,20 @@ static ssize_t op_lopen(struct gsrv *s, const struct fb_p9_msg *m)
     }
     if (writes && !n->rw)
         return -EROFS;
+    if (wire & FB_P9_LOPEN_FD_ONLY) {
+        /* Donate a fresh read-only fd; the fid stays as it was. */
+        if (!(wire & FB_P9_LOPEN_DONATE_FD) || !s->cfg->donate_fds || !S_ISREG(n->mode) ||
+            writes)
+            return -EINVAL;
+        fd = node_reopen(n, flags);
+        if (fd < 0)
+            return fd;
+        r.u.ropen.qid = node_qid(s, n);
+        r.u.ropen.iounit = s->msize - FB_P9_IOHDRSZ;
+        s->reply_fd = fd;
+        s->reply_fd_close = true;
+        return put_reply(s, &r);
+    }
     fd = node_reopen(n, flags);
     if (fd < 0)
         return fd;
@@ -1253,6 +1288,7 @@ static ssize_t srv_dispatch(struct gsrv *s, const struct fb_p9_msg *m)
     case FB_P9_TATTACH:
         return op_attach(s, m);
     case FB_P9_TWALK:
+    case FB_P9_TWALKGETATTR:
         return op_walk(s, m);
     case FB_P9_TGETATTR:
         return op_getattr(s, m);
@@ -1301,6 +1337,15 @@ static ssize_t srv_dispatch(struct gsrv *s, const struct fb_p9_msg *m)
 
 /* ---- transport ------------------------------------------------------------------------- */
 
+/* Forget the fd donated with a reply, closing it if no fid owns it. */
+static void drop_reply_fd(struct gsrv *s)
+{
+    if (s->reply_fd >= 0 && s->reply_fd_close)
+        close(s->reply_fd);
+    s->reply_fd = -1;
+    s->reply_fd_close = false;
+}
+
 /* Send len bytes of s->sbuf; the donated fd (if any) rides on the first sendmsg. Returns 0,
  * 1 if the peer is gone, or -errno. */
 static int srv_send(struct gsrv *s, size_t len)
@@ -1331,10 +1376,10 @@ static int srv_send(struct gsrv *s, size_t len)
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            s->reply_fd = -1;
+            drop_reply_fd(s);
             return (errno == EPIPE || errno == ECONNRESET) ? 1 : -errno;
         }
-        s->reply_fd = -1;
+        drop_reply_fd(s);
         done += (size_t)n;
     }
     return 0;
@@ -1349,6 +1394,7 @@ static int srv_handle(struct gsrv *s, const uint8_t *buf, uint32_t size)
     int err;
 
     s->reply_fd = -1;
+    s->reply_fd_close = false;
     err = fb_p9_decode(buf, size, &m);
     if (err < 0) {
         /* Answered, and logged only for the first few: a hostile Sentry must not flood logs. */
@@ -1362,7 +1408,7 @@ static int srv_handle(struct gsrv *s, const uint8_t *buf, uint32_t size)
     if (len < 0) {
         struct fb_p9_msg r = {.type = FB_P9_RLERROR, .tag = tag};
         r.u.rlerror.ecode = (uint32_t)-len;
-        s->reply_fd = -1;
+        drop_reply_fd(s);
         len = fb_p9_encode(&r, s->sbuf, s->msize);
     } else {
         /* Handlers encode with tag 0; patch in the request's tag. */
@@ -1371,6 +1417,7 @@ static int srv_handle(struct gsrv *s, const uint8_t *buf, uint32_t size)
     }
     if (len < 0) {
         fb_err("cannot encode reply: %s", strerror((int)-len));
+        drop_reply_fd(s);
         return (int)len;
     }
     return srv_send(s, (size_t)len);

@@ -304,6 +304,37 @@ static void test_attach_walk_getattr(void)
     FBT_CHECK_EQ(fb_p9c_clunk(G.c, f), 0);
 }
 
+/* fnbox extensions: walk+getattr in one round trip, and a donated fd without opening the fid. */
+static void test_walkgetattr_and_open_fd(void)
+{
+    const char *names[3] = {"dir", "sub", "deep.txt"};
+    const char *bad[2] = {"dir", "missing"};
+    struct fb_p9_attr a, b;
+    uint32_t f, g;
+    char buf[8];
+    int fd = -2;
+
+    FBT_CHECK_EQ(fb_p9c_walk_getattr(G.c, G.root, 3, names, &f, &a), 0);
+    FBT_CHECK(S_ISREG(a.mode));
+    FBT_CHECK_EQ(fb_p9c_getattr(G.c, f, FB_P9_GETATTR_BASIC, &b), 0);
+    FBT_CHECK(a.qid.path == b.qid.path);
+    FBT_CHECK_EQ(a.size, b.size);
+    FBT_CHECK_EQ(fb_p9c_walk_getattr(G.c, G.root, 2, bad, &g, &a), -ENOENT);
+    /* A fresh fd, twice, and the fid is still walkable/openable afterwards. */
+    FBT_CHECK_EQ(fb_p9c_open_fd(G.c, f, &fd), 0);
+    FBT_CHECK(fd >= 0);
+    FBT_CHECK(pread(fd, buf, 1, 0) == 1 || b.size == 0);
+    close(fd);
+    FBT_CHECK_EQ(fb_p9c_open_fd(G.c, f, &fd), 0);
+    close(fd);
+    FBT_CHECK_EQ(fb_p9c_lopen(G.c, f, O_RDONLY, NULL, NULL, NULL), 0);
+    FBT_CHECK_EQ(fb_p9c_clunk(G.c, f), 0);
+    /* Directories never get an fd this way. */
+    FBT_CHECK_EQ(fb_p9c_walk_getattr(G.c, G.root, 1, names, &f, &a), 0);
+    FBT_CHECK_EQ(fb_p9c_open_fd(G.c, f, &fd), -EINVAL);
+    FBT_CHECK_EQ(fb_p9c_clunk(G.c, f), 0);
+}
+
 static void test_clone_walk(void)
 {
     uint32_t f, g;
@@ -1408,6 +1439,7 @@ int main(void)
     }
     FBT_RUN(test_attach_walk_getattr);
     FBT_RUN(test_clone_walk);
+    FBT_RUN(test_walkgetattr_and_open_fd);
     FBT_RUN(test_lopen_read);
     FBT_RUN(test_big_read);
     FBT_RUN(test_donated_fd);

@@ -14,6 +14,7 @@
 #include "gofer/p9_client.h"
 #include "kernel/loader/loader.h"
 #include "kernel/signal/signal.h"
+#include "kernel/syscalls/syscall.h"
 #include "kernel/task/task.h"
 #include "kernel/time/timer.h"
 #include "kernel/util/log.h"
@@ -223,6 +224,7 @@ int fb_kernel_run(struct fb_error *err)
     while (fb_k->nr_tasks > 0)
         pthread_cond_wait(&fb_k->tasks_done, &fb_k->lock);
     fb_kernel_unlock();
+    fb_syscall_print_profile();
     fb_info("stats: %lu syscalls (%.1f ms in the kernel), %lu faults (%.1f ms), %lu interrupts, "
             "%.1f ms in the application, memory file %lu pages used",
             (unsigned long)fb_stats.syscalls, fb_stats.syscall_ns / 1e6,

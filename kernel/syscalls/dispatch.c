@@ -13,6 +13,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
 #include "kernel/util/cleanup.h"
+#include "kernel/util/log.h"
 
 struct strace_buf {
     char s[1024];
@@ -213,6 +214,28 @@ static void strace_line(struct fb_task *t, uint64_t nr, const uint64_t *a, int64
     (void)!write(STDERR_FILENO, b.s, b.n);
 }
 
+/* Per-syscall counts and time in the kernel, printed by fnbox run -vv. */
+static uint64_t prof_count[FB_NR_SYSCALLS];
+static int64_t prof_ns[FB_NR_SYSCALLS];
+
+void fb_syscall_print_profile(void)
+{
+    int order[FB_NR_SYSCALLS], n = 0, i, j;
+    for (i = 0; i < FB_NR_SYSCALLS; i++)
+        if (prof_count[i])
+            order[n++] = i;
+    for (i = 1; i < n; i++)
+        for (j = i; j > 0 && prof_ns[order[j]] > prof_ns[order[j - 1]]; j--) {
+            int x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    for (i = 0; i < n && i < 25; i++)
+        fb_dbg("syscall profile: %-20s %6lu calls %8.2f ms %7.1f us/call",
+               fb_syscall_table[order[i]].name, (unsigned long)prof_count[order[i]],
+               prof_ns[order[i]] / 1e6, prof_ns[order[i]] / 1e3 / (double)prof_count[order[i]]);
+}
+
 void fb_syscall_dispatch(struct fb_task *t)
 {
     struct user_regs_struct *r = &t->cpu.regs;
@@ -228,7 +251,14 @@ void fb_syscall_dispatch(struct fb_task *t)
     t->sc_restart = 0;
     if (fb_k->opts.strace && (nr == 60 || nr == 231 || nr == 59 || nr == 322))
         strace_line(t, nr, a, 0, false); /* these may not return */
-    ret = d && d->fn ? d->fn(t, a) : -ENOSYS;
+    {
+        int64_t t0 = fb_log_verbosity >= FB_LOG_DEBUG ? fb_host_mono_ns() : 0;
+        ret = d && d->fn ? d->fn(t, a) : -ENOSYS;
+        if (t0 && nr < FB_NR_SYSCALLS) {
+            prof_count[nr]++;
+            prof_ns[nr] += fb_host_mono_ns() - t0;
+        }
+    }
     t->restarting = false;
     if (ret <= -FB_ERESTARTSYS && ret >= -FB_ERESTART_RESTARTBLOCK) {
         t->sc_restart = (int)-ret;

@@ -33,6 +33,8 @@ extern const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS];
 
 /* Handle the syscall t stopped at (t->cpu.regs): run it, set rax, handle restarts. */
 void fb_syscall_dispatch(struct fb_task *t);
+/* Log per-syscall counts and kernel time (debug verbosity). */
+void fb_syscall_print_profile(void);
 /* Print the table as Markdown (docs/compatibility.md). */
 void fb_syscall_print_markdown(void);
 

@@ -86,9 +86,9 @@ static int refresh(struct fb_inode *ino)
     return 0;
 }
 
-/* Wrap a walked fid into an inode (takes the fid). */
+/* Wrap a walked fid into an inode (takes the fid); attr, if known, saves a getattr. */
 static int make_inode(struct fb_sb *sb, struct fb_p9_client *c, uint32_t fid,
-                      struct fb_inode **out)
+                      const struct fb_p9_attr *attr, struct fb_inode **out)
 {
     struct p9_inode *pi = calloc(1, sizeof(*pi));
     struct fb_inode *ino;
@@ -111,7 +111,12 @@ static int make_inode(struct fb_sb *sb, struct fb_p9_client *c, uint32_t fid,
     pi->ino = ino;
     pi->mappable.ops = &p9_map_ops;
     ino->priv = pi;
-    r = refresh(ino);
+    if (attr) {
+        attr_to_stat(sb, attr, &ino->st);
+        r = 0;
+    } else {
+        r = refresh(ino);
+    }
     if (r < 0) {
         fb_inode_put(ino); /* clunks */
         return r;
@@ -127,11 +132,12 @@ static int make_inode(struct fb_sb *sb, struct fb_p9_client *c, uint32_t fid,
 static int p9_lookup(struct fb_inode *dir, const char *name, struct fb_inode **out)
 {
     const char *names[1] = {name};
+    struct fb_p9_attr attr;
     uint32_t fid;
-    int r = fb_p9c_walk(P(dir)->c, P(dir)->fid, 1, names, &fid, NULL);
+    int r = fb_p9c_walk_getattr(P(dir)->c, P(dir)->fid, 1, names, &fid, &attr);
     if (r < 0)
         return r;
-    return make_inode(dir->sb, P(dir)->c, fid, out);
+    return make_inode(dir->sb, P(dir)->c, fid, &attr, out);
 }
 
 /* Walk to name in dir and build its inode (after a create). */
@@ -295,6 +301,10 @@ static int ensure_reader(struct p9_inode *pi)
 
     if (pi->host_fd >= 0 || pi->io_fid != FB_P9_NOFID)
         return 0;
+    if (fb_p9c_open_fd(pi->c, pi->fid, &fd) == 0) {
+        pi->host_fd = fd; /* one round trip: the usual case */
+        return 0;
+    }
     r = open_fid(pi, O_RDONLY, &fid, &fd);
     if (r < 0)
         return r;
@@ -794,7 +804,7 @@ int fb_p9fs_new(struct fb_p9_client *c, struct fb_sb **sbp, struct fb_dentry **r
     r = fb_p9c_attach(c, "/", &fid, &qid);
     if (r < 0)
         goto out_free;
-    r = make_inode(sb, c, fid, &ino);
+    r = make_inode(sb, c, fid, NULL, &ino);
     if (r < 0)
         goto out_free;
     ps->root_fid = fid;

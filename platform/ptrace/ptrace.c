@@ -234,7 +234,10 @@ static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long
 /* Seize an untraced idle stub thread for ctx. */
 static int seize_thread(struct fb_pctx *ctx, pid_t tid)
 {
-    long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL;
+    /* No PTRACE_O_EXITKILL: when a tracer thread exits, that would SIGKILL its tracee and with
+     * it the whole stub process, including threads of other tasks. If the Sentry itself dies,
+     * its pid namespace takes every stub down anyway. */
+    long opts = PTRACE_O_TRACESYSGOOD;
     int status;
 
     if (ptrace(PTRACE_SEIZE, tid, 0, opts) != 0) {
@@ -366,8 +369,22 @@ static void leave_as(struct fb_pctx *ctx)
 
     if (!as)
         return;
-    if (ctx->tid && !atomic_load(&as->dead))
-        inject(ctx, fb_stub_syscall_site, SYS_exit, 0, 0, 0, 0, 0, 0); /* reaps on success */
+    if (ctx->tid && !atomic_load(&as->dead)) {
+        if (ctx->tid == as->pid) {
+            /* The thread-group leader: its exit is reported only once every other thread of
+             * the stub has gone, so do not wait for it; it stays a zombie until then. */
+            struct user_regs_struct r = ctx->tmpl;
+            r.rip = STUB_ADDR(fb_stub_syscall_site);
+            r.rax = SYS_exit;
+            r.orig_rax = (uint64_t)-1;
+            r.rdi = 0;
+            if (ptrace(PTRACE_SETREGS, ctx->tid, 0, &r) == 0 &&
+                ptrace(PTRACE_CONT, ctx->tid, 0, 0) == 0)
+                ctx->tid = 0;
+        } else {
+            inject(ctx, fb_stub_syscall_site, SYS_exit, 0, 0, 0, 0, 0, 0); /* reaps on success */
+        }
+    }
     if (ctx->tid) {
         /* The stub is dying or dead: reap our tracee so no zombie stays attached to us. */
         syscall(SYS_tgkill, as->pid, ctx->tid, SIGKILL);
