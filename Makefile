@@ -49,7 +49,7 @@ $(B)/libfnbox.a: $(LIB_O)
 	ar rcs $@ $^
 
 $(B)/fnbox: $(B)/obj/api/main.o $(B)/libfnbox.a
-	$(CC) $(CFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/unit/%: %.c $(B)/libfnbox.a
 	@mkdir -p $(dir $@)
