@@ -1,0 +1,762 @@
+/* Image file reader and writer (see image.h and docs/image-format.md). */
+#include "snapshot/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <lz4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/util/cleanup.h"
+
+#define HEADER_SIZE   256
+#define ENTRY_SIZE    64
+#define CHUNK_HDR     24
+#define PAGE          4096u
+#define ARCH          "x86_64"
+#define MAX_FILE_SIZE (1ull << 40)
+
+/* ---- CRC32C ------------------------------------------------------------------------------------ */
+
+static uint32_t crc_table[256];
+
+static void crc_init(void)
+{
+    uint32_t i, j, c;
+    for (i = 0; i < 256; i++) {
+        c = i;
+        for (j = 0; j < 8; j++)
+            c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
+        crc_table[i] = c;
+    }
+}
+
+static bool have_sse42(void)
+{
+    static int known = -1;
+    if (known < 0) {
+        unsigned a, b, c, d;
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+        known = (c >> 20) & 1;
+        crc_init();
+    }
+    return known;
+}
+
+uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t c = ~crc;
+
+    if (have_sse42()) {
+        while (len >= 8) {
+            uint64_t v;
+            memcpy(&v, p, 8);
+            __asm__("crc32q %1, %0" : "+r"(c) : "rm"(v));
+            p += 8;
+            len -= 8;
+        }
+        while (len--) {
+            uint32_t c32 = (uint32_t)c;
+            __asm__("crc32b %1, %0" : "+r"(c32) : "rm"(*p));
+            c = c32;
+            p++;
+        }
+        return ~(uint32_t)c;
+    }
+    while (len--)
+        c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+    return ~(uint32_t)c;
+}
+
+/* ---- little-endian helpers ------------------------------------------------------------------------ */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+void fb_image_cpu_current(struct fb_image_cpu *c)
+{
+    unsigned a, b, cx, d;
+    uint32_t lo, hi;
+
+    memset(c, 0, sizeof(*c));
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    c->xcr0 = ((uint64_t)hi << 32) | lo;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cx), "=d"(d) : "a"(0xd), "c"(0));
+    c->xsave_size = b;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cx), "=d"(d) : "a"(1), "c"(0));
+    c->cpuid1_ecx = cx & ~(1u << 27); /* OSXSAVE reflects the OS, not the CPU */
+    c->cpuid1_edx = d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cx), "=d"(d) : "a"(7), "c"(0));
+    c->cpuid7_ebx = b;
+    c->cpuid7_ecx = cx & ~(1u << 4); /* OSPKE likewise */
+}
+
+/* ---- writer ------------------------------------------------------------------------------------ */
+
+struct fb_image_writer {
+    int fd;
+    char *path, *tmp;
+    uint64_t pos;
+    struct fb_image_section_info sec[FB_IMAGE_MAX_SECTIONS];
+    int nsec;
+    /* current memory section */
+    bool in_memory;
+    uint64_t run_first, run_n, last_index;
+    bool have_last;
+    uint8_t *run;  /* up to FB_IMAGE_CHUNK_PAGES pages */
+    char *cbuf;    /* compression buffer */
+    int cbuf_cap;
+};
+
+static int wr_all(struct fb_image_writer *w, const void *data, size_t len, struct fb_error *err)
+{
+    const uint8_t *p = data;
+    while (len) {
+        ssize_t n = pwrite(w->fd, p, len, (off_t)w->pos);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fb_error_set(err, errno, "writing %s: %s", w->tmp, strerror(errno));
+        }
+        p += n;
+        len -= (size_t)n;
+        w->pos += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int new_section(struct fb_image_writer *w, const char *name, uint32_t kind,
+                       struct fb_error *err)
+{
+    struct fb_image_section_info *s;
+    int i;
+
+    if (strlen(name) == 0 || strlen(name) > FB_IMAGE_NAME_LEN)
+        return fb_error_set(err, EINVAL, "bad image section name '%s'", name);
+    for (i = 0; i < w->nsec; i++)
+        if (!strcmp(w->sec[i].name, name))
+            return fb_error_set(err, EEXIST, "image section '%s' written twice", name);
+    if (w->nsec == FB_IMAGE_MAX_SECTIONS)
+        return fb_error_set(err, E2BIG, "too many image sections");
+    /* Sections start 8-byte aligned. */
+    w->pos = (w->pos + 7) & ~7ull;
+    s = &w->sec[w->nsec++];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->kind = kind;
+    s->offset = w->pos;
+    return 0;
+}
+
+int fb_image_writer_open(const char *path, struct fb_image_writer **out, struct fb_error *err)
+{
+    struct fb_image_writer *w = calloc(1, sizeof(*w));
+    uint8_t zero[HEADER_SIZE] = {0};
+
+    if (!w)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    w->path = strdup(path);
+    if (!w->path || asprintf(&w->tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
+        free(w->path);
+        free(w);
+        return fb_error_set(err, ENOMEM, "out of memory");
+    }
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        fb_error_set(err, errno, "creating %s: %s", w->tmp, strerror(errno));
+        free(w->tmp);
+        free(w->path);
+        free(w);
+        return -1;
+    }
+    if (wr_all(w, zero, sizeof(zero), err) < 0) {
+        fb_image_writer_abort(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
+void fb_image_writer_abort(struct fb_image_writer *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    unlink(w->tmp);
+    free(w->run);
+    free(w->cbuf);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+int fb_image_add_raw(struct fb_image_writer *w, const char *name, const void *data, size_t len,
+                     struct fb_error *err)
+{
+    struct fb_image_section_info *s;
+
+    if (w->in_memory)
+        return fb_error_set(err, EINVAL, "image: raw section inside a memory section");
+    if (new_section(w, name, FB_IMAGE_SECTION_RAW, err) < 0)
+        return -1;
+    s = &w->sec[w->nsec - 1];
+    if (wr_all(w, data, len, err) < 0)
+        return -1;
+    s->length = s->raw_length = len;
+    s->checksum = fb_crc32c(0, data, len);
+    return 0;
+}
+
+int fb_image_memory_begin(struct fb_image_writer *w, const char *name, struct fb_error *err)
+{
+    if (w->in_memory)
+        return fb_error_set(err, EINVAL, "image: nested memory sections");
+    if (new_section(w, name, FB_IMAGE_SECTION_MEMORY, err) < 0)
+        return -1;
+    if (!w->run) {
+        w->cbuf_cap = LZ4_compressBound((int)(FB_IMAGE_CHUNK_PAGES * PAGE));
+        w->run = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+        w->cbuf = malloc((size_t)w->cbuf_cap);
+        if (!w->run || !w->cbuf)
+            return fb_error_set(err, ENOMEM, "out of memory");
+    }
+    w->in_memory = true;
+    w->run_n = 0;
+    w->have_last = false;
+    return 0;
+}
+
+static int flush_run(struct fb_image_writer *w, struct fb_error *err)
+{
+    struct fb_image_section_info *s = &w->sec[w->nsec - 1];
+    uint8_t hdr[CHUNK_HDR];
+    int raw = (int)(w->run_n * PAGE), clen;
+    const char *data;
+    uint32_t crc;
+
+    if (!w->run_n)
+        return 0;
+    clen = LZ4_compress_default((const char *)w->run, w->cbuf, raw, w->cbuf_cap);
+    if (clen <= 0 || clen >= raw) {
+        data = (const char *)w->run; /* incompressible: stored as is */
+        clen = raw;
+    } else {
+        data = w->cbuf;
+    }
+    crc = fb_crc32c(0, data, (size_t)clen);
+    memset(hdr, 0, sizeof(hdr));
+    put64(hdr, w->run_first);
+    put32(hdr + 8, (uint32_t)w->run_n);
+    put32(hdr + 12, (uint32_t)clen);
+    put32(hdr + 16, crc);
+    if (wr_all(w, hdr, sizeof(hdr), err) < 0 || wr_all(w, data, (size_t)clen, err) < 0)
+        return -1;
+    s->checksum = fb_crc32c(s->checksum, hdr, sizeof(hdr));
+    s->checksum = fb_crc32c(s->checksum, data, (size_t)clen);
+    s->raw_length += (uint64_t)raw;
+    s->chunks++;
+    w->run_n = 0;
+    return 0;
+}
+
+static bool is_zero_page(const void *page)
+{
+    const uint64_t *p = page;
+    size_t i;
+    for (i = 0; i < PAGE / 8; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+int fb_image_memory_page(struct fb_image_writer *w, uint64_t index, const void *page,
+                         struct fb_error *err)
+{
+    if (!w->in_memory)
+        return fb_error_set(err, EINVAL, "image: page outside a memory section");
+    if (w->have_last && index <= w->last_index)
+        return fb_error_set(err, EINVAL, "image: pages out of order (%lu after %lu)",
+                            (unsigned long)index, (unsigned long)w->last_index);
+    w->have_last = true;
+    w->last_index = index;
+    if (is_zero_page(page))
+        return 0;
+    if (w->run_n && (w->run_first + w->run_n != index || w->run_n == FB_IMAGE_CHUNK_PAGES)) {
+        if (flush_run(w, err) < 0)
+            return -1;
+    }
+    if (!w->run_n)
+        w->run_first = index;
+    memcpy(w->run + w->run_n * PAGE, page, PAGE);
+    w->run_n++;
+    return 0;
+}
+
+int fb_image_memory_end(struct fb_image_writer *w, struct fb_error *err)
+{
+    if (!w->in_memory)
+        return fb_error_set(err, EINVAL, "image: no memory section open");
+    if (flush_run(w, err) < 0)
+        return -1;
+    w->sec[w->nsec - 1].length = w->pos - w->sec[w->nsec - 1].offset;
+    w->in_memory = false;
+    return 0;
+}
+
+int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err)
+{
+    uint8_t hdr[HEADER_SIZE], *table = NULL;
+    struct fb_image_cpu cpu;
+    uint64_t table_off;
+    size_t tlen;
+    int i, r = -1, dfd;
+    char *dir, *slash;
+
+    if (w->in_memory && fb_image_memory_end(w, err) < 0)
+        goto out;
+    w->pos = (w->pos + 7) & ~7ull;
+    table_off = w->pos;
+    tlen = (size_t)w->nsec * ENTRY_SIZE;
+    table = calloc(1, tlen ? tlen : 1);
+    if (!table) {
+        fb_error_set(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < w->nsec; i++) {
+        uint8_t *e = table + (size_t)i * ENTRY_SIZE;
+        memcpy(e, w->sec[i].name, strlen(w->sec[i].name));
+        put32(e + 16, w->sec[i].kind);
+        put32(e + 20, w->sec[i].chunks);
+        put64(e + 24, w->sec[i].offset);
+        put64(e + 32, w->sec[i].length);
+        put64(e + 40, w->sec[i].raw_length);
+        put32(e + 48, w->sec[i].checksum);
+    }
+    if (wr_all(w, table, tlen, err) < 0)
+        goto out;
+    memset(hdr, 0, sizeof(hdr));
+    memcpy(hdr, FB_IMAGE_MAGIC, 8);
+    put32(hdr + 8, FB_IMAGE_VERSION_MAJOR);
+    put32(hdr + 12, FB_IMAGE_VERSION_MINOR);
+    memcpy(hdr + 16, ARCH, strlen(ARCH));
+    put64(hdr + 32, (uint64_t)time(NULL));
+    fb_image_cpu_current(&cpu);
+    put64(hdr + 40, cpu.xcr0);
+    put32(hdr + 48, cpu.xsave_size);
+    put32(hdr + 52, cpu.cpuid1_ecx);
+    put32(hdr + 56, cpu.cpuid1_edx);
+    put32(hdr + 60, cpu.cpuid7_ebx);
+    put32(hdr + 64, cpu.cpuid7_ecx);
+    put32(hdr + 68, (uint32_t)w->nsec);
+    put64(hdr + 72, table_off);
+    put32(hdr + 80, fb_crc32c(0, table, tlen));
+    put32(hdr + HEADER_SIZE - 4, fb_crc32c(0, hdr, HEADER_SIZE - 4));
+    w->pos = 0;
+    if (wr_all(w, hdr, sizeof(hdr), err) < 0)
+        goto out;
+    if (fsync(w->fd) != 0) {
+        fb_error_set(err, errno, "fsync %s: %s", w->tmp, strerror(errno));
+        goto out;
+    }
+    if (rename(w->tmp, w->path) != 0) {
+        fb_error_set(err, errno, "renaming %s to %s: %s", w->tmp, w->path, strerror(errno));
+        goto out;
+    }
+    /* Make the rename itself durable. */
+    dir = strdup(w->path);
+    if (dir) {
+        slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        dfd = open(slash ? (dir[0] ? dir : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+        free(dir);
+    }
+    r = 0;
+out:
+    free(table);
+    if (r < 0) {
+        fb_image_writer_abort(w);
+        return -1;
+    }
+    close(w->fd);
+    w->fd = -1;
+    free(w->run);
+    free(w->cbuf);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+    return 0;
+}
+
+/* ---- reader ---------------------------------------------------------------------------------------- */
+
+struct fb_image_reader {
+    /* Either a file (fd >= 0) or a memory buffer (fuzzing). */
+    int fd;
+    const uint8_t *buf;
+    uint64_t size;
+    char path[256];
+    uint32_t major, minor;
+    uint64_t created;
+    struct fb_image_cpu cpu;
+    struct fb_image_section_info sec[FB_IMAGE_MAX_SECTIONS];
+    int nsec;
+};
+
+static int rd_at(struct fb_image_reader *r, void *dst, uint64_t len, uint64_t off,
+                 struct fb_error *err)
+{
+    if (off > r->size || len > r->size - off)
+        return fb_error_set(err, EINVAL, "%s: truncated image (needs %lu bytes at offset %lu, file "
+                            "has %lu)",
+                            r->path, (unsigned long)len, (unsigned long)off,
+                            (unsigned long)r->size);
+    if (r->buf) {
+        memcpy(dst, r->buf + off, len);
+        return 0;
+    }
+    while (len) {
+        ssize_t n = pread(r->fd, dst, len, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return fb_error_set(err, n < 0 ? errno : EIO, "%s: read error: %s", r->path,
+                                n < 0 ? strerror(errno) : "unexpected end of file");
+        dst = (uint8_t *)dst + n;
+        len -= (uint64_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int parse(struct fb_image_reader *r, struct fb_error *err)
+{
+    uint8_t hdr[HEADER_SIZE], *table;
+    struct fb_image_cpu cur;
+    uint64_t table_off;
+    size_t tlen;
+    int i, j;
+
+    if (r->size < HEADER_SIZE)
+        return fb_error_set(err, EINVAL, "%s: not an fnbox image (too short: %lu bytes)", r->path,
+                            (unsigned long)r->size);
+    if (rd_at(r, hdr, HEADER_SIZE, 0, err) < 0)
+        return -1;
+    if (memcmp(hdr, FB_IMAGE_MAGIC, 8) != 0)
+        return fb_error_set(err, EINVAL, "%s: not an fnbox image (bad magic)", r->path);
+    if (get32(hdr + HEADER_SIZE - 4) != fb_crc32c(0, hdr, HEADER_SIZE - 4))
+        return fb_error_set(err, EINVAL, "%s: corrupt image (header checksum mismatch)", r->path);
+    r->major = get32(hdr + 8);
+    r->minor = get32(hdr + 12);
+    if (r->major != FB_IMAGE_VERSION_MAJOR || r->minor > FB_IMAGE_VERSION_MINOR)
+        return fb_error_set(err, EINVAL,
+                            "%s: image format version %u.%u is not supported (this fnbox reads "
+                            "%u.0 to %u.%u)",
+                            r->path, r->major, r->minor, FB_IMAGE_VERSION_MAJOR,
+                            FB_IMAGE_VERSION_MAJOR, FB_IMAGE_VERSION_MINOR);
+    if (hdr[16 + strlen(ARCH)] != 0 || memcmp(hdr + 16, ARCH, strlen(ARCH)) != 0) {
+        char arch[17];
+        memcpy(arch, hdr + 16, 16);
+        arch[16] = 0;
+        for (i = 0; arch[i]; i++)
+            if (arch[i] < 32 || arch[i] > 126)
+                arch[i] = '?';
+        return fb_error_set(err, EINVAL, "%s: image is for architecture '%s', this host is %s",
+                            r->path, arch, ARCH);
+    }
+    r->created = get64(hdr + 32);
+    r->cpu.xcr0 = get64(hdr + 40);
+    r->cpu.xsave_size = get32(hdr + 48);
+    r->cpu.cpuid1_ecx = get32(hdr + 52);
+    r->cpu.cpuid1_edx = get32(hdr + 56);
+    r->cpu.cpuid7_ebx = get32(hdr + 60);
+    r->cpu.cpuid7_ecx = get32(hdr + 64);
+    fb_image_cpu_current(&cur);
+    if ((r->cpu.xcr0 & ~cur.xcr0) || r->cpu.xsave_size != cur.xsave_size ||
+        (r->cpu.cpuid1_ecx & ~cur.cpuid1_ecx) || (r->cpu.cpuid1_edx & ~cur.cpuid1_edx) ||
+        (r->cpu.cpuid7_ebx & ~cur.cpuid7_ebx) || (r->cpu.cpuid7_ecx & ~cur.cpuid7_ecx))
+        return fb_error_set(err, EINVAL,
+                            "%s: image needs CPU features this host lacks (saved XCR0 %#lx, "
+                            "XSAVE size %u; host %#lx, %u)",
+                            r->path, (unsigned long)r->cpu.xcr0, r->cpu.xsave_size,
+                            (unsigned long)cur.xcr0, cur.xsave_size);
+    r->nsec = (int)get32(hdr + 68);
+    if (r->nsec < 0 || r->nsec > FB_IMAGE_MAX_SECTIONS)
+        return fb_error_set(err, EINVAL, "%s: corrupt image (%d sections)", r->path, r->nsec);
+    table_off = get64(hdr + 72);
+    tlen = (size_t)r->nsec * ENTRY_SIZE;
+    table = malloc(tlen ? tlen : 1);
+    if (!table)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    if (rd_at(r, table, tlen, table_off, err) < 0) {
+        free(table);
+        return -1;
+    }
+    if (get32(hdr + 80) != fb_crc32c(0, table, tlen)) {
+        free(table);
+        return fb_error_set(err, EINVAL, "%s: corrupt image (section table checksum mismatch)",
+                            r->path);
+    }
+    for (i = 0; i < r->nsec; i++) {
+        const uint8_t *e = table + (size_t)i * ENTRY_SIZE;
+        struct fb_image_section_info *s = &r->sec[i];
+        memset(s, 0, sizeof(*s));
+        memcpy(s->name, e, 16);
+        s->name[16] = 0;
+        s->kind = get32(e + 16);
+        s->chunks = get32(e + 20);
+        s->offset = get64(e + 24);
+        s->length = get64(e + 32);
+        s->raw_length = get64(e + 40);
+        s->checksum = get32(e + 48);
+        for (j = 0; s->name[j]; j++)
+            if (s->name[j] < 33 || s->name[j] > 126)
+                break;
+        if (!s->name[0] || s->name[j] ||
+            (s->kind != FB_IMAGE_SECTION_RAW && s->kind != FB_IMAGE_SECTION_MEMORY) ||
+            s->offset > r->size || s->length > r->size - s->offset || s->offset < HEADER_SIZE) {
+            free(table);
+            return fb_error_set(err, EINVAL, "%s: corrupt image (section %d is invalid)", r->path,
+                                i);
+        }
+        for (j = 0; j < i; j++)
+            if (!strcmp(r->sec[j].name, s->name)) {
+                free(table);
+                return fb_error_set(err, EINVAL, "%s: corrupt image (section '%s' twice)",
+                                    r->path, s->name);
+            }
+    }
+    free(table);
+    return 0;
+}
+
+int fb_image_open(const char *path, struct fb_image_reader **out, struct fb_error *err)
+{
+    struct fb_image_reader *r = calloc(1, sizeof(*r));
+    struct stat st;
+
+    if (!r)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    snprintf(r->path, sizeof(r->path), "%s", path);
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        fb_error_set(err, errno, "%s: %s", path, strerror(errno));
+        free(r);
+        return -1;
+    }
+    if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fb_error_set(err, EINVAL, "%s: not a regular file", path);
+        fb_image_close(r);
+        return -1;
+    }
+    r->size = (uint64_t)st.st_size;
+    if (parse(r, err) < 0) {
+        fb_image_close(r);
+        return -1;
+    }
+    *out = r;
+    return 0;
+}
+
+void fb_image_close(struct fb_image_reader *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    free(r);
+}
+
+int fb_image_nsections(const struct fb_image_reader *r)
+{
+    return r->nsec;
+}
+
+const struct fb_image_section_info *fb_image_section_at(const struct fb_image_reader *r, int i)
+{
+    return i >= 0 && i < r->nsec ? &r->sec[i] : NULL;
+}
+
+const struct fb_image_section_info *fb_image_section(const struct fb_image_reader *r,
+                                                     const char *name)
+{
+    int i;
+    for (i = 0; i < r->nsec; i++)
+        if (!strcmp(r->sec[i].name, name))
+            return &r->sec[i];
+    return NULL;
+}
+
+void fb_image_version(const struct fb_image_reader *r, uint32_t *major, uint32_t *minor)
+{
+    *major = r->major;
+    *minor = r->minor;
+}
+
+uint64_t fb_image_created(const struct fb_image_reader *r)
+{
+    return r->created;
+}
+
+const struct fb_image_cpu *fb_image_cpu(const struct fb_image_reader *r)
+{
+    return &r->cpu;
+}
+
+int fb_image_read_raw(struct fb_image_reader *r, const char *name, void **data, size_t *len,
+                      struct fb_error *err)
+{
+    const struct fb_image_section_info *s = fb_image_section(r, name);
+    void *buf;
+
+    if (!s || s->kind != FB_IMAGE_SECTION_RAW)
+        return fb_error_set(err, ENOENT, "%s: image has no '%s' section", r->path, name);
+    if (s->length > (1ull << 32))
+        return fb_error_set(err, EFBIG, "%s: section '%s' is too large", r->path, name);
+    buf = malloc(s->length ? s->length : 1);
+    if (!buf)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    if (rd_at(r, buf, s->length, s->offset, err) < 0) {
+        free(buf);
+        return -1;
+    }
+    if (fb_crc32c(0, buf, s->length) != s->checksum) {
+        free(buf);
+        return fb_error_set(err, EINVAL, "%s: corrupt image (section '%s' checksum mismatch)",
+                            r->path, name);
+    }
+    *data = buf;
+    *len = s->length;
+    return 0;
+}
+
+int fb_image_read_memory(struct fb_image_reader *r, const char *name,
+                         int (*fn)(uint64_t index, const void *page, void *arg), void *arg,
+                         struct fb_error *err)
+{
+    const struct fb_image_section_info *s = fb_image_section(r, name);
+    uint64_t pos, end, next_min = 0;
+    uint8_t *comp = NULL, *pages = NULL;
+    uint32_t crc = 0, chunks = 0;
+    int rc = -1;
+
+    if (!s || s->kind != FB_IMAGE_SECTION_MEMORY)
+        return fb_error_set(err, ENOENT, "%s: image has no '%s' memory section", r->path, name);
+    comp = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+    pages = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+    if (!comp || !pages) {
+        fb_error_set(err, ENOMEM, "out of memory");
+        goto out;
+    }
+    pos = s->offset;
+    end = s->offset + s->length;
+    while (pos < end) {
+        uint8_t hdr[CHUNK_HDR];
+        uint64_t first;
+        uint32_t n, clen, i;
+        if (end - pos < CHUNK_HDR || rd_at(r, hdr, CHUNK_HDR, pos, err) < 0) {
+            if (end - pos < CHUNK_HDR)
+                fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk header cut short)",
+                             r->path);
+            goto out;
+        }
+        first = get64(hdr);
+        n = get32(hdr + 8);
+        clen = get32(hdr + 12);
+        if (n == 0 || n > FB_IMAGE_CHUNK_PAGES || clen == 0 || clen > n * PAGE ||
+            clen > end - pos - CHUNK_HDR || first < next_min || first > (1ull << 40)) {
+            fb_error_set(err, EINVAL, "%s: corrupt image (bad memory chunk at offset %lu)",
+                         r->path, (unsigned long)pos);
+            goto out;
+        }
+        if (rd_at(r, comp, clen, pos + CHUNK_HDR, err) < 0)
+            goto out;
+        if (fb_crc32c(0, comp, clen) != get32(hdr + 16)) {
+            fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk checksum mismatch at "
+                         "offset %lu)",
+                         r->path, (unsigned long)pos);
+            goto out;
+        }
+        crc = fb_crc32c(crc, hdr, CHUNK_HDR);
+        crc = fb_crc32c(crc, comp, clen);
+        if (clen == n * PAGE) {
+            memcpy(pages, comp, clen);
+        } else if (LZ4_decompress_safe((const char *)comp, (char *)pages, (int)clen,
+                                       (int)(n * PAGE)) != (int)(n * PAGE)) {
+            fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk does not decompress)",
+                         r->path);
+            goto out;
+        }
+        for (i = 0; i < n; i++)
+            if (fn && fn(first + i, pages + (size_t)i * PAGE, arg) < 0)
+                goto out;
+        next_min = first + n;
+        pos += CHUNK_HDR + clen;
+        chunks++;
+    }
+    if (crc != s->checksum || chunks != s->chunks) {
+        fb_error_set(err, EINVAL, "%s: corrupt image (memory section '%s' checksum mismatch)",
+                     r->path, name);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(comp);
+    free(pages);
+    return rc;
+}
+
+int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err)
+{
+    struct fb_image_reader r;
+    int i;
+
+    memset(&r, 0, sizeof(r));
+    r.fd = -1;
+    r.buf = buf;
+    r.size = len;
+    snprintf(r.path, sizeof(r.path), "(buffer)");
+    if (parse(&r, err) < 0)
+        return -1;
+    for (i = 0; i < r.nsec; i++) {
+        if (r.sec[i].kind == FB_IMAGE_SECTION_RAW) {
+            void *d;
+            size_t l;
+            if (fb_image_read_raw(&r, r.sec[i].name, &d, &l, err) < 0)
+                return -1;
+            free(d);
+        } else if (fb_image_read_memory(&r, r.sec[i].name, NULL, NULL, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}

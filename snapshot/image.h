@@ -1,0 +1,90 @@
+/* The fnbox image file: a checkpointed sandbox (kernel state + memory) on disk. Layout and
+ * compatibility rules are documented in docs/image-format.md. Reading treats the file as
+ * hostile: every offset, length and count is checked, every section and chunk checksummed. */
+#ifndef FB_SNAPSHOT_IMAGE_H
+#define FB_SNAPSHOT_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/util/error.h"
+
+#define FB_IMAGE_MAGIC         "FNBOXIMG"
+#define FB_IMAGE_VERSION_MAJOR 1 /* readers refuse any other major */
+#define FB_IMAGE_VERSION_MINOR 0 /* readers accept any minor <= their own */
+#define FB_IMAGE_MAX_SECTIONS  64
+#define FB_IMAGE_NAME_LEN      16
+#define FB_IMAGE_CHUNK_PAGES   64 /* pages per memory chunk (256 KiB before compression) */
+
+enum fb_image_section_kind {
+    FB_IMAGE_SECTION_RAW = 1,    /* bytes as written (metadata, kernel state) */
+    FB_IMAGE_SECTION_MEMORY = 2, /* lz4 chunks of pages, zero pages skipped */
+};
+
+struct fb_image_section_info {
+    char name[FB_IMAGE_NAME_LEN + 1];
+    uint32_t kind;
+    uint64_t offset, length; /* bytes in the file */
+    uint64_t raw_length;     /* RAW: same as length; MEMORY: pages stored x page size */
+    uint32_t checksum;       /* crc32c of the section bytes */
+    uint32_t chunks;         /* MEMORY: number of chunks */
+};
+
+/* CPU features an image needs from the host it is restored on (XSAVE layout and enabled
+ * state components, and the instruction-set bits the saved processes may have chosen). */
+struct fb_image_cpu {
+    uint64_t xcr0;
+    uint32_t xsave_size;
+    uint32_t cpuid1_ecx, cpuid1_edx, cpuid7_ebx, cpuid7_ecx;
+};
+
+void fb_image_cpu_current(struct fb_image_cpu *c);
+
+/* ---- writing ---------------------------------------------------------------------------------- */
+
+struct fb_image_writer;
+
+/* Start writing to a temporary file next to path; nothing appears at path until commit. */
+int fb_image_writer_open(const char *path, struct fb_image_writer **w, struct fb_error *err);
+int fb_image_add_raw(struct fb_image_writer *w, const char *name, const void *data, size_t len,
+                     struct fb_error *err);
+/* Memory section: pages are given in increasing page index order; zero pages are skipped. */
+int fb_image_memory_begin(struct fb_image_writer *w, const char *name, struct fb_error *err);
+int fb_image_memory_page(struct fb_image_writer *w, uint64_t index, const void *page,
+                         struct fb_error *err);
+int fb_image_memory_end(struct fb_image_writer *w, struct fb_error *err);
+/* Write the header and section table, fsync, rename into place. Frees w either way. */
+int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err);
+void fb_image_writer_abort(struct fb_image_writer *w);
+
+/* ---- reading ------------------------------------------------------------------------------------ */
+
+struct fb_image_reader;
+
+/* Open and validate the header and section table (magic, version, architecture, CPU features,
+ * header checksum, section bounds). Section contents are checked when read. */
+int fb_image_open(const char *path, struct fb_image_reader **r, struct fb_error *err);
+void fb_image_close(struct fb_image_reader *r);
+int fb_image_nsections(const struct fb_image_reader *r);
+const struct fb_image_section_info *fb_image_section_at(const struct fb_image_reader *r, int i);
+const struct fb_image_section_info *fb_image_section(const struct fb_image_reader *r,
+                                                     const char *name);
+void fb_image_version(const struct fb_image_reader *r, uint32_t *major, uint32_t *minor);
+uint64_t fb_image_created(const struct fb_image_reader *r); /* unix seconds */
+const struct fb_image_cpu *fb_image_cpu(const struct fb_image_reader *r);
+/* A RAW section's bytes (checksum verified), malloc'd; caller frees. */
+int fb_image_read_raw(struct fb_image_reader *r, const char *name, void **data, size_t *len,
+                      struct fb_error *err);
+/* Every stored page of a MEMORY section, in order: fn(index, page, arg) returns 0 or -1 to
+ * stop (err is then the caller's). Chunk checksums and sizes are verified. */
+int fb_image_read_memory(struct fb_image_reader *r, const char *name,
+                         int (*fn)(uint64_t index, const void *page, void *arg), void *arg,
+                         struct fb_error *err);
+
+/* Validate a whole image in memory (fuzzing, `fnbox inspect --verify`). */
+int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err);
+
+uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,262 @@
+/* Unit tests for the image format: round trips, and refusal of every kind of bad image with a
+ * message that says which (bad magic, checksum, version, architecture, truncation). */
+#include "fbtest.h"
+#include "snapshot/image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64], path[128];
+static uint8_t *pages;
+
+#define NPAGES 200
+
+static int write_image(void)
+{
+    struct fb_image_writer *w;
+    struct fb_error err = {0};
+    const char meta[] = "{\"template\":\"python\"}";
+    uint64_t i;
+
+    if (fb_image_writer_open(path, &w, &err) < 0)
+        return -1;
+    if (fb_image_add_raw(w, "meta", meta, sizeof(meta), &err) < 0)
+        return -1;
+    if (fb_image_memory_begin(w, "memory", &err) < 0)
+        return -1;
+    for (i = 0; i < NPAGES; i++)
+        if (fb_image_memory_page(w, i * 3, pages + i * 4096, &err) < 0)
+            return -1;
+    if (fb_image_memory_end(w, &err) < 0)
+        return -1;
+    if (fb_image_add_raw(w, "kernel", "K", 1, &err) < 0)
+        return -1;
+    return fb_image_writer_commit(w, &err);
+}
+
+struct collect {
+    uint64_t n;
+    int bad;
+};
+
+static int collect_page(uint64_t index, const void *page, void *arg)
+{
+    struct collect *c = arg;
+    uint64_t i = index / 3;
+    if (index % 3 || i >= NPAGES || memcmp(page, pages + i * 4096, 4096) != 0)
+        c->bad++;
+    c->n++;
+    return 0;
+}
+
+static void test_round_trip(void)
+{
+    struct fb_image_reader *r;
+    struct fb_error err = {0};
+    struct collect c = {0, 0};
+    void *data;
+    size_t len;
+    uint32_t maj, min;
+
+    FBT_CHECK_EQ(write_image(), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    fb_image_version(r, &maj, &min);
+    FBT_CHECK_EQ(maj, FB_IMAGE_VERSION_MAJOR);
+    FBT_CHECK_EQ(fb_image_nsections(r), 3);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "meta", &data, &len, &err), 0);
+    FBT_CHECK_STR((char *)data, "{\"template\":\"python\"}");
+    free(data);
+    FBT_CHECK_EQ(fb_image_read_memory(r, "memory", collect_page, &c, &err), 0);
+    /* Zero pages (every 10th) are skipped, all others come back identical. */
+    FBT_CHECK_EQ(c.n, NPAGES - NPAGES / 10);
+    FBT_CHECK_EQ(c.bad, 0);
+    FBT_CHECK(fb_image_section(r, "memory")->length < (uint64_t)NPAGES * 4096 / 2);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "nope", &data, &len, &err), -1);
+    fb_image_close(r);
+}
+
+static int open_msg(struct fb_error *err)
+{
+    struct fb_image_reader *r;
+    memset(err, 0, sizeof(*err));
+    if (fb_image_open(path, &r, err) < 0)
+        return -1;
+    /* Sections are verified when read: read everything. */
+    {
+        int i, rc = 0;
+        for (i = 0; i < fb_image_nsections(r) && rc == 0; i++) {
+            const struct fb_image_section_info *s = fb_image_section_at(r, i);
+            if (s->kind == FB_IMAGE_SECTION_RAW) {
+                void *d;
+                size_t l;
+                rc = fb_image_read_raw(r, s->name, &d, &l, err);
+                if (!rc)
+                    free(d);
+            } else {
+                rc = fb_image_read_memory(r, s->name, NULL, NULL, err);
+            }
+        }
+        fb_image_close(r);
+        return rc;
+    }
+}
+
+static void poke(off_t off, uint8_t v)
+{
+    int fd = open(path, O_WRONLY);
+    (void)!pwrite(fd, &v, 1, off);
+    close(fd);
+}
+
+static void test_bad_magic(void)
+{
+    struct fb_error err;
+    FBT_CHECK_EQ(write_image(), 0);
+    poke(0, 'X');
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "not an fnbox image"));
+}
+
+static void test_bad_header_checksum(void)
+{
+    struct fb_error err;
+    FBT_CHECK_EQ(write_image(), 0);
+    poke(33, 0x7f); /* creation time: covered by the header checksum */
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "header checksum"));
+}
+
+/* Rewrite a header field and fix up the header checksum, to test the checks behind it. */
+static void set_header32(off_t off, uint32_t v)
+{
+    uint8_t hdr[256];
+    uint32_t crc;
+    int fd = open(path, O_RDWR);
+    (void)!pread(fd, hdr, sizeof(hdr), 0);
+    memcpy(hdr + off, &v, 4);
+    crc = fb_crc32c(0, hdr, 252);
+    memcpy(hdr + 252, &crc, 4);
+    (void)!pwrite(fd, hdr, sizeof(hdr), 0);
+    close(fd);
+}
+
+static void test_bad_version(void)
+{
+    struct fb_error err;
+    FBT_CHECK_EQ(write_image(), 0);
+    set_header32(8, FB_IMAGE_VERSION_MAJOR + 1);
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "version"));
+    FBT_CHECK_EQ(write_image(), 0);
+    set_header32(12, FB_IMAGE_VERSION_MINOR + 1); /* a newer minor than we know */
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "version"));
+}
+
+static void test_foreign_architecture(void)
+{
+    struct fb_error err;
+    FBT_CHECK_EQ(write_image(), 0);
+    set_header32(16, 0x63726161); /* "aarc" */
+    set_header32(20, 0x00343668); /* "h64" */
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "architecture"));
+    FBT_CHECK(strstr(err.msg, "aarch64"));
+}
+
+static void test_corrupt_memory_chunk(void)
+{
+    struct fb_error err;
+    struct fb_image_reader *r;
+    uint64_t off;
+    FBT_CHECK_EQ(write_image(), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    off = fb_image_section(r, "memory")->offset + 40;
+    fb_image_close(r);
+    poke((off_t)off, 0x55);
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "corrupt"));
+}
+
+static void test_truncated_everywhere(void)
+{
+    struct fb_error err;
+    struct stat st;
+    off_t len, cut;
+    int failures_missing = 0;
+
+    FBT_CHECK_EQ(write_image(), 0);
+    stat(path, &st);
+    len = st.st_size;
+    for (cut = 0; cut < len; cut += (cut < 512 ? 1 : 97)) {
+        FBT_CHECK_EQ(write_image(), 0);
+        FBT_CHECK_EQ(truncate(path, cut), 0);
+        if (open_msg(&err) != -1)
+            failures_missing++;
+        else if (!err.msg[0])
+            failures_missing++;
+    }
+    FBT_CHECK_EQ(failures_missing, 0);
+}
+
+static void test_random_corruption_never_crashes(void)
+{
+    struct fb_error err;
+    struct stat st;
+    int i, refused = 0;
+    srand(1234);
+    for (i = 0; i < 300; i++) {
+        FBT_CHECK_EQ(write_image(), 0);
+        stat(path, &st);
+        poke(rand() % st.st_size, (uint8_t)rand());
+        if (open_msg(&err) < 0)
+            refused++;
+    }
+    /* Most single-byte flips are caught (a flip to the same value or in padding is not). */
+    FBT_CHECK(refused > 250);
+}
+
+static void test_crash_safe_write(void)
+{
+    struct fb_image_writer *w;
+    struct fb_error err;
+    struct stat st;
+    char tmp[200];
+    FBT_CHECK_EQ(write_image(), 0);
+    FBT_CHECK_EQ(stat(path, &st), 0);
+    /* An aborted write leaves the previous image in place and no temporary file. */
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "meta", "x", 1, &err), 0);
+    fb_image_writer_abort(w);
+    FBT_CHECK_EQ(open_msg(&err), 0);
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    FBT_CHECK(access(tmp, F_OK) != 0);
+}
+
+int main(void)
+{
+    uint64_t i;
+    snprintf(dir, sizeof(dir), "/tmp/fnbox-image-test-XXXXXX");
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(path, sizeof(path), "%s/test.img", dir);
+    pages = calloc(NPAGES, 4096);
+    for (i = 0; i < NPAGES; i++)
+        if (i % 10)
+            memset(pages + i * 4096, (int)(i & 0xff), 1000 + i); /* compressible, non-zero */
+    FBT_RUN(test_round_trip);
+    FBT_RUN(test_bad_magic);
+    FBT_RUN(test_bad_header_checksum);
+    FBT_RUN(test_bad_version);
+    FBT_RUN(test_foreign_architecture);
+    FBT_RUN(test_corrupt_memory_chunk);
+    FBT_RUN(test_truncated_everywhere);
+    FBT_RUN(test_random_corruption_never_crashes);
+    FBT_RUN(test_crash_safe_write);
+    unlink(path);
+    rmdir(dir);
+    FBT_EXIT();
+}
