@@ -216,3 +216,33 @@ int fb_mf_copy(struct fb_memfile *mf, uint64_t dst, uint64_t src, uint64_t len)
         memcpy(mf->base + dst + done, mf->base + src + done, len - done);
     return 0;
 }
+
+int fb_mf_rebuild(struct fb_memfile *mf, uint64_t top)
+{
+    uint64_t p;
+
+    mf->top = top;
+    mf->nfree = 0;
+    mf->used_pages = 0;
+    for (p = 1; p < top; p++) {
+        uint64_t start = p;
+        if (mf->refs[p]) {
+            mf->used_pages++;
+            continue;
+        }
+        while (p + 1 < top && !mf->refs[p + 1])
+            p++;
+        if (mf->nfree == mf->capfree) {
+            size_t cap = mf->capfree ? mf->capfree * 2 : 64;
+            struct fb_mf_extent *nf = realloc(mf->free, cap * sizeof(*nf));
+            if (!nf)
+                return -ENOMEM;
+            mf->free = nf;
+            mf->capfree = cap;
+        }
+        mf->free[mf->nfree].start = start;
+        mf->free[mf->nfree].npages = p - start + 1;
+        mf->nfree++;
+    }
+    return 0;
+}

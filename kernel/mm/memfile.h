@@ -56,6 +56,9 @@ static inline void *fb_mf_ptr(const struct fb_memfile *mf, uint64_t off)
 /* Copy len bytes (page multiples) from src to dst inside the file, in the host kernel when it
  * can (no faults on the Sentry's mapping). Returns 0 or -errno. */
 int fb_mf_copy(struct fb_memfile *mf, uint64_t dst, uint64_t src, uint64_t len);
+/* After restoring pages and reference counts (refs[] filled, content written): set the top and
+ * rebuild the free list from the unreferenced pages below it. Returns 0 or -ENOMEM. */
+int fb_mf_rebuild(struct fb_memfile *mf, uint64_t top);
 /* Bytes of memory the host actually holds for the file (touched pages). */
 uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf);
 

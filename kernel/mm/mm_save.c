@@ -1,0 +1,256 @@
+/* Save and restore of memory: the memory file's pages (image section "memory" plus their
+ * reference counts in "pagerefs") and each address space's VMAs and page table. Pages keep
+ * their memory-file offsets across a restore, so page-table entries and page caches are saved
+ * as they are; platform state (stub processes, what is mapped in them) is never saved. */
+#include "kernel/mm/mm_save.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kernel/util/cleanup.h"
+#include "kernel/util/log.h"
+
+#define PAGE FB_PAGE_SIZE
+
+/* ---- the memory file ---------------------------------------------------------------------- */
+
+int fb_memfile_save(struct fb_memfile *mf, struct fb_image_writer *w, struct fb_error *err)
+{
+    uint8_t *refs = NULL;
+    size_t nrefs = 0, cap = 0;
+    uint64_t p;
+    off_t pos = 0;
+    int r = -1;
+
+    if (fb_image_memory_begin(w, "memory", err) < 0)
+        return -1;
+    /* Walk the pages that have data (SEEK_DATA skips holes without touching them). */
+    for (p = 1; p < mf->top; p++) {
+        if (!mf->refs[p])
+            continue;
+        if (nrefs + 12 > cap) {
+            size_t ncap = cap ? cap * 2 : 4096;
+            uint8_t *n = realloc(refs, ncap);
+            if (!n) {
+                fb_error_set(err, ENOMEM, "out of memory");
+                goto out;
+            }
+            refs = n;
+            cap = ncap;
+        }
+        memcpy(refs + nrefs, &p, 8);
+        memcpy(refs + nrefs + 8, &mf->refs[p], 4);
+        nrefs += 12;
+        if ((off_t)(p << FB_PAGE_SHIFT) >= pos) {
+            pos = lseek(mf->fd, (off_t)(p << FB_PAGE_SHIFT), SEEK_DATA);
+            if (pos < 0) {
+                pos = (off_t)mf->size; /* nothing but holes from here on */
+                continue;
+            }
+            if (pos > (off_t)(p << FB_PAGE_SHIFT))
+                continue; /* a hole: the page is zero */
+            pos = lseek(mf->fd, (off_t)(p << FB_PAGE_SHIFT), SEEK_HOLE);
+            if (pos < 0)
+                pos = (off_t)mf->size;
+        }
+        if (fb_image_memory_page(w, p, fb_mf_ptr(mf, p << FB_PAGE_SHIFT), err) < 0)
+            goto out;
+    }
+    if (fb_image_memory_end(w, err) < 0)
+        goto out;
+    r = fb_image_add_raw(w, "pagerefs", refs ? refs : (uint8_t *)"", nrefs, err);
+out:
+    free(refs);
+    return r;
+}
+
+struct load_ctx {
+    struct fb_memfile *mf;
+    struct fb_error *err;
+    uint64_t pages;
+};
+
+static int load_page(uint64_t index, const void *page, void *arg)
+{
+    struct load_ctx *c = arg;
+    const uint8_t *p = page;
+    size_t done = 0;
+
+    if (index == 0 || index >= (c->mf->size >> FB_PAGE_SHIFT))
+        return fb_error_set(c->err, EINVAL, "image memory page %lu is out of range",
+                            (unsigned long)index);
+    /* pwrite: the host copies into the memory file; the Sentry's mapping never faults. */
+    while (done < PAGE) {
+        ssize_t n = pwrite(c->mf->fd, p + done, PAGE - done, (off_t)((index << 12) + done));
+        if (n <= 0)
+            return fb_error_set(c->err, errno, "filling the memory file: %s", strerror(errno));
+        done += (size_t)n;
+    }
+    c->pages++;
+    return 0;
+}
+
+int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
+{
+    struct load_ctx c = {mf, err, 0};
+    _cleanup_free_ uint8_t *refs = NULL;
+    size_t len, i;
+    uint64_t top = 1, p;
+
+    if (mf->top != 1)
+        return fb_error_set(err, EINVAL, "restoring into a memory file already in use");
+    if (fb_image_read_raw(r, "pagerefs", (void **)&refs, &len, err) < 0)
+        return -1;
+    if (len % 12)
+        return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
+    for (i = 0; i < len; i += 12) {
+        uint32_t n;
+        memcpy(&p, refs + i, 8);
+        memcpy(&n, refs + i + 8, 4);
+        /* Strictly increasing, in range, referenced. */
+        if (p < top || p >= (mf->size >> FB_PAGE_SHIFT) || n == 0)
+            return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
+        mf->refs[p] = n;
+        top = p + 1;
+    }
+    if (fb_image_read_memory(r, "memory", load_page, &c, err) < 0)
+        return -1;
+    if (fb_mf_rebuild(mf, top) < 0)
+        return fb_error_set(err, ENOMEM, "rebuilding the memory file's free list");
+    return 0;
+}
+
+/* ---- address spaces ---------------------------------------------------------------------- */
+
+void fb_mm_save(struct fb_mm *mm, struct fb_sw *w, uint64_t (*map_id)(struct fb_mappable *, void *),
+                void *arg)
+{
+    size_t i;
+    uint64_t vpn = 0, found, pte, n = 0;
+
+    fb_sw_array(w, 14);
+    fb_sw_u64(w, mm->brk_start);
+    fb_sw_u64(w, mm->brk);
+    fb_sw_u64(w, mm->mmap_base);
+    fb_sw_u64(w, mm->stack_start);
+    fb_sw_u64(w, mm->arg_start);
+    fb_sw_u64(w, mm->arg_end);
+    fb_sw_u64(w, mm->env_start);
+    fb_sw_u64(w, mm->env_end);
+    fb_sw_u64(w, mm->stack_limit);
+    fb_sw_str(w, mm->exe);
+    fb_sw_bin(w, mm->auxv, (size_t)mm->auxv_len * sizeof(uint64_t));
+    fb_sw_u64(w, mm->resident);
+    fb_sw_array(w, (uint32_t)mm->vmas.n);
+    for (i = 0; i < mm->vmas.n; i++) {
+        struct fb_vma *v = &mm->vmas.v[i];
+        fb_sw_array(w, 8);
+        fb_sw_u64(w, v->start);
+        fb_sw_u64(w, v->end);
+        fb_sw_u64(w, v->prot);
+        fb_sw_u64(w, v->maxprot);
+        fb_sw_u64(w, v->flags);
+        fb_sw_u64(w, v->map ? map_id(v->map, arg) : 0);
+        fb_sw_u64(w, v->off);
+        fb_sw_str(w, v->name);
+    }
+    /* Page table: (vpn, entry) pairs, flattened, without the platform bit. */
+    while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+        n++;
+        vpn = found + 1;
+    }
+    fb_sw_array(w, (uint32_t)(n * 2));
+    vpn = 0;
+    while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+        fb_sw_u64(w, found);
+        fb_sw_u64(w, pte & ~FB_PTE_MAPPED);
+        vpn = found + 1;
+    }
+}
+
+struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platform *plat,
+                         struct fb_mappable *(*map_lookup)(uint64_t id, void *), void *arg)
+{
+    struct fb_mm *mm = fb_mm_new(mf, plat);
+    struct fb_sr s, vs, ps;
+    size_t got;
+    uint32_t i;
+
+    if (!mm) {
+        *r->err = true;
+        return NULL;
+    }
+    fb_sr_sub(r, &s);
+    mm->brk_start = fb_sr_u64(&s);
+    mm->brk = fb_sr_u64(&s);
+    mm->mmap_base = fb_sr_u64(&s);
+    mm->stack_start = fb_sr_u64(&s);
+    mm->arg_start = fb_sr_u64(&s);
+    mm->arg_end = fb_sr_u64(&s);
+    mm->env_start = fb_sr_u64(&s);
+    mm->env_end = fb_sr_u64(&s);
+    mm->stack_limit = fb_sr_u64(&s);
+    mm->exe = fb_sr_strdup(&s);
+    fb_sr_bin(&s, mm->auxv, sizeof(mm->auxv), &got);
+    mm->auxv_len = (int)(got / sizeof(uint64_t));
+    fb_sr_u64(&s); /* resident: recounted below */
+    fb_sr_sub(&s, &vs);
+    for (i = 0; i < vs.n && !*r->err; i++) {
+        struct fb_sr v;
+        struct fb_vma vma = {0};
+        uint64_t id;
+        fb_sr_sub(&vs, &v);
+        vma.start = fb_sr_u64(&v);
+        vma.end = fb_sr_u64(&v);
+        vma.prot = (uint32_t)fb_sr_u64(&v);
+        vma.maxprot = (uint32_t)fb_sr_u64(&v);
+        vma.flags = (uint32_t)fb_sr_u64(&v);
+        id = fb_sr_u64(&v);
+        vma.off = fb_sr_u64(&v);
+        vma.name = fb_sr_strdup(&v);
+        if (*r->err || vma.start >= vma.end || (vma.start | vma.end) & (PAGE - 1) ||
+            vma.end > FB_MM_MAX_ADDR || !fb_vma_range_free(&mm->vmas, vma.start, vma.end)) {
+            free(vma.name);
+            *r->err = true;
+            break;
+        }
+        if (id) {
+            vma.map = map_lookup(id, arg); /* returns a new reference */
+            if (!vma.map) {
+                free(vma.name);
+                *r->err = true;
+                break;
+            }
+        }
+        if (fb_vma_insert(&mm->vmas, &vma) != 0) {
+            if (vma.map)
+                fb_vma_map_put(vma.map);
+            free(vma.name);
+            *r->err = true;
+        }
+    }
+    fb_sr_sub(&s, &ps);
+    if (ps.n % 2)
+        *r->err = true;
+    for (i = 0; i + 1 < ps.n && !*r->err; i += 2) {
+        uint64_t vpn = fb_sr_u64(&ps), pte = fb_sr_u64(&ps) & ~FB_PTE_MAPPED;
+        uint64_t page = pte >> FB_PAGE_SHIFT;
+        if (*r->err || !pte || page == 0 || page >= mf->top || !mf->refs[page] ||
+            vpn >= (FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) || fb_radix_set(&mm->pt, vpn, pte) < 0) {
+            *r->err = true;
+            break;
+        }
+        mm->resident++;
+    }
+    if (*r->err) {
+        /* The page table's references belong to the memory file's saved counts: do not put
+         * them twice on the way out. */
+        fb_radix_destroy(&mm->pt, NULL, NULL);
+        fb_mm_put(mm);
+        return NULL;
+    }
+    return mm;
+}

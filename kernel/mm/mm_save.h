@@ -1,0 +1,25 @@
+/* Save/restore of the memory file and of address spaces (kernel/mm/mm_save.c). */
+#ifndef FB_MM_MM_SAVE_H
+#define FB_MM_MM_SAVE_H
+
+#include "kernel/mm/mm.h"
+#include "snapshot/image.h"
+#include "snapshot/state.h"
+
+/* Write every referenced page (section "memory", zero pages skipped) and the reference
+ * counts (section "pagerefs"). The kernel must be quiescent. */
+int fb_memfile_save(struct fb_memfile *mf, struct fb_image_writer *w, struct fb_error *err);
+/* Fill a fresh memory file from an image: same page offsets, same reference counts. */
+int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
+
+/* An address space: layout fields, VMAs (backing objects by id from map_id) and the page
+ * table. */
+void fb_mm_save(struct fb_mm *mm, struct fb_sw *w,
+                uint64_t (*map_id)(struct fb_mappable *m, void *arg), void *arg);
+/* Rebuild one; map_lookup returns a new reference to the object with that id. The page
+ * table's page references are the ones fb_memfile_load restored. NULL with *r->err set on a
+ * malformed image. */
+struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platform *plat,
+                         struct fb_mappable *(*map_lookup)(uint64_t id, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,138 @@
+/* Unit tests for memory save/restore: an address space with anonymous, copy-on-write shared
+ * and zero pages goes through an image into a fresh memory file and comes back identical. */
+#include "fbtest.h"
+#include "kernel/mm/mm_save.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct fb_pctx *fb_mm_current_ctx(void)
+{
+    return NULL;
+}
+
+static uint64_t no_id(struct fb_mappable *m, void *arg)
+{
+    (void)m;
+    (void)arg;
+    return 0;
+}
+
+static struct fb_mappable *no_map(uint64_t id, void *arg)
+{
+    (void)id;
+    (void)arg;
+    return NULL;
+}
+
+static void test_mm_round_trip(void)
+{
+    struct fb_memfile mf1, mf2;
+    struct fb_error err = {0};
+    struct fb_mm *mm, *child, *back;
+    struct fb_image_writer *w;
+    struct fb_image_reader *r;
+    struct fb_sw sw;
+    struct fb_sr_doc doc;
+    struct fb_sr sr;
+    char path[] = "/tmp/fnbox-mmsave-XXXXXX", buf[32];
+    void *state;
+    size_t len;
+    bool bad = false;
+    int64_t a;
+    int fd = mkstemp(path);
+
+    close(fd);
+    FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+    mm = fb_mm_new(&mf1, NULL);
+    a = fb_mm_mmap(mm, 0, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL,
+                   0, 7, "[anon]");
+    FBT_CHECK(a > 0);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a + 5, "saved bytes", 12), 0);
+    FBT_CHECK_EQ(fb_mm_zero_out(mm, (uint64_t)a + 40 * 4096, 10), 0); /* a zero page */
+    child = fb_mm_fork(mm); /* shares pages: reference counts above one */
+    FBT_CHECK(child != NULL);
+    fb_mm_put(child);
+    mm->brk_start = mm->brk = 0x600000;
+
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_save(&mf1, w, &err), 0);
+    fb_sw_init(&sw);
+    fb_mm_save(mm, &sw, no_id, NULL);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "kernel", sw.buf.data, sw.buf.size, &err), 0);
+    fb_sw_free(&sw);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load(&mf2, r, &err), 0);
+    FBT_CHECK_EQ(mf2.used_pages, mf1.used_pages);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "kernel", &state, &len, &err), 0);
+    FBT_CHECK_EQ(fb_sr_parse(&doc, state, len), 0);
+    {
+        struct fb_sr top = {&doc.up.data, 0, 1, &bad};
+        back = fb_mm_load(&top, &mf2, NULL, no_map, NULL);
+    }
+    (void)sr;
+    FBT_CHECK(back != NULL && !bad);
+    FBT_CHECK_EQ(back->vmas.n, mm->vmas.n);
+    FBT_CHECK_EQ(back->brk, 0x600000);
+    FBT_CHECK_EQ(fb_mm_copy_in(back, (uint64_t)a + 5, buf, 12), 0);
+    FBT_CHECK_STR(buf, "saved bytes");
+    FBT_CHECK_EQ(fb_mm_copy_in(back, (uint64_t)a + 40 * 4096, buf, 10), 0);
+    FBT_CHECK_EQ(buf[0], 0);
+    /* Writing the restored copy does not touch the original. */
+    FBT_CHECK_EQ(fb_mm_copy_out(back, (uint64_t)a + 5, "X", 1), 0);
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + 5, buf, 1), 0);
+    FBT_CHECK_EQ(buf[0], 's');
+    fb_mm_put(back);
+    fb_mm_put(mm);
+    FBT_CHECK_EQ(mf2.used_pages, 0); /* every restored reference was released exactly once */
+    fb_sr_doc_free(&doc);
+    free(state);
+    fb_image_close(r);
+    unlink(path);
+    fb_memfile_destroy(&mf1);
+    fb_memfile_destroy(&mf2);
+}
+
+static void test_refuses_bad_pagerefs(void)
+{
+    struct fb_memfile mf;
+    struct fb_error err = {0};
+    struct fb_image_writer *w;
+    struct fb_image_reader *r;
+    char path[] = "/tmp/fnbox-mmsave-XXXXXX";
+    uint8_t rec[24] = {0};
+    uint64_t p;
+    uint32_t n = 1;
+    int fd = mkstemp(path);
+
+    close(fd);
+    p = 5;
+    memcpy(rec, &p, 8);
+    memcpy(rec + 8, &n, 4);
+    p = 3; /* decreasing: refused */
+    memcpy(rec + 12, &p, 8);
+    memcpy(rec + 20, &n, 4);
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_image_memory_begin(w, "memory", &err), 0);
+    FBT_CHECK_EQ(fb_image_memory_end(w, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "pagerefs", rec, sizeof(rec), &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_init(&mf, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load(&mf, r, &err), -1);
+    FBT_CHECK(strstr(err.msg, "corrupt"));
+    fb_image_close(r);
+    fb_memfile_destroy(&mf);
+    unlink(path);
+}
+
+int main(void)
+{
+    FBT_RUN(test_mm_round_trip);
+    FBT_RUN(test_refuses_bad_pagerefs);
+    FBT_EXIT();
+}
