@@ -105,8 +105,11 @@ static void *forward_signals(void *arg)
         if (sig <= 0)
             continue;
         fb_kernel_lock();
-        if (fb_k->init && fb_k->init->tg && !fb_k->init_exited)
-            fb_signal_send_tg(fb_k->init->tg, sig, NULL);
+        {
+            struct fb_thread_group *init = fb_tg_lookup(1);
+            if (init && !fb_k->init_exited)
+                fb_signal_send_tg(init, sig, NULL);
+        }
         fb_kernel_unlock();
     }
     return NULL;

@@ -1,9 +1,12 @@
-/* Futexes (see futex.h). One global table of waiters (the kernel lock protects it); a waiter is
- * keyed by (mm, address) for private futexes and by memory-file offset for shared ones. */
+/* Futexes (see futex.h). One global table of waiters (the kernel lock protects it). Keys follow
+ * Linux: a private futex is (mm, address); a shared one is the memory-file offset when the page
+ * belongs to a MAP_SHARED mapping (processes meet there) and (mm, address) marked shared on a
+ * private mapping. Private and shared operations never match each other's waiters. */
 #include "kernel/futex/futex.h"
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel/signal/signal.h"
@@ -13,16 +16,18 @@
 #define FUTEX_BUCKETS 256
 
 struct futex_key {
-    const void *mm; /* NULL for shared keys */
-    uint64_t addr;  /* address (private) or memory-file offset (shared) */
+    const void *mm; /* NULL for keys on shared memory */
+    uint64_t addr;  /* address, or memory-file offset when mm is NULL */
+    bool shared;    /* made by a shared (non-FUTEX_PRIVATE_FLAG) operation */
 };
 
 struct futex_waiter {
-    struct fb_list node;
+    struct fb_list node; /* in its key's bucket while not woken */
     struct futex_key key;
     uint32_t bitset;
     struct fb_task *task;
     bool woken;
+    bool heap; /* allocated, so it can stay queued across a restart (fb_task.futex_parked) */
 };
 
 static struct fb_list buckets[FUTEX_BUCKETS];
@@ -44,18 +49,25 @@ static struct fb_list *bucket(const struct futex_key *k)
 
 static bool key_eq(const struct futex_key *a, const struct futex_key *b)
 {
-    return a->mm == b->mm && a->addr == b->addr;
+    return a->mm == b->mm && a->addr == b->addr && a->shared == b->shared;
 }
 
 static int get_key(struct fb_mm *mm, uint64_t uaddr, bool shared, struct futex_key *k)
 {
+    struct fb_vma *vma;
+
     if (uaddr & 3)
         return -EINVAL;
-    if (!shared) {
-        k->mm = mm;
-        k->addr = uaddr;
+    k->shared = shared;
+    k->mm = mm;
+    k->addr = uaddr;
+    if (!shared)
         return 0;
-    }
+    vma = fb_vma_find(&mm->vmas, uaddr);
+    if (!vma)
+        return -EFAULT;
+    if (!(vma->flags & FB_VMA_SHARED))
+        return 0; /* private memory: only this address space can meet here */
     k->mm = NULL;
     return fb_mm_file_offset(mm, uaddr, &k->addr);
 }
@@ -83,51 +95,83 @@ static int wake_key(const struct futex_key *k, int n, uint32_t bitset)
 int fb_futex_wake(struct fb_mm *mm, uint64_t uaddr, int n, uint32_t bitset, bool shared)
 {
     struct futex_key k;
-    int r = get_key(mm, uaddr, shared, &k), woken;
+    int r = get_key(mm, uaddr, shared, &k);
     if (r < 0)
         return r;
-    woken = wake_key(&k, n, bitset);
-    if (!shared) {
-        /* A waiter may have used the shared form on private memory: wake those too. */
-        if (fb_mm_file_offset(mm, uaddr, &k.addr) == 0) {
-            k.mm = NULL;
-            woken += wake_key(&k, n - woken, bitset);
-        }
-    }
-    return woken;
+    return wake_key(&k, n, bitset);
 }
 
-/* Wait on key while *uaddr == val. deadline_ns: application monotonic or 0. */
+int fb_futex_unpark(struct fb_task *t)
+{
+    struct futex_waiter *w = t->futex_parked;
+    bool woken;
+
+    if (!w)
+        return 0;
+    t->futex_parked = NULL;
+    woken = w->woken;
+    if (!woken)
+        fb_list_del(&w->node);
+    free(w);
+    return woken ? 1 : 0;
+}
+
+/* Wait on key while *uaddr == val. deadline_ns: application monotonic or 0. An interrupted wait
+ * returns -EINTR and stays queued as t->futex_parked: if the run loop restarts the call without
+ * running a handler, the re-executed call resumes this wait (a wake or a requeue that happened
+ * meanwhile counts); otherwise the run loop unparks it. */
 static int64_t futex_wait(struct fb_task *t, uint64_t uaddr, bool shared, uint32_t val,
                           int64_t deadline_ns, uint32_t bitset)
 {
-    struct futex_waiter w;
+    struct futex_waiter local, *w = t->futex_parked;
     uint32_t *word;
     int r;
 
-    if (!bitset)
-        return -EINVAL;
-    r = get_key(t->mm, uaddr, shared, &w.key);
-    if (r < 0)
-        return r;
-    r = fb_mm_word_ptr(t->mm, uaddr, false, &word);
-    if (r < 0)
-        return r;
-    if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != val)
-        return -EAGAIN;
-    w.bitset = bitset;
-    w.task = t;
-    w.woken = false;
-    fb_list_add_tail(bucket(&w.key), &w.node);
-    while (!w.woken) {
+    if (w && t->restarting) {
+        t->futex_parked = NULL; /* resume the interrupted wait */
+    } else {
+        struct futex_key key;
+        fb_futex_unpark(t);
+        if (!bitset)
+            return -EINVAL;
+        r = get_key(t->mm, uaddr, shared, &key);
+        if (r < 0)
+            return r;
+        r = fb_mm_word_ptr(t->mm, uaddr, false, &word);
+        if (r < 0)
+            return r;
+        if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != val)
+            return -EAGAIN;
+        w = malloc(sizeof(*w));
+        if (w) {
+            w->heap = true;
+        } else {
+            w = &local; /* cannot park: an interrupt then re-waits from scratch */
+            w->heap = false;
+        }
+        w->key = key;
+        w->bitset = bitset;
+        w->task = t;
+        w->woken = false;
+        fb_list_add_tail(bucket(&w->key), &w->node);
+    }
+    while (!w->woken) {
         r = fb_task_sleep(t, deadline_ns);
-        if (w.woken)
+        if (w->woken)
             break;
+        if (r == -EINTR && w->heap && !t->exiting) {
+            t->futex_parked = w;
+            return r;
+        }
         if (r < 0) {
-            fb_list_del(&w.node);
+            fb_list_del(&w->node);
+            if (w->heap)
+                free(w);
             return r; /* -EINTR or -ETIMEDOUT */
         }
     }
+    if (w->heap)
+        free(w);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* Futexes: wait queues keyed by an application address (private: mm + address; shared: the
- * memory-file location, so that processes sharing memory meet on the same key). */
+ * memory-file location of MAP_SHARED memory, so that processes sharing memory meet on the same
+ * key). */
 #ifndef FB_FUTEX_FUTEX_H
 #define FB_FUTEX_FUTEX_H
 
@@ -14,6 +15,9 @@ int64_t fb_futex(struct fb_task *t, uint64_t uaddr, int op, uint32_t val, uint64
                  uint64_t uaddr2, uint32_t val3);
 /* Wake up to n waiters on uaddr (used by clear_child_tid on thread exit). */
 int fb_futex_wake(struct fb_mm *mm, uint64_t uaddr, int n, uint32_t bitset, bool shared);
+/* Drop t's parked futex wait (one interrupted and not resumed by a transparent restart).
+ * Returns 1 if a wake had reached it meanwhile (the call then succeeded), else 0. */
+int fb_futex_unpark(struct fb_task *t);
 /* Robust-list handling for a dying thread holding the futex at uaddr. */
 void fb_futex_owner_died(struct fb_task *t, uint64_t uaddr);
 

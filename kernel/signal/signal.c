@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "kernel/futex/futex.h"
 #include "kernel/mm/mm.h"
+#include "kernel/time/posix_timers.h"
 #include "kernel/util/log.h"
 
 #define NSIG_KERNEL 64
@@ -140,10 +142,10 @@ static void flush_signal(struct fb_sigpending *p, int sig)
     p->mask &= ~FB_SIGBIT(sig);
 }
 
-/* Dequeue the lowest-numbered pending signal not in `blocked`; returns it or 0. */
-static int dequeue(struct fb_sigpending *p, uint64_t blocked, siginfo_t *info)
+/* Dequeue the lowest-numbered pending signal in `set`; returns it or 0. */
+static int dequeue(struct fb_sigpending *p, uint64_t set, siginfo_t *info)
 {
-    uint64_t ready = p->mask & ~blocked;
+    uint64_t ready = p->mask & set;
     struct fb_list *pos;
     int sig;
     bool more = false;
@@ -170,6 +172,25 @@ static int dequeue(struct fb_sigpending *p, uint64_t blocked, siginfo_t *info)
     }
     if (!more)
         p->mask &= ~FB_SIGBIT(sig);
+    return sig;
+}
+
+int fb_signal_dequeue(struct fb_task *t, uint64_t set, siginfo_t *info)
+{
+    int sig = dequeue(&t->pending, set, info);
+    if (!sig)
+        sig = dequeue(&t->tg->shared_pending, set, info);
+    if (sig && info->si_code == SI_TIMER)
+        fb_posix_timer_dequeued(t->tg, info);
+    return sig;
+}
+
+int fb_signal_fatal_status(struct fb_thread_group *tg, int sig)
+{
+    /* The sandbox never writes core files. The core flag follows what Linux reports on a host
+     * that writes them: set for a core-dumping signal only when RLIMIT_CORE allows a core. */
+    if (core_signal(sig) && tg->rlim[RLIMIT_CORE].rlim_cur > 0)
+        return sig | 0x80;
     return sig;
 }
 
@@ -391,6 +412,12 @@ static void apply_restart(struct fb_task *t, const struct fb_sigaction *act)
     if (!r)
         return;
     t->sc_restart = 0;
+    /* A handler runs before any restart: an interrupted futex wait leaves its queue now, and if a
+     * wake reached it in the meantime the call succeeded (Linux lets the wake win too). */
+    if (act && fb_futex_unpark(t)) {
+        t->cpu.regs.rax = 0;
+        return;
+    }
     switch (r) {
     case FB_ERESTARTNOHAND:
     case FB_ERESTART_RESTARTBLOCK:
@@ -432,9 +459,7 @@ void fb_signal_handle(struct fb_task *t)
             park_stopped(t);
             continue;
         }
-        sig = dequeue(&t->pending, t->blocked, &info);
-        if (!sig)
-            sig = dequeue(&tg->shared_pending, t->blocked, &info);
+        sig = fb_signal_dequeue(t, ~t->blocked, &info);
         if (!sig)
             break;
         act = &tg->sighand->action[sig - 1];
@@ -447,14 +472,14 @@ void fb_signal_handle(struct fb_task *t)
                 start_group_stop(t, sig);
                 continue;
             }
-            fb_tg_exit_group(tg, sig | (core_signal(sig) ? 0x80 : 0));
+            fb_tg_exit_group(tg, fb_signal_fatal_status(tg, sig));
             return;
         }
         apply_restart(t, act);
         old_mask = t->restore_mask ? t->saved_mask : t->blocked;
         t->restore_mask = false;
         if (fb_signal_setup_frame(t, sig, &info, act, old_mask) < 0) {
-            fb_tg_exit_group(tg, SIGSEGV | 0x80);
+            fb_tg_exit_group(tg, fb_signal_fatal_status(tg, SIGSEGV));
             return;
         }
         t->blocked |= act->mask;

@@ -36,6 +36,12 @@ void fb_signal_force_fault(struct fb_task *t, int sig, int code, uint64_t addr);
 /* Parent notification when a child process exits, stops or continues. */
 void fb_signal_notify_parent(struct fb_thread_group *child, int why, int status);
 
+/* Take the lowest pending signal in `set` for t (its own queue first, then its process's);
+ * returns it with *info filled, or 0. Timer signals get their overrun count here. */
+int fb_signal_dequeue(struct fb_task *t, uint64_t set, siginfo_t *info);
+/* Wait status of a process killed by sig: the core flag as Linux sets it (see signal.c). */
+int fb_signal_fatal_status(struct fb_thread_group *tg, int sig);
+
 /* Does t have an unblocked pending signal (one that would interrupt a sleep)? */
 bool fb_signal_pending(struct fb_task *t);
 

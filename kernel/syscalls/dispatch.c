@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "kernel/futex/futex.h"
 #include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
 #include "kernel/util/cleanup.h"
@@ -244,6 +245,8 @@ void fb_syscall_dispatch(struct fb_task *t)
     const struct fb_syscall_desc *d = nr < FB_NR_SYSCALLS ? &fb_syscall_table[nr] : NULL;
     int64_t ret;
 
+    if (t->futex_parked && (!t->restarting || nr != t->sc_nr))
+        fb_futex_unpark(t); /* not the restart of the interrupted wait */
     if (!t->restarting)
         t->sc_deadline = 0;
     t->sc_nr = nr;

@@ -8,17 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "kernel/signal/signal.h"
 #include "kernel/syscalls/sys_util.h"
 #include "kernel/util/cleanup.h"
+#include "kernel/vfs/locks.h"
 #include "kernel/vfs/ops.h"
 #include "kernel/vfs/vfs.h"
 
@@ -504,7 +507,10 @@ FB_SYSCALL(readlinkat)
 FB_SYSCALL(getcwd)
 {
     char buf[FB_PATH_MAX];
-    int n = fb_vfs_path_string(&t->fs->cwd, &t->fs->root, buf, sizeof(buf));
+    int n;
+    if (t->fs->cwd.dentry->deleted)
+        return -ENOENT; /* the working directory was removed */
+    n = fb_vfs_path_string(&t->fs->cwd, &t->fs->root, buf, sizeof(buf));
     if (n < 0)
         return n;
     if ((uint64_t)n + 1 > a[1])
@@ -793,7 +799,7 @@ FB_SYSCALL(ftruncate)
         r = -EINVAL;
     else if (!S_ISREG(f->inode->st.mode))
         r = -EINVAL;
-    else {
+    else if ((r = fb_vfs_check_fsize(f->inode, a[1])) == 0) {
         struct fb_stat st = {0};
         st.size = a[1];
         r = f->inode->ops->setattr
@@ -945,7 +951,10 @@ FB_SYSCALL(syncfs)
     return 0;
 }
 
-static int64_t statfs_sb(struct fb_task *t, struct fb_sb *sb, uint64_t ubuf)
+/* statfs of the filesystem sb, seen through mount mnt (NULL for anonymous files): f_flags holds
+ * the mount's flags with ST_VALID, as Linux reports them (statvfs's f_flag comes from there). */
+static int64_t statfs_sb(struct fb_task *t, struct fb_sb *sb, const struct fb_mount *mnt,
+                         uint64_t ubuf)
 {
     struct statfs st;
     memset(&st, 0, sizeof(st));
@@ -959,6 +968,13 @@ static int64_t statfs_sb(struct fb_task *t, struct fb_sb *sb, uint64_t ubuf)
         st.f_namelen = 255;
         st.f_frsize = 4096;
     }
+    st.f_flags = 0x20; /* ST_VALID: f_flags is filled in (Linux's internal flag) */
+    if (mnt) {
+        st.f_flags |= (mnt->flags & FB_MNT_RDONLY) ? ST_RDONLY : 0;
+        st.f_flags |= (mnt->flags & FB_MNT_NOSUID) ? ST_NOSUID : 0;
+        st.f_flags |= (mnt->flags & FB_MNT_NODEV) ? ST_NODEV : 0;
+        st.f_flags |= (mnt->flags & FB_MNT_NOEXEC) ? ST_NOEXEC : 0;
+    }
     return fb_mm_copy_out(t->mm, ubuf, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
@@ -968,7 +984,7 @@ FB_SYSCALL(statfs)
     int64_t r = lookup_at(t, AT_FDCWD, a[0], 0, true, &p);
     if (r < 0)
         return r;
-    r = statfs_sb(t, p.dentry->inode->sb, a[1]);
+    r = statfs_sb(t, p.dentry->inode->sb, p.mnt, a[1]);
     fb_path_put(&p);
     return r;
 }
@@ -979,7 +995,7 @@ FB_SYSCALL(fstatfs)
     int64_t r;
     if (!f)
         return -EBADF;
-    r = statfs_sb(t, f->inode ? f->inode->sb : NULL, a[1]);
+    r = statfs_sb(t, f->inode ? f->inode->sb : NULL, f->path.mnt, a[1]);
     fb_file_put(f);
     return r;
 }
@@ -1047,6 +1063,12 @@ FB_SYSCALL(fcntl)
 
     if (!f)
         return -EBADF;
+    /* An O_PATH descriptor only answers the descriptor-level commands (Linux). */
+    if ((f->flags & O_PATH) && cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC && cmd != F_GETFD &&
+        cmd != F_SETFD && cmd != F_GETFL) {
+        fb_file_put(f);
+        return -EBADF;
+    }
     switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
@@ -1069,33 +1091,22 @@ FB_SYSCALL(fcntl)
         f->flags = (f->flags & ~settable) | ((unsigned)a[2] & settable);
         break;
     }
-    case F_GETLK: {
-        struct flock fl;
-        if (fb_mm_copy_in(t->mm, a[2], &fl, sizeof(fl)) != 0) {
-            r = -EFAULT;
-            break;
-        }
-        if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK) {
-            r = -EINVAL;
-            break;
-        }
-        fl.l_type = F_UNLCK; /* one sandbox, locks are advisory: nothing conflicts */
-        r = fb_mm_copy_out(t->mm, a[2], &fl, sizeof(fl)) ? -EFAULT : 0;
-        break;
-    }
+    case F_GETLK:
+    case F_OFD_GETLK:
     case F_SETLK:
     case F_SETLKW:
     case F_OFD_SETLK:
-    case F_OFD_SETLKW:
-    case F_OFD_GETLK: {
+    case F_OFD_SETLKW: {
+        bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
         struct flock fl;
-        if (fb_mm_copy_in(t->mm, a[2], &fl, sizeof(fl)) != 0)
+        if (fb_mm_copy_in(t->mm, a[2], &fl, sizeof(fl)) != 0) {
             r = -EFAULT;
-        else if (fl.l_type != F_RDLCK && fl.l_type != F_WRLCK && fl.l_type != F_UNLCK)
-            r = -EINVAL;
-        else if (cmd == F_OFD_GETLK) {
-            fl.l_type = F_UNLCK;
-            r = fb_mm_copy_out(t->mm, a[2], &fl, sizeof(fl)) ? -EFAULT : 0;
+        } else if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+            r = fb_lock_fcntl_get(t, f, ofd, &fl);
+            if (r == 0 && fb_mm_copy_out(t->mm, a[2], &fl, sizeof(fl)) != 0)
+                r = -EFAULT;
+        } else {
+            r = fb_lock_fcntl_set(t, f, ofd, cmd == F_SETLKW || cmd == F_OFD_SETLKW, &fl);
         }
         break;
     }
@@ -1122,14 +1133,35 @@ FB_SYSCALL(fcntl)
 
 FB_SYSCALL(flock)
 {
-    struct fb_file *f = file_of(t, ARG_INT(0));
-    int op = ARG_INT(1) & ~LOCK_NB;
+    unsigned cmd = ARG_U32(1);
+    struct fb_file *f;
+    short type;
+    int64_t r;
+
+    if (cmd & LOCK_MAND)
+        return 0; /* Linux ignores the long-broken LOCK_MAND requests */
+    switch (cmd & ~(unsigned)LOCK_NB) {
+    case LOCK_SH:
+        type = F_RDLCK;
+        break;
+    case LOCK_EX:
+        type = F_WRLCK;
+        break;
+    case LOCK_UN:
+        type = F_UNLCK;
+        break;
+    default:
+        return -EINVAL;
+    }
+    f = file_of(t, ARG_INT(0));
     if (!f)
         return -EBADF;
+    if ((f->flags & O_PATH) || !f->inode)
+        r = -EBADF;
+    else
+        r = fb_lock_flock(t, f, type, !(cmd & LOCK_NB));
     fb_file_put(f);
-    if (op != LOCK_SH && op != LOCK_EX && op != LOCK_UN)
-        return -EINVAL;
-    return 0; /* advisory and sandbox-local: always granted (listed as partial) */
+    return r;
 }
 
 FB_SYSCALL(ioctl)
@@ -1267,7 +1299,8 @@ FB_SYSCALL(fallocate)
         r = S_ISDIR(f->inode->st.mode) ? -EISDIR : -ENODEV;
     else if (mode & ~FALLOC_FL_KEEP_SIZE)
         r = -EOPNOTSUPP;
-    else if (!(mode & FALLOC_FL_KEEP_SIZE) && (uint64_t)(off + len) > f->inode->st.size) {
+    else if (!(mode & FALLOC_FL_KEEP_SIZE) && (uint64_t)(off + len) > f->inode->st.size &&
+             (r = fb_vfs_check_fsize(f->inode, (uint64_t)(off + len))) == 0) {
         struct fb_stat st = {0};
         st.size = (uint64_t)(off + len);
         r = f->inode->ops->setattr ? f->inode->ops->setattr(f->inode, FB_SETATTR_SIZE, &st)

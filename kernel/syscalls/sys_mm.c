@@ -27,6 +27,10 @@ FB_SYSCALL(mmap)
 
     if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
         return -EINVAL;
+    /* MAP_SHARED_VALIDATE is for files (it validates their flags); anonymous memory takes only
+     * MAP_SHARED or MAP_PRIVATE (Linux do_mmap). */
+    if (type == MAP_SHARED_VALIDATE && (flags & MAP_ANONYMOUS))
+        return -EINVAL;
     if (type == MAP_SHARED_VALIDATE && (flags & ~MAP_VALID))
         return -EOPNOTSUPP;
     if (type == MAP_SHARED_VALIDATE)
@@ -141,6 +145,8 @@ FB_SYSCALL(msync)
 {
     if (a[0] & (FB_PAGE_SIZE - 1))
         return -EINVAL;
+    if (a[2] & ~(uint64_t)(MS_ASYNC | MS_SYNC | MS_INVALIDATE))
+        return -EINVAL;
     if ((a[2] & (MS_ASYNC | MS_SYNC)) == (MS_ASYNC | MS_SYNC))
         return -EINVAL;
     if (!fb_vma_range_covered(&t->mm->vmas, a[0], a[0] + FB_PAGE_ROUND_UP(a[1])))
@@ -148,24 +154,35 @@ FB_SYSCALL(msync)
     return 0; /* shared mappings are the file's own pages: always in sync */
 }
 
-/* Locking memory: every page is already resident in the memory file; accept and ignore. */
+/* Locking memory: every page is already resident in the memory file, so a lock only checks that
+ * the range is mapped, like Linux (ENOMEM over holes). The start is rounded down to a page. */
+static int64_t lock_range(struct fb_task *t, uint64_t addr, uint64_t len)
+{
+    uint64_t start = addr & ~(uint64_t)(FB_PAGE_SIZE - 1);
+    uint64_t end = FB_PAGE_ROUND_UP(addr + len);
+
+    if (addr + len < addr || end < start)
+        return -ENOMEM;
+    if (end == start)
+        return 0;
+    return fb_vma_range_covered(&t->mm->vmas, start, end) ? 0 : -ENOMEM;
+}
+
 FB_SYSCALL(mlock)
 {
-    (void)t;
-    (void)a;
-    return 0;
+    return lock_range(t, a[0], a[1]);
 }
 FB_SYSCALL(munlock)
 {
-    (void)t;
-    (void)a;
-    return 0;
+    return lock_range(t, a[0], a[1]);
 }
 FB_SYSCALL(mlockall)
 {
     (void)t;
     if (!a[0] || (a[0] & ~(uint64_t)(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT)))
         return -EINVAL;
+    if (a[0] == MCL_ONFAULT)
+        return -EINVAL; /* MCL_ONFAULT needs MCL_CURRENT or MCL_FUTURE */
     return 0;
 }
 FB_SYSCALL(munlockall)
@@ -176,8 +193,7 @@ FB_SYSCALL(munlockall)
 }
 FB_SYSCALL(mlock2)
 {
-    (void)t;
     if (a[2] & ~(uint64_t)MLOCK_ONFAULT)
         return -EINVAL;
-    return 0;
+    return lock_range(t, a[0], a[1]);
 }

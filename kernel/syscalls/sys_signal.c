@@ -63,38 +63,6 @@ FB_SYSCALL(pause)
     return wait_for_signal(t);
 }
 
-/* Take a pending signal in `set` (blocked or not), thread queue first. */
-static int take_signal(struct fb_task *t, uint64_t set, siginfo_t *info)
-{
-    struct fb_sigpending *qs[2] = {&t->pending, &t->tg->shared_pending};
-    for (int q = 0; q < 2; q++) {
-        uint64_t ready = qs[q]->mask & set;
-        struct fb_list *pos;
-        int sig;
-        bool more = false;
-        if (!ready)
-            continue;
-        sig = __builtin_ctzll(ready) + 1;
-        fb_list_for_each(pos, &qs[q]->list)
-        {
-            struct fb_sigqueue_entry *e = fb_list_entry(pos, struct fb_sigqueue_entry, node);
-            if (e->info.si_signo == sig) {
-                *info = e->info;
-                fb_list_del(pos);
-                free(e);
-                break;
-            }
-        }
-        fb_list_for_each(pos, &qs[q]->list)
-            if (fb_list_entry(pos, struct fb_sigqueue_entry, node)->info.si_signo == sig)
-                more = true;
-        if (!more)
-            qs[q]->mask &= ~FB_SIGBIT(sig);
-        return sig;
-    }
-    return 0;
-}
-
 FB_SYSCALL(rt_sigtimedwait)
 {
     uint64_t set;
@@ -115,7 +83,7 @@ FB_SYSCALL(rt_sigtimedwait)
     }
     for (;;) {
         uint64_t saved;
-        sig = take_signal(t, set, &info);
+        sig = fb_signal_dequeue(t, set, &info);
         if (sig)
             break;
         if (deadline == -1)
@@ -128,7 +96,7 @@ FB_SYSCALL(rt_sigtimedwait)
         if (r == -ETIMEDOUT)
             return -EAGAIN;
         if (r == -EINTR) {
-            sig = take_signal(t, set, &info);
+            sig = fb_signal_dequeue(t, set, &info);
             if (sig)
                 break;
             return -FB_ERESTARTNOHAND;
@@ -182,9 +150,32 @@ static void user_info(struct fb_task *t, siginfo_t *si, int sig, int code)
     si->si_uid = t->tg->uid;
 }
 
+/* May t send sig to tg? Root may signal anyone; others need the real or effective uid to match
+ * the target's real or saved uid; SIGCONT may always go within the session (Linux). */
+static bool may_signal(struct fb_task *t, struct fb_thread_group *tg, int sig)
+{
+    const struct fb_thread_group *me = t->tg;
+    if (me->euid == 0 || me == tg)
+        return true;
+    if (me->euid == tg->suid || me->euid == tg->uid || me->uid == tg->suid || me->uid == tg->uid)
+        return true;
+    return sig == SIGCONT && me->sid == tg->sid;
+}
+
+/* Signal one process on behalf of kill(): permission, then the send (a zombie takes nothing but
+ * the call still succeeds). */
+static int kill_one(struct fb_task *t, struct fb_thread_group *tg, int sig, const siginfo_t *si)
+{
+    if (!may_signal(t, tg, sig))
+        return -EPERM;
+    if (!sig || tg->state != FB_TG_LIVE)
+        return 0;
+    return fb_signal_send_tg(tg, sig, si);
+}
+
 FB_SYSCALL(kill)
 {
-    int pid = ARG_INT(0), sig = ARG_INT(1), found = 0, err = 0;
+    int pid = ARG_INT(0), sig = ARG_INT(1), found = 0, err = 0, ok = 0;
     struct fb_list *pos;
     siginfo_t si;
 
@@ -192,18 +183,21 @@ FB_SYSCALL(kill)
         return -EINVAL;
     user_info(t, &si, sig, SI_USER);
     if (pid > 0) {
-        struct fb_thread_group *tg = fb_tg_lookup(pid);
+        struct fb_thread_group *tg = fb_tg_find_pid(pid);
         if (!tg)
             return -ESRCH;
-        return sig ? fb_signal_send_tg(tg, sig, &si) : 0;
+        return kill_one(t, tg, sig, &si);
     }
     if (pid == INT32_MIN)
         return -ESRCH;
+    /* kill(-1): everyone but pid 1 and ourselves; kill(0) and kill(-pgrp): a process group
+     * (zombies count as members until reaped). */
     fb_list_for_each(pos, fb_tg_list())
     {
         struct fb_thread_group *g = fb_list_entry(pos, struct fb_thread_group, all_node);
         bool match;
-        if (g->state != FB_TG_LIVE)
+        int r;
+        if (g->state == FB_TG_DEAD)
             continue;
         if (pid == -1)
             match = g->tgid != 1 && g != t->tg;
@@ -214,15 +208,17 @@ FB_SYSCALL(kill)
         if (!match)
             continue;
         found++;
-        if (sig) {
-            int r = fb_signal_send_tg(g, sig, &si);
-            if (r < 0)
-                err = r;
-        }
+        r = kill_one(t, g, sig, &si);
+        if (r == 0)
+            ok++;
+        else if (pid != -1 || r != -EPERM) /* kill(-1) skips whom it may not signal */
+            err = r;
     }
     if (!found)
         return -ESRCH;
-    return err;
+    if (pid == -1)
+        return err; /* Linux: the last failure other than EPERM */
+    return ok ? 0 : err;
 }
 
 static int64_t do_tkill(struct fb_task *t, int tgid, int tid, int sig)

@@ -444,9 +444,9 @@ FB_SYSCALL(capset)
 
 FB_SYSCALL(getpgid)
 {
-    struct fb_thread_group *tg = ARG_INT(0) ? fb_tg_lookup(ARG_INT(0)) : t->tg;
+    struct fb_thread_group *tg = ARG_INT(0) ? fb_tg_find_pid(ARG_INT(0)) : t->tg;
     if (ARG_INT(0) < 0)
-        return -EINVAL;
+        return -ESRCH;
     return tg ? tg->pgid : -ESRCH;
 }
 
@@ -456,36 +456,47 @@ FB_SYSCALL(getpgrp)
     return t->tg->pgid;
 }
 
+/* Is there a process (live or zombie) in process group pgid of session sid? */
 static bool pgid_exists_in_session(int pgid, int sid)
 {
     struct fb_list *pos;
     fb_list_for_each(pos, fb_tg_list())
     {
         struct fb_thread_group *g = fb_list_entry(pos, struct fb_thread_group, all_node);
-        if (g->state == FB_TG_LIVE && g->pgid == pgid && g->sid == sid)
+        if (g->state != FB_TG_DEAD && g->pgid == pgid && g->sid == sid)
             return true;
     }
     return false;
 }
 
+/* setpgid, in Linux's order of checks: a child that exec'd gives EACCES, one in another session
+ * EPERM, anything but ourselves and our children ESRCH. */
 FB_SYSCALL(setpgid)
 {
     int pid = ARG_INT(0), pgid = ARG_INT(1);
     struct fb_thread_group *tg;
 
+    if (!pid)
+        pid = t->tg->tgid;
+    if (!pgid)
+        pgid = pid;
     if (pgid < 0)
         return -EINVAL;
-    tg = pid ? fb_tg_lookup(pid) : t->tg;
+    tg = fb_tg_find_pid(pid);
     if (!tg)
         return -ESRCH;
-    if (tg != t->tg && tg->parent != t->tg)
+    if (tg->tgid != pid)
+        return -EINVAL; /* a thread that is not the process */
+    if (tg->parent == t->tg) {
+        if (tg->sid != t->tg->sid)
+            return -EPERM;
+        if (tg->did_exec)
+            return -EACCES;
+    } else if (tg != t->tg) {
         return -ESRCH;
+    }
     if (tg->sid == tg->tgid)
         return -EPERM; /* a session leader cannot move */
-    if (tg->sid != t->tg->sid)
-        return -EPERM;
-    if (!pgid)
-        pgid = tg->tgid;
     if (pgid != tg->tgid && !pgid_exists_in_session(pgid, t->tg->sid))
         return -EPERM;
     fb_pid_ref(pgid);
@@ -496,7 +507,7 @@ FB_SYSCALL(setpgid)
 
 FB_SYSCALL(getsid)
 {
-    struct fb_thread_group *tg = ARG_INT(0) ? fb_tg_lookup(ARG_INT(0)) : t->tg;
+    struct fb_thread_group *tg = ARG_INT(0) ? fb_tg_find_pid(ARG_INT(0)) : t->tg;
     return tg ? tg->sid : -ESRCH;
 }
 
@@ -627,98 +638,240 @@ static int online_cpus(void)
     return n > 0 ? (int)FB_MIN(n, 1024) : 1;
 }
 
+/* The task a scheduling call names (0 = the caller), or NULL. */
+static struct fb_task *sched_target(struct fb_task *t, int pid)
+{
+    return pid ? fb_task_lookup(pid) : t;
+}
+
+/* Affinity of o: its mask, or every online CPU when it never set one. */
+static void affinity_of(const struct fb_task *o, uint64_t mask[16])
+{
+    int n = online_cpus(), i;
+    bool set = false;
+
+    for (i = 0; i < 16; i++)
+        set |= o->affinity[i] != 0;
+    if (set) {
+        memcpy(mask, o->affinity, 16 * sizeof(uint64_t));
+        return;
+    }
+    memset(mask, 0, 16 * sizeof(uint64_t));
+    for (i = 0; i < n; i++)
+        mask[i / 64] |= 1ull << (i % 64);
+}
+
 FB_SYSCALL(sched_getaffinity)
 {
-    uint8_t mask[128];
+    uint64_t mask[16];
     size_t len = (size_t)a[1], need;
-    int n = online_cpus(), i;
+    int n = online_cpus();
+    struct fb_task *o = sched_target(t, ARG_INT(0));
 
-    if (ARG_INT(0) && !fb_task_lookup(ARG_INT(0)))
+    if (!o)
         return -ESRCH;
     need = (size_t)((n + 63) / 64) * 8;
     if (len < need || (len & 7))
         return -EINVAL;
-    memset(mask, 0, sizeof(mask));
-    for (i = 0; i < n; i++)
-        mask[i / 8] |= (uint8_t)(1u << (i % 8));
+    affinity_of(o, mask);
     len = FB_MIN(len, sizeof(mask));
     return fb_mm_copy_out(t->mm, a[2], mask, len) ? -EFAULT : (int64_t)len;
 }
 
 FB_SYSCALL(sched_setaffinity)
 {
-    if (ARG_INT(0) && !fb_task_lookup(ARG_INT(0)))
+    uint64_t mask[16] = {0}, online[16] = {0};
+    size_t len = FB_MIN((size_t)a[1], sizeof(mask));
+    struct fb_task *o = sched_target(t, ARG_INT(0));
+    int n = online_cpus(), i;
+    bool any = false;
+
+    if (!o)
         return -ESRCH;
-    (void)t;
-    return 0; /* accepted; the sandbox schedules tasks itself */
+    if (fb_mm_copy_in(t->mm, a[2], mask, len) != 0)
+        return -EFAULT;
+    for (i = 0; i < n; i++)
+        online[i / 64] |= 1ull << (i % 64);
+    for (i = 0; i < 16; i++) {
+        mask[i] &= online[i];
+        any |= mask[i] != 0;
+    }
+    if (!any)
+        return -EINVAL; /* no online CPU left in the mask */
+    /* Recorded and reported back; the sandbox schedules its tasks itself. */
+    memcpy(o->affinity, mask, sizeof(mask));
+    return 0;
+}
+
+static bool valid_policy(int policy)
+{
+    return policy == SCHED_OTHER || policy == SCHED_BATCH || policy == SCHED_IDLE ||
+           policy == SCHED_FIFO || policy == SCHED_RR;
 }
 
 FB_SYSCALL(sched_getscheduler)
 {
-    (void)t;
+    struct fb_task *o;
     if (ARG_INT(0) < 0)
         return -EINVAL;
-    if (ARG_INT(0) && !fb_task_lookup(ARG_INT(0)))
+    o = sched_target(t, ARG_INT(0));
+    return o ? o->sched_policy : -ESRCH;
+}
+
+/* Set the policy of pid (sched_setscheduler, or the current policy for sched_setparam). The
+ * real-time policies are refused (EPERM): the sandbox gives no real-time scheduling. */
+static int64_t set_scheduler(struct fb_task *t, int pid, int policy, uint64_t uparam,
+                             bool keep_policy)
+{
+    struct fb_task *o;
+    int prio;
+
+    if (pid < 0 || !uparam)
+        return -EINVAL;
+    if (fb_mm_copy_in(t->mm, uparam, &prio, sizeof(prio)) != 0)
+        return -EFAULT;
+    o = sched_target(t, pid);
+    if (!o)
         return -ESRCH;
-    return SCHED_OTHER;
+    if (keep_policy)
+        policy = o->sched_policy;
+    policy &= ~SCHED_RESET_ON_FORK;
+    if (!valid_policy(policy))
+        return -EINVAL;
+    if (policy == SCHED_FIFO || policy == SCHED_RR)
+        return prio < 1 || prio > 99 ? -EINVAL : -EPERM;
+    if (prio != 0)
+        return -EINVAL;
+    o->sched_policy = policy;
+    return 0;
 }
 
 FB_SYSCALL(sched_setscheduler)
 {
-    (void)t;
-    if (ARG_INT(1) != SCHED_OTHER && ARG_INT(1) != SCHED_BATCH && ARG_INT(1) != SCHED_IDLE)
-        return -EPERM;
-    return 0;
+    return set_scheduler(t, ARG_INT(0), ARG_INT(1), a[2], false);
+}
+
+FB_SYSCALL(sched_setparam)
+{
+    return set_scheduler(t, ARG_INT(0), 0, a[1], true);
 }
 
 FB_SYSCALL(sched_getparam)
 {
     int prio = 0;
+    if (ARG_INT(0) < 0 || !a[1])
+        return -EINVAL;
+    if (!sched_target(t, ARG_INT(0)))
+        return -ESRCH;
     return fb_mm_copy_out(t->mm, a[1], &prio, sizeof(prio)) ? -EFAULT : 0;
-}
-
-FB_SYSCALL(sched_setparam)
-{
-    (void)t;
-    (void)a;
-    return 0;
 }
 
 FB_SYSCALL(sched_get_priority_max)
 {
     (void)t;
+    if (!valid_policy(ARG_INT(0)) && ARG_INT(0) != 6 /* SCHED_DEADLINE */)
+        return -EINVAL;
     return (ARG_INT(0) == SCHED_FIFO || ARG_INT(0) == SCHED_RR) ? 99 : 0;
 }
 
 FB_SYSCALL(sched_get_priority_min)
 {
     (void)t;
+    if (!valid_policy(ARG_INT(0)) && ARG_INT(0) != 6 /* SCHED_DEADLINE */)
+        return -EINVAL;
     return (ARG_INT(0) == SCHED_FIFO || ARG_INT(0) == SCHED_RR) ? 1 : 0;
 }
 
 FB_SYSCALL(sched_rr_get_interval)
 {
     struct timespec ts = {0, 100000000};
+    if (ARG_INT(0) < 0)
+        return -EINVAL;
+    if (!sched_target(t, ARG_INT(0)))
+        return -ESRCH;
     return fb_mm_copy_out(t->mm, a[1], &ts, sizeof(ts)) ? -EFAULT : 0;
+}
+
+/* Does task o fall under (which, who) for getpriority/setpriority? who 0 means the caller's own
+ * thread, process group or user. */
+static bool prio_matches(struct fb_task *t, struct fb_task *o, int which, int who)
+{
+    switch (which) {
+    case PRIO_PROCESS:
+        return o->tid == (who ? who : t->tid);
+    case PRIO_PGRP:
+        return o->tg->pgid == (who ? who : t->tg->pgid);
+    case PRIO_USER:
+        return o->tg->uid == (uint32_t)(who ? who : (int)t->tg->uid);
+    default:
+        return false;
+    }
+}
+
+/* Set o's nice on behalf of t: EPERM for another user's task, EACCES for lowering it beyond
+ * what RLIMIT_NICE allows (Linux set_one_prio). */
+static int prio_set_one(struct fb_task *t, struct fb_task *o, int nice)
+{
+    rlim_t lim = t->tg->rlim[RLIMIT_NICE].rlim_cur;
+    if (!capable(t) && t->tg->euid != o->tg->uid && t->tg->euid != o->tg->euid)
+        return -EPERM;
+    /* Lowering nice needs privilege or RLIMIT_NICE (as 20 - nice) high enough. */
+    if (nice < o->nice && !capable(t) && lim != RLIM_INFINITY && (rlim_t)(20 - nice) > lim)
+        return -EACCES;
+    o->nice = nice;
+    return 0;
 }
 
 FB_SYSCALL(getpriority)
 {
-    (void)t;
-    (void)a;
-    return 20; /* nice 0, in the kernel's 40 - nice encoding */
+    struct fb_list *pos;
+    int which = ARG_INT(0), who = ARG_INT(1), best = 0;
+
+    if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
+        return -EINVAL;
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *o = fb_list_entry(pos, struct fb_task, knode);
+        if (o->state == FB_TASK_EXITED || !o->tg || !prio_matches(t, o, which, who))
+            continue;
+        best = FB_MAX(best, 20 - o->nice); /* the kernel's 40..1 encoding of nice -20..19 */
+    }
+    return best ? best : -ESRCH;
 }
 
 FB_SYSCALL(setpriority)
 {
-    (void)t;
-    (void)a;
-    return 0;
+    int which = ARG_INT(0), who = ARG_INT(1), nice = ARG_INT(2), err = 0, n = 0;
+    struct fb_list *pos;
+
+    if (which != PRIO_PROCESS && which != PRIO_PGRP && which != PRIO_USER)
+        return -EINVAL;
+    nice = FB_MIN(FB_MAX(nice, -20), 19);
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *o = fb_list_entry(pos, struct fb_task, knode);
+        int r;
+        if (o->state == FB_TASK_EXITED || !o->tg || !prio_matches(t, o, which, who))
+            continue;
+        n++;
+        r = prio_set_one(t, o, nice);
+        if (r < 0)
+            err = r;
+    }
+    return n ? err : -ESRCH;
 }
 
 FB_SYSCALL(getcpu)
 {
     unsigned cpu = (unsigned)sched_getcpu(), node = 0;
+    uint64_t mask[16];
+
+    /* Report a CPU of the task's affinity mask (the host thread is not pinned to it). */
+    affinity_of(t, mask);
+    if (cpu >= 1024 || !(mask[cpu / 64] & (1ull << (cpu % 64)))) {
+        for (cpu = 0; cpu < 1023 && !(mask[cpu / 64] & (1ull << (cpu % 64))); cpu++)
+            ;
+    }
     if (a[0] && fb_mm_copy_out(t->mm, a[0], &cpu, 4))
         return -EFAULT;
     if (a[1] && fb_mm_copy_out(t->mm, a[1], &node, 4))
@@ -774,39 +927,53 @@ FB_SYSCALL(prctl)
     case PR_GET_NAME:
         return fb_mm_copy_out(t->mm, a[1], t->comm, 16) ? -EFAULT : 0;
     case PR_SET_PDEATHSIG:
-        return (a[1] > 64) ? -EINVAL : 0;
+        if (a[1] > 64)
+            return -EINVAL;
+        t->pdeath_signal = (int)a[1];
+        return 0;
     case PR_GET_PDEATHSIG: {
-        int zero = 0;
-        return fb_mm_copy_out(t->mm, a[1], &zero, 4) ? -EFAULT : 0;
+        int sig = t->pdeath_signal;
+        return fb_mm_copy_out(t->mm, a[1], &sig, 4) ? -EFAULT : 0;
     }
     case PR_SET_DUMPABLE:
-        return a[1] > 1 ? -EINVAL : 0;
-    case PR_GET_DUMPABLE:
-        return 1;
-    case PR_SET_NO_NEW_PRIVS:
-        return a[1] == 1 ? 0 : -EINVAL;
-    case PR_GET_NO_NEW_PRIVS:
+        if (a[1] > 1) /* SUID_DUMP_ROOT (2) is not settable through prctl */
+            return -EINVAL;
+        t->tg->dumpable = (int)a[1];
         return 0;
+    case PR_GET_DUMPABLE:
+        return t->tg->dumpable;
+    case PR_SET_NO_NEW_PRIVS:
+        if (a[1] != 1 || a[2] || a[3] || a[4])
+            return -EINVAL;
+        t->no_new_privs = true;
+        return 0;
+    case PR_GET_NO_NEW_PRIVS:
+        if (a[1] || a[2] || a[3] || a[4])
+            return -EINVAL;
+        return t->no_new_privs;
     case PR_SET_KEEPCAPS:
         return a[1] > 1 ? -EINVAL : 0;
     case PR_GET_KEEPCAPS:
         return 0;
     case PR_SET_CHILD_SUBREAPER:
+        t->tg->child_subreaper = a[1] != 0;
+        return 0;
+    case PR_GET_CHILD_SUBREAPER: {
+        int v = t->tg->child_subreaper;
+        return fb_mm_copy_out(t->mm, a[1], &v, 4) ? -EFAULT : 0;
+    }
     case PR_SET_TIMERSLACK:
     case PR_SET_THP_DISABLE:
         return 0;
-    case PR_GET_CHILD_SUBREAPER: {
-        int zero = 0;
-        return fb_mm_copy_out(t->mm, a[1], &zero, 4) ? -EFAULT : 0;
-    }
     case PR_GET_TIMERSLACK:
         return 50000;
     case PR_GET_THP_DISABLE:
         return 0;
     case PR_CAPBSET_READ:
         return a[1] <= 40 ? 1 : -EINVAL;
-    case PR_SET_SECCOMP:
     case PR_GET_SECCOMP:
+        return 0; /* seccomp mode disabled: the application never has a filter */
+    case PR_SET_SECCOMP:
         return -EINVAL; /* seccomp inside the sandbox is not supported */
     case PR_SET_VMA:
         return 0;
@@ -885,8 +1052,10 @@ FB_SYSCALL(getrandom)
     size_t len = (size_t)FB_MIN(a[1], (uint64_t)INT32_MAX), done = 0;
     unsigned flags = ARG_U32(2);
 
-    if (flags & ~(unsigned)(GRND_NONBLOCK | GRND_RANDOM | 0x4 /* GRND_INSECURE */))
+    if (flags & ~(unsigned)(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE))
         return -EINVAL;
+    if ((flags & (GRND_RANDOM | GRND_INSECURE)) == (GRND_RANDOM | GRND_INSECURE))
+        return -EINVAL; /* contradictory */
     while (done < len) {
         size_t n = FB_MIN(len - done, sizeof(buf));
         /* Fresh host randomness every time: clones of one image never share it. */

@@ -1,4 +1,5 @@
-/* Time system calls: clocks (host clocks plus the kernel's offsets), sleeps, and interval timers. */
+/* Time system calls: clocks (host clocks plus the kernel's offsets, CPU clocks), sleeps, interval
+ * timers and POSIX timers. */
 #include "kernel/syscalls/syscall.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
 #include "kernel/syscalls/sys_util.h"
+#include "kernel/time/posix_timers.h"
 #include "kernel/util/cleanup.h"
 
 #define NS 1000000000ll
@@ -30,9 +32,13 @@ int fb_put_timespec(struct fb_task *t, uint64_t uaddr, int64_t ns)
     return fb_mm_copy_out(t->mm, uaddr, &ts, sizeof(ts)) ? -EFAULT : 0;
 }
 
-/* Read an application clock; -EINVAL for unknown clocks. */
-static int read_clock(struct fb_task *t, int id, int64_t *ns)
+/* Read an application clock; -EINVAL for unknown clocks (and the alarm clocks, which need an
+ * RTC the sandbox does not have). */
+static int read_clock(struct fb_task *t, clockid_t id, int64_t *ns)
 {
+    struct fb_cpuclock c;
+    int r;
+
     switch (id) {
     case CLOCK_REALTIME:
     case CLOCK_REALTIME_COARSE:
@@ -45,14 +51,14 @@ static int read_clock(struct fb_task *t, int id, int64_t *ns)
     case CLOCK_BOOTTIME:
         *ns = fb_app_mono_ns();
         return 0;
-    case CLOCK_PROCESS_CPUTIME_ID:
-        *ns = t->tg->utime_ns + t->tg->stime_ns;
-        return 0;
-    case CLOCK_THREAD_CPUTIME_ID:
-        *ns = t->utime_ns + t->stime_ns;
-        return 0;
     default:
-        return -EINVAL;
+        if (!fb_cpuclock_is(id))
+            return -EINVAL;
+        r = fb_cpuclock_get(t, id, true, &c);
+        if (r < 0)
+            return r;
+        *ns = fb_cpuclock_read(&c);
+        return 0;
     }
 }
 
@@ -67,17 +73,22 @@ FB_SYSCALL(clock_gettime)
 
 FB_SYSCALL(clock_getres)
 {
-    int64_t ns;
-    int r = read_clock(t, ARG_INT(0), &ns);
+    clockid_t id = ARG_INT(0);
+    int64_t ns, res = 1;
+    int r = read_clock(t, id, &ns);
+
     if (r < 0)
         return r;
+    if (id == CLOCK_REALTIME_COARSE || id == CLOCK_MONOTONIC_COARSE) {
+        res = 4000000;
+    } else if (fb_cpuclock_is(id)) {
+        struct fb_cpuclock c;
+        if (fb_cpuclock_get(t, id, true, &c) == 0)
+            res = fb_cpuclock_res(&c);
+    }
     if (!a[1])
         return 0;
-    return fb_put_timespec(t, a[1],
-                           (ARG_INT(0) == CLOCK_REALTIME_COARSE ||
-                            ARG_INT(0) == CLOCK_MONOTONIC_COARSE)
-                               ? 4000000
-                               : 1);
+    return fb_put_timespec(t, a[1], res);
 }
 
 FB_SYSCALL(gettimeofday)
@@ -111,10 +122,25 @@ FB_SYSCALL(settimeofday)
     return -EPERM; /* the sandbox clock follows the host's */
 }
 
+/* Only CLOCK_REALTIME and the CPU clocks are settable on Linux (others: EINVAL). The sandbox
+ * follows the host's clock and CPU clocks are never settable, so valid requests get EPERM. */
 FB_SYSCALL(clock_settime)
 {
-    (void)t;
-    (void)a;
+    clockid_t id = ARG_INT(0);
+    struct timespec ts;
+
+    if (fb_cpuclock_is(id)) {
+        struct fb_cpuclock c;
+        int r = fb_cpuclock_get(t, id, false, &c);
+        if (r < 0)
+            return r;
+    } else if (id != CLOCK_REALTIME) {
+        return -EINVAL;
+    }
+    if (fb_mm_copy_in(t->mm, a[1], &ts, sizeof(ts)) != 0)
+        return -EFAULT;
+    if (id == CLOCK_REALTIME && (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= NS))
+        return -EINVAL;
     return -EPERM;
 }
 
@@ -135,6 +161,26 @@ static int64_t sleep_until(struct fb_task *t, int64_t deadline, uint64_t urem)
     }
 }
 
+/* Sleep until a CPU clock reaches `until`. The clock advances only while threads run, so the
+ * sleep looks again every few milliseconds (bounded by the least time the rest could take). */
+static int64_t cpu_sleep_until(struct fb_task *t, const struct fb_cpuclock *c, int64_t until,
+                               uint64_t urem)
+{
+    for (;;) {
+        int64_t now = fb_cpuclock_read(c), step;
+        int r;
+        if (now >= until)
+            return 0;
+        step = FB_MIN(FB_MAX(until - now, 1000000), 10000000);
+        r = fb_task_sleep(t, fb_app_mono_ns() + step);
+        if (r == -EINTR) {
+            if (urem)
+                fb_put_timespec(t, urem, FB_MAX(until - fb_cpuclock_read(c), 0));
+            return -FB_ERESTARTNOHAND;
+        }
+    }
+}
+
 FB_SYSCALL(nanosleep)
 {
     int64_t ns;
@@ -146,26 +192,51 @@ FB_SYSCALL(nanosleep)
 
 FB_SYSCALL(clock_nanosleep)
 {
-    int id = ARG_INT(0), flags = ARG_INT(1);
+    clockid_t id = ARG_INT(0);
+    int flags = ARG_INT(1); /* only TIMER_ABSTIME means something; Linux ignores other bits */
+    struct fb_cpuclock c;
     int64_t ns, deadline;
     int r;
 
-    if (id != CLOCK_REALTIME && id != CLOCK_MONOTONIC && id != CLOCK_BOOTTIME &&
-        id != CLOCK_TAI)
-        return id == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -EOPNOTSUPP;
-    if (flags & ~TIMER_ABSTIME)
-        return -EINVAL;
+    switch (id) {
+    case CLOCK_REALTIME:
+    case CLOCK_MONOTONIC:
+    case CLOCK_BOOTTIME:
+    case CLOCK_TAI:
+        break;
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_REALTIME_ALARM:
+    case CLOCK_BOOTTIME_ALARM:
+        return -EOPNOTSUPP; /* no sleeping on these (the alarm clocks need an RTC) */
+    default:
+        if (!fb_cpuclock_is(id))
+            return -EINVAL;
+        break;
+    }
     r = fb_get_timespec(t, a[2], &ns);
     if (r < 0)
         return r;
+    if (fb_cpuclock_is(id)) {
+        /* Checked after the time, as Linux's CPU-clock sleep does. */
+        r = fb_cpuclock_get(t, id, false, &c);
+        if (r < 0)
+            return r;
+        if (c.task == t)
+            return -EINVAL; /* its own thread clock cannot advance while it sleeps */
+        /* The target is kept across a restart like a monotonic deadline. */
+        if (!(t->restarting && t->sc_deadline))
+            t->sc_deadline = (flags & TIMER_ABSTIME) ? FB_MAX(ns, 1) : fb_cpuclock_read(&c) + ns;
+        return cpu_sleep_until(t, &c, t->sc_deadline, (flags & TIMER_ABSTIME) ? 0 : a[3]);
+    }
     if (flags & TIMER_ABSTIME) {
         deadline = (id == CLOCK_REALTIME || id == CLOCK_TAI)
                        ? fb_app_mono_ns() + (ns - fb_app_real_ns())
                        : ns;
         if (deadline <= 0)
             deadline = 1;
-        r = (int)sleep_until(t, deadline, 0);
-        return r == -FB_ERESTARTNOHAND ? -FB_ERESTARTNOHAND : r;
+        return sleep_until(t, deadline, 0);
     }
     return sleep_until(t, fb_task_deadline(t, ns), a[3]);
 }
@@ -175,16 +246,12 @@ FB_SYSCALL(clock_nanosleep)
 static void itimer_real_fire(struct fb_ktimer *k)
 {
     struct fb_thread_group *tg = fb_container_of(k, struct fb_thread_group, itimer_real);
-    siginfo_t si;
 
-    memset(&si, 0, sizeof(si));
-    si.si_signo = SIGALRM;
-    si.si_code = SI_TIMER;
     if (tg->state != FB_TG_LIVE)
         return;
     if (tg->itimer_real_interval_ns)
         fb_ktimer_arm(k, k->deadline_ns + tg->itimer_real_interval_ns);
-    fb_signal_send_tg(tg, SIGALRM, &si);
+    fb_signal_send_tg(tg, SIGALRM, NULL); /* SI_KERNEL, as Linux sends it */
 }
 
 static struct itimerval real_value(struct fb_thread_group *tg)
@@ -223,10 +290,8 @@ FB_SYSCALL(getitimer)
         v = real_value(t->tg);
         break;
     case ITIMER_VIRTUAL:
-        v = t->tg->itimer_virt;
-        break;
     case ITIMER_PROF:
-        v = t->tg->itimer_prof;
+        fb_cpu_itimer_get(t->tg, ARG_INT(0), &v);
         break;
     default:
         return -EINVAL;
@@ -252,12 +317,8 @@ FB_SYSCALL(setitimer)
         set_real(t->tg, &nv);
         break;
     case ITIMER_VIRTUAL:
-        old = t->tg->itimer_virt;
-        t->tg->itimer_virt = nv;
-        break;
     case ITIMER_PROF:
-        old = t->tg->itimer_prof;
-        t->tg->itimer_prof = nv;
+        fb_cpu_itimer_set(t->tg, which, &nv, &old);
         break;
     default:
         return -EINVAL;
@@ -278,4 +339,31 @@ FB_SYSCALL(alarm)
     if (!left && (old.it_value.tv_usec))
         left = 1;
     return left;
+}
+
+/* ---- POSIX timers (kernel/time/posix_timers.c) -------------------------------------------------------- */
+
+FB_SYSCALL(timer_create)
+{
+    return fb_timer_create(t, ARG_INT(0), a[1], a[2]);
+}
+
+FB_SYSCALL(timer_settime)
+{
+    return fb_timer_settime(t, ARG_INT(0), ARG_INT(1), a[2], a[3]);
+}
+
+FB_SYSCALL(timer_gettime)
+{
+    return fb_timer_gettime(t, ARG_INT(0), a[1]);
+}
+
+FB_SYSCALL(timer_getoverrun)
+{
+    return fb_timer_getoverrun(t, ARG_INT(0));
+}
+
+FB_SYSCALL(timer_delete)
+{
+    return fb_timer_delete(t, ARG_INT(0));
 }

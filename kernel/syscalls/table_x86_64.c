@@ -176,6 +176,11 @@ FB_SYSCALL_DECL(sync);
 FB_SYSCALL_DECL(syncfs);
 FB_SYSCALL_DECL(sysinfo);
 FB_SYSCALL_DECL(tgkill);
+FB_SYSCALL_DECL(timer_create);
+FB_SYSCALL_DECL(timer_delete);
+FB_SYSCALL_DECL(timer_getoverrun);
+FB_SYSCALL_DECL(timer_gettime);
+FB_SYSCALL_DECL(timer_settime);
 FB_SYSCALL_DECL(time);
 FB_SYSCALL_DECL(times);
 FB_SYSCALL_DECL(tkill);
@@ -192,6 +197,39 @@ FB_SYSCALL_DECL(wait4);
 FB_SYSCALL_DECL(waitid);
 FB_SYSCALL_DECL(write);
 FB_SYSCALL_DECL(writev);
+
+/* Event files (sys_event.c). */
+FB_SYSCALL_DECL(epoll_create);
+FB_SYSCALL_DECL(epoll_create1);
+FB_SYSCALL_DECL(epoll_ctl);
+FB_SYSCALL_DECL(epoll_pwait);
+FB_SYSCALL_DECL(epoll_pwait2);
+FB_SYSCALL_DECL(epoll_wait);
+FB_SYSCALL_DECL(eventfd);
+FB_SYSCALL_DECL(eventfd2);
+FB_SYSCALL_DECL(signalfd);
+FB_SYSCALL_DECL(signalfd4);
+FB_SYSCALL_DECL(timerfd_create);
+FB_SYSCALL_DECL(timerfd_gettime);
+FB_SYSCALL_DECL(timerfd_settime);
+
+/* Sockets (sys_socket.c). */
+FB_SYSCALL_DECL(accept);
+FB_SYSCALL_DECL(accept4);
+FB_SYSCALL_DECL(bind);
+FB_SYSCALL_DECL(connect);
+FB_SYSCALL_DECL(getpeername);
+FB_SYSCALL_DECL(getsockname);
+FB_SYSCALL_DECL(getsockopt);
+FB_SYSCALL_DECL(listen);
+FB_SYSCALL_DECL(recvfrom);
+FB_SYSCALL_DECL(recvmsg);
+FB_SYSCALL_DECL(sendmsg);
+FB_SYSCALL_DECL(sendto);
+FB_SYSCALL_DECL(setsockopt);
+FB_SYSCALL_DECL(shutdown);
+FB_SYSCALL_DECL(socket);
+FB_SYSCALL_DECL(socketpair);
 
 /* Deliberate refusals: the sandbox does not give these to applications (docs/security.md). */
 static int64_t refuse_eperm(struct fb_task *t, const uint64_t *a)
@@ -269,26 +307,33 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     FULL(35, nanosleep, "pp"),
     FULL(36, getitimer, "dp"),
     FULL(37, alarm, "u"),
-    PART(38, setitimer, "dpp",
-         "ITIMER_VIRTUAL and ITIMER_PROF are stored but never fire"),
+    FULL(38, setitimer, "dpp"),
     FULL(39, getpid, ""),
     PART(40, sendfile, "ffpu",
          "copies through the kernel"),
-    NONE(41, socket),
-    NONE(42, connect),
-    NONE(43, accept),
-    NONE(44, sendto),
-    NONE(45, recvfrom),
-    NONE(46, sendmsg),
-    NONE(47, recvmsg),
-    NONE(48, shutdown),
-    NONE(49, bind),
-    NONE(50, listen),
-    NONE(51, getsockname),
-    NONE(52, getpeername),
-    NONE(53, socketpair),
-    NONE(54, setsockopt),
-    NONE(55, getsockopt),
+    PART(41, socket, "ddd",
+         "AF_UNIX only (stream, dgram, seqpacket); no network in the sandbox: AF_INET, AF_INET6, AF_NETLINK and other families EAFNOSUPPORT; SOCK_RAW and AF_PACKET EPERM"),
+    FULL(42, connect, "fpd"),
+    FULL(43, accept, "fpp"),
+    PART(44, sendto, "fbuxpd",
+         "AF_UNIX; MSG_OOB is EOPNOTSUPP (Linux 5.15+ sends one out-of-band byte on streams)"),
+    PART(45, recvfrom, "fBuxpp",
+         "AF_UNIX; MSG_OOB is EOPNOTSUPP; MSG_TRUNC reports datagram lengths only"),
+    PART(46, sendmsg, "fpx",
+         "AF_UNIX: SCM_RIGHTS (253 files) and SCM_CREDENTIALS; no MSG_OOB; sockets in flight that reference each other are not garbage-collected"),
+    PART(47, recvmsg, "fpx",
+         "as sendmsg; no SO_PEEK_OFF"),
+    FULL(48, shutdown, "fd"),
+    FULL(49, bind, "fpd"),
+    FULL(50, listen, "fd"),
+    FULL(51, getsockname, "fpp"),
+    FULL(52, getpeername, "fpp"),
+    PART(53, socketpair, "dddp",
+         "AF_UNIX only"),
+    PART(54, setsockopt, "fddpd",
+         "SOL_SOCKET options of AF_UNIX (buffers, timeouts, SO_PASSCRED, ...; SO_LINGER, SO_KEEPALIVE and the like stored only); other levels EOPNOTSUPP"),
+    PART(55, getsockopt, "fddpp",
+         "as setsockopt, plus SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED"),
     PART(56, clone, "xppppx",
          "no namespace flags (EPERM), no CLONE_PIDFD"),
     FULL(57, fork, ""),
@@ -307,9 +352,8 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     NONE(70, msgrcv),
     NONE(71, msgctl),
     PART(72, fcntl, "fdx",
-         "record locks (F_SETLK...) are accepted without enforcement (one sandbox); no leases, no seals"),
-    PART(73, flock, "fd",
-         "accepted without enforcement (locks are sandbox-local and advisory)"),
+         "no leases, no seals, no F_SETOWN/F_SETSIG signal delivery; at most 65536 record locks per file (ENOLCK)"),
+    FULL(73, flock, "fd"),
     FULL(74, fsync, "f"),
     FULL(75, fdatasync, "f"),
     FULL(76, truncate, "sd"),
@@ -382,20 +426,22 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
          "values from the backing filesystem"),
     FULL(138, fstatfs, "fp"),
     NONE(139, sysfs),
-    FULL(140, getpriority, "dd"),
-    FULL(141, setpriority, "ddd"),
+    PART(140, getpriority, "dd",
+         "nice values are kept per thread and reported; they do not change scheduling"),
+    PART(141, setpriority, "ddd",
+         "nice values are kept per thread and reported; they do not change scheduling"),
     FULL(142, sched_setparam, "dp"),
     FULL(143, sched_getparam, "dp"),
     PART(144, sched_setscheduler, "ddp",
-         "only SCHED_OTHER/BATCH/IDLE"),
+         "only SCHED_OTHER/BATCH/IDLE (recorded); real-time policies EPERM"),
     FULL(145, sched_getscheduler, "d"),
     FULL(146, sched_get_priority_max, "d"),
     FULL(147, sched_get_priority_min, "d"),
     FULL(148, sched_rr_get_interval, "dp"),
     PART(149, mlock, "px",
-         "accepted: all memory is already resident"),
+         "checks the range is mapped (ENOMEM); all memory is already resident; no RLIMIT_MEMLOCK"),
     PART(150, munlock, "px",
-         "accepted"),
+         "checks the range is mapped (ENOMEM)"),
     PART(151, mlockall, "x",
          "accepted"),
     PART(152, munlockall, "",
@@ -405,7 +451,7 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     DENY(155, pivot_root, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
     NONE(156, _sysctl),
     PART(157, prctl, "dxxxx",
-         "common options only; PR_SET_SECCOMP refused"),
+         "common options only (names, dumpable per process, pdeath signal, no_new_privs, child subreaper); PR_SET_SECCOMP refused"),
     FULL(158, arch_prctl, "dx"),
     DENY(159, adjtimex, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
     FULL(160, setrlimit, "dp"),
@@ -453,7 +499,7 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     PART(202, futex, "pdupud",
          "no PI futexes (LOCK_PI, UNLOCK_PI, TRYLOCK_PI, WAIT_REQUEUE_PI)"),
     PART(203, sched_setaffinity, "dup",
-         "accepted and ignored"),
+         "the mask is checked and reported back; it does not pin host CPUs"),
     FULL(204, sched_getaffinity, "dup"),
     NONE(205, set_thread_area),
     NONE(206, io_setup),
@@ -463,7 +509,7 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     NONE(210, io_cancel),
     NONE(211, get_thread_area),
     DENY(212, lookup_dcookie, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
-    NONE(213, epoll_create),
+    FULL(213, epoll_create, "d"),
     NONE(214, epoll_ctl_old),
     NONE(215, epoll_wait_old),
     NONE(216, remap_file_pages),
@@ -473,18 +519,22 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     NONE(220, semtimedop),
     PART(221, fadvise64, "fddd",
          "accepted and ignored"),
-    NONE(222, timer_create),
-    NONE(223, timer_settime),
-    NONE(224, timer_gettime),
-    NONE(225, timer_getoverrun),
-    NONE(226, timer_delete),
-    ERR(227, clock_settime, "dp", "EPERM: the sandbox clock follows the host"),
+    PART(222, timer_create, "dpp",
+         "timers on CPU clocks only for the caller's own process and threads"),
+    FULL(223, timer_settime, "ddpp"),
+    FULL(224, timer_gettime, "dp"),
+    FULL(225, timer_getoverrun, "d"),
+    FULL(226, timer_delete, "d"),
+    ERR(227, clock_settime, "dp",
+        "EPERM: the sandbox clock follows the host (after Linux's checks: EINVAL for clocks that cannot be set)"),
     FULL(228, clock_gettime, "dp"),
     FULL(229, clock_getres, "dp"),
     FULL(230, clock_nanosleep, "ddpp"),
     FULL(231, exit_group, "d"),
-    NONE(232, epoll_wait),
-    NONE(233, epoll_ctl),
+    PART(232, epoll_wait, "fpdd",
+         "edge-triggered items may see an extra event after their file's own reads or writes (wait queues carry no event keys)"),
+    PART(233, epoll_ctl, "fdfp",
+         "EPOLLEXCLUSIVE accepted (all waiters wake); EPOLLWAKEUP ignored; no max_user_watches limit"),
     FULL(234, tgkill, "ddS"),
     FULL(235, utimes, "sp"),
     NONE(236, vserver),
@@ -533,18 +583,22 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     NONE(278, vmsplice),
     DENY(279, move_pages, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
     FULL(280, utimensat, "fspx"),
-    NONE(281, epoll_pwait),
-    NONE(282, signalfd),
-    NONE(283, timerfd_create),
-    NONE(284, eventfd),
+    PART(281, epoll_pwait, "fpddpu",
+         "as epoll_wait"),
+    PART(282, signalfd, "dpu",
+         "a signal arriving while a read, poll or epoll waits is seen within 1 ms (a signal tick: signal sending wakes no signalfd queue)"),
+    FULL(283, timerfd_create, "dx"),
+    FULL(284, eventfd, "u"),
     PART(285, fallocate, "fddd",
          "mode 0 and FALLOC_FL_KEEP_SIZE only"),
-    NONE(286, timerfd_settime),
-    NONE(287, timerfd_gettime),
-    NONE(288, accept4),
-    NONE(289, signalfd4),
-    NONE(290, eventfd2),
-    NONE(291, epoll_create1),
+    PART(286, timerfd_settime, "fxpp",
+         "TFD_TIMER_CANCEL_ON_SET accepted but never cancels; absolute CLOCK_REALTIME timers do not follow wall-clock steps"),
+    FULL(287, timerfd_gettime, "fp"),
+    FULL(288, accept4, "fppx"),
+    PART(289, signalfd4, "dpux",
+         "as signalfd"),
+    FULL(290, eventfd2, "ux"),
+    FULL(291, epoll_create1, "x"),
     FULL(292, dup3, "ffx"),
     FULL(293, pipe2, "px"),
     NONE(294, inotify_init1),
@@ -580,7 +634,7 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     DENY(323, userfaultfd, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
     NONE(324, membarrier),
     PART(325, mlock2, "pxx",
-         "accepted"),
+         "checks the range is mapped (ENOMEM); all memory is already resident"),
     NONE(326, copy_file_range),
     FULL(327, preadv2, "fpddx"),
     FULL(328, pwritev2, "fpddx"),
@@ -608,7 +662,8 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     DENY(438, pidfd_getfd, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
     FULL(439, faccessat2, "fsox"),
     DENY(440, process_madvise, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
-    NONE(441, epoll_pwait2),
+    PART(441, epoll_pwait2, "fpdppu",
+         "as epoll_wait"),
     DENY(442, mount_setattr, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
     DENY(443, quotactl_fd, refuse_eperm, "EPERM: host resource: refused in the sandbox"),
     DENY(444, landlock_create_ruleset, refuse_eopnotsupp, "EOPNOTSUPP: landlock is not available"),

@@ -96,12 +96,14 @@ int64_t fb_do_clone(struct fb_task *t, uint64_t flags, uint64_t stack, uint64_t 
             r = -ENOMEM;
             goto out_fail;
         }
-        tg = fb_tg_new((flags & CLONE_PARENT) && t->tg->parent ? t->tg->parent : t->tg, sh);
+        bool as_sibling = (flags & CLONE_PARENT) && t->tg->parent;
+        tg = fb_tg_new(as_sibling ? t->tg->parent : t->tg, sh);
         if (!tg) {
             fb_sighand_put(sh);
             r = -ENOMEM;
             goto out_fail;
         }
+        tg->parent_thread = as_sibling ? t->tg->parent_thread : t;
         sh = NULL;
         tg->tgid = pid;
         fb_pid_ref(pid);
@@ -140,6 +142,10 @@ int64_t fb_do_clone(struct fb_task *t, uint64_t flags, uint64_t stack, uint64_t 
     else
         c->altstack = t->altstack;
     memcpy(c->comm, t->comm, sizeof(c->comm));
+    c->no_new_privs = t->no_new_privs;
+    c->nice = t->nice;
+    c->sched_policy = t->sched_policy;
+    memcpy(c->affinity, t->affinity, sizeof(c->affinity));
     if (flags & CLONE_CHILD_CLEARTID)
         c->clear_child_tid = child_tid;
     if (flags & CLONE_CHILD_SETTID) {

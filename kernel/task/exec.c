@@ -10,6 +10,7 @@
 #include "kernel/loader/loader.h"
 #include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
+#include "kernel/time/posix_timers.h"
 #include "kernel/util/log.h"
 #include "kernel/vfs/vfs.h"
 
@@ -86,6 +87,9 @@ int64_t fb_do_execve(struct fb_task *t, int dirfd, const char *path, char *const
         }
     }
     fb_sighand_exec_reset(t->tg->sighand);
+    fb_posix_timers_delete_all(t->tg); /* interval timers (setitimer) survive exec, these not */
+    t->tg->did_exec = true;
+    t->tg->dumpable = 1;
     if (t->clear_child_tid) {
         uint32_t zero = 0;
         fb_mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero));

@@ -10,6 +10,7 @@
 #include "kernel/futex/futex.h"
 #include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
+#include "kernel/time/posix_timers.h"
 #include "kernel/util/log.h"
 #include "kernel/vfs/vfs.h"
 
@@ -38,6 +39,13 @@ void fb_tg_exit_group(struct fb_thread_group *tg, int status)
     }
 }
 
+/* pid 1's process, live or zombie (NULL once reaped or before boot). fb_k->init names its first
+ * thread, which may exit before the others: the process is found by its id instead. */
+static struct fb_thread_group *init_tg(void)
+{
+    return fb_k->init_exited ? NULL : fb_tg_lookup_any(1);
+}
+
 /* Kill every process but pid 1's own group (which is exiting): pid-namespace teardown. */
 static void kill_all_others(struct fb_thread_group *init)
 {
@@ -50,30 +58,32 @@ static void kill_all_others(struct fb_thread_group *init)
     }
 }
 
-/* Children of a dying process go to pid 1 (or die with it if pid 1 is the one dying). */
-static void reparent_children(struct fb_thread_group *tg)
+/* A live thread of tg that is not on its way out, or NULL (Linux find_alive_thread). */
+static struct fb_task *alive_thread(struct fb_thread_group *tg, struct fb_task *except)
 {
-    struct fb_list *pos, *tmp;
-    struct fb_thread_group *init = fb_k->init ? fb_k->init->tg : NULL;
-    bool init_alive = init && init != tg && init->state == FB_TG_LIVE;
-
-    fb_list_for_each_safe(pos, tmp, &tg->children)
+    struct fb_list *pos;
+    if (tg->state != FB_TG_LIVE || tg->group_exiting)
+        return NULL;
+    fb_list_for_each(pos, &tg->threads)
     {
-        struct fb_thread_group *c = fb_list_entry(pos, struct fb_thread_group, sibling);
-        fb_list_del(&c->sibling);
-        if (init_alive) {
-            c->parent = init;
-            fb_list_add_tail(&init->children, &c->sibling);
-            if (c->state == FB_TG_ZOMBIE)
-                fb_waitq_wake_all(&init->child_wait);
-        } else {
-            c->parent = NULL;
-            if (c->state == FB_TG_ZOMBIE) {
-                c->state = FB_TG_DEAD;
-                fb_tg_put(c);
-            }
-        }
+        struct fb_task *o = fb_list_entry(pos, struct fb_task, tg_node);
+        if (o != except && !o->exiting && o->state != FB_TASK_EXITED)
+            return o;
     }
+    return NULL;
+}
+
+/* Where the orphans of a dying tg go: the nearest living ancestor that declared itself a child
+ * subreaper (PR_SET_CHILD_SUBREAPER), else pid 1; NULL when pid 1 itself is the one dying. */
+static struct fb_thread_group *find_reaper(struct fb_thread_group *tg)
+{
+    struct fb_thread_group *init = init_tg();
+    struct fb_thread_group *a;
+
+    for (a = tg->parent; a && a != init; a = a->parent)
+        if (a->child_subreaper && alive_thread(a, NULL))
+            return a;
+    return init && init != tg && init->state == FB_TG_LIVE ? init : NULL;
 }
 
 /* Does the parent discard exit statuses (SIGCHLD ignored or SA_NOCLDWAIT)? */
@@ -83,14 +93,98 @@ static bool parent_autoreaps(struct fb_thread_group *parent)
     return a->handler == (uint64_t)SIG_IGN || (a->flags & SA_NOCLDWAIT);
 }
 
+/* Tell the parent that child died: SIGCHLD (or its exit signal) unless ignored, and reap it at
+ * once if the parent does not collect statuses. Returns true if the child was reaped. */
+static bool notify_parent_of_death(struct fb_thread_group *child, int status)
+{
+    struct fb_thread_group *parent = child->parent;
+    bool autoreap = child->exit_signal == SIGCHLD && parent_autoreaps(parent);
+
+    /* With SA_NOCLDWAIT and a handler SIGCHLD still comes; with SIG_IGN none is sent (Linux
+     * do_notify_parent). */
+    if (child->exit_signal > 0 &&
+        !(autoreap && parent->sighand->action[SIGCHLD - 1].handler == (uint64_t)SIG_IGN))
+        fb_signal_notify_parent(child, child->exit_signal, status);
+    fb_waitq_wake_all(&parent->child_wait);
+    if (!autoreap)
+        return false;
+    fb_list_del(&child->sibling);
+    child->parent = NULL;
+    child->parent_thread = NULL;
+    child->state = FB_TG_DEAD;
+    fb_tg_put(child);
+    return true;
+}
+
+/* Children of a dying process go to their reaper (or die with pid 1 when it is the one dying).
+ * A zombie child is reported to its new parent as if it had just died. */
+static void reparent_children(struct fb_thread_group *tg)
+{
+    struct fb_list *pos, *tmp;
+    struct fb_thread_group *reaper = find_reaper(tg);
+
+    fb_list_for_each_safe(pos, tmp, &tg->children)
+    {
+        struct fb_thread_group *c = fb_list_entry(pos, struct fb_thread_group, sibling);
+        fb_list_del(&c->sibling);
+        if (reaper) {
+            c->parent = reaper;
+            c->parent_thread = alive_thread(reaper, NULL);
+            c->exit_signal = SIGCHLD; /* nobody slays init with an odd exit signal */
+            fb_list_add_tail(&reaper->children, &c->sibling);
+            if (c->state == FB_TG_ZOMBIE)
+                notify_parent_of_death(c, c->exit_status);
+        } else {
+            c->parent = NULL;
+            c->parent_thread = NULL;
+            if (c->state == FB_TG_ZOMBIE) {
+                c->state = FB_TG_DEAD;
+                fb_tg_put(c);
+            }
+        }
+    }
+}
+
+/* Thread t is exiting: the processes it created (their parent thread) lose their parent thread.
+ * Each gets its pdeath signals (PR_SET_PDEATHSIG, per thread) and is handed to another live
+ * thread of t's process if there is one (else reparent_children moves it on). */
+static void forget_parent_thread(struct fb_task *t)
+{
+    struct fb_list *pos, *tpos;
+    struct fb_task *heir = alive_thread(t->tg, t);
+
+    fb_list_for_each(pos, &t->tg->children)
+    {
+        struct fb_thread_group *c = fb_list_entry(pos, struct fb_thread_group, sibling);
+        if (c->parent_thread != t)
+            continue;
+        c->parent_thread = heir;
+        if (c->state != FB_TG_LIVE)
+            continue;
+        fb_list_for_each(tpos, &c->threads)
+        {
+            struct fb_task *ct = fb_list_entry(tpos, struct fb_task, tg_node);
+            siginfo_t si;
+            if (!ct->pdeath_signal)
+                continue;
+            memset(&si, 0, sizeof(si));
+            si.si_code = SI_USER;
+            si.si_pid = t->tg->tgid;
+            si.si_uid = t->tg->uid;
+            fb_signal_send_tg(c, ct->pdeath_signal, &si);
+        }
+    }
+}
+
 static void tg_become_zombie(struct fb_thread_group *tg, int status)
 {
     struct fb_thread_group *parent = tg->parent;
 
     tg->exit_status = status;
     fb_ktimer_cancel(&tg->itimer_real);
+    fb_cputimers_exit(tg);
     reparent_children(tg);
-    if (fb_k->init && tg == fb_k->init->tg) {
+    if (tg->tgid == 1 && tg == init_tg()) {
         fb_k->init_status = status;
         fb_k->init_exited = true;
         kill_all_others(tg);
@@ -101,17 +195,7 @@ static void tg_become_zombie(struct fb_thread_group *tg, int status)
         fb_tg_put(tg);
         return;
     }
-    if (tg->exit_signal == SIGCHLD && parent_autoreaps(parent)) {
-        fb_list_del(&tg->sibling);
-        tg->parent = NULL;
-        tg->state = FB_TG_DEAD;
-        fb_waitq_wake_all(&parent->child_wait);
-        fb_tg_put(tg);
-        return;
-    }
-    if (tg->exit_signal > 0)
-        fb_signal_notify_parent(tg, tg->exit_signal, status);
-    fb_waitq_wake_all(&parent->child_wait);
+    notify_parent_of_death(tg, status);
 }
 
 /* Robust futex list: mark futexes held by the dying thread as owner-died and wake a waiter. */
@@ -150,12 +234,16 @@ void fb_task_exit_finish(struct fb_task *t)
     int status = tg->group_exiting ? tg->exit_status : t->exit_code;
 
     t->state = FB_TASK_EXITED;
+    fb_futex_unpark(t);
     exit_robust_list(t);
     if (t->clear_child_tid && t->mm) {
         uint32_t zero = 0;
+        /* A shared wake, as Linux's mm_release does (the C library waits with a shared op). */
         if (fb_mm_copy_out(t->mm, t->clear_child_tid, &zero, sizeof(zero)) == 0)
-            fb_futex_wake(t->mm, t->clear_child_tid, 1, FUTEX_BITSET_MATCH_ANY, false);
+            fb_futex_wake(t->mm, t->clear_child_tid, 1, FUTEX_BITSET_MATCH_ANY, true);
     }
+    forget_parent_thread(t);
+    fb_posix_timers_task_exit(t);
     if (t->vfork_parent) {
         struct fb_task *p = t->vfork_parent;
         t->vfork_parent = NULL;
@@ -191,7 +279,27 @@ struct wait_result {
     int status; /* wait status */
     int code;   /* CLD_* for waitid */
     int uid;
+    int64_t utime_ns, stime_ns; /* the child's CPU time and its reaped children's (rusage) */
 };
+
+static void result_times(struct wait_result *res, const struct fb_thread_group *c)
+{
+    res->utime_ns = c->utime_ns + c->child_utime_ns;
+    res->stime_ns = c->stime_ns + c->child_stime_ns;
+}
+
+/* The rusage wait4/waitid report for the child (Linux getrusage(child, RUSAGE_BOTH); only the
+ * CPU times are kept by this kernel). */
+static int put_rusage(struct fb_task *t, uint64_t uaddr, const struct wait_result *res)
+{
+    struct rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    ru.ru_utime.tv_sec = res->utime_ns / 1000000000;
+    ru.ru_utime.tv_usec = (res->utime_ns % 1000000000) / 1000;
+    ru.ru_stime.tv_sec = res->stime_ns / 1000000000;
+    ru.ru_stime.tv_usec = (res->stime_ns % 1000000000) / 1000;
+    return fb_mm_copy_out(t->mm, uaddr, &ru, sizeof(ru)) ? -EFAULT : 0;
+}
 
 static bool pid_matches(struct fb_task *t, struct fb_thread_group *c, int idtype, int id)
 {
@@ -236,6 +344,7 @@ static int wait_scan(struct fb_task *t, int idtype, int id, int options, struct 
             res->status = c->exit_status;
             res->code = cld_code(c->exit_status);
             res->uid = (int)c->uid;
+            result_times(res, c);
             if (!(options & WNOWAIT)) {
                 me->child_utime_ns += c->utime_ns + c->child_utime_ns;
                 me->child_stime_ns += c->stime_ns + c->child_stime_ns;
@@ -251,6 +360,7 @@ static int wait_scan(struct fb_task *t, int idtype, int id, int options, struct 
             res->status = FB_W_STOPCODE(c->stop_signal);
             res->code = CLD_STOPPED;
             res->uid = (int)c->uid;
+            result_times(res, c);
             if (!(options & WNOWAIT))
                 c->stop_reported = true;
             return res->pid;
@@ -260,6 +370,7 @@ static int wait_scan(struct fb_task *t, int idtype, int id, int options, struct 
             res->status = 0xffff;
             res->code = CLD_CONTINUED;
             res->uid = (int)c->uid;
+            result_times(res, c);
             if (!(options & WNOWAIT))
                 c->continued = false;
             return res->pid;
@@ -311,12 +422,8 @@ int64_t fb_sys_wait4_impl(struct fb_task *t, int pid, uint64_t ustatus, int opti
         return r;
     if (ustatus && fb_mm_copy_out(t->mm, ustatus, &res.status, sizeof(int)) != 0)
         return -EFAULT;
-    if (rusage) {
-        struct rusage ru;
-        memset(&ru, 0, sizeof(ru));
-        if (fb_mm_copy_out(t->mm, rusage, &ru, sizeof(ru)) != 0)
-            return -EFAULT;
-    }
+    if (rusage && put_rusage(t, rusage, &res) < 0)
+        return -EFAULT;
     return r;
 }
 
@@ -358,11 +465,7 @@ int64_t fb_sys_waitid_impl(struct fb_task *t, int idtype, int id, uint64_t uinfo
     }
     if (uinfo && fb_mm_copy_out(t->mm, uinfo, &si, sizeof(si)) != 0)
         return -EFAULT;
-    if (rusage) {
-        struct rusage ru;
-        memset(&ru, 0, sizeof(ru));
-        if (fb_mm_copy_out(t->mm, rusage, &ru, sizeof(ru)) != 0)
-            return -EFAULT;
-    }
+    if (rusage && put_rusage(t, rusage, &res) < 0)
+        return -EFAULT;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
 #include "kernel/syscalls/syscall.h"
+#include "kernel/time/posix_timers.h"
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 #include "kernel/vfs/vfs.h"
@@ -105,6 +106,7 @@ static void deadline_to_abs(int64_t deadline_ns, struct timespec *ts)
 int fb_task_sleep(struct fb_task *t, int64_t deadline_ns)
 {
     struct timespec ts;
+    int64_t start = fb_host_mono_ns();
     int r = 0;
 
     if (deadline_ns)
@@ -129,12 +131,14 @@ int fb_task_sleep(struct fb_task *t, int64_t deadline_ns)
         r = 0;
     t->woken = false;
     t->state = FB_TASK_RUNNING;
+    t->sleep_ns += fb_host_mono_ns() - start;
     return r;
 }
 
 int fb_task_sleep_fds(struct fb_task *t, struct pollfd *fds, int nfds, int64_t deadline_ns)
 {
     struct pollfd pfd[FB_POLL_MAX_HOST + 1];
+    int64_t start = fb_host_mono_ns();
     int i, r = 0, n;
 
     if (nfds > FB_POLL_MAX_HOST)
@@ -184,6 +188,7 @@ int fb_task_sleep_fds(struct fb_task *t, struct pollfd *fds, int nfds, int64_t d
     t->woken = false;
     t->polling_host = false;
     t->state = FB_TASK_RUNNING;
+    t->sleep_ns += fb_host_mono_ns() - start;
     return r;
 }
 
@@ -279,6 +284,14 @@ struct fb_thread_group *fb_tg_lookup_any(int tgid)
     return NULL;
 }
 
+struct fb_thread_group *fb_tg_find_pid(int pid)
+{
+    struct fb_task *t = pid > 0 ? fb_task_lookup(pid) : NULL;
+    if (t && t->tg)
+        return t->tg;
+    return pid > 0 ? fb_tg_lookup_any(pid) : NULL;
+}
+
 struct fb_thread_group *fb_tg_lookup(int tgid)
 {
     struct fb_thread_group *tg = fb_tg_lookup_any(tgid);
@@ -305,7 +318,9 @@ struct fb_thread_group *fb_tg_new(struct fb_thread_group *parent, struct fb_sigh
     fb_list_init(&tg->sibling);
     fb_sigpending_init(&tg->shared_pending);
     fb_waitq_init(&tg->child_wait);
+    fb_list_init(&tg->posix_timers);
     tg->exit_signal = SIGCHLD;
+    tg->dumpable = 1;
     tg->sighand = sh;
     tg->start_mono_ns = fb_app_mono_ns();
     if (parent) {
@@ -324,6 +339,7 @@ struct fb_thread_group *fb_tg_new(struct fb_thread_group *parent, struct fb_sigh
         tg->ngroups = parent->ngroups;
         memcpy(tg->groups, parent->groups, sizeof(tg->groups));
         memcpy(tg->rlim, parent->rlim, sizeof(tg->rlim));
+        tg->dumpable = parent->dumpable;
         fb_pid_ref(tg->pgid);
         fb_pid_ref(tg->sid);
     } else {
@@ -393,6 +409,8 @@ struct fb_task *fb_task_create(struct fb_thread_group *tg, struct fb_mm *mm,
 
 static void task_free(struct fb_task *t)
 {
+    if (fb_k->init == t)
+        fb_k->init = NULL; /* pid 1's first thread is gone (its process may live on) */
     fb_list_del(&t->knode);
     fb_sigpending_clear(&t->pending);
     pthread_cond_destroy(&t->cond);
@@ -444,10 +462,8 @@ void fb_task_exit_finish(struct fb_task *t);
 static void *task_main(void *arg)
 {
     struct fb_task *t = arg;
-    sigset_t all;
 
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    fb_block_async_signals();
     fb_current = t;
     fb_kernel_lock();
     if (fb_k->plat->ops->ctx_new(fb_k->plat, &t->pctx) < 0) {
@@ -483,26 +499,34 @@ static void *task_main(void *arg)
             fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
             continue;
         }
+        /* CPU time is host time in the application (user) and in the kernel minus sleeps
+         * (system); waiting for the kernel lock counts as neither. While the task runs
+         * application code, app_since_ns lets CPU clocks include the time so far. */
+        t0 = t->app_since_ns = fb_host_mono_ns();
         fb_kernel_unlock();
-        t0 = fb_host_mono_ns();
         r = fb_k->plat->ops->switch_to(t->pctx, as, &t->cpu, &stop);
-        fb_kernel_lock();
         t1 = fb_host_mono_ns();
+        fb_kernel_lock();
+        t->app_since_ns = 0;
         t->utime_ns += t1 - t0;
         t->tg->utime_ns += t1 - t0;
         fb_stats.app_ns += t1 - t0;
         fb_stats.switches++;
         switch (r) {
-        case FB_SWITCH_SYSCALL:
+        case FB_SWITCH_SYSCALL: {
+            int64_t slept = t->sleep_ns;
             fb_stats.syscalls++;
+            t1 = fb_host_mono_ns();
             fb_syscall_dispatch(t);
             t0 = fb_host_mono_ns();
             fb_stats.syscall_ns += t0 - t1;
             if (t->tg) {
-                t->stime_ns += t0 - t1;
-                t->tg->stime_ns += t0 - t1;
+                int64_t sys = FB_MAX(t0 - t1 - (t->sleep_ns - slept), 0);
+                t->stime_ns += sys;
+                t->tg->stime_ns += sys;
             }
             break;
+        }
         case FB_SWITCH_FAULT:
             fb_stats.faults++;
             handle_fault(t, &stop);
@@ -518,13 +542,19 @@ static void *task_main(void *arg)
             }
             break;
         }
+        if (t->tg && t->tg->nr_cpu_timers)
+            fb_cputimers_account(t->tg);
     }
     fb_task_exit_finish(t);
     fb_current = NULL;
-    /* The platform context must be released on this thread (it traces the stub thread). */
+    /* The platform context must be released on this thread (it traces the stub thread), and
+     * without the kernel lock: it waits for the host thread to go. */
     if (t->pctx) {
-        fb_k->plat->ops->ctx_release(t->pctx);
+        struct fb_pctx *ctx = t->pctx;
         t->pctx = NULL;
+        fb_kernel_unlock();
+        fb_k->plat->ops->ctx_release(ctx);
+        fb_kernel_lock();
     }
     task_free(t);
     if (--fb_k->nr_tasks == 0)

@@ -68,6 +68,12 @@ struct fb_sighand {
 
 /* ---- thread groups ---------------------------------------------------------------------------- */
 
+/* An interval timer on a CPU clock: fires when the clock reaches expires_ns (0 = disarmed). */
+struct fb_cpu_itimer {
+    int64_t expires_ns;
+    int64_t interval_ns;
+};
+
 enum fb_tg_state {
     FB_TG_LIVE = 0,
     FB_TG_ZOMBIE, /* all threads gone, waiting for the parent to reap */
@@ -86,6 +92,12 @@ struct fb_thread_group {
     struct fb_list children; /* fb_thread_group.sibling */
     struct fb_list sibling;
     int exit_signal; /* sent to the parent when this group dies (usually SIGCHLD) */
+    /* The thread of `parent` that created this process (Linux real_parent): its exit sends the
+     * pdeath signals. NULL once no live thread of the parent is left. */
+    struct fb_task *parent_thread;
+    bool did_exec;        /* has exec'd since fork (setpgid by the parent then gives EACCES) */
+    bool child_subreaper; /* PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here */
+    int dumpable;         /* PR_SET_DUMPABLE (per mm on Linux; per process here) */
 
     int pgid, sid;
 
@@ -113,10 +125,19 @@ struct fb_thread_group {
 
     struct rlimit rlim[RLIM_NLIMITS];
 
-    /* ITIMER_REAL / alarm(): SIGALRM from a kernel timer. VIRTUAL and PROF are stored only. */
+    /* ITIMER_REAL / alarm(): SIGALRM from a kernel timer. */
     struct fb_ktimer itimer_real;
     int64_t itimer_real_interval_ns;
-    struct itimerval itimer_virt, itimer_prof;
+    /* ITIMER_VIRTUAL (user CPU) and ITIMER_PROF (user + system CPU), checked as CPU time is
+     * accounted (kernel/time/cputimers.c). */
+    struct fb_cpu_itimer itimer_virt, itimer_prof;
+    /* POSIX timers (timer_create), kernel/time/posix_timers.c. */
+    struct fb_list posix_timers;
+    int next_timer_id;
+    /* While a CPU-time timer is armed: a kernel timer that interrupts the running threads so
+     * that their CPU time is accounted and the timers checked even without syscalls. */
+    struct fb_ktimer cpu_tick;
+    int nr_cpu_timers; /* armed CPU-time timers (itimers and POSIX timers on CPU clocks) */
 
     /* Accounting for times() and getrusage(). */
     int64_t utime_ns, stime_ns;
@@ -166,6 +187,15 @@ struct fb_task {
     uint64_t clear_child_tid;
     uint64_t robust_list, robust_len;
     char comm[16];
+    int pdeath_signal;  /* PR_SET_PDEATHSIG: sent to this thread's process when its parent dies */
+    bool no_new_privs;  /* PR_SET_NO_NEW_PRIVS (sticky, inherited) */
+    int nice;           /* -20..19 (getpriority/setpriority act on threads, like Linux) */
+    int sched_policy;   /* SCHED_OTHER, SCHED_BATCH or SCHED_IDLE */
+    uint64_t affinity[16]; /* sched_setaffinity mask (CPUs 0..1023) */
+
+    /* A futex wait interrupted without a signal to handle stays queued (kernel/futex) so that
+     * its transparent restart neither loses a wake nor its place after a requeue. */
+    void *futex_parked;
 
     /* vfork: the parent sleeps (before returning to the application) until the child execs
      * or exits. */
@@ -181,6 +211,8 @@ struct fb_task {
 
     int64_t last_switch_ns; /* for CPU accounting */
     int64_t utime_ns, stime_ns;
+    int64_t sleep_ns; /* host time spent asleep in the kernel (not CPU time) */
+    int64_t app_since_ns; /* host time it entered the application, 0 while in the kernel */
 };
 
 /* The task whose host thread this is (NULL on other Sentry threads). */
@@ -190,6 +222,9 @@ extern __thread struct fb_task *fb_current;
 struct fb_task *fb_task_lookup(int tid);
 struct fb_thread_group *fb_tg_lookup(int tgid);
 struct fb_thread_group *fb_tg_lookup_any(int tgid); /* including zombies */
+/* The process a pid names the way Linux's find_task_by_vpid does: the process of a live thread
+ * with that tid, or a live or zombie process with that id (kernel lock held). */
+struct fb_thread_group *fb_tg_find_pid(int pid);
 
 /* Allocate a pid (tid). Returns -EAGAIN when exhausted. A pid stays busy while any task, thread
  * group, process group or session holds a reference to it. */

@@ -29,12 +29,21 @@ void fb_ktimer_cancel(struct fb_ktimer *k)
     }
 }
 
+void fb_block_async_signals(void)
+{
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS};
+    sigset_t set;
+
+    sigfillset(&set);
+    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+        sigdelset(&set, faults[i]);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static void *timer_main(void *arg)
 {
-    sigset_t all;
     (void)arg;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    fb_block_async_signals();
     fb_kernel_lock();
     for (;;) {
         struct fb_list *pos;

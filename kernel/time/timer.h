@@ -15,6 +15,10 @@ struct fb_ktimer {
     void (*fire)(struct fb_ktimer *k);
 };
 
+/* For the Sentry's own threads: block every signal except synchronous faults (SIGSEGV, SIGBUS,
+ * SIGILL, SIGFPE, SIGTRAP, SIGSYS), so that a crash on any thread reaches the crash handler
+ * instead of killing the Sentry without a word. */
+void fb_block_async_signals(void);
 /* Start the timer thread (kernel boot). */
 int fb_ktimer_start(void);
 /* (Re)arm or cancel; kernel lock held. */

@@ -147,7 +147,8 @@ static int64_t host_ioctl(struct fb_file *f, struct fb_task *t, unsigned long cm
         return h->tty ? 0 : -ENOTTY;
     case TIOCGPGRP: {
         /* The sandbox is its own job-control world: the foreground group is pid 1's. */
-        int pgrp = fb_k->init && fb_k->init->tg ? fb_k->init->tg->pgid : 1;
+        struct fb_thread_group *init = fb_tg_lookup(1);
+        int pgrp = init ? init->pgid : 1;
         if (!h->tty)
             return -ENOTTY;
         return fb_mm_copy_out(t->mm, arg, &pgrp, sizeof(pgrp)) ? -EFAULT : 0;

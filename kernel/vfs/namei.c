@@ -237,11 +237,44 @@ static int walk(struct fb_task *t, struct fb_path *cur, const char *path, unsign
     return 0;
 }
 
+/* Walk path from cur (a reference the walk takes over) into *out. */
+static int lookup_from(struct fb_task *t, struct fb_path *cur, const char *path, unsigned flags,
+                       struct fb_path *out, char *last, bool *trailing_slash)
+{
+    int depth = 0, r;
+
+    if (!path[0]) {
+        if (!(flags & FB_LOOKUP_EMPTY)) {
+            fb_path_put(cur);
+            return -ENOENT;
+        }
+        *out = *cur;
+        return 0;
+    }
+    r = walk(t, cur, path, flags, &depth, last, trailing_slash);
+    if (r < 0) {
+        fb_path_put(cur);
+        return r;
+    }
+    *out = *cur;
+    return 0;
+}
+
+int fb_vfs_lookup_at_path(struct fb_task *t, const struct fb_path *base, const char *path,
+                          unsigned flags, struct fb_path *out, char *last, bool *trailing_slash)
+{
+    struct fb_path cur;
+
+    if (trailing_slash)
+        *trailing_slash = false;
+    fb_path_copy(&cur, path[0] == '/' ? &t->fs->root : base);
+    return lookup_from(t, &cur, path, flags, out, last, trailing_slash);
+}
+
 int fb_vfs_lookup(struct fb_task *t, int dirfd, const char *path, unsigned flags,
                   struct fb_path *out, char *last, bool *trailing_slash)
 {
     struct fb_path cur;
-    int depth = 0, r;
 
     if (trailing_slash)
         *trailing_slash = false;
@@ -264,19 +297,5 @@ int fb_vfs_lookup(struct fb_task *t, int dirfd, const char *path, unsigned flags
             return -ENOTDIR;
         }
     }
-    if (!path[0]) {
-        if (!(flags & FB_LOOKUP_EMPTY)) {
-            fb_path_put(&cur);
-            return -ENOENT;
-        }
-        *out = cur;
-        return 0;
-    }
-    r = walk(t, &cur, path, flags, &depth, last, trailing_slash);
-    if (r < 0) {
-        fb_path_put(&cur);
-        return r;
-    }
-    *out = cur;
-    return 0;
+    return lookup_from(t, &cur, path, flags, out, last, trailing_slash);
 }

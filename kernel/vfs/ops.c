@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/signal/signal.h"
 #include "kernel/util/cleanup.h"
 
 /* Flags kept on the open file description (F_GETFL shows them). */
@@ -89,15 +90,22 @@ static int truncate_inode(struct fb_inode *ino, uint64_t size)
     return ino->ops->setattr(ino, FB_SETATTR_SIZE | FB_SETATTR_MTIME | FB_SETATTR_CTIME, &st);
 }
 
+/* Max symlinks followed while resolving one path (Linux MAXSYMLINKS). */
+#define MAX_LINKS 40
+
 int fb_vfs_open(struct fb_task *t, int dirfd, const char *path, int flags, mode_t mode,
                 struct fb_file **out)
 {
-    struct fb_path p = {0}, dir = {0};
+    struct fb_path p = {0}, dir = {0}, base = {0};
     char last[FB_NAME_MAX + 1];
+    _cleanup_free_ char *link = NULL;
     bool trailing = false, created = false;
-    int acc = flags & O_ACCMODE, r;
+    int acc = flags & O_ACCMODE, links = 0, r;
     struct fb_inode *ino;
 
+    /* Never both: Linux (since 6.4) refuses the pair instead of creating a regular file. */
+    if ((flags & (O_CREAT | O_DIRECTORY)) == (O_CREAT | O_DIRECTORY))
+        return -EINVAL;
     if (flags & O_PATH)
         flags &= O_PATH | O_CLOEXEC | O_DIRECTORY | O_NOFOLLOW;
     if ((flags & O_TMPFILE) == O_TMPFILE)
@@ -110,7 +118,15 @@ int fb_vfs_open(struct fb_task *t, int dirfd, const char *path, int flags, mode_
         if (r < 0)
             return r;
     } else {
-        r = fb_vfs_lookup(t, dirfd, path, FB_LOOKUP_PARENT, &dir, last, &trailing);
+    again:
+        /* `path` is relative to dirfd, or after a symlink, its target relative to base (the
+         * directory holding the link). */
+        if (base.dentry) {
+            r = fb_vfs_lookup_at_path(t, &base, path, FB_LOOKUP_PARENT, &dir, last, &trailing);
+            fb_path_put(&base);
+        } else {
+            r = fb_vfs_lookup(t, dirfd, path, FB_LOOKUP_PARENT, &dir, last, &trailing);
+        }
         if (r < 0)
             return r;
         if (trailing || strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
@@ -119,21 +135,44 @@ int fb_vfs_open(struct fb_task *t, int dirfd, const char *path, int flags, mode_
         }
         r = fb_vfs_lookup_one(&dir, last, &p);
         if (r == 0) {
+            struct fb_inode *lino = p.dentry->inode;
             if (flags & O_EXCL) {
                 r = -EEXIST;
                 goto out_put;
             }
-            if (S_ISLNK(p.dentry->inode->st.mode) && !(flags & O_NOFOLLOW)) {
-                /* Follow the link by resolving the whole path again. */
+            if (S_ISLNK(lino->st.mode) && !(flags & O_NOFOLLOW)) {
+                int n;
                 fb_path_put(&p);
-                r = fb_vfs_lookup(t, dirfd, path, FB_LOOKUP_FOLLOW, &p, NULL, NULL);
-                if (r == -ENOENT) {
-                    /* Dangling link: Linux creates the target; we refuse (rare, and it would
-                     * let a link steer creation anywhere). */
-                    r = -ENOENT;
+                if (lino->ops->get_link) {
+                    /* A magic link (/proc/self/fd/N) names an existing file: open that. */
+                    r = fb_vfs_lookup_at_path(t, &dir, last, FB_LOOKUP_FOLLOW, &p, NULL, NULL);
+                    if (r < 0)
+                        goto out_put;
+                    goto found;
                 }
-                if (r < 0)
+                /* Follow the link and create its target if missing, like Linux. */
+                if (++links > MAX_LINKS) {
+                    r = -ELOOP;
                     goto out_put;
+                }
+                if (!link && !(link = malloc(FB_PATH_MAX + 1))) {
+                    r = -ENOMEM;
+                    goto out_put;
+                }
+                n = lino->ops->readlink ? lino->ops->readlink(lino, link, FB_PATH_MAX) : -EINVAL;
+                if (n < 0) {
+                    r = n;
+                    goto out_put;
+                }
+                link[n] = 0;
+                if (!n) {
+                    r = -ENOENT;
+                    goto out_put;
+                }
+                base = dir;
+                dir = (struct fb_path){0};
+                path = link;
+                goto again;
             }
         } else if (r == -ENOENT) {
             struct fb_inode *dino = dir.dentry->inode, *nino = NULL;
@@ -168,6 +207,7 @@ int fb_vfs_open(struct fb_task *t, int dirfd, const char *path, int flags, mode_
         }
     }
 
+found:
     ino = p.dentry->inode;
     if (flags & O_PATH)
         goto do_open;
@@ -225,12 +265,44 @@ int64_t fb_vfs_read(struct fb_file *f, struct fb_uio *u, int64_t *off)
     return f->ops->read(f, u, off);
 }
 
+/* RLIMIT_FSIZE of the current task, or RLIM_INFINITY outside a task. */
+static rlim_t fsize_limit(void)
+{
+    struct fb_task *t = fb_current;
+    return t && t->tg ? t->tg->rlim[RLIMIT_FSIZE].rlim_cur : RLIM_INFINITY;
+}
+
+static int fsize_exceeded(void)
+{
+    if (fb_current && fb_current->tg)
+        fb_signal_send_task(fb_current, SIGXFSZ, NULL);
+    return -EFBIG;
+}
+
+int fb_vfs_check_fsize(struct fb_inode *ino, uint64_t size)
+{
+    rlim_t lim = fsize_limit();
+    if (lim == RLIM_INFINITY || size <= ino->st.size || size <= lim)
+        return 0;
+    return fsize_exceeded();
+}
+
 int64_t fb_vfs_write(struct fb_file *f, struct fb_uio *u, int64_t *off)
 {
+    rlim_t lim;
+
     if ((f->flags & O_PATH) || (f->flags & O_ACCMODE) == O_RDONLY)
         return -EBADF;
     if (!f->ops || !f->ops->write)
         return -EINVAL;
+    lim = fsize_limit();
+    if (lim != RLIM_INFINITY && u->resid && f->inode && S_ISREG(f->inode->st.mode)) {
+        /* Linux generic_write_check_limits. */
+        uint64_t pos = (f->flags & O_APPEND) ? f->inode->st.size : (uint64_t)FB_MAX(*off, 0);
+        if (pos >= lim)
+            return fsize_exceeded();
+        fb_uio_truncate(u, (size_t)FB_MIN((uint64_t)(lim - pos), (uint64_t)SIZE_MAX));
+    }
     return f->ops->write(f, u, off);
 }
 
@@ -413,12 +485,12 @@ int fb_vfs_link(struct fb_task *t, int olddirfd, const char *oldpath, int newdir
         r = -EEXIST;
         goto out;
     }
-    if (dir.mnt != old.mnt) {
-        r = -EXDEV;
-        goto out;
-    }
     if (mnt_rdonly(&dir)) {
         r = -EROFS;
+        goto out;
+    }
+    if (dir.mnt != old.mnt) {
+        r = -EXDEV;
         goto out;
     }
     dino = dir.dentry->inode;
@@ -450,6 +522,10 @@ int fb_vfs_unlink(struct fb_task *t, int dirfd, const char *path, int flags)
         r = rmdir ? -ENOTEMPTY : -EISDIR;
         goto out;
     }
+    if (mnt_rdonly(&dir)) { /* before looking the name up: EROFS wins over ENOENT (Linux) */
+        r = -EROFS;
+        goto out;
+    }
     r = fb_vfs_lookup_one(&dir, last, &p);
     if (r < 0)
         goto out;
@@ -468,10 +544,6 @@ int fb_vfs_unlink(struct fb_task *t, int dirfd, const char *path, int flags)
     }
     if (!rmdir && trailing) {
         r = -ENOTDIR;
-        goto out_p;
-    }
-    if (mnt_rdonly(&dir)) {
-        r = -EROFS;
         goto out_p;
     }
     dino = dir.dentry->inode;
@@ -519,18 +591,25 @@ int fb_vfs_rename(struct fb_task *t, int olddirfd, const char *oldpath, int newd
         fb_path_put(&od);
         return r;
     }
-    if (!strcmp(oldlast, ".") || !strcmp(oldlast, "..") || !strcmp(newlast, ".") ||
-        !strcmp(newlast, "..")) {
+    if (od.mnt != nd.mnt) {
+        r = -EXDEV;
+        goto out;
+    }
+    if (!strcmp(oldlast, ".") || !strcmp(oldlast, "..")) {
         r = -EBUSY;
+        goto out;
+    }
+    if (!strcmp(newlast, ".") || !strcmp(newlast, "..")) {
+        r = (flags & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+        goto out;
+    }
+    if (mnt_rdonly(&od)) {
+        r = -EROFS;
         goto out;
     }
     r = fb_vfs_lookup_one(&od, oldlast, &op);
     if (r < 0)
         goto out;
-    if (od.mnt != nd.mnt) {
-        r = -EXDEV;
-        goto out;
-    }
     if ((otrail || ntrail) && !is_dir(op.dentry->inode)) {
         r = -ENOTDIR;
         goto out;
@@ -573,18 +652,13 @@ int fb_vfs_rename(struct fb_task *t, int olddirfd, const char *oldpath, int newd
         r = -EINVAL;
         goto out;
     }
-    if (mnt_rdonly(&od)) {
-        r = -EROFS;
-        goto out;
-    }
     if (!od.dentry->inode->ops->rename) {
         r = -EPERM;
         goto out;
     }
     r = od.dentry->inode->ops->rename(od.dentry->inode, oldlast, nd.dentry->inode, newlast, flags);
     if (r == 0) {
-        fb_dentry_drop_child(od.dentry, oldlast);
-        fb_dentry_drop_child(nd.dentry, newlast);
+        fb_dentry_move(od.dentry, oldlast, nd.dentry, newlast, flags & RENAME_EXCHANGE);
     }
 out:
     fb_path_put(&op);
@@ -651,6 +725,9 @@ int fb_vfs_truncate(struct fb_task *t, const struct fb_path *p, int64_t len)
     if (mnt_rdonly(p))
         return -EROFS;
     r = fb_vfs_permission(t, ino, 2);
+    if (r < 0)
+        return r;
+    r = fb_vfs_check_fsize(ino, (uint64_t)len);
     if (r < 0)
         return r;
     return truncate_inode(ino, (uint64_t)len);

@@ -9,6 +9,7 @@
 
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
+#include "kernel/vfs/locks.h"
 
 /* ---- user I/O cursor -------------------------------------------------------------------------- */
 
@@ -39,6 +40,7 @@ void fb_uio_init_kernel(struct fb_uio *u, const struct iovec *iov, int n)
 
 void fb_uio_advance(struct fb_uio *u, size_t n)
 {
+    n = FB_MIN(n, u->resid);
     while (n && u->idx < u->iovcnt) {
         size_t left = u->iov[u->idx].iov_len - u->skip;
         size_t k = FB_MIN(left, n);
@@ -54,12 +56,18 @@ void fb_uio_advance(struct fb_uio *u, size_t n)
         u->idx++;
 }
 
+void fb_uio_truncate(struct fb_uio *u, size_t n)
+{
+    if (u->resid > n)
+        u->resid = n;
+}
+
 int64_t fb_uio_copy_to(struct fb_uio *u, const void *src, size_t n)
 {
     size_t done = 0;
     while (done < n && u->resid) {
         uint64_t base = (uint64_t)u->iov[u->idx].iov_base + u->skip;
-        size_t k = FB_MIN(n - done, u->iov[u->idx].iov_len - u->skip);
+        size_t k = FB_MIN(FB_MIN(n - done, u->iov[u->idx].iov_len - u->skip), u->resid);
         if (u->mm) {
             if (fb_mm_copy_out(u->mm, base, (const uint8_t *)src + done, k) != 0)
                 return done ? (int64_t)done : -EFAULT;
@@ -77,7 +85,7 @@ int64_t fb_uio_copy_from(struct fb_uio *u, void *dst, size_t n)
     size_t done = 0;
     while (done < n && u->resid) {
         uint64_t base = (uint64_t)u->iov[u->idx].iov_base + u->skip;
-        size_t k = FB_MIN(n - done, u->iov[u->idx].iov_len - u->skip);
+        size_t k = FB_MIN(FB_MIN(n - done, u->iov[u->idx].iov_len - u->skip), u->resid);
         if (u->mm) {
             if (fb_mm_copy_in(u->mm, base, (uint8_t *)dst + done, k) != 0)
                 return done ? (int64_t)done : -EFAULT;
@@ -97,6 +105,7 @@ int64_t fb_uio_host_iov(struct fb_uio *u, size_t n, bool for_read, struct iovec 
     size_t skip = u->skip, done = 0;
 
     *nout = 0;
+    n = FB_MIN(n, u->resid);
     while (done < n && idx < u->iovcnt && k < max) {
         uint64_t base = (uint64_t)u->iov[idx].iov_base + skip;
         size_t len = FB_MIN(n - done, u->iov[idx].iov_len - skip);
@@ -231,6 +240,7 @@ void fb_inode_put(struct fb_inode *ino)
         return;
     if (ino->pipe)
         fb_pipe_release_inode(ino);
+    fb_lock_ctx_free(ino->locks);
     if (ino->ops && ino->ops->release)
         ino->ops->release(ino);
     free(ino);
@@ -312,6 +322,64 @@ void fb_dentry_drop_child(struct fb_dentry *dir, const char *name)
             fb_dentry_put(c);
         }
     }
+}
+
+/* The cached child `name` of dir (no reference taken), or NULL. */
+static struct fb_dentry *child_peek(struct fb_dentry *dir, const char *name)
+{
+    struct fb_list *pos;
+    fb_list_for_each(pos, &dir->children)
+    {
+        struct fb_dentry *c = fb_list_entry(pos, struct fb_dentry, sibling);
+        if (strcmp(c->name, name) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* Give d a new name and parent (references: d holds its parent). */
+static int dentry_reattach(struct fb_dentry *d, struct fb_dentry *parent, const char *name)
+{
+    struct fb_dentry *old = d->parent;
+    char *n = strdup(name);
+    if (!n)
+        return -ENOMEM;
+    free(d->name);
+    d->name = n;
+    fb_list_del(&d->sibling);
+    fb_dentry_get(parent);
+    d->parent = parent;
+    fb_list_add(&parent->children, &d->sibling);
+    fb_dentry_put(old);
+    return 0;
+}
+
+void fb_dentry_move(struct fb_dentry *olddir, const char *oldname, struct fb_dentry *newdir,
+                    const char *newname, bool exchange)
+{
+    struct fb_dentry *src = child_peek(olddir, oldname), *dst = child_peek(newdir, newname);
+
+    if (src && !src->inode) {
+        fb_dentry_drop_child(olddir, oldname);
+        src = NULL;
+    }
+    if (dst && (!dst->inode || !exchange)) {
+        fb_dentry_drop_child(newdir, newname); /* what newname named is gone (or was absent) */
+        dst = NULL;
+    }
+    /* Hold both while they move: reattaching may drop the last reference of a parent. */
+    if (src)
+        fb_dentry_get(src);
+    if (dst)
+        fb_dentry_get(dst);
+    if (dst && dentry_reattach(dst, olddir, oldname) < 0)
+        fb_dentry_drop_child(newdir, newname);
+    if (src && dentry_reattach(src, newdir, newname) < 0)
+        fb_dentry_drop_child(olddir, oldname);
+    if (!dst)
+        fb_dentry_drop_child(olddir, oldname); /* a negative entry left under the old name */
+    fb_dentry_put(dst);
+    fb_dentry_put(src);
 }
 
 /* ---- paths and mounts ---------------------------------------------------------------------------- */
@@ -495,6 +563,7 @@ void fb_file_put(struct fb_file *f)
 {
     if (!f || --f->refs > 0)
         return;
+    fb_locks_file_release(f);
     if (f->ops && f->ops->release)
         f->ops->release(f);
     fb_path_put(&f->path);
@@ -567,13 +636,22 @@ struct fb_fdtable *fb_fdtable_copy(struct fb_fdtable *src)
     return t;
 }
 
+/* Drop descriptor table t's use of f (a close): t's POSIX locks on the file go too. */
+static void fd_release(struct fb_fdtable *t, struct fb_file *f)
+{
+    if (!f)
+        return;
+    fb_locks_fd_close(f, t);
+    fb_file_put(f);
+}
+
 void fb_fdtable_put(struct fb_fdtable *t)
 {
     int i;
     if (!t || --t->refs > 0)
         return;
     for (i = 0; i < t->size; i++)
-        fb_file_put(t->fds[i].file);
+        fd_release(t, t->fds[i].file);
     free(t->fds);
     free(t);
 }
@@ -632,7 +710,7 @@ int fb_fd_install_at(struct fb_task *task, struct fb_file *f, int fd, bool cloex
     fb_file_get(f);
     t->fds[fd].file = f;
     t->fds[fd].cloexec = cloexec;
-    fb_file_put(old);
+    fd_release(t, old);
     return fd;
 }
 
@@ -654,7 +732,7 @@ int fb_fd_close(struct fb_task *task, int fd)
     f = t->fds[fd].file;
     t->fds[fd].file = NULL;
     t->fds[fd].cloexec = false;
-    fb_file_put(f);
+    fd_release(t, f);
     return 0;
 }
 
@@ -663,7 +741,7 @@ void fb_fd_close_on_exec(struct fb_fdtable *t)
     int i;
     for (i = 0; i < t->size; i++)
         if (t->fds[i].file && t->fds[i].cloexec) {
-            fb_file_put(t->fds[i].file);
+            fd_release(t, t->fds[i].file);
             t->fds[i].file = NULL;
             t->fds[i].cloexec = false;
         }

@@ -25,6 +25,7 @@ struct fb_sb;
 struct fb_uio;
 struct fb_poll_table;
 struct fb_pipe;
+struct fb_lock_ctx;
 
 /* ---- user I/O cursor ------------------------------------------------------------------------ */
 
@@ -51,6 +52,8 @@ int64_t fb_uio_copy_from(struct fb_uio *u, void *dst, size_t n);
 int64_t fb_uio_host_iov(struct fb_uio *u, size_t n, bool for_read, struct iovec *out, int max,
                         int *nout);
 void fb_uio_advance(struct fb_uio *u, size_t n);
+/* Limit the transfer to at most n more bytes (the buffers beyond are left alone). */
+void fb_uio_truncate(struct fb_uio *u, size_t n);
 
 /* ---- polling -------------------------------------------------------------------------------- */
 
@@ -123,6 +126,7 @@ struct fb_inode {
     struct fb_mappable *mappable; /* set if the inode can be mmapped */
     struct fb_waitq poll_wq;      /* readiness changes (pipes, fifos) */
     struct fb_pipe *pipe;         /* FIFO and pipe inodes: the pipe buffer (pipe.c) */
+    struct fb_lock_ctx *locks;    /* advisory locks (locks.c), created by the first one */
 };
 
 struct fb_inode *fb_inode_new(struct fb_sb *sb, const struct fb_inode_ops *ops, mode_t mode);
@@ -162,8 +166,13 @@ void fb_dentry_put(struct fb_dentry *d);
 /* Cached child by name (with a reference), or NULL. A negative entry (inode NULL) records a
  * name known not to exist. */
 struct fb_dentry *fb_dentry_child(struct fb_dentry *dir, const char *name);
-/* Forget the cached child `name` (after unlink, rename, or a create over a negative entry). */
+/* Forget the cached child `name` (after unlink, or a create over a negative entry). */
 void fb_dentry_drop_child(struct fb_dentry *dir, const char *name);
+/* After a successful rename of olddir/oldname to newdir/newname: move the cached dentry, so that
+ * open files and working directories follow it (Linux d_move); what newname named is forgotten,
+ * or with `exchange` moves to oldname. */
+void fb_dentry_move(struct fb_dentry *olddir, const char *oldname, struct fb_dentry *newdir,
+                    const char *newname, bool exchange);
 
 #define FB_MNT_RDONLY 0x1u
 #define FB_MNT_NOSUID 0x2u
@@ -295,6 +304,9 @@ void fb_fd_close_on_exec(struct fb_fdtable *t);
  * (which may not exist); trailing slashes set *trailing_slash. */
 int fb_vfs_lookup(struct fb_task *t, int dirfd, const char *path, unsigned flags,
                   struct fb_path *out, char *last, bool *trailing_slash);
+/* Like fb_vfs_lookup, relative to base instead of a dirfd (absolute paths start at t's root). */
+int fb_vfs_lookup_at_path(struct fb_task *t, const struct fb_path *base, const char *path,
+                          unsigned flags, struct fb_path *out, char *last, bool *trailing_slash);
 /* Look up one name in a directory (no symlink following); crosses mounts. */
 int fb_vfs_lookup_one(struct fb_path *dir, const char *name, struct fb_path *out);
 
@@ -306,7 +318,12 @@ int fb_vfs_open_path(const struct fb_path *p, int flags, struct fb_file **out);
 int fb_vfs_stat_inode(struct fb_inode *ino, struct fb_stat *st);
 int fb_vfs_permission(struct fb_task *t, struct fb_inode *ino, int mask);
 int64_t fb_vfs_read(struct fb_file *f, struct fb_uio *u, int64_t *off);
+/* Write through f. For regular files RLIMIT_FSIZE of the current task applies: the write is cut
+ * at the limit, and one starting at or past it fails with EFBIG after SIGXFSZ. */
 int64_t fb_vfs_write(struct fb_file *f, struct fb_uio *u, int64_t *off);
+/* May the current task grow regular file ino to size bytes? 0, or -EFBIG after sending SIGXFSZ
+ * (RLIMIT_FSIZE; shrinking is always allowed). */
+int fb_vfs_check_fsize(struct fb_inode *ino, uint64_t size);
 /* Read a whole small file (for the loader, /etc): reads up to size bytes at offset off. */
 int64_t fb_vfs_kernel_read(struct fb_file *f, void *buf, size_t size, int64_t off);
 
