@@ -290,6 +290,8 @@ int fb_signal_send_task(struct fb_task *t, int sig, const siginfo_t *info)
     r = queue_signal(&t->pending, sig, &si);
     if (r == 0 && !(t->blocked & FB_SIGBIT(sig)))
         fb_task_interrupt(t);
+    else if (r == 0 && (t->sigwait & FB_SIGBIT(sig)))
+        fb_task_wake(t); /* rt_sigtimedwait waits for it while it stays blocked */
     return r;
 }
 
@@ -316,12 +318,21 @@ int fb_signal_send_tg(struct fb_thread_group *tg, int sig, const siginfo_t *info
     r = queue_signal(&tg->shared_pending, sig, &si);
     if (r < 0)
         return r;
-    /* Wake one thread that can take it (the leader first, like Linux's preference). */
+    /* Wake one thread that can take it (the leader first, like Linux's preference), or one
+     * waiting for it in rt_sigtimedwait. */
     fb_list_for_each(pos, &tg->threads)
     {
         struct fb_task *t = fb_list_entry(pos, struct fb_task, tg_node);
         if (!(t->blocked & FB_SIGBIT(sig)) && !t->exiting) {
             fb_task_interrupt(t);
+            return 0;
+        }
+    }
+    fb_list_for_each(pos, &tg->threads)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, tg_node);
+        if ((t->sigwait & FB_SIGBIT(sig)) && !t->exiting) {
+            fb_task_wake(t);
             break;
         }
     }

@@ -82,17 +82,16 @@ FB_SYSCALL(rt_sigtimedwait)
         deadline = ns ? fb_task_deadline(t, ns) : -1;
     }
     for (;;) {
-        uint64_t saved;
         sig = fb_signal_dequeue(t, set, &info);
         if (sig)
             break;
         if (deadline == -1)
             return -EAGAIN;
-        /* Signals in the set wake us even though they are blocked. */
-        saved = t->blocked;
-        t->blocked &= ~set;
+        /* Signals in the set wake us while staying blocked: unblocking them for the wait would
+         * let a default-ignored one (SIGCHLD) be discarded instead of queued. */
+        t->sigwait = set;
         r = fb_task_sleep(t, deadline > 0 ? deadline : 0);
-        t->blocked = saved;
+        t->sigwait = 0;
         if (r == -ETIMEDOUT)
             return -EAGAIN;
         if (r == -EINTR) {

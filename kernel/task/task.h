@@ -179,6 +179,7 @@ struct fb_task {
     /* Signals. */
     uint64_t blocked;
     uint64_t saved_mask;    /* restored after the handler of sigsuspend & co */
+    uint64_t sigwait;       /* signals rt_sigtimedwait is waiting for (they stay blocked) */
     bool restore_mask;
     struct fb_sigpending pending;
     stack_t altstack;
