@@ -80,6 +80,7 @@ int fb_cmd_run(int argc, char **argv)
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.t0_ns = fb_host_mono_ns();
+    cfg.ready_fd = -1;
     fb_cli_env_init(&env);
     cfg.kernel.platform = "ptrace";
     cfg.gofer.donate_fds = true;

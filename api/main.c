@@ -14,6 +14,9 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  run        run a program in a new sandbox (fnbox run --help)\n"
+    "  checkpoint save a sandbox at its ready point to an image (fnbox checkpoint --help)\n"
+    "  restore    start a sandbox from an image (fnbox restore --help)\n"
+    "  inspect    validate an image and show what it holds\n"
     "  syscalls   list the system call table and its support levels\n"
     "  version    print the version\n"
     "  help       show this help\n";
@@ -50,6 +53,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return fb_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "checkpoint"))
+        return fb_cmd_checkpoint(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "restore"))
+        return fb_cmd_restore(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "inspect"))
+        return fb_cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(argv[1], "syscalls"))
         return fb_cmd_syscalls(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

@@ -1199,3 +1199,17 @@ int fb_shmem_new(uint64_t size, const char *name, struct fb_file **out)
     *out = f;
     return 0;
 }
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+bool fb_inode_is_tmpfs(const struct fb_inode *ino)
+{
+    return ino->ops == &tmpfs_inode_ops;
+}
+
+struct fb_inode *fb_tmpfs_mappable_inode(struct fb_mappable *m)
+{
+    if (m->ops != &tmpfs_map_ops)
+        return NULL;
+    return fb_container_of(m, struct tmpfs_node, map)->inode;
+}
