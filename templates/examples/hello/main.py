@@ -1,0 +1,5 @@
+import random
+
+
+def handler(event, context):
+    return {"hello": event.get("name", "world"), "r": random.random()}
