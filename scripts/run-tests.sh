@@ -41,6 +41,7 @@ fi
 
 section "end-to-end: fnbox run"
 run_suite e2e tests/e2e/cli_test.sh
+run_suite e2e-checkpoint tests/e2e/checkpoint_test.sh
 
 if [ -x tests/escape/run.sh ]; then
     section "escape suite"

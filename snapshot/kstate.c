@@ -1373,6 +1373,33 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         load_fss(&l, &top) < 0 || load_sighands(&l, &top) < 0 || load_mms(&l, &top) < 0 ||
         load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0)
         goto out;
+    /* Threads sharing an address space each need a host thread inside its stub; normally the
+     * cloning thread makes one (as_add_thread), here a temporary context of this thread makes
+     * them all at once. */
+    for (i = 0; i < l.nmms; i++) {
+        struct fb_list *pos;
+        struct fb_pctx *ctx = NULL;
+        int users = 0, k, r = 0;
+        fb_list_for_each(pos, &fb_k->tasks)
+        {
+            struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+            users += t->mm == l.mms[i];
+        }
+        if (users < 2)
+            continue;
+        if (!fb_mm_as(l.mms[i], &r) || (r = fb_k->plat->ops->ctx_new(fb_k->plat, &ctx)) < 0) {
+            fb_error_set(err, -r, "restore: creating an address space: %s", strerror(-r));
+            goto out;
+        }
+        for (k = 0; k < users && r == 0; k++)
+            r = fb_k->plat->ops->as_add_thread(ctx, l.mms[i]->as);
+        fb_k->plat->ops->ctx_release(ctx);
+        if (r < 0) {
+            fb_error_set(err, -r, "restore: creating threads in an address space: %s",
+                         strerror(-r));
+            goto out;
+        }
+    }
     /* Start every thread. */
     {
         struct fb_list *pos;
