@@ -419,7 +419,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
         goto out;
     }
     cfg.kernel.checkpoint = true;
-    cfg.kernel.image_fd = fd;
+    cfg.kernel.ckpt_fd = fd;
     cfg.stdio[0] = inpipe[0];
     cfg.stdio[1] = json ? 2 : 1;
     cfg.stdio[2] = 2;

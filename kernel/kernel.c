@@ -110,6 +110,42 @@ bool fb_kernel_ckpt_request(void)
     return true;
 }
 
+/* Torture: ask for a checkpoint every torture_us (the main thread skips those it cannot take). */
+static void *torture_main(void *arg)
+{
+    struct timespec ts;
+    uint64_t us = fb_k->opts.torture_us;
+    sigset_t all;
+
+    (void)arg;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    ts.tv_sec = (time_t)(us / 1000000);
+    ts.tv_nsec = (long)(us % 1000000) * 1000;
+    for (;;) {
+        nanosleep(&ts, NULL);
+        fb_kernel_lock();
+        if (!fb_k->ckpt_pending) {
+            fb_k->ckpt_armed = true;
+            fb_kernel_ckpt_request();
+        }
+        fb_kernel_unlock();
+    }
+    return NULL;
+}
+
+/* Let every parked task go on (a checkpoint that could not be taken). */
+static void ckpt_resume(void)
+{
+    struct fb_list *pos;
+    fb_k->ckpt_pending = false;
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+        pthread_cond_broadcast(&t->cond);
+    }
+}
+
 /* ---- pid 1 --------------------------------------------------------------------------------------- */
 
 /* execvp-like resolution of the program name inside the sandbox. */
@@ -246,6 +282,11 @@ int fb_kernel_run(struct fb_error *err)
         goto fail;
     }
 started:
+    if (fb_k->opts.torture_us) {
+        pthread_t th;
+        pthread_create(&th, NULL, torture_main, NULL);
+        pthread_detach(th);
+    }
     if (fb_k->opts.interrupt_storm_us) {
         pthread_t th;
         pthread_create(&th, NULL, storm_main, (void *)(uintptr_t)fb_k->opts.interrupt_storm_us);
@@ -256,10 +297,37 @@ started:
             /* Every task is at its syscall boundary: save, and end here (the controller tears
              * the sandbox down; the image is restored elsewhere). */
             int64_t t0 = fb_host_mono_ns();
-            fb_k->ckpt_status = fb_snapshot_write(fb_k->opts.image_fd, err) < 0 ? -1 : 1;
+            fb_k->ckpt_status = fb_snapshot_write(fb_k->opts.ckpt_fd, err) < 0 ? -1 : 1;
             fb_dbg("checkpoint written in %.2f ms", (fb_host_mono_ns() - t0) / 1e6);
+            if (fb_k->ckpt_status < 0 && fb_k->opts.torture_us) {
+                fb_dbg("torture: checkpoint skipped: %s", err->msg);
+                fb_k->ckpt_skipped++;
+                fb_k->ckpt_status = 0;
+                memset(err, 0, sizeof(*err));
+                ckpt_resume();
+                continue;
+            }
             fb_kernel_unlock();
             return fb_k->ckpt_status < 0 ? -1 : 0;
+        }
+        if (fb_k->ckpt_pending) {
+            /* Parking takes microseconds; say who is late if it does not (debugging aid). */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&fb_k->tasks_done, &fb_k->lock, &ts) == ETIMEDOUT) {
+                struct fb_list *pos;
+                fb_list_for_each(pos, &fb_k->tasks)
+                {
+                    struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+                    if (!t->parked)
+                        fb_warn("checkpoint: task %d not parked after 1 s (state %d, syscall %lu, "
+                                "exiting %d, vfork child %d)",
+                                t->tid, t->state, (unsigned long)t->sc_nr, t->exiting,
+                                t->vfork_child ? t->vfork_child->tid : 0);
+                }
+            }
+            continue;
         }
         pthread_cond_wait(&fb_k->tasks_done, &fb_k->lock);
     }

@@ -31,10 +31,15 @@ struct fb_kernel_opts {
     const char *hostname;
     /* Checkpoint/restore (snapshot/): with `checkpoint`, the first read of stdin that would block
      * (the ready point) parks every task and the kernel state plus memory is written as an image
-     * to image_fd; with `restore`, the sandbox is rebuilt from the image on image_fd instead of
+     * to ckpt_fd; with `restore`, the sandbox is rebuilt from the image on image_fd instead of
      * starting argv. */
     bool checkpoint, restore;
-    int image_fd;
+    int ckpt_fd;  /* checkpoint: the image is written here */
+    int image_fd; /* restore: the image is read from here */
+    /* Torture testing (fnbox run --checkpoint-torture): checkpoint every torture_us of running
+     * time instead of at the ready point; a checkpoint that cannot be taken (unsupported state)
+     * is skipped and the sandbox resumes. */
+    uint64_t torture_us;
     const void *image_meta; /* checkpoint: stored as the image's "meta" section */
     size_t image_meta_len;
     void (*on_restored)(void); /* restore: called once every task is started (lock held) */
@@ -71,6 +76,7 @@ struct fb_kernel {
     bool ckpt_armed, ckpt_pending;
     int ckpt_parked;
     int ckpt_status; /* 1 once the image is written, -1 if writing failed */
+    int ckpt_skipped; /* torture: checkpoints that could not be taken */
     char hostname[65];
     char domainname[65];
 };

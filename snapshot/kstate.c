@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel/futex/futex.h"
 #include "kernel/kernel.h"
 #include "kernel/mm/mm.h"
 #include "kernel/mm/mm_save.h"
@@ -28,6 +29,7 @@
 #include "kernel/time/timer.h"
 #include "kernel/util/log.h"
 #include "kernel/vfs/event.h"
+#include "kernel/vfs/locks.h"
 #include "kernel/vfs/vfs.h"
 #include "kernel/vfs/vfs_save.h"
 #include "snapshot/image.h"
@@ -123,12 +125,18 @@ enum {
     FILE_HOST = 1, /* one of the caller's stdio files: [kind, flags, pos, index] */
     FILE_PIPE = 2, /* [kind, flags, pos, inode id] */
     FILE_PATH = 3, /* reopened by path: [kind, flags, pos, path] */
+    FILE_TMPFS = 4, /* [kind, flags, pos, inode id, path or nil, anonymous name or nil] */
 };
 
 enum {
     INODE_PIPE = 1, /* [kind, pipe state] */
     INODE_P9 = 2,   /* [kind, path, size, mtime sec, mtime nsec, page cache pairs] */
+    INODE_TMPFS = 3, /* [kind, tmpfs mount index or -1 (shm), is the mount's root, mode, uid,
+                      * gid, nlink, size, a/m/c/btime as sec+nsec pairs, payload,
+                      * entries [name, id, seq]... or nil, next seq] */
 };
+
+#define MAX_TMPFS_MOUNTS 16
 
 struct saver {
     struct fb_sw w;
@@ -136,6 +144,8 @@ struct saver {
     struct fb_path root;
     struct fb_error *err;
     bool failed;
+    struct fb_mount *tmpfs_mounts[MAX_TMPFS_MOUNTS];
+    int ntmpfs;
     /* 9P inode -> a path naming it (from the dentry caches) */
     struct idmap p9paths;
     char **p9path_str; /* by p9paths id */
@@ -226,6 +236,102 @@ static uint64_t inode_id(struct saver *s, struct fb_inode *ino)
     return id;
 }
 
+static int tmpfs_sb_ref(struct saver *s, const struct fb_inode *ino)
+{
+    int i;
+    for (i = 0; i < s->ntmpfs; i++)
+        if (s->tmpfs_mounts[i]->sb == ino->sb)
+            return i;
+    return ino->sb == fb_tmpfs_shm_sb() ? -1 : -2;
+}
+
+static int walk_tmpfs_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg);
+
+/* Give ids to a tmpfs tree (directories before their entries). */
+static int walk_tmpfs(struct saver *s, struct fb_inode *dir, int depth)
+{
+    if (depth > 256)
+        return fail(s, ENOTSUP, "a tmpfs tree is deeper than 256 directories");
+    return fb_tmpfs_dir_foreach(dir, walk_tmpfs_entry, s);
+}
+
+static int walk_tmpfs_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg)
+{
+    struct saver *s = arg;
+    bool added;
+    (void)name;
+    (void)seq;
+    if (!idmap_add(&s->inodes, ino, &added))
+        return fail(s, ENOMEM, "out of memory");
+    if (added && S_ISDIR(ino->st.mode))
+        return walk_tmpfs(s, ino, 0);
+    return 0;
+}
+
+static int save_tmpfs_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg)
+{
+    struct saver *s = arg;
+    fb_sw_array(&s->w, 3);
+    fb_sw_str(&s->w, name);
+    fb_sw_u64(&s->w, idmap_find(&s->inodes, ino));
+    fb_sw_u64(&s->w, seq);
+    return 0;
+}
+
+static int count_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg)
+{
+    (void)name;
+    (void)ino;
+    (void)seq;
+    (*(uint32_t *)arg)++;
+    return 0;
+}
+
+static void save_ts(struct fb_sw *w, const struct timespec *ts)
+{
+    fb_sw_i64(w, ts->tv_sec);
+    fb_sw_i64(w, ts->tv_nsec);
+}
+
+static void save_tmpfs_inode(struct saver *s, struct fb_inode *ino)
+{
+    struct fb_sw *w = &s->w;
+    int ref = tmpfs_sb_ref(s, ino), i;
+    bool root = false;
+
+    for (i = 0; i < s->ntmpfs; i++)
+        if (s->tmpfs_mounts[i]->root->inode == ino)
+            root = true;
+    if (ref == -2)
+        fail(s, ENOTSUP, "a file of a %s filesystem cannot be saved yet", ino->sb->type);
+    fb_sw_array(w, 19);
+    fb_sw_u64(w, INODE_TMPFS);
+    fb_sw_i64(w, ref);
+    fb_sw_bool(w, root);
+    fb_sw_u64(w, ino->st.mode);
+    fb_sw_u64(w, ino->st.uid);
+    fb_sw_u64(w, ino->st.gid);
+    fb_sw_u64(w, ino->st.nlink);
+    fb_sw_u64(w, ino->st.size);
+    save_ts(w, &ino->st.atime);
+    save_ts(w, &ino->st.mtime);
+    save_ts(w, &ino->st.ctime);
+    save_ts(w, &ino->st.btime);
+    if (fb_tmpfs_save_payload(ino, w) < 0)
+        fail(s, ENOTSUP, "a %s in tmpfs (a FIFO, socket or device node) cannot be saved yet",
+             S_ISFIFO(ino->st.mode) ? "FIFO" : S_ISSOCK(ino->st.mode) ? "socket" : "device node");
+    if (S_ISDIR(ino->st.mode)) {
+        uint32_t n = 0;
+        fb_tmpfs_dir_foreach(ino, count_entry, &n);
+        fb_sw_array(w, n);
+        fb_tmpfs_dir_foreach(ino, save_tmpfs_entry, s);
+        fb_sw_u64(w, fb_tmpfs_dir_next_seq(ino));
+    } else {
+        fb_sw_nil(w);
+        fb_sw_u64(w, 0);
+    }
+}
+
 static void save_inodes(struct saver *s)
 {
     size_t i;
@@ -237,6 +343,8 @@ static void save_inodes(struct saver *s)
             fb_sw_array(&s->w, 2);
             fb_sw_u64(&s->w, INODE_PIPE);
             fb_pipe_save(ino, &s->w);
+        } else if (fb_inode_is_tmpfs(ino)) {
+            save_tmpfs_inode(s, ino);
         } else {
             /* Only 9P inodes are added otherwise (see file_id, map_id). */
             fb_sw_array(&s->w, 6);
@@ -256,7 +364,11 @@ static uint64_t map_id(struct fb_mappable *m, void *arg)
     struct fb_inode *ino = fb_p9fs_mappable_inode(m);
 
     if (!ino) {
-        fail(s, ENOTSUP, "a shared memory or tmpfs file mapping cannot be saved yet");
+        ino = fb_tmpfs_mappable_inode(m);
+        if (ino && tmpfs_sb_ref(s, ino) >= -1)
+            return inode_id(s, ino);
+        fail(s, ENOTSUP, "a mapping of a %s file cannot be saved yet",
+             ino ? ino->sb->type : "special");
         return 0;
     }
     if (!p9_path_of(s, ino)) {
@@ -287,6 +399,10 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
         inode_id(s, f->inode);
         return id;
     }
+    if (f->inode && fb_inode_is_tmpfs(f->inode) && tmpfs_sb_ref(s, f->inode) >= -1) {
+        inode_id(s, f->inode);
+        return id;
+    }
     if (f->path.mnt && f->path.dentry && f->inode && !f->path.dentry->deleted) {
         const char *type = f->path.mnt->sb->type;
         if (strcmp(type, "9p") == 0 || strcmp(type, "devtmpfs") == 0 || strcmp(type, "devfs") == 0)
@@ -310,7 +426,11 @@ static void save_files(struct saver *s)
         for (k = 0; k < 3; k++)
             if (f == fb_k->host_stdio[k])
                 host = k;
-        fb_sw_array(&s->w, 4);
+        fb_sw_array(&s->w, host < 0 && f->inode && !fb_inode_is_anon_pipe(f->inode) &&
+                                   fb_inode_is_tmpfs(f->inode) &&
+                                   idmap_find(&s->inodes, f->inode)
+                               ? 6
+                               : 4);
         if (host >= 0) {
             fb_sw_u64(&s->w, FILE_HOST);
             fb_sw_u64(&s->w, f->flags);
@@ -321,6 +441,17 @@ static void save_files(struct saver *s)
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
             fb_sw_u64(&s->w, idmap_find(&s->inodes, f->inode));
+        } else if (f->inode && fb_inode_is_tmpfs(f->inode) && idmap_find(&s->inodes, f->inode)) {
+            fb_sw_u64(&s->w, FILE_TMPFS);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            fb_sw_u64(&s->w, idmap_find(&s->inodes, f->inode));
+            if (buf && f->path.mnt && f->path.dentry && !f->path.dentry->deleted &&
+                fb_vfs_path_string(&f->path, &s->root, buf, FB_PATH_MAX) >= 0)
+                fb_sw_str(&s->w, buf);
+            else
+                fb_sw_nil(&s->w);
+            fb_sw_str(&s->w, f->anon_name);
         } else {
             fb_sw_u64(&s->w, FILE_PATH);
             fb_sw_u64(&s->w, f->flags);
@@ -464,6 +595,87 @@ static void save_task(struct saver *s, struct fb_task *t)
     fb_sw_bin(w, t->sc_args, sizeof(t->sc_args));
 }
 
+static void count_futex(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                        uint32_t bitset, void *arg)
+{
+    (void)t, (void)mm, (void)addr, (void)shared, (void)bitset;
+    (*(uint32_t *)arg)++;
+}
+
+static void save_futex(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                       uint32_t bitset, void *arg)
+{
+    struct saver *s = arg;
+    fb_sw_array(&s->w, 5);
+    fb_sw_u64(&s->w, (uint64_t)t->tid);
+    fb_sw_u64(&s->w, mm ? idmap_find(&s->mms, mm) : 0);
+    fb_sw_u64(&s->w, addr);
+    fb_sw_bool(&s->w, shared);
+    fb_sw_u64(&s->w, bitset);
+}
+
+/* Advisory locks, per inode of an open file: [file id, [owner is a file, owner id, pid, type,
+ * ofd, start, end]..., [file id, type]... (flock)]. */
+static void save_locks(struct saver *s)
+{
+    struct idmap done;
+    size_t i;
+    uint32_t n = 0;
+
+    memset(&done, 0, sizeof(done));
+    for (i = 0; i < s->files.n; i++) {
+        const struct fb_file *f = s->files.order[i];
+        bool added;
+        if (f->inode && f->inode->locks && idmap_add(&done, f->inode, &added) && added &&
+            (!fb_list_empty(&f->inode->locks->posix) || !fb_list_empty(&f->inode->locks->flock)))
+            n++;
+    }
+    idmap_free(&done);
+    fb_sw_array(&s->w, n);
+    for (i = 0; i < s->files.n; i++) {
+        const struct fb_file *f = s->files.order[i];
+        struct fb_lock_ctx *c = f->inode ? f->inode->locks : NULL;
+        struct fb_list *pos;
+        bool added;
+        uint32_t np = 0, nf = 0;
+        if (!c || !idmap_add(&done, f->inode, &added) || !added ||
+            (fb_list_empty(&c->posix) && fb_list_empty(&c->flock)))
+            continue;
+        fb_list_for_each(pos, &c->posix) np++;
+        fb_list_for_each(pos, &c->flock) nf++;
+        fb_sw_array(&s->w, 3);
+        fb_sw_u64(&s->w, i + 1);
+        fb_sw_array(&s->w, np);
+        fb_list_for_each(pos, &c->posix)
+        {
+            struct fb_file_lock *k = fb_list_entry(pos, struct fb_file_lock, node);
+            uint64_t fid = idmap_find(&s->files, k->owner), tid = idmap_find(&s->fdts, k->owner);
+            if (!fid && !tid)
+                fail(s, ENOTSUP, "a file lock whose owner is gone cannot be saved");
+            fb_sw_array(&s->w, 7);
+            fb_sw_bool(&s->w, fid != 0);
+            fb_sw_u64(&s->w, fid ? fid : tid);
+            fb_sw_i64(&s->w, k->pid);
+            fb_sw_i64(&s->w, k->type);
+            fb_sw_bool(&s->w, k->ofd);
+            fb_sw_i64(&s->w, k->start);
+            fb_sw_i64(&s->w, k->end);
+        }
+        fb_sw_array(&s->w, nf);
+        fb_list_for_each(pos, &c->flock)
+        {
+            struct fb_file_lock *k = fb_list_entry(pos, struct fb_file_lock, node);
+            uint64_t fid = idmap_find(&s->files, k->owner);
+            if (!fid)
+                fail(s, ENOTSUP, "a flock lock whose file is gone cannot be saved");
+            fb_sw_array(&s->w, 2);
+            fb_sw_u64(&s->w, fid);
+            fb_sw_i64(&s->w, k->type);
+        }
+    }
+    idmap_free(&done);
+}
+
 static int kstate_save(struct saver *s)
 {
     struct fb_list *pos;
@@ -496,6 +708,18 @@ static int kstate_save(struct saver *s)
         ntgs += tg->state != FB_TG_DEAD;
     }
     index_p9_paths(s);
+    /* tmpfs trees: their whole content is saved (the mounts themselves are rebuilt at boot). */
+    fb_list_for_each(pos, fb_vfs_mounts())
+    {
+        struct fb_mount *m = fb_list_entry(pos, struct fb_mount, node);
+        if (strcmp(m->sb->type, "tmpfs") != 0)
+            continue;
+        if (s->ntmpfs == MAX_TMPFS_MOUNTS)
+            return fail(s, ENOTSUP, "more than %d tmpfs mounts", MAX_TMPFS_MOUNTS);
+        s->tmpfs_mounts[s->ntmpfs++] = m;
+        if (!idmap_add(&s->inodes, m->root->inode, NULL) || walk_tmpfs(s, m->root->inode, 0) < 0)
+            return fail(s, ENOMEM, "out of memory");
+    }
 
     /* Open files, in fd table order. */
     for (i = 0; i < s->fdts.n && !s->failed; i++) {
@@ -516,7 +740,7 @@ static int kstate_save(struct saver *s)
     if (s->failed)
         return -1;
 
-    fb_sw_array(&s->w, 11);
+    fb_sw_array(&s->w, 14);
     fb_sw_str(&s->w, "fnbox-kernel");
     fb_sw_u64(&s->w, FB_KSTATE_VERSION);
     /* Kernel-wide state. */
@@ -532,6 +756,14 @@ static int kstate_save(struct saver *s)
     fb_sw_i64(&s->w, fb_k->init_status);
 
     /* Address spaces first (they add 9P inodes through their mappings). */
+    fb_sw_array(&s->w, (uint32_t)s->ntmpfs);
+    for (i = 0; i < (size_t)s->ntmpfs; i++) {
+        struct fb_path p = {s->tmpfs_mounts[i], s->tmpfs_mounts[i]->root};
+        char buf[FB_PATH_MAX];
+        if (fb_vfs_path_string(&p, &s->root, buf, sizeof(buf)) < 0)
+            return fail(s, ENAMETOOLONG, "a tmpfs mount's path is too long");
+        fb_sw_str(&s->w, buf);
+    }
     {
         struct fb_sw mmw;
         fb_sw_init(&mmw);
@@ -595,6 +827,14 @@ static int kstate_save(struct saver *s)
         struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
         save_task(s, t);
     }
+    /* futex waiters, in queue order */
+    {
+        uint32_t n = 0;
+        fb_futex_save_foreach(count_futex, &n);
+        fb_sw_array(&s->w, n);
+        fb_futex_save_foreach(save_futex, s);
+    }
+    save_locks(s);
     return s->failed ? -1 : 0;
 }
 
@@ -630,7 +870,14 @@ int fb_snapshot_write(int fd, struct fb_error *err)
     }
     fb_dbg("kernel state: %zu bytes, %zu address spaces, %zu files, %zu inodes in %.2f ms",
            s.w.buf.size, s.mms.n, s.files.n, s.inodes.n, (fb_host_mono_ns() - t0) / 1e6);
+    /* The writer closes its fd; keep the caller's (a skipped torture checkpoint retries). */
+    fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        saver_free(&s);
+        return fb_error_set(err, errno, "image fd: %s", strerror(errno));
+    }
     if (fb_image_writer_fdopen(fd, &w, err) < 0) {
+        close(fd);
         saver_free(&s);
         return -1;
     }
@@ -666,6 +913,14 @@ struct loader {
     uint32_t nshs;
     struct fb_mm **mms;
     uint32_t nmms;
+    struct fb_mount *tmpfs_mounts[MAX_TMPFS_MOUNTS];
+    int ntmpfs;
+    /* tmpfs inodes: saved attributes and directory entries, applied once all inodes exist */
+    struct tmpfs_pending {
+        struct fb_stat st;
+        const msgpack_object *entries;
+        uint64_t next_seq;
+    } *tpend;
 };
 
 static int bad(struct loader *l, const char *what)
@@ -684,6 +939,135 @@ static int lookup_path(struct loader *l, const char *path, struct fb_path *out)
     return fb_vfs_lookup_at_path(&l->tmp_task, &root, path, 0, out, NULL, NULL);
 }
 
+static int load_tmpfs_mounts(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+    char *buf = malloc(FB_PATH_MAX);
+    struct fb_path root = {fb_k->root_mount, fb_k->root_mount->root};
+
+    fb_sr_sub(top, &arr);
+    if (l->bad || arr.n > MAX_TMPFS_MOUNTS || !buf) {
+        free(buf);
+        return bad(l, "tmpfs mounts");
+    }
+    for (i = 0; i < arr.n; i++) {
+        char path[FB_PATH_MAX];
+        struct fb_list *pos;
+        if (!fb_sr_str(&arr, path, sizeof(path))) {
+            free(buf);
+            return bad(l, "tmpfs mount path");
+        }
+        l->tmpfs_mounts[i] = NULL;
+        fb_list_for_each(pos, fb_vfs_mounts())
+        {
+            struct fb_mount *m = fb_list_entry(pos, struct fb_mount, node);
+            struct fb_path p = {m, m->root};
+            if (strcmp(m->sb->type, "tmpfs") == 0 &&
+                fb_vfs_path_string(&p, &root, buf, FB_PATH_MAX) >= 0 && strcmp(buf, path) == 0)
+                l->tmpfs_mounts[i] = m;
+        }
+        if (!l->tmpfs_mounts[i]) {
+            free(buf);
+            return fb_error_set(l->err, ENOENT, "restore: no tmpfs mounted at %s here", path);
+        }
+    }
+    l->ntmpfs = (int)arr.n;
+    free(buf);
+    return 0;
+}
+
+static void load_ts(struct fb_sr *r, struct timespec *ts)
+{
+    ts->tv_sec = (time_t)fb_sr_i64(r);
+    ts->tv_nsec = (long)fb_sr_i64(r);
+    if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+        *r->err = true;
+}
+
+static int load_tmpfs_inode(struct loader *l, struct fb_sr *e, uint32_t i)
+{
+    struct tmpfs_pending *tp = &l->tpend[i];
+    int64_t ref = fb_sr_i64(e);
+    bool root = fb_sr_bool(e);
+    struct fb_sb *sb;
+    struct fb_inode *existing = NULL;
+
+    tp->st.mode = (uint32_t)fb_sr_u64(e);
+    tp->st.uid = (uint32_t)fb_sr_u64(e);
+    tp->st.gid = (uint32_t)fb_sr_u64(e);
+    tp->st.nlink = fb_sr_u64(e);
+    tp->st.size = fb_sr_u64(e);
+    load_ts(e, &tp->st.atime);
+    load_ts(e, &tp->st.mtime);
+    load_ts(e, &tp->st.ctime);
+    load_ts(e, &tp->st.btime);
+    if (l->bad || ref < -1 || ref >= l->ntmpfs || (root && ref < 0) ||
+        tp->st.size > (uint64_t)INT64_MAX)
+        return bad(l, "tmpfs inode");
+    sb = ref < 0 ? fb_tmpfs_shm_sb() : l->tmpfs_mounts[ref]->sb;
+    if (root)
+        existing = l->tmpfs_mounts[ref]->root->inode;
+    l->inodes[i] = fb_tmpfs_load_inode(sb, existing, (mode_t)tp->st.mode, e);
+    if (!l->inodes[i])
+        return bad(l, "tmpfs inode content");
+    tp->entries = fb_sr_obj(e);
+    tp->next_seq = fb_sr_u64(e);
+    if (l->bad || !tp->entries ||
+        (S_ISDIR(tp->st.mode) ? tp->entries->type != MSGPACK_OBJECT_ARRAY
+                              : tp->entries->type != MSGPACK_OBJECT_NIL))
+        return bad(l, "tmpfs directory");
+    return 0;
+}
+
+/* Link directory entries, then give every tmpfs inode its saved attributes. */
+static int finish_tmpfs(struct loader *l)
+{
+    uint32_t i, j;
+
+    for (i = 0; i < l->ninodes; i++) {
+        struct tmpfs_pending *tp = &l->tpend[i];
+        struct fb_sr es;
+        if (!l->inodes[i] || !fb_inode_is_tmpfs(l->inodes[i]) || !tp->entries ||
+            tp->entries->type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        fb_sr_open(&es, tp->entries, &l->bad);
+        for (j = 0; j < es.n; j++) {
+            struct fb_sr en;
+            char name[FB_NAME_MAX + 1];
+            uint64_t id, seq;
+            fb_sr_sub(&es, &en);
+            if (!fb_sr_str(&en, name, sizeof(name)))
+                return bad(l, "tmpfs entry name");
+            id = fb_sr_u64(&en);
+            seq = fb_sr_u64(&en);
+            if (l->bad || id == 0 || id > l->ninodes || id - 1 == i ||
+                !fb_inode_is_tmpfs(l->inodes[id - 1]) ||
+                l->inodes[id - 1]->sb != l->inodes[i]->sb ||
+                fb_tmpfs_load_link(l->inodes[i], name, l->inodes[id - 1], seq) < 0)
+                return bad(l, "tmpfs entry");
+        }
+        fb_tmpfs_set_next_seq(l->inodes[i], tp->next_seq);
+    }
+    for (i = 0; i < l->ninodes; i++) {
+        struct fb_inode *ino = l->inodes[i];
+        struct tmpfs_pending *tp = &l->tpend[i];
+        if (!ino || !fb_inode_is_tmpfs(ino) || !tp->entries)
+            continue;
+        ino->st.mode = tp->st.mode;
+        ino->st.uid = tp->st.uid;
+        ino->st.gid = tp->st.gid;
+        ino->st.nlink = tp->st.nlink;
+        ino->st.size = tp->st.size;
+        ino->st.atime = tp->st.atime;
+        ino->st.mtime = tp->st.mtime;
+        ino->st.ctime = tp->st.ctime;
+        ino->st.btime = tp->st.btime;
+        ino->st.blocks = 0;
+    }
+    return 0;
+}
+
 static int load_inodes(struct loader *l, struct fb_sr *top)
 {
     struct fb_sr arr;
@@ -694,7 +1078,8 @@ static int load_inodes(struct loader *l, struct fb_sr *top)
         return bad(l, "inode table");
     l->ninodes = arr.n;
     l->inodes = calloc(arr.n ? arr.n : 1, sizeof(*l->inodes));
-    if (!l->inodes)
+    l->tpend = calloc(arr.n ? arr.n : 1, sizeof(*l->tpend));
+    if (!l->inodes || !l->tpend)
         return fb_error_set(l->err, ENOMEM, "out of memory");
     for (i = 0; i < arr.n; i++) {
         struct fb_sr e;
@@ -740,11 +1125,14 @@ static int load_inodes(struct loader *l, struct fb_sr *top)
             fb_path_put(&p);
             if (fb_p9fs_cache_load(l->inodes[i], &e) < 0)
                 return bad(l, "9P page cache");
+        } else if (kind == INODE_TMPFS) {
+            if (load_tmpfs_inode(l, &e, i) < 0)
+                return -1;
         } else {
             return bad(l, "inode kind");
         }
     }
-    return 0;
+    return finish_tmpfs(l);
 }
 
 static int load_files(struct loader *l, struct fb_sr *top)
@@ -792,6 +1180,47 @@ static int load_files(struct loader *l, struct fb_sr *top)
             if (!f)
                 return fb_error_set(l->err, ENOMEM, "out of memory");
             f->pos = pos;
+        } else if (kind == FILE_TMPFS) {
+            uint64_t id = fb_sr_u64(&e);
+            char path[FB_PATH_MAX];
+            bool have_path;
+            struct fb_inode *ino;
+            int r;
+            const msgpack_object *po = fb_sr_obj(&e);
+            have_path = po && po->type == MSGPACK_OBJECT_STR;
+            if (have_path) {
+                if (po->via.str.size >= sizeof(path) || memchr(po->via.str.ptr, 0, po->via.str.size))
+                    return bad(l, "tmpfs file path");
+                memcpy(path, po->via.str.ptr, po->via.str.size);
+                path[po->via.str.size] = 0;
+            }
+            if (l->bad || id == 0 || id > l->ninodes || !fb_inode_is_tmpfs(l->inodes[id - 1]))
+                return bad(l, "tmpfs file");
+            ino = l->inodes[id - 1];
+            if (have_path) {
+                struct fb_path p;
+                r = lookup_path(l, path, &p);
+                if (r == 0 && p.dentry->inode != ino) {
+                    fb_path_put(&p);
+                    r = -ESTALE;
+                }
+                if (r == 0) {
+                    f = fb_file_new(ino, &p, (unsigned)flags);
+                    fb_path_put(&p);
+                }
+            } else {
+                f = fb_file_new(ino, NULL, (unsigned)flags);
+            }
+            if (!f)
+                return bad(l, "tmpfs file path");
+            r = !(flags & O_PATH) && ino->ops->open ? ino->ops->open(ino, f) : 0;
+            if (r < 0) {
+                fb_file_put(f);
+                return fb_error_set(l->err, -r, "restore: reopening a tmpfs file: %s",
+                                    strerror(-r));
+            }
+            f->pos = pos;
+            f->anon_name = fb_sr_strdup(&e);
         } else if (kind == FILE_PATH) {
             char path[FB_PATH_MAX];
             struct fb_path p;
@@ -944,7 +1373,7 @@ static struct fb_mappable *map_lookup(uint64_t id, void *arg)
     if (id == 0 || id > l->ninodes)
         return NULL;
     ino = l->inodes[id - 1];
-    if (!fb_inode_is_p9(ino) || !ino->mappable)
+    if ((!fb_inode_is_p9(ino) && !fb_inode_is_tmpfs(ino)) || !ino->mappable)
         return NULL;
     ino->mappable->ops->get(ino->mappable);
     return ino->mappable;
@@ -1258,6 +1687,101 @@ corrupt:
     return bad(l, "thread");
 }
 
+static int load_futexes(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "futex queue");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        uint64_t tid, mm, addr, bitset;
+        bool shared;
+        struct fb_task *t;
+        fb_sr_sub(&arr, &e);
+        tid = fb_sr_u64(&e);
+        mm = fb_sr_u64(&e);
+        addr = fb_sr_u64(&e);
+        shared = fb_sr_bool(&e);
+        bitset = fb_sr_u64(&e);
+        t = l->bad || !valid_pid(tid) ? NULL : fb_task_lookup((int)tid);
+        if (!t || mm > l->nmms || bitset == 0 || bitset > 0xffffffffu || !t->restarting ||
+            fb_futex_restore_park(t, mm ? (const void *)l->mms[mm - 1] : NULL, addr, shared,
+                                  (uint32_t)bitset) < 0)
+            return bad(l, "futex waiter");
+    }
+    return 0;
+}
+
+static int load_locks(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i, j;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "locks");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e, ps, fs;
+        struct fb_inode *ino;
+        uint64_t fid;
+        fb_sr_sub(&arr, &e);
+        fid = fb_sr_u64(&e);
+        if (l->bad || fid == 0 || fid > l->nfiles || !l->files[fid - 1]->inode)
+            return bad(l, "lock file");
+        ino = l->files[fid - 1]->inode;
+        if (!ino->locks && !(ino->locks = fb_lock_ctx_new()))
+            return fb_error_set(l->err, ENOMEM, "out of memory");
+        fb_sr_sub(&e, &ps);
+        for (j = 0; j < ps.n; j++) {
+            struct fb_sr k;
+            struct fb_file_lock *lk = calloc(1, sizeof(*lk));
+            bool by_file;
+            uint64_t id;
+            if (!lk)
+                return fb_error_set(l->err, ENOMEM, "out of memory");
+            fb_sr_sub(&ps, &k);
+            by_file = fb_sr_bool(&k);
+            id = fb_sr_u64(&k);
+            lk->pid = (int)fb_sr_i64(&k);
+            lk->type = (short)fb_sr_i64(&k);
+            lk->ofd = fb_sr_bool(&k);
+            lk->start = fb_sr_i64(&k);
+            lk->end = fb_sr_i64(&k);
+            if (l->bad || id == 0 || (by_file ? id > l->nfiles : id > l->nfdts) ||
+                (lk->type != F_RDLCK && lk->type != F_WRLCK) || lk->start < 0 ||
+                lk->end < lk->start || ino->locks->nposix >= FB_LOCK_MAX_PER_INODE) {
+                free(lk);
+                return bad(l, "record lock");
+            }
+            lk->owner = by_file ? (const void *)l->files[id - 1] : (const void *)l->fdts[id - 1];
+            fb_list_add_tail(&ino->locks->posix, &lk->node);
+            ino->locks->nposix++;
+        }
+        fb_sr_sub(&e, &fs);
+        for (j = 0; j < fs.n; j++) {
+            struct fb_sr k;
+            struct fb_file_lock *lk = calloc(1, sizeof(*lk));
+            uint64_t id;
+            if (!lk)
+                return fb_error_set(l->err, ENOMEM, "out of memory");
+            fb_sr_sub(&fs, &k);
+            id = fb_sr_u64(&k);
+            lk->type = (short)fb_sr_i64(&k);
+            if (l->bad || id == 0 || id > l->nfiles || (lk->type != F_RDLCK && lk->type != F_WRLCK)) {
+                free(lk);
+                return bad(l, "flock lock");
+            }
+            lk->owner = l->files[id - 1];
+            lk->pid = -1;
+            fb_list_add_tail(&ino->locks->flock, &lk->node);
+        }
+    }
+    return 0;
+}
+
 static void loader_free(struct loader *l)
 {
     uint32_t i;
@@ -1286,6 +1810,7 @@ static void loader_free(struct loader *l)
     free(l->fss);
     free(l->shs);
     free(l->mms);
+    free(l->tpend);
     if (l->tmp_fs)
         fb_fs_ctx_put(l->tmp_fs);
 }
@@ -1369,9 +1894,10 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         for (i = 0; i < RLIM_NLIMITS; i++)
             l.tmp_tg.rlim[i].rlim_cur = l.tmp_tg.rlim[i].rlim_max = RLIM_INFINITY;
     }
-    if (load_inodes(&l, &top) < 0 || load_files(&l, &top) < 0 || load_fdtables(&l, &top) < 0 ||
+    if (load_tmpfs_mounts(&l, &top) < 0 || load_inodes(&l, &top) < 0 || load_files(&l, &top) < 0 || load_fdtables(&l, &top) < 0 ||
         load_fss(&l, &top) < 0 || load_sighands(&l, &top) < 0 || load_mms(&l, &top) < 0 ||
-        load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0)
+        load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0 ||
+        load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0)
         goto out;
     /* Threads sharing an address space each need a host thread inside its stub; normally the
      * cloning thread makes one (as_add_thread), here a temporary context of this thread makes

@@ -431,8 +431,12 @@ static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
         if (r == 0)
             return;
         if (r < 0) {
-            fb_warn("pid %d: out of memory handling a fault at %#lx: killed", t->tg->tgid,
-                    (unsigned long)stop->addr);
+            if (r == -ENOMEM)
+                fb_warn("pid %d: out of memory handling a fault at %#lx: killed", t->tg->tgid,
+                        (unsigned long)stop->addr);
+            else
+                fb_warn("pid %d: cannot map memory at %#lx (%s): killed", t->tg->tgid,
+                        (unsigned long)stop->addr, strerror(-r));
             fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
             return;
         }
@@ -464,12 +468,15 @@ void fb_task_exit_finish(struct fb_task *t);
  * interrupted syscall already rewound) until the checkpoint is over. */
 static void ckpt_park(struct fb_task *t)
 {
-    /* A futex wait interrupted for the checkpoint leaves its queue; the re-executed call waits
-     * again, unless a wake already reached it: then the call has succeeded. */
-    if (t->futex_parked && fb_futex_unpark(t) == 1 && t->restarting) {
-        t->cpu.regs.rip += 2;
-        t->cpu.regs.rax = 0;
-        t->restarting = false;
+    /* A futex wait interrupted for the checkpoint stays queued (saved with its key, so that a
+     * requeue is kept); one that a wake already reached has succeeded. */
+    if (fb_futex_parked_woken(t)) {
+        fb_futex_unpark(t);
+        if (t->restarting) {
+            t->cpu.regs.rip += 2;
+            t->cpu.regs.rax = 0;
+            t->restarting = false;
+        }
     }
     if (t->mm && t->mm->as && t->pctx && !t->cpu.fp_valid)
         fb_k->plat->ops->fetch_fp(t->pctx, t->mm->as, &t->cpu);

@@ -700,9 +700,13 @@ static ssize_t copy_to_memfile(int host_fd, uint64_t mf_off, uint64_t file_off, 
 /* Fill pages [pg, pg+n) (all absent) with one contiguous allocation. */
 static int fill(struct p9_inode *pi, uint64_t pg, uint64_t n)
 {
-    uint64_t off = fb_mf_alloc(&fb_k->mf, n), i;
+    uint64_t off, i;
     ssize_t got;
+    int r = ensure_reader(pi); /* a restored mapping may be the file's only user: no open yet */
 
+    if (r < 0)
+        return r;
+    off = fb_mf_alloc(&fb_k->mf, n);
     if (!off)
         return -ENOMEM;
     if (pi->host_fd >= 0)
