@@ -43,6 +43,9 @@ struct fb_kernel_opts {
     const void *image_meta; /* checkpoint: stored as the image's "meta" section */
     size_t image_meta_len;
     void (*on_restored)(void); /* restore: called once every task is started (lock held) */
+    /* Called when pid 1 has exited with its final wait status (lock held), before the rest of
+     * the sandbox is torn down: the controller can answer at once. */
+    void (*on_init_exit)(int status);
 };
 
 struct fb_kernel {

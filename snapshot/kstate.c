@@ -119,6 +119,54 @@ static uint64_t idmap_add(struct idmap *m, const void *p, bool *added)
     return m->n;
 }
 
+/* ---- page index -> count maps ------------------------------------------------------------------ */
+
+struct pagemap {
+    uint64_t *keys; /* page indexes (never 0) */
+    uint32_t *vals;
+    size_t cap, n;
+};
+
+static uint32_t *pagemap_slot(struct pagemap *m, uint64_t key, bool add)
+{
+    size_t i;
+    if (add && (m->n + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 1024, j;
+        uint64_t *nk = calloc(ncap, sizeof(*nk));
+        uint32_t *nv = calloc(ncap, sizeof(*nv));
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return NULL;
+        }
+        for (j = 0; j < m->cap; j++) {
+            if (!m->keys[j])
+                continue;
+            for (i = (m->keys[j] * 0x9e3779b97f4a7c15ull) >> 20 & (ncap - 1); nk[i];
+                 i = (i + 1) & (ncap - 1))
+                ;
+            nk[i] = m->keys[j];
+            nv[i] = m->vals[j];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->cap = ncap;
+    }
+    if (!m->cap)
+        return NULL;
+    for (i = (key * 0x9e3779b97f4a7c15ull) >> 20 & (m->cap - 1); m->keys[i];
+         i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == key)
+            return &m->vals[i];
+    if (!add)
+        return NULL;
+    m->keys[i] = key;
+    m->n++;
+    return &m->vals[i];
+}
+
 /* ---- saving ------------------------------------------------------------------------------------- */
 
 enum {
@@ -146,6 +194,10 @@ struct saver {
     bool failed;
     struct fb_mount *tmpfs_mounts[MAX_TMPFS_MOUNTS];
     int ntmpfs;
+    /* Pages of 9P page caches left out of the image (re-read from the files after a restore):
+     * page -> references from page tables, then UINT32_MAX for "dropped". */
+    struct pagemap filepages;
+    bool filepages_oom;
     /* 9P inode -> a path naming it (from the dentry caches) */
     struct idmap p9paths;
     char **p9path_str; /* by p9paths id */
@@ -226,6 +278,52 @@ static const char *p9_path_of(struct saver *s, struct fb_inode *ino)
 {
     uint64_t id = idmap_find(&s->p9paths, ino);
     return id && s->p9path_str[id - 1] ? s->p9path_str[id - 1] : NULL;
+}
+
+static void note_cache_page(uint64_t page, void *arg)
+{
+    struct saver *s = arg;
+    uint32_t *c = pagemap_slot(&s->filepages, page, true);
+    if (c)
+        *c = 0;
+    else
+        s->filepages_oom = true;
+}
+
+/* Is page a 9P page-cache page left out of the image? */
+static bool skip_page(uint64_t page, void *arg)
+{
+    struct saver *s = arg;
+    uint32_t *c = s->filepages.n ? pagemap_slot(&s->filepages, page, false) : NULL;
+    return c && *c == UINT32_MAX;
+}
+
+/* Unmodified file pages need not be in the image: the restored kernel reads them from the file
+ * again (validated by size and mtime) when they are touched. A page qualifies when its only
+ * references are its page cache and page tables (which then fault it in again). */
+static void choose_file_pages(struct saver *s)
+{
+    size_t i, k;
+
+    for (i = 0; i < s->p9paths.n; i++)
+        fb_p9fs_cache_foreach((struct fb_inode *)s->p9paths.order[i], note_cache_page, s);
+    for (i = 0; i < s->mms.n && s->filepages.n; i++) {
+        struct fb_mm *mm = (struct fb_mm *)s->mms.order[i];
+        uint64_t vpn = 0, found, pte;
+        while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+            uint32_t *c = pagemap_slot(&s->filepages, pte >> FB_PAGE_SHIFT, false);
+            if (c)
+                (*c)++;
+            vpn = found + 1;
+        }
+    }
+    for (k = 0; k < s->filepages.cap; k++) {
+        uint64_t page = s->filepages.keys[k];
+        if (!page)
+            continue;
+        if (!s->filepages_oom && fb_mf_refs(&fb_k->mf, page << FB_PAGE_SHIFT) == s->filepages.vals[k] + 1)
+            s->filepages.vals[k] = UINT32_MAX;
+    }
 }
 
 static uint64_t inode_id(struct saver *s, struct fb_inode *ino)
@@ -353,7 +451,7 @@ static void save_inodes(struct saver *s)
             fb_sw_u64(&s->w, ino->st.size);
             fb_sw_i64(&s->w, ino->st.mtime.tv_sec);
             fb_sw_i64(&s->w, ino->st.mtime.tv_nsec);
-            fb_p9fs_cache_save(ino, &s->w);
+            fb_p9fs_cache_save(ino, &s->w, skip_page, s);
         }
     }
 }
@@ -560,7 +658,7 @@ static void save_task(struct saver *s, struct fb_task *t)
 {
     struct fb_sw *w = &s->w;
 
-    fb_sw_array(w, 32);
+    fb_sw_array(w, 33);
     fb_sw_u64(w, (uint64_t)t->tid);
     fb_sw_u64(w, (uint64_t)t->tg->tgid);
     fb_sw_u64(w, idmap_find(&s->mms, t->mm));
@@ -593,6 +691,7 @@ static void save_task(struct saver *s, struct fb_task *t)
     fb_sw_i64(w, t->stime_ns);
     fb_sw_i64(w, t->sleep_ns);
     fb_sw_bin(w, t->sc_args, sizeof(t->sc_args));
+    fb_sw_bool(w, fb_futex_parked_woken(t)); /* queued waiters are in the futex table */
 }
 
 static void count_futex(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
@@ -721,6 +820,7 @@ static int kstate_save(struct saver *s)
             return fail(s, ENOMEM, "out of memory");
     }
 
+    if (!getenv("FNBOX_KEEP_FILE_PAGES")) choose_file_pages(s);
     /* Open files, in fd table order. */
     for (i = 0; i < s->fdts.n && !s->failed; i++) {
         const struct fb_fdtable *ft = s->fdts.order[i];
@@ -769,7 +869,7 @@ static int kstate_save(struct saver *s)
         fb_sw_init(&mmw);
         fb_sw_array(&mmw, (uint32_t)s->mms.n);
         for (i = 0; i < s->mms.n; i++)
-            fb_mm_save((struct fb_mm *)s->mms.order[i], &mmw, map_id, s);
+            fb_mm_save_filtered((struct fb_mm *)s->mms.order[i], &mmw, map_id, skip_page, s);
         if (s->failed) {
             fb_sw_free(&mmw);
             return -1;
@@ -852,6 +952,8 @@ static void saver_free(struct saver *s)
         free(s->p9path_str[i]);
     free(s->p9path_str);
     idmap_free(&s->p9paths);
+    free(s->filepages.keys);
+    free(s->filepages.vals);
     fb_sw_free(&s->w);
 }
 
@@ -884,7 +986,7 @@ int fb_snapshot_write(int fd, struct fb_error *err)
     if ((fb_k->opts.image_meta &&
          fb_image_add_raw(w, "meta", fb_k->opts.image_meta, fb_k->opts.image_meta_len, err) < 0) ||
         fb_image_add_raw(w, "kernel", s.w.buf.data, s.w.buf.size, err) < 0 ||
-        fb_memfile_save(&fb_k->mf, w, err) < 0) {
+        fb_memfile_save_filtered(&fb_k->mf, w, skip_page, &s, err) < 0) {
         fb_image_writer_abort(w);
         saver_free(&s);
         return -1;
@@ -1631,6 +1733,8 @@ static int load_tasks(struct loader *l, struct fb_sr *top, struct fb_thread_grou
         t->stime_ns = fb_sr_i64(&e);
         t->sleep_ns = fb_sr_i64(&e);
         fb_sr_bin(&e, t->sc_args, sizeof(t->sc_args), NULL);
+        if (fb_sr_bool(&e) && (!t->restarting || fb_futex_restore_woken(t) < 0))
+            goto corrupt;
         /* User-mode segments only: a corrupt image must not make the stub run as anything
          * else (the host would refuse anyway; fail clearly instead). */
         if (l->bad || t->cpu.regs.cs != 0x33 || t->cpu.regs.ss != 0x2b ||
