@@ -36,6 +36,7 @@ struct fb_kernel_opts {
     bool checkpoint, restore;
     int ckpt_fd;  /* checkpoint: the image is written here */
     int image_fd; /* restore: the image is read from here */
+    bool prefault; /* restore: load and map all memory before starting (warm pools) */
     /* Torture testing (fnbox run --checkpoint-torture): checkpoint every torture_us of running
      * time instead of at the ready point; a checkpoint that cannot be taken (unsupported state)
      * is skipped and the sandbox resumes. */

@@ -2015,7 +2015,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
             users += t->mm == l.mms[i];
         }
-        if (users < 2)
+        if (users < (fb_k->opts.prefault ? 1 : 2))
             continue;
         if (!fb_mm_as(l.mms[i], &r) || (r = fb_k->plat->ops->ctx_new(fb_k->plat, &ctx)) < 0) {
             fb_error_set(err, -r, "restore: creating an address space: %s", strerror(-r));
@@ -2023,6 +2023,8 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         }
         for (k = 0; k < users && r == 0; k++)
             r = fb_k->plat->ops->as_add_thread(ctx, l.mms[i]->as);
+        if (r == 0 && fb_k->opts.prefault)
+            r = fb_mm_prefault(l.mms[i], ctx);
         fb_k->plat->ops->ctx_release(ctx);
         if (r < 0) {
             fb_error_set(err, -r, "restore: creating threads in an address space: %s",

@@ -146,7 +146,7 @@ void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
     size_t i;
     uint64_t vpn = 0, found, pte, n = 0;
 
-    fb_sw_array(w, 14);
+    fb_sw_array(w, 15);
     fb_sw_u64(w, mm->brk_start);
     fb_sw_u64(w, mm->brk);
     fb_sw_u64(w, mm->mmap_base);
@@ -187,6 +187,20 @@ void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
         }
         fb_sw_u64(w, found);
         fb_sw_u64(w, pte & ~FB_PTE_MAPPED);
+        vpn = found + 1;
+    }
+    /* The pages left out: a warm restore brings them back before the first invocation. */
+    n = 0;
+    vpn = 0;
+    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+        n += skip(pte >> FB_PAGE_SHIFT, arg);
+        vpn = found + 1;
+    }
+    fb_sw_array(w, (uint32_t)n);
+    vpn = 0;
+    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+        if (skip(pte >> FB_PAGE_SHIFT, arg))
+            fb_sw_u64(w, found);
         vpn = found + 1;
     }
 }
@@ -264,6 +278,19 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
             break;
         }
         mm->resident++;
+    }
+    if (!*r->err && fb_sr_left(&s)) {
+        struct fb_sr hs;
+        fb_sr_sub(&s, &hs);
+        if (hs.n > (1u << 26))
+            *r->err = true;
+        else if (hs.n && (mm->refault = calloc(hs.n, sizeof(uint64_t))))
+            for (i = 0; i < hs.n && !*r->err; i++) {
+                uint64_t vpn = fb_sr_u64(&hs);
+                if (vpn >= (FB_MM_MAX_ADDR >> FB_PAGE_SHIFT))
+                    *r->err = true;
+                mm->refault[mm->nrefault++] = vpn;
+            }
     }
     if (*r->err) {
         /* The page table's references belong to the memory file's saved counts: do not put

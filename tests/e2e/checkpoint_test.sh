@@ -95,6 +95,8 @@ fx '' restore "$tmp/hello.img"
 t py_empty_event "an empty request is the event {}" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"world\"" <<<"$1"' "$status" "$out"
 fx '{"boom":true}' restore "$tmp/hello.img"
 t py_exception "a handler exception: error body with type and stack trace, status 1" python3 -c 'import json,sys; d=json.loads(sys.argv[2]); sys.exit(0 if sys.argv[1]=="1" and d["errorType"]=="ValueError" and d["errorMessage"]=="asked to fail" and d["stackTrace"] else 1)' "$status" "$out"
+fx '{"name":"pre"}' restore -v --prefault "$tmp/hello.img"
+t py_prefault "--prefault: the answer comes without a single page fault" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"pre\"" <<<"$1" && grep -q " 0 faults" <<<"$2"' "$status" "$out" "$err"
 fx 'not json' restore "$tmp/hello.img"
 t py_bad_event "an event that is not JSON: Runtime.UnmarshalError" bash -c '[ "$0" = 1 ] && grep -q UnmarshalError <<<"$1"' "$status" "$out"
 
