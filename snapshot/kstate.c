@@ -26,6 +26,7 @@
 #include "kernel/mm/mm_save.h"
 #include "kernel/signal/signal.h"
 #include "kernel/task/task.h"
+#include "kernel/time/posix_timers.h"
 #include "kernel/time/timer.h"
 #include "kernel/util/log.h"
 #include "kernel/vfs/event.h"
@@ -604,8 +605,8 @@ static void save_tg(struct saver *s, struct fb_thread_group *tg)
 {
     struct fb_sw *w = &s->w;
 
-    if (!fb_list_empty(&tg->posix_timers))
-        fail(s, ENOTSUP, "pid %d has POSIX timers (timer_create), which cannot be saved yet",
+    if (!fb_posix_timers_savable(tg))
+        fail(s, ENOTSUP, "pid %d has a POSIX timer on a CPU-time clock, which cannot be saved yet",
              tg->tgid);
     if (tg->nr_cpu_timers)
         fail(s, ENOTSUP, "pid %d has CPU-time timers, which cannot be saved yet", tg->tgid);
@@ -840,7 +841,7 @@ static int kstate_save(struct saver *s)
     if (s->failed)
         return -1;
 
-    fb_sw_array(&s->w, 14);
+    fb_sw_array(&s->w, 15);
     fb_sw_str(&s->w, "fnbox-kernel");
     fb_sw_u64(&s->w, FB_KSTATE_VERSION);
     /* Kernel-wide state. */
@@ -935,6 +936,25 @@ static int kstate_save(struct saver *s)
         fb_futex_save_foreach(save_futex, s);
     }
     save_locks(s);
+    /* POSIX timers (after the threads: SIGEV_THREAD_ID names one) */
+    {
+        uint32_t n = 0;
+        fb_list_for_each(pos, fb_tg_list())
+        {
+            struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+            n += tg->state == FB_TG_LIVE && !fb_list_empty(&tg->posix_timers);
+        }
+        fb_sw_array(&s->w, n);
+        fb_list_for_each(pos, fb_tg_list())
+        {
+            struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+            if (tg->state != FB_TG_LIVE || fb_list_empty(&tg->posix_timers))
+                continue;
+            fb_sw_array(&s->w, 2);
+            fb_sw_u64(&s->w, (uint64_t)tg->tgid);
+            fb_posix_timers_save(tg, &s->w);
+        }
+    }
     return s->failed ? -1 : 0;
 }
 
@@ -1886,6 +1906,27 @@ static int load_locks(struct loader *l, struct fb_sr *top)
     return 0;
 }
 
+static int load_timers(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "timers");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        struct fb_thread_group *tg;
+        uint64_t tgid;
+        fb_sr_sub(&arr, &e);
+        tgid = fb_sr_u64(&e);
+        tg = l->bad || !valid_pid(tgid) ? NULL : fb_tg_lookup((int)tgid);
+        if (!tg || !fb_list_empty(&tg->posix_timers) || fb_posix_timers_load(tg, &e) < 0)
+            return bad(l, "POSIX timer");
+    }
+    return 0;
+}
+
 static void loader_free(struct loader *l)
 {
     uint32_t i;
@@ -2001,7 +2042,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     if (load_tmpfs_mounts(&l, &top) < 0 || load_inodes(&l, &top) < 0 || load_files(&l, &top) < 0 || load_fdtables(&l, &top) < 0 ||
         load_fss(&l, &top) < 0 || load_sighands(&l, &top) < 0 || load_mms(&l, &top) < 0 ||
         load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0 ||
-        load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0)
+        load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0 || load_timers(&l, &top) < 0)
         goto out;
     /* Threads sharing an address space each need a host thread inside its stub; normally the
      * cloning thread makes one (as_add_thread), here a temporary context of this thread makes
