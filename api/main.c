@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/cli.h"
+#include "api/confine.h"
 #include "kernel/syscalls/syscall.h"
 
 #define FNBOX_VERSION "0.1.0"
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return fb_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "confine")) /* hidden: prints the lock-down policy for the docs */
+        return fb_cmd_confine(argc - 1, argv + 1);
     if (!strcmp(argv[1], "syscalls"))
         return fb_cmd_syscalls(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

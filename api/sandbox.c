@@ -1,6 +1,7 @@
 /* Starting and supervising one sandbox: the Gofer (file server in its own mount namespace) and
  * the Sentry (the kernel, in new pid/mount/ipc/uts/net namespaces with an empty root). */
 #include "api/sandbox.h"
+#include "api/confine.h"
 
 #include <errno.h>
 #include <ucontext.h>
@@ -211,6 +212,10 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     pthread_create(&th, NULL, forward_signals, &fwd);
 
     fb_dbg("+%.1f ms: kernel ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
+    if (fb_confine_sentry(&err) < 0) { /* last step before the first application instruction */
+        report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
+        _exit(1);
+    }
     status = fb_kernel_run(&err);
     fb_dbg("+%.1f ms: all tasks exited", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     if (status < 0) {
@@ -226,9 +231,11 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
 static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config *cfg, int sock,
                                                  int status_fd)
 {
+    struct fb_gofer_config gc = cfg->gofer;
     struct fb_error err = {0};
     int r;
 
+    gc.confine = fb_confine_gofer;
     fb_log_role = "gofer";
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "fnbox-gofer");
@@ -242,7 +249,7 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     fb_dbg("+%.1f ms: gofer view ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     report(status_fd, -1, 0, NULL); /* view ready */
     close(status_fd);
-    r = fb_gofer_serve(sock, &cfg->gofer);
+    r = fb_gofer_serve(sock, &gc);
     _exit(r < 0 ? 1 : 0);
 }
 

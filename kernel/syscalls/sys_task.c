@@ -632,10 +632,16 @@ FB_SYSCALL(sched_yield)
     return 0;
 }
 
+/* The CPUs the Sentry may run on. Not sysconf(_SC_NPROCESSORS_ONLN): glibc reads /sys for it,
+ * and the locked-down Sentry may open no file (api/confine.c). */
 static int online_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)FB_MIN(n, 1024) : 1;
+    cpu_set_t set;
+    int n;
+
+    CPU_ZERO(&set);
+    n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+    return n > 0 ? FB_MIN(n, 1024) : 1;
 }
 
 /* The task a scheduling call names (0 = the caller), or NULL. */
