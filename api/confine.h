@@ -21,6 +21,11 @@ int fb_confine_sentry(struct fb_error *err);
  * Returns 0 or -1 with err set. */
 int fb_confine_gofer(struct fb_error *err);
 
+/* Compile both allowlists to BPF, once per process (later calls return at once). The
+ * controller calls it before forking the Sentry and the Gofer, which then only load the
+ * program; the confine calls compile it themselves if nobody did. Returns 0 or -1 with err. */
+int fb_confine_prepare(struct fb_error *err);
+
 /* Number of rules in each allowlist (one syscall may have several rules). */
 size_t fb_confine_sentry_rules(void);
 size_t fb_confine_gofer_rules(void);
