@@ -111,6 +111,7 @@ bench: deps-bench
 
 docs: $(B)/fnbox
 	$(B)/fnbox syscalls --markdown > docs/compatibility.md
+	scripts/gen-security-tables.sh
 
 format:
 	clang-format -i $(ALL_C) $(shell find $(LAYERS) -name '*.h')

@@ -424,7 +424,10 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
     while (waitpid(sb->sentry, &st, 0) < 0 && errno == EINTR)
         ;
     fb_dbg("+%.1f ms: sentry reaped", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
-    if (out == FB_SANDBOX_CRASHED)
+    if (out == FB_SANDBOX_CRASHED && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+        fb_error_set(err, EPERM, "the sandbox kernel was killed by its seccomp filter: it made "
+                                 "a host system call outside its allowlist (api/confine.c)");
+    else if (out == FB_SANDBOX_CRASHED)
         fb_error_set(err, EIO, "the sandbox kernel died unexpectedly (%s %d)",
                      WIFSIGNALED(st) ? "signal" : "exit status",
                      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
