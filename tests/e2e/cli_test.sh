@@ -146,6 +146,13 @@ if run timeout run --timeout 1s -- /bin/sh -c 'while :; do :; done'; then
     check timeout "status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "timed out" <<<"$1"' "$status" "$err"
 fi
 
+# --- docs/security.md shows the lock-down policy the code enforces --------------------------------
+if why=$(FNBOX="$FNBOX" scripts/gen-security-tables.sh --check 2>&1); then
+    pass confine_docs_current
+else
+    fail confine_docs_current "$why"
+fi
+
 # --- lock-down: what the host says about a running sandbox's processes ------------------------
 # One field of /proc/PID/status.
 proc_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
