@@ -481,6 +481,16 @@ static size_t distinct_syscalls(const struct rule *rules, size_t n)
     return d;
 }
 
+/* A Markdown table cell: '|' would end the cell. */
+static void md_cell(FILE *out, const char *text)
+{
+    for (; *text; text++) {
+        if (*text == '|')
+            fputc('\\', out);
+        fputc(*text, out);
+    }
+}
+
 static void print_rules(FILE *out, bool md, const char *title, const struct rule *rules, size_t n)
 {
     size_t i, errs = 0;
@@ -502,9 +512,13 @@ static void print_rules(FILE *out, bool md, const char *title, const struct rule
     for (i = 0; i < n; i++) {
         const struct rule *r = &rules[i];
         const char *cond = r->cond ? r->cond : "";
-        if (md)
-            fprintf(out, "| `%s` | %s | %s |\n", r->name, cond, r->why);
-        else
+        if (md) {
+            fprintf(out, "| `%s` | ", r->name);
+            md_cell(out, cond);
+            fputs(" | ", out);
+            md_cell(out, r->why);
+            fputs(" |\n", out);
+        } else
             fprintf(out, "  %-18s %-40s %s\n", r->name, cond, r->why);
     }
     fputc('\n', out);
@@ -515,19 +529,24 @@ static void print_caps(FILE *out, bool md, const char *title, const struct cap_k
     size_t i;
 
     if (md) {
-        fprintf(out, "**%s capabilities kept**: %zu.\n\n", title, n);
+        fprintf(out, "**%s capabilities kept**: %zu%s\n\n", title, n,
+                n ? "; every other capability is dropped from all five sets."
+                  : " (all five sets empty).");
         if (n)
             fprintf(out, "| capability | why |\n|---|---|\n");
     } else {
         fprintf(out, "%s capabilities kept: %zu\n", title, n);
     }
     for (i = 0; i < n; i++) {
-        if (md)
-            fprintf(out, "| `%s` | %s |\n", caps[i].name, caps[i].why);
-        else
+        if (md) {
+            fprintf(out, "| `%s` | ", caps[i].name);
+            md_cell(out, caps[i].why);
+            fputs(" |\n", out);
+        } else
             fprintf(out, "  %-20s %s\n", caps[i].name, caps[i].why);
     }
-    fputc('\n', out);
+    if (n || !md)
+        fputc('\n', out);
 }
 
 void fb_confine_print(FILE *out, bool md)
