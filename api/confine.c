@@ -13,6 +13,7 @@
 #include <linux/sched.h>
 #include <linux/securebits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -415,13 +416,19 @@ static int load_filter(const char *who, const struct bpf_prog *prog, struct fb_e
 
 int fb_confine_prepare(struct fb_error *err)
 {
+    /* fnbox serve may start sandboxes from several threads. */
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    int r = 0;
+
+    pthread_mutex_lock(&lock);
     if (!sentry_prog.insns &&
         compile_filter("sentry", sentry_rules, NELEM(sentry_rules), &sentry_prog, err) < 0)
-        return -1;
-    if (!gofer_prog.insns &&
+        r = -1;
+    if (!r && !gofer_prog.insns &&
         compile_filter("gofer", gofer_rules, NELEM(gofer_rules), &gofer_prog, err) < 0)
-        return -1;
-    return 0;
+        r = -1;
+    pthread_mutex_unlock(&lock);
+    return r;
 }
 
 static int confine(const char *who, const struct cap_keep *caps, size_t ncaps,
