@@ -250,6 +250,7 @@ static const struct rule gofer_rules[] = {
     ALLOW("brk", "malloc"),
     ALLOW("rt_sigreturn", "return from a host signal handler"),
     ALLOW("rt_sigprocmask", "libc"),
+    ALLOW("sigaltstack", "sanitizer builds (ASan/UBSan tests) unset their signal stack at exit"),
     ALLOW("restart_syscall", "host restarts an interrupted call"),
     ALLOW("clock_gettime", "log timestamps (vDSO fallback)"),
     ALLOW("getpid", "libc"),
