@@ -432,8 +432,11 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
                      WIFSIGNALED(st) ? "signal" : "exit status",
                      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
     kill(sb->gofer, SIGKILL);
-    while (waitpid(sb->gofer, NULL, 0) < 0 && errno == EINTR)
+    while (waitpid(sb->gofer, &st, 0) < 0 && errno == EINTR)
         ;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) /* the sandbox then saw its files vanish */
+        fb_err("the gofer was killed by its seccomp filter: a host system call outside its "
+               "allowlist (api/confine.c)");
     fb_dbg("+%.1f ms: gofer reaped", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     close(sb->status_fd);
     sb->status_fd = -1;
