@@ -432,6 +432,7 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
                      WIFSIGNALED(st) ? "signal" : "exit status",
                      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
     kill(sb->gofer, SIGKILL);
+    st = 0;
     while (waitpid(sb->gofer, &st, 0) < 0 && errno == EINTR)
         ;
     if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) /* the sandbox then saw its files vanish */
