@@ -72,6 +72,10 @@ struct rule {
         .arg = i, .op = SCMP_CMP_MASKED_EQ, .a = (m), .b = (v)                                     \
     }
 
+/* An fd argument that is a non-negative int, whether the caller sign- or zero-extended it to
+ * 64 bits: excludes AT_FDCWD (-100). */
+#define DIRFD_HELD(i) ARG_MASK(i, 0xffffffff80000000ull, 0)
+
 /* Flags a Sentry thread is created with (glibc pthread_create) and flags no clone may carry. */
 #define THREAD_FLAGS                                                                               \
     (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM)
@@ -206,17 +210,27 @@ static const struct rule sentry_rules[] = {
 /* ---- the Gofer ------------------------------------------------------------------------------- */
 
 /* Absent: execve, socket/connect/bind, mount/pivot_root/unshare/setns, ptrace, clone (the Gofer
- * is single-threaded), open/openat by absolute path outside the view is impossible anyway (its
- * root is the view) and openat takes only names checked to be single components. */
+ * is single-threaded), open. openat and openat2 only relative to a held directory fd (a dirfd
+ * that is a non-negative int: AT_FDCWD is -100), with names checked to be single components;
+ * its root is the view anyway. */
 static const struct rule gofer_rules[] = {
     ALLOW("recvfrom", "9P requests (recv)"),
     ALLOW("sendmsg", "9P replies, with a donated fd (SCM_RIGHTS)"),
     ALLOW("shutdown", "close the channel after a fatal protocol error"),
     ALLOW("write", "logs to stderr"),
     ALLOW("close", "fids clunked, reopened files"),
-    ALLOW("openat",
-          "one walk step / reopen: a single checked name under a held directory fd, O_NOFOLLOW"),
-    ALLOW("openat2", "the same under RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS"),
+    ALLOW_IF("openat2", DIRFD_HELD(0), "dirfd >= 0 (not AT_FDCWD)",
+             "walk step, reopen, create: one checked name under a held directory fd, "
+             "RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS, O_NOFOLLOW"),
+    ALLOW_IF("openat", DIRFD_HELD(0), "dirfd >= 0 (not AT_FDCWD)",
+             "the same where the host has no openat2 (O_NOFOLLOW)"),
+    {.name = "openat",
+     .action = SCMP_ACT_ERRNO(ENOENT),
+     .ncmp = 2,
+     .cmp = {ARG_EQ(0, AT_FDCWD), ARG_EQ(2, O_RDONLY | O_CLOEXEC)},
+     .cond = "dirfd = AT_FDCWD, flags = O_RDONLY|O_CLOEXEC: fails with ENOENT",
+     .why = "glibc's one-time read of /proc/sys/vm/overcommit_memory (malloc heap trim), absent "
+            "from the view anyway. Any other path-based open kills"},
     ALLOW("newfstatat", "getattr, identity checks against rename races (AT_SYMLINK_NOFOLLOW)"),
     ALLOW("statx", "getattr with btime and mount id"),
     ALLOW("fstatfs", "Tstatfs"),

@@ -283,10 +283,11 @@ static void test_sentry_forbidden_calls_kill(void)
 
 static void test_gofer_calls(void)
 {
-    static const char forbidden[] = "sSxXfakuc";
+    static const char forbidden[] = "oOsSxXfakuc"; /* o, O: path-based opens from AT_FDCWD */
     size_t i;
 
     FBT_CHECK(exited_ok(run_one(GOFER, 'r')));
+    FBT_CHECK(exited_ok(run_one(GOFER, 'R')));
     for (i = 0; forbidden[i]; i++) {
         int st = run_one(GOFER, forbidden[i]);
         if (!killed_by_seccomp(st))
