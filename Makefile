@@ -26,8 +26,8 @@ E2E_BIN     := $(E2E_C:tests/e2e/progs/%.c=$(B)/e2e/%)
 BENCH_C     := $(sort $(wildcard scripts/bench/*.c))
 BENCH_BIN   := $(BENCH_C:scripts/bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps deps-test deps-bench run test test-full bench unit conformance e2e clean format \
-        docs check-format
+.PHONY: all deps deps-test deps-bench deps-fuzz run test test-full bench fuzz fuzz-targets unit \
+        conformance e2e clean format docs check-format
 all: $(B)/fnbox
 
 deps:
@@ -36,6 +36,8 @@ deps-test:
 	@scripts/deps.sh test
 deps-bench:
 	@scripts/deps.sh bench
+deps-fuzz:
+	@scripts/deps.sh fuzz
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -69,16 +71,35 @@ $(B)/bench/%: scripts/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 
+# Fuzz targets (tests/fuzz/*_fuzz.c): libFuzzer with Debian's clang, ASan and UBSan. Each target
+# links the sources it exercises, compiled with the fuzzer's instrumentation (not libfnbox.a).
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-strict-aliasing \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+P9_FUZZ_SRC := gofer/p9_msg.c gofer/server.c gofer/view.c kernel/util/log.c kernel/util/error.c
+FUZZ_BIN    := $(B)/fuzz/p9_fuzz
+
+$(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kernel/util/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) -lpthread
+
+fuzz-targets: $(FUZZ_BIN)
+
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="p9"]: run each fuzz target for FUZZ_SECONDS.
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-targets
+	@scripts/fuzz.sh
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 test: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN) $(FUZZ_BIN)
 	@scripts/run-tests.sh
 
 test-full: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN) $(FUZZ_BIN)
 	@FNBOX_TEST_FULL=1 scripts/run-tests.sh
 
 unit: $(TEST_BIN)
@@ -90,6 +111,7 @@ bench: deps-bench
 
 docs: $(B)/fnbox
 	$(B)/fnbox syscalls --markdown > docs/compatibility.md
+	scripts/gen-security-tables.sh
 
 format:
 	clang-format -i $(ALL_C) $(shell find $(LAYERS) -name '*.h')

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/cli.h"
+#include "api/confine.h"
 #include "kernel/syscalls/syscall.h"
 
 #define FNBOX_VERSION "0.1.0"
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
         return fb_cmd_restore(argc - 1, argv + 1);
     if (!strcmp(argv[1], "inspect"))
         return fb_cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "confine")) /* hidden: prints the lock-down policy for the docs */
+        return fb_cmd_confine(argc - 1, argv + 1);
     if (!strcmp(argv[1], "syscalls"))
         return fb_cmd_syscalls(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

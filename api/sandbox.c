@@ -1,6 +1,7 @@
 /* Starting and supervising one sandbox: the Gofer (file server in its own mount namespace) and
  * the Sentry (the kernel, in new pid/mount/ipc/uts/net namespaces with an empty root). */
 #include "api/sandbox.h"
+#include "api/confine.h"
 
 #include <errno.h>
 #include <ucontext.h>
@@ -238,6 +239,10 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     fb_k->opts.on_restored = report_started;
     if (!cfg->kernel.checkpoint)
         fb_k->opts.on_init_exit = report_init_exit;
+    if (fb_confine_sentry(&err) < 0) { /* last step before the first application instruction */
+        report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
+        _exit(1);
+    }
     status = fb_kernel_run(&err);
     if (cfg->kernel.checkpoint && fb_k->ckpt_status) {
         if (fb_k->ckpt_status > 0)
@@ -261,9 +266,11 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
 static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config *cfg, int sock,
                                                  int status_fd)
 {
+    struct fb_gofer_config gc = cfg->gofer;
     struct fb_error err = {0};
     int r;
 
+    gc.confine = fb_confine_gofer;
     fb_log_role = "gofer";
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "fnbox-gofer");
@@ -277,7 +284,7 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     fb_dbg("+%.1f ms: gofer view ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     report(status_fd, -1, 0, NULL); /* view ready */
     close(status_fd);
-    r = fb_gofer_serve(sock, &cfg->gofer);
+    r = fb_gofer_serve(sock, &gc);
     _exit(r < 0 ? 1 : 0);
 }
 
@@ -298,6 +305,8 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
     memset(sb, 0, sizeof(*sb));
     sb->sentry = sb->gofer = -1;
     sb->status_fd = -1;
+    if (fb_confine_prepare(err) < 0) /* the seccomp filters, compiled once per controller */
+        return -1;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return fb_error_set(err, errno, "socketpair: %s", strerror(errno));
     if (pipe2(gst, O_CLOEXEC) != 0 || pipe2(sst, O_CLOEXEC) != 0) {
@@ -460,13 +469,20 @@ again:
     while (waitpid(sb->sentry, &st, 0) < 0 && errno == EINTR)
         ;
     fb_dbg("+%.1f ms: sentry reaped", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
-    if (out == FB_SANDBOX_CRASHED)
+    if (out == FB_SANDBOX_CRASHED && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+        fb_error_set(err, EPERM, "the sandbox kernel was killed by its seccomp filter: it made "
+                                 "a host system call outside its allowlist (api/confine.c)");
+    else if (out == FB_SANDBOX_CRASHED)
         fb_error_set(err, EIO, "the sandbox kernel died unexpectedly (%s %d)",
                      WIFSIGNALED(st) ? "signal" : "exit status",
                      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
     kill(sb->gofer, SIGKILL);
-    while (waitpid(sb->gofer, NULL, 0) < 0 && errno == EINTR)
+    st = 0;
+    while (waitpid(sb->gofer, &st, 0) < 0 && errno == EINTR)
         ;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) /* the sandbox then saw its files vanish */
+        fb_err("the gofer was killed by its seccomp filter: a host system call outside its "
+               "allowlist (api/confine.c)");
     fb_dbg("+%.1f ms: gofer reaped", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     close(sb->status_fd);
     sb->status_fd = -1;

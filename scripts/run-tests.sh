@@ -55,6 +55,9 @@ section "end-to-end: fnbox run"
 run_suite e2e tests/e2e/cli_test.sh
 run_suite e2e-checkpoint tests/e2e/checkpoint_test.sh
 
+section "fuzz corpus replay (each committed input once, under ASan/UBSan)"
+run_suite fuzz-replay scripts/fuzz.sh --replay
+
 if [ -x tests/escape/run.sh ]; then
     section "escape suite"
     run_suite escape tests/escape/run.sh

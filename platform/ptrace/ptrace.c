@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -187,6 +188,11 @@ static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl)
     }
     syscall(SYS_set_robust_list, NULL, 24);
     syscall(SYS_set_tid_address, NULL);
+    /* No capability either: stubs need none, and a tracer may only trace a process whose
+     * capabilities it holds too -- this is what lets the Sentry drop all of its own. */
+    if (syscall(SYS_capset, &(struct __user_cap_header_struct){_LINUX_CAPABILITY_VERSION_3, 0},
+                (struct __user_cap_data_struct[2]){{0, 0, 0}, {0, 0, 0}}) != 0)
+        _exit(127);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         _exit(125);
     stub_install_seccomp();

@@ -16,11 +16,19 @@ fail() {
     failed=1
 }
 
-# Count fnbox host processes (controller excluded: we are not one).
+# Host processes of sandboxes started by this binary (Sentry, Gofer, stubs; the controller is
+# excluded: we are not one). Other fnbox binaries on the machine (other checkouts, a running
+# `fnbox serve`) are not ours to count or kill.
+fnbox_exe=$(readlink -f "$FNBOX")
+stray_pids() {
+    local pid comm
+    ps -eo pid=,comm= | while read -r pid comm; do
+        case "$comm" in fnbox-sentry | fnbox-gofer | fnbox-stub) ;; *) continue ;; esac
+        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$fnbox_exe" ] && echo "$pid"
+    done
+}
 strays() {
-    # Zombies are excluded: they are dead, and only wait for a parent (on a shared machine, the
-    # host's init may be slow to reap those of other users' killed controllers).
-    ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^fnbox-(sentry|gofer|stub)$/' | wc -l
+    stray_pids | wc -l
 }
 
 # run NAME EXPECTED_STATUS -- fnbox args...; captures $out, $err, $status.
@@ -38,7 +46,7 @@ run() {
     done
     if [ "$n" != 0 ]; then
         fail "$name" "$n fnbox processes left behind"
-        pkill -9 fnbox-sentry; pkill -9 fnbox-gofer; pkill -9 fnbox-stub
+        stray_pids | xargs -r kill -9
         return 1
     fi
     return 0
@@ -137,5 +145,56 @@ fi
 if run timeout run --timeout 1s -- /bin/sh -c 'while :; do :; done'; then
     check timeout "status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "timed out" <<<"$1"' "$status" "$err"
 fi
+
+# --- docs/security.md shows the lock-down policy the code enforces --------------------------------
+if why=$(FNBOX="$FNBOX" scripts/gen-security-tables.sh --check 2>&1); then
+    pass confine_docs_current
+else
+    fail confine_docs_current "$why"
+fi
+
+# --- lock-down: what the host says about a running sandbox's processes ------------------------
+# One field of /proc/PID/status.
+proc_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
+# Children of PID with the given command name.
+children_named() { ps -o pid=,comm= --ppid "$1" | awk -v c="$2" '$2 == c {print $1}'; }
+lockdown_check() {
+    local ctl=$1 sentry gofer stub why="" i
+    for i in $(seq 30); do # up to 3 s for the lock-down (the program sleeps 10 s)
+        sentry=$(children_named "$ctl" fnbox-sentry)
+        [ -n "$sentry" ] && [ "$(proc_field "$sentry" Seccomp)" = 2 ] && break
+        sleep 0.1
+    done
+    stub=$( [ -n "$sentry" ] && children_named "$sentry" fnbox-stub | head -1)
+    gofer=$(children_named "$ctl" fnbox-gofer)
+    [ -n "$sentry" ] && [ -n "$gofer" ] && [ -n "$stub" ] || { echo "processes not found: sentry '$sentry' gofer '$gofer' stub '$stub'"; return 1; }
+    for f in "Seccomp 2" "NoNewPrivs 1" "CapEff 0000000000000000" "CapPrm 0000000000000000" \
+        "CapInh 0000000000000000" "CapBnd 0000000000000000" "CapAmb 0000000000000000"; do
+        set -- $f
+        [ "$(proc_field "$sentry" "$1")" = "$2" ] || why="$why sentry $1=$(proc_field "$sentry" "$1");"
+    done
+    # CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER and nothing else
+    for f in "Seccomp 2" "NoNewPrivs 1" "CapEff 000000000000000f" "CapPrm 000000000000000f" \
+        "CapBnd 0000000000000000"; do
+        set -- $f
+        [ "$(proc_field "$gofer" "$1")" = "$2" ] || why="$why gofer $1=$(proc_field "$gofer" "$1");"
+    done
+    # stubs: their own filter, no capability
+    for f in "Seccomp 2" "NoNewPrivs 1" "CapEff 0000000000000000" "CapPrm 0000000000000000"; do
+        set -- $f
+        [ "$(proc_field "$stub" "$1")" = "$2" ] || why="$why stub $1=$(proc_field "$stub" "$1");"
+    done
+    [ -z "$why" ] || { echo "$why"; return 1; }
+}
+"$FNBOX" run -- /bin/busybox sleep 10 </dev/null >/dev/null 2>"$tmp/err" &
+ctl=$!
+if why=$(lockdown_check "$ctl"); then
+    pass lockdown_proc_status
+else
+    fail lockdown_proc_status "$why"
+fi
+kill -INT "$ctl" 2>/dev/null
+wait "$ctl" 2>/dev/null
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ "$(strays)" = 0 ] && break; sleep 0.2; done
 
 exit $failed
