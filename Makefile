@@ -12,7 +12,7 @@ B        := build
 LAYERS   := kernel platform gofer snapshot api
 ALL_C    := $(shell find $(LAYERS) -name '*.c' | sort)
 TEST_C   := $(filter %_test.c,$(ALL_C))
-LIB_C    := $(filter-out %_test.c %_fuzz.c api/main.c,$(ALL_C))
+LIB_C    := $(filter-out %_test.c api/main.c,$(ALL_C))
 ASM_S    := $(shell find $(LAYERS) -name '*.S' | sort)
 LIB_O    := $(LIB_C:%.c=$(B)/obj/%.o) $(ASM_S:%.S=$(B)/obj/%.o)
 TEST_BIN := $(TEST_C:%.c=$(B)/unit/%)
@@ -77,11 +77,16 @@ FUZZ_CC     ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-strict-aliasing \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 P9_FUZZ_SRC := gofer/p9_msg.c gofer/server.c gofer/view.c kernel/util/log.c kernel/util/error.c
-FUZZ_BIN    := $(B)/fuzz/p9_fuzz
+IMAGE_FUZZ_SRC := snapshot/image.c snapshot/state.c api/image_meta.c kernel/util/error.c
+FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz
 
 $(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kernel/util/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) -lpthread
+
+$(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snapshot/*.h api/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) -llz4 -lmsgpackc
 
 fuzz-targets: $(FUZZ_BIN)
 

@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 # rule in the Makefile's FUZZ_BIN).
 TARGETS=(
     "p9 build/fuzz/p9_fuzz -max_len=65536"
+    "image build/fuzz/image_fuzz -max_len=262144"
 )
 
 replay=0
