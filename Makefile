@@ -46,6 +46,17 @@ $(B)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# The seccomp programs of api/confine.c are compiled from its rule tables at build time (by the
+# same file built as a generator), so that no sandbox start pays for libseccomp's compiler.
+$(B)/gen/confine_bpf.h: api/confine.c api/confine.h kernel/util/error.c kernel/util/log.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-function -Wno-unused-const-variable -D_GNU_SOURCE -I. \
+	    -DFB_CONFINE_GEN -o $(B)/gen/confine-gen api/confine.c kernel/util/error.c \
+	    kernel/util/log.c -lseccomp -lcap
+	$(B)/gen/confine-gen > $@.tmp && mv $@.tmp $@
+$(B)/obj/api/confine.o: $(B)/gen/confine_bpf.h
+$(B)/obj/api/confine.o: CFLAGS += -I$(B)/gen
+
 $(B)/libfnbox.a: $(LIB_O)
 	@rm -f $@
 	ar rcs $@ $^

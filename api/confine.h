@@ -21,10 +21,9 @@ int fb_confine_sentry(struct fb_error *err);
  * Returns 0 or -1 with err set. */
 int fb_confine_gofer(struct fb_error *err);
 
-/* Compile both allowlists to BPF, once per process (later calls return at once). The
- * controller calls it before forking the Sentry and the Gofer, which then only load the
- * program; the confine calls compile it themselves if nobody did. Returns 0 or -1 with err. */
-int fb_confine_prepare(struct fb_error *err);
+/* Whether the BPF programs built into fnbox (compiled from the rule tables at build time) are
+ * what libseccomp makes of the tables now. For the unit test. */
+bool fb_confine_programs_current(void);
 
 /* Number of rules in each allowlist (one syscall may have several rules). */
 size_t fb_confine_sentry_rules(void);

@@ -317,6 +317,13 @@ static void test_listing_matches_tables(void)
     free(buf);
 }
 
+/* The programs built into fnbox are what the tables compile to (the build-time generator ran on
+ * the current tables with this libseccomp). */
+static void test_programs_current(void)
+{
+    FBT_CHECK(fb_confine_programs_current());
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -331,5 +338,6 @@ int main(void)
     FBT_RUN(test_sentry_forbidden_calls_kill);
     FBT_RUN(test_gofer_calls);
     FBT_RUN(test_listing_matches_tables);
+    FBT_RUN(test_programs_current);
     FBT_EXIT();
 }

@@ -66,8 +66,8 @@ struct gsrv {
     bool versioned;
     uint8_t *rbuf, *sbuf, *dbuf; /* requests in, replies out, getdents64 scratch */
     size_t rlen;
-    int reply_fd; /* fd to donate with the reply being sent, or -1 */
-    bool reply_fd_close; /* close reply_fd once sent (it belongs to no fid) */
+    int reply_fd;               /* fd to donate with the reply being sent, or -1 */
+    bool reply_fd_close;        /* close reply_fd once sent (it belongs to no fid) */
     const char *protocol_error; /* set when a request breaks the protocol: the channel closes */
 
     struct gfid **fids;
@@ -893,8 +893,7 @@ static ssize_t op_lopen(struct gsrv *s, const struct fb_p9_msg *m)
         return -EROFS;
     if (wire & FB_P9_LOPEN_FD_ONLY) {
         /* Donate a fresh read-only fd; the fid stays as it was. */
-        if (!(wire & FB_P9_LOPEN_DONATE_FD) || !s->cfg->donate_fds || !S_ISREG(n->mode) ||
-            writes)
+        if (!(wire & FB_P9_LOPEN_DONATE_FD) || !s->cfg->donate_fds || !S_ISREG(n->mode) || writes)
             return -EINVAL;
         fd = node_reopen(n, flags);
         if (fd < 0)

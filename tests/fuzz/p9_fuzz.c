@@ -161,7 +161,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     make_tree();
     atexit(remove_tree);
     mounts[0] = (struct fb_gofer_mount){.src = rw, .dst = "/data", .ro = false};
-    cfg = (struct fb_gofer_config){.root = tree, .mounts = mounts, .nmounts = 1, .donate_fds = true};
+    cfg =
+        (struct fb_gofer_config){.root = tree, .mounts = mounts, .nmounts = 1, .donate_fds = true};
     make_prologue();
     fb_log_verbosity = -1; /* the server logs every rejection; the fuzzer would drown in them */
     if (pthread_create(&th, NULL, server_main, NULL) != 0)
@@ -186,7 +187,9 @@ static void drain(int fd)
 
     for (;;) {
         struct iovec iov = {buf, sizeof(buf)};
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.c,
+        struct msghdr mh = {.msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = ctl.c,
                             .msg_controllen = sizeof(ctl.c)};
         struct cmsghdr *cm;
         ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
