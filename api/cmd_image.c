@@ -520,8 +520,12 @@ static const char restore_usage[] =
     "  --input FILE          read the request from FILE instead of stdin\n"
     "  --timeout DURATION    kill the sandbox after DURATION (e.g. 3s)\n"
     "  --memory SIZE         memory limit (default: the one given to checkpoint, if any)\n"
-    "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own mounts are\n"
-    "                        always served)\n"
+    "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own root and\n"
+    "                        mounts are served too, unless --no-image-mounts)\n"
+    "  --no-image-mounts     do not serve the host directories the image names (its --root and\n"
+    "                        --mount, e.g. the code directory): only the default view and the\n"
+    "                        --mount options given here. Use it for images you did not make:\n"
+    "                        an image can name any host path, read-write\n"
     "  --ready-fd N          write \"ready\\n\" to fd N once the sandbox is restored and waiting\n"
     "                        for its request (for warm pools); implies --prefault\n"
     "  --prefault            load and map all memory the program had touched before it runs,\n"
@@ -549,6 +553,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"mount", required_argument, NULL, 'm'},
         {"ready-fd", required_argument, NULL, 'R'},
         {"prefault", no_argument, NULL, 'F'},
+        {"no-image-mounts", no_argument, NULL, 'N'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -566,6 +571,7 @@ int fb_cmd_restore(int argc, char **argv)
     int c, status = 0, nextra = 0, in_fd = -1, img_fd = -1, rc;
     uint64_t v, memory = 0;
     struct fb_gofer_mount extra[64];
+    bool no_image_mounts = false;
 
     memset(&cfg, 0, sizeof(cfg));
     memset(&meta, 0, sizeof(meta));
@@ -606,6 +612,9 @@ int fb_cmd_restore(int argc, char **argv)
         case 'F':
             cfg.kernel.prefault = true;
             break;
+        case 'N':
+            no_image_mounts = true;
+            break;
         case 'v':
             fb_log_verbosity++;
             break;
@@ -629,7 +638,17 @@ int fb_cmd_restore(int argc, char **argv)
         rc = restore_error(125, err.msg);
         goto out;
     }
-    if (meta.code && fb_meta_check_fingerprint(&meta, &err) < 0) {
+    if (no_image_mounts) {
+        /* Only what the caller serves: the image's own host paths are not trusted. The
+         * fingerprint of a code directory the caller does not serve means nothing either. */
+        for (i = 0; i < meta.nmounts; i++) {
+            free((char *)meta.mounts[i].src);
+            free((char *)meta.mounts[i].dst);
+        }
+        meta.nmounts = 0;
+        free((char *)meta.root);
+        meta.root = NULL;
+    } else if (meta.code && fb_meta_check_fingerprint(&meta, &err) < 0) {
         rc = restore_error(125, err.msg);
         goto out;
     }

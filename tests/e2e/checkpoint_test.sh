@@ -135,6 +135,12 @@ t stale_code "restore refuses an image whose code changed (status 125, names the
 fx '' inspect "$tmp/hello2.img"
 t stale_inspect "inspect reports the image as stale" bash -c '[ "$0" = 0 ] && grep -q "stale" <<<"$1"' "$status" "$out"
 
+# --no-image-mounts: an image someone else made does not get the host paths it names.
+fx '{}' restore --no-image-mounts "$tmp/hello.img"
+t no_image_mounts "--no-image-mounts: the code directory is not served, so the image is refused" bash -c '[ "$0" = 125 ] && grep -q "/code is gone" <<<"$1"' "$status" "$err"
+fx '{"name":"own"}' restore --no-image-mounts --mount "$tmp/hello:/code:ro" --mount "$PWD/templates/python:/template:ro" "$tmp/hello2.img"
+t no_image_mounts_own "--no-image-mounts with the caller's own mounts restores" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"own\"" <<<"$1"' "$status" "$out"
+
 # --- inspect ------------------------------------------------------------------------------------------
 fx '' inspect "$tmp/sh.img"
 t inspect_text "header, sections and program" bash -c '[ "$0" = 0 ] && grep -q "format 1.0" <<<"$1" && grep -q "^  memory " <<<"$1" && grep -q "^  kernel " <<<"$1" && grep -q "read x" <<<"$1"' "$status" "$out"
