@@ -447,16 +447,17 @@ int fb_cmd_checkpoint(int argc, char **argv)
         if (json) {
             printf("{\"image\":");
             fb_meta_json_string(stdout, output);
-            printf(",\"size_bytes\":%llu,\"checkpoint_ms\":%.1f,\"template\":",
-                   (unsigned long long)st.st_size, ms);
+            printf(",\"size_bytes\":%llu,\"checkpoint_ms\":%.1f,\"save_ms\":%.1f,\"template\":",
+                   (unsigned long long)st.st_size, ms, status / 1000.0);
             if (tname)
                 fb_meta_json_string(stdout, tname);
             else
                 printf("null");
             printf("}\n");
         } else {
-            fprintf(stderr, "fnbox: checkpoint written to %s (%s, %.1f ms)\n", output,
-                    fb_meta_human_size((uint64_t)st.st_size, buf, sizeof(buf)), ms);
+            fprintf(stderr, "fnbox: checkpoint written to %s (%s, %.1f ms, of which saving %.1f ms)\n",
+                    output, fb_meta_human_size((uint64_t)st.st_size, buf, sizeof(buf)), ms,
+                    status / 1000.0);
         }
         rc = 0;
         break;

@@ -246,7 +246,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     status = fb_kernel_run(&err);
     if (cfg->kernel.checkpoint && fb_k->ckpt_status) {
         if (fb_k->ckpt_status > 0)
-            report(status_fd, FB_SANDBOX_CHECKPOINTED, 0, NULL);
+            report(status_fd, FB_SANDBOX_CHECKPOINTED,
+                   (int)FB_MIN(fb_k->ckpt_save_ns / 1000, INT32_MAX), NULL); /* code: save µs */
         else
             report(status_fd, FB_SANDBOX_CHECKPOINT_FAILED, err.code, err.msg);
         _exit(0);

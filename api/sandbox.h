@@ -36,7 +36,8 @@ enum fb_sandbox_outcome {
     FB_SANDBOX_START_FAILED, /* the program could not start: err has why, *status the errno */
     FB_SANDBOX_TIMED_OUT,    /* killed at the timeout */
     FB_SANDBOX_CRASHED,      /* the Sentry died unexpectedly: err has why */
-    FB_SANDBOX_CHECKPOINTED, /* checkpoint mode: the image was written at the ready point */
+    FB_SANDBOX_CHECKPOINTED, /* checkpoint mode: the image was written at the ready point;
+                              * *status is how long the save took, in microseconds */
     FB_SANDBOX_CHECKPOINT_FAILED, /* checkpoint mode: the state could not be saved (err) */
 };
 

@@ -81,6 +81,7 @@ struct fb_kernel {
     int ckpt_parked;
     int ckpt_status; /* 1 once the image is written, -1 if writing failed */
     int ckpt_skipped; /* torture: checkpoints that could not be taken */
+    int64_t ckpt_save_ns; /* how long the last save took (parking excluded) */
     char hostname[65];
     char domainname[65];
 };
