@@ -25,6 +25,7 @@ struct fb_kernel_opts {
     uint64_t interrupt_storm_us; /* debug: interrupt every task at this interval (0 = off) */
     uint64_t memory_limit;     /* bytes of application memory, 0 = unlimited */
     int pids_limit;            /* max tasks, 0 = unlimited */
+    uint64_t output_limit;     /* bytes the sandbox may write to stdout+stderr, 0 = unlimited */
     char **argv;               /* program and arguments (argv[0] is the path to execute) */
     char **envp;
     const char *cwd;           /* initial working directory inside the sandbox */
@@ -56,6 +57,9 @@ struct fb_kernel {
     int64_t boot_mono_ns; /* application CLOCK_MONOTONIC at boot, for uptime */
 
     struct fb_file *host_stdio[3]; /* the caller's stdin/stdout/stderr */
+    uint64_t output_bytes;         /* written to stdout+stderr so far (counted for output_limit) */
+    bool output_truncated;         /* the limit was reached: the marker is out, writes get EPIPE */
+    bool oom_killed;               /* the memory limit was exceeded: every task was killed */
     char hostname[65];
     char domainname[65];
 };

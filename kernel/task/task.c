@@ -426,9 +426,21 @@ static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
     int si_code, r;
 
     if (stop->signo == SIGSEGV && (stop->code == SEGV_MAPERR || stop->code == SEGV_ACCERR)) {
+        fb_k->mf.limit_hit = false;
         r = fb_mm_fault(t->mm, stop->addr, stop->code, &si_code);
         if (r == 0)
             return;
+        if (r < 0 && fb_k->opts.memory_limit && fb_k->mf.limit_hit) {
+            /* Over --memory: like a cgroup OOM with oom.group, the whole sandbox goes, so a
+             * function never limps on with some of its processes killed. */
+            fb_warn("pid %d: out of memory handling a fault at %#lx: memory limit of %lu bytes "
+                    "reached, killing the sandbox",
+                    t->tg->tgid, (unsigned long)stop->addr,
+                    (unsigned long)fb_k->opts.memory_limit);
+            fb_k->oom_killed = true;
+            fb_tg_kill_all(FB_W_EXITCODE(0, SIGKILL));
+            return;
+        }
         if (r < 0) {
             fb_warn("pid %d: out of memory handling a fault at %#lx: killed", t->tg->tgid,
                     (unsigned long)stop->addr);
