@@ -21,13 +21,16 @@ SYSCALL_C   := $(sort $(wildcard tests/syscalls/*.c))
 SYSCALL_BIN := $(SYSCALL_C:tests/syscalls/%.c=$(B)/syscalls/%)
 ESCAPE_C    := $(sort $(wildcard tests/escape/*.c))
 ESCAPE_BIN  := $(ESCAPE_C:tests/escape/%.c=$(B)/escape/%)
+ESCAPE_TOOLS := $(B)/escape-tools/reapcheck
+FUZZ_C      := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_BIN    := $(FUZZ_C:tests/fuzz/%.c=$(B)/fuzz/%)
 E2E_C       := $(sort $(wildcard tests/e2e/progs/*.c))
 E2E_BIN     := $(E2E_C:tests/e2e/progs/%.c=$(B)/e2e/%)
 BENCH_C     := $(sort $(wildcard scripts/bench/*.c))
 BENCH_BIN   := $(BENCH_C:scripts/bench/%.c=$(B)/bench/%)
 
 .PHONY: all deps deps-test deps-bench run test test-full bench unit conformance e2e clean format \
-        docs check-format
+        docs check-format escape fuzz
 all: $(B)/fnbox
 
 deps:
@@ -59,9 +62,17 @@ $(B)/unit/%: %.c $(B)/libfnbox.a
 $(B)/syscalls/%: tests/syscalls/%.c tests/syscalls/conform.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $< -lm
-$(B)/escape/%: tests/escape/%.c
+$(B)/escape/%: tests/escape/%.c tests/escape/escape.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $<
+# Host-side helper of the escape runner (not run in the sandbox).
+$(B)/escape-tools/%: tests/escape/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+# The syscall fuzzer runs inside the sandbox: static like the conformance programs.
+$(B)/fuzz/%: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 $(B)/e2e/%: tests/e2e/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
@@ -74,14 +85,21 @@ run: deps
 	@scripts/demo.sh
 
 test: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(ESCAPE_TOOLS) $(FUZZ_BIN) $(E2E_BIN)
 	@scripts/run-tests.sh
 
 test-full: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(ESCAPE_TOOLS) $(FUZZ_BIN) $(E2E_BIN)
 	@FNBOX_TEST_FULL=1 scripts/run-tests.sh
 
 unit: $(TEST_BIN)
+escape: $(B)/fnbox $(ESCAPE_BIN) $(ESCAPE_TOOLS) $(FUZZ_BIN)
+	@tests/escape/run.sh
+
+# Longer fuzzing: every target listed in scripts/fuzz.sh, FUZZ_SECONDS each (default 300).
+fuzz: deps-test
+	@$(MAKE) --no-print-directory all $(ESCAPE_TOOLS) $(FUZZ_BIN)
+	@scripts/fuzz.sh
 conformance: $(B)/fnbox $(SYSCALL_BIN)
 
 bench: deps-bench

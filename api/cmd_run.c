@@ -83,6 +83,7 @@ int fb_cmd_run(int argc, char **argv)
     struct fb_sandbox_config cfg;
     struct fb_cli_env env;
     struct fb_gofer_mount mounts[64];
+    const char *rw_mounts[64];
     struct fb_error err = {0};
     struct fb_sandbox sb;
     enum fb_sandbox_outcome out;
@@ -175,6 +176,10 @@ int fb_cmd_run(int argc, char **argv)
         return fb_cli_usage_error(run_usage, "missing PROGRAM");
     cfg.gofer.mounts = mounts;
     cfg.gofer.nmounts = (size_t)nmounts;
+    for (c = 0; c < nmounts; c++)
+        if (!mounts[c].ro)
+            rw_mounts[cfg.kernel.nrw_mounts++] = mounts[c].dst;
+    cfg.kernel.rw_mounts = rw_mounts;
     cfg.kernel.argv = argv + optind;
     cfg.kernel.envp = fb_cli_env_finish(&env);
     cfg.stdio[0] = 0;

@@ -30,6 +30,8 @@ struct fb_kernel_opts {
     char **envp;
     const char *cwd;           /* initial working directory inside the sandbox */
     const char *hostname;
+    const char *const *rw_mounts; /* destinations of --mount SRC:DST:rw, mounted writable */
+    size_t nrw_mounts;
 };
 
 struct fb_kernel {

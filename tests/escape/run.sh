@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The escape suite: every program in build/escape/ attacks the sandbox from inside and checks its
+# own documented outcome; this runner gives each its fnbox options and expected exit status, and
+# checks the host side after every run. Prints "PASS escape/NAME" or "FAIL escape/NAME: why".
+# Usage: tests/escape/run.sh [NAME...]   (from anywhere; FNBOX=path overrides build/fnbox)
+#
+# Host-side checks after every program:
+#   - the canary (a host process whose pid the sandbox is told in /info/host_pid) is alive;
+#   - no file named fnbox-escape-marker* appeared in the host's /, /tmp, /etc, /usr or the
+#     runner's scratch directory outside the read-write mount; the "outside" tree is unchanged;
+#   - no host process is left behind: fnbox runs under reapcheck, a child subreaper that names
+#     and kills any process (Sentry, stub, Gofer) that outlives the controller;
+#   - no crash report of the Sentry ("fnbox[sentry] fatal") and no exit 125.
+set -u
+cd "$(dirname "$0")/../.."
+
+FNBOX=${FNBOX:-build/fnbox}
+BIN=build/escape
+REAP=build/escape-tools/reapcheck
+tmp=$(mktemp -d /tmp/fnbox-escape-XXXXXX)
+sleep 100000 &
+canary=$!
+trap 'kill $canary 2>/dev/null; rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/info" "$tmp/outside"
+echo "$canary" >"$tmp/info/host_pid"
+"$FNBOX" syscalls >"$tmp/info/syscalls.txt"
+echo "host secret" >"$tmp/outside/secret"
+outside_sum() { find "$tmp/outside" -printf '%p %s %T@\n' | sort | md5sum; }
+outside0=$(outside_sum)
+shadow0=$(stat -c '%s %Y' /etc/shadow 2>/dev/null)
+
+want=("$@")
+failed=0
+
+selected() {
+    [ ${#want[@]} -eq 0 ] && return 0
+    local w
+    for w in "${want[@]}"; do [ "$w" = "$1" ] && return 0; done
+    return 1
+}
+
+markers() {
+    ls -d /fnbox-escape-marker* /tmp/fnbox-escape-marker* /etc/fnbox-escape-marker* \
+        /usr/fnbox-escape-marker* "$tmp"/fnbox-escape-marker* 2>/dev/null
+}
+
+# t NAME STATUS [FNBOX_OPTIONS [STDERR_REGEX [MAX_SECONDS]]]
+# Run build/escape/NAME; it must exit with STATUS (the fnbox run exit status), its stderr must
+# match STDERR_REGEX if given, and it must finish within MAX_SECONDS (default 60).
+t() {
+    local name=$1 want_status=$2 opts=${3:-} errre=${4:-} maxs=${5:-60}
+    local status t0 t1 why=""
+    selected "$name" || return 0
+    if [ ! -x "$BIN/$name" ]; then
+        echo "FAIL escape/$name: not built ($BIN/$name missing)"
+        failed=1
+        return
+    fi
+    rm -rf "$tmp/rw"
+    mkdir -p "$tmp/rw"
+    case " $opts " in *" --timeout "*) ;; *) opts="$opts --timeout 60s" ;; esac
+    t0=$(date +%s%N)
+    # shellcheck disable=SC2086
+    timeout -k 5 $((maxs + 30)) "$REAP" "$FNBOX" run $opts --mount "$PWD/$BIN:/t:ro" \
+        --mount "$tmp/rw:/rw:rw" --mount "$tmp/info:/info:ro" -- "/t/$name" \
+        </dev/null >"$tmp/out" 2>"$tmp/err"
+    status=$?
+    t1=$(date +%s%N)
+    elapsed_ms=$(((t1 - t0) / 1000000))
+    [ "$status" = "$want_status" ] || why="exit status $status, expected $want_status"
+    [ "$status" = 99 ] && why="host processes left behind: $(grep reapcheck "$tmp/err")"
+    if [ -n "$errre" ] && ! grep -qE "$errre" "$tmp/err"; then
+        why="${why:+$why; }stderr does not match /$errre/"
+    fi
+    grep -q 'fnbox\[sentry\] fatal' "$tmp/err" && why="${why:+$why; }the Sentry crashed"
+    [ $elapsed_ms -le $((maxs * 1000)) ] || why="${why:+$why; }took ${elapsed_ms} ms (limit ${maxs} s)"
+    kill -0 "$canary" 2>/dev/null || why="${why:+$why; }the host canary process was killed"
+    [ -z "$(markers)" ] || why="${why:+$why; }marker on the host: $(markers | tr '\n' ' ')"
+    [ "$(outside_sum)" = "$outside0" ] || why="${why:+$why; }the host tree outside the mounts changed"
+    [ "$(stat -c '%s %Y' /etc/shadow 2>/dev/null)" = "$shadow0" ] || why="${why:+$why; }/etc/shadow changed"
+    if declare -F "check_$name" >/dev/null; then
+        local extra
+        extra=$("check_$name") || why="${why:+$why; }$extra"
+    fi
+    if [ -z "$why" ]; then
+        echo "PASS escape/$name"
+    else
+        echo "FAIL escape/$name: $why"
+        grep -E '^FAIL' "$tmp/out" | head -n 15 | sed 's/^/    /'
+        tail -n 4 "$tmp/err" | sed 's/^/    stderr: /'
+        failed=1
+        markers | xargs -r rm -rf
+        if [ -z "$(kill -0 "$canary" 2>&1)" ]; then :; else
+            sleep 100000 &
+            canary=$!
+            echo "$canary" >"$tmp/info/host_pid"
+        fi
+    fi
+}
+
+# --- host files outside the view ----------------------------------------------------------------
+t host_secrets 0
+t root_listing 0
+t proc_root 0
+t proc_self_exe 0
+# --- read-write mount: "..", symlinks, links, the rename race -------------------------------------
+t dotdot_rw_mount 0
+t symlink_abs 0
+t symlink_rel 0
+t symlink_loop 0
+t rename_race 0
+t hardlink_mknod 0
+# --- other processes and the host's -----------------------------------------------------------
+t proc_mem 0
+t kill_all 0
+t kill_host_pids 0
+t ptrace_all 0
+# --- host resources: each documented error ----------------------------------------------------
+t sys_mount 0
+t sys_umount 0
+t sys_pivot_root 0
+t sys_chroot 0
+t sys_unshare 0
+t sys_setns 0
+t sys_bpf 0
+t sys_perf_event_open 0
+t sys_userfaultfd 0
+t sys_io_uring 0
+t sys_kexec 0
+t sys_modules 0
+t sys_host_admin 0
+t sys_ioport 0
+t raw_socket 0
+t packet_socket 0
+t clone_ns 0
+
+exit $failed
