@@ -98,6 +98,22 @@ t() {
     fi
 }
 
+# Extra checks of some programs (print why and return 1 on failure).
+check_output_flood() {
+    local size want
+    size=$(stat -c %s "$tmp/out")
+    want=$((1048576 + ${#marker_line}))
+    [ "$size" = "$want" ] || { echo "stdout has $size bytes, expected $want (1 MiB + marker)"; return 1; }
+    [ "$(tail -c ${#marker_line} "$tmp/out")" = "$(printf '%s' "$marker_line")" ] || { echo "no marker line at the end of stdout"; return 1; }
+}
+check_output_flood_ignored() { check_output_flood; }
+check_memory_bomb() {
+    grep -q survived "$tmp/out" && { echo "the program survived the limit"; return 1; }
+    return 0
+}
+check_memory_bomb_child() { check_memory_bomb; }
+marker_line=$'\n[fnbox: output truncated at 1048576 bytes]\n'
+
 # --- host files outside the view ----------------------------------------------------------------
 t host_secrets 0
 t root_listing 0
@@ -133,5 +149,21 @@ t sys_ioport 0
 t raw_socket 0
 t packet_socket 0
 t clone_ns 0
+# --- fd passing -------------------------------------------------------------------------------
+t fd_pass_dirfd 0
+t fd_pass_cycle 0
+t fd_pass_cmsg 0
+# --- limits -----------------------------------------------------------------------------------
+t fork_bomb 0 "--pids 32"
+# CPU burners run under --cpu 0.5: this machine's CPU is shared, and a sandbox burning every core
+# stalls everything else (the reason --cpu exists). Time limits leave room for a loaded host.
+t fork_bomb_forever 124 "--pids 64 --timeout 3s --cpu 0.5" "timed out" 30
+t memory_bomb 137 "--memory 64M" "out of memory: the sandbox exceeded --memory" 20
+t memory_bomb_child 137 "--memory 64M" "out of memory: the sandbox exceeded --memory" 20
+t tmpfs_bomb 0 "--memory 64M"
+t endless_loop 124 "--timeout 1s --cpu 0.5" "timed out after 1000 ms" 15
+t endless_threads 124 "--timeout 1s --cpu 0.5" "timed out after 1000 ms" 15
+t output_flood 141 "--output-limit 1M" "" 20
+t output_flood_ignored 0 "--output-limit 1M" "" 20
 
 exit $failed
