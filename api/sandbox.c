@@ -492,7 +492,7 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
     size_t got = 0;
     int64_t deadline = cfg->timeout_ms ? mono_ms() + (int64_t)cfg->timeout_ms : 0;
     enum fb_sandbox_outcome out;
-    int st;
+    int st, chan_err = -1;
 
     memset(&m, 0, sizeof(m));
     while (got < sizeof(m)) {
@@ -513,8 +513,10 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
         n = read(sb->status_fd, (char *)&m + got, sizeof(m) - got);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            chan_err = n < 0 ? errno : 0;
             break;
+        }
         got += (size_t)n;
     }
     if (got == sizeof(m)) {
@@ -538,9 +540,12 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
         ;
     fb_dbg("+%.1f ms: sentry reaped", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     if (out == FB_SANDBOX_CRASHED)
-        fb_error_set(err, EIO, "the sandbox kernel died unexpectedly (%s %d)",
+        fb_error_set(err, EIO,
+                     "the sandbox kernel died unexpectedly (%s %d; status channel: %s after %zu "
+                     "bytes)",
                      WIFSIGNALED(st) ? "signal" : "exit status",
-                     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                     chan_err > 0 ? strerror(chan_err) : "end of file", got);
     kill(sb->gofer, SIGKILL);
     while (waitpid(sb->gofer, NULL, 0) < 0 && errno == EINTR)
         ;

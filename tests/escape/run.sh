@@ -149,12 +149,22 @@ t sys_ioport 0
 t raw_socket 0
 t packet_socket 0
 t clone_ns 0
+# --- machine-level tricks ----------------------------------------------------------------------
+t exec_data 0
+t vsyscall 0
+t int80 0
+t sigreturn_forged 0
+t stub_page 0 "" "" 120
+t arch_prctl_kernel 0
+t mmap_hostile 0
+t tty_inject 0
 # --- fd passing -------------------------------------------------------------------------------
 t fd_pass_dirfd 0
 t fd_pass_cycle 0
 t fd_pass_cmsg 0
 # --- limits -----------------------------------------------------------------------------------
 t fork_bomb 0 "--pids 32"
+t rlimit_pids 0 "--pids 8"
 # CPU burners run under --cpu 0.5: this machine's CPU is shared, and a sandbox burning every core
 # stalls everything else (the reason --cpu exists). Time limits leave room for a loaded host.
 t fork_bomb_forever 124 "--pids 64 --timeout 3s --cpu 0.5" "timed out" 30
