@@ -158,6 +158,8 @@ t stub_page 0 "" "" 120
 t arch_prctl_kernel 0
 t mmap_hostile 0
 t tty_inject 0
+# --- hostile arguments to every syscall number --------------------------------------------------
+t hostile_args 0 "--cpu 1" "" 120
 # --- fd passing -------------------------------------------------------------------------------
 t fd_pass_dirfd 0
 t fd_pass_cycle 0
