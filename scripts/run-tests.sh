@@ -42,10 +42,8 @@ fi
 section "end-to-end: fnbox run"
 run_suite e2e tests/e2e/cli_test.sh
 
-if [ -x tests/escape/run.sh ]; then
-    section "escape suite"
-    run_suite escape tests/escape/run.sh
-fi
+section "escape suite and syscall fuzzer (tests/escape/run.sh)"
+run_suite escape tests/escape/run.sh
 
 passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")

@@ -3,6 +3,9 @@
 # own documented outcome; this runner gives each its fnbox options and expected exit status, and
 # checks the host side after every run. Prints "PASS escape/NAME" or "FAIL escape/NAME: why".
 # Usage: tests/escape/run.sh [NAME...]   (from anywhere; FNBOX=path overrides build/fnbox)
+#        tests/escape/run.sh --fuzz-only    (only the syscall fuzzer: scripts/fuzz.sh)
+# The syscall fuzzer (tests/fuzz/sysfuzz.c) runs last, with the same host checks, as
+# "fuzz/sysfuzz-seed-N": FUZZ_SEEDS (default "1 2 3 4") for FUZZ_SECONDS each (default 5).
 #
 # Host-side checks after every program:
 #   - the canary (a host process whose pid the sandbox is told in /info/host_pid) is alive;
@@ -29,6 +32,11 @@ outside_sum() { find "$tmp/outside" -printf '%p %s %T@\n' | sort | md5sum; }
 outside0=$(outside_sum)
 shadow0=$(stat -c '%s %Y' /etc/shadow 2>/dev/null)
 
+fuzz_only=0
+if [ "${1:-}" = --fuzz-only ]; then
+    fuzz_only=1
+    shift
+fi
 want=("$@")
 failed=0
 
@@ -47,12 +55,14 @@ markers() {
 # t NAME STATUS [FNBOX_OPTIONS [STDERR_REGEX [MAX_SECONDS]]]
 # Run build/escape/NAME; it must exit with STATUS (the fnbox run exit status), its stderr must
 # match STDERR_REGEX if given, and it must finish within MAX_SECONDS (default 60).
+# With LABEL, BIN and ARGS set, runs $BIN/NAME ARGS... reported as LABEL (the fuzzer).
 t() {
     local name=$1 want_status=$2 opts=${3:-} errre=${4:-} maxs=${5:-60}
-    local status t0 t1 why=""
-    selected "$name" || return 0
-    if [ ! -x "$BIN/$name" ]; then
-        echo "FAIL escape/$name: not built ($BIN/$name missing)"
+    local status t0 t1 why="" label=${LABEL:-escape/$1} bin=${BIN_DIR:-$BIN}
+    [ $fuzz_only = 1 ] && [ -z "${LABEL:-}" ] && return 0
+    selected "$name" || [ -n "${LABEL:-}" ] || return 0
+    if [ ! -x "$bin/$name" ]; then
+        echo "FAIL $label: not built ($bin/$name missing)"
         failed=1
         return
     fi
@@ -61,8 +71,8 @@ t() {
     case " $opts " in *" --timeout "*) ;; *) opts="$opts --timeout 60s" ;; esac
     t0=$(date +%s%N)
     # shellcheck disable=SC2086
-    timeout -k 5 $((maxs + 30)) "$REAP" "$FNBOX" run $opts --mount "$PWD/$BIN:/t:ro" \
-        --mount "$tmp/rw:/rw:rw" --mount "$tmp/info:/info:ro" -- "/t/$name" \
+    timeout -k 5 $((maxs + 30)) "$REAP" "$FNBOX" run $opts --mount "$PWD/$bin:/t:ro" \
+        --mount "$tmp/rw:/rw:rw" --mount "$tmp/info:/info:ro" -- "/t/$name" ${ARGS:-} \
         </dev/null >"$tmp/out" 2>"$tmp/err"
     status=$?
     t1=$(date +%s%N)
@@ -83,9 +93,10 @@ t() {
         extra=$("check_$name") || why="${why:+$why; }$extra"
     fi
     if [ -z "$why" ]; then
-        echo "PASS escape/$name"
+        echo "PASS $label"
+        [ -n "${LABEL:-}" ] && sed 's/^/    /' "$tmp/out"
     else
-        echo "FAIL escape/$name: $why"
+        echo "FAIL $label: $why"
         grep -E '^FAIL' "$tmp/out" | head -n 15 | sed 's/^/    /'
         tail -n 4 "$tmp/err" | sed 's/^/    stderr: /'
         failed=1
@@ -177,5 +188,17 @@ t endless_loop 124 "--timeout 1s --cpu 0.5" "timed out after 1000 ms" 15
 t endless_threads 124 "--timeout 1s --cpu 0.5" "timed out after 1000 ms" 15
 t output_flood 141 "--output-limit 1M" "" 20
 t output_flood_ignored 0 "--output-limit 1M" "" 20
+
+# --- the syscall fuzzer -------------------------------------------------------------------------
+# A Sentry crash shows as status 125 and a crash report, a hang as 124 from --timeout; the host
+# checks above apply. Reproduce one: build/fnbox run ... -- build/fuzz/sysfuzz SEED SECONDS.
+fuzz_seconds=${FUZZ_SECONDS:-5}
+if [ ${#want[@]} -eq 0 ] || [ $fuzz_only = 1 ]; then
+    for seed in ${FUZZ_SEEDS:-1 2 3 4}; do
+        LABEL="fuzz/sysfuzz-seed-$seed" BIN_DIR=build/fuzz ARGS="$seed $fuzz_seconds" \
+            t sysfuzz 0 "--cpu 1 --pids 64 --memory 512M --timeout $((fuzz_seconds + 30))s" "" \
+            $((fuzz_seconds + 40))
+    done
+fi
 
 exit $failed
