@@ -160,6 +160,7 @@ t sys_ioport 0
 t raw_socket 0
 t packet_socket 0
 t clone_ns 0
+t clone_settls 0
 # --- machine-level tricks ----------------------------------------------------------------------
 t exec_data 0
 t vsyscall 0
