@@ -94,7 +94,12 @@ t() {
     fi
     if [ -z "$why" ]; then
         echo "PASS $label"
-        [ -n "${LABEL:-}" ] && sed 's/^/    /' "$tmp/out"
+        if [ -n "${LABEL:-}" ]; then
+            sed 's/^/    /' "$tmp/out"
+            # Not failures by themselves, but each is worth a look: the Sentry's own complaints.
+            grep -E 'fnbox\[sentry\] (error|warning)' "$tmp/err" | sed 's/([a-z_]*:[0-9]*)$//' |
+                sort | uniq -c | sort -rn | head -n 5 | sed 's/^/    sentry log: /'
+        fi
     else
         echo "FAIL $label: $why"
         grep -E '^FAIL' "$tmp/out" | head -n 15 | sed 's/^/    /'
