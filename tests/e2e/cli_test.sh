@@ -16,27 +16,21 @@ fail() {
     failed=1
 }
 
-# Count fnbox host processes (controller excluded: we are not one).
-strays() {
-    ps -eo comm= | grep -cE '^fnbox-(sentry|gofer|stub)$'
-}
+# Processes left behind are detected by running fnbox under reapcheck (a child subreaper: any
+# Sentry, stub or Gofer that outlives the controller is reparented to it, named and killed; exit
+# status 99). Counting fnbox-* processes machine-wide would also count, and kill, the sandboxes
+# of everything else running on the host.
+REAP=${REAP:-build/escape-tools/reapcheck}
 
 # run NAME EXPECTED_STATUS -- fnbox args...; captures $out, $err, $status.
 run() {
     local name=$1
     shift
-    out=$(timeout -k 5 60 "$FNBOX" "$@" 2>"$tmp/err" <"${STDIN:-/dev/null}")
+    out=$(timeout -k 5 60 "$REAP" "$FNBOX" "$@" 2>"$tmp/err" <"${STDIN:-/dev/null}")
     status=$?
     err=$(cat "$tmp/err")
-    local n
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        n=$(strays)
-        [ "$n" = 0 ] && break
-        sleep 0.2
-    done
-    if [ "$n" != 0 ]; then
-        fail "$name" "$n fnbox processes left behind"
-        pkill -9 fnbox-sentry; pkill -9 fnbox-gofer; pkill -9 fnbox-stub
+    if [ "$status" = 99 ] && grep -q '^reapcheck:' "$tmp/err"; then
+        fail "$name" "$(grep '^reapcheck:' "$tmp/err")"
         return 1
     fi
     return 0
