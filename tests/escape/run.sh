@@ -171,6 +171,7 @@ t exec_data 0
 t vsyscall 0
 t int80 0
 t sigreturn_forged 0
+t sigreturn_xstate 0
 t stub_page 0 "" "" 120
 t arch_prctl_kernel 0
 t mmap_hostile 0
