@@ -271,7 +271,7 @@ static pid_t clone_child(unsigned long flags)
     return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
-#define CGROUP_CPU_ROOT "/sys/fs/cgroup/cpu"
+#define CGROUP_CPU_ROOT  "/sys/fs/cgroup/cpu"
 #define CGROUP_PERIOD_US 100000
 
 static int write_file(const char *dir, const char *name, const char *val)

@@ -22,9 +22,9 @@ struct fb_sandbox_config {
 
 struct fb_sandbox {
     pid_t sentry, gofer;
-    int status_fd;      /* the Sentry reports the outcome here */
-    char cgroup[128];   /* the sandbox's cpu cgroup directory ("" = none), removed at the end */
-    char warning[256];  /* a limit that could not be applied (e.g. --cpu without cgroups) */
+    int status_fd;     /* the Sentry reports the outcome here */
+    char cgroup[128];  /* the sandbox's cpu cgroup directory ("" = none), removed at the end */
+    char warning[256]; /* a limit that could not be applied (e.g. --cpu without cgroups) */
 };
 
 /* Start the Gofer and the Sentry. Returns 0 or -1 with err set. */
@@ -32,7 +32,7 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
                      struct fb_error *err);
 
 enum fb_sandbox_outcome {
-    FB_SANDBOX_EXITED = 0,  /* *status is the wait status of the program (pid 1) */
+    FB_SANDBOX_EXITED = 0,   /* *status is the wait status of the program (pid 1) */
     FB_SANDBOX_START_FAILED, /* the program could not start: err has why, *status the errno */
     FB_SANDBOX_TIMED_OUT,    /* killed at the timeout */
     FB_SANDBOX_CRASHED,      /* the Sentry died unexpectedly: err has why */

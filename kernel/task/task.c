@@ -444,8 +444,7 @@ static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
              * function never limps on with some of its processes killed. */
             fb_warn("pid %d: out of memory handling a fault at %#lx: memory limit of %lu bytes "
                     "reached, killing the sandbox",
-                    t->tg->tgid, (unsigned long)stop->addr,
-                    (unsigned long)fb_k->opts.memory_limit);
+                    t->tg->tgid, (unsigned long)stop->addr, (unsigned long)fb_k->opts.memory_limit);
             fb_k->oom_killed = true;
             fb_tg_kill_all(FB_W_EXITCODE(0, SIGKILL));
             return;

@@ -6,8 +6,8 @@
 
 int main(void)
 {
-    static const unsigned long flags[] = {CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET,
-                                          CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP};
+    static const unsigned long flags[] = {CLONE_NEWUSER, CLONE_NEWNS,  CLONE_NEWPID,   CLONE_NEWNET,
+                                          CLONE_NEWUTS,  CLONE_NEWIPC, CLONE_NEWCGROUP};
     size_t i;
     for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
         struct clone_args ca;

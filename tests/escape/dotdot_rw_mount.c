@@ -1,6 +1,7 @@
 /* ".." through a read-write host mount: /rw is a host directory served read-write; walking up
  * from it, by path or by openat() on a directory fd, stops at the sandbox root. Outcome: ENOENT
- * for host paths, "/rw/.." is "/", files created via ".." land in the sandbox, never on the host. */
+ * for host paths, "/rw/.." is "/", files created via ".." land in the sandbox, never on the host.
+ */
 #include "escape.h"
 
 int main(void)

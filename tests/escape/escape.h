@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ESC_UNUSED __attribute__((unused))
-#define ESC_MARKER "fnbox-escape-marker"
+#define ESC_UNUSED      __attribute__((unused))
+#define ESC_MARKER      "fnbox-escape-marker"
 #define ESC_KERNEL_ADDR 0xffff800000000000ull
 
 static int esc_checks ESC_UNUSED, esc_failed ESC_UNUSED;
@@ -74,7 +74,7 @@ static inline __attribute__((format(printf, 2, 3))) void esc_check(bool ok, cons
         errno = 0;                                                                                 \
         _r = (long)(call);                                                                         \
         _e = errno;                                                                                \
-        esc_check(_r == -1 && _e == (e), "%s -> %s (got %ld, %s)", #call, esc_errname(e), _r,     \
+        esc_check(_r == -1 && _e == (e), "%s -> %s (got %ld, %s)", #call, esc_errname(e), _r,      \
                   esc_errname(_e));                                                                \
     } while (0)
 
@@ -86,7 +86,7 @@ static inline __attribute__((format(printf, 2, 3))) void esc_check(bool ok, cons
         errno = 0;                                                                                 \
         _r = (long)(call);                                                                         \
         _e = errno;                                                                                \
-        esc_check(_r == -1 && (_e == (e1) || _e == (e2)), "%s -> %s or %s (got %ld, %s)", #call,  \
+        esc_check(_r == -1 && (_e == (e1) || _e == (e2)), "%s -> %s or %s (got %ld, %s)", #call,   \
                   esc_errname(e1), esc_errname(e2), _r, esc_errname(_e));                          \
     } while (0)
 
@@ -183,9 +183,15 @@ static inline int esc_documented_errno(long nr)
     static const struct {
         const char *name;
         int e;
-    } names[] = {{"EPERM", EPERM},   {"EACCES", EACCES}, {"ENOSYS", ENOSYS}, {"EINVAL", EINVAL},
-                 {"ENOENT", ENOENT}, {"EOPNOTSUPP", EOPNOTSUPP}, {"EAFNOSUPPORT", EAFNOSUPPORT},
-                 {"ENODEV", ENODEV}, {"EBADF", EBADF}};
+    } names[] = {{"EPERM", EPERM},
+                 {"EACCES", EACCES},
+                 {"ENOSYS", ENOSYS},
+                 {"EINVAL", EINVAL},
+                 {"ENOENT", ENOENT},
+                 {"EOPNOTSUPP", EOPNOTSUPP},
+                 {"EAFNOSUPPORT", EAFNOSUPPORT},
+                 {"ENODEV", ENODEV},
+                 {"EBADF", EBADF}};
     char line[512], level[32], note[400];
     FILE *f = fopen("/info/syscalls.txt", "r");
     int e = -1;

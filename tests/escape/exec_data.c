@@ -35,8 +35,10 @@ static void expect(const char *where, void (*fn)(void *), void *arg, bool runs)
 int main(void)
 {
     unsigned char *heap = malloc(64);
-    unsigned char *rw = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    unsigned char *rx = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *rw =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *rx =
+        mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     memcpy(heap, ret42, sizeof(ret42));
     memcpy(rw, ret42, sizeof(ret42));
     memcpy(rx, ret42, sizeof(ret42));

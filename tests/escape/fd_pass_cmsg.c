@@ -9,8 +9,8 @@ static long send_raw(int sock, void *ctl, size_t ctllen)
 {
     char c = 'x';
     struct iovec iov = {&c, 1};
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-                        .msg_controllen = ctllen};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = ctllen};
     return sendmsg(sock, &mh, 0);
 }
 

@@ -11,7 +11,9 @@ static int send_fds(int sock, const int *fds, int n)
     char c = 'x';
     struct iovec iov = {&c, 1};
     char buf[CMSG_SPACE(sizeof(int) * 4)];
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
+    struct msghdr mh = {.msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = buf,
                         .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n)};
     struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
     memset(buf, 0, sizeof(buf));

@@ -5,9 +5,10 @@
 int main(void)
 {
     static const char *const paths[] = {
-        "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/ssh/ssh_host_rsa_key", "/etc/ssh",
-        "/root", "/root/.ssh", "/home", "//etc//shadow", "/etc/./shadow", "/usr/../etc/shadow",
-        "/etc/shadow-", "/etc/sudoers.d",
+        "/etc/shadow",    "/etc/gshadow",  "/etc/sudoers",       "/etc/ssh/ssh_host_rsa_key",
+        "/etc/ssh",       "/root",         "/root/.ssh",         "/home",
+        "//etc//shadow",  "/etc/./shadow", "/usr/../etc/shadow", "/etc/shadow-",
+        "/etc/sudoers.d",
     };
     size_t i;
     struct stat st;

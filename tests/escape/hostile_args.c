@@ -11,7 +11,7 @@
 
 #include "escape.h"
 
-#define NPAT 8
+#define NPAT   8
 #define MAX_NR 520
 
 static char *buf; /* a valid, zeroed, writable page pair */
@@ -22,14 +22,31 @@ static void pattern(int p, unsigned long a[6])
     int i;
     for (i = 0; i < 6; i++) {
         switch (p) {
-        case 0: a[i] = 0; break;
-        case 1: a[i] = ~0ul; break;
-        case 2: a[i] = k; break;
-        case 3: a[i] = 1; break;
-        case 4: a[i] = (unsigned long[]){~0ul, k, 1ul << 62, ~0ul, k, 1ul << 62}[i]; break;
-        case 5: a[i] = (unsigned long)buf + 1; break;
-        case 6: a[i] = (unsigned long[]){0, (unsigned long)buf, 1ul << 40, 0, (unsigned long)buf, 0}[i]; break;
-        default: a[i] = (unsigned long[]){0x80000000ul, 0x7fffffff, 0xffff8000, 1ul << 63, 4095, 4097}[i]; break;
+        case 0:
+            a[i] = 0;
+            break;
+        case 1:
+            a[i] = ~0ul;
+            break;
+        case 2:
+            a[i] = k;
+            break;
+        case 3:
+            a[i] = 1;
+            break;
+        case 4:
+            a[i] = (unsigned long[]){~0ul, k, 1ul << 62, ~0ul, k, 1ul << 62}[i];
+            break;
+        case 5:
+            a[i] = (unsigned long)buf + 1;
+            break;
+        case 6:
+            a[i] = (unsigned long[]){0, (unsigned long)buf, 1ul << 40, 0, (unsigned long)buf, 0}[i];
+            break;
+        default:
+            a[i] =
+                (unsigned long[]){0x80000000ul, 0x7fffffff, 0xffff8000, 1ul << 63, 4095, 4097}[i];
+            break;
         }
     }
 }
@@ -86,8 +103,8 @@ static int level_of(long nr, char *level, size_t size)
 
 int main(void)
 {
-    static const long extra[] = {0x40000000 + 1, 0x40000000 + 59, 1000, 4096, 0x7fffffff,
-                                 -1, -2, 1l << 32, (1l << 32) + 1};
+    static const long extra[] = {0x40000000 + 1, 0x40000000 + 59, 1000, 4096, 0x7fffffff, -1, -2,
+                                 1l << 32,       (1l << 32) + 1};
     long nrs[MAX_NR + 16];
     int nnr = 0, i, calls = 0, killed = 0, hung = 0, nosys_bad = 0, err_bad = 0;
     long nr;
@@ -140,10 +157,10 @@ int main(void)
                 calls++;
                 if (!strcmp(level, "none") && r != -ENOSYS) {
                     nosys_bad++;
-                    printf("FAIL: syscall %ld (unimplemented) pattern %d returned %ld, not ENOSYS\n",
-                           nr, got_p, r);
-                } else if (!strcmp(level, "error") && r != -doc && r != -EFAULT &&
-                           r != -EINVAL) {
+                    printf(
+                        "FAIL: syscall %ld (unimplemented) pattern %d returned %ld, not ENOSYS\n",
+                        nr, got_p, r);
+                } else if (!strcmp(level, "error") && r != -doc && r != -EFAULT && r != -EINVAL) {
                     err_bad++;
                     printf("FAIL: syscall %ld (refused) pattern %d returned %ld, documented %s\n",
                            nr, got_p, r, esc_errname(doc));

@@ -9,8 +9,8 @@ int main(void)
     if (kid == 0) {
         if (fork() == 0) {
             for (;;) {
-                char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                char *p =
+                    mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                 if (p == MAP_FAILED)
                     _exit(3);
                 memset(p, 1, 1 << 20);

@@ -10,8 +10,8 @@ int main(void)
     ESC_ERR(mmap(NULL, 4096, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EPERM);
     ESC_ERR(mmap((void *)0x1000, 4096, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
             EPERM);
-    ESC_ERR(mmap((void *)ESC_KERNEL_ADDR, 4096, PROT_READ,
-                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+    ESC_ERR(mmap((void *)ESC_KERNEL_ADDR, 4096, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS,
+                 -1, 0),
             ENOMEM);
     ESC_ERR(mmap((void *)0x7ffffffff000ull, 8192, PROT_READ,
                  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),

@@ -61,8 +61,9 @@ int main(void)
     } while (t.tv_sec - t0.tv_sec < 2);
     stop = 1;
     pthread_join(th, NULL);
-    printf("%ld swaps, %ld opens: %ld decoy, %ld ENOENT, %ld other; creates: %ld in /rw, %ld EROFS\n",
-           swaps, opens, decoys, enoent, bad, created, erofs);
+    printf(
+        "%ld swaps, %ld opens: %ld decoy, %ld ENOENT, %ld other; creates: %ld in /rw, %ld EROFS\n",
+        swaps, opens, decoys, enoent, bad, created, erofs);
     esc_check(bad == 0, "never read anything but the decoy");
     esc_check(swaps > 10 && opens > 10, "the race ran");
     return esc_done();

@@ -4,8 +4,8 @@
 
 int main(void)
 {
-    static const char *const banned[] = {"root", "home", "boot", "var", "srv", "mnt", "opt",
-                                         "media", "run", "work"};
+    static const char *const banned[] = {"root", "home", "boot",  "var", "srv",
+                                         "mnt",  "opt",  "media", "run", "work"};
     struct stat a, b;
     DIR *d = opendir("/");
     struct dirent *e;

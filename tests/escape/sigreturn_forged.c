@@ -11,7 +11,7 @@ static void raise_privilege(int sig, siginfo_t *si, void *ucv)
     ucontext_t *uc = ucv;
     (void)sig;
     (void)si;
-    uc->uc_mcontext.gregs[REG_EFL] |= 0x3000;                                  /* IOPL 3 */
+    uc->uc_mcontext.gregs[REG_EFL] |= 0x3000; /* IOPL 3 */
     uc->uc_mcontext.gregs[REG_CSGSFS] = (uc->uc_mcontext.gregs[REG_CSGSFS] & ~0xffffull) | 0x10;
 }
 

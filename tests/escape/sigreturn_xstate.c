@@ -14,8 +14,8 @@ static void handler(int sig, siginfo_t *si, void *ucv)
     char *fp = (char *)uc->uc_mcontext.fpregs;
     (void)sig;
     (void)si;
-    memset(fp + 160 + 15 * 16, 0x5a, 16);     /* %xmm15 in the FXSAVE area */
-    *(uint64_t *)(fp + 512) |= 3ull << 17;    /* XSTATE_BV: + AMX TILECFG/TILEDATA */
+    memset(fp + 160 + 15 * 16, 0x5a, 16);  /* %xmm15 in the FXSAVE area */
+    *(uint64_t *)(fp + 512) |= 3ull << 17; /* XSTATE_BV: + AMX TILECFG/TILEDATA */
 }
 
 static void run(void *a)

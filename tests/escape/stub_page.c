@@ -35,8 +35,9 @@ int main(int argc, char **argv)
     for (off = from; off < to_; off++) {
         bool to;
         int st = esc_run_child(jump_in, (void *)off, 300, &to);
-        if (!to && WIFSIGNALED(st) && (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGILL ||
-                                       WTERMSIG(st) == SIGBUS || WTERMSIG(st) == SIGSYS))
+        if (!to && WIFSIGNALED(st) &&
+            (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGILL || WTERMSIG(st) == SIGBUS ||
+             WTERMSIG(st) == SIGSYS))
             faults++;
         else
             others++;

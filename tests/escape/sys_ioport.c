@@ -1,5 +1,6 @@
 /* Port I/O: iopl(3) and ioperm() are refused, and executing in/out/cli directly faults (the stub
- * runs at user privilege with IOPL 0). Outcome: EPERM; each instruction kills a child with SIGSEGV. */
+ * runs at user privilege with IOPL 0). Outcome: EPERM; each instruction kills a child with SIGSEGV.
+ */
 #include "escape.h"
 
 static void do_in(void *a)

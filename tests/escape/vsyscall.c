@@ -50,9 +50,12 @@ int main(void)
     static const struct {
         const char *what;
         void (*fn)(void *);
-    } cases[] = {{"vsyscall gettimeofday", vgettimeofday}, {"vsyscall time", vtime},
-                 {"reading the vsyscall page", vread}, {"jumping to a kernel address", kjump},
-                 {"reading a kernel address", kread}, {"writing the kernel text", kwrite},
+    } cases[] = {{"vsyscall gettimeofday", vgettimeofday},
+                 {"vsyscall time", vtime},
+                 {"reading the vsyscall page", vread},
+                 {"jumping to a kernel address", kjump},
+                 {"reading a kernel address", kread},
+                 {"writing the kernel text", kwrite},
                  {"jumping to a non-canonical address", noncanonical}};
     size_t i;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -29,7 +29,7 @@
  * worker that runs past a second is killed. Exit status 0 when pid 1 got to the end.
  */
 
-#define MAX_NR 460
+#define MAX_NR      460
 #define KERNEL_ADDR 0xffff800000000000ull
 
 static uint64_t rng;
@@ -47,41 +47,68 @@ static uint64_t below(uint64_t n)
     return n ? next() % n : 0;
 }
 
-static char *buf;    /* a valid, writable region of 3 pages */
-static int fds[16];  /* fds every worker starts with */
+static char *buf;   /* a valid, writable region of 3 pages */
+static int fds[16]; /* fds every worker starts with */
 static int nfds;
 
-static const char *const paths[] = {"/tmp/fz",       "/tmp/fz/a",      "/rw/f",   "/rw/d/x",
-                                    "/rw/..",        "/rw/../../etc",  "/proc/self/status",
-                                    "/proc/self/fd", "/dev/null",      "/dev/zero", "",
-                                    "..",            "/",              "/tmp",    "/proc/1/root",
-                                    "/etc/passwd",   "/rw/link",       "/tmp/fz/../../.."};
+static const char *const paths[] = {"/tmp/fz",
+                                    "/tmp/fz/a",
+                                    "/rw/f",
+                                    "/rw/d/x",
+                                    "/rw/..",
+                                    "/rw/../../etc",
+                                    "/proc/self/status",
+                                    "/proc/self/fd",
+                                    "/dev/null",
+                                    "/dev/zero",
+                                    "",
+                                    "..",
+                                    "/",
+                                    "/tmp",
+                                    "/proc/1/root",
+                                    "/etc/passwd",
+                                    "/rw/link",
+                                    "/tmp/fz/../../.."};
 
 static uint64_t arg(void)
 {
     switch (below(14)) {
-    case 0: return 0;
-    case 1: return below(17);                          /* small numbers, flags, fds */
-    case 2: return fds[below((uint64_t)nfds)];         /* an open fd */
-    case 3: return (uint64_t)-1 - below(4);            /* -1, -2, ... */
-    case 4: return (uint64_t)buf + below(3 * 4096);    /* valid pointer, any alignment */
-    case 5: return (uint64_t)buf;                      /* valid, aligned */
-    case 6: return KERNEL_ADDR + below(1 << 20);       /* kernel */
-    case 7: return 0x0000800000000000ull;              /* first non-canonical */
-    case 8: return (uint64_t)paths[below(sizeof(paths) / sizeof(paths[0]))];
-    case 9: return 1ull << below(64);                  /* one bit */
-    case 10: return next();                            /* anything */
-    case 11: return (uint64_t)(uint32_t)next();        /* 32-bit anything */
-    case 12: return 4096 * below(64);                  /* lengths */
-    default: return (uint64_t)&arg;                    /* read-only text */
+    case 0:
+        return 0;
+    case 1:
+        return below(17); /* small numbers, flags, fds */
+    case 2:
+        return fds[below((uint64_t)nfds)]; /* an open fd */
+    case 3:
+        return (uint64_t)-1 - below(4); /* -1, -2, ... */
+    case 4:
+        return (uint64_t)buf + below(3 * 4096); /* valid pointer, any alignment */
+    case 5:
+        return (uint64_t)buf; /* valid, aligned */
+    case 6:
+        return KERNEL_ADDR + below(1 << 20); /* kernel */
+    case 7:
+        return 0x0000800000000000ull; /* first non-canonical */
+    case 8:
+        return (uint64_t)paths[below(sizeof(paths) / sizeof(paths[0]))];
+    case 9:
+        return 1ull << below(64); /* one bit */
+    case 10:
+        return next(); /* anything */
+    case 11:
+        return (uint64_t)(uint32_t)next(); /* 32-bit anything */
+    case 12:
+        return 4096 * below(64); /* lengths */
+    default:
+        return (uint64_t)&arg; /* read-only text */
     }
 }
 
 static bool rare(long nr)
 {
     return nr == SYS_exit || nr == SYS_exit_group || nr == SYS_kill || nr == SYS_tkill ||
-           nr == SYS_tgkill || nr == SYS_rt_sigreturn || nr == SYS_execve ||
-           nr == SYS_execveat || nr == SYS_munmap || nr == SYS_pause || nr == SYS_vfork;
+           nr == SYS_tgkill || nr == SYS_rt_sigreturn || nr == SYS_execve || nr == SYS_execveat ||
+           nr == SYS_munmap || nr == SYS_pause || nr == SYS_vfork;
 }
 
 static void setup_fds(void)
