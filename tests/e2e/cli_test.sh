@@ -21,6 +21,10 @@ fail() {
 # status 99). Counting fnbox-* processes machine-wide would also count, and kill, the sandboxes
 # of everything else running on the host.
 REAP=${REAP:-build/escape-tools/reapcheck}
+if [ ! -x "$REAP" ]; then
+    echo "FAIL e2e/setup: $REAP is not built (make $REAP)"
+    exit 1
+fi
 
 # run NAME EXPECTED_STATUS -- fnbox args...; captures $out, $err, $status.
 run() {
