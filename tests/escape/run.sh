@@ -123,6 +123,13 @@ check_output_flood() {
     [ "$(tail -c ${#marker_line} "$tmp/out")" = "$(printf '%s' "$marker_line")" ] || { echo "no marker line at the end of stdout"; return 1; }
 }
 check_output_flood_ignored() { check_output_flood; }
+check_output_flood_sendfile() {
+    local size want=$((100000 + ${#marker_100k}))
+    size=$(($(stat -c %s "$tmp/out") + $(grep -v '^reapcheck' "$tmp/err" | wc -c)))
+    [ "$size" = "$want" ] || { echo "stdout+stderr have $size bytes, expected $want"; return 1; }
+    grep -qF '[fnbox: output truncated at 100000 bytes]' "$tmp/out" || { echo "no marker"; return 1; }
+}
+marker_100k=$'\n[fnbox: output truncated at 100000 bytes]\n'
 check_memory_bomb() {
     grep -q survived "$tmp/out" && { echo "the program survived the limit"; return 1; }
     return 0
@@ -195,6 +202,7 @@ t endless_loop 124 "--timeout 1s --cpu 0.5" "timed out after 1000 ms" 15
 t endless_threads 124 "--timeout 1s --cpu 0.5" "timed out after 1000 ms" 15
 t output_flood 141 "--output-limit 1M" "" 20
 t output_flood_ignored 0 "--output-limit 1M" "" 20
+t output_flood_sendfile 0 "--output-limit 100000" "" 20
 
 # --- the syscall fuzzer -------------------------------------------------------------------------
 # A Sentry crash shows as status 125 and a crash report, a hang as 124 from --timeout; the host
