@@ -21,13 +21,15 @@ SYSCALL_C   := $(sort $(wildcard tests/syscalls/*.c))
 SYSCALL_BIN := $(SYSCALL_C:tests/syscalls/%.c=$(B)/syscalls/%)
 ESCAPE_C    := $(sort $(wildcard tests/escape/*.c))
 ESCAPE_BIN  := $(ESCAPE_C:tests/escape/%.c=$(B)/escape/%)
+ESCAPE_TOOLS := $(B)/escape-tools/reapcheck
+SYSFUZZ_BIN := $(B)/fuzz/sysfuzz
 E2E_C       := $(sort $(wildcard tests/e2e/progs/*.c))
 E2E_BIN     := $(E2E_C:tests/e2e/progs/%.c=$(B)/e2e/%)
 BENCH_C     := $(sort $(wildcard scripts/bench/*.c))
 BENCH_BIN   := $(BENCH_C:scripts/bench/%.c=$(B)/bench/%)
 
 .PHONY: all deps deps-test deps-bench deps-fuzz run test test-full bench fuzz fuzz-targets unit \
-        conformance e2e clean format docs check-format
+        conformance e2e clean format docs check-format escape
 all: $(B)/fnbox
 
 deps:
@@ -72,9 +74,17 @@ $(B)/unit/%: %.c $(B)/libfnbox.a
 $(B)/syscalls/%: tests/syscalls/%.c tests/syscalls/conform.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $< -lm
-$(B)/escape/%: tests/escape/%.c
+$(B)/escape/%: tests/escape/%.c tests/escape/escape.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $<
+# Host-side helper of the escape runner (not run in the sandbox).
+$(B)/escape-tools/%: tests/escape/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+# The syscall fuzzer runs inside the sandbox: static like the conformance programs.
+$(B)/fuzz/sysfuzz: tests/fuzz/sysfuzz.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 $(B)/e2e/%: tests/e2e/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
@@ -101,9 +111,10 @@ $(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snaps
 
 fuzz-targets: $(FUZZ_BIN)
 
-# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="p9"]: run each fuzz target for FUZZ_SECONDS.
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="p9 image sysfuzz"] [FUZZ_SEEDS=N]: run each fuzzer
+# (scripts/fuzz.sh) for FUZZ_SECONDS.
 fuzz: deps-fuzz
-	@$(MAKE) --no-print-directory fuzz-targets
+	@$(MAKE) --no-print-directory all fuzz-targets $(ESCAPE_TOOLS) $(SYSFUZZ_BIN)
 	@scripts/fuzz.sh
 
 run: deps
@@ -111,14 +122,18 @@ run: deps
 	@scripts/demo.sh
 
 test: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(ESCAPE_TOOLS) \
+	    $(SYSFUZZ_BIN) $(FUZZ_BIN) $(E2E_BIN)
 	@scripts/run-tests.sh
 
 test-full: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(ESCAPE_TOOLS) \
+	    $(SYSFUZZ_BIN) $(FUZZ_BIN) $(E2E_BIN)
 	@FNBOX_TEST_FULL=1 scripts/run-tests.sh
 
 unit: $(TEST_BIN)
+escape: $(B)/fnbox $(ESCAPE_BIN) $(ESCAPE_TOOLS) $(SYSFUZZ_BIN)
+	@tests/escape/run.sh
 conformance: $(B)/fnbox $(SYSCALL_BIN)
 
 bench: deps-bench

@@ -700,6 +700,9 @@ int fb_cmd_restore(int argc, char **argv)
     case FB_SANDBOX_TIMED_OUT:
         rc = restore_error(124, err.msg);
         break;
+    case FB_SANDBOX_OOM_KILLED:
+        rc = restore_error(137, err.msg);
+        break;
     default:
         rc = restore_error(125, err.msg);
         break;

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Run fnbox's libFuzzer targets (built by `make fuzz-targets` from tests/fuzz/*_fuzz.c).
+# Run fnbox's fuzzers: the libFuzzer targets (built by `make fuzz-targets` from
+# tests/fuzz/*_fuzz.c) and the in-sandbox syscall fuzzer (tests/fuzz/sysfuzz.c, run by
+# tests/escape/run.sh --fuzz-only under the escape suite's host checks).
 #
 # Usage: scripts/fuzz.sh [--replay] [NAME...]      (from the repository root)
 #   default:  fuzz each target for FUZZ_SECONDS (default 60). Seeds come from the committed
 #             corpus tests/fuzz/corpus/NAME; new inputs go to build/fuzz/corpus/NAME (copy the
 #             interesting ones into the committed corpus by hand), crashes to build/fuzz/artifacts/.
 #   --replay: run every committed corpus input once and stop (bounded; part of `make test`).
-#   NAME...:  only these targets (also FUZZ_TARGETS="a b").
+#   NAME...:  only these targets (also FUZZ_TARGETS="a b"); "sysfuzz" names the syscall fuzzer,
+#             whose seeds come from FUZZ_SEEDS (default: one random seed, printed so that a
+#             failure can be replayed with FUZZ_SEEDS=N). It is not part of --replay (make test
+#             runs fixed seeds of it in the escape suite).
 # Output: "PASS fuzz/NAME..." or "FAIL fuzz/NAME...: why" per target; exit status 0 when none failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -74,4 +79,10 @@ for t in "${TARGETS[@]}"; do
     fi
     rm -f "$log"
 done
+
+if [ "$replay" = 0 ] && selected sysfuzz; then
+    fseeds=${FUZZ_SEEDS:-$((RANDOM * 32768 + RANDOM))}
+    echo "== sysfuzz: seeds $fseeds, $seconds s each"
+    FUZZ_SECONDS=$seconds FUZZ_SEEDS=$fseeds tests/escape/run.sh --fuzz-only || failed=1
+fi
 exit $failed

@@ -301,7 +301,8 @@ static int enter_as(struct fb_pctx *ctx, struct fb_as *as)
     ctx->as = as;
     r = seize_thread(ctx, tid);
     if (r < 0) {
-        kill(as->pid, SIGKILL);
+        if (as->pid > 0) /* never 0 or -1: that would be the Sentry's own group, or everyone */
+            kill(as->pid, SIGKILL);
         ctx->as = NULL;
         ctx->tid = 0;
         return r;
@@ -446,7 +447,8 @@ static void ptrace_as_release(struct fb_as *as)
     if (!as)
         return;
     atomic_store(&as->dead, true);
-    kill(as->pid, SIGKILL);
+    if (as->pid > 0) /* never 0 or -1: that would be the Sentry's own group, or everyone */
+        kill(as->pid, SIGKILL);
     /* Contexts still in it reap their own tracee in leave_as() and drop their references; the
      * source stub reaps the process itself. */
     as_put(as);

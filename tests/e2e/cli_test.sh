@@ -16,37 +16,25 @@ fail() {
     failed=1
 }
 
-# Host processes of sandboxes started by this binary (Sentry, Gofer, stubs; the controller is
-# excluded: we are not one). Other fnbox binaries on the machine (other checkouts, a running
-# `fnbox serve`) are not ours to count or kill.
-fnbox_exe=$(readlink -f "$FNBOX")
-stray_pids() {
-    local pid comm
-    ps -eo pid=,comm= | while read -r pid comm; do
-        case "$comm" in fnbox-sentry | fnbox-gofer | fnbox-stub) ;; *) continue ;; esac
-        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$fnbox_exe" ] && echo "$pid"
-    done
-}
-strays() {
-    stray_pids | wc -l
-}
+# Processes left behind are detected by running fnbox under reapcheck (a child subreaper: any
+# Sentry, stub or Gofer that outlives the controller is reparented to it, named and killed; exit
+# status 99). Counting fnbox-* processes machine-wide would also count, and kill, the sandboxes
+# of everything else running on the host.
+REAP=${REAP:-build/escape-tools/reapcheck}
+if [ ! -x "$REAP" ]; then
+    echo "FAIL e2e/setup: $REAP is not built (make $REAP)"
+    exit 1
+fi
 
 # run NAME EXPECTED_STATUS -- fnbox args...; captures $out, $err, $status.
 run() {
     local name=$1
     shift
-    out=$(timeout -k 5 60 "$FNBOX" "$@" 2>"$tmp/err" <"${STDIN:-/dev/null}")
+    out=$(timeout -k 5 60 "$REAP" "$FNBOX" "$@" 2>"$tmp/err" <"${STDIN:-/dev/null}")
     status=$?
     err=$(cat "$tmp/err")
-    local n
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        n=$(strays)
-        [ "$n" = 0 ] && break
-        sleep 0.2
-    done
-    if [ "$n" != 0 ]; then
-        fail "$name" "$n fnbox processes left behind"
-        stray_pids | xargs -r kill -9
+    if [ "$status" = 99 ] && grep -q '^reapcheck:' "$tmp/err"; then
+        fail "$name" "$(grep '^reapcheck:' "$tmp/err")"
         return 1
     fi
     return 0
@@ -195,6 +183,5 @@ else
 fi
 kill -INT "$ctl" 2>/dev/null
 wait "$ctl" 2>/dev/null
-for _ in 1 2 3 4 5 6 7 8 9 10; do [ "$(strays)" = 0 ] && break; sleep 0.2; done
 
 exit $failed
