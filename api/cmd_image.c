@@ -242,6 +242,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
     struct fb_sandbox_config cfg;
     struct fb_cli_env env;
     struct fb_gofer_mount mounts[64];
+    const char *rw_mounts[64];
     struct fb_image_meta meta;
     struct template tpl;
     struct fb_error err = {0};
@@ -382,6 +383,10 @@ int fb_cmd_checkpoint(int argc, char **argv)
     }
     cfg.gofer.mounts = mounts;
     cfg.gofer.nmounts = (size_t)nmounts;
+    for (i = 0; i < nmounts; i++) /* :rw destinations are writable mounts in the Sentry */
+        if (!mounts[i].ro)
+            rw_mounts[cfg.kernel.nrw_mounts++] = mounts[i].dst;
+    cfg.kernel.rw_mounts = rw_mounts;
     cfg.kernel.envp = fb_cli_env_finish(&env);
 
     /* What restore needs to rebuild the same view, and to notice stale code. */
@@ -561,6 +566,7 @@ int fb_cmd_restore(int argc, char **argv)
     };
     struct fb_sandbox_config cfg;
     struct fb_gofer_mount mounts[128];
+    const char *rw_mounts[128];
     struct fb_image_meta meta;
     struct fb_image_reader *img = NULL;
     struct fb_error err = {0};
@@ -665,6 +671,10 @@ int fb_cmd_restore(int argc, char **argv)
     cfg.gofer.root = meta.root;
     cfg.gofer.mounts = mounts;
     cfg.gofer.nmounts = meta.nmounts + (size_t)nextra;
+    for (i = 0; i < cfg.gofer.nmounts; i++) /* the same writable mounts as at the checkpoint */
+        if (!mounts[i].ro)
+            rw_mounts[cfg.kernel.nrw_mounts++] = mounts[i].dst;
+    cfg.kernel.rw_mounts = rw_mounts;
     cfg.kernel.memory_limit = memory ? memory : meta.memory_limit;
     cfg.kernel.restore = true;
     img_fd = fcntl(fb_image_fd(img), F_DUPFD_CLOEXEC, 3);
