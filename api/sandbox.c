@@ -168,7 +168,8 @@ static void report_started(void)
 static bool reported_early;
 static void report_init_exit(int status)
 {
-    if (started_fd >= 0 && fb_log_verbosity < FB_LOG_INFO) {
+    /* An OOM kill is reported with its own outcome after the teardown. */
+    if (started_fd >= 0 && fb_log_verbosity < FB_LOG_INFO && !fb_k->oom_killed) {
         report(started_fd, FB_SANDBOX_EXITED, status, NULL);
         reported_early = true;
     }
