@@ -683,10 +683,17 @@ int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error 
     {
         cpu_set_t set;
         int c;
+        int here = sched_getcpu();
         if (sched_getaffinity(0, sizeof(set), &set) == 0)
             for (c = 0; c < CPU_SETSIZE; c++)
-                if (CPU_ISSET(c, &set))
+                if (CPU_ISSET(c, &set)) {
+                    /* Start the round robin on the CPU the host scheduler gave this Sentry:
+                     * sandboxes running side by side (a warm pool) then spread over the CPUs
+                     * instead of all putting their first task on the first one. */
+                    if (c == here)
+                        atomic_store(&p->next_cpu, (unsigned)p->ncpus);
                     p->cpus[p->ncpus++] = c;
+                }
     }
     /* Ignore our kick signal in the Sentry itself (it is only ever sent to stub threads). */
     signal(KICK_SIGNAL, SIG_IGN);
