@@ -105,6 +105,36 @@ t py_prefault "--prefault: the same answer with almost no page faults ($pre_faul
 fx 'not json' restore "$tmp/hello.img"
 t py_bad_event "an event that is not JSON: Runtime.UnmarshalError" bash -c '[ "$0" = 1 ] && grep -q UnmarshalError <<<"$1"' "$status" "$out"
 
+# 20 restores of one image: 20 different random.random() and uuid4() values; /tmp written by
+# one invocation is not seen by the next; a thread started at import time keeps working.
+mkdir -p "$tmp/clones"
+cat >"$tmp/clones/main.py" <<'PY'
+import os, queue, random, threading, uuid
+jobs, answers = queue.Queue(), queue.Queue()
+def worker():
+    while True:
+        answers.put(jobs.get() * 2)
+threading.Thread(target=worker, daemon=True).start()
+def handler(event, context):
+    seen = os.path.exists("/tmp/mark")
+    with open("/tmp/mark", "w") as f:
+        f.write("x")
+    jobs.put(21)
+    return {"r": random.random(), "u": str(uuid.uuid4()), "seen": seen, "thread": answers.get(timeout=10)}
+PY
+fx "" checkpoint --template python --code "$tmp/clones" -o "$tmp/clones.img"
+: >"$tmp/clones.out"
+for i in $(seq 1 20); do
+    echo '{}' | timeout 60 "$FNBOX" restore "$tmp/clones.img" >>"$tmp/clones.out" 2>>"$tmp/clones.err"
+done
+status=0 out=$(head -c 300 "$tmp/clones.out") err=$(tail -c 300 "$tmp/clones.err" 2>/dev/null)
+t clones_fresh "20 restores: 20 distinct random() and uuid4(), /tmp never carried over, the init thread answers" python3 -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+ok = (len(rows) == 20 and len({r["r"] for r in rows}) == 20 and len({r["u"] for r in rows}) == 20
+      and not any(r["seen"] for r in rows) and all(r["thread"] == 42 for r in rows))
+sys.exit(0 if ok else 1)' "$tmp/clones.out"
+
 mkdir -p "$tmp/broken"
 echo 'import no_such_module_anywhere' >"$tmp/broken/main.py"
 fx "" checkpoint --template python --code "$tmp/broken" -o "$tmp/broken.img"
