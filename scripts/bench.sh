@@ -283,6 +283,43 @@ for v in "${VARIANTS[@]}"; do # every answer must be the function's
     k=$((k + 1))
 done
 
+# Restore -> response, timed the same way for both (scripts/bench/*_fn.sh): from the start of
+# the restore until the answer is complete. runsc checkpoints a container (runsc_fn.sh prepare
+# runs the function in an OCI bundle until it waits on stdin, then `runsc checkpoint`).
+RUNSC_FN=$WORK/runsc-fn
+RUNSC_CKPT="n/a"
+if [ -z "${NA[runsc]:-}" ]; then
+    RUNSC_CKPT=$(RUNSC="${RUNSC[*]}" "$ROOT/scripts/bench/runsc_fn.sh" prepare "$RUNSC_FN" "$ROOT" \
+        2>"$WORK/runsc-fn.err") || RUNSC_CKPT="FAILED ($(tail -1 "$WORK/runsc-fn.err"))"
+fi
+add_row pyrestore "python fn: restore -> response" ms 5 0
+saved_native=${NA[native]:-}
+NA[native]="(nothing to restore)"
+NATIVE_CMD=()
+RUNSC_CMD=(env "RUNSC=${RUNSC[*]}" "$ROOT/scripts/bench/runsc_fn.sh" restore "$RUNSC_FN")
+FNBOX_CMD=("$ROOT/scripts/bench/fnbox_fn.sh" "$FNBOX" "$IMG")
+[[ $RUNSC_CKPT == checkpoint_ms=* ]] || NA_RUNSC_SAVED=${NA[runsc]:-} NA[runsc]="runsc checkpoint failed"
+measure pyrestore "$RUNS" 120 response_ms 1
+NA[native]=$saved_native
+[ -z "${NA[native]}" ] && unset 'NA[native]'
+if [ -n "${NA_RUNSC_SAVED+x}" ]; then
+    NA[runsc]=$NA_RUNSC_SAVED
+    [ -z "${NA[runsc]}" ] && unset 'NA[runsc]'
+fi
+
+# 20 restores of the image at once (fnbox): wall time until all 20 have answered.
+CONC_MS=n/a
+if [ -z "${NA[fnbox]:-}" ]; then
+    t0=$(date +%s%N)
+    for i in $(seq 1 20); do
+        (echo '{}' | "$FNBOX" restore "$IMG" >"$WORK/conc.$i" 2>&1) &
+    done
+    wait
+    t1=$(date +%s%N)
+    ok=$(grep -l '"hello": "world"' "$WORK"/conc.* | wc -l)
+    CONC_MS=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", d / 1e6 }')" ms ($ok of 20 answered)"
+fi
+
 add_row pyckpt "checkpoint python fn (start+init+save)" ms 50 0
 saved_native=${NA[native]:-} saved_runsc=${NA[runsc]:-}
 NA[native]="(no image to make)" NA[runsc]="(not measured: runsc checkpoint needs an OCI container)"
@@ -293,6 +330,8 @@ NA[native]=$saved_native NA[runsc]=$saved_runsc
 [ -z "${NA[native]}" ] && unset 'NA[native]'
 [ -z "${NA[runsc]}" ] && unset 'NA[runsc]'
 IMG_SIZE=$(stat -c %s "$IMG" 2>/dev/null || echo 0)
+SAVE_MS=$("$FNBOX" checkpoint --json --template python --code "$HELLO" -o "$WORK/bench-ckpt2.img" \
+    2>/dev/null | sed -n 's/.*"save_ms":\([0-9.]*\).*/\1/p')
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -329,7 +368,11 @@ echo "python fn: templates/examples/hello via templates/python/bootstrap.py, eve
     "native and runsc start python cold, fnbox runs \`fnbox restore IMAGE\` (image" \
     "$((IMG_SIZE / 1024)) KiB, made by \`fnbox checkpoint --template python\`)."
 echo "checkpoint row: the whole \`fnbox checkpoint\` command (sandbox start, python start and" \
-    "import, then the save)." 
+    "import, then the save); the save alone took ${SAVE_MS:-?} ms in one more run. runsc: the" \
+    "\`runsc checkpoint\` command alone on the same function in a container: $RUNSC_CKPT."
+echo "restore -> response: scripts/bench/fnbox_fn.sh and runsc_fn.sh (restore start until the" \
+    "answer is complete; runsc restores the container image made by \`runsc checkpoint\`)."
+echo "20 fnbox restores of the python image at once: $CONC_MS." 
 echo
 echo "spread (min..max of the counted runs, same units):"
 for row in "${ROWS[@]}"; do
