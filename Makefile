@@ -6,7 +6,7 @@ CC       ?= gcc
 OPT      ?= -O2
 CFLAGS   += $(OPT) -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-strict-aliasing \
             -fstack-protector-strong -MMD -MP
-LDLIBS   += -lseccomp -lmsgpackc -llz4 -lmicrohttpd -lcap -lpthread
+LDLIBS   += -lseccomp -lmsgpackc -llz4 -lmicrohttpd -ljson-c -larchive -lcap -lpthread
 B        := build
 
 LAYERS   := kernel platform gofer snapshot api

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/cli.h"
+#include "api/serve.h"
 #include "kernel/syscalls/syscall.h"
 
 #define FNBOX_VERSION "0.1.0"
@@ -14,6 +15,7 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  run        run a program in a new sandbox (fnbox run --help)\n"
+    "  serve      serve the HTTP API: functions, invocations, warm pools (fnbox serve --help)\n"
     "  syscalls   list the system call table and its support levels\n"
     "  version    print the version\n"
     "  help       show this help\n";
@@ -50,6 +52,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return fb_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return fb_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "syscalls"))
         return fb_cmd_syscalls(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

@@ -3,8 +3,8 @@
 # Called by `make run`, `make test` and `make bench`; safe to run repeatedly.
 set -eu
 
-BUILD_PKGS="gcc make libc6-dev pkg-config libseccomp-dev libmsgpack-dev liblz4-dev libmicrohttpd-dev libcap-dev"
-TEST_PKGS="busybox-static python3 procps"
+BUILD_PKGS="gcc make libc6-dev pkg-config libseccomp-dev libmsgpack-dev liblz4-dev libmicrohttpd-dev libjson-c-dev libarchive-dev libcap-dev"
+TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip"
 BENCH_PKGS="runsc"
 
 want="$BUILD_PKGS"
