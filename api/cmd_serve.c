@@ -279,6 +279,7 @@ int fb_cmd_serve(int argc, char **argv)
     fprintf(stderr, "fnbox serve: %s: draining\n", strsignal(sig));
     MHD_quiesce_daemon(d); /* no new connections; open ones get 503 while we drain */
     fb_server_drain(s);
+    fb_serve_http_wait_idle(5000); /* answers in flight reach their clients */
     MHD_stop_daemon(d);
     fb_server_stop(s);
     fprintf(stderr, "fnbox serve: stopped\n");

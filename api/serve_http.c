@@ -13,6 +13,10 @@
 
 #include "kernel/util/log.h"
 
+/* Requests between their first callback and the end of their response: the drain waits for
+ * these, not just for invocations, so that an answer is never cut by the shutdown. */
+static int requests_open;
+
 struct hdr {
     const char *name;
     char *value;
@@ -644,6 +648,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         q->fd = -1;
         *con_cls = q;
+        __atomic_add_fetch(&requests_open, 1, __ATOMIC_SEQ_CST);
         new_request_id(q->id);
         fb_serve_route(method, url, &q->route);
         q->auth_failed = !authorized(s, c, q);
@@ -767,6 +772,16 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(q->body);
     free(q);
     *con_cls = NULL;
+    __atomic_sub_fetch(&requests_open, 1, __ATOMIC_SEQ_CST);
+}
+
+void fb_serve_http_wait_idle(uint32_t timeout_ms)
+{
+    uint32_t waited = 0;
+    while (__atomic_load_n(&requests_open, __ATOMIC_SEQ_CST) > 0 && waited < timeout_ms) {
+        usleep(10000);
+        waited += 10;
+    }
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -13,4 +13,7 @@
 struct MHD_Daemon *fb_serve_http_start(struct fb_server *s, const struct sockaddr *addr,
                                        bool ipv6, struct fb_error *err);
 
+/* Wait until no request is between its start and the end of its response (or timeout_ms). */
+void fb_serve_http_wait_idle(uint32_t timeout_ms);
+
 #endif

@@ -47,18 +47,23 @@ void fb_server_wake(struct fb_server *s)
 /* ---- one sandbox -------------------------------------------------------------------------------- */
 
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          struct fb_error *err)
+                          uint32_t override_from, struct fb_error *err)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
-    char *argv[] = {(char *)s->o.fnbox_bin, "restore", img->path, "--ready-fd", "3",
-                    "--memory", mem, NULL};
+    /* the image carries the function's memory limit; only a per-invocation one is passed */
+    char *argv[] = {(char *)s->o.fnbox_bin, "restore", "--ready-fd", "3", img->path, NULL, NULL,
+                    NULL};
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
 
     if (!sb)
         return fb_error_set(err, ENOMEM, "out of memory"), NULL;
-    snprintf(mem, sizeof(mem), "%u", memory_mb);
+    snprintf(mem, sizeof(mem), "%uM", memory_mb);
+    if (memory_mb != override_from) {
+        argv[5] = "--memory";
+        argv[6] = mem;
+    }
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
         pipe2(rd, O_CLOEXEC) < 0) {
         fb_error_set(err, errno, "pipe: %s", strerror(errno));
@@ -365,7 +370,8 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
         inv->outcome = FB_OUT_TIMEOUT;
         set_body(inv, "Sandbox.Timedout", "Task timed out after %.2f seconds",
                  timeout_ms / 1000.0);
-    } else if (memmem(inv->log_tail, inv->log_tail_len, "memory limit", 12)) {
+    } else if (memmem(inv->log_tail, inv->log_tail_len, "memory limit", 12) ||
+               memmem(inv->log_tail, inv->log_tail_len, "out of memory", 13)) {
         inv->outcome = FB_OUT_OOM;
         set_body(inv, "Runtime.OutOfMemory", "Runtime exited: memory limit of %u MB exceeded",
                  inv->memory_mb);
@@ -459,7 +465,7 @@ static void *manager_main(void *arg)
                    fn->n_idle + fn->n_starting < fn->cfg.pool_min &&
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
                 struct fb_error err = {0};
-                sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, &err);
+                sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, fn->cfg.memory_mb, &err);
                 if (!sb) {
                     snprintf(fn->pool_error, sizeof(fn->pool_error), "%.200s", err.msg);
                     fn->backoff_until_ns = now + 1000000000ll;
@@ -551,11 +557,16 @@ static void *manager_main(void *arg)
                 }
                 sb->next = dead;
                 dead = sb;
-            } else if (pfd[i].revents && sb->fn && list_has(sb->fn->idle, sb)) {
-                list_remove(&sb->fn->idle, sb);
-                sb->fn->n_idle--;
-                sb->next = dead;
-                dead = sb;
+            } else if (pfd[i].revents) {
+                /* sb may have been taken and freed meanwhile: find it without touching it */
+                for (fn = s->fns; fn; fn = fn->next)
+                    if (list_has(fn->idle, sb)) {
+                        list_remove(&fn->idle, sb);
+                        fn->n_idle--;
+                        sb->next = dead;
+                        dead = sb;
+                        break;
+                    }
             }
         }
         pthread_mutex_unlock(&s->lock);
@@ -583,8 +594,17 @@ static void log_invocation(struct fb_server *s, const char *name, const struct f
     struct timespec ts;
     struct tm tm;
     char when[32];
+    char msg[2 * sizeof(inv->message)];
+    size_t i, o = 0;
     if (s->o.quiet)
         return;
+    for (i = 0; inv->message[i] && o + 2 < sizeof(msg); i++) {
+        unsigned char c = (unsigned char)inv->message[i];
+        if (c == '"' || c == '\\')
+            msg[o++] = '\\';
+        msg[o++] = c < 0x20 ? ' ' : (char)c;
+    }
+    msg[o] = 0;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
@@ -594,11 +614,12 @@ static void log_invocation(struct fb_server *s, const char *name, const struct f
             "{\"ts\":\"%s.%03ldZ\",\"event\":\"invoke\",\"request_id\":\"%s\",\"function\":\"%s\","
             "\"outcome\":\"%s\",\"start\":\"%s\",\"exit_status\":%d,\"queue_ms\":%.3f,"
             "\"restore_ms\":%.3f,\"run_ms\":%.3f,\"total_ms\":%.3f,\"event_bytes\":%zu,"
-            "\"response_bytes\":%zu,\"log_bytes\":%llu,\"timeout_ms\":%u,\"memory_mb\":%u}\n",
+            "\"response_bytes\":%zu,\"log_bytes\":%llu,\"timeout_ms\":%u,\"memory_mb\":%u,"
+            "\"message\":\"%s\"}\n",
             when, ts.tv_nsec / 1000000, inv->request_id, name, fb_outcome_names[inv->outcome],
             inv->warm ? "warm" : "cold", inv->exit_status, inv->queue_ms, inv->restore_ms,
             inv->run_ms, total_ms, inv->event_len, inv->response_len,
-            (unsigned long long)inv->log_total, inv->timeout_ms, inv->memory_mb);
+            (unsigned long long)inv->log_total, inv->timeout_ms, inv->memory_mb, msg);
 }
 
 int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation *inv)
@@ -651,7 +672,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
             img->refs++;
             fn->n_busy++; /* the slot is ours while the restore runs */
             pthread_mutex_unlock(&s->lock);
-            sb = fb_sb_spawn(s, img, inv->memory_mb, &err);
+            sb = fb_sb_spawn(s, img, inv->memory_mb, fn->cfg.memory_mb, &err);
             if (sb && sb_wait_ready(sb, &err) < 0) {
                 fb_sb_reap(sb);
                 free(sb);
@@ -864,7 +885,8 @@ void fb_server_stop(struct fb_server *s)
     }
     for (fn = s->fns; fn; fn = fn->next) {
         fb_pool_evict(fn, true, &all);
-        fn->image->keep = true; /* the registry still names it */
+        if (fn->image)
+            fn->image->keep = true; /* the registry still names it */
     }
     pthread_mutex_unlock(&s->lock);
     for (sb = all; sb; sb = sb->next)

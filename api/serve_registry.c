@@ -566,7 +566,7 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
                               int *http_status, struct fb_error *err)
 {
     struct fb_image *img = calloc(1, sizeof(*img));
-    char *argv[16 + 2 * FB_SERVE_MAX_ENV], mem[16], tmo[16];
+    char *argv[24 + 2 * FB_SERVE_MAX_ENV], mem[16], tmo[24], hint[16];
     char *out = NULL, *errout = NULL, *src = NULL;
     int argc = 0, st, i;
     unsigned gen;
@@ -594,8 +594,9 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
         if (!src || fb_serve_copy_tree(src, img->code_dir, err) < 0)
             goto fail;
     }
-    snprintf(mem, sizeof(mem), "%u", cfg->memory_mb);
-    snprintf(tmo, sizeof(tmo), "%u", s->o.build_timeout_ms);
+    snprintf(mem, sizeof(mem), "%uM", cfg->memory_mb);
+    snprintf(tmo, sizeof(tmo), "%ums", s->o.build_timeout_ms);
+    snprintf(hint, sizeof(hint), "%u", cfg->timeout_ms);
     argv[argc++] = (char *)s->o.fnbox_bin;
     argv[argc++] = "checkpoint";
     argv[argc++] = "--template";
@@ -604,6 +605,10 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
     argv[argc++] = img->code_dir;
     argv[argc++] = "--handler";
     argv[argc++] = cfg->handler;
+    argv[argc++] = "--name";
+    argv[argc++] = (char *)cfg->name;
+    argv[argc++] = "--timeout-hint";
+    argv[argc++] = hint;
     for (i = 0; i < cfg->nenv; i++) {
         argv[argc++] = "--env";
         argv[argc++] = cfg->env[i];
@@ -750,7 +755,7 @@ int fb_server_add_image(struct fb_server *s, const char *name, const char *uploa
     struct fb_fn_config cfg;
     struct fb_function *fn;
     struct fb_image *img = NULL;
-    char *argv[] = {(char *)s->o.fnbox_bin, "inspect", (char *)upload_path, NULL};
+    char *argv[] = {(char *)s->o.fnbox_bin, "inspect", "--verify", (char *)upload_path, NULL};
     char *out = NULL, *errout = NULL;
     struct stat st;
     bool ok = false;
