@@ -12,7 +12,7 @@ B        := build
 LAYERS   := kernel platform gofer snapshot api
 ALL_C    := $(shell find $(LAYERS) -name '*.c' | sort)
 TEST_C   := $(filter %_test.c,$(ALL_C))
-LIB_C    := $(filter-out %_test.c api/main.c,$(ALL_C))
+LIB_C    := $(filter-out %_test.c %_fuzz.c api/main.c,$(ALL_C))
 ASM_S    := $(shell find $(LAYERS) -name '*.S' | sort)
 LIB_O    := $(LIB_C:%.c=$(B)/obj/%.o) $(ASM_S:%.S=$(B)/obj/%.o)
 TEST_BIN := $(TEST_C:%.c=$(B)/unit/%)

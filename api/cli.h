@@ -33,5 +33,8 @@ char **fb_cli_env_finish(struct fb_cli_env *e);
 
 int fb_cmd_run(int argc, char **argv);
 int fb_cmd_syscalls(int argc, char **argv);
+int fb_cmd_checkpoint(int argc, char **argv);
+int fb_cmd_restore(int argc, char **argv);
+int fb_cmd_inspect(int argc, char **argv);
 
 #endif

@@ -1,6 +1,7 @@
 /* `fnbox run`: run one program in a fresh sandbox with the caller's stdin/stdout/stderr, and
  * exit with its status the way a shell reports it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,10 @@ static const char run_usage[] =
     "  --timeout DURATION    kill the sandbox after DURATION (e.g. 500ms, 10s, 2m)\n"
     "  --strace              log each system call, its arguments and result to stderr\n"
     "  --platform NAME       how system calls are intercepted: ptrace (default)\n"
+    "  --checkpoint-torture DURATION\n"
+    "                        test: every DURATION, checkpoint the sandbox, tear it down and\n"
+    "                        restore it in a fresh one (checkpoints the kernel cannot take yet\n"
+    "                        are skipped); the program must not notice\n"
     "  --interrupt-storm DURATION\n"
     "                        debug: interrupt every task at this interval (e.g. 1ms); every\n"
     "                        wait must restart transparently\n"
@@ -51,6 +56,72 @@ static void forward(int sig)
         fb_sandbox_signal(current_sb, sig);
 }
 
+/* An unlinked temporary file for an image. */
+static int temp_image(struct fb_error *err)
+{
+    char path[] = "/tmp/fnbox-torture-XXXXXX";
+    int fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return fb_error_set(err, errno, "torture image file: %s", strerror(errno));
+    unlink(path);
+    return fd;
+}
+
+/* --checkpoint-torture: run, and whenever the sandbox checkpoints itself, restore the image in a
+ * fresh sandbox; until the program ends. FNBOX_TORTURE_LOG names a file that gets one line per
+ * run: "restores=N" (how often the program really went through an image). */
+static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg, int *status,
+                                       struct fb_error *err)
+{
+    enum fb_sandbox_outcome out;
+    struct fb_sandbox sb;
+    int out_fd, in_fd = -1, restores = 0;
+    const char *log = getenv("FNBOX_TORTURE_LOG");
+
+    signal(SIGPIPE, SIG_IGN);
+    out_fd = temp_image(err);
+    if (out_fd < 0)
+        return FB_SANDBOX_CRASHED;
+    cfg->kernel.checkpoint = true;
+    cfg->kernel.ckpt_fd = out_fd;
+    for (;;) {
+        if (fb_sandbox_start(cfg, &sb, err) < 0) {
+            out = FB_SANDBOX_CRASHED;
+            break;
+        }
+        out = fb_sandbox_wait(&sb, cfg, status, err);
+        if (out != FB_SANDBOX_CHECKPOINTED)
+            break;
+        /* The next sandbox starts from the image just written, and writes its own to a fresh
+         * file (reading and writing never overlap). */
+        restores++;
+        if (in_fd >= 0)
+            close(in_fd);
+        in_fd = out_fd;
+        out_fd = temp_image(err);
+        if (out_fd < 0) {
+            out = FB_SANDBOX_CRASHED;
+            break;
+        }
+        cfg->kernel.restore = true;
+        cfg->kernel.image_fd = in_fd;
+        cfg->kernel.ckpt_fd = out_fd;
+    }
+    fb_info("checkpoint torture: restored %d times", restores);
+    if (log) {
+        FILE *f = fopen(log, "ae");
+        if (f) {
+            fprintf(f, "restores=%d\n", restores);
+            fclose(f);
+        }
+    }
+    if (in_fd >= 0)
+        close(in_fd);
+    if (out_fd >= 0)
+        close(out_fd);
+    return out;
+}
+
 int fb_cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -65,6 +136,7 @@ int fb_cmd_run(int argc, char **argv)
         {"strace", no_argument, NULL, 's'},
         {"platform", required_argument, NULL, 'p'},
         {"interrupt-storm", required_argument, NULL, 'I'},
+        {"checkpoint-torture", required_argument, NULL, 'K'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -80,6 +152,7 @@ int fb_cmd_run(int argc, char **argv)
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.t0_ns = fb_host_mono_ns();
+    cfg.ready_fd = -1;
     fb_cli_env_init(&env);
     cfg.kernel.platform = "ptrace";
     cfg.gofer.donate_fds = true;
@@ -136,6 +209,12 @@ int fb_cmd_run(int argc, char **argv)
                                           "--interrupt-storm: expected a duration >= 50us");
             cfg.kernel.interrupt_storm_us = v;
             break;
+        case 'K':
+            if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 1000)
+                return fb_cli_usage_error(run_usage,
+                                          "--checkpoint-torture: expected a duration >= 1ms");
+            cfg.kernel.torture_us = v;
+            break;
         case 'v':
             fb_log_verbosity++;
             break;
@@ -156,18 +235,22 @@ int fb_cmd_run(int argc, char **argv)
     cfg.stdio[1] = 1;
     cfg.stdio[2] = 2;
 
-    if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
-        fprintf(stderr, "fnbox: %s\n", err.msg);
-        return 125;
+    if (cfg.kernel.torture_us)
+        out = torture(&cfg, &status, &err);
+    else {
+        if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+            fprintf(stderr, "fnbox: %s\n", err.msg);
+            return 125;
+        }
+        current_sb = &sb;
+        signal(SIGINT, forward);
+        signal(SIGTERM, forward);
+        signal(SIGHUP, forward);
+        signal(SIGQUIT, forward);
+        signal(SIGPIPE, SIG_IGN);
+        out = fb_sandbox_wait(&sb, &cfg, &status, &err);
+        current_sb = NULL;
     }
-    current_sb = &sb;
-    signal(SIGINT, forward);
-    signal(SIGTERM, forward);
-    signal(SIGHUP, forward);
-    signal(SIGQUIT, forward);
-    signal(SIGPIPE, SIG_IGN);
-    out = fb_sandbox_wait(&sb, &cfg, &status, &err);
-    current_sb = NULL;
     switch (out) {
     case FB_SANDBOX_EXITED:
         if (WIFEXITED(status))

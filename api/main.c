@@ -15,6 +15,9 @@ static const char usage[] =
     "\n"
     "Commands:\n"
     "  run        run a program in a new sandbox (fnbox run --help)\n"
+    "  checkpoint save a sandbox at its ready point to an image (fnbox checkpoint --help)\n"
+    "  restore    start a sandbox from an image (fnbox restore --help)\n"
+    "  inspect    validate an image and show what it holds\n"
     "  serve      serve the HTTP API: functions, invocations, warm pools (fnbox serve --help)\n"
     "  syscalls   list the system call table and its support levels\n"
     "  version    print the version\n"
@@ -52,6 +55,12 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "run"))
         return fb_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "checkpoint"))
+        return fb_cmd_checkpoint(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "restore"))
+        return fb_cmd_restore(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "inspect"))
+        return fb_cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))
         return fb_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "syscalls"))

@@ -34,6 +34,9 @@ struct status_msg {
     char msg[512];
 };
 
+/* An interim message before the outcome: the restored sandbox is running. */
+#define STATUS_RESTORED (-2)
+
 static void report(int fd, int kind, int code, const char *msg)
 {
     struct status_msg m;
@@ -150,6 +153,14 @@ static void install_crash_handler(void)
         sigaction(sigs[i], &sa, NULL);
 }
 
+/* Restore: tell the controller the sandbox is rebuilt and running (kernel lock held). */
+static int started_fd = -1;
+static void report_started(void)
+{
+    if (started_fd >= 0)
+        report(started_fd, STATUS_RESTORED, 0, NULL);
+}
+
 static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config *cfg,
                                                   int gofer_sock, int status_fd)
 {
@@ -211,7 +222,16 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     pthread_create(&th, NULL, forward_signals, &fwd);
 
     fb_dbg("+%.1f ms: kernel ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
+    started_fd = status_fd;
+    fb_k->opts.on_restored = report_started;
     status = fb_kernel_run(&err);
+    if (cfg->kernel.checkpoint && fb_k->ckpt_status) {
+        if (fb_k->ckpt_status > 0)
+            report(status_fd, FB_SANDBOX_CHECKPOINTED, 0, NULL);
+        else
+            report(status_fd, FB_SANDBOX_CHECKPOINT_FAILED, err.code, err.msg);
+        _exit(0);
+    }
     fb_dbg("+%.1f ms: all tasks exited", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     if (status < 0) {
         report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
@@ -373,6 +393,7 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
     int st;
 
     memset(&m, 0, sizeof(m));
+again:
     while (got < sizeof(m)) {
         struct pollfd pfd = {sb->status_fd, POLLIN, 0};
         int timeout = -1, r;
@@ -394,6 +415,15 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
         if (n <= 0)
             break;
         got += (size_t)n;
+    }
+    if (got == sizeof(m) && m.kind == STATUS_RESTORED) {
+        sb->restored_ns = fb_host_mono_ns();
+        fb_dbg("+%.1f ms: sandbox restored", (sb->restored_ns - cfg->t0_ns) / 1e6);
+        if (cfg->ready_fd >= 0)
+            (void)!write(cfg->ready_fd, "ready\n", 6);
+        got = 0;
+        memset(&m, 0, sizeof(m));
+        goto again;
     }
     if (got == sizeof(m)) {
         out = (enum fb_sandbox_outcome)m.kind;

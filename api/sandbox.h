@@ -17,11 +17,14 @@ struct fb_sandbox_config {
     int stdio[3];        /* host fds given to the sandbox as its fds 0, 1, 2 */
     uint64_t timeout_ms; /* wall-clock limit for the whole sandbox, 0 = none */
     int64_t t0_ns;       /* when the caller started (host monotonic), for timing logs */
+    int ready_fd;        /* restore: "ready\n" is written here once the sandbox is restored,
+                          * -1 = none */
 };
 
 struct fb_sandbox {
     pid_t sentry, gofer;
     int status_fd; /* the Sentry reports the outcome here */
+    int64_t restored_ns; /* restore: host monotonic time the Sentry said it was restored, or 0 */
 };
 
 /* Start the Gofer and the Sentry. Returns 0 or -1 with err set. */
@@ -33,6 +36,8 @@ enum fb_sandbox_outcome {
     FB_SANDBOX_START_FAILED, /* the program could not start: err has why, *status the errno */
     FB_SANDBOX_TIMED_OUT,    /* killed at the timeout */
     FB_SANDBOX_CRASHED,      /* the Sentry died unexpectedly: err has why */
+    FB_SANDBOX_CHECKPOINTED, /* checkpoint mode: the image was written at the ready point */
+    FB_SANDBOX_CHECKPOINT_FAILED, /* checkpoint mode: the state could not be saved (err) */
 };
 
 /* Wait for the sandbox to end, forwarding `forward` signals caught by the caller to it; reaps

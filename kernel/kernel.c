@@ -19,6 +19,7 @@
 #include "kernel/time/timer.h"
 #include "kernel/util/log.h"
 #include "kernel/vfs/vfs.h"
+#include "snapshot/kstate.h"
 
 struct fb_kernel *fb_k;
 
@@ -87,6 +88,62 @@ static void *storm_main(void *arg)
         fb_kernel_unlock();
     }
     return NULL;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------ */
+
+bool fb_kernel_ckpt_request(void)
+{
+    struct fb_list *pos;
+
+    if (!fb_k->ckpt_armed)
+        return false;
+    fb_k->ckpt_armed = false;
+    fb_k->ckpt_pending = true;
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+        fb_task_interrupt(t);
+    }
+    pthread_cond_broadcast(&fb_k->tasks_done);
+    fb_dbg("ready point reached: checkpointing");
+    return true;
+}
+
+/* Torture: ask for a checkpoint every torture_us (the main thread skips those it cannot take). */
+static void *torture_main(void *arg)
+{
+    struct timespec ts;
+    uint64_t us = fb_k->opts.torture_us;
+    sigset_t all;
+
+    (void)arg;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    ts.tv_sec = (time_t)(us / 1000000);
+    ts.tv_nsec = (long)(us % 1000000) * 1000;
+    for (;;) {
+        nanosleep(&ts, NULL);
+        fb_kernel_lock();
+        if (!fb_k->ckpt_pending) {
+            fb_k->ckpt_armed = true;
+            fb_kernel_ckpt_request();
+        }
+        fb_kernel_unlock();
+    }
+    return NULL;
+}
+
+/* Let every parked task go on (a checkpoint that could not be taken). */
+static void ckpt_resume(void)
+{
+    struct fb_list *pos;
+    fb_k->ckpt_pending = false;
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+        pthread_cond_broadcast(&t->cond);
+    }
 }
 
 /* ---- pid 1 --------------------------------------------------------------------------------------- */
@@ -174,6 +231,13 @@ int fb_kernel_run(struct fb_error *err)
     int r;
 
     fb_kernel_lock();
+    if (fb_k->opts.restore) {
+        if (fb_snapshot_restore(fb_k->opts.image_fd, err) < 0)
+            goto fail;
+        if (fb_k->opts.on_restored)
+            fb_k->opts.on_restored();
+        goto started;
+    }
     t = make_init(err);
     if (!t)
         goto fail;
@@ -211,18 +275,62 @@ int fb_kernel_run(struct fb_error *err)
     t->cpu.fp_valid = true;
     t->cpu.fp_dirty = true;
     fb_dbg("pid 1 loaded in %.2f ms", (fb_host_mono_ns() - fb_k->boot_mono_ns) / 1e6);
+    fb_k->ckpt_armed = fb_k->opts.checkpoint;
     r = fb_task_start(t);
     if (r < 0) {
         fb_error_set(err, -r, "starting pid 1: %s", strerror(-r));
         goto fail;
+    }
+started:
+    if (fb_k->opts.torture_us) {
+        pthread_t th;
+        pthread_create(&th, NULL, torture_main, NULL);
+        pthread_detach(th);
     }
     if (fb_k->opts.interrupt_storm_us) {
         pthread_t th;
         pthread_create(&th, NULL, storm_main, (void *)(uintptr_t)fb_k->opts.interrupt_storm_us);
         pthread_detach(th);
     }
-    while (fb_k->nr_tasks > 0)
+    while (fb_k->nr_tasks > 0) {
+        if (fb_k->ckpt_pending && fb_k->ckpt_parked == fb_k->nr_tasks) {
+            /* Every task is at its syscall boundary: save, and end here (the controller tears
+             * the sandbox down; the image is restored elsewhere). */
+            int64_t t0 = fb_host_mono_ns();
+            fb_k->ckpt_status = fb_snapshot_write(fb_k->opts.ckpt_fd, err) < 0 ? -1 : 1;
+            fb_dbg("checkpoint written in %.2f ms", (fb_host_mono_ns() - t0) / 1e6);
+            if (fb_k->ckpt_status < 0 && fb_k->opts.torture_us) {
+                fb_dbg("torture: checkpoint skipped: %s", err->msg);
+                fb_k->ckpt_skipped++;
+                fb_k->ckpt_status = 0;
+                memset(err, 0, sizeof(*err));
+                ckpt_resume();
+                continue;
+            }
+            fb_kernel_unlock();
+            return fb_k->ckpt_status < 0 ? -1 : 0;
+        }
+        if (fb_k->ckpt_pending) {
+            /* Parking takes microseconds; say who is late if it does not (debugging aid). */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&fb_k->tasks_done, &fb_k->lock, &ts) == ETIMEDOUT) {
+                struct fb_list *pos;
+                fb_list_for_each(pos, &fb_k->tasks)
+                {
+                    struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+                    if (!t->parked)
+                        fb_warn("checkpoint: task %d not parked after 1 s (state %d, syscall %lu, "
+                                "exiting %d, vfork child %d)",
+                                t->tid, t->state, (unsigned long)t->sc_nr, t->exiting,
+                                t->vfork_child ? t->vfork_child->tid : 0);
+                }
+            }
+            continue;
+        }
         pthread_cond_wait(&fb_k->tasks_done, &fb_k->lock);
+    }
     fb_kernel_unlock();
     fb_syscall_print_profile();
     fb_info("stats: %lu syscalls (%.1f ms in the kernel), %lu faults (%.1f ms), %lu interrupts, "

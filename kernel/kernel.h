@@ -29,6 +29,20 @@ struct fb_kernel_opts {
     char **envp;
     const char *cwd;           /* initial working directory inside the sandbox */
     const char *hostname;
+    /* Checkpoint/restore (snapshot/): with `checkpoint`, the first read of stdin that would block
+     * (the ready point) parks every task and the kernel state plus memory is written as an image
+     * to ckpt_fd; with `restore`, the sandbox is rebuilt from the image on image_fd instead of
+     * starting argv. */
+    bool checkpoint, restore;
+    int ckpt_fd;  /* checkpoint: the image is written here */
+    int image_fd; /* restore: the image is read from here */
+    /* Torture testing (fnbox run --checkpoint-torture): checkpoint every torture_us of running
+     * time instead of at the ready point; a checkpoint that cannot be taken (unsupported state)
+     * is skipped and the sandbox resumes. */
+    uint64_t torture_us;
+    const void *image_meta; /* checkpoint: stored as the image's "meta" section */
+    size_t image_meta_len;
+    void (*on_restored)(void); /* restore: called once every task is started (lock held) */
 };
 
 struct fb_kernel {
@@ -56,6 +70,13 @@ struct fb_kernel {
     int64_t boot_mono_ns; /* application CLOCK_MONOTONIC at boot, for uptime */
 
     struct fb_file *host_stdio[3]; /* the caller's stdin/stdout/stderr */
+
+    /* Checkpoint: armed in checkpoint mode until the ready point; then pending while every task
+     * parks at its syscall boundary (ckpt_parked counts them) and the image is written. */
+    bool ckpt_armed, ckpt_pending;
+    int ckpt_parked;
+    int ckpt_status; /* 1 once the image is written, -1 if writing failed */
+    int ckpt_skipped; /* torture: checkpoints that could not be taken */
     char hostname[65];
     char domainname[65];
 };
@@ -83,6 +104,10 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_
 /* Start pid 1 from opts->argv and run until every task has exited. Returns the wait status of
  * pid 1 (as waitpid reports it), or -1 with err set if the program could not start. */
 int fb_kernel_run(struct fb_error *err);
+
+/* The ready point was reached (a read of stdin would block): start a checkpoint if armed. Kernel
+ * lock held. Returns true if the caller must restart its syscall (it will park). */
+bool fb_kernel_ckpt_request(void);
 
 /* Host monotonic time in nanoseconds. */
 int64_t fb_host_mono_ns(void);

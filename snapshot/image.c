@@ -201,13 +201,35 @@ int fb_image_writer_open(const char *path, struct fb_image_writer **out, struct 
     return 0;
 }
 
+int fb_image_writer_fdopen(int fd, struct fb_image_writer **out, struct fb_error *err)
+{
+    struct fb_image_writer *w = calloc(1, sizeof(*w));
+    uint8_t zero[HEADER_SIZE] = {0};
+
+    if (!w)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    w->fd = fd;
+    if (ftruncate(fd, 0) != 0) {
+        fb_error_set(err, errno, "truncating the image file: %s", strerror(errno));
+        free(w);
+        return -1;
+    }
+    if (wr_all(w, zero, sizeof(zero), err) < 0) {
+        free(w);
+        return -1;
+    }
+    *out = w;
+    return 0;
+}
+
 void fb_image_writer_abort(struct fb_image_writer *w)
 {
     if (!w)
         return;
     if (w->fd >= 0)
         close(w->fd);
-    unlink(w->tmp);
+    if (w->tmp)
+        unlink(w->tmp);
     free(w->run);
     free(w->cbuf);
     free(w->tmp);
@@ -380,7 +402,11 @@ int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err)
     if (wr_all(w, hdr, sizeof(hdr), err) < 0)
         goto out;
     if (fsync(w->fd) != 0) {
-        fb_error_set(err, errno, "fsync %s: %s", w->tmp, strerror(errno));
+        fb_error_set(err, errno, "fsync %s: %s", w->tmp ? w->tmp : "image", strerror(errno));
+        goto out;
+    }
+    if (!w->path) {
+        r = 0; /* written to a caller's fd: the caller renames it into place */
         goto out;
     }
     if (rename(w->tmp, w->path) != 0) {
@@ -556,6 +582,29 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
             }
     }
     free(table);
+    return 0;
+}
+
+int fb_image_fdopen(int fd, const char *name, struct fb_image_reader **out, struct fb_error *err)
+{
+    struct fb_image_reader *r = calloc(1, sizeof(*r));
+    struct stat st;
+
+    if (!r)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    snprintf(r->path, sizeof(r->path), "%s", name);
+    r->fd = fd;
+    if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        fb_error_set(err, EINVAL, "%s: not a regular file", name);
+        fb_image_close(r);
+        return -1;
+    }
+    r->size = (uint64_t)st.st_size;
+    if (parse(r, err) < 0) {
+        fb_image_close(r);
+        return -1;
+    }
+    *out = r;
     return 0;
 }
 
@@ -755,6 +804,36 @@ int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err)
                 return -1;
             free(d);
         } else if (fb_image_read_memory(&r, r.sec[i].name, NULL, NULL, err) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int fb_image_fd(const struct fb_image_reader *r)
+{
+    return r->fd;
+}
+
+static int verify_page(uint64_t index, const void *page, void *arg)
+{
+    (void)index;
+    (void)page;
+    (void)arg;
+    return 0;
+}
+
+int fb_image_verify(struct fb_image_reader *r, struct fb_error *err)
+{
+    int i;
+    for (i = 0; i < r->nsec; i++) {
+        if (r->sec[i].kind == FB_IMAGE_SECTION_RAW) {
+            void *data;
+            size_t len;
+            if (fb_image_read_raw(r, r->sec[i].name, &data, &len, err) < 0)
+                return -1;
+            free(data);
+        } else if (fb_image_read_memory(r, r->sec[i].name, verify_page, NULL, err) < 0) {
             return -1;
         }
     }

@@ -47,6 +47,9 @@ struct fb_image_writer;
 
 /* Start writing to a temporary file next to path; nothing appears at path until commit. */
 int fb_image_writer_open(const char *path, struct fb_image_writer **w, struct fb_error *err);
+/* Write to fd (a file the caller created and will fsync+rename into place; the Sentry cannot
+ * open paths). Commit fsyncs and closes fd. */
+int fb_image_writer_fdopen(int fd, struct fb_image_writer **w, struct fb_error *err);
 int fb_image_add_raw(struct fb_image_writer *w, const char *name, const void *data, size_t len,
                      struct fb_error *err);
 /* Memory section: pages are given in increasing page index order; zero pages are skipped. */
@@ -65,6 +68,8 @@ struct fb_image_reader;
 /* Open and validate the header and section table (magic, version, architecture, CPU features,
  * header checksum, section bounds). Section contents are checked when read. */
 int fb_image_open(const char *path, struct fb_image_reader **r, struct fb_error *err);
+/* The same over an open fd (taken over; closed by fb_image_close); name is for messages. */
+int fb_image_fdopen(int fd, const char *name, struct fb_image_reader **r, struct fb_error *err);
 void fb_image_close(struct fb_image_reader *r);
 int fb_image_nsections(const struct fb_image_reader *r);
 const struct fb_image_section_info *fb_image_section_at(const struct fb_image_reader *r, int i);
@@ -81,6 +86,11 @@ int fb_image_read_raw(struct fb_image_reader *r, const char *name, void **data, 
 int fb_image_read_memory(struct fb_image_reader *r, const char *name,
                          int (*fn)(uint64_t index, const void *page, void *arg), void *arg,
                          struct fb_error *err);
+
+/* The file descriptor of a file-backed reader. */
+int fb_image_fd(const struct fb_image_reader *r);
+/* Read every section, checking checksums and memory chunks (`fnbox inspect --verify`). */
+int fb_image_verify(struct fb_image_reader *r, struct fb_error *err);
 
 /* Validate a whole image in memory (fuzzing, `fnbox inspect --verify`). */
 int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err);

@@ -382,3 +382,50 @@ void fb_futex_owner_died(struct fb_task *t, uint64_t uaddr)
     if (old & FUTEX_WAITERS)
         fb_futex_wake(t->mm, uaddr, 1, FUTEX_BITSET_MATCH_ANY, true);
 }
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+bool fb_futex_parked_woken(const struct fb_task *t)
+{
+    const struct futex_waiter *w = t->futex_parked;
+    return w && w->woken;
+}
+
+void fb_futex_save_foreach(void (*fn)(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                                      uint32_t bitset, void *arg),
+                           void *arg)
+{
+    int i;
+    struct fb_list *pos;
+
+    if (!buckets_ready)
+        return;
+    for (i = 0; i < FUTEX_BUCKETS; i++)
+        fb_list_for_each(pos, &buckets[i])
+        {
+            struct futex_waiter *w = fb_list_entry(pos, struct futex_waiter, node);
+            if (w->heap && w->task->futex_parked == w)
+                fn(w->task, w->key.mm, w->key.addr, w->key.shared, w->bitset, arg);
+        }
+}
+
+int fb_futex_restore_park(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                          uint32_t bitset)
+{
+    struct futex_waiter *w;
+
+    if (t->futex_parked || !bitset || (mm && (addr & 3)))
+        return -EINVAL;
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->key.mm = mm;
+    w->key.addr = addr;
+    w->key.shared = shared;
+    w->bitset = bitset;
+    w->task = t;
+    w->heap = true;
+    fb_list_add_tail(bucket(&w->key), &w->node);
+    t->futex_parked = w;
+    return 0;
+}

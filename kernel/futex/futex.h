@@ -21,4 +21,14 @@ int fb_futex_unpark(struct fb_task *t);
 /* Robust-list handling for a dying thread holding the futex at uaddr. */
 void fb_futex_owner_died(struct fb_task *t, uint64_t uaddr);
 
+/* Checkpoint support: a parked (interrupted) wait that a wake already reached; every parked
+ * waiter in queue order (mm is NULL for keys on shared memory, where addr is a memory-file
+ * offset); and re-queueing one on restore (the task's restarted syscall resumes it). */
+bool fb_futex_parked_woken(const struct fb_task *t);
+void fb_futex_save_foreach(void (*fn)(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                                      uint32_t bitset, void *arg),
+                           void *arg);
+int fb_futex_restore_park(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                          uint32_t bitset);
+
 #endif

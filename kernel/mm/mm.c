@@ -378,8 +378,10 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
            code == SEGV_ACCERR ? "ACCERR" : "MAPERR", (unsigned long)pte,
            vma->name ? vma->name : "anon", vma->prot, vma->flags);
     if (code != SEGV_ACCERR && (pte & FB_PTE_MAPPED)) {
-        /* The host lost a mapping we made (should not happen): forget it and map again. */
-        fb_warn("page %#lx marked mapped but the host faulted on it", (unsigned long)addr);
+        /* Another thread of the address space faulted on the same page and mapped it while
+         * this fault was on its way to us (common right after a restore, when every thread
+         * faults its pages in at once). Map again: harmless. */
+        fb_dbg("page %#lx already mapped by a concurrent fault", (unsigned long)addr);
         *fb_radix_slot(&mm->pt, vpn) &= ~FB_PTE_MAPPED;
         pte &= ~FB_PTE_MAPPED;
     }

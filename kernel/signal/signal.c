@@ -412,7 +412,7 @@ static void start_group_stop(struct fb_task *t, int sig)
 /* Park while the group is stopped (only SIGCONT or SIGKILL end it). */
 static void park_stopped(struct fb_task *t)
 {
-    while (t->tg->stopped && !t->exiting)
+    while (t->tg->stopped && !t->exiting && !fb_k->ckpt_pending)
         pthread_cond_wait(&t->cond, &fb_k->lock);
     t->woken = false;
 }
@@ -467,6 +467,8 @@ void fb_signal_handle(struct fb_task *t)
         if (t->exiting)
             return;
         if (tg->stopped) {
+            if (fb_k->ckpt_pending)
+                return; /* parks in the run loop; saved as stopped */
             park_stopped(t);
             continue;
         }

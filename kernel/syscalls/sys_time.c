@@ -254,6 +254,14 @@ static void itimer_real_fire(struct fb_ktimer *k)
     fb_signal_send_tg(tg, SIGALRM, NULL); /* SI_KERNEL, as Linux sends it */
 }
 
+void fb_itimer_real_restore(struct fb_thread_group *tg, int64_t deadline_ns, int64_t interval_ns)
+{
+    tg->itimer_real.fire = itimer_real_fire;
+    tg->itimer_real_interval_ns = interval_ns;
+    if (deadline_ns)
+        fb_ktimer_arm(&tg->itimer_real, deadline_ns);
+}
+
 static struct itimerval real_value(struct fb_thread_group *tg)
 {
     struct itimerval v;

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "kernel/futex/futex.h"
 #include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
 #include "kernel/syscalls/syscall.h"
@@ -430,8 +431,12 @@ static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
         if (r == 0)
             return;
         if (r < 0) {
-            fb_warn("pid %d: out of memory handling a fault at %#lx: killed", t->tg->tgid,
-                    (unsigned long)stop->addr);
+            if (r == -ENOMEM)
+                fb_warn("pid %d: out of memory handling a fault at %#lx: killed", t->tg->tgid,
+                        (unsigned long)stop->addr);
+            else
+                fb_warn("pid %d: cannot map memory at %#lx (%s): killed", t->tg->tgid,
+                        (unsigned long)stop->addr, strerror(-r));
             fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
             return;
         }
@@ -459,6 +464,31 @@ static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
 
 void fb_task_exit_finish(struct fb_task *t);
 
+/* Checkpoint: stay at the syscall boundary (registers as the application will resume them, an
+ * interrupted syscall already rewound) until the checkpoint is over. */
+static void ckpt_park(struct fb_task *t)
+{
+    /* A futex wait interrupted for the checkpoint stays queued (saved with its key, so that a
+     * requeue is kept); one that a wake already reached has succeeded. */
+    if (fb_futex_parked_woken(t)) {
+        fb_futex_unpark(t);
+        if (t->restarting) {
+            t->cpu.regs.rip += 2;
+            t->cpu.regs.rax = 0;
+            t->restarting = false;
+        }
+    }
+    if (t->mm && t->mm->as && t->pctx && !t->cpu.fp_valid)
+        fb_k->plat->ops->fetch_fp(t->pctx, t->mm->as, &t->cpu);
+    t->parked = true;
+    fb_k->ckpt_parked++;
+    pthread_cond_broadcast(&fb_k->tasks_done);
+    while (fb_k->ckpt_pending && !t->exiting)
+        pthread_cond_wait(&t->cond, &fb_k->lock);
+    t->parked = false;
+    fb_k->ckpt_parked--;
+}
+
 static void *task_main(void *arg)
 {
     struct fb_task *t = arg;
@@ -482,10 +512,14 @@ static void *task_main(void *arg)
         fb_signal_handle(t);
         /* vfork: the parent stays out of the shared address space until the child has exec'd
          * or exited (only a kill ends the wait early, as on Linux). */
-        while (t->vfork_child && !t->exiting)
+        while (t->vfork_child && !t->exiting && !fb_k->ckpt_pending)
             pthread_cond_wait(&t->cond, &fb_k->lock);
         if (t->exiting)
             break;
+        if (fb_k->ckpt_pending) {
+            ckpt_park(t);
+            continue;
+        }
         t->interrupt = false;
         if (!t->mm->as)
             T0 = fb_host_mono_ns();
@@ -579,4 +613,9 @@ int fb_task_start(struct fb_task *t)
         return -r;
     }
     return 0;
+}
+
+uint16_t *fb_pid_table(void)
+{
+    return pid_refs_init() < 0 ? NULL : pid_refs;
 }

@@ -174,6 +174,7 @@ struct fb_task {
     bool woken;               /* a wake-up arrived since the last sleep started */
     bool interrupt;           /* leave any sleep and pass through the run loop */
     bool exiting;             /* the task must exit at the next opportunity */
+    bool parked;              /* stopped at its syscall boundary for a checkpoint */
     int exit_code;            /* wait status bits for this thread's exit */
 
     /* Signals. */
@@ -234,6 +235,8 @@ void fb_pid_ref(int pid);
 void fb_pid_unref(int pid);
 /* Every thread group (fb_thread_group.all_node), for kill(-1) and /proc. */
 struct fb_list *fb_tg_list(void);
+/* The pid reference counts (pid_max + 1 entries), for checkpoint and restore. */
+uint16_t *fb_pid_table(void);
 
 /* Create a task around the given resources (references are taken over) and start its host
  * thread; the task starts running at cpu. Kernel lock held. */

@@ -24,5 +24,9 @@ int fb_ktimer_start(void);
 /* (Re)arm or cancel; kernel lock held. */
 void fb_ktimer_arm(struct fb_ktimer *k, int64_t deadline_ns);
 void fb_ktimer_cancel(struct fb_ktimer *k);
+/* Restore a process's ITIMER_REAL (checkpoint restore; sys_time.c): armed at deadline_ns
+ * (application monotonic) unless 0. */
+struct fb_thread_group;
+void fb_itimer_real_restore(struct fb_thread_group *tg, int64_t deadline_ns, int64_t interval_ns);
 
 #endif

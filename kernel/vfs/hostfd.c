@@ -66,6 +66,10 @@ static int64_t host_io(struct fb_file *f, struct fb_uio *u, bool write)
             break;
         if (f->flags & O_NONBLOCK)
             return done ? (int64_t)done : -EAGAIN;
+        /* The ready point of a checkpoint: the program waits for its request on stdin. The read
+         * is re-executed after the restore. */
+        if (!write && !done && f == fb_k->host_stdio[0] && fb_kernel_ckpt_request())
+            return -FB_ERESTARTNOINTR;
         {
             struct pollfd pfd = {h->fd, write ? POLLOUT : POLLIN, 0};
             int s = fb_task_sleep_fds(t, &pfd, 1, 0);

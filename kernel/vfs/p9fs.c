@@ -3,6 +3,7 @@
  * mapped through a page cache in the memory file. Symlinks are resolved by the VFS, never by
  * the Gofer or the host. */
 #include "kernel/vfs/vfs.h"
+#include "kernel/vfs/vfs_save.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -699,9 +700,13 @@ static ssize_t copy_to_memfile(int host_fd, uint64_t mf_off, uint64_t file_off, 
 /* Fill pages [pg, pg+n) (all absent) with one contiguous allocation. */
 static int fill(struct p9_inode *pi, uint64_t pg, uint64_t n)
 {
-    uint64_t off = fb_mf_alloc(&fb_k->mf, n), i;
+    uint64_t off, i;
     ssize_t got;
+    int r = ensure_reader(pi); /* a restored mapping may be the file's only user: no open yet */
 
+    if (r < 0)
+        return r;
+    off = fb_mf_alloc(&fb_k->mf, n);
     if (!off)
         return -ENOMEM;
     if (pi->host_fd >= 0)
@@ -821,4 +826,56 @@ out_free:
     free(sb);
     free(ps);
     return r;
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+bool fb_inode_is_p9(const struct fb_inode *ino)
+{
+    return ino->ops == &p9_iops;
+}
+
+struct fb_inode *fb_p9fs_mappable_inode(struct fb_mappable *m)
+{
+    if (m->ops != &p9_map_ops)
+        return NULL;
+    return fb_container_of(m, struct p9_inode, mappable)->ino;
+}
+
+void fb_p9fs_cache_save(struct fb_inode *ino, struct fb_sw *w)
+{
+    struct p9_inode *pi = P(ino);
+    uint64_t idx = 0, found, off, n = 0;
+
+    while (fb_radix_next(&pi->cache, idx, UINT64_MAX >> 12, &found, &off)) {
+        n++;
+        idx = found + 1;
+    }
+    fb_sw_array(w, (uint32_t)(n * 2));
+    idx = 0;
+    while (fb_radix_next(&pi->cache, idx, UINT64_MAX >> 12, &found, &off)) {
+        fb_sw_u64(w, found);
+        fb_sw_u64(w, off);
+        idx = found + 1;
+    }
+}
+
+int fb_p9fs_cache_load(struct fb_inode *ino, struct fb_sr *r)
+{
+    struct p9_inode *pi = P(ino);
+    struct fb_sr s;
+    uint32_t i;
+
+    fb_sr_sub(r, &s);
+    if (*r->err || s.n % 2)
+        return -EINVAL;
+    for (i = 0; i < s.n; i += 2) {
+        uint64_t idx = fb_sr_u64(&s), off = fb_sr_u64(&s);
+        if (*r->err || off % FB_PAGE_SIZE || off >= fb_k->mf.size || !fb_mf_refs(&fb_k->mf, off) ||
+            fb_radix_get(&pi->cache, idx))
+            return -EINVAL;
+        if (fb_radix_set(&pi->cache, idx, off) < 0)
+            return -ENOMEM;
+    }
+    return 0;
 }

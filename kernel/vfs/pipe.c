@@ -1,6 +1,7 @@
 /* Pipes and FIFOs: a ring buffer shared by reader and writer files, with blocking, non-blocking,
  * PIPE_BUF atomicity, EOF, EPIPE and poll semantics of Linux. */
 #include "kernel/vfs/vfs.h"
+#include "kernel/vfs/vfs_save.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -326,4 +327,82 @@ int fb_fifo_open(struct fb_inode *ino, struct fb_file *f)
         }
     }
     return 0;
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+bool fb_inode_is_anon_pipe(const struct fb_inode *ino)
+{
+    return ino->sb == &pipe_sb && ino->pipe;
+}
+
+void fb_pipe_save(const struct fb_inode *ino, struct fb_sw *w)
+{
+    const struct fb_pipe *p = ino->pipe;
+    uint8_t *data = malloc(p->len ? p->len : 1);
+    size_t first = FB_MIN(p->len, p->cap - p->head);
+
+    if (data) {
+        memcpy(data, p->buf + p->head, first);
+        memcpy(data + first, p->buf, p->len - first);
+    }
+    fb_sw_array(w, 2);
+    fb_sw_u64(w, p->cap);
+    fb_sw_bin(w, data, data ? p->len : 0);
+    free(data);
+}
+
+struct fb_inode *fb_pipe_load(struct fb_sr *r)
+{
+    struct fb_sr s;
+    const msgpack_object *o;
+    struct fb_inode *ino;
+    struct fb_pipe *p;
+    uint64_t cap;
+
+    fb_sr_sub(r, &s);
+    cap = fb_sr_u64(&s);
+    o = fb_sr_obj(&s);
+    if (*r->err || !o || o->type != MSGPACK_OBJECT_BIN || cap < PIPE_BUF_ || cap > PIPE_MAX_SIZE ||
+        o->via.bin.size > cap) {
+        *r->err = true;
+        return NULL;
+    }
+    if (!pipe_sb.dev)
+        pipe_sb.dev = fb_vfs_new_dev();
+    ino = fb_inode_new(&pipe_sb, NULL, S_IFIFO | 0600);
+    p = pipe_alloc();
+    if (!ino || !p || (o->via.bin.size && !(p->buf = malloc(cap)))) {
+        free(p);
+        fb_inode_put(ino);
+        *r->err = true;
+        return NULL;
+    }
+    p->cap = cap;
+    p->len = o->via.bin.size;
+    if (p->len)
+        memcpy(p->buf, o->via.bin.ptr, p->len);
+    ino->pipe = p;
+    return ino;
+}
+
+struct fb_file *fb_pipe_file_restore(struct fb_inode *ino, unsigned flags)
+{
+    struct fb_file *f = fb_file_new(ino, NULL, flags);
+    char name[48];
+
+    if (!f)
+        return NULL;
+    f->ops = &pipe_ops;
+    if ((flags & O_ACCMODE) != O_WRONLY) {
+        ino->pipe->readers++;
+        ino->pipe->r_opens++;
+    }
+    if ((flags & O_ACCMODE) != O_RDONLY) {
+        ino->pipe->writers++;
+        ino->pipe->w_opens++;
+    }
+    snprintf(name, sizeof(name), "pipe:[%lu]", (unsigned long)ino->st.ino);
+    f->anon_name = strdup(name);
+    return f;
 }

@@ -1,6 +1,7 @@
 /* tmpfs: the in-memory filesystem behind /tmp, /dev/shm, shared anonymous memory and memfds.
  * File data lives in memory-file pages (the same pages MAP_SHARED maps); devfs builds on it. */
 #include "kernel/vfs/tmpfs_internal.h"
+#include "kernel/vfs/vfs_save.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1198,4 +1199,164 @@ int fb_shmem_new(uint64_t size, const char *name, struct fb_file **out)
     }
     *out = f;
     return 0;
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+bool fb_inode_is_tmpfs(const struct fb_inode *ino)
+{
+    return ino->ops == &tmpfs_inode_ops;
+}
+
+struct fb_inode *fb_tmpfs_mappable_inode(struct fb_mappable *m)
+{
+    if (m->ops != &tmpfs_map_ops)
+        return NULL;
+    return fb_container_of(m, struct tmpfs_node, map)->inode;
+}
+
+/* Entries of a directory in creation order (oldest first), as fn(name, inode, seq). */
+int fb_tmpfs_dir_foreach(struct fb_inode *dir,
+                         int (*fn)(const char *name, struct fb_inode *ino, uint64_t seq, void *arg),
+                         void *arg)
+{
+    struct tmpfs_dir *d = &node_of(dir)->dir;
+    struct fb_list *pos;
+    int r;
+
+    /* The list is newest first: walk it backwards. */
+    for (pos = d->list.prev; pos != &d->list; pos = pos->prev) {
+        struct tmpfs_dirent *e = fb_list_entry(pos, struct tmpfs_dirent, node);
+        r = fn(e->name, e->ino, e->seq, arg);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+uint64_t fb_tmpfs_dir_next_seq(struct fb_inode *dir)
+{
+    return node_of(dir)->dir.next_seq;
+}
+
+struct fb_sb *fb_tmpfs_shm_sb(void)
+{
+    if (!shm_sb)
+        shm_sb = sb_alloc("tmpfs");
+    return shm_sb;
+}
+
+int fb_tmpfs_save_payload(struct fb_inode *ino, struct fb_sw *w)
+{
+    struct tmpfs_node *n = node_of(ino);
+    mode_t type = ino->st.mode & S_IFMT;
+
+    if (type == S_IFREG) {
+        uint64_t idx = 0, found, off, cnt = 0;
+        while (fb_radix_next(&n->pages, idx, UINT64_MAX >> 12, &found, &off)) {
+            cnt++;
+            idx = found + 1;
+        }
+        fb_sw_array(w, (uint32_t)(cnt * 2));
+        idx = 0;
+        while (fb_radix_next(&n->pages, idx, UINT64_MAX >> 12, &found, &off)) {
+            fb_sw_u64(w, found);
+            fb_sw_u64(w, off);
+            idx = found + 1;
+        }
+        return 0;
+    }
+    if (type == S_IFLNK) {
+        fb_sw_str(w, n->target);
+        return 0;
+    }
+    if (type == S_IFDIR) {
+        fb_sw_nil(w);
+        return 0;
+    }
+    fb_sw_nil(w);
+    return -ENOTSUP; /* FIFOs, sockets and device nodes hold kernel objects not saved yet */
+}
+
+struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing, mode_t mode,
+                                     struct fb_sr *r)
+{
+    struct fb_inode *ino = existing;
+    struct tmpfs_node *n;
+    mode_t type = mode & S_IFMT;
+
+    if (type != S_IFREG && type != S_IFLNK && type != S_IFDIR) {
+        *r->err = true;
+        return NULL;
+    }
+    if (!ino) {
+        ino = node_new(sb, mode);
+        if (!ino) {
+            *r->err = true;
+            return NULL;
+        }
+    } else if ((ino->st.mode & S_IFMT) != type) {
+        *r->err = true;
+        return NULL;
+    } else {
+        fb_inode_get(ino);
+    }
+    n = node_of(ino);
+    if (type == S_IFREG) {
+        struct fb_sr s;
+        uint32_t i;
+        fb_sr_sub(r, &s);
+        if (*r->err || s.n % 2)
+            goto bad;
+        for (i = 0; i < s.n; i += 2) {
+            uint64_t idx = fb_sr_u64(&s), off = fb_sr_u64(&s);
+            /* The memory file was restored with its reference counts: adopt the reference. */
+            if (*r->err || off % PAGE || off >= fb_k->mf.size || !fb_mf_refs(&fb_k->mf, off) ||
+                idx > (MAX_FILE_SIZE >> FB_PAGE_SHIFT) || fb_radix_get(&n->pages, idx) ||
+                fb_radix_set(&n->pages, idx, off) < 0)
+                goto bad;
+            n->npages++;
+        }
+    } else if (type == S_IFLNK) {
+        n->target = fb_sr_strdup(r);
+        if (!n->target)
+            goto bad;
+    } else {
+        fb_sr_obj(r);
+    }
+    return ino;
+bad:
+    *r->err = true;
+    fb_inode_put(ino);
+    return NULL;
+}
+
+int fb_tmpfs_load_link(struct fb_inode *dir, const char *name, struct fb_inode *ino, uint64_t seq)
+{
+    struct tmpfs_dir *d = &node_of(dir)->dir;
+    struct tmpfs_dirent *e;
+    struct timespec keep = dir->st.mtime, keepc = dir->st.ctime;
+
+    if (!S_ISDIR(dir->st.mode) || !name[0] || strchr(name, '/') || !strcmp(name, ".") ||
+        !strcmp(name, "..") || strlen(name) > FB_NAME_MAX || dir_find(d, name) ||
+        seq < FIRST_SEQ || dir_reserve(d) < 0)
+        return -EINVAL;
+    e = dirent_alloc(name);
+    if (!e)
+        return -ENOMEM;
+    fb_inode_get(ino);
+    e->ino = ino;
+    dir_link(dir, e, &keep);
+    e->seq = seq; /* readdir cookies stay valid across the restore */
+    if (d->next_seq <= seq)
+        d->next_seq = seq + 1;
+    dir->st.mtime = keep;
+    dir->st.ctime = keepc;
+    return 0;
+}
+
+void fb_tmpfs_set_next_seq(struct fb_inode *dir, uint64_t next)
+{
+    if (next > node_of(dir)->dir.next_seq)
+        node_of(dir)->dir.next_seq = next;
 }

@@ -18,7 +18,9 @@ fail() {
 
 # Count fnbox host processes (controller excluded: we are not one).
 strays() {
-    ps -eo comm= | grep -cE '^fnbox-(sentry|gofer|stub)$'
+    # Zombies are excluded: they are dead, and only wait for a parent (on a shared machine, the
+    # host's init may be slow to reap those of other users' killed controllers).
+    ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^fnbox-(sentry|gofer|stub)$/' | wc -l
 }
 
 # run NAME EXPECTED_STATUS -- fnbox args...; captures $out, $err, $status.

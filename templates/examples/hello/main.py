@@ -1,3 +1,5 @@
-# Example function for `fnbox serve` (make run registers it as "hello").
+import random
+
+
 def handler(event, context):
-    return {"hello": event.get("name", "world")}
+    return {"hello": event.get("name", "world"), "r": random.random()}

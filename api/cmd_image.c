@@ -1,0 +1,768 @@
+/* `fnbox checkpoint`, `fnbox restore` and `fnbox inspect`: make an image of a sandbox at its
+ * ready point (the first time the program waits for its request on stdin), start sandboxes from
+ * it, and show what an image holds.
+ *
+ * The controller never lets the Sentry open paths: it creates the image file (a temporary name
+ * next to the target), hands the Sentry the descriptor, and renames the file into place only
+ * once the Sentry has written and fsynced a complete image. Restoring opens and validates the
+ * image here, then hands its descriptor to a fresh Sentry. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <msgpack.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/cli.h"
+#include "api/image_meta.h"
+#include "api/sandbox.h"
+#include "kernel/util/log.h"
+#include "snapshot/image.h"
+#include "snapshot/state.h"
+
+static struct fb_sandbox *current_sb;
+
+static void forward(int sig)
+{
+    if (current_sb)
+        fb_sandbox_signal(current_sb, sig);
+}
+
+static void install_forwarding(struct fb_sandbox *sb)
+{
+    current_sb = sb;
+    signal(SIGINT, forward);
+    signal(SIGTERM, forward);
+    signal(SIGHUP, forward);
+    signal(SIGQUIT, forward);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- fnbox checkpoint ------------------------------------------------------------------------- */
+
+static const char checkpoint_usage[] =
+    "Usage: fnbox checkpoint [OPTIONS] -o IMAGE --template NAME --code DIR [--handler H]\n"
+    "       fnbox checkpoint [OPTIONS] -o IMAGE -- PROGRAM [ARGS...]\n"
+    "\n"
+    "Start a sandbox, let the program initialise, and save the whole sandbox (kernel state and\n"
+    "memory) to IMAGE at its ready point: the first time the program waits for data on its\n"
+    "standard input (its request). Nothing in the program needs to change. `fnbox restore IMAGE`\n"
+    "then starts copies of it in milliseconds, each receiving its own request on stdin.\n"
+    "\n"
+    "With --template, the function's code directory is served read-only at /code and the\n"
+    "template's runtime loads it (see templates/*/manifest):\n"
+    "  python   imports HANDLER (module.function, default main.handler) from /code; each\n"
+    "           invocation reads a JSON event on stdin and prints the JSON result\n"
+    "  shell    runs the script HANDLER (default main.sh) in /code with /bin/sh\n"
+    "  native   runs the executable HANDLER (default main) in /code\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output IMAGE    where to write the image (written to a temporary file, fsynced,\n"
+    "                        then renamed: IMAGE is either complete or untouched)\n"
+    "  --template NAME       python, shell or native\n"
+    "  --code DIR            the function's code, served read-only at /code\n"
+    "  --handler H           what the template runs (see above)\n"
+    "  --name NAME           function name given to the runtime (default: the code directory's)\n"
+    "  --timeout-hint MS     invocation time limit the runtime reports to handlers\n"
+    "                        (context.get_remaining_time_in_millis; default 3000)\n"
+    "  --root DIR            serve DIR as the sandbox's root instead of the host's system view\n"
+    "  --mount SRC:DST[:ro|:rw]  also serve SRC at DST (kept in the image; restore serves it)\n"
+    "  --env NAME=VALUE      environment variable (repeatable)\n"
+    "  --cwd DIR             working directory inside the sandbox\n"
+    "  --memory SIZE         memory limit while initialising and, by default, when restored\n"
+    "  --init-timeout DURATION  give up if the ready point is not reached in time (default 60s)\n"
+    "  --json                print a JSON summary on stdout (the program's own output then goes\n"
+    "                        to stderr)\n"
+    "  -v, --verbose         more logging on stderr (repeat for debug timings)\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit status: 0 when IMAGE was written; 1 if the program exited or was killed before its\n"
+    "ready point (its stderr is shown); 124 if --init-timeout passed; 125 if the sandbox failed\n"
+    "or holds state that cannot be saved (the message says what); 2 for bad options.\n";
+
+/* Where templates live: $FNBOX_TEMPLATES, else ../templates next to the binary (the source
+ * tree's build/fnbox), else /usr/share/fnbox/templates. */
+static int templates_dir(char *out, size_t size)
+{
+    const char *env = getenv("FNBOX_TEMPLATES");
+    char exe[PATH_MAX];
+    ssize_t n;
+    struct stat st;
+
+    if (env && *env) {
+        snprintf(out, size, "%s", env);
+        return 0;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        char *slash;
+        exe[n] = 0;
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            if ((size_t)snprintf(out, size, "%s/../templates", exe) >= size)
+                return -1;
+            if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+                char *r = realpath(out, NULL);
+                if (r) {
+                    snprintf(out, size, "%s", r);
+                    free(r);
+                }
+                return 0;
+            }
+        }
+    }
+    snprintf(out, size, "/usr/share/fnbox/templates");
+    return stat(out, &st) == 0 ? 0 : -1;
+}
+
+struct template {
+    char dir[PATH_MAX];
+    char *argv[32];
+    int argc;
+    char *env[32];
+    int nenv;
+    char default_handler[128];
+};
+
+/* Parse templates/NAME/manifest: "key = value" lines; argv words may contain {handler}. */
+static int template_load(const char *name, const char *handler, struct template *t,
+                         struct fb_error *err)
+{
+    char base[PATH_MAX], path[PATH_MAX + 32], line[1024];
+    FILE *f;
+    size_t i;
+
+    memset(t, 0, sizeof(*t));
+    for (i = 0; name[i]; i++)
+        if (!(name[i] >= 'a' && name[i] <= 'z') && name[i] != '-' && name[i] != '_')
+            return fb_error_set(err, EINVAL, "--template %s: not a template name", name);
+    if (templates_dir(base, sizeof(base)) < 0)
+        return fb_error_set(err, ENOENT,
+                            "cannot find the templates directory (set FNBOX_TEMPLATES)");
+    if ((size_t)snprintf(t->dir, sizeof(t->dir), "%.3000s/%.64s", base, name) >= sizeof(t->dir))
+        return fb_error_set(err, ENAMETOOLONG, "templates directory path too long");
+    snprintf(path, sizeof(path), "%s/manifest", t->dir);
+    f = fopen(path, "re");
+    if (!f)
+        return fb_error_set(err, errno, "--template %s: no such template (%s: %s)", name, path,
+                            strerror(errno));
+    while (fgets(line, sizeof(line), f)) {
+        char *key = line, *val, *end;
+        line[strcspn(line, "\n")] = 0;
+        while (*key == ' ' || *key == '\t')
+            key++;
+        if (!*key || *key == '#')
+            continue;
+        val = strchr(key, '=');
+        if (!val)
+            continue;
+        end = val;
+        *val++ = 0;
+        while (end > key && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = 0;
+        while (*val == ' ' || *val == '\t')
+            val++;
+        if (!strcmp(key, "handler"))
+            snprintf(t->default_handler, sizeof(t->default_handler), "%s", val);
+        else if (!strcmp(key, "env") && t->nenv < 31)
+            t->env[t->nenv++] = strdup(val);
+        else if (!strcmp(key, "argv")) {
+            char *w = strtok(val, " \t");
+            while (w && t->argc < 31) {
+                t->argv[t->argc++] = strdup(w);
+                w = strtok(NULL, " \t");
+            }
+        }
+    }
+    fclose(f);
+    if (!t->argc)
+        return fb_error_set(err, EINVAL, "template %s: its manifest has no argv", name);
+    if (!handler)
+        handler = t->default_handler;
+    for (i = 0; i < (size_t)t->argc; i++) {
+        char *p = strstr(t->argv[i], "{handler}");
+        if (p) {
+            char *n;
+            if (asprintf(&n, "%.*s%s%s", (int)(p - t->argv[i]), t->argv[i], handler, p + 9) < 0)
+                return fb_error_set(err, ENOMEM, "out of memory");
+            free(t->argv[i]);
+            t->argv[i] = n;
+        }
+    }
+    return 0;
+}
+
+static bool valid_handler(const char *h)
+{
+    size_t i;
+    if (!h[0] || strlen(h) > 120 || h[0] == '.' || h[0] == '-')
+        return false;
+    for (i = 0; h[i]; i++)
+        if (!((h[i] >= 'a' && h[i] <= 'z') || (h[i] >= 'A' && h[i] <= 'Z') ||
+              (h[i] >= '0' && h[i] <= '9') || h[i] == '_' || h[i] == '.' || h[i] == '-'))
+            return false;
+    return strstr(h, "..") == NULL;
+}
+
+static int checkpoint_error(int rc, const char *msg)
+{
+    fprintf(stderr, "fnbox checkpoint: %s\n", msg);
+    return rc;
+}
+
+int fb_cmd_checkpoint(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"template", required_argument, NULL, 't'},
+        {"code", required_argument, NULL, 'C'},
+        {"handler", required_argument, NULL, 'H'},
+        {"name", required_argument, NULL, 'N'},
+        {"timeout-hint", required_argument, NULL, 'O'},
+        {"root", required_argument, NULL, 'r'},
+        {"mount", required_argument, NULL, 'm'},
+        {"env", required_argument, NULL, 'e'},
+        {"cwd", required_argument, NULL, 'c'},
+        {"memory", required_argument, NULL, 'M'},
+        {"init-timeout", required_argument, NULL, 'T'},
+        {"json", no_argument, NULL, 'j'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fb_sandbox_config cfg;
+    struct fb_cli_env env;
+    struct fb_gofer_mount mounts[64];
+    struct fb_image_meta meta;
+    struct template tpl;
+    struct fb_error err = {0};
+    struct fb_sandbox sb;
+    enum fb_sandbox_outcome out;
+    const char *output = NULL, *tname = NULL, *code = NULL, *handler = NULL, *fname = NULL;
+    char *tmp = NULL, *code_abs = NULL, buf[64];
+    uint64_t v, timeout_hint = 3000;
+    int c, i, status = 0, nmounts = 0, fd = -1, inpipe[2] = {-1, -1}, rc;
+    bool json = false;
+    struct stat st;
+    msgpack_sbuffer mb;
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&meta, 0, sizeof(meta));
+    cfg.t0_ns = fb_host_mono_ns();
+    cfg.ready_fd = -1;
+    cfg.timeout_ms = 60000;
+    fb_cli_env_init(&env);
+    cfg.kernel.platform = "ptrace";
+    cfg.gofer.donate_fds = true;
+    optind = 1;
+    argv[0] = "fnbox checkpoint";
+    while ((c = getopt_long(argc, argv, "+o:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            output = optarg;
+            break;
+        case 't':
+            tname = optarg;
+            break;
+        case 'C':
+            code = optarg;
+            break;
+        case 'H':
+            handler = optarg;
+            break;
+        case 'N':
+            fname = optarg;
+            break;
+        case 'O':
+            if (fb_cli_parse_u64(optarg, &timeout_hint) < 0 || timeout_hint < 1)
+                return fb_cli_usage_error(checkpoint_usage, "--timeout-hint: milliseconds");
+            break;
+        case 'r':
+            cfg.gofer.root = optarg;
+            break;
+        case 'm':
+            if (nmounts >= (int)FB_CLI_ARRAY_SIZE(mounts) - 2)
+                return fb_cli_usage_error(checkpoint_usage, "too many --mount options");
+            if (fb_cli_parse_mount(optarg, &mounts[nmounts], &err) < 0)
+                return fb_cli_usage_error(checkpoint_usage, err.msg);
+            nmounts++;
+            break;
+        case 'e':
+            if (fb_cli_env_set(&env, optarg, &err) < 0)
+                return fb_cli_usage_error(checkpoint_usage, err.msg);
+            break;
+        case 'c':
+            cfg.kernel.cwd = optarg;
+            break;
+        case 'M':
+            if (fb_cli_parse_size(optarg, &cfg.kernel.memory_limit) < 0 ||
+                cfg.kernel.memory_limit < (1 << 20))
+                return fb_cli_usage_error(checkpoint_usage, "--memory: expected a size like 256M");
+            break;
+        case 'T':
+            if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 1000)
+                return fb_cli_usage_error(checkpoint_usage,
+                                          "--init-timeout: expected a duration like 30s");
+            cfg.timeout_ms = v / 1000;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 'v':
+            fb_log_verbosity++;
+            break;
+        case 'h':
+            fputs(checkpoint_usage, stdout);
+            return 0;
+        default:
+            return fb_cli_usage_error(checkpoint_usage, NULL);
+        }
+    }
+    if (!output)
+        return fb_cli_usage_error(checkpoint_usage, "missing -o IMAGE");
+    if (tname && optind < argc)
+        return fb_cli_usage_error(checkpoint_usage, "give either --template or a PROGRAM, not both");
+    if (!tname && optind >= argc)
+        return fb_cli_usage_error(checkpoint_usage, "missing --template or PROGRAM");
+    if (tname && !code)
+        return fb_cli_usage_error(checkpoint_usage, "--template needs --code DIR");
+    if (handler && !valid_handler(handler))
+        return fb_cli_usage_error(checkpoint_usage,
+                                  "--handler: letters, digits, '_', '-' and '.' only");
+    if (code) {
+        code_abs = realpath(code, NULL);
+        if (!code_abs || stat(code_abs, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err.msg, sizeof(err.msg), "--code %s: %s", code,
+                     code_abs ? "not a directory" : strerror(errno));
+            return fb_cli_usage_error(checkpoint_usage, err.msg);
+        }
+        mounts[nmounts].src = code_abs;
+        mounts[nmounts].dst = "/code";
+        mounts[nmounts].ro = true;
+        nmounts++;
+    }
+    if (tname) {
+        if (template_load(tname, handler, &tpl, &err) < 0)
+            return checkpoint_error(2, err.msg);
+        mounts[nmounts].src = tpl.dir;
+        mounts[nmounts].dst = "/template";
+        mounts[nmounts].ro = true;
+        nmounts++;
+        for (i = 0; i < tpl.nenv; i++)
+            if (fb_cli_env_set(&env, tpl.env[i], &err) < 0)
+                return checkpoint_error(2, err.msg);
+        if (!fname) {
+            const char *slash = strrchr(code_abs, '/');
+            fname = slash && slash[1] ? slash + 1 : "function";
+        }
+        {
+            char kv[300];
+            snprintf(kv, sizeof(kv), "FNBOX_FUNCTION_NAME=%s", fname);
+            fb_cli_env_set(&env, kv, &err);
+            snprintf(kv, sizeof(kv), "FNBOX_TIMEOUT_MS=%lu", (unsigned long)timeout_hint);
+            fb_cli_env_set(&env, kv, &err);
+            snprintf(kv, sizeof(kv), "FNBOX_MEMORY_MB=%lu",
+                     (unsigned long)(cfg.kernel.memory_limit ? cfg.kernel.memory_limit >> 20 : 0));
+            fb_cli_env_set(&env, kv, &err);
+        }
+        cfg.kernel.argv = tpl.argv;
+        if (!cfg.kernel.cwd)
+            cfg.kernel.cwd = "/code";
+    } else {
+        cfg.kernel.argv = argv + optind;
+    }
+    cfg.gofer.mounts = mounts;
+    cfg.gofer.nmounts = (size_t)nmounts;
+    cfg.kernel.envp = fb_cli_env_finish(&env);
+
+    /* What restore needs to rebuild the same view, and to notice stale code. */
+    meta.created = (uint64_t)time(NULL);
+    meta.template_name = tname;
+    meta.handler = tname ? (handler ? handler : tpl.default_handler) : NULL;
+    meta.function_name = fname;
+    meta.code = code_abs;
+    meta.root = cfg.gofer.root;
+    meta.mounts = mounts;
+    meta.nmounts = (size_t)nmounts;
+    meta.argv = cfg.kernel.argv;
+    meta.envp = cfg.kernel.envp;
+    meta.cwd = cfg.kernel.cwd;
+    meta.memory_limit = cfg.kernel.memory_limit;
+    if (code_abs && fb_meta_fingerprint(code_abs, &meta, &err) < 0)
+        return checkpoint_error(125, err.msg);
+    msgpack_sbuffer_init(&mb);
+    fb_meta_pack(&meta, &mb);
+    cfg.kernel.image_meta = mb.data;
+    cfg.kernel.image_meta_len = mb.size;
+
+    if (asprintf(&tmp, "%s.tmp.%d", output, (int)getpid()) < 0)
+        return checkpoint_error(125, "out of memory");
+    fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err.msg, sizeof(err.msg), "creating %s: %s", tmp, strerror(errno));
+        free(tmp);
+        return checkpoint_error(125, err.msg);
+    }
+    /* The request channel: a pipe that stays empty (its write end is ours), so the program's
+     * first read of stdin waits: the ready point. */
+    if (pipe2(inpipe, O_CLOEXEC) != 0) {
+        rc = checkpoint_error(125, strerror(errno));
+        goto out;
+    }
+    cfg.kernel.checkpoint = true;
+    cfg.kernel.ckpt_fd = fd;
+    cfg.stdio[0] = inpipe[0];
+    cfg.stdio[1] = json ? 2 : 1;
+    cfg.stdio[2] = 2;
+    if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+        rc = checkpoint_error(125, err.msg);
+        goto out;
+    }
+    close(inpipe[0]);
+    inpipe[0] = -1;
+    install_forwarding(&sb);
+    out = fb_sandbox_wait(&sb, &cfg, &status, &err);
+    current_sb = NULL;
+    switch (out) {
+    case FB_SANDBOX_CHECKPOINTED: {
+        double ms = (fb_host_mono_ns() - cfg.t0_ns) / 1e6;
+        if (fstat(fd, &st) != 0 || rename(tmp, output) != 0) {
+            snprintf(err.msg, sizeof(err.msg), "renaming %s to %s: %s", tmp, output,
+                     strerror(errno));
+            rc = checkpoint_error(125, err.msg);
+            goto out;
+        }
+        fb_fsync_parent_dir(output);
+        free(tmp);
+        tmp = NULL;
+        if (json) {
+            printf("{\"image\":");
+            fb_meta_json_string(stdout, output);
+            printf(",\"size_bytes\":%llu,\"checkpoint_ms\":%.1f,\"template\":",
+                   (unsigned long long)st.st_size, ms);
+            if (tname)
+                fb_meta_json_string(stdout, tname);
+            else
+                printf("null");
+            printf("}\n");
+        } else {
+            fprintf(stderr, "fnbox: checkpoint written to %s (%s, %.1f ms)\n", output,
+                    fb_meta_human_size((uint64_t)st.st_size, buf, sizeof(buf)), ms);
+        }
+        rc = 0;
+        break;
+    }
+    case FB_SANDBOX_EXITED:
+        if (WIFEXITED(status))
+            snprintf(err.msg, sizeof(err.msg),
+                     "the program exited with status %d before its ready point (it never waited "
+                     "for input on stdin)%s",
+                     WEXITSTATUS(status), tname ? "; its error output is above" : "");
+        else
+            snprintf(err.msg, sizeof(err.msg),
+                     "the program was killed by signal %d (%s) before its ready point",
+                     WTERMSIG(status), strsignal(WTERMSIG(status)));
+        rc = checkpoint_error(1, err.msg);
+        break;
+    case FB_SANDBOX_TIMED_OUT:
+        snprintf(err.msg, sizeof(err.msg),
+                 "the program did not reach its ready point (a read of stdin) within %lu ms "
+                 "(--init-timeout)",
+                 (unsigned long)cfg.timeout_ms);
+        rc = checkpoint_error(124, err.msg);
+        break;
+    case FB_SANDBOX_START_FAILED:
+        rc = checkpoint_error(status == ENOENT ? 127 : 125, err.msg);
+        break;
+    default:
+        rc = checkpoint_error(125, err.msg);
+        break;
+    }
+out:
+    if (inpipe[0] >= 0)
+        close(inpipe[0]);
+    if (inpipe[1] >= 0)
+        close(inpipe[1]);
+    if (fd >= 0)
+        close(fd);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+    msgpack_sbuffer_destroy(&mb);
+    fb_meta_free_fingerprint(&meta);
+    free(code_abs);
+    return rc;
+}
+
+/* ---- fnbox restore ---------------------------------------------------------------------------- */
+
+static const char restore_usage[] =
+    "Usage: fnbox restore [OPTIONS] IMAGE\n"
+    "\n"
+    "Start a sandbox from IMAGE (made by fnbox checkpoint) where it was saved: waiting for its\n"
+    "request on standard input. Standard input, output and error are the caller's: the request\n"
+    "is read from stdin (or --input FILE), the response is what the program writes to stdout,\n"
+    "stderr is its log. Monotonic time continues from the image; wall-clock time is the host's;\n"
+    "every restored copy gets fresh randomness. The same image can be restored any number of\n"
+    "times, also concurrently: each copy is an independent sandbox.\n"
+    "\n"
+    "Options:\n"
+    "  --input FILE          read the request from FILE instead of stdin\n"
+    "  --timeout DURATION    kill the sandbox after DURATION (e.g. 3s)\n"
+    "  --memory SIZE         memory limit (default: the one given to checkpoint, if any)\n"
+    "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own mounts are\n"
+    "                        always served)\n"
+    "  --ready-fd N          write \"ready\\n\" to fd N once the sandbox is restored and waiting\n"
+    "                        for its request (for warm pools)\n"
+    "  -v, --verbose         more logging on stderr (-vv: timings)\n"
+    "  -h, --help            show this help\n"
+    "\n"
+    "Exit status: the program's, or 128+N if signal N killed it; 124 on --timeout; 125 if the\n"
+    "image cannot be restored (corrupt, wrong version or architecture, stale code: the message\n"
+    "says which) or the sandbox failed; 2 for bad options.\n";
+
+static int restore_error(int rc, const char *msg)
+{
+    fprintf(stderr, "fnbox restore: %s\n", msg);
+    return rc;
+}
+
+int fb_cmd_restore(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"timeout", required_argument, NULL, 'T'},
+        {"memory", required_argument, NULL, 'M'},
+        {"mount", required_argument, NULL, 'm'},
+        {"ready-fd", required_argument, NULL, 'R'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fb_sandbox_config cfg;
+    struct fb_gofer_mount mounts[128];
+    struct fb_image_meta meta;
+    struct fb_image_reader *img = NULL;
+    struct fb_error err = {0};
+    struct fb_sandbox sb;
+    enum fb_sandbox_outcome out;
+    const char *input = NULL, *path;
+    void *mdata = NULL;
+    size_t mlen = 0, i;
+    int c, status = 0, nextra = 0, in_fd = -1, img_fd = -1, rc;
+    uint64_t v, memory = 0;
+    struct fb_gofer_mount extra[64];
+
+    memset(&cfg, 0, sizeof(cfg));
+    memset(&meta, 0, sizeof(meta));
+    cfg.t0_ns = fb_host_mono_ns();
+    cfg.ready_fd = -1;
+    cfg.kernel.platform = "ptrace";
+    cfg.gofer.donate_fds = true;
+    optind = 1;
+    argv[0] = "fnbox restore";
+    while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i':
+            input = optarg;
+            break;
+        case 'T':
+            if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 1000)
+                return fb_cli_usage_error(restore_usage, "--timeout: expected a duration like 3s");
+            cfg.timeout_ms = v / 1000;
+            break;
+        case 'M':
+            if (fb_cli_parse_size(optarg, &memory) < 0 || memory < (1 << 20))
+                return fb_cli_usage_error(restore_usage, "--memory: expected a size like 256M");
+            break;
+        case 'm':
+            if (nextra == (int)FB_CLI_ARRAY_SIZE(extra))
+                return fb_cli_usage_error(restore_usage, "too many --mount options");
+            if (fb_cli_parse_mount(optarg, &extra[nextra], &err) < 0)
+                return fb_cli_usage_error(restore_usage, err.msg);
+            nextra++;
+            break;
+        case 'R':
+            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||
+                fcntl((int)v, F_GETFD) < 0)
+                return fb_cli_usage_error(restore_usage, "--ready-fd: expected an open fd >= 3");
+            cfg.ready_fd = (int)v;
+            break;
+        case 'v':
+            fb_log_verbosity++;
+            break;
+        case 'h':
+            fputs(restore_usage, stdout);
+            return 0;
+        default:
+            return fb_cli_usage_error(restore_usage, NULL);
+        }
+    }
+    if (optind != argc - 1)
+        return fb_cli_usage_error(restore_usage, optind >= argc ? "missing IMAGE" : "one IMAGE only");
+    path = argv[optind];
+    if (fb_image_open(path, &img, &err) < 0)
+        return restore_error(125, err.msg);
+    if (fb_image_read_raw(img, "meta", &mdata, &mlen, &err) < 0) {
+        fb_image_close(img);
+        return restore_error(125, err.msg);
+    }
+    if (fb_meta_unpack(mdata, mlen, &meta, &err) < 0) {
+        rc = restore_error(125, err.msg);
+        goto out;
+    }
+    if (meta.code && fb_meta_check_fingerprint(&meta, &err) < 0) {
+        rc = restore_error(125, err.msg);
+        goto out;
+    }
+    /* The image's view, plus the caller's extra mounts. */
+    if (meta.nmounts + (size_t)nextra > FB_CLI_ARRAY_SIZE(mounts)) {
+        rc = restore_error(2, "too many mounts");
+        goto out;
+    }
+    for (i = 0; i < meta.nmounts; i++)
+        mounts[i] = meta.mounts[i];
+    for (i = 0; i < (size_t)nextra; i++)
+        mounts[meta.nmounts + i] = extra[i];
+    cfg.gofer.root = meta.root;
+    cfg.gofer.mounts = mounts;
+    cfg.gofer.nmounts = meta.nmounts + (size_t)nextra;
+    cfg.kernel.memory_limit = memory ? memory : meta.memory_limit;
+    cfg.kernel.restore = true;
+    img_fd = fcntl(fb_image_fd(img), F_DUPFD_CLOEXEC, 3);
+    if (img_fd < 0) {
+        rc = restore_error(125, strerror(errno));
+        goto out;
+    }
+    cfg.kernel.image_fd = img_fd;
+    if (input) {
+        in_fd = open(input, O_RDONLY | O_CLOEXEC);
+        if (in_fd < 0) {
+            snprintf(err.msg, sizeof(err.msg), "--input %s: %s", input, strerror(errno));
+            rc = restore_error(2, err.msg);
+            goto out;
+        }
+    }
+    cfg.stdio[0] = in_fd >= 0 ? in_fd : 0;
+    cfg.stdio[1] = 1;
+    cfg.stdio[2] = 2;
+    if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+        rc = restore_error(125, err.msg);
+        goto out;
+    }
+    install_forwarding(&sb);
+    out = fb_sandbox_wait(&sb, &cfg, &status, &err);
+    current_sb = NULL;
+    if (sb.restored_ns)
+        fb_info("restored in %.1f ms", (sb.restored_ns - cfg.t0_ns) / 1e6);
+    switch (out) {
+    case FB_SANDBOX_EXITED:
+        rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+    case FB_SANDBOX_TIMED_OUT:
+        rc = restore_error(124, err.msg);
+        break;
+    default:
+        rc = restore_error(125, err.msg);
+        break;
+    }
+out:
+    if (in_fd >= 0)
+        close(in_fd);
+    if (img_fd >= 0)
+        close(img_fd);
+    fb_image_close(img);
+    fb_meta_free(&meta);
+    free(mdata);
+    return rc;
+}
+
+/* ---- fnbox inspect ---------------------------------------------------------------------------- */
+
+static const char inspect_usage[] =
+    "Usage: fnbox inspect [--json] [--verify] IMAGE\n"
+    "\n"
+    "Check IMAGE's header and section table (magic, version, architecture, CPU features,\n"
+    "checksums) and show what it holds: sections and sizes, the template, handler and program\n"
+    "it was made from, its mounts, when it was created, and whether its code has changed since.\n"
+    "With --verify every section is read and its checksum and memory chunks checked.\n"
+    "\n"
+    "Exit status: 0 if the image is valid (and, with --verify, intact); 1 if it is not (the\n"
+    "message says why: truncated, corrupt, wrong version, wrong architecture); 2 for bad usage.\n";
+
+int fb_cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"verify", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct fb_image_reader *img;
+    struct fb_image_meta meta;
+    struct fb_error err = {0};
+    void *mdata = NULL;
+    size_t mlen = 0;
+    bool json = false, verify = false, have_meta = false, stale = false;
+    int c, rc = 0;
+    char stale_msg[512] = "";
+
+    optind = 1;
+    argv[0] = "fnbox inspect";
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json = true;
+            break;
+        case 'V':
+            verify = true;
+            break;
+        case 'h':
+            fputs(inspect_usage, stdout);
+            return 0;
+        default:
+            return fb_cli_usage_error(inspect_usage, NULL);
+        }
+    }
+    if (optind != argc - 1)
+        return fb_cli_usage_error(inspect_usage, "expected one IMAGE");
+    memset(&meta, 0, sizeof(meta));
+    if (fb_image_open(argv[optind], &img, &err) < 0) {
+        fprintf(stderr, "fnbox inspect: %s\n", err.msg);
+        return 1;
+    }
+    if (verify && fb_image_verify(img, &err) < 0) {
+        fprintf(stderr, "fnbox inspect: %s\n", err.msg);
+        fb_image_close(img);
+        return 1;
+    }
+    if (fb_image_section(img, "meta")) {
+        if (fb_image_read_raw(img, "meta", &mdata, &mlen, &err) < 0 ||
+            fb_meta_unpack(mdata, mlen, &meta, &err) < 0) {
+            fprintf(stderr, "fnbox inspect: %s\n", err.msg);
+            fb_image_close(img);
+            free(mdata);
+            return 1;
+        }
+        have_meta = true;
+        if (meta.code && fb_meta_check_fingerprint(&meta, &err) < 0) {
+            stale = true;
+            snprintf(stale_msg, sizeof(stale_msg), "%s", err.msg);
+        }
+    }
+    fb_meta_print(stdout, img, have_meta ? &meta : NULL, stale ? stale_msg : NULL, json);
+    fb_image_close(img);
+    fb_meta_free(&meta);
+    free(mdata);
+    return rc;
+}

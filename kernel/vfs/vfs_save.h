@@ -1,0 +1,46 @@
+/* What the checkpoint code (snapshot/kstate.c) needs from individual filesystems: identifying
+ * an inode's kind and saving/restoring the state only the filesystem can see. */
+#ifndef FB_VFS_VFS_SAVE_H
+#define FB_VFS_VFS_SAVE_H
+
+#include <stdbool.h>
+
+#include "kernel/vfs/vfs.h"
+#include "snapshot/state.h"
+
+/* Pipes (pipe.c): capacity and buffered bytes; files re-attach as readers/writers. */
+bool fb_inode_is_anon_pipe(const struct fb_inode *ino);
+void fb_pipe_save(const struct fb_inode *ino, struct fb_sw *w);
+struct fb_inode *fb_pipe_load(struct fb_sr *r);
+struct fb_file *fb_pipe_file_restore(struct fb_inode *ino, unsigned flags);
+
+/* 9P files (p9fs.c): the page cache as (page index, memory-file offset) pairs. Loading adopts
+ * the saved references (the memory file was restored with its reference counts). */
+bool fb_inode_is_p9(const struct fb_inode *ino);
+void fb_p9fs_cache_save(struct fb_inode *ino, struct fb_sw *w);
+int fb_p9fs_cache_load(struct fb_inode *ino, struct fb_sr *r);
+/* The inode behind a mappable of any filesystem (NULL if unknown). */
+struct fb_inode *fb_p9fs_mappable_inode(struct fb_mappable *m);
+
+/* tmpfs (tmpfs.c): regular-file pages, symlink targets and directory entries. */
+bool fb_inode_is_tmpfs(const struct fb_inode *ino);
+struct fb_inode *fb_tmpfs_mappable_inode(struct fb_mappable *m);
+/* Entries of a directory, oldest first. */
+int fb_tmpfs_dir_foreach(struct fb_inode *dir,
+                         int (*fn)(const char *name, struct fb_inode *ino, uint64_t seq, void *arg),
+                         void *arg);
+uint64_t fb_tmpfs_dir_next_seq(struct fb_inode *dir);
+void fb_tmpfs_set_next_seq(struct fb_inode *dir, uint64_t next);
+/* The superblock of unlinked shared-memory files (memfd, MAP_SHARED|MAP_ANONYMOUS). */
+struct fb_sb *fb_tmpfs_shm_sb(void);
+/* Type-specific content: page pairs (regular), target (symlink), nil (directory); -ENOTSUP for
+ * kinds not saved yet (FIFOs, sockets, device nodes). */
+int fb_tmpfs_save_payload(struct fb_inode *ino, struct fb_sw *w);
+/* A new inode of sb (or `existing`, e.g. a mount's root) with that payload; adopts page
+ * references. Attributes are the caller's to set. */
+struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing, mode_t mode,
+                                     struct fb_sr *r);
+/* Link ino into dir under name with readdir position seq (directory times unchanged). */
+int fb_tmpfs_load_link(struct fb_inode *dir, const char *name, struct fb_inode *ino, uint64_t seq);
+
+#endif

@@ -1,0 +1,1952 @@
+/* Checkpoint and restore of the kernel's objects (see kstate.h).
+ *
+ * Saving walks from the tasks: each shared object (address space, fd table, filesystem context,
+ * signal handlers, open file, inode) gets an id the first time it is met, and is written once in
+ * a table of its kind; references between objects are ids. Restoring creates the tables in
+ * dependency order (inodes, files, fd tables, contexts, address spaces, processes, threads) and
+ * resolves ids through arrays. Host resources are never saved: stdio files are re-bound to the
+ * restoring caller's fds, 9P files are walked again by path and must still have the size and
+ * modification time they had (else the image is stale), stub processes are created on first run.
+ *
+ * Everything read from an image is validated as it is used: a corrupt kernel section gives an
+ * error, never a crash. */
+#include "snapshot/kstate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel/futex/futex.h"
+#include "kernel/kernel.h"
+#include "kernel/mm/mm.h"
+#include "kernel/mm/mm_save.h"
+#include "kernel/signal/signal.h"
+#include "kernel/task/task.h"
+#include "kernel/time/timer.h"
+#include "kernel/util/log.h"
+#include "kernel/vfs/event.h"
+#include "kernel/vfs/locks.h"
+#include "kernel/vfs/vfs.h"
+#include "kernel/vfs/vfs_save.h"
+#include "snapshot/image.h"
+#include "snapshot/state.h"
+
+/* ---- pointer -> id maps ----------------------------------------------------------------------- */
+
+struct idmap {
+    const void **keys;
+    uint64_t *ids;
+    size_t cap, n;
+    const void **order; /* objects in id order (id i at order[i - 1]) */
+};
+
+static void idmap_free(struct idmap *m)
+{
+    free(m->keys);
+    free(m->ids);
+    free(m->order);
+    memset(m, 0, sizeof(*m));
+}
+
+static size_t hash_ptr(const void *p, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    return (size_t)x & (cap - 1);
+}
+
+static uint64_t idmap_find(const struct idmap *m, const void *p)
+{
+    size_t i;
+    if (!m->cap)
+        return 0;
+    for (i = hash_ptr(p, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == p)
+            return m->ids[i];
+    return 0;
+}
+
+/* The id of p, adding it (ids start at 1). Returns 0 on allocation failure. */
+static uint64_t idmap_add(struct idmap *m, const void *p, bool *added)
+{
+    size_t i;
+    uint64_t id = idmap_find(m, p);
+
+    if (added)
+        *added = false;
+    if (id)
+        return id;
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64, j;
+        const void **nk = calloc(ncap, sizeof(*nk));
+        uint64_t *ni = calloc(ncap, sizeof(*ni));
+        const void **no = realloc(m->order, ncap * sizeof(*no));
+        if (!nk || !ni || !no) {
+            free(nk);
+            free(ni);
+            if (no)
+                m->order = no;
+            return 0;
+        }
+        m->order = no;
+        for (j = 0; j < m->cap; j++) {
+            if (!m->keys[j])
+                continue;
+            for (i = hash_ptr(m->keys[j], ncap); nk[i]; i = (i + 1) & (ncap - 1))
+                ;
+            nk[i] = m->keys[j];
+            ni[i] = m->ids[j];
+        }
+        free(m->keys);
+        free(m->ids);
+        m->keys = nk;
+        m->ids = ni;
+        m->cap = ncap;
+    }
+    for (i = hash_ptr(p, m->cap); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        ;
+    m->keys[i] = p;
+    m->ids[i] = ++m->n;
+    m->order[m->n - 1] = p;
+    if (added)
+        *added = true;
+    return m->n;
+}
+
+/* ---- saving ------------------------------------------------------------------------------------- */
+
+enum {
+    FILE_HOST = 1, /* one of the caller's stdio files: [kind, flags, pos, index] */
+    FILE_PIPE = 2, /* [kind, flags, pos, inode id] */
+    FILE_PATH = 3, /* reopened by path: [kind, flags, pos, path] */
+    FILE_TMPFS = 4, /* [kind, flags, pos, inode id, path or nil, anonymous name or nil] */
+};
+
+enum {
+    INODE_PIPE = 1, /* [kind, pipe state] */
+    INODE_P9 = 2,   /* [kind, path, size, mtime sec, mtime nsec, page cache pairs] */
+    INODE_TMPFS = 3, /* [kind, tmpfs mount index or -1 (shm), is the mount's root, mode, uid,
+                      * gid, nlink, size, a/m/c/btime as sec+nsec pairs, payload,
+                      * entries [name, id, seq]... or nil, next seq] */
+};
+
+#define MAX_TMPFS_MOUNTS 16
+
+struct saver {
+    struct fb_sw w;
+    struct idmap mms, fdts, fss, shs, files, inodes, tgs;
+    struct fb_path root;
+    struct fb_error *err;
+    bool failed;
+    struct fb_mount *tmpfs_mounts[MAX_TMPFS_MOUNTS];
+    int ntmpfs;
+    /* 9P inode -> a path naming it (from the dentry caches) */
+    struct idmap p9paths;
+    char **p9path_str; /* by p9paths id */
+};
+
+static __attribute__((format(printf, 3, 4))) int fail(struct saver *s, int code,
+                                                      const char *fmt, ...)
+{
+    if (!s->failed) {
+        char msg[200];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        fb_error_set(s->err, code, "checkpoint: %s", msg);
+    }
+    s->failed = true;
+    return -1;
+}
+
+/* Record a path for every 9P inode reachable through cached dentries under (mnt, d). */
+static void index_dentries(struct saver *s, struct fb_mount *mnt, struct fb_dentry *d, char *buf,
+                           size_t len, int depth)
+{
+    struct fb_list *pos;
+
+    if (depth > 64)
+        return;
+    if (d->inode && fb_inode_is_p9(d->inode)) {
+        bool added;
+        uint64_t id = idmap_add(&s->p9paths, d->inode, &added);
+        if (id && added) {
+            char **n = realloc(s->p9path_str, id * sizeof(char *));
+            if (n) {
+                s->p9path_str = n;
+                n[id - 1] = strdup(len ? buf : "/");
+            }
+        }
+    }
+    fb_list_for_each(pos, &d->children)
+    {
+        struct fb_dentry *c = fb_list_entry(pos, struct fb_dentry, sibling);
+        size_t l = strlen(c->name);
+        if (!c->inode || c->deleted || c->mounted_on || len + l + 2 > FB_PATH_MAX)
+            continue;
+        buf[len] = '/';
+        memcpy(buf + len + 1, c->name, l + 1);
+        index_dentries(s, mnt, c, buf, len + 1 + l, depth + 1);
+        buf[len] = 0;
+    }
+}
+
+static void index_p9_paths(struct saver *s)
+{
+    struct fb_list *pos;
+    char *buf = malloc(FB_PATH_MAX);
+
+    if (!buf)
+        return;
+    fb_list_for_each(pos, fb_vfs_mounts())
+    {
+        struct fb_mount *m = fb_list_entry(pos, struct fb_mount, node);
+        struct fb_path p = {m, m->root};
+        int n;
+        if (strcmp(m->sb->type, "9p") != 0)
+            continue;
+        n = fb_vfs_path_string(&p, &s->root, buf, FB_PATH_MAX);
+        if (n < 0)
+            continue;
+        if (n == 1)
+            n = 0, buf[0] = 0; /* "/" */
+        index_dentries(s, m, m->root, buf, (size_t)n, 0);
+    }
+    free(buf);
+}
+
+static const char *p9_path_of(struct saver *s, struct fb_inode *ino)
+{
+    uint64_t id = idmap_find(&s->p9paths, ino);
+    return id && s->p9path_str[id - 1] ? s->p9path_str[id - 1] : NULL;
+}
+
+static uint64_t inode_id(struct saver *s, struct fb_inode *ino)
+{
+    uint64_t id = idmap_add(&s->inodes, ino, NULL);
+    if (!id)
+        fail(s, ENOMEM, "out of memory");
+    return id;
+}
+
+static int tmpfs_sb_ref(struct saver *s, const struct fb_inode *ino)
+{
+    int i;
+    for (i = 0; i < s->ntmpfs; i++)
+        if (s->tmpfs_mounts[i]->sb == ino->sb)
+            return i;
+    return ino->sb == fb_tmpfs_shm_sb() ? -1 : -2;
+}
+
+static int walk_tmpfs_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg);
+
+/* Give ids to a tmpfs tree (directories before their entries). */
+static int walk_tmpfs(struct saver *s, struct fb_inode *dir, int depth)
+{
+    if (depth > 256)
+        return fail(s, ENOTSUP, "a tmpfs tree is deeper than 256 directories");
+    return fb_tmpfs_dir_foreach(dir, walk_tmpfs_entry, s);
+}
+
+static int walk_tmpfs_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg)
+{
+    struct saver *s = arg;
+    bool added;
+    (void)name;
+    (void)seq;
+    if (!idmap_add(&s->inodes, ino, &added))
+        return fail(s, ENOMEM, "out of memory");
+    if (added && S_ISDIR(ino->st.mode))
+        return walk_tmpfs(s, ino, 0);
+    return 0;
+}
+
+static int save_tmpfs_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg)
+{
+    struct saver *s = arg;
+    fb_sw_array(&s->w, 3);
+    fb_sw_str(&s->w, name);
+    fb_sw_u64(&s->w, idmap_find(&s->inodes, ino));
+    fb_sw_u64(&s->w, seq);
+    return 0;
+}
+
+static int count_entry(const char *name, struct fb_inode *ino, uint64_t seq, void *arg)
+{
+    (void)name;
+    (void)ino;
+    (void)seq;
+    (*(uint32_t *)arg)++;
+    return 0;
+}
+
+static void save_ts(struct fb_sw *w, const struct timespec *ts)
+{
+    fb_sw_i64(w, ts->tv_sec);
+    fb_sw_i64(w, ts->tv_nsec);
+}
+
+static void save_tmpfs_inode(struct saver *s, struct fb_inode *ino)
+{
+    struct fb_sw *w = &s->w;
+    int ref = tmpfs_sb_ref(s, ino), i;
+    bool root = false;
+
+    for (i = 0; i < s->ntmpfs; i++)
+        if (s->tmpfs_mounts[i]->root->inode == ino)
+            root = true;
+    if (ref == -2)
+        fail(s, ENOTSUP, "a file of a %s filesystem cannot be saved yet", ino->sb->type);
+    fb_sw_array(w, 19);
+    fb_sw_u64(w, INODE_TMPFS);
+    fb_sw_i64(w, ref);
+    fb_sw_bool(w, root);
+    fb_sw_u64(w, ino->st.mode);
+    fb_sw_u64(w, ino->st.uid);
+    fb_sw_u64(w, ino->st.gid);
+    fb_sw_u64(w, ino->st.nlink);
+    fb_sw_u64(w, ino->st.size);
+    save_ts(w, &ino->st.atime);
+    save_ts(w, &ino->st.mtime);
+    save_ts(w, &ino->st.ctime);
+    save_ts(w, &ino->st.btime);
+    if (fb_tmpfs_save_payload(ino, w) < 0)
+        fail(s, ENOTSUP, "a %s in tmpfs (a FIFO, socket or device node) cannot be saved yet",
+             S_ISFIFO(ino->st.mode) ? "FIFO" : S_ISSOCK(ino->st.mode) ? "socket" : "device node");
+    if (S_ISDIR(ino->st.mode)) {
+        uint32_t n = 0;
+        fb_tmpfs_dir_foreach(ino, count_entry, &n);
+        fb_sw_array(w, n);
+        fb_tmpfs_dir_foreach(ino, save_tmpfs_entry, s);
+        fb_sw_u64(w, fb_tmpfs_dir_next_seq(ino));
+    } else {
+        fb_sw_nil(w);
+        fb_sw_u64(w, 0);
+    }
+}
+
+static void save_inodes(struct saver *s)
+{
+    size_t i;
+
+    fb_sw_array(&s->w, (uint32_t)s->inodes.n);
+    for (i = 0; i < s->inodes.n; i++) {
+        struct fb_inode *ino = (struct fb_inode *)s->inodes.order[i];
+        if (fb_inode_is_anon_pipe(ino)) {
+            fb_sw_array(&s->w, 2);
+            fb_sw_u64(&s->w, INODE_PIPE);
+            fb_pipe_save(ino, &s->w);
+        } else if (fb_inode_is_tmpfs(ino)) {
+            save_tmpfs_inode(s, ino);
+        } else {
+            /* Only 9P inodes are added otherwise (see file_id, map_id). */
+            fb_sw_array(&s->w, 6);
+            fb_sw_u64(&s->w, INODE_P9);
+            fb_sw_str(&s->w, p9_path_of(s, ino));
+            fb_sw_u64(&s->w, ino->st.size);
+            fb_sw_i64(&s->w, ino->st.mtime.tv_sec);
+            fb_sw_i64(&s->w, ino->st.mtime.tv_nsec);
+            fb_p9fs_cache_save(ino, &s->w);
+        }
+    }
+}
+
+static uint64_t map_id(struct fb_mappable *m, void *arg)
+{
+    struct saver *s = arg;
+    struct fb_inode *ino = fb_p9fs_mappable_inode(m);
+
+    if (!ino) {
+        ino = fb_tmpfs_mappable_inode(m);
+        if (ino && tmpfs_sb_ref(s, ino) >= -1)
+            return inode_id(s, ino);
+        fail(s, ENOTSUP, "a mapping of a %s file cannot be saved yet",
+             ino ? ino->sb->type : "special");
+        return 0;
+    }
+    if (!p9_path_of(s, ino)) {
+        fail(s, ENOTSUP, "a mapped file has no path any more (deleted or renamed)");
+        return 0;
+    }
+    return inode_id(s, ino);
+}
+
+/* Classify an open file and give it an id (its state is written by save_files). */
+static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
+{
+    bool added;
+    uint64_t id = idmap_add(&s->files, f, &added);
+    int i;
+
+    if (!id)
+        return fail(s, ENOMEM, "out of memory"), 0;
+    if (!added)
+        return id;
+    for (i = 0; i < 3; i++)
+        if (f == fb_k->host_stdio[i])
+            return id;
+    if (fb_file_real_ops(f) != f->ops)
+        return fail(s, ENOTSUP, "fd %d of pid %d is watched by an epoll instance, which cannot be "
+                    "saved yet", fd, pid), 0;
+    if (f->inode && fb_inode_is_anon_pipe(f->inode)) {
+        inode_id(s, f->inode);
+        return id;
+    }
+    if (f->inode && fb_inode_is_tmpfs(f->inode) && tmpfs_sb_ref(s, f->inode) >= -1) {
+        inode_id(s, f->inode);
+        return id;
+    }
+    if (f->path.mnt && f->path.dentry && f->inode && !f->path.dentry->deleted) {
+        const char *type = f->path.mnt->sb->type;
+        if (strcmp(type, "9p") == 0 || strcmp(type, "devtmpfs") == 0 || strcmp(type, "devfs") == 0)
+            return id;
+        return fail(s, ENOTSUP, "fd %d of pid %d is a file on %s, which cannot be saved yet", fd,
+                    pid, type), 0;
+    }
+    return fail(s, ENOTSUP, "fd %d of pid %d (%s) cannot be saved yet", fd, pid,
+                f->anon_name ? f->anon_name : "an anonymous file"), 0;
+}
+
+static void save_files(struct saver *s)
+{
+    size_t i;
+    char *buf = malloc(FB_PATH_MAX);
+
+    fb_sw_array(&s->w, (uint32_t)s->files.n);
+    for (i = 0; i < s->files.n; i++) {
+        struct fb_file *f = (struct fb_file *)s->files.order[i];
+        int k, host = -1;
+        for (k = 0; k < 3; k++)
+            if (f == fb_k->host_stdio[k])
+                host = k;
+        fb_sw_array(&s->w, host < 0 && f->inode && !fb_inode_is_anon_pipe(f->inode) &&
+                                   fb_inode_is_tmpfs(f->inode) &&
+                                   idmap_find(&s->inodes, f->inode)
+                               ? 6
+                               : 4);
+        if (host >= 0) {
+            fb_sw_u64(&s->w, FILE_HOST);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            fb_sw_u64(&s->w, (uint64_t)host);
+        } else if (f->inode && fb_inode_is_anon_pipe(f->inode)) {
+            fb_sw_u64(&s->w, FILE_PIPE);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            fb_sw_u64(&s->w, idmap_find(&s->inodes, f->inode));
+        } else if (f->inode && fb_inode_is_tmpfs(f->inode) && idmap_find(&s->inodes, f->inode)) {
+            fb_sw_u64(&s->w, FILE_TMPFS);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            fb_sw_u64(&s->w, idmap_find(&s->inodes, f->inode));
+            if (buf && f->path.mnt && f->path.dentry && !f->path.dentry->deleted &&
+                fb_vfs_path_string(&f->path, &s->root, buf, FB_PATH_MAX) >= 0)
+                fb_sw_str(&s->w, buf);
+            else
+                fb_sw_nil(&s->w);
+            fb_sw_str(&s->w, f->anon_name);
+        } else {
+            fb_sw_u64(&s->w, FILE_PATH);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            if (!buf || fb_vfs_path_string(&f->path, &s->root, buf, FB_PATH_MAX) < 0) {
+                fail(s, ENAMETOOLONG, "an open file's path is too long");
+                fb_sw_nil(&s->w);
+            } else {
+                fb_sw_str(&s->w, buf);
+            }
+        }
+    }
+    free(buf);
+}
+
+static void save_path(struct saver *s, const struct fb_path *p)
+{
+    char buf[FB_PATH_MAX];
+    if (p->dentry->deleted) {
+        fail(s, ENOTSUP, "a working directory was removed");
+        fb_sw_nil(&s->w);
+        return;
+    }
+    if (fb_vfs_path_string(p, &s->root, buf, sizeof(buf)) < 0) {
+        fail(s, ENAMETOOLONG, "a working directory's path is too long");
+        fb_sw_nil(&s->w);
+        return;
+    }
+    fb_sw_str(&s->w, buf);
+}
+
+static void save_sigpending(struct fb_sw *w, const struct fb_sigpending *p)
+{
+    struct fb_list *pos;
+    uint32_t n = 0;
+
+    fb_list_for_each(pos, &p->list) n++;
+    fb_sw_array(w, n);
+    fb_list_for_each(pos, &p->list)
+    {
+        struct fb_sigqueue_entry *e = fb_list_entry(pos, struct fb_sigqueue_entry, node);
+        fb_sw_bin(w, &e->info, sizeof(e->info));
+    }
+}
+
+static int task_tid(const struct fb_task *t)
+{
+    return t ? t->tid : 0;
+}
+
+static void save_tg(struct saver *s, struct fb_thread_group *tg)
+{
+    struct fb_sw *w = &s->w;
+
+    if (!fb_list_empty(&tg->posix_timers))
+        fail(s, ENOTSUP, "pid %d has POSIX timers (timer_create), which cannot be saved yet",
+             tg->tgid);
+    if (tg->nr_cpu_timers)
+        fail(s, ENOTSUP, "pid %d has CPU-time timers, which cannot be saved yet", tg->tgid);
+    if (tg->exec_waiter)
+        fail(s, ENOTSUP, "pid %d is in the middle of execve", tg->tgid);
+    fb_sw_array(w, 40);
+    fb_sw_u64(w, (uint64_t)tg->tgid);
+    fb_sw_u64(w, tg->parent ? (uint64_t)tg->parent->tgid : 0);
+    fb_sw_u64(w, (uint64_t)tg->exit_signal);
+    fb_sw_u64(w, (uint64_t)task_tid(tg->parent_thread));
+    fb_sw_bool(w, tg->did_exec);
+    fb_sw_bool(w, tg->child_subreaper);
+    fb_sw_i64(w, tg->dumpable);
+    fb_sw_u64(w, (uint64_t)tg->pgid);
+    fb_sw_u64(w, (uint64_t)tg->sid);
+    fb_sw_u64(w, tg->state == FB_TG_LIVE ? idmap_find(&s->shs, tg->sighand) : 0);
+    save_sigpending(w, &tg->shared_pending);
+    fb_sw_u64(w, (uint64_t)tg->state);
+    fb_sw_bool(w, tg->group_exiting);
+    fb_sw_i64(w, tg->exit_status);
+    fb_sw_bool(w, tg->stopped);
+    fb_sw_i64(w, tg->stop_signal);
+    fb_sw_bool(w, tg->stop_reported);
+    fb_sw_bool(w, tg->continued);
+    fb_sw_i64(w, tg->stop_pending_threads);
+    fb_sw_u64(w, tg->uid);
+    fb_sw_u64(w, tg->euid);
+    fb_sw_u64(w, tg->suid);
+    fb_sw_u64(w, tg->fsuid);
+    fb_sw_u64(w, tg->gid);
+    fb_sw_u64(w, tg->egid);
+    fb_sw_u64(w, tg->sgid);
+    fb_sw_u64(w, tg->fsgid);
+    fb_sw_bin(w, tg->groups, sizeof(tg->groups[0]) * (size_t)tg->ngroups);
+    fb_sw_bin(w, tg->rlim, sizeof(tg->rlim));
+    fb_sw_i64(w, tg->itimer_real.armed ? tg->itimer_real.deadline_ns : 0);
+    fb_sw_i64(w, tg->itimer_real_interval_ns);
+    fb_sw_u64(w, (uint64_t)tg->next_timer_id);
+    fb_sw_i64(w, tg->utime_ns);
+    fb_sw_i64(w, tg->stime_ns);
+    fb_sw_i64(w, tg->child_utime_ns);
+    fb_sw_i64(w, tg->child_stime_ns);
+    fb_sw_i64(w, tg->start_mono_ns);
+    fb_sw_i64(w, tg->itimer_virt.expires_ns || tg->itimer_prof.expires_ns);
+    fb_sw_u64(w, (uint64_t)task_tid(tg->leader));
+    fb_sw_u64(w, (uint64_t)tg->live_threads);
+}
+
+static void save_task(struct saver *s, struct fb_task *t)
+{
+    struct fb_sw *w = &s->w;
+
+    fb_sw_array(w, 32);
+    fb_sw_u64(w, (uint64_t)t->tid);
+    fb_sw_u64(w, (uint64_t)t->tg->tgid);
+    fb_sw_u64(w, idmap_find(&s->mms, t->mm));
+    fb_sw_u64(w, idmap_find(&s->fdts, t->files));
+    fb_sw_u64(w, idmap_find(&s->fss, t->fs));
+    fb_sw_bin(w, &t->cpu.regs, sizeof(t->cpu.regs));
+    fb_sw_bin(w, t->cpu.fp, fb_platform_fpstate_size());
+    fb_sw_u64(w, t->blocked);
+    fb_sw_u64(w, t->saved_mask);
+    fb_sw_bool(w, t->restore_mask);
+    save_sigpending(w, &t->pending);
+    fb_sw_u64(w, (uint64_t)(uintptr_t)t->altstack.ss_sp);
+    fb_sw_i64(w, t->altstack.ss_flags);
+    fb_sw_u64(w, t->altstack.ss_size);
+    fb_sw_u64(w, t->clear_child_tid);
+    fb_sw_u64(w, t->robust_list);
+    fb_sw_u64(w, t->robust_len);
+    fb_sw_bin(w, t->comm, sizeof(t->comm));
+    fb_sw_i64(w, t->pdeath_signal);
+    fb_sw_bool(w, t->no_new_privs);
+    fb_sw_i64(w, t->nice);
+    fb_sw_i64(w, t->sched_policy);
+    fb_sw_bin(w, t->affinity, sizeof(t->affinity));
+    fb_sw_u64(w, (uint64_t)task_tid(t->vfork_parent));
+    fb_sw_u64(w, (uint64_t)task_tid(t->vfork_child));
+    fb_sw_u64(w, t->sc_nr);
+    fb_sw_bool(w, t->restarting);
+    fb_sw_i64(w, t->sc_deadline);
+    fb_sw_i64(w, t->utime_ns);
+    fb_sw_i64(w, t->stime_ns);
+    fb_sw_i64(w, t->sleep_ns);
+    fb_sw_bin(w, t->sc_args, sizeof(t->sc_args));
+}
+
+static void count_futex(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                        uint32_t bitset, void *arg)
+{
+    (void)t, (void)mm, (void)addr, (void)shared, (void)bitset;
+    (*(uint32_t *)arg)++;
+}
+
+static void save_futex(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
+                       uint32_t bitset, void *arg)
+{
+    struct saver *s = arg;
+    fb_sw_array(&s->w, 5);
+    fb_sw_u64(&s->w, (uint64_t)t->tid);
+    fb_sw_u64(&s->w, mm ? idmap_find(&s->mms, mm) : 0);
+    fb_sw_u64(&s->w, addr);
+    fb_sw_bool(&s->w, shared);
+    fb_sw_u64(&s->w, bitset);
+}
+
+/* Advisory locks, per inode of an open file: [file id, [owner is a file, owner id, pid, type,
+ * ofd, start, end]..., [file id, type]... (flock)]. */
+static void save_locks(struct saver *s)
+{
+    struct idmap done;
+    size_t i;
+    uint32_t n = 0;
+
+    memset(&done, 0, sizeof(done));
+    for (i = 0; i < s->files.n; i++) {
+        const struct fb_file *f = s->files.order[i];
+        bool added;
+        if (f->inode && f->inode->locks && idmap_add(&done, f->inode, &added) && added &&
+            (!fb_list_empty(&f->inode->locks->posix) || !fb_list_empty(&f->inode->locks->flock)))
+            n++;
+    }
+    idmap_free(&done);
+    fb_sw_array(&s->w, n);
+    for (i = 0; i < s->files.n; i++) {
+        const struct fb_file *f = s->files.order[i];
+        struct fb_lock_ctx *c = f->inode ? f->inode->locks : NULL;
+        struct fb_list *pos;
+        bool added;
+        uint32_t np = 0, nf = 0;
+        if (!c || !idmap_add(&done, f->inode, &added) || !added ||
+            (fb_list_empty(&c->posix) && fb_list_empty(&c->flock)))
+            continue;
+        fb_list_for_each(pos, &c->posix) np++;
+        fb_list_for_each(pos, &c->flock) nf++;
+        fb_sw_array(&s->w, 3);
+        fb_sw_u64(&s->w, i + 1);
+        fb_sw_array(&s->w, np);
+        fb_list_for_each(pos, &c->posix)
+        {
+            struct fb_file_lock *k = fb_list_entry(pos, struct fb_file_lock, node);
+            uint64_t fid = idmap_find(&s->files, k->owner), tid = idmap_find(&s->fdts, k->owner);
+            if (!fid && !tid)
+                fail(s, ENOTSUP, "a file lock whose owner is gone cannot be saved");
+            fb_sw_array(&s->w, 7);
+            fb_sw_bool(&s->w, fid != 0);
+            fb_sw_u64(&s->w, fid ? fid : tid);
+            fb_sw_i64(&s->w, k->pid);
+            fb_sw_i64(&s->w, k->type);
+            fb_sw_bool(&s->w, k->ofd);
+            fb_sw_i64(&s->w, k->start);
+            fb_sw_i64(&s->w, k->end);
+        }
+        fb_sw_array(&s->w, nf);
+        fb_list_for_each(pos, &c->flock)
+        {
+            struct fb_file_lock *k = fb_list_entry(pos, struct fb_file_lock, node);
+            uint64_t fid = idmap_find(&s->files, k->owner);
+            if (!fid)
+                fail(s, ENOTSUP, "a flock lock whose file is gone cannot be saved");
+            fb_sw_array(&s->w, 2);
+            fb_sw_u64(&s->w, fid);
+            fb_sw_i64(&s->w, k->type);
+        }
+    }
+    idmap_free(&done);
+}
+
+static int kstate_save(struct saver *s)
+{
+    struct fb_list *pos;
+    uint16_t *pids = fb_pid_table();
+    size_t i;
+    uint32_t ntasks = 0, ntgs = 0;
+
+    s->root.mnt = fb_k->root_mount;
+    s->root.dentry = fb_k->root_mount->root;
+    if (!pids)
+        return fail(s, ENOMEM, "out of memory");
+
+    /* Collect shared objects from the tasks (ids in first-met order). */
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+        if (!t->parked)
+            return fail(s, EBUSY, "internal error: task %d is not parked", t->tid);
+        if (t->sc_restart)
+            return fail(s, EBUSY, "internal error: task %d has an unresolved restart", t->tid);
+        if (!idmap_add(&s->mms, t->mm, NULL) || !idmap_add(&s->fdts, t->files, NULL) ||
+            !idmap_add(&s->fss, t->fs, NULL) || !idmap_add(&s->tgs, t->tg, NULL) ||
+            !idmap_add(&s->shs, t->tg->sighand, NULL))
+            return fail(s, ENOMEM, "out of memory");
+        ntasks++;
+    }
+    fb_list_for_each(pos, fb_tg_list())
+    {
+        struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+        ntgs += tg->state != FB_TG_DEAD;
+    }
+    index_p9_paths(s);
+    /* tmpfs trees: their whole content is saved (the mounts themselves are rebuilt at boot). */
+    fb_list_for_each(pos, fb_vfs_mounts())
+    {
+        struct fb_mount *m = fb_list_entry(pos, struct fb_mount, node);
+        if (strcmp(m->sb->type, "tmpfs") != 0)
+            continue;
+        if (s->ntmpfs == MAX_TMPFS_MOUNTS)
+            return fail(s, ENOTSUP, "more than %d tmpfs mounts", MAX_TMPFS_MOUNTS);
+        s->tmpfs_mounts[s->ntmpfs++] = m;
+        if (!idmap_add(&s->inodes, m->root->inode, NULL) || walk_tmpfs(s, m->root->inode, 0) < 0)
+            return fail(s, ENOMEM, "out of memory");
+    }
+
+    /* Open files, in fd table order. */
+    for (i = 0; i < s->fdts.n && !s->failed; i++) {
+        const struct fb_fdtable *ft = s->fdts.order[i];
+        int fd, pid = 0;
+        fb_list_for_each(pos, &fb_k->tasks)
+        {
+            struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+            if (t->files == ft) {
+                pid = t->tg->tgid;
+                break;
+            }
+        }
+        for (fd = 0; fd < ft->size && !s->failed; fd++)
+            if (ft->fds[fd].file)
+                file_id(s, ft->fds[fd].file, pid, fd);
+    }
+    if (s->failed)
+        return -1;
+
+    fb_sw_array(&s->w, 14);
+    fb_sw_str(&s->w, "fnbox-kernel");
+    fb_sw_u64(&s->w, FB_KSTATE_VERSION);
+    /* Kernel-wide state. */
+    fb_sw_array(&s->w, 9);
+    fb_sw_u64(&s->w, (uint64_t)fb_k->next_pid);
+    fb_sw_u64(&s->w, (uint64_t)fb_k->pid_max);
+    fb_sw_bin(&s->w, pids, ((size_t)fb_k->pid_max + 1) * sizeof(uint16_t));
+    fb_sw_i64(&s->w, fb_app_mono_ns());
+    fb_sw_i64(&s->w, fb_k->boot_mono_ns + fb_k->mono_offset_ns);
+    fb_sw_str(&s->w, fb_k->hostname);
+    fb_sw_str(&s->w, fb_k->domainname);
+    fb_sw_bool(&s->w, fb_k->init_exited);
+    fb_sw_i64(&s->w, fb_k->init_status);
+
+    /* Address spaces first (they add 9P inodes through their mappings). */
+    fb_sw_array(&s->w, (uint32_t)s->ntmpfs);
+    for (i = 0; i < (size_t)s->ntmpfs; i++) {
+        struct fb_path p = {s->tmpfs_mounts[i], s->tmpfs_mounts[i]->root};
+        char buf[FB_PATH_MAX];
+        if (fb_vfs_path_string(&p, &s->root, buf, sizeof(buf)) < 0)
+            return fail(s, ENAMETOOLONG, "a tmpfs mount's path is too long");
+        fb_sw_str(&s->w, buf);
+    }
+    {
+        struct fb_sw mmw;
+        fb_sw_init(&mmw);
+        fb_sw_array(&mmw, (uint32_t)s->mms.n);
+        for (i = 0; i < s->mms.n; i++)
+            fb_mm_save((struct fb_mm *)s->mms.order[i], &mmw, map_id, s);
+        if (s->failed) {
+            fb_sw_free(&mmw);
+            return -1;
+        }
+        save_inodes(s);
+        save_files(s);
+        /* fd tables */
+        fb_sw_array(&s->w, (uint32_t)s->fdts.n);
+        for (i = 0; i < s->fdts.n; i++) {
+            const struct fb_fdtable *ft = s->fdts.order[i];
+            int fd;
+            uint32_t n = 0;
+            for (fd = 0; fd < ft->size; fd++)
+                n += ft->fds[fd].file != NULL;
+            fb_sw_array(&s->w, n * 3);
+            for (fd = 0; fd < ft->size; fd++) {
+                if (!ft->fds[fd].file)
+                    continue;
+                fb_sw_u64(&s->w, (uint64_t)fd);
+                fb_sw_u64(&s->w, idmap_find(&s->files, ft->fds[fd].file));
+                fb_sw_bool(&s->w, ft->fds[fd].cloexec);
+            }
+        }
+        /* filesystem contexts */
+        fb_sw_array(&s->w, (uint32_t)s->fss.n);
+        for (i = 0; i < s->fss.n; i++) {
+            const struct fb_fs_ctx *fs = s->fss.order[i];
+            fb_sw_array(&s->w, 3);
+            save_path(s, &fs->root);
+            save_path(s, &fs->cwd);
+            fb_sw_u64(&s->w, fs->umask);
+        }
+        /* signal handlers */
+        fb_sw_array(&s->w, (uint32_t)s->shs.n);
+        for (i = 0; i < s->shs.n; i++) {
+            const struct fb_sighand *sh = s->shs.order[i];
+            fb_sw_bin(&s->w, sh->action, sizeof(sh->action));
+        }
+        /* the address spaces, serialized above */
+        msgpack_sbuffer_write(&s->w.buf, mmw.buf.data, mmw.buf.size);
+        fb_sw_free(&mmw);
+    }
+    /* processes (live and zombie), in creation order */
+    fb_sw_array(&s->w, ntgs);
+    fb_list_for_each(pos, fb_tg_list())
+    {
+        struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+        if (tg->state != FB_TG_DEAD)
+            save_tg(s, tg);
+    }
+    /* threads */
+    fb_sw_array(&s->w, ntasks);
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+        save_task(s, t);
+    }
+    /* futex waiters, in queue order */
+    {
+        uint32_t n = 0;
+        fb_futex_save_foreach(count_futex, &n);
+        fb_sw_array(&s->w, n);
+        fb_futex_save_foreach(save_futex, s);
+    }
+    save_locks(s);
+    return s->failed ? -1 : 0;
+}
+
+static void saver_free(struct saver *s)
+{
+    size_t i;
+    idmap_free(&s->mms);
+    idmap_free(&s->fdts);
+    idmap_free(&s->fss);
+    idmap_free(&s->shs);
+    idmap_free(&s->files);
+    idmap_free(&s->inodes);
+    idmap_free(&s->tgs);
+    for (i = 0; i < s->p9paths.n; i++)
+        free(s->p9path_str[i]);
+    free(s->p9path_str);
+    idmap_free(&s->p9paths);
+    fb_sw_free(&s->w);
+}
+
+int fb_snapshot_write(int fd, struct fb_error *err)
+{
+    struct saver s;
+    struct fb_image_writer *w;
+    int64_t t0 = fb_host_mono_ns();
+
+    memset(&s, 0, sizeof(s));
+    s.err = err;
+    fb_sw_init(&s.w);
+    if (kstate_save(&s) < 0) {
+        saver_free(&s);
+        return -1;
+    }
+    fb_dbg("kernel state: %zu bytes, %zu address spaces, %zu files, %zu inodes in %.2f ms",
+           s.w.buf.size, s.mms.n, s.files.n, s.inodes.n, (fb_host_mono_ns() - t0) / 1e6);
+    /* The writer closes its fd; keep the caller's (a skipped torture checkpoint retries). */
+    fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        saver_free(&s);
+        return fb_error_set(err, errno, "image fd: %s", strerror(errno));
+    }
+    if (fb_image_writer_fdopen(fd, &w, err) < 0) {
+        close(fd);
+        saver_free(&s);
+        return -1;
+    }
+    if ((fb_k->opts.image_meta &&
+         fb_image_add_raw(w, "meta", fb_k->opts.image_meta, fb_k->opts.image_meta_len, err) < 0) ||
+        fb_image_add_raw(w, "kernel", s.w.buf.data, s.w.buf.size, err) < 0 ||
+        fb_memfile_save(&fb_k->mf, w, err) < 0) {
+        fb_image_writer_abort(w);
+        saver_free(&s);
+        return -1;
+    }
+    saver_free(&s);
+    return fb_image_writer_commit(w, err);
+}
+
+/* ---- restoring ---------------------------------------------------------------------------------- */
+
+struct loader {
+    struct fb_error *err;
+    bool bad; /* sticky msgpack/validation error */
+    struct fb_task tmp_task; /* for path lookups before any real task exists */
+    struct fb_thread_group tmp_tg;
+    struct fb_fs_ctx *tmp_fs;
+    struct fb_inode **inodes;
+    uint32_t ninodes;
+    struct fb_file **files;
+    uint32_t nfiles;
+    struct fb_fdtable **fdts;
+    uint32_t nfdts;
+    struct fb_fs_ctx **fss;
+    uint32_t nfss;
+    struct fb_sighand **shs;
+    uint32_t nshs;
+    struct fb_mm **mms;
+    uint32_t nmms;
+    struct fb_mount *tmpfs_mounts[MAX_TMPFS_MOUNTS];
+    int ntmpfs;
+    /* tmpfs inodes: saved attributes and directory entries, applied once all inodes exist */
+    struct tmpfs_pending {
+        struct fb_stat st;
+        const msgpack_object *entries;
+        uint64_t next_seq;
+    } *tpend;
+};
+
+static int bad(struct loader *l, const char *what)
+{
+    if (!l->err->code)
+        fb_error_set(l->err, EINVAL, "image: corrupt kernel state (%s)", what);
+    l->bad = true;
+    return -1;
+}
+
+static int lookup_path(struct loader *l, const char *path, struct fb_path *out)
+{
+    struct fb_path root = {fb_k->root_mount, fb_k->root_mount->root};
+    if (!path || path[0] != '/')
+        return -EINVAL;
+    return fb_vfs_lookup_at_path(&l->tmp_task, &root, path, 0, out, NULL, NULL);
+}
+
+static int load_tmpfs_mounts(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+    char *buf = malloc(FB_PATH_MAX);
+    struct fb_path root = {fb_k->root_mount, fb_k->root_mount->root};
+
+    fb_sr_sub(top, &arr);
+    if (l->bad || arr.n > MAX_TMPFS_MOUNTS || !buf) {
+        free(buf);
+        return bad(l, "tmpfs mounts");
+    }
+    for (i = 0; i < arr.n; i++) {
+        char path[FB_PATH_MAX];
+        struct fb_list *pos;
+        if (!fb_sr_str(&arr, path, sizeof(path))) {
+            free(buf);
+            return bad(l, "tmpfs mount path");
+        }
+        l->tmpfs_mounts[i] = NULL;
+        fb_list_for_each(pos, fb_vfs_mounts())
+        {
+            struct fb_mount *m = fb_list_entry(pos, struct fb_mount, node);
+            struct fb_path p = {m, m->root};
+            if (strcmp(m->sb->type, "tmpfs") == 0 &&
+                fb_vfs_path_string(&p, &root, buf, FB_PATH_MAX) >= 0 && strcmp(buf, path) == 0)
+                l->tmpfs_mounts[i] = m;
+        }
+        if (!l->tmpfs_mounts[i]) {
+            free(buf);
+            return fb_error_set(l->err, ENOENT, "restore: no tmpfs mounted at %s here", path);
+        }
+    }
+    l->ntmpfs = (int)arr.n;
+    free(buf);
+    return 0;
+}
+
+static void load_ts(struct fb_sr *r, struct timespec *ts)
+{
+    ts->tv_sec = (time_t)fb_sr_i64(r);
+    ts->tv_nsec = (long)fb_sr_i64(r);
+    if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)
+        *r->err = true;
+}
+
+static int load_tmpfs_inode(struct loader *l, struct fb_sr *e, uint32_t i)
+{
+    struct tmpfs_pending *tp = &l->tpend[i];
+    int64_t ref = fb_sr_i64(e);
+    bool root = fb_sr_bool(e);
+    struct fb_sb *sb;
+    struct fb_inode *existing = NULL;
+
+    tp->st.mode = (uint32_t)fb_sr_u64(e);
+    tp->st.uid = (uint32_t)fb_sr_u64(e);
+    tp->st.gid = (uint32_t)fb_sr_u64(e);
+    tp->st.nlink = fb_sr_u64(e);
+    tp->st.size = fb_sr_u64(e);
+    load_ts(e, &tp->st.atime);
+    load_ts(e, &tp->st.mtime);
+    load_ts(e, &tp->st.ctime);
+    load_ts(e, &tp->st.btime);
+    if (l->bad || ref < -1 || ref >= l->ntmpfs || (root && ref < 0) ||
+        tp->st.size > (uint64_t)INT64_MAX)
+        return bad(l, "tmpfs inode");
+    sb = ref < 0 ? fb_tmpfs_shm_sb() : l->tmpfs_mounts[ref]->sb;
+    if (root)
+        existing = l->tmpfs_mounts[ref]->root->inode;
+    l->inodes[i] = fb_tmpfs_load_inode(sb, existing, (mode_t)tp->st.mode, e);
+    if (!l->inodes[i])
+        return bad(l, "tmpfs inode content");
+    tp->entries = fb_sr_obj(e);
+    tp->next_seq = fb_sr_u64(e);
+    if (l->bad || !tp->entries ||
+        (S_ISDIR(tp->st.mode) ? tp->entries->type != MSGPACK_OBJECT_ARRAY
+                              : tp->entries->type != MSGPACK_OBJECT_NIL))
+        return bad(l, "tmpfs directory");
+    return 0;
+}
+
+/* Link directory entries, then give every tmpfs inode its saved attributes. */
+static int finish_tmpfs(struct loader *l)
+{
+    uint32_t i, j;
+
+    for (i = 0; i < l->ninodes; i++) {
+        struct tmpfs_pending *tp = &l->tpend[i];
+        struct fb_sr es;
+        if (!l->inodes[i] || !fb_inode_is_tmpfs(l->inodes[i]) || !tp->entries ||
+            tp->entries->type != MSGPACK_OBJECT_ARRAY)
+            continue;
+        fb_sr_open(&es, tp->entries, &l->bad);
+        for (j = 0; j < es.n; j++) {
+            struct fb_sr en;
+            char name[FB_NAME_MAX + 1];
+            uint64_t id, seq;
+            fb_sr_sub(&es, &en);
+            if (!fb_sr_str(&en, name, sizeof(name)))
+                return bad(l, "tmpfs entry name");
+            id = fb_sr_u64(&en);
+            seq = fb_sr_u64(&en);
+            if (l->bad || id == 0 || id > l->ninodes || id - 1 == i ||
+                !fb_inode_is_tmpfs(l->inodes[id - 1]) ||
+                l->inodes[id - 1]->sb != l->inodes[i]->sb ||
+                fb_tmpfs_load_link(l->inodes[i], name, l->inodes[id - 1], seq) < 0)
+                return bad(l, "tmpfs entry");
+        }
+        fb_tmpfs_set_next_seq(l->inodes[i], tp->next_seq);
+    }
+    for (i = 0; i < l->ninodes; i++) {
+        struct fb_inode *ino = l->inodes[i];
+        struct tmpfs_pending *tp = &l->tpend[i];
+        if (!ino || !fb_inode_is_tmpfs(ino) || !tp->entries)
+            continue;
+        ino->st.mode = tp->st.mode;
+        ino->st.uid = tp->st.uid;
+        ino->st.gid = tp->st.gid;
+        ino->st.nlink = tp->st.nlink;
+        ino->st.size = tp->st.size;
+        ino->st.atime = tp->st.atime;
+        ino->st.mtime = tp->st.mtime;
+        ino->st.ctime = tp->st.ctime;
+        ino->st.btime = tp->st.btime;
+        ino->st.blocks = 0;
+    }
+    return 0;
+}
+
+static int load_inodes(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "inode table");
+    l->ninodes = arr.n;
+    l->inodes = calloc(arr.n ? arr.n : 1, sizeof(*l->inodes));
+    l->tpend = calloc(arr.n ? arr.n : 1, sizeof(*l->tpend));
+    if (!l->inodes || !l->tpend)
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        uint64_t kind;
+        fb_sr_sub(&arr, &e);
+        kind = fb_sr_u64(&e);
+        if (l->bad)
+            return bad(l, "inode");
+        if (kind == INODE_PIPE) {
+            l->inodes[i] = fb_pipe_load(&e);
+            if (!l->inodes[i])
+                return bad(l, "pipe");
+        } else if (kind == INODE_P9) {
+            char path[FB_PATH_MAX];
+            struct fb_path p;
+            uint64_t size;
+            int64_t msec, mnsec;
+            int r;
+            if (!fb_sr_str(&e, path, sizeof(path)))
+                return bad(l, "9P path");
+            size = fb_sr_u64(&e);
+            msec = fb_sr_i64(&e);
+            mnsec = fb_sr_i64(&e);
+            if (l->bad)
+                return bad(l, "9P inode");
+            r = lookup_path(l, path, &p);
+            if (r < 0)
+                return fb_error_set(l->err, -r,
+                                    "image is stale: %s, used by the saved program, is gone (%s); "
+                                    "make a new checkpoint",
+                                    path, strerror(-r));
+            if (!fb_inode_is_p9(p.dentry->inode) || p.dentry->inode->st.size != size ||
+                p.dentry->inode->st.mtime.tv_sec != msec ||
+                p.dentry->inode->st.mtime.tv_nsec != mnsec) {
+                fb_path_put(&p);
+                return fb_error_set(l->err, ESTALE,
+                                    "image is stale: %s changed since the checkpoint (size or "
+                                    "modification time differ); make a new checkpoint",
+                                    path);
+            }
+            l->inodes[i] = p.dentry->inode;
+            fb_inode_get(l->inodes[i]);
+            fb_path_put(&p);
+            if (fb_p9fs_cache_load(l->inodes[i], &e) < 0)
+                return bad(l, "9P page cache");
+        } else if (kind == INODE_TMPFS) {
+            if (load_tmpfs_inode(l, &e, i) < 0)
+                return -1;
+        } else {
+            return bad(l, "inode kind");
+        }
+    }
+    return finish_tmpfs(l);
+}
+
+static int load_files(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "file table");
+    l->nfiles = arr.n;
+    l->files = calloc(arr.n ? arr.n : 1, sizeof(*l->files));
+    if (!l->files)
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        uint64_t kind, flags;
+        int64_t pos;
+        struct fb_file *f = NULL;
+
+        fb_sr_sub(&arr, &e);
+        kind = fb_sr_u64(&e);
+        flags = fb_sr_u64(&e);
+        pos = fb_sr_i64(&e);
+        if (l->bad || flags > 0xffffffffu || pos < 0)
+            return bad(l, "file");
+        if (kind == FILE_HOST) {
+            uint64_t idx = fb_sr_u64(&e);
+            if (l->bad || idx > 2)
+                return bad(l, "stdio file");
+            f = fb_k->host_stdio[idx];
+            if (!f)
+                return fb_error_set(l->err, EBADF,
+                                    "restore: the saved program uses its %s, which is closed here",
+                                    idx == 0 ? "stdin" : idx == 1 ? "stdout" : "stderr");
+            fb_file_get(f);
+            /* Access mode and position are the new caller's; status flags the program set
+             * (O_NONBLOCK, O_APPEND) carry over. */
+            f->flags = (f->flags & O_ACCMODE) | ((unsigned)flags & ~(unsigned)O_ACCMODE);
+        } else if (kind == FILE_PIPE) {
+            uint64_t id = fb_sr_u64(&e);
+            if (l->bad || id == 0 || id > l->ninodes || !fb_inode_is_anon_pipe(l->inodes[id - 1]))
+                return bad(l, "pipe file");
+            f = fb_pipe_file_restore(l->inodes[id - 1], (unsigned)flags);
+            if (!f)
+                return fb_error_set(l->err, ENOMEM, "out of memory");
+            f->pos = pos;
+        } else if (kind == FILE_TMPFS) {
+            uint64_t id = fb_sr_u64(&e);
+            char path[FB_PATH_MAX];
+            bool have_path;
+            struct fb_inode *ino;
+            int r;
+            const msgpack_object *po = fb_sr_obj(&e);
+            have_path = po && po->type == MSGPACK_OBJECT_STR;
+            if (have_path) {
+                if (po->via.str.size >= sizeof(path) || memchr(po->via.str.ptr, 0, po->via.str.size))
+                    return bad(l, "tmpfs file path");
+                memcpy(path, po->via.str.ptr, po->via.str.size);
+                path[po->via.str.size] = 0;
+            }
+            if (l->bad || id == 0 || id > l->ninodes || !fb_inode_is_tmpfs(l->inodes[id - 1]))
+                return bad(l, "tmpfs file");
+            ino = l->inodes[id - 1];
+            if (have_path) {
+                struct fb_path p;
+                r = lookup_path(l, path, &p);
+                if (r == 0 && p.dentry->inode != ino) {
+                    fb_path_put(&p);
+                    r = -ESTALE;
+                }
+                if (r == 0) {
+                    f = fb_file_new(ino, &p, (unsigned)flags);
+                    fb_path_put(&p);
+                }
+            } else {
+                f = fb_file_new(ino, NULL, (unsigned)flags);
+            }
+            if (!f)
+                return bad(l, "tmpfs file path");
+            r = !(flags & O_PATH) && ino->ops->open ? ino->ops->open(ino, f) : 0;
+            if (r < 0) {
+                fb_file_put(f);
+                return fb_error_set(l->err, -r, "restore: reopening a tmpfs file: %s",
+                                    strerror(-r));
+            }
+            f->pos = pos;
+            f->anon_name = fb_sr_strdup(&e);
+        } else if (kind == FILE_PATH) {
+            char path[FB_PATH_MAX];
+            struct fb_path p;
+            int r;
+            if (!fb_sr_str(&e, path, sizeof(path)) || l->bad)
+                return bad(l, "file path");
+            r = lookup_path(l, path, &p);
+            if (r == 0) {
+                r = fb_vfs_open_path(&p, (int)(flags & ~(unsigned)(O_CREAT | O_EXCL | O_TRUNC)),
+                                     &f);
+                fb_path_put(&p);
+            }
+            if (r < 0)
+                return fb_error_set(l->err, -r,
+                                    "image is stale: cannot reopen %s, open in the saved program "
+                                    "(%s)",
+                                    path, strerror(-r));
+            f->pos = pos;
+        } else {
+            return bad(l, "file kind");
+        }
+        l->files[i] = f;
+    }
+    return 0;
+}
+
+static int load_fdtables(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i, j;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "fd tables");
+    l->nfdts = arr.n;
+    l->fdts = calloc(arr.n ? arr.n : 1, sizeof(*l->fdts));
+    if (!l->fdts)
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        struct fb_fdtable *ft = fb_fdtable_new();
+        int size = 0;
+        if (!ft)
+            return fb_error_set(l->err, ENOMEM, "out of memory");
+        l->fdts[i] = ft;
+        fb_sr_sub(&arr, &e);
+        if (l->bad || e.n % 3)
+            return bad(l, "fd table");
+        /* Size the table for the highest fd. */
+        for (j = 0; j < e.n; j += 3) {
+            uint64_t fd = fb_sr_u64(&e);
+            fb_sr_u64(&e);
+            fb_sr_bool(&e);
+            if (fd >= (1u << 20))
+                return bad(l, "fd number");
+            if ((int)fd >= size)
+                size = (int)fd + 1;
+        }
+        e.i = 0;
+        if (size > ft->size) {
+            struct fb_fd_entry *n = realloc(ft->fds, (size_t)size * sizeof(*n));
+            if (!n)
+                return fb_error_set(l->err, ENOMEM, "out of memory");
+            memset(n + ft->size, 0, (size_t)(size - ft->size) * sizeof(*n));
+            ft->fds = n;
+            ft->size = size;
+        }
+        for (j = 0; j < e.n; j += 3) {
+            uint64_t fd = fb_sr_u64(&e), id = fb_sr_u64(&e);
+            bool cloexec = fb_sr_bool(&e);
+            if (l->bad || id == 0 || id > l->nfiles || ft->fds[fd].file)
+                return bad(l, "fd entry");
+            ft->fds[fd].file = l->files[id - 1];
+            ft->fds[fd].cloexec = cloexec;
+            fb_file_get(l->files[id - 1]);
+        }
+    }
+    return 0;
+}
+
+static int load_fss(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "filesystem contexts");
+    l->nfss = arr.n;
+    l->fss = calloc(arr.n ? arr.n : 1, sizeof(*l->fss));
+    if (!l->fss)
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        char root[FB_PATH_MAX], cwd[FB_PATH_MAX];
+        struct fb_path pr, pc;
+        uint64_t umask;
+        int r;
+        fb_sr_sub(&arr, &e);
+        if (!fb_sr_str(&e, root, sizeof(root)) || !fb_sr_str(&e, cwd, sizeof(cwd)))
+            return bad(l, "filesystem context");
+        umask = fb_sr_u64(&e);
+        if (l->bad || umask > 0777)
+            return bad(l, "umask");
+        r = lookup_path(l, root, &pr);
+        if (r < 0)
+            return fb_error_set(l->err, -r, "image is stale: root directory %s is gone", root);
+        r = lookup_path(l, cwd, &pc);
+        if (r < 0) {
+            fb_path_put(&pr);
+            return fb_error_set(l->err, -r, "image is stale: working directory %s is gone", cwd);
+        }
+        l->fss[i] = fb_fs_ctx_new(&pr, &pc);
+        fb_path_put(&pr);
+        fb_path_put(&pc);
+        if (!l->fss[i])
+            return fb_error_set(l->err, ENOMEM, "out of memory");
+        l->fss[i]->umask = (mode_t)umask;
+    }
+    return 0;
+}
+
+static int load_sighands(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "signal handlers");
+    l->nshs = arr.n;
+    l->shs = calloc(arr.n ? arr.n : 1, sizeof(*l->shs));
+    if (!l->shs)
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    for (i = 0; i < arr.n; i++) {
+        l->shs[i] = fb_sighand_new();
+        if (!l->shs[i])
+            return fb_error_set(l->err, ENOMEM, "out of memory");
+        fb_sr_bin(&arr, l->shs[i]->action, sizeof(l->shs[i]->action), NULL);
+        if (l->bad)
+            return bad(l, "signal handler table");
+    }
+    return 0;
+}
+
+static struct fb_mappable *map_lookup(uint64_t id, void *arg)
+{
+    struct loader *l = arg;
+    struct fb_inode *ino;
+    if (id == 0 || id > l->ninodes)
+        return NULL;
+    ino = l->inodes[id - 1];
+    if ((!fb_inode_is_p9(ino) && !fb_inode_is_tmpfs(ino)) || !ino->mappable)
+        return NULL;
+    ino->mappable->ops->get(ino->mappable);
+    return ino->mappable;
+}
+
+static int load_mms(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "address spaces");
+    l->nmms = arr.n;
+    l->mms = calloc(arr.n ? arr.n : 1, sizeof(*l->mms));
+    if (!l->mms)
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    for (i = 0; i < arr.n; i++) {
+        l->mms[i] = fb_mm_load(&arr, &fb_k->mf, fb_k->plat, map_lookup, l);
+        if (!l->mms[i] || l->bad)
+            return bad(l, "address space");
+    }
+    return 0;
+}
+
+static void load_sigpending(struct loader *l, struct fb_sr *r, struct fb_sigpending *p)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(r, &arr);
+    for (i = 0; i < arr.n && !l->bad; i++) {
+        struct fb_sigqueue_entry *e = calloc(1, sizeof(*e));
+        if (!e) {
+            l->bad = true;
+            return;
+        }
+        fb_sr_bin(&arr, &e->info, sizeof(e->info), NULL);
+        if (l->bad || e->info.si_signo < 1 || e->info.si_signo > 64) {
+            free(e);
+            l->bad = true;
+            return;
+        }
+        fb_list_add_tail(&p->list, &e->node);
+        p->mask |= FB_SIGBIT(e->info.si_signo);
+    }
+}
+
+static bool valid_pid(uint64_t pid)
+{
+    return pid >= 1 && pid <= (uint64_t)fb_k->pid_max;
+}
+
+/* Processes: created first without links, then parents linked (the saved order is creation
+ * order, but reparenting makes no promise about it). */
+static int load_tgs(struct loader *l, struct fb_sr *top, struct fb_thread_group ***out, uint32_t *n)
+{
+    struct fb_sr arr;
+    struct fb_thread_group **tgs;
+    uint64_t *parents;
+    uint32_t i, j;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "process table");
+    tgs = calloc(arr.n ? arr.n : 1, sizeof(*tgs));
+    parents = calloc(arr.n ? arr.n : 1, sizeof(uint64_t));
+    if (!tgs || !parents) {
+        free(tgs);
+        free(parents);
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    }
+    *out = tgs;
+    *n = arr.n;
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        struct fb_thread_group *tg;
+        uint64_t tgid, sh, state;
+        size_t got = 0;
+        int64_t deadline, interval;
+
+        fb_sr_sub(&arr, &e);
+        tgid = fb_sr_u64(&e);
+        if (l->bad || !valid_pid(tgid))
+            goto corrupt;
+        tg = fb_tg_new(NULL, NULL);
+        if (!tg) {
+            free(parents);
+            return fb_error_set(l->err, ENOMEM, "out of memory");
+        }
+        tgs[i] = tg;
+        tg->tgid = (int)tgid;
+        parents[i] = fb_sr_u64(&e);
+        tg->exit_signal = (int)fb_sr_u64(&e);
+        fb_sr_u64(&e); /* parent thread: the parent's leader after a restore */
+        tg->did_exec = fb_sr_bool(&e);
+        tg->child_subreaper = fb_sr_bool(&e);
+        tg->dumpable = (int)fb_sr_i64(&e);
+        tg->pgid = (int)fb_sr_u64(&e);
+        tg->sid = (int)fb_sr_u64(&e);
+        sh = fb_sr_u64(&e);
+        load_sigpending(l, &e, &tg->shared_pending);
+        state = fb_sr_u64(&e);
+        tg->group_exiting = fb_sr_bool(&e);
+        tg->exit_status = (int)fb_sr_i64(&e);
+        tg->stopped = fb_sr_bool(&e);
+        tg->stop_signal = (int)fb_sr_i64(&e);
+        tg->stop_reported = fb_sr_bool(&e);
+        tg->continued = fb_sr_bool(&e);
+        tg->stop_pending_threads = (int)fb_sr_i64(&e);
+        tg->uid = (uint32_t)fb_sr_u64(&e);
+        tg->euid = (uint32_t)fb_sr_u64(&e);
+        tg->suid = (uint32_t)fb_sr_u64(&e);
+        tg->fsuid = (uint32_t)fb_sr_u64(&e);
+        tg->gid = (uint32_t)fb_sr_u64(&e);
+        tg->egid = (uint32_t)fb_sr_u64(&e);
+        tg->sgid = (uint32_t)fb_sr_u64(&e);
+        tg->fsgid = (uint32_t)fb_sr_u64(&e);
+        fb_sr_bin(&e, tg->groups, sizeof(tg->groups), &got);
+        tg->ngroups = (int)(got / sizeof(tg->groups[0]));
+        fb_sr_bin(&e, tg->rlim, sizeof(tg->rlim), NULL);
+        deadline = fb_sr_i64(&e);
+        interval = fb_sr_i64(&e);
+        tg->next_timer_id = (int)fb_sr_u64(&e);
+        tg->utime_ns = fb_sr_i64(&e);
+        tg->stime_ns = fb_sr_i64(&e);
+        tg->child_utime_ns = fb_sr_i64(&e);
+        tg->child_stime_ns = fb_sr_i64(&e);
+        tg->start_mono_ns = fb_sr_i64(&e);
+        fb_sr_i64(&e); /* CPU itimers armed: refused at checkpoint time */
+        fb_sr_u64(&e); /* leader: the thread whose tid is the tgid (load_tasks) */
+        fb_sr_u64(&e); /* live threads: counted as threads are created */
+        if (l->bad || state > FB_TG_ZOMBIE || (state == FB_TG_LIVE && (sh == 0 || sh > l->nshs)) ||
+            !valid_pid((uint64_t)tg->pgid) || !valid_pid((uint64_t)tg->sid) ||
+            (parents[i] && !valid_pid(parents[i])) || interval < 0 || deadline < 0 ||
+            tg->exit_signal < 0 || tg->exit_signal > 64)
+            goto corrupt;
+        tg->state = (enum fb_tg_state)state;
+        if (sh) {
+            tg->sighand = l->shs[sh - 1];
+            tg->sighand->refs++;
+        }
+        if (deadline || interval)
+            fb_itimer_real_restore(tg, deadline, interval);
+        for (j = 0; j < i; j++)
+            if (tgs[j]->tgid == tg->tgid)
+                goto corrupt;
+    }
+    for (i = 0; i < arr.n; i++) {
+        if (!parents[i])
+            continue;
+        for (j = 0; j < arr.n; j++)
+            if (tgs[j]->tgid == (int)parents[i] && j != i)
+                break;
+        if (j == arr.n)
+            goto corrupt;
+        tgs[i]->parent = tgs[j];
+        fb_list_add_tail(&tgs[j]->children, &tgs[i]->sibling);
+    }
+    /* Leaders and parent threads are resolved once tasks exist (load_tasks). */
+    *out = tgs;
+    free(parents);
+    return 0;
+corrupt:
+    free(parents);
+    return bad(l, "process");
+}
+
+static struct fb_thread_group *find_tg(struct fb_thread_group **tgs, uint32_t n, uint64_t tgid)
+{
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if ((uint64_t)tgs[i]->tgid == tgid)
+            return tgs[i];
+    return NULL;
+}
+
+static int load_tasks(struct loader *l, struct fb_sr *top, struct fb_thread_group **tgs,
+                      uint32_t ntgs)
+{
+    struct fb_sr arr;
+    struct fb_task **ts;
+    uint64_t *links;
+    uint32_t i, j;
+    size_t fpsize = fb_platform_fpstate_size();
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "thread table");
+    ts = calloc(arr.n ? arr.n : 1, sizeof(*ts));
+    links = calloc(arr.n ? arr.n : 1, 2 * sizeof(uint64_t));
+    if (!ts || !links) {
+        free(ts);
+        free(links);
+        return fb_error_set(l->err, ENOMEM, "out of memory");
+    }
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        uint64_t tid, tgid, mm, ft, fs, ss_sp, ss_size;
+        struct fb_thread_group *tg;
+        struct fb_task *t;
+
+        fb_sr_sub(&arr, &e);
+        tid = fb_sr_u64(&e);
+        tgid = fb_sr_u64(&e);
+        mm = fb_sr_u64(&e);
+        ft = fb_sr_u64(&e);
+        fs = fb_sr_u64(&e);
+        tg = find_tg(tgs, ntgs, tgid);
+        if (l->bad || !valid_pid(tid) || !tg || tg->state != FB_TG_LIVE || mm == 0 ||
+            mm > l->nmms || ft == 0 || ft > l->nfdts || fs == 0 || fs > l->nfss)
+            goto corrupt;
+        for (j = 0; j < i; j++)
+            if ((uint64_t)ts[j]->tid == tid)
+                goto corrupt;
+        fb_mm_get(l->mms[mm - 1]);
+        l->fdts[ft - 1]->refs++;
+        l->fss[fs - 1]->refs++;
+        t = fb_task_create(tg, l->mms[mm - 1], l->fdts[ft - 1], l->fss[fs - 1]);
+        if (!t) {
+            free(ts);
+            free(links);
+            return fb_error_set(l->err, ENOMEM, "out of memory");
+        }
+        ts[i] = t;
+        t->tid = (int)tid;
+        fb_sr_bin(&e, &t->cpu.regs, sizeof(t->cpu.regs), NULL);
+        fb_sr_bin(&e, t->cpu.fp, fpsize, NULL);
+        t->cpu.fp_valid = t->cpu.fp_dirty = true;
+        t->blocked = fb_sr_u64(&e) & ~(FB_SIGBIT(SIGKILL) | FB_SIGBIT(SIGSTOP));
+        t->saved_mask = fb_sr_u64(&e);
+        t->restore_mask = fb_sr_bool(&e);
+        load_sigpending(l, &e, &t->pending);
+        ss_sp = fb_sr_u64(&e);
+        t->altstack.ss_flags = (int)fb_sr_i64(&e);
+        ss_size = fb_sr_u64(&e);
+        t->altstack.ss_sp = (void *)(uintptr_t)ss_sp;
+        t->altstack.ss_size = ss_size;
+        t->clear_child_tid = fb_sr_u64(&e);
+        t->robust_list = fb_sr_u64(&e);
+        t->robust_len = fb_sr_u64(&e);
+        fb_sr_bin(&e, t->comm, sizeof(t->comm), NULL);
+        t->comm[sizeof(t->comm) - 1] = 0;
+        t->pdeath_signal = (int)fb_sr_i64(&e);
+        t->no_new_privs = fb_sr_bool(&e);
+        t->nice = (int)fb_sr_i64(&e);
+        t->sched_policy = (int)fb_sr_i64(&e);
+        fb_sr_bin(&e, t->affinity, sizeof(t->affinity), NULL);
+        links[2 * i] = fb_sr_u64(&e);
+        links[2 * i + 1] = fb_sr_u64(&e);
+        t->sc_nr = fb_sr_u64(&e);
+        t->restarting = fb_sr_bool(&e);
+        t->sc_deadline = fb_sr_i64(&e);
+        t->utime_ns = fb_sr_i64(&e);
+        t->stime_ns = fb_sr_i64(&e);
+        t->sleep_ns = fb_sr_i64(&e);
+        fb_sr_bin(&e, t->sc_args, sizeof(t->sc_args), NULL);
+        /* User-mode segments only: a corrupt image must not make the stub run as anything
+         * else (the host would refuse anyway; fail clearly instead). */
+        if (l->bad || t->cpu.regs.cs != 0x33 || t->cpu.regs.ss != 0x2b ||
+            t->nice < -20 || t->nice > 19 || t->pdeath_signal < 0 || t->pdeath_signal > 64)
+            goto corrupt;
+    }
+    /* Cross links: vfork pairs, leaders, parent threads, pid 1. */
+    for (i = 0; i < arr.n; i++) {
+        for (j = 0; j < 2; j++) {
+            uint64_t tid = links[2 * i + j];
+            struct fb_task *o = NULL;
+            uint32_t k;
+            if (!tid)
+                continue;
+            for (k = 0; k < arr.n; k++)
+                if ((uint64_t)ts[k]->tid == tid)
+                    o = ts[k];
+            if (!o)
+                goto corrupt;
+            if (j == 0)
+                ts[i]->vfork_parent = o;
+            else
+                ts[i]->vfork_child = o;
+        }
+    }
+    for (i = 0; i < ntgs; i++) {
+        struct fb_thread_group *tg = tgs[i];
+        struct fb_list *pos;
+        if (tg->state != FB_TG_LIVE)
+            continue;
+        if (fb_list_empty(&tg->threads))
+            goto corrupt;
+        /* The leader is the thread whose tid is the tgid, if it still exists. */
+        fb_list_for_each(pos, &tg->threads)
+        {
+            struct fb_task *t = fb_list_entry(pos, struct fb_task, tg_node);
+            if (t->tid == tg->tgid)
+                tg->leader = t;
+        }
+        if (!tg->leader)
+            tg->leader = fb_list_entry(tg->threads.next, struct fb_task, tg_node);
+        if (tg->parent && tg->parent->state == FB_TG_LIVE && !fb_list_empty(&tg->parent->threads))
+            tg->parent_thread = tg->parent->leader;
+    }
+    for (i = 0; i < arr.n; i++)
+        if (ts[i]->tid == 1)
+            fb_k->init = ts[i];
+    free(ts);
+    free(links);
+    return 0;
+corrupt:
+    free(ts);
+    free(links);
+    return bad(l, "thread");
+}
+
+static int load_futexes(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "futex queue");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        uint64_t tid, mm, addr, bitset;
+        bool shared;
+        struct fb_task *t;
+        fb_sr_sub(&arr, &e);
+        tid = fb_sr_u64(&e);
+        mm = fb_sr_u64(&e);
+        addr = fb_sr_u64(&e);
+        shared = fb_sr_bool(&e);
+        bitset = fb_sr_u64(&e);
+        t = l->bad || !valid_pid(tid) ? NULL : fb_task_lookup((int)tid);
+        if (!t || mm > l->nmms || bitset == 0 || bitset > 0xffffffffu || !t->restarting ||
+            fb_futex_restore_park(t, mm ? (const void *)l->mms[mm - 1] : NULL, addr, shared,
+                                  (uint32_t)bitset) < 0)
+            return bad(l, "futex waiter");
+    }
+    return 0;
+}
+
+static int load_locks(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i, j;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "locks");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e, ps, fs;
+        struct fb_inode *ino;
+        uint64_t fid;
+        fb_sr_sub(&arr, &e);
+        fid = fb_sr_u64(&e);
+        if (l->bad || fid == 0 || fid > l->nfiles || !l->files[fid - 1]->inode)
+            return bad(l, "lock file");
+        ino = l->files[fid - 1]->inode;
+        if (!ino->locks && !(ino->locks = fb_lock_ctx_new()))
+            return fb_error_set(l->err, ENOMEM, "out of memory");
+        fb_sr_sub(&e, &ps);
+        for (j = 0; j < ps.n; j++) {
+            struct fb_sr k;
+            struct fb_file_lock *lk = calloc(1, sizeof(*lk));
+            bool by_file;
+            uint64_t id;
+            if (!lk)
+                return fb_error_set(l->err, ENOMEM, "out of memory");
+            fb_sr_sub(&ps, &k);
+            by_file = fb_sr_bool(&k);
+            id = fb_sr_u64(&k);
+            lk->pid = (int)fb_sr_i64(&k);
+            lk->type = (short)fb_sr_i64(&k);
+            lk->ofd = fb_sr_bool(&k);
+            lk->start = fb_sr_i64(&k);
+            lk->end = fb_sr_i64(&k);
+            if (l->bad || id == 0 || (by_file ? id > l->nfiles : id > l->nfdts) ||
+                (lk->type != F_RDLCK && lk->type != F_WRLCK) || lk->start < 0 ||
+                lk->end < lk->start || ino->locks->nposix >= FB_LOCK_MAX_PER_INODE) {
+                free(lk);
+                return bad(l, "record lock");
+            }
+            lk->owner = by_file ? (const void *)l->files[id - 1] : (const void *)l->fdts[id - 1];
+            fb_list_add_tail(&ino->locks->posix, &lk->node);
+            ino->locks->nposix++;
+        }
+        fb_sr_sub(&e, &fs);
+        for (j = 0; j < fs.n; j++) {
+            struct fb_sr k;
+            struct fb_file_lock *lk = calloc(1, sizeof(*lk));
+            uint64_t id;
+            if (!lk)
+                return fb_error_set(l->err, ENOMEM, "out of memory");
+            fb_sr_sub(&fs, &k);
+            id = fb_sr_u64(&k);
+            lk->type = (short)fb_sr_i64(&k);
+            if (l->bad || id == 0 || id > l->nfiles || (lk->type != F_RDLCK && lk->type != F_WRLCK)) {
+                free(lk);
+                return bad(l, "flock lock");
+            }
+            lk->owner = l->files[id - 1];
+            lk->pid = -1;
+            fb_list_add_tail(&ino->locks->flock, &lk->node);
+        }
+    }
+    return 0;
+}
+
+static void loader_free(struct loader *l)
+{
+    uint32_t i;
+    /* Drop the loader's own references (tasks hold theirs). */
+    for (i = 0; i < l->nfiles; i++)
+        if (l->files[i])
+            fb_file_put(l->files[i]);
+    for (i = 0; i < l->ninodes; i++)
+        if (l->inodes[i])
+            fb_inode_put(l->inodes[i]);
+    for (i = 0; i < l->nfdts; i++)
+        if (l->fdts[i])
+            fb_fdtable_put(l->fdts[i]);
+    for (i = 0; i < l->nfss; i++)
+        if (l->fss[i])
+            fb_fs_ctx_put(l->fss[i]);
+    for (i = 0; i < l->nshs; i++)
+        if (l->shs[i])
+            fb_sighand_put(l->shs[i]);
+    for (i = 0; i < l->nmms; i++)
+        if (l->mms[i])
+            fb_mm_put(l->mms[i]);
+    free(l->files);
+    free(l->inodes);
+    free(l->fdts);
+    free(l->fss);
+    free(l->shs);
+    free(l->mms);
+    free(l->tpend);
+    if (l->tmp_fs)
+        fb_fs_ctx_put(l->tmp_fs);
+}
+
+int fb_snapshot_restore(int fd, struct fb_error *err)
+{
+    struct fb_image_reader *img;
+    struct loader l;
+    struct fb_sr_doc doc;
+    struct fb_sr top, kr;
+    struct fb_thread_group **tgs = NULL;
+    uint32_t ntgs = 0, i;
+    void *blob = NULL;
+    size_t len;
+    char magic[16];
+    int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
+    uint64_t version, next_pid, pid_max;
+    uint16_t *pids = fb_pid_table();
+    int rc = -1;
+
+    memset(&l, 0, sizeof(l));
+    l.err = err;
+    if (fb_image_fdopen(fd, "image", &img, err) < 0)
+        return -1;
+    if (fb_memfile_load(&fb_k->mf, img, err) < 0 ||
+        fb_image_read_raw(img, "kernel", &blob, &len, err) < 0) {
+        fb_image_close(img);
+        return -1;
+    }
+    fb_image_close(img);
+    fb_dbg("image memory loaded in %.2f ms (%lu pages)", (fb_host_mono_ns() - t0) / 1e6,
+           (unsigned long)fb_k->mf.used_pages);
+    if (fb_sr_parse(&doc, blob, len) < 0) {
+        free(blob);
+        return fb_error_set(err, EINVAL, "image: the kernel state is not valid msgpack");
+    }
+    fb_sr_open(&top, &doc.up.data, &l.bad);
+    if (!fb_sr_str(&top, magic, sizeof(magic)) || strcmp(magic, "fnbox-kernel") != 0) {
+        bad(&l, "magic");
+        goto out;
+    }
+    version = fb_sr_u64(&top);
+    if (version != FB_KSTATE_VERSION) {
+        fb_error_set(err, EPROTO, "image: kernel state version %lu, this fnbox reads %d",
+                     (unsigned long)version, FB_KSTATE_VERSION);
+        goto out;
+    }
+    fb_sr_sub(&top, &kr);
+    next_pid = fb_sr_u64(&kr);
+    pid_max = fb_sr_u64(&kr);
+    if (l.bad || pid_max != (uint64_t)fb_k->pid_max || !valid_pid(next_pid) || !pids) {
+        bad(&l, "pid allocator");
+        goto out;
+    }
+    fb_sr_bin(&kr, pids, ((size_t)fb_k->pid_max + 1) * sizeof(uint16_t), NULL);
+    fb_k->next_pid = (int)next_pid;
+    saved_mono = fb_sr_i64(&kr);
+    saved_boot = fb_sr_i64(&kr);
+    /* Monotonic time continues from the checkpoint (never backwards, never a jump). */
+    fb_k->mono_offset_ns = saved_mono - fb_host_mono_ns();
+    fb_k->boot_mono_ns = saved_boot - fb_k->mono_offset_ns;
+    fb_sr_str(&kr, fb_k->hostname, sizeof(fb_k->hostname));
+    fb_sr_str(&kr, fb_k->domainname, sizeof(fb_k->domainname));
+    fb_k->init_exited = fb_sr_bool(&kr);
+    fb_k->init_status = (int)fb_sr_i64(&kr);
+    if (l.bad) {
+        bad(&l, "kernel");
+        goto out;
+    }
+
+    /* A stand-in task for path lookups: root credentials, the sandbox root. */
+    {
+        struct fb_path root = {fb_k->root_mount, fb_k->root_mount->root};
+        l.tmp_fs = fb_fs_ctx_new(&root, &root);
+        if (!l.tmp_fs) {
+            fb_error_set(err, ENOMEM, "out of memory");
+            goto out;
+        }
+        l.tmp_task.fs = l.tmp_fs;
+        l.tmp_task.tg = &l.tmp_tg;
+        for (i = 0; i < RLIM_NLIMITS; i++)
+            l.tmp_tg.rlim[i].rlim_cur = l.tmp_tg.rlim[i].rlim_max = RLIM_INFINITY;
+    }
+    if (load_tmpfs_mounts(&l, &top) < 0 || load_inodes(&l, &top) < 0 || load_files(&l, &top) < 0 || load_fdtables(&l, &top) < 0 ||
+        load_fss(&l, &top) < 0 || load_sighands(&l, &top) < 0 || load_mms(&l, &top) < 0 ||
+        load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0 ||
+        load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0)
+        goto out;
+    /* Threads sharing an address space each need a host thread inside its stub; normally the
+     * cloning thread makes one (as_add_thread), here a temporary context of this thread makes
+     * them all at once. */
+    for (i = 0; i < l.nmms; i++) {
+        struct fb_list *pos;
+        struct fb_pctx *ctx = NULL;
+        int users = 0, k, r = 0;
+        fb_list_for_each(pos, &fb_k->tasks)
+        {
+            struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+            users += t->mm == l.mms[i];
+        }
+        if (users < 2)
+            continue;
+        if (!fb_mm_as(l.mms[i], &r) || (r = fb_k->plat->ops->ctx_new(fb_k->plat, &ctx)) < 0) {
+            fb_error_set(err, -r, "restore: creating an address space: %s", strerror(-r));
+            goto out;
+        }
+        for (k = 0; k < users && r == 0; k++)
+            r = fb_k->plat->ops->as_add_thread(ctx, l.mms[i]->as);
+        fb_k->plat->ops->ctx_release(ctx);
+        if (r < 0) {
+            fb_error_set(err, -r, "restore: creating threads in an address space: %s",
+                         strerror(-r));
+            goto out;
+        }
+    }
+    /* Start every thread. */
+    {
+        struct fb_list *pos;
+        fb_list_for_each(pos, &fb_k->tasks)
+        {
+            struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+            int r = fb_task_start(t);
+            if (r < 0) {
+                fb_error_set(err, -r, "starting a restored thread: %s", strerror(-r));
+                goto out;
+            }
+        }
+    }
+    fb_dbg("kernel restored in %.2f ms (%u processes)", (fb_host_mono_ns() - t0) / 1e6, ntgs);
+    rc = 0;
+out:
+    if (rc < 0 && l.bad && !err->code)
+        bad(&l, "truncated");
+    loader_free(&l);
+    free(tgs);
+    fb_sr_doc_free(&doc);
+    free(blob);
+    return rc;
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# End-to-end tests of fnbox checkpoint / restore / inspect: round trips of programs, the python
+# template, preserved kernel state, independence of clones, and every refusal a user can meet
+# (stale code, corrupt or foreign images, programs that never reach the ready point, state that
+# cannot be saved). Prints "PASS e2e/ckpt_NAME" or "FAIL e2e/ckpt_NAME: why". Run from the
+# repository root after `make`.
+set -u
+
+FNBOX=${FNBOX:-build/fnbox}
+E2E=$PWD/build/e2e
+tmp=$(mktemp -d /tmp/fnbox-ckpt-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+pass() { echo "PASS e2e/ckpt_$1"; }
+fail() {
+    echo "FAIL e2e/ckpt_$1: $2"
+    failed=1
+}
+# t NAME DESCRIPTION COMMAND...: pass if COMMAND succeeds.
+t() {
+    local name=$1 what=$2
+    shift 2
+    if "$@"; then pass "$name"; else fail "$name" "$what (status ${status:-?}, out '${out:0:300}', err '${err:0:400}')"; fi
+}
+# fx STDIN-STRING fnbox-args...: run fnbox; sets $out $err $status.
+fx() {
+    local in=$1
+    shift
+    out=$(printf '%s' "$in" | timeout -k 5 120 "$FNBOX" "$@" 2>"$tmp/err")
+    status=$?
+    err=$(cat "$tmp/err")
+}
+
+# --- any program: the README example --------------------------------------------------------------
+fx "" checkpoint -o "$tmp/sh.img" -- /bin/sh -c 'read x; echo "got $x"; exit 7'
+t sh_checkpoint "image written" test "$status" = 0 -a -s "$tmp/sh.img"
+t sh_no_temp_left "no temporary file next to the image" bash -c '! ls "$0"/sh.img.tmp.* 2>/dev/null' "$tmp"
+fx "hi
+" restore "$tmp/sh.img"
+t sh_restore "got hi and the program's exit status 7" test "$status" = 7 -a "$out" = "got hi"
+fx "" restore --input /dev/null "$tmp/sh.img"
+t sh_input_file "--input: an empty request" test "$status" = 7 -a "$out" = "got "
+echo "from a file" >"$tmp/req"
+fx "" restore --input "$tmp/req" "$tmp/sh.img"
+t sh_input_file2 "--input FILE is the request" test "$out" = "got from a file"
+
+# --- kernel state survives: threads, a child process, pipes, signals, timers, memory ---------------
+fx "" checkpoint --mount "$E2E:/e" -o "$tmp/st.img" -- /e/ckpt_state
+t state_checkpoint "image of a multi-threaded, multi-process program" test "$status" = 0
+fx "one
+" restore "$tmp/st.img"
+o1=$out
+t state_restore "every piece of state checked by the program itself" bash -c '[[ $0 == "ok before="*" line=one" ]]' "$o1"
+fx "two
+" restore "$tmp/st.img"
+o2=$out
+b1=${o1#*before=}; b1=${b1%% *}; b2=${o2#*before=}; b2=${b2%% *}
+a1=${o1#*after=}; a1=${a1%% *}; a2=${o2#*after=}; a2=${a2%% *}
+t state_same_past "both clones remember the same pre-checkpoint random bytes" test -n "$b1" -a "$b1" = "$b2"
+t state_fresh_random "each clone draws fresh randomness after the restore" test -n "$a1" -a "$a1" != "$a2"
+
+# Concurrent restores of one image are independent sandboxes.
+for i in 1 2 3 4; do
+    (echo "req$i" | timeout 60 "$FNBOX" restore "$tmp/st.img" >"$tmp/c$i.out" 2>&1; echo $? >"$tmp/c$i.rc") &
+done
+wait
+ok=1
+for i in 1 2 3 4; do
+    grep -q "^ok .*line=req$i\$" "$tmp/c$i.out" && [ "$(cat "$tmp/c$i.rc")" = 0 ] || ok=0
+done
+status=$ok out=$(cat "$tmp"/c*.out) err=""
+t concurrent "4 concurrent restores each answer their own request" test $ok = 1
+
+# --- the python template ----------------------------------------------------------------------------
+mkdir -p "$tmp/hello"
+cat >"$tmp/hello/main.py" <<'PY'
+import json, random
+def handler(event, context):
+    if event.get("boom"):
+        raise ValueError("asked to fail")
+    return {"hello": event.get("name", "world"), "r": random.random(),
+            "fn": context.function_name, "left": context.get_remaining_time_in_millis() > 0,
+            "id": context.aws_request_id}
+PY
+fx "" checkpoint --template python --code "$tmp/hello" --handler main.handler -o "$tmp/hello.img"
+t py_checkpoint "python image written" test "$status" = 0 -a -s "$tmp/hello.img"
+fx '{"name":"ada"}' restore "$tmp/hello.img"
+p1=$out
+t py_invoke "handler result as JSON" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["hello"]=="ada" and d["fn"]=="hello" and d["left"] else 1)' "$p1"
+fx '{"name":"ada"}' restore "$tmp/hello.img"
+p2=$out
+t py_fresh_prng "two invocations get different random.random() and request ids" python3 -c 'import json,sys; a=json.loads(sys.argv[1]); b=json.loads(sys.argv[2]); sys.exit(0 if a["r"]!=b["r"] and a["id"]!=b["id"] else 1)' "$p1" "$p2"
+fx '' restore "$tmp/hello.img"
+t py_empty_event "an empty request is the event {}" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"world\"" <<<"$1"' "$status" "$out"
+fx '{"boom":true}' restore "$tmp/hello.img"
+t py_exception "a handler exception: error body with type and stack trace, status 1" python3 -c 'import json,sys; d=json.loads(sys.argv[2]); sys.exit(0 if sys.argv[1]=="1" and d["errorType"]=="ValueError" and d["errorMessage"]=="asked to fail" and d["stackTrace"] else 1)' "$status" "$out"
+fx 'not json' restore "$tmp/hello.img"
+t py_bad_event "an event that is not JSON: Runtime.UnmarshalError" bash -c '[ "$0" = 1 ] && grep -q UnmarshalError <<<"$1"' "$status" "$out"
+
+mkdir -p "$tmp/broken"
+echo 'import no_such_module_anywhere' >"$tmp/broken/main.py"
+fx "" checkpoint --template python --code "$tmp/broken" -o "$tmp/broken.img"
+t py_import_error "import errors are reported at checkpoint time, no image" bash -c '[ "$0" = 1 ] && grep -q "no_such_module_anywhere" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/broken.img"
+
+# Stale code: a changed code file makes restore refuse, naming it.
+cp "$tmp/hello.img" "$tmp/hello2.img"
+sleep 0.01
+echo "# changed" >>"$tmp/hello/main.py"
+fx '{}' restore "$tmp/hello2.img"
+t stale_code "restore refuses an image whose code changed (status 125, names the file)" bash -c '[ "$0" = 125 ] && grep -q "stale" <<<"$1" && grep -q "main.py" <<<"$1"' "$status" "$err"
+fx '' inspect "$tmp/hello2.img"
+t stale_inspect "inspect reports the image as stale" bash -c '[ "$0" = 0 ] && grep -q "stale" <<<"$1"' "$status" "$out"
+
+# --- inspect ------------------------------------------------------------------------------------------
+fx '' inspect "$tmp/sh.img"
+t inspect_text "header, sections and program" bash -c '[ "$0" = 0 ] && grep -q "format 1.0" <<<"$1" && grep -q "^  memory " <<<"$1" && grep -q "^  kernel " <<<"$1" && grep -q "read x" <<<"$1"' "$status" "$out"
+fx '' inspect --json --verify "$tmp/st.img"
+t inspect_json "--json --verify: valid JSON with the sections" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["valid"] and {"meta","kernel","memory"} <= {s["name"] for s in d["sections"]} else 1)' "$out"
+
+# --- refusals of damaged or foreign images -------------------------------------------------------------
+size=$(stat -c %s "$tmp/sh.img")
+head -c $((size / 2)) "$tmp/sh.img" >"$tmp/trunc.img"
+fx '' restore "$tmp/trunc.img"
+t truncated "a truncated image is refused (125) with a message that says so" bash -c '[ "$0" = 125 ] && grep -qi "truncat" <<<"$1"' "$status" "$err"
+fx '' inspect "$tmp/trunc.img"
+t truncated_inspect "inspect exits 1 on a truncated image" test "$status" = 1
+# An image from a future fnbox: major version 99 with a valid header checksum (crc32c of the
+# header's first 252 bytes, little endian, in its last 4).
+python3 - "$tmp/sh.img" "$tmp/ver.img" <<'PY'
+import struct, sys
+def crc32c(data):
+    c = 0xffffffff
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82f63b78 if c & 1 else 0)
+    return c ^ 0xffffffff
+img = bytearray(open(sys.argv[1], "rb").read())
+img[8:12] = struct.pack("<I", 99)
+img[252:256] = struct.pack("<I", crc32c(bytes(img[:252])))
+open(sys.argv[2], "wb").write(img)
+PY
+fx '' restore "$tmp/ver.img"
+t wrong_version "a newer major version is refused by name" bash -c '[ "$0" = 125 ] && grep -qi "version" <<<"$1"' "$status" "$err"
+cp "$tmp/sh.img" "$tmp/flip.img"
+printf '\xff\xee\xdd\xcc' | dd of="$tmp/flip.img" bs=1 seek=$((size - 4096)) conv=notrunc status=none
+fx 'x
+' restore "$tmp/flip.img"
+t corrupt "a corrupted byte is caught by a checksum (125), never a crash" bash -c '[ "$0" = 125 ] && grep -qiE "checksum|corrupt" <<<"$1"' "$status" "$err"
+echo "just some text" >"$tmp/text.img"
+fx '' restore "$tmp/text.img"
+t not_an_image "a file that is not an image" bash -c '[ "$0" = 125 ] && grep -qiE "not an fnbox image|magic|truncat" <<<"$1"' "$status" "$err"
+
+# --- programs that never reach the ready point ----------------------------------------------------------
+fx '' checkpoint -o "$tmp/true.img" -- /bin/true
+t exit_before_ready "a program that exits first: status 1, explained, no image" bash -c '[ "$0" = 1 ] && grep -q "before its ready point" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/true.img"
+fx '' checkpoint --init-timeout 1s -o "$tmp/slow.img" -- /bin/sh -c 'sleep 30'
+t init_timeout "--init-timeout: status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "init-timeout" <<<"$1"' "$status" "$err"
+fx '' checkpoint -o "$tmp/sock.img" -- /usr/bin/python3 -c 'import socket; a, b = socket.socketpair(); input()'
+t unsupported_state "state that cannot be saved yet gives a clear error naming it" bash -c '[ "$0" = 125 ] && grep -q "cannot be saved" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/sock.img"
+
+# --- restore options --------------------------------------------------------------------------------------
+fx '' checkpoint -o "$tmp/loop.img" -- /bin/sh -c 'read x; while :; do :; done'
+fx 'go
+' restore --timeout 1s "$tmp/loop.img"
+t restore_timeout "--timeout kills the restored sandbox: 124" bash -c '[ "$0" = 124 ] && grep -q "timed out" <<<"$1"' "$status" "$err"
+exec 7>"$tmp/ready"
+fx 'x
+' restore --ready-fd 7 "$tmp/sh.img"
+exec 7>&-
+t ready_fd "--ready-fd reports ready once restored" bash -c '[ "$(cat "$0")" = ready ] && [ "$1" = "got x" ]' "$tmp/ready" "$out"
+fx '' restore --help
+t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"
+fx '' checkpoint --template python -o "$tmp/x.img"
+t usage_error "--template without --code is a usage error (2)" test "$status" = 2
+
+exit $failed
