@@ -53,7 +53,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
     char *argv[] = {(char *)s->o.fnbox_bin, "restore", "--ready-fd", "3", img->path, NULL, NULL,
-                    NULL};
+                    NULL}; /* options go before IMAGE */
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
 
@@ -61,8 +61,9 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         return fb_error_set(err, ENOMEM, "out of memory"), NULL;
     snprintf(mem, sizeof(mem), "%uM", memory_mb);
     if (memory_mb != override_from) {
-        argv[5] = "--memory";
-        argv[6] = mem;
+        argv[4] = "--memory";
+        argv[5] = mem;
+        argv[6] = img->path;
     }
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
         pipe2(rd, O_CLOEXEC) < 0) {
@@ -195,9 +196,9 @@ static int sb_wait_ready(struct fb_sb *sb, struct fb_error *err)
                 return 0;
             if (c < 0) {
                 char why[200];
-                fb_sb_reap(sb);
-                sb->err_fd = -1;
+                usleep(20000); /* let its last words reach the pipe */
                 stderr_reason(sb, why, sizeof(why));
+                fb_sb_reap(sb);
                 return fb_error_set(err, EIO, "restore failed: %s", why);
             }
         }
