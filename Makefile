@@ -26,7 +26,7 @@ E2E_BIN     := $(E2E_C:tests/e2e/progs/%.c=$(B)/e2e/%)
 BENCH_C     := $(sort $(wildcard scripts/bench/*.c))
 BENCH_BIN   := $(BENCH_C:scripts/bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps deps-test deps-bench run test test-full bench unit conformance e2e clean format \
+.PHONY: all deps deps-test deps-bench run test test-full bench loadtest unit conformance e2e clean format \
         docs check-format
 all: $(B)/fnbox
 
@@ -83,6 +83,11 @@ test-full: deps-test
 
 unit: $(TEST_BIN)
 conformance: $(B)/fnbox $(SYSCALL_BIN)
+
+# Warm-pool HTTP invoke latency and throughput with wrk (docs/performance.md, "fnbox serve").
+loadtest: deps-test
+	@$(MAKE) --no-print-directory all
+	@scripts/loadtest.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)

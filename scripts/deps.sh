@@ -4,7 +4,7 @@
 set -eu
 
 BUILD_PKGS="gcc make libc6-dev pkg-config libseccomp-dev libmsgpack-dev liblz4-dev libmicrohttpd-dev libjson-c-dev libarchive-dev libcap-dev"
-TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip"
+TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip wrk"
 BENCH_PKGS="runsc"
 
 want="$BUILD_PKGS"
