@@ -56,15 +56,24 @@ echo "== $CONNS connections (throughput with pool refill): wrk -c$CONNS -t2 -d${
 wrk -c"$CONNS" -t2 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
 sleep 3
 counts after
-echo "== server-side split over all invocations (from the invocation log)"
+echo "== cold: pool min 0, one request at a time (each invocation restores its sandbox)"
+curl -s -X PUT "$url/v1/functions/hello/pool" -d '{"min":0}' >/dev/null
+sleep 1
+wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
+echo "== server-side split (from the invocation log; overhead = total - restore - run)"
 python3 - "$tmp/server.log" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"ts"')]
 def pct(v, p):
     v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))] if v else float("nan")
-for key in ("queue_ms", "restore_ms", "run_ms", "total_ms"):
-    v = [r[key] for r in rows]
-    print("%-10s p50 %8.3f ms   p99 %8.3f ms" % (key, pct(v, .5), pct(v, .99)))
+for start in ("warm", "cold"):
+    sel = [r for r in rows if r["start"] == start]
+    print("%s: %d invocations" % (start, len(sel)))
+    for key in ("queue_ms", "restore_ms", "run_ms", "total_ms"):
+        v = [r[key] for r in sel]
+        print("  %-10s p50 %8.3f ms   p99 %8.3f ms" % (key, pct(v, .5), pct(v, .99)))
+    v = [r["total_ms"] - r["restore_ms"] - r["run_ms"] for r in sel]
+    print("  %-10s p50 %8.3f ms   p99 %8.3f ms" % ("overhead", pct(v, .5), pct(v, .99)))
 warm = sum(1 for r in rows if r["start"] == "warm")
 print("invocations %d, warm %d, cold %d, outcomes %s" % (len(rows), warm, len(rows) - warm,
       sorted(set(r["outcome"] for r in rows))))

@@ -4,6 +4,15 @@
 # may be left behind. Run from the repository root after `make`.
 set -u
 
+# Run as a child subreaper (preserved across exec): a sandbox process our cases leave behind is
+# reparented to this shell, so the stray check below sees only ours. Counting every fnbox
+# process on the machine instead failed (and killed) other users' concurrent test runs.
+if [ -z "${FNBOX_E2E_SUBREAPER:-}" ]; then
+    exec env FNBOX_E2E_SUBREAPER=1 python3 -c 'import ctypes, os, sys
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+os.execv("/bin/bash", ["bash"] + sys.argv[1:])' "$0" "$@"
+fi
+
 FNBOX=${FNBOX:-build/fnbox}
 E2E=build/e2e
 tmp=$(mktemp -d /tmp/fnbox-e2e-XXXXXX)
@@ -16,12 +25,22 @@ fail() {
     failed=1
 }
 
-# Count fnbox host processes (controller excluded: we are not one).
-strays() {
-    # Zombies are excluded: they are dead, and only wait for a parent (on a shared machine, the
-    # host's init may be slow to reap those of other users' killed controllers).
-    ps -eo stat=,comm= | awk '$1 !~ /^Z/ && $2 ~ /^fnbox-(sentry|gofer|stub)$/' | wc -l
+
+# Our fnbox processes (descendants of this shell, zombies excluded: they are dead and only wait
+# for a parent), one pid per line.
+stray_pids() {
+    ps -eo pid=,ppid=,stat=,comm= | awk -v root=$$ '
+        { ppid[$1] = $2; st[$1] = $3; comm[$1] = $4 }
+        END {
+            for (p in ppid) {
+                if (st[p] ~ /^Z/ || comm[p] !~ /^fnbox-(sentry|gofer|stub)$/) continue
+                q = p
+                for (i = 0; i < 64 && (q in ppid) && q != root && q > 1; i++) q = ppid[q]
+                if (q == root) print p
+            }
+        }'
 }
+strays() { stray_pids | wc -l; }
 
 # run NAME EXPECTED_STATUS -- fnbox args...; captures $out, $err, $status.
 run() {
@@ -38,7 +57,7 @@ run() {
     done
     if [ "$n" != 0 ]; then
         fail "$name" "$n fnbox processes left behind"
-        pkill -9 fnbox-sentry; pkill -9 fnbox-gofer; pkill -9 fnbox-stub
+        stray_pids | xargs -r kill -9
         return 1
     fi
     return 0
