@@ -523,7 +523,9 @@ static const char restore_usage[] =
     "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own mounts are\n"
     "                        always served)\n"
     "  --ready-fd N          write \"ready\\n\" to fd N once the sandbox is restored and waiting\n"
-    "                        for its request (for warm pools)\n"
+    "                        for its request (for warm pools); implies --prefault\n"
+    "  --prefault            load and map all of the sandbox's memory before it runs, so that\n"
+    "                        the request is answered without page faults (more work up front)\n"
     "  -v, --verbose         more logging on stderr (-vv: timings)\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -545,6 +547,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"memory", required_argument, NULL, 'M'},
         {"mount", required_argument, NULL, 'm'},
         {"ready-fd", required_argument, NULL, 'R'},
+        {"prefault", no_argument, NULL, 'F'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -597,6 +600,10 @@ int fb_cmd_restore(int argc, char **argv)
                 fcntl((int)v, F_GETFD) < 0)
                 return fb_cli_usage_error(restore_usage, "--ready-fd: expected an open fd >= 3");
             cfg.ready_fd = (int)v;
+            cfg.kernel.prefault = true;
+            break;
+        case 'F':
+            cfg.kernel.prefault = true;
             break;
         case 'v':
             fb_log_verbosity++;

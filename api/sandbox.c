@@ -161,6 +161,18 @@ static void report_started(void)
         report(started_fd, STATUS_RESTORED, 0, NULL);
 }
 
+/* pid 1 is gone: its status is final (the rest of the sandbox is being killed), so report now
+ * and let the controller kill us instead of waiting for the teardown of every address space.
+ * With -v the kernel's statistics come after the teardown: report at the end then. */
+static bool reported_early;
+static void report_init_exit(int status)
+{
+    if (started_fd >= 0 && fb_log_verbosity < FB_LOG_INFO) {
+        report(started_fd, FB_SANDBOX_EXITED, status, NULL);
+        reported_early = true;
+    }
+}
+
 static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config *cfg,
                                                   int gofer_sock, int status_fd)
 {
@@ -224,6 +236,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     fb_dbg("+%.1f ms: kernel ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     started_fd = status_fd;
     fb_k->opts.on_restored = report_started;
+    if (!cfg->kernel.checkpoint)
+        fb_k->opts.on_init_exit = report_init_exit;
     status = fb_kernel_run(&err);
     if (cfg->kernel.checkpoint && fb_k->ckpt_status) {
         if (fb_k->ckpt_status > 0)
@@ -237,7 +251,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
         report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
         _exit(0);
     }
-    report(status_fd, FB_SANDBOX_EXITED, status, NULL);
+    if (!reported_early)
+        report(status_fd, FB_SANDBOX_EXITED, status, NULL);
     _exit(0);
 }
 

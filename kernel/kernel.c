@@ -18,6 +18,7 @@
 #include "kernel/task/task.h"
 #include "kernel/time/timer.h"
 #include "kernel/util/log.h"
+#include "kernel/vfs/procfs.h"
 #include "kernel/vfs/vfs.h"
 #include "snapshot/kstate.h"
 
@@ -59,6 +60,7 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_
     r = fb_p9c_new(gofer_sock, 0, &fb_k->p9);
     if (r < 0)
         return fb_error_set(err, -r, "connecting to the gofer: %s", strerror(-r));
+    fb_procfs_host_init(); /* host facts (CPUs, memory, cpuid) while the host is reachable */
     r = fb_ktimer_start();
     if (r < 0)
         return fb_error_set(err, -r, "starting the timer thread: %s", strerror(-r));

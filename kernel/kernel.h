@@ -36,6 +36,7 @@ struct fb_kernel_opts {
     bool checkpoint, restore;
     int ckpt_fd;  /* checkpoint: the image is written here */
     int image_fd; /* restore: the image is read from here */
+    bool prefault; /* restore: load and map all memory before starting (warm pools) */
     /* Torture testing (fnbox run --checkpoint-torture): checkpoint every torture_us of running
      * time instead of at the ready point; a checkpoint that cannot be taken (unsupported state)
      * is skipped and the sandbox resumes. */
@@ -43,6 +44,9 @@ struct fb_kernel_opts {
     const void *image_meta; /* checkpoint: stored as the image's "meta" section */
     size_t image_meta_len;
     void (*on_restored)(void); /* restore: called once every task is started (lock held) */
+    /* Called when pid 1 has exited with its final wait status (lock held), before the rest of
+     * the sandbox is torn down: the controller can answer at once. */
+    void (*on_init_exit)(int status);
 };
 
 struct fb_kernel {

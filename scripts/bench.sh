@@ -258,6 +258,42 @@ for v in "${VARIANTS[@]}"; do
     k=$((k + 1))
 done
 
+# --- functions: an invocation from an image, and making the image ------------------------------
+# The same python function (templates/examples/hello through templates/python/bootstrap.py,
+# event {} on stdin): natively and under runsc it is a cold start (python starts, imports the
+# handler, answers); fnbox restores the image made by `fnbox checkpoint` and answers.
+HELLO=$ROOT/templates/examples/hello
+PYBOOT=$ROOT/templates/python/bootstrap.py
+IMG=$WORK/hello.img
+if [ -z "${NA[fnbox]:-}" ] && ! "$FNBOX" checkpoint --template python --code "$HELLO" -o "$IMG" \
+    2>"$WORK/ckpt.err"; then
+    log "fnbox checkpoint failed: $(tail -1 "$WORK/ckpt.err")"
+fi
+add_row pyinvoke "python fn invoke: cold start / restore" ms 5 0
+NATIVE_CMD=(env "FNBOX_CODE_DIR=$HELLO" "$PY" -B -s "$PYBOOT" main.handler)
+RUNSC_CMD=("${RUNSC[@]}" "do" env "FNBOX_CODE_DIR=$HELLO" "$PY" -B -s "$PYBOOT" main.handler)
+FNBOX_CMD=("$FNBOX" restore "$IMG")
+measure pyinvoke "$RUNS" 60 "" 1
+k=0
+for v in "${VARIANTS[@]}"; do # every answer must be the function's
+    [ -n "${NA[$v]:-}" ] && continue
+    if is_num "${CELL[pyinvoke,$v]:-}" && ! grep -q '"hello": "world"' "$WORK/pyinvoke.out.$k"; then
+        fail_cell pyinvoke "$v" "WRONG OUTPUT" "$WORK/pyinvoke.err.$k"
+    fi
+    k=$((k + 1))
+done
+
+add_row pyckpt "checkpoint python fn (start+init+save)" ms 50 0
+saved_native=${NA[native]:-} saved_runsc=${NA[runsc]:-}
+NA[native]="(no image to make)" NA[runsc]="(not measured: runsc checkpoint needs an OCI container)"
+NATIVE_CMD=() RUNSC_CMD=()
+FNBOX_CMD=("$FNBOX" checkpoint --template python --code "$HELLO" -o "$WORK/bench-ckpt.img")
+measure pyckpt "$RUNS" 60 "" 1
+NA[native]=$saved_native NA[runsc]=$saved_runsc
+[ -z "${NA[native]}" ] && unset 'NA[native]'
+[ -z "${NA[runsc]}" ] && unset 'NA[runsc]'
+IMG_SIZE=$(stat -c %s "$IMG" 2>/dev/null || echo 0)
+
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the table -------------------------------------------------------------------------------
@@ -289,6 +325,11 @@ echo "getppid: $N_NATIVE calls natively, $N_SANDBOX in the sandboxes. Spawn: 20 
     "per run by build/bench/spawn."
 echo "runsc: \`${RUNSC[*]} do CMD\`; fnbox: \`build/fnbox run [--mount build/bench:$FB_BIN:ro]" \
     "[--mount $DATA_DIR:$FB_DATA:ro] -- CMD\`."
+echo "python fn: templates/examples/hello via templates/python/bootstrap.py, event {} on stdin;" \
+    "native and runsc start python cold, fnbox runs \`fnbox restore IMAGE\` (image" \
+    "$((IMG_SIZE / 1024)) KiB, made by \`fnbox checkpoint --template python\`)."
+echo "checkpoint row: the whole \`fnbox checkpoint\` command (sandbox start, python start and" \
+    "import, then the save)." 
 echo
 echo "spread (min..max of the counted runs, same units):"
 for row in "${ROWS[@]}"; do

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -708,14 +709,15 @@ int fb_image_read_raw(struct fb_image_reader *r, const char *name, void **data, 
     return 0;
 }
 
-int fb_image_read_memory(struct fb_image_reader *r, const char *name,
-                         int (*fn)(uint64_t index, const void *page, void *arg), void *arg,
-                         struct fb_error *err)
+int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
+                              int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
+                              void *arg, struct fb_error *err)
 {
     const struct fb_image_section_info *s = fb_image_section(r, name);
     uint64_t pos, end, next_min = 0;
-    uint8_t *comp = NULL, *pages = NULL;
     uint32_t crc = 0, chunks = 0;
+    uint8_t *comp = NULL, *pages = NULL;
+    void *map = MAP_FAILED;
     int rc = -1;
 
     if (!s || s->kind != FB_IMAGE_SECTION_MEMORY)
@@ -726,12 +728,21 @@ int fb_image_read_memory(struct fb_image_reader *r, const char *name,
         fb_error_set(err, ENOMEM, "out of memory");
         goto out;
     }
+    /* A file is mapped for the walk: chunks are then read in place, without a read per chunk. */
+    if (!r->buf && r->size) {
+        map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
+        if (map != MAP_FAILED) {
+            madvise(map, r->size, MADV_SEQUENTIAL);
+            r->buf = map;
+        }
+    }
     pos = s->offset;
     end = s->offset + s->length;
     while (pos < end) {
         uint8_t hdr[CHUNK_HDR];
+        const uint8_t *data;
         uint64_t first;
-        uint32_t n, clen, i;
+        uint32_t n, clen;
         if (end - pos < CHUNK_HDR || rd_at(r, hdr, CHUNK_HDR, pos, err) < 0) {
             if (end - pos < CHUNK_HDR)
                 fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk header cut short)",
@@ -747,27 +758,31 @@ int fb_image_read_memory(struct fb_image_reader *r, const char *name,
                          r->path, (unsigned long)pos);
             goto out;
         }
-        if (rd_at(r, comp, clen, pos + CHUNK_HDR, err) < 0)
-            goto out;
-        if (fb_crc32c(0, comp, clen) != get32(hdr + 16)) {
+        if (r->buf && pos + CHUNK_HDR + clen <= r->size) {
+            data = r->buf + pos + CHUNK_HDR;
+        } else {
+            if (rd_at(r, comp, clen, pos + CHUNK_HDR, err) < 0)
+                goto out;
+            data = comp;
+        }
+        if (fb_crc32c(0, data, clen) != get32(hdr + 16)) {
             fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk checksum mismatch at "
                          "offset %lu)",
                          r->path, (unsigned long)pos);
             goto out;
         }
         crc = fb_crc32c(crc, hdr, CHUNK_HDR);
-        crc = fb_crc32c(crc, comp, clen);
+        crc = fb_crc32c(crc, data, clen);
         if (clen == n * PAGE) {
-            memcpy(pages, comp, clen);
-        } else if (LZ4_decompress_safe((const char *)comp, (char *)pages, (int)clen,
+            memcpy(pages, data, clen);
+        } else if (LZ4_decompress_safe((const char *)data, (char *)pages, (int)clen,
                                        (int)(n * PAGE)) != (int)(n * PAGE)) {
             fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk does not decompress)",
                          r->path);
             goto out;
         }
-        for (i = 0; i < n; i++)
-            if (fn && fn(first + i, pages + (size_t)i * PAGE, arg) < 0)
-                goto out;
+        if (fn && fn(first, n, pages, arg) < 0)
+            goto out;
         next_min = first + n;
         pos += CHUNK_HDR + clen;
         chunks++;
@@ -779,9 +794,36 @@ int fb_image_read_memory(struct fb_image_reader *r, const char *name,
     }
     rc = 0;
 out:
+    if (map != MAP_FAILED) {
+        munmap(map, r->size);
+        r->buf = NULL;
+    }
     free(comp);
     free(pages);
     return rc;
+}
+
+struct page_adapter {
+    int (*fn)(uint64_t index, const void *page, void *arg);
+    void *arg;
+};
+
+static int per_page(uint64_t first, uint32_t n, const void *pages, void *arg)
+{
+    struct page_adapter *a = arg;
+    uint32_t i;
+    for (i = 0; i < n; i++)
+        if (a->fn(first + i, (const uint8_t *)pages + (size_t)i * PAGE, a->arg) < 0)
+            return -1;
+    return 0;
+}
+
+int fb_image_read_memory(struct fb_image_reader *r, const char *name,
+                         int (*fn)(uint64_t index, const void *page, void *arg), void *arg,
+                         struct fb_error *err)
+{
+    struct page_adapter a = {fn, arg};
+    return fb_image_read_memory_runs(r, name, fn ? per_page : NULL, &a, err);
 }
 
 int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err)

@@ -92,6 +92,11 @@ int fb_image_fd(const struct fb_image_reader *r);
 /* Read every section, checking checksums and memory chunks (`fnbox inspect --verify`). */
 int fb_image_verify(struct fb_image_reader *r, struct fb_error *err);
 
+/* The same, a run of consecutive pages at a time (n <= FB_IMAGE_CHUNK_PAGES). */
+int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
+                              int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
+                              void *arg, struct fb_error *err);
+
 /* Validate a whole image in memory (fuzzing, `fnbox inspect --verify`). */
 int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err);
 

@@ -26,6 +26,7 @@
 #include "kernel/mm/mm_save.h"
 #include "kernel/signal/signal.h"
 #include "kernel/task/task.h"
+#include "kernel/time/posix_timers.h"
 #include "kernel/time/timer.h"
 #include "kernel/util/log.h"
 #include "kernel/vfs/event.h"
@@ -119,6 +120,54 @@ static uint64_t idmap_add(struct idmap *m, const void *p, bool *added)
     return m->n;
 }
 
+/* ---- page index -> count maps ------------------------------------------------------------------ */
+
+struct pagemap {
+    uint64_t *keys; /* page indexes (never 0) */
+    uint32_t *vals;
+    size_t cap, n;
+};
+
+static uint32_t *pagemap_slot(struct pagemap *m, uint64_t key, bool add)
+{
+    size_t i;
+    if (add && (m->n + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 1024, j;
+        uint64_t *nk = calloc(ncap, sizeof(*nk));
+        uint32_t *nv = calloc(ncap, sizeof(*nv));
+        if (!nk || !nv) {
+            free(nk);
+            free(nv);
+            return NULL;
+        }
+        for (j = 0; j < m->cap; j++) {
+            if (!m->keys[j])
+                continue;
+            for (i = (m->keys[j] * 0x9e3779b97f4a7c15ull) >> 20 & (ncap - 1); nk[i];
+                 i = (i + 1) & (ncap - 1))
+                ;
+            nk[i] = m->keys[j];
+            nv[i] = m->vals[j];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = nk;
+        m->vals = nv;
+        m->cap = ncap;
+    }
+    if (!m->cap)
+        return NULL;
+    for (i = (key * 0x9e3779b97f4a7c15ull) >> 20 & (m->cap - 1); m->keys[i];
+         i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == key)
+            return &m->vals[i];
+    if (!add)
+        return NULL;
+    m->keys[i] = key;
+    m->n++;
+    return &m->vals[i];
+}
+
 /* ---- saving ------------------------------------------------------------------------------------- */
 
 enum {
@@ -146,6 +195,10 @@ struct saver {
     bool failed;
     struct fb_mount *tmpfs_mounts[MAX_TMPFS_MOUNTS];
     int ntmpfs;
+    /* Pages of 9P page caches left out of the image (re-read from the files after a restore):
+     * page -> references from page tables, then UINT32_MAX for "dropped". */
+    struct pagemap filepages;
+    bool filepages_oom;
     /* 9P inode -> a path naming it (from the dentry caches) */
     struct idmap p9paths;
     char **p9path_str; /* by p9paths id */
@@ -226,6 +279,52 @@ static const char *p9_path_of(struct saver *s, struct fb_inode *ino)
 {
     uint64_t id = idmap_find(&s->p9paths, ino);
     return id && s->p9path_str[id - 1] ? s->p9path_str[id - 1] : NULL;
+}
+
+static void note_cache_page(uint64_t page, void *arg)
+{
+    struct saver *s = arg;
+    uint32_t *c = pagemap_slot(&s->filepages, page, true);
+    if (c)
+        *c = 0;
+    else
+        s->filepages_oom = true;
+}
+
+/* Is page a 9P page-cache page left out of the image? */
+static bool skip_page(uint64_t page, void *arg)
+{
+    struct saver *s = arg;
+    uint32_t *c = s->filepages.n ? pagemap_slot(&s->filepages, page, false) : NULL;
+    return c && *c == UINT32_MAX;
+}
+
+/* Unmodified file pages need not be in the image: the restored kernel reads them from the file
+ * again (validated by size and mtime) when they are touched. A page qualifies when its only
+ * references are its page cache and page tables (which then fault it in again). */
+static void choose_file_pages(struct saver *s)
+{
+    size_t i, k;
+
+    for (i = 0; i < s->p9paths.n; i++)
+        fb_p9fs_cache_foreach((struct fb_inode *)s->p9paths.order[i], note_cache_page, s);
+    for (i = 0; i < s->mms.n && s->filepages.n; i++) {
+        struct fb_mm *mm = (struct fb_mm *)s->mms.order[i];
+        uint64_t vpn = 0, found, pte;
+        while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+            uint32_t *c = pagemap_slot(&s->filepages, pte >> FB_PAGE_SHIFT, false);
+            if (c)
+                (*c)++;
+            vpn = found + 1;
+        }
+    }
+    for (k = 0; k < s->filepages.cap; k++) {
+        uint64_t page = s->filepages.keys[k];
+        if (!page)
+            continue;
+        if (!s->filepages_oom && fb_mf_refs(&fb_k->mf, page << FB_PAGE_SHIFT) == s->filepages.vals[k] + 1)
+            s->filepages.vals[k] = UINT32_MAX;
+    }
 }
 
 static uint64_t inode_id(struct saver *s, struct fb_inode *ino)
@@ -353,7 +452,7 @@ static void save_inodes(struct saver *s)
             fb_sw_u64(&s->w, ino->st.size);
             fb_sw_i64(&s->w, ino->st.mtime.tv_sec);
             fb_sw_i64(&s->w, ino->st.mtime.tv_nsec);
-            fb_p9fs_cache_save(ino, &s->w);
+            fb_p9fs_cache_save(ino, &s->w, skip_page, s);
         }
     }
 }
@@ -506,8 +605,8 @@ static void save_tg(struct saver *s, struct fb_thread_group *tg)
 {
     struct fb_sw *w = &s->w;
 
-    if (!fb_list_empty(&tg->posix_timers))
-        fail(s, ENOTSUP, "pid %d has POSIX timers (timer_create), which cannot be saved yet",
+    if (!fb_posix_timers_savable(tg))
+        fail(s, ENOTSUP, "pid %d has a POSIX timer on a CPU-time clock, which cannot be saved yet",
              tg->tgid);
     if (tg->nr_cpu_timers)
         fail(s, ENOTSUP, "pid %d has CPU-time timers, which cannot be saved yet", tg->tgid);
@@ -560,7 +659,7 @@ static void save_task(struct saver *s, struct fb_task *t)
 {
     struct fb_sw *w = &s->w;
 
-    fb_sw_array(w, 32);
+    fb_sw_array(w, 33);
     fb_sw_u64(w, (uint64_t)t->tid);
     fb_sw_u64(w, (uint64_t)t->tg->tgid);
     fb_sw_u64(w, idmap_find(&s->mms, t->mm));
@@ -593,6 +692,7 @@ static void save_task(struct saver *s, struct fb_task *t)
     fb_sw_i64(w, t->stime_ns);
     fb_sw_i64(w, t->sleep_ns);
     fb_sw_bin(w, t->sc_args, sizeof(t->sc_args));
+    fb_sw_bool(w, fb_futex_parked_woken(t)); /* queued waiters are in the futex table */
 }
 
 static void count_futex(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
@@ -721,6 +821,7 @@ static int kstate_save(struct saver *s)
             return fail(s, ENOMEM, "out of memory");
     }
 
+    if (!getenv("FNBOX_KEEP_FILE_PAGES")) choose_file_pages(s);
     /* Open files, in fd table order. */
     for (i = 0; i < s->fdts.n && !s->failed; i++) {
         const struct fb_fdtable *ft = s->fdts.order[i];
@@ -740,7 +841,7 @@ static int kstate_save(struct saver *s)
     if (s->failed)
         return -1;
 
-    fb_sw_array(&s->w, 14);
+    fb_sw_array(&s->w, 15);
     fb_sw_str(&s->w, "fnbox-kernel");
     fb_sw_u64(&s->w, FB_KSTATE_VERSION);
     /* Kernel-wide state. */
@@ -769,7 +870,7 @@ static int kstate_save(struct saver *s)
         fb_sw_init(&mmw);
         fb_sw_array(&mmw, (uint32_t)s->mms.n);
         for (i = 0; i < s->mms.n; i++)
-            fb_mm_save((struct fb_mm *)s->mms.order[i], &mmw, map_id, s);
+            fb_mm_save_filtered((struct fb_mm *)s->mms.order[i], &mmw, map_id, skip_page, s);
         if (s->failed) {
             fb_sw_free(&mmw);
             return -1;
@@ -835,6 +936,25 @@ static int kstate_save(struct saver *s)
         fb_futex_save_foreach(save_futex, s);
     }
     save_locks(s);
+    /* POSIX timers (after the threads: SIGEV_THREAD_ID names one) */
+    {
+        uint32_t n = 0;
+        fb_list_for_each(pos, fb_tg_list())
+        {
+            struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+            n += tg->state == FB_TG_LIVE && !fb_list_empty(&tg->posix_timers);
+        }
+        fb_sw_array(&s->w, n);
+        fb_list_for_each(pos, fb_tg_list())
+        {
+            struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+            if (tg->state != FB_TG_LIVE || fb_list_empty(&tg->posix_timers))
+                continue;
+            fb_sw_array(&s->w, 2);
+            fb_sw_u64(&s->w, (uint64_t)tg->tgid);
+            fb_posix_timers_save(tg, &s->w);
+        }
+    }
     return s->failed ? -1 : 0;
 }
 
@@ -852,6 +972,8 @@ static void saver_free(struct saver *s)
         free(s->p9path_str[i]);
     free(s->p9path_str);
     idmap_free(&s->p9paths);
+    free(s->filepages.keys);
+    free(s->filepages.vals);
     fb_sw_free(&s->w);
 }
 
@@ -884,7 +1006,7 @@ int fb_snapshot_write(int fd, struct fb_error *err)
     if ((fb_k->opts.image_meta &&
          fb_image_add_raw(w, "meta", fb_k->opts.image_meta, fb_k->opts.image_meta_len, err) < 0) ||
         fb_image_add_raw(w, "kernel", s.w.buf.data, s.w.buf.size, err) < 0 ||
-        fb_memfile_save(&fb_k->mf, w, err) < 0) {
+        fb_memfile_save_filtered(&fb_k->mf, w, skip_page, &s, err) < 0) {
         fb_image_writer_abort(w);
         saver_free(&s);
         return -1;
@@ -1631,6 +1753,8 @@ static int load_tasks(struct loader *l, struct fb_sr *top, struct fb_thread_grou
         t->stime_ns = fb_sr_i64(&e);
         t->sleep_ns = fb_sr_i64(&e);
         fb_sr_bin(&e, t->sc_args, sizeof(t->sc_args), NULL);
+        if (fb_sr_bool(&e) && (!t->restarting || fb_futex_restore_woken(t) < 0))
+            goto corrupt;
         /* User-mode segments only: a corrupt image must not make the stub run as anything
          * else (the host would refuse anyway; fail clearly instead). */
         if (l->bad || t->cpu.regs.cs != 0x33 || t->cpu.regs.ss != 0x2b ||
@@ -1782,6 +1906,27 @@ static int load_locks(struct loader *l, struct fb_sr *top)
     return 0;
 }
 
+static int load_timers(struct loader *l, struct fb_sr *top)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(top, &arr);
+    if (l->bad)
+        return bad(l, "timers");
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        struct fb_thread_group *tg;
+        uint64_t tgid;
+        fb_sr_sub(&arr, &e);
+        tgid = fb_sr_u64(&e);
+        tg = l->bad || !valid_pid(tgid) ? NULL : fb_tg_lookup((int)tgid);
+        if (!tg || !fb_list_empty(&tg->posix_timers) || fb_posix_timers_load(tg, &e) < 0)
+            return bad(l, "POSIX timer");
+    }
+    return 0;
+}
+
 static void loader_free(struct loader *l)
 {
     uint32_t i;
@@ -1897,7 +2042,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     if (load_tmpfs_mounts(&l, &top) < 0 || load_inodes(&l, &top) < 0 || load_files(&l, &top) < 0 || load_fdtables(&l, &top) < 0 ||
         load_fss(&l, &top) < 0 || load_sighands(&l, &top) < 0 || load_mms(&l, &top) < 0 ||
         load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0 ||
-        load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0)
+        load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0 || load_timers(&l, &top) < 0)
         goto out;
     /* Threads sharing an address space each need a host thread inside its stub; normally the
      * cloning thread makes one (as_add_thread), here a temporary context of this thread makes
@@ -1911,7 +2056,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
             users += t->mm == l.mms[i];
         }
-        if (users < 2)
+        if (users < (fb_k->opts.prefault ? 1 : 2))
             continue;
         if (!fb_mm_as(l.mms[i], &r) || (r = fb_k->plat->ops->ctx_new(fb_k->plat, &ctx)) < 0) {
             fb_error_set(err, -r, "restore: creating an address space: %s", strerror(-r));
@@ -1919,6 +2064,8 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         }
         for (k = 0; k < users && r == 0; k++)
             r = fb_k->plat->ops->as_add_thread(ctx, l.mms[i]->as);
+        if (r == 0 && fb_k->opts.prefault)
+            r = fb_mm_prefault(l.mms[i], ctx);
         fb_k->plat->ops->ctx_release(ctx);
         if (r < 0) {
             fb_error_set(err, -r, "restore: creating threads in an address space: %s",

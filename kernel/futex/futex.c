@@ -409,6 +409,23 @@ void fb_futex_save_foreach(void (*fn)(struct fb_task *t, const void *mm, uint64_
         }
 }
 
+int fb_futex_restore_woken(struct fb_task *t)
+{
+    struct futex_waiter *w;
+
+    if (t->futex_parked)
+        return -EINVAL;
+    w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->task = t;
+    w->heap = true;
+    w->woken = true;
+    fb_list_init(&w->node);
+    t->futex_parked = w;
+    return 0;
+}
+
 int fb_futex_restore_park(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
                           uint32_t bitset)
 {

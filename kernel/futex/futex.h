@@ -30,5 +30,6 @@ void fb_futex_save_foreach(void (*fn)(struct fb_task *t, const void *mm, uint64_
                            void *arg);
 int fb_futex_restore_park(struct fb_task *t, const void *mm, uint64_t addr, bool shared,
                           uint32_t bitset);
+int fb_futex_restore_woken(struct fb_task *t);
 
 #endif

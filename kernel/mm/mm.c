@@ -72,7 +72,17 @@ void fb_mm_put(struct fb_mm *mm)
     fb_vma_set_destroy(&mm->vmas, NULL, NULL);
     fb_radix_destroy(&mm->pt, put_pte_page, mm);
     free(mm->exe);
+    free(mm->refault);
     free(mm);
+}
+
+/* The context platform calls go through: the current task's, or one a Sentry thread set up for
+ * itself (restore's prefault). */
+static __thread struct fb_pctx *ctx_override;
+
+static struct fb_pctx *mm_ctx(void)
+{
+    return ctx_override ? ctx_override : fb_mm_current_ctx();
 }
 
 struct fb_as *fb_mm_as(struct fb_mm *mm, int *err)
@@ -113,7 +123,7 @@ static int as_unmap(struct fb_mm *mm, uint64_t start, uint64_t end)
             r = as_unmap(mm, FB_STUB_BASE + FB_STUB_SIZE, end);
         return r;
     }
-    return mm->plat->ops->unmap(fb_mm_current_ctx(), mm->as, start, end - start);
+    return mm->plat->ops->unmap(mm_ctx(), mm->as, start, end - start);
 }
 
 /* Map the run of present, unmapped pages in [start, end) of vma into the platform, coalescing
@@ -146,7 +156,7 @@ static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
                 break;
             n++;
         }
-        err = mm->plat->ops->map(fb_mm_current_ctx(), as, run_start << FB_PAGE_SHIFT, n * PAGE,
+        err = mm->plat->ops->map(mm_ctx(), as, run_start << FB_PAGE_SHIFT, n * PAGE,
                                  prot, run_off);
         if (err < 0)
             return err;
@@ -182,7 +192,7 @@ static int as_reprotect(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
                 break;
             n++;
         }
-        r = mm->plat->ops->protect(fb_mm_current_ctx(), mm->as, found << FB_PAGE_SHIFT, n * PAGE,
+        r = mm->plat->ops->protect(mm_ctx(), mm->as, found << FB_PAGE_SHIFT, n * PAGE,
                                    prot);
         if (r < 0)
             return r;
@@ -306,7 +316,7 @@ static int break_cow(struct fb_mm *mm, struct fb_vma *vma, uint64_t vpn)
     if (fb_mf_refs(mm->mf, oldoff) == 1) {
         *slot |= FB_PTE_WRITE; /* nobody else holds it: take it over */
         if (old & FB_PTE_MAPPED)
-            return mm->plat->ops->protect(fb_mm_current_ctx(), mm->as, addr, PAGE,
+            return mm->plat->ops->protect(mm_ctx(), mm->as, addr, PAGE,
                                           (int)vma->prot);
         return 0;
     }
@@ -317,7 +327,7 @@ static int break_cow(struct fb_mm *mm, struct fb_vma *vma, uint64_t vpn)
     *slot = newoff | FB_PTE_WRITE | (old & FB_PTE_MAPPED);
     fb_mf_put(mm->mf, oldoff, 1);
     if (old & FB_PTE_MAPPED)
-        return mm->plat->ops->map(fb_mm_current_ctx(), mm->as, addr, PAGE, (int)vma->prot,
+        return mm->plat->ops->map(mm_ctx(), mm->as, addr, PAGE, (int)vma->prot,
                                   newoff);
     return 0;
 }
@@ -359,6 +369,27 @@ static bool prot_allows(const struct fb_vma *vma, bool write)
     if (write)
         return vma->prot & PROT_WRITE;
     return vma->prot & prot_rwx; /* x86: any access right implies read */
+}
+
+int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx)
+{
+    size_t i;
+    int r = 0;
+
+    ctx_override = ctx;
+    for (i = 0; i < mm->nrefault && r >= 0; i++) {
+        uint64_t addr = mm->refault[i] << FB_PAGE_SHIFT;
+        struct fb_vma *vma = fb_vma_find(&mm->vmas, addr);
+        if (vma && !fb_radix_get(&mm->pt, mm->refault[i]))
+            r = (int)FB_MIN(populate(mm, vma, addr, addr + PAGE), 0);
+    }
+    for (i = 0; i < mm->vmas.n && r >= 0; i++)
+        r = as_map_range(mm, &mm->vmas.v[i], mm->vmas.v[i].start, mm->vmas.v[i].end);
+    ctx_override = NULL;
+    free(mm->refault);
+    mm->refault = NULL;
+    mm->nrefault = 0;
+    return r < 0 ? r : 0;
 }
 
 int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)

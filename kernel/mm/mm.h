@@ -49,6 +49,10 @@ struct fb_mm {
     char *exe;                /* path of the executable (for /proc/self/exe) */
     uint64_t stack_limit;     /* max growth of growsdown stacks (RLIMIT_STACK) */
     uint64_t resident;        /* pages with a PTE (for /proc and accounting) */
+    /* Restore: pages that were mapped at the checkpoint but left out of the image (unmodified
+     * file pages); fb_mm_prefault brings them back in before the sandbox reports ready. */
+    uint64_t *refault;
+    size_t nrefault;
 };
 
 /* Where the Sentry is making platform calls from: set by the task layer for each host thread. */
@@ -78,6 +82,11 @@ int fb_mm_mincore(struct fb_mm *mm, uint64_t addr, uint64_t len, uint8_t *vec);
  * resolved (retry the instruction), or the signal to deliver (SIGSEGV/SIGBUS) with *si_code
  * set, or -ENOMEM when memory is exhausted (the caller kills the sandbox). */
 int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code);
+
+/* Restore into a warm pool: fill the pages listed in mm->refault and map every page with a
+ * page-table entry into the address space through ctx (a context of the calling thread), so
+ * that the first invocation takes no faults. Returns 0 or -errno. */
+int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx);
 
 /* Copy between the Sentry and application memory. Return 0 or -EFAULT. */
 int fb_mm_copy_in(struct fb_mm *mm, uint64_t addr, void *dst, size_t len);

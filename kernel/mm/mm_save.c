@@ -19,6 +19,13 @@
 
 int fb_memfile_save(struct fb_memfile *mf, struct fb_image_writer *w, struct fb_error *err)
 {
+    return fb_memfile_save_filtered(mf, w, NULL, NULL, err);
+}
+
+int fb_memfile_save_filtered(struct fb_memfile *mf, struct fb_image_writer *w,
+                             bool (*skip)(uint64_t page, void *arg), void *arg,
+                             struct fb_error *err)
+{
     uint8_t *refs = NULL;
     size_t nrefs = 0, cap = 0;
     uint64_t p;
@@ -29,7 +36,7 @@ int fb_memfile_save(struct fb_memfile *mf, struct fb_image_writer *w, struct fb_
         return -1;
     /* Walk the pages that have data (SEEK_DATA skips holes without touching them). */
     for (p = 1; p < mf->top; p++) {
-        if (!mf->refs[p])
+        if (!mf->refs[p] || (skip && skip(p, arg)))
             continue;
         if (nrefs + 12 > cap) {
             size_t ncap = cap ? cap * 2 : 4096;
@@ -73,23 +80,24 @@ struct load_ctx {
     uint64_t pages;
 };
 
-static int load_page(uint64_t index, const void *page, void *arg)
+static int load_run(uint64_t first, uint32_t n, const void *pages, void *arg)
 {
     struct load_ctx *c = arg;
-    const uint8_t *p = page;
-    size_t done = 0;
+    const uint8_t *p = pages;
+    size_t done = 0, len = (size_t)n * PAGE;
 
-    if (index == 0 || index >= (c->mf->size >> FB_PAGE_SHIFT))
-        return fb_error_set(c->err, EINVAL, "image memory page %lu is out of range",
-                            (unsigned long)index);
-    /* pwrite: the host copies into the memory file; the Sentry's mapping never faults. */
-    while (done < PAGE) {
-        ssize_t n = pwrite(c->mf->fd, p + done, PAGE - done, (off_t)((index << 12) + done));
-        if (n <= 0)
+    if (first == 0 || first + n > (c->mf->size >> FB_PAGE_SHIFT))
+        return fb_error_set(c->err, EINVAL, "image memory pages %lu+%u are out of range",
+                            (unsigned long)first, n);
+    /* One pwrite per run: the host copies into the memory file; the Sentry's mapping of it
+     * never faults. */
+    while (done < len) {
+        ssize_t w = pwrite(c->mf->fd, p + done, len - done, (off_t)((first << 12) + done));
+        if (w <= 0)
             return fb_error_set(c->err, errno, "filling the memory file: %s", strerror(errno));
-        done += (size_t)n;
+        done += (size_t)w;
     }
-    c->pages++;
+    c->pages += n;
     return 0;
 }
 
@@ -116,7 +124,7 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
         mf->refs[p] = n;
         top = p + 1;
     }
-    if (fb_image_read_memory(r, "memory", load_page, &c, err) < 0)
+    if (fb_image_read_memory_runs(r, "memory", load_run, &c, err) < 0)
         return -1;
     if (fb_mf_rebuild(mf, top) < 0)
         return fb_error_set(err, ENOMEM, "rebuilding the memory file's free list");
@@ -128,10 +136,17 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
 void fb_mm_save(struct fb_mm *mm, struct fb_sw *w, uint64_t (*map_id)(struct fb_mappable *, void *),
                 void *arg)
 {
+    fb_mm_save_filtered(mm, w, map_id, NULL, arg);
+}
+
+void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
+                         uint64_t (*map_id)(struct fb_mappable *, void *),
+                         bool (*skip)(uint64_t page, void *arg), void *arg)
+{
     size_t i;
     uint64_t vpn = 0, found, pte, n = 0;
 
-    fb_sw_array(w, 14);
+    fb_sw_array(w, 15);
     fb_sw_u64(w, mm->brk_start);
     fb_sw_u64(w, mm->brk);
     fb_sw_u64(w, mm->mmap_base);
@@ -159,14 +174,33 @@ void fb_mm_save(struct fb_mm *mm, struct fb_sw *w, uint64_t (*map_id)(struct fb_
     }
     /* Page table: (vpn, entry) pairs, flattened, without the platform bit. */
     while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
-        n++;
+        if (!skip || !skip(pte >> FB_PAGE_SHIFT, arg))
+            n++;
         vpn = found + 1;
     }
     fb_sw_array(w, (uint32_t)(n * 2));
     vpn = 0;
     while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+        if (skip && skip(pte >> FB_PAGE_SHIFT, arg)) {
+            vpn = found + 1;
+            continue; /* refaults after the restore */
+        }
         fb_sw_u64(w, found);
         fb_sw_u64(w, pte & ~FB_PTE_MAPPED);
+        vpn = found + 1;
+    }
+    /* The pages left out: a warm restore brings them back before the first invocation. */
+    n = 0;
+    vpn = 0;
+    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+        n += skip(pte >> FB_PAGE_SHIFT, arg);
+        vpn = found + 1;
+    }
+    fb_sw_array(w, (uint32_t)n);
+    vpn = 0;
+    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+        if (skip(pte >> FB_PAGE_SHIFT, arg))
+            fb_sw_u64(w, found);
         vpn = found + 1;
     }
 }
@@ -244,6 +278,19 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
             break;
         }
         mm->resident++;
+    }
+    if (!*r->err && fb_sr_left(&s)) {
+        struct fb_sr hs;
+        fb_sr_sub(&s, &hs);
+        if (hs.n > (1u << 26))
+            *r->err = true;
+        else if (hs.n && (mm->refault = calloc(hs.n, sizeof(uint64_t))))
+            for (i = 0; i < hs.n && !*r->err; i++) {
+                uint64_t vpn = fb_sr_u64(&hs);
+                if (vpn >= (FB_MM_MAX_ADDR >> FB_PAGE_SHIFT))
+                    *r->err = true;
+                mm->refault[mm->nrefault++] = vpn;
+            }
     }
     if (*r->err) {
         /* The page table's references belong to the memory file's saved counts: do not put

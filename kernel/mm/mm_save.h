@@ -9,6 +9,11 @@
 /* Write every referenced page (section "memory", zero pages skipped) and the reference
  * counts (section "pagerefs"). The kernel must be quiescent. */
 int fb_memfile_save(struct fb_memfile *mf, struct fb_image_writer *w, struct fb_error *err);
+/* The same, leaving out pages for which skip(page index) is true (they and every reference to
+ * them are left out of the image by the caller). */
+int fb_memfile_save_filtered(struct fb_memfile *mf, struct fb_image_writer *w,
+                             bool (*skip)(uint64_t page, void *arg), void *arg,
+                             struct fb_error *err);
 /* Fill a fresh memory file from an image: same page offsets, same reference counts. */
 int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
 
@@ -16,6 +21,10 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
  * table. */
 void fb_mm_save(struct fb_mm *mm, struct fb_sw *w,
                 uint64_t (*map_id)(struct fb_mappable *m, void *arg), void *arg);
+/* The same, leaving out page-table entries whose page is skipped (they fault in again). */
+void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
+                         uint64_t (*map_id)(struct fb_mappable *m, void *arg),
+                         bool (*skip)(uint64_t page, void *arg), void *arg);
 /* Rebuild one; map_lookup returns a new reference to the object with that id. The page
  * table's page references are the ones fb_memfile_load restored. NULL with *r->err set on a
  * malformed image. */

@@ -2,6 +2,7 @@
 #include "kernel/syscalls/syscall.h"
 
 #include <errno.h>
+#include <sys/xattr.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/stat.h>
@@ -1381,4 +1382,106 @@ out:
     fb_file_put(in);
     fb_file_put(out);
     return r;
+}
+
+/* ---- extended attributes ------------------------------------------------------------------------ */
+/* No fnbox filesystem stores extended attributes: every file has none. Reading one gives
+ * ENODATA, listing gives an empty list, setting one EOPNOTSUPP (like a filesystem mounted without
+ * xattr support), removing one ENODATA. Arguments are checked first, in Linux's order. */
+
+static int64_t xattr_name(struct fb_task *t, uint64_t uname)
+{
+    char name[257];
+    int64_t n = fb_mm_copy_string_in(t->mm, uname, name, sizeof(name));
+    if (n == -ENAMETOOLONG || n == 0 || n > 255)
+        return -ERANGE;
+    return n < 0 ? n : 0;
+}
+
+static int64_t xattr_path(struct fb_task *t, uint64_t upath, bool follow)
+{
+    char path[FB_PATH_MAX];
+    struct fb_path p;
+    int r = fb_get_path(t, upath, path);
+    if (r < 0)
+        return r;
+    r = fb_vfs_lookup(t, AT_FDCWD, path, follow ? FB_LOOKUP_FOLLOW : 0, &p, NULL, NULL);
+    if (r < 0)
+        return r;
+    fb_path_put(&p);
+    return 0;
+}
+
+static int64_t xattr_fd(struct fb_task *t, int fd)
+{
+    struct fb_file *f = fb_fd_get(t, fd);
+    if (!f)
+        return -EBADF;
+    fb_file_put(f);
+    return 0;
+}
+
+static int64_t xattr_get(struct fb_task *t, int64_t target, uint64_t uname)
+{
+    int64_t r = target < 0 ? target : xattr_name(t, uname);
+    return r < 0 ? r : -ENODATA;
+}
+
+static int64_t xattr_set(struct fb_task *t, int64_t target, uint64_t uname, uint64_t flags)
+{
+    int64_t r = target < 0 ? target : xattr_name(t, uname);
+    if (r < 0)
+        return r;
+    if (flags & ~(uint64_t)(XATTR_CREATE | XATTR_REPLACE))
+        return -EINVAL;
+    return -EOPNOTSUPP;
+}
+
+FB_SYSCALL(getxattr)
+{
+    return xattr_get(t, xattr_path(t, a[0], true), a[1]);
+}
+FB_SYSCALL(lgetxattr)
+{
+    return xattr_get(t, xattr_path(t, a[0], false), a[1]);
+}
+FB_SYSCALL(fgetxattr)
+{
+    return xattr_get(t, xattr_fd(t, ARG_INT(0)), a[1]);
+}
+FB_SYSCALL(listxattr)
+{
+    return xattr_path(t, a[0], true);
+}
+FB_SYSCALL(llistxattr)
+{
+    return xattr_path(t, a[0], false);
+}
+FB_SYSCALL(flistxattr)
+{
+    return xattr_fd(t, ARG_INT(0));
+}
+FB_SYSCALL(setxattr)
+{
+    return xattr_set(t, xattr_path(t, a[0], true), a[1], a[4]);
+}
+FB_SYSCALL(lsetxattr)
+{
+    return xattr_set(t, xattr_path(t, a[0], false), a[1], a[4]);
+}
+FB_SYSCALL(fsetxattr)
+{
+    return xattr_set(t, xattr_fd(t, ARG_INT(0)), a[1], a[4]);
+}
+FB_SYSCALL(removexattr)
+{
+    return xattr_get(t, xattr_path(t, a[0], true), a[1]);
+}
+FB_SYSCALL(lremovexattr)
+{
+    return xattr_get(t, xattr_path(t, a[0], false), a[1]);
+}
+FB_SYSCALL(fremovexattr)
+{
+    return xattr_get(t, xattr_fd(t, ARG_INT(0)), a[1]);
 }

@@ -15,46 +15,70 @@
 
 #define DEFAULT_POLLMASK (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM)
 
-/* Readiness of one fd (registering for wake-ups on pt when non-NULL). */
-static short poll_one(struct fb_task *t, int fd, short events, struct fb_poll_table *pt)
+/* Readiness of one fd (registering for wake-ups on pt when non-NULL). When it registers, the
+ * file's reference is kept in *held: the wait queues it registered on live in the file's inode,
+ * which another thread closing the fd during the sleep must not free. */
+static short poll_one(struct fb_task *t, int fd, short events, struct fb_poll_table *pt,
+                      struct fb_file **held)
 {
     struct fb_file *f;
     unsigned mask;
 
+    *held = NULL;
     if (fd < 0)
         return 0;
     f = fb_fd_get(t, fd);
     if (!f)
         return POLLNVAL;
     mask = f->ops && f->ops->poll ? f->ops->poll(f, pt) : DEFAULT_POLLMASK;
-    fb_file_put(f);
+    if (pt)
+        *held = f;
+    else
+        fb_file_put(f);
     return (short)(mask & ((unsigned)events | POLLERR | POLLHUP | POLLNVAL));
+}
+
+static void drop_held(struct fb_file **held, unsigned n)
+{
+    unsigned i;
+    for (i = 0; i < n; i++)
+        if (held[i]) {
+            fb_file_put(held[i]);
+            held[i] = NULL;
+        }
 }
 
 /* Core loop: deadline 0 = forever, -1 = do not wait. Returns ready count or -errno. */
 static int64_t do_poll(struct fb_task *t, struct pollfd *fds, unsigned n, int64_t deadline)
 {
     struct fb_poll_table *pt = malloc(sizeof(*pt));
+    struct fb_file **held = calloc(n ? n : 1, sizeof(*held));
     int64_t ready;
     unsigned i;
 
-    if (!pt)
+    if (!pt || !held) {
+        free(pt);
+        free(held);
         return -ENOMEM;
+    }
     for (;;) {
         fb_poll_init(pt, t);
         ready = 0;
         for (i = 0; i < n; i++) {
-            fds[i].revents = poll_one(t, fds[i].fd, fds[i].events, deadline == -1 ? NULL : pt);
+            fds[i].revents =
+                poll_one(t, fds[i].fd, fds[i].events, deadline == -1 ? NULL : pt, &held[i]);
             if (fds[i].revents)
                 ready++;
         }
         if (ready || deadline == -1) {
             fb_poll_done(pt);
+            drop_held(held, n);
             break;
         }
         {
             int r = fb_poll_sleep(pt, deadline);
             fb_poll_done(pt);
+            drop_held(held, n);
             if (r == -ETIMEDOUT) {
                 ready = 0;
                 break;
@@ -66,6 +90,7 @@ static int64_t do_poll(struct fb_task *t, struct pollfd *fds, unsigned n, int64_
         }
     }
     free(pt);
+    free(held);
     return ready;
 }
 

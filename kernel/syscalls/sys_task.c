@@ -632,10 +632,11 @@ FB_SYSCALL(sched_yield)
     return 0;
 }
 
+/* Host facts are read once at boot (fb_procfs_host_init): after the lock-down the Sentry may not
+ * open /sys or /proc, which sysconf(_SC_NPROCESSORS_ONLN) would. */
 static int online_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)FB_MIN(n, 1024) : 1;
+    return FB_MIN(fb_procfs_ncpus(), 1024);
 }
 
 /* The task a scheduling call names (0 = the caller), or NULL. */
@@ -1031,13 +1032,10 @@ FB_SYSCALL(setdomainname)
 
 FB_SYSCALL(sysinfo)
 {
-    struct sysinfo si, host;
+    struct sysinfo si;
     memset(&si, 0, sizeof(si));
-    if (sysinfo(&host) != 0)
-        memset(&host, 0, sizeof(host));
     si.uptime = (long)((fb_app_mono_ns() - fb_k->boot_mono_ns) / 1000000000);
-    si.totalram = fb_k->opts.memory_limit ? fb_k->opts.memory_limit
-                                          : (unsigned long)host.totalram * host.mem_unit;
+    si.totalram = fb_k->opts.memory_limit ? fb_k->opts.memory_limit : fb_procfs_host_mem();
     si.freeram = si.totalram > fb_k->mf.used_pages * 4096
                      ? si.totalram - fb_k->mf.used_pages * 4096
                      : 0;

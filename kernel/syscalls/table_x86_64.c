@@ -121,6 +121,18 @@ FB_SYSCALL_DECL(pwritev2);
 FB_SYSCALL_DECL(read);
 FB_SYSCALL_DECL(readlink);
 FB_SYSCALL_DECL(readlinkat);
+FB_SYSCALL_DECL(setxattr);
+FB_SYSCALL_DECL(lsetxattr);
+FB_SYSCALL_DECL(fsetxattr);
+FB_SYSCALL_DECL(getxattr);
+FB_SYSCALL_DECL(lgetxattr);
+FB_SYSCALL_DECL(fgetxattr);
+FB_SYSCALL_DECL(listxattr);
+FB_SYSCALL_DECL(llistxattr);
+FB_SYSCALL_DECL(flistxattr);
+FB_SYSCALL_DECL(removexattr);
+FB_SYSCALL_DECL(lremovexattr);
+FB_SYSCALL_DECL(fremovexattr);
 FB_SYSCALL_DECL(readv);
 FB_SYSCALL_DECL(rename);
 FB_SYSCALL_DECL(renameat);
@@ -482,18 +494,18 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     NONE(185, security),
     FULL(186, gettid, ""),
     NONE(187, readahead),
-    NONE(188, setxattr),
-    NONE(189, lsetxattr),
-    NONE(190, fsetxattr),
-    NONE(191, getxattr),
-    NONE(192, lgetxattr),
-    NONE(193, fgetxattr),
-    NONE(194, listxattr),
-    NONE(195, llistxattr),
-    NONE(196, flistxattr),
-    NONE(197, removexattr),
-    NONE(198, lremovexattr),
-    NONE(199, fremovexattr),
+    PART(188, setxattr, "ssbuo", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(189, lsetxattr, "ssbuo", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(190, fsetxattr, "fsbuo", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(191, getxattr, "ssbu", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(192, lgetxattr, "ssbu", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(193, fgetxattr, "fsbu", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(194, listxattr, "sbu", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(195, llistxattr, "sbu", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(196, flistxattr, "fbu", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(197, removexattr, "ss", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(198, lremovexattr, "ss", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
+    PART(199, fremovexattr, "fs", "no filesystem stores extended attributes: get/remove ENODATA, list empty, set EOPNOTSUPP"),
     FULL(200, tkill, "dS"),
     FULL(201, time, "p"),
     PART(202, futex, "pdupud",

@@ -188,6 +188,8 @@ static void tg_become_zombie(struct fb_thread_group *tg, int status)
         fb_k->init_status = status;
         fb_k->init_exited = true;
         kill_all_others(tg);
+        if (fb_k->opts.on_init_exit)
+            fb_k->opts.on_init_exit(status);
     }
     tg->state = FB_TG_ZOMBIE;
     if (!parent) {

@@ -440,6 +440,16 @@ static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
             fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
             return;
         }
+        if (fb_log_verbosity >= FB_LOG_DEBUG) {
+            uint64_t w[4] = {0};
+            fb_mm_copy_in(t->mm, t->cpu.regs.rsp - 16, w, sizeof(w));
+            fb_dbg("tid %d: %s at %#lx (rip %#llx rsp %#llx rax %#llx, stack %#lx %#lx [%#lx] "
+                   "%#lx, code %d)",
+                   t->tid, r == SIGBUS ? "SIGBUS" : "SIGSEGV", (unsigned long)stop->addr,
+                   (unsigned long long)t->cpu.regs.rip, (unsigned long long)t->cpu.regs.rsp,
+                   (unsigned long long)t->cpu.regs.rax, (unsigned long)w[0], (unsigned long)w[1],
+                   (unsigned long)w[2], (unsigned long)w[3], si_code);
+        }
         fb_signal_force_fault(t, r, si_code, stop->addr);
         return;
     }
@@ -468,16 +478,8 @@ void fb_task_exit_finish(struct fb_task *t);
  * interrupted syscall already rewound) until the checkpoint is over. */
 static void ckpt_park(struct fb_task *t)
 {
-    /* A futex wait interrupted for the checkpoint stays queued (saved with its key, so that a
-     * requeue is kept); one that a wake already reached has succeeded. */
-    if (fb_futex_parked_woken(t)) {
-        fb_futex_unpark(t);
-        if (t->restarting) {
-            t->cpu.regs.rip += 2;
-            t->cpu.regs.rax = 0;
-            t->restarting = false;
-        }
-    }
+    /* A futex wait interrupted for the checkpoint stays parked: queued (saved with its key, so
+     * that a requeue is kept) or already woken (saved as such: its restart returns 0). */
     if (t->mm && t->mm->as && t->pctx && !t->cpu.fp_valid)
         fb_k->plat->ops->fetch_fp(t->pctx, t->mm->as, &t->cpu);
     t->parked = true;

@@ -3,6 +3,7 @@
  * run loop accounts CPU time, and a kernel "CPU tick" interrupts the running threads of a process
  * while it has such a timer armed so that a program that never makes a syscall still sees it. */
 #include "kernel/time/posix_timers.h"
+#include "snapshot/state.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -642,4 +643,92 @@ void fb_cputimers_exit(struct fb_thread_group *tg)
     tg->itimer_virt.expires_ns = tg->itimer_prof.expires_ns = 0;
     tg->nr_cpu_timers = 0;
     fb_ktimer_cancel(&tg->cpu_tick);
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+bool fb_posix_timers_savable(const struct fb_thread_group *tg)
+{
+    const struct fb_list *pos;
+    fb_list_for_each(pos, &tg->posix_timers)
+    {
+        const struct posix_timer *tm = fb_list_entry(pos, struct posix_timer, node);
+        if (tm->cpu)
+            return false;
+    }
+    return true;
+}
+
+void fb_posix_timers_save(const struct fb_thread_group *tg, struct fb_sw *w)
+{
+    const struct fb_list *pos;
+    uint32_t n = 0;
+
+    fb_list_for_each(pos, &tg->posix_timers) n++;
+    fb_sw_array(w, n);
+    fb_list_for_each(pos, &tg->posix_timers)
+    {
+        const struct posix_timer *tm = fb_list_entry(pos, struct posix_timer, node);
+        fb_sw_array(w, 11);
+        fb_sw_i64(w, tm->id);
+        fb_sw_i64(w, tm->clock);
+        fb_sw_i64(w, tm->notify);
+        fb_sw_i64(w, tm->signo);
+        fb_sw_u64(w, tm->value);
+        fb_sw_i64(w, tm->target ? tm->target->tid : 0);
+        fb_sw_bool(w, tm->armed);
+        fb_sw_i64(w, tm->expires);
+        fb_sw_i64(w, tm->interval);
+        fb_sw_i64(w, tm->overrun);
+        fb_sw_i64(w, tm->overrun_last);
+    }
+}
+
+int fb_posix_timers_load(struct fb_thread_group *tg, struct fb_sr *r)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(r, &arr);
+    if (*r->err || arr.n > 65536)
+        return -EINVAL;
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        struct posix_timer *tm = calloc(1, sizeof(*tm));
+        int64_t target;
+        if (!tm)
+            return -ENOMEM;
+        fb_sr_sub(&arr, &e);
+        tm->tg = tg;
+        tm->id = (int)fb_sr_i64(&e);
+        tm->clock = (clockid_t)fb_sr_i64(&e);
+        tm->notify = (int)fb_sr_i64(&e);
+        tm->signo = (int)fb_sr_i64(&e);
+        tm->value = fb_sr_u64(&e);
+        target = fb_sr_i64(&e);
+        tm->armed = fb_sr_bool(&e);
+        tm->expires = fb_sr_i64(&e);
+        tm->interval = fb_sr_i64(&e);
+        tm->overrun = (int)fb_sr_i64(&e);
+        tm->overrun_last = (int)fb_sr_i64(&e);
+        tm->kt.fire = timer_fire;
+        if (target) {
+            tm->target = fb_task_lookup((int)target);
+            if (!tm->target || tm->target->tg != tg)
+                *r->err = true;
+        }
+        if (*r->err || tm->id < 0 || timer_find(tg, tm->id) || timer_clock_ok(tm->clock) != 0 ||
+            fb_cpuclock_is(tm->clock) || tm->interval < 0 || tm->expires < 0 ||
+            (tm->notify != SIGEV_NONE && (tm->signo < 1 || tm->signo > 64)) ||
+            (tm->notify != SIGEV_NONE && tm->notify != SIGEV_SIGNAL &&
+             tm->notify != SIGEV_THREAD_ID)) {
+            free(tm);
+            *r->err = true;
+            return -EINVAL;
+        }
+        fb_list_add_tail(&tg->posix_timers, &tm->node);
+        if (tm->armed)
+            timer_ktimer_arm(tm, timer_now(tm));
+    }
+    return 0;
 }

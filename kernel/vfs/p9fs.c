@@ -842,20 +842,35 @@ struct fb_inode *fb_p9fs_mappable_inode(struct fb_mappable *m)
     return fb_container_of(m, struct p9_inode, mappable)->ino;
 }
 
-void fb_p9fs_cache_save(struct fb_inode *ino, struct fb_sw *w)
+void fb_p9fs_cache_save(struct fb_inode *ino, struct fb_sw *w,
+                        bool (*skip)(uint64_t page, void *arg), void *arg)
 {
     struct p9_inode *pi = P(ino);
     uint64_t idx = 0, found, off, n = 0;
 
     while (fb_radix_next(&pi->cache, idx, UINT64_MAX >> 12, &found, &off)) {
-        n++;
+        if (!skip || !skip(off >> FB_PAGE_SHIFT, arg))
+            n++;
         idx = found + 1;
     }
     fb_sw_array(w, (uint32_t)(n * 2));
     idx = 0;
     while (fb_radix_next(&pi->cache, idx, UINT64_MAX >> 12, &found, &off)) {
-        fb_sw_u64(w, found);
-        fb_sw_u64(w, off);
+        if (!skip || !skip(off >> FB_PAGE_SHIFT, arg)) {
+            fb_sw_u64(w, found);
+            fb_sw_u64(w, off);
+        }
+        idx = found + 1;
+    }
+}
+
+void fb_p9fs_cache_foreach(struct fb_inode *ino, void (*fn)(uint64_t page, void *arg), void *arg)
+{
+    struct p9_inode *pi = P(ino);
+    uint64_t idx = 0, found, off;
+
+    while (fb_radix_next(&pi->cache, idx, UINT64_MAX >> 12, &found, &off)) {
+        fn(off >> FB_PAGE_SHIFT, arg);
         idx = found + 1;
     }
 }

@@ -17,7 +17,9 @@ struct fb_file *fb_pipe_file_restore(struct fb_inode *ino, unsigned flags);
 /* 9P files (p9fs.c): the page cache as (page index, memory-file offset) pairs. Loading adopts
  * the saved references (the memory file was restored with its reference counts). */
 bool fb_inode_is_p9(const struct fb_inode *ino);
-void fb_p9fs_cache_save(struct fb_inode *ino, struct fb_sw *w);
+void fb_p9fs_cache_save(struct fb_inode *ino, struct fb_sw *w,
+                        bool (*skip)(uint64_t page, void *arg), void *arg);
+void fb_p9fs_cache_foreach(struct fb_inode *ino, void (*fn)(uint64_t page, void *arg), void *arg);
 int fb_p9fs_cache_load(struct fb_inode *ino, struct fb_sr *r);
 /* The inode behind a mappable of any filesystem (NULL if unknown). */
 struct fb_inode *fb_p9fs_mappable_inode(struct fb_mappable *m);

@@ -49,7 +49,8 @@ def main():
     if not module_name or not func_name:
         sys.stderr.write("fnbox python: handler must be module.function, got %r\n" % spec)
         sys.exit(2)
-    sys.path.insert(0, "/code")
+    # /code in the sandbox; FNBOX_CODE_DIR lets the benchmark run the same bootstrap natively.
+    sys.path.insert(0, os.environ.get("FNBOX_CODE_DIR", "/code"))
     try:
         module = importlib.import_module(module_name)
         handler = getattr(module, func_name)

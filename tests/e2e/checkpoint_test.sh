@@ -95,6 +95,8 @@ fx '' restore "$tmp/hello.img"
 t py_empty_event "an empty request is the event {}" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"world\"" <<<"$1"' "$status" "$out"
 fx '{"boom":true}' restore "$tmp/hello.img"
 t py_exception "a handler exception: error body with type and stack trace, status 1" python3 -c 'import json,sys; d=json.loads(sys.argv[2]); sys.exit(0 if sys.argv[1]=="1" and d["errorType"]=="ValueError" and d["errorMessage"]=="asked to fail" and d["stackTrace"] else 1)' "$status" "$out"
+fx '{"name":"pre"}' restore -v --prefault "$tmp/hello.img"
+t py_prefault "--prefault: the answer comes without a single page fault" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"pre\"" <<<"$1" && grep -q " 0 faults" <<<"$2"' "$status" "$out" "$err"
 fx 'not json' restore "$tmp/hello.img"
 t py_bad_event "an event that is not JSON: Runtime.UnmarshalError" bash -c '[ "$0" = 1 ] && grep -q UnmarshalError <<<"$1"' "$status" "$out"
 
@@ -102,6 +104,22 @@ mkdir -p "$tmp/broken"
 echo 'import no_such_module_anywhere' >"$tmp/broken/main.py"
 fx "" checkpoint --template python --code "$tmp/broken" -o "$tmp/broken.img"
 t py_import_error "import errors are reported at checkpoint time, no image" bash -c '[ "$0" = 1 ] && grep -q "no_such_module_anywhere" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/broken.img"
+
+# The shell and native templates: the event on stdin, the answer on stdout.
+mkdir -p "$tmp/shfn" "$tmp/natfn"
+cat >"$tmp/shfn/main.sh" <<'SH'
+read -r event
+echo "shell got: $event"
+SH
+fx "" checkpoint --template shell --code "$tmp/shfn" -o "$tmp/shfn.img"
+fx '{"n":1}
+' restore "$tmp/shfn.img"
+t shell_template "the shell template answers from its script" test "$status" = 0 -a "$out" = 'shell got: {"n":1}'
+cp "$E2E/ckpt_state" "$tmp/natfn/main"
+fx "" checkpoint --template native --code "$tmp/natfn" -o "$tmp/natfn.img"
+fx 'native
+' restore "$tmp/natfn.img"
+t native_template "the native template runs the executable from /code" bash -c '[ "$0" = 0 ] && [[ $1 == "ok before="*" line=native" ]]' "$status" "$out"
 
 # Stale code: a changed code file makes restore refuse, naming it.
 cp "$tmp/hello.img" "$tmp/hello2.img"
