@@ -458,6 +458,7 @@ EOF
 settle
 fds1=$(ls /proc/$srv_pid/fd | wc -l)
 procs1=$(sandboxes)
+echo "  leak check: $n invocations, $(cat "$tmp/leak") wrong; server fds $fds0 -> $fds1, sandbox processes $procs0 -> $procs1"
 check "leaks_$n" "all ok; server fds $fds0 -> $fds1, sandbox processes $procs0 -> $procs1" \
     [ "$(cat "$tmp/leak")" = 0 -a "$fds1" -le "$fds0" -a "$procs1" -le "$procs0" ]
 
