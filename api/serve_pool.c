@@ -22,6 +22,7 @@
 
 #define READY_TIMEOUT_MS 30000 /* a restore that has not reported ready by then is killed */
 #define BACKOFF_MAX_NS   (10ll * 1000000000)
+#define REFILL_QUIET_NS  (20ll * 1000000) /* see the refill rule in manager_main */
 
 const double fb_hist_bounds[FB_HIST_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                 0.25,  0.5,    1,     2.5,  5,     10,  30};
@@ -459,11 +460,16 @@ static void *manager_main(void *arg)
             pthread_mutex_unlock(&s->lock);
             break;
         }
-        /* 1. spawn what the pools lack (fork is quick; readiness is awaited below) */
+        /* 1. spawn what the pools lack (fork is quick; readiness is awaited below). A restore
+         * costs tens of milliseconds of CPU: while the function has invocations running and
+         * the pool is still at least half full, the refill waits until the function has been
+         * quiet for REFILL_QUIET_NS rather than compete with its invocations for the CPU. */
         for (fn = s->fns; fn; fn = fn->next) {
             while (!fn->deleted && !fn->building && fn->image && !s->draining &&
                    now >= fn->backoff_until_ns &&
                    fn->n_idle + fn->n_starting < fn->cfg.pool_min &&
+                   (fn->n_waiting > 0 || 2 * (fn->n_idle + fn->n_starting) < fn->cfg.pool_min ||
+                    (fn->n_busy == 0 && now - fn->last_done_ns >= REFILL_QUIET_NS)) &&
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
                 struct fb_error err = {0};
                 sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, fn->cfg.memory_mb, &err);
@@ -514,7 +520,7 @@ static void *manager_main(void *arg)
             }
         pthread_mutex_unlock(&s->lock);
 
-        if (poll(pfd, n, 1000) < 0 && errno != EINTR)
+        if (poll(pfd, n, 25) < 0 && errno != EINTR) /* 25 ms: quiet periods end unannounced */
             sleep(1);
 
         pthread_mutex_lock(&s->lock);
@@ -740,6 +746,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     pthread_mutex_lock(&s->lock);
     list_remove(&fn->busy, sb);
     fn->n_busy--;
+    fn->last_done_ns = fb_serve_now_ns();
     fn->outcomes[inv->outcome]++;
     if (inv->warm)
         fn->warm_starts++;

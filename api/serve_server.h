@@ -35,6 +35,7 @@ struct fb_function {
     pthread_cond_t cond; /* a sandbox became idle or a slot freed */
     int fail_streak;
     int64_t backoff_until_ns;
+    int64_t last_done_ns; /* when the last invocation ended (refills wait for a quiet moment) */
     char pool_error[256];
 
     /* metrics */
