@@ -14,11 +14,12 @@
 #define FB_SERVE_NAME_MAX      64
 #define FB_SERVE_HANDLER_MAX   128
 #define FB_SERVE_MAX_ENV       64
-#define FB_SERVE_LOG_TAIL      4096     /* bytes of stderr kept per invocation (Lambda's Tail) */
-#define FB_SERVE_MAX_RESPONSE  (6 << 20) /* a function's response (stdout) is cut beyond this */
+#define FB_SERVE_LOG_TAIL      4096       /* bytes of stderr kept per invocation (Lambda's Tail) */
+#define FB_SERVE_MAX_RESPONSE  (6 << 20)  /* a function's response (stdout) is cut beyond this */
 #define FB_SERVE_MAX_CODE_JSON (70 << 20) /* JSON bodies that may embed a base64 archive */
 
-/* ---- requests: routing and validation (serve_route.c, no server state; fuzzed) ---------------- */
+/* ---- requests: routing and validation (serve_route.c, no server state; fuzzed) ----------------
+ */
 
 enum fb_route_id {
     FB_R_NOT_FOUND = 0,
@@ -86,9 +87,8 @@ int fb_fn_config_copy(struct fb_fn_config *dst, const struct fb_fn_config *src);
  * (which starts initialised). An embedded archive ("code_archive": base64 zip or tar) is decoded
  * into *archive (malloc'ed, *archive_len bytes) when archive is non-NULL. Returns 0, or -1 with
  * err->msg saying which field is wrong. Never trusts a length or type from the body. */
-int fb_serve_parse_function(const char *body, size_t len, bool for_update,
-                            struct fb_fn_config *cfg, unsigned char **archive,
-                            size_t *archive_len, struct fb_error *err);
+int fb_serve_parse_function(const char *body, size_t len, bool for_update, struct fb_fn_config *cfg,
+                            unsigned char **archive, size_t *archive_len, struct fb_error *err);
 
 /* Lambda CreateFunction body: FunctionName, Runtime (python3.x → python), Handler, Role,
  * Code.ZipFile (base64), Timeout (s), MemorySize (MB), Environment.Variables. */
@@ -109,7 +109,8 @@ int fb_serve_parse_uint(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
 char *fb_base64_encode(const unsigned char *in, size_t len, size_t *out_len);
 unsigned char *fb_base64_decode(const char *in, size_t len, size_t *out_len);
 
-/* ---- the server --------------------------------------------------------------------------------- */
+/* ---- the server ---------------------------------------------------------------------------------
+ */
 
 struct fb_server;
 struct fb_function;
@@ -121,7 +122,7 @@ struct fb_image {
     char *path;     /* the image file */
     char *code_dir; /* the copy of the code it was built from, or NULL */
     int refs;
-    bool keep;      /* do not delete files on last release (server shutdown) */
+    bool keep; /* do not delete files on last release (server shutdown) */
     uint64_t size;
     double checkpoint_ms;
     unsigned gen;
@@ -132,8 +133,8 @@ struct fb_sb {
     struct fb_sb *next;
     pid_t pid;
     int in_fd, out_fd, err_fd, ready_fd;
-    struct fb_image *image;    /* holds a reference */
-    struct fb_function *fn;    /* pool sandboxes hold a reference; NULL for one-off ones */
+    struct fb_image *image; /* holds a reference */
+    struct fb_function *fn; /* pool sandboxes hold a reference; NULL for one-off ones */
     uint32_t memory_mb;
     int64_t spawn_ns, ready_ns;
     bool reaped;

@@ -40,8 +40,8 @@ struct req {
     size_t limit;
     char *body;
     size_t len, cap;
-    int fd;           /* uploads streamed to a file */
-    char path[4200];  /* ... at this path, unlinked when the request ends */
+    int fd;          /* uploads streamed to a file */
+    char path[4200]; /* ... at this path, unlinked when the request ends */
     uint64_t file_len;
 };
 
@@ -97,18 +97,30 @@ static char *json_escape(const char *s)
 static const char *native_code(int status)
 {
     switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthorized";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 409: return "conflict";
-    case 413: return "payload_too_large";
-    case 415: return "unsupported_media_type";
-    case 422: return "build_failed";
-    case 429: return "too_many_requests";
-    case 502: return "sandbox_failed";
-    case 503: return "unavailable";
-    default: return "internal";
+    case 400:
+        return "bad_request";
+    case 401:
+        return "unauthorized";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method_not_allowed";
+    case 409:
+        return "conflict";
+    case 413:
+        return "payload_too_large";
+    case 415:
+        return "unsupported_media_type";
+    case 422:
+        return "build_failed";
+    case 429:
+        return "too_many_requests";
+    case 502:
+        return "sandbox_failed";
+    case 503:
+        return "unavailable";
+    default:
+        return "internal";
     }
 }
 
@@ -118,13 +130,20 @@ static const char *lambda_type(int status)
     case 400:
     case 405:
     case 415:
-    case 422: return "InvalidParameterValueException";
-    case 401: return "UnrecognizedClientException";
-    case 404: return "ResourceNotFoundException";
-    case 409: return "ResourceConflictException";
-    case 413: return "RequestTooLargeException";
-    case 429: return "TooManyRequestsException";
-    default: return "ServiceException";
+    case 422:
+        return "InvalidParameterValueException";
+    case 401:
+        return "UnrecognizedClientException";
+    case 404:
+        return "ResourceNotFoundException";
+    case 409:
+        return "ResourceConflictException";
+    case 413:
+        return "RequestTooLargeException";
+    case 429:
+        return "TooManyRequestsException";
+    default:
+        return "ServiceException";
     }
 }
 
@@ -148,8 +167,8 @@ static void set_error(struct resp *r, const struct req *q, int status, const cha
             body = NULL;
         add_hdr(r, "x-amzn-ErrorType", "%s", lambda_type(status));
     } else {
-        if (asprintf(&body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
-                     native_code(status), esc ? esc : "") < 0)
+        if (asprintf(&body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", native_code(status),
+                     esc ? esc : "") < 0)
             body = NULL;
     }
     free(esc);
@@ -166,7 +185,8 @@ static const char *query(struct MHD_Connection *c, const char *name)
     return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
 }
 
-/* ---- handlers ----------------------------------------------------------------------------------- */
+/* ---- handlers -----------------------------------------------------------------------------------
+ */
 
 static int opt_uint(struct MHD_Connection *c, struct resp *r, const struct req *q,
                     const char *qname, const char *hname, uint32_t lo, uint32_t hi, uint32_t *out)
@@ -209,8 +229,7 @@ static void invoke_response(struct fb_server *s, struct MHD_Connection *c, struc
     add_hdr(r, "X-Fnbox-Memory-Mb", "%u", inv->memory_mb);
     add_hdr(r, "X-Fnbox-Log-Bytes", "%llu", (unsigned long long)inv->log_total);
     if (want_tail) {
-        char *b64 = fb_base64_encode((const unsigned char *)inv->log_tail, inv->log_tail_len,
-                                     NULL);
+        char *b64 = fb_base64_encode((const unsigned char *)inv->log_tail, inv->log_tail_len, NULL);
         if (b64) {
             add_hdr(r, "X-Fnbox-Log-Tail", "%s", b64);
             if (q->route.lambda)
@@ -237,8 +256,8 @@ static void invoke_response(struct fb_server *s, struct MHD_Connection *c, struc
     inv->response = NULL;
 }
 
-static void do_invoke(struct fb_server *s, struct MHD_Connection *c, struct resp *r,
-                      struct req *q, const char *name, bool cold_only)
+static void do_invoke(struct fb_server *s, struct MHD_Connection *c, struct resp *r, struct req *q,
+                      const char *name, bool cold_only)
 {
     struct fb_invocation inv;
     int rc;
@@ -268,8 +287,9 @@ static void lambda_invoke(struct fb_server *s, struct MHD_Connection *c, struct 
         return;
     }
     if (!fb_server_has(s, q->route.name)) {
-        set_error(r, q, 404, "Function not found: arn:aws:lambda:us-east-1:000000000000:"
-                             "function:%s",
+        set_error(r, q, 404,
+                  "Function not found: arn:aws:lambda:us-east-1:000000000000:"
+                  "function:%s",
                   q->route.name);
         return;
     }
@@ -341,8 +361,7 @@ static void register_fn(struct fb_server *s, struct MHD_Connection *c, struct re
     if (q->to_file) {
         if (config_from_query(c, r, q, &cfg, true) < 0)
             goto out;
-    } else if (fb_serve_parse_function(q->body, q->len, false, &cfg, &archive, &alen, &err) <
-               0) {
+    } else if (fb_serve_parse_function(q->body, q->len, false, &cfg, &archive, &alen, &err) < 0) {
         set_error(r, q, 400, "%s", err.msg);
         goto out;
     }
@@ -384,8 +403,7 @@ out:
     fb_fn_config_free(&cfg);
 }
 
-static void post_image(struct fb_server *s, struct MHD_Connection *c, struct resp *r,
-                       struct req *q)
+static void post_image(struct fb_server *s, struct MHD_Connection *c, struct resp *r, struct req *q)
 {
     struct fb_fn_config cfg;
     struct fb_error err = {0};
@@ -437,8 +455,7 @@ static void lambda_create(struct fb_server *s, struct resp *r, struct req *q)
     fb_fn_config_free(&cfg);
 }
 
-static void dispatch(struct fb_server *s, struct MHD_Connection *c, struct resp *r,
-                     struct req *q)
+static void dispatch(struct fb_server *s, struct MHD_Connection *c, struct resp *r, struct req *q)
 {
     const char *name = q->route.name;
     char *json;
@@ -508,8 +525,7 @@ static void dispatch(struct fb_server *s, struct MHD_Connection *c, struct resp 
             set_error(r, q, 404, "function %s does not exist", name);
         return;
     case FB_R_FN_POOL_PUT:
-        if (fb_server_set_pool(s, name, q->body ? q->body : "", q->len, &json, &status, &err) <
-            0)
+        if (fb_server_set_pool(s, name, q->body ? q->body : "", q->len, &json, &status, &err) < 0)
             set_error(r, q, status, "%s", err.msg);
         else
             set_json(r, 200, json);
@@ -530,7 +546,8 @@ static void dispatch(struct fb_server *s, struct MHD_Connection *c, struct resp 
     set_error(r, q, 500, "unhandled route");
 }
 
-/* ---- MHD glue ----------------------------------------------------------------------------------- */
+/* ---- MHD glue -----------------------------------------------------------------------------------
+ */
 
 static void new_request_id(char *out)
 {
@@ -539,9 +556,9 @@ static void new_request_id(char *out)
         memset(b, 0, sizeof(b));
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-            b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-            b[14], b[15]);
+    sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+            b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+            b[15]);
 }
 
 static bool archive_type(const char *ct)
@@ -598,7 +615,7 @@ static bool authorized(struct fb_server *s, struct MHD_Connection *c, const stru
 }
 
 static enum MHD_Result send_resp(struct fb_server *s, struct MHD_Connection *c, struct req *q,
-                            struct resp *r)
+                                 struct resp *r)
 {
     struct MHD_Response *m;
     enum MHD_Result ret;
@@ -662,13 +679,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         case FB_R_FN_CREATE:
         case FB_R_FN_CODE:
             q->to_file = archive_type(ct);
-            q->limit = q->to_file ? o->max_upload
-                                  : (o->max_upload < FB_SERVE_MAX_CODE_JSON ? o->max_upload
-                                                                            : FB_SERVE_MAX_CODE_JSON);
+            q->limit = q->to_file
+                           ? o->max_upload
+                           : (o->max_upload < FB_SERVE_MAX_CODE_JSON ? o->max_upload
+                                                                     : FB_SERVE_MAX_CODE_JSON);
             break;
         case FB_R_L_CREATE:
-            q->limit = o->max_upload < FB_SERVE_MAX_CODE_JSON ? o->max_upload
-                                                              : FB_SERVE_MAX_CODE_JSON;
+            q->limit =
+                o->max_upload < FB_SERVE_MAX_CODE_JSON ? o->max_upload : FB_SERVE_MAX_CODE_JSON;
             break;
         default:
             break;
@@ -792,21 +810,20 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     fb_info("http: %s", buf);
 }
 
-struct MHD_Daemon *fb_serve_http_start(struct fb_server *s, const struct sockaddr *addr,
-                                       bool ipv6, struct fb_error *err)
+struct MHD_Daemon *fb_serve_http_start(struct fb_server *s, const struct sockaddr *addr, bool ipv6,
+                                       struct fb_error *err)
 {
     const struct fb_serve_options *o = fb_server_options(s);
     struct MHD_Daemon *d;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD |
-                     MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME * 0;
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     if (ipv6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, addr,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, s,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->connection_limit,
-                         MHD_OPTION_CONNECTION_TIMEOUT, 120u, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-                         MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)o->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+                         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!d)
         fb_error_set(err, errno, "cannot listen on %s: %s", o->listen,
                      errno ? strerror(errno) : "libmicrohttpd refused the options");

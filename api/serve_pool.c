@@ -25,7 +25,7 @@
 #define REFILL_QUIET_NS  (20ll * 1000000) /* see the refill rule in manager_main */
 
 const double fb_hist_bounds[FB_HIST_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                0.25,  0.5,    1,     2.5,  5,     10,  30};
+                                                0.25,  0.5,    1,     2.5,  5,     10,   30};
 
 void fb_hist_add(struct fb_hist *h, double seconds)
 {
@@ -45,7 +45,8 @@ void fb_server_wake(struct fb_server *s)
     }
 }
 
-/* ---- one sandbox -------------------------------------------------------------------------------- */
+/* ---- one sandbox --------------------------------------------------------------------------------
+ */
 
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
                           uint32_t override_from, struct fb_error *err)
@@ -53,7 +54,13 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
-    char *argv[] = {(char *)s->o.fnbox_bin, "restore", "--ready-fd", "3", img->path, NULL, NULL,
+    char *argv[] = {(char *)s->o.fnbox_bin,
+                    "restore",
+                    "--ready-fd",
+                    "3",
+                    img->path,
+                    NULL,
+                    NULL,
                     NULL}; /* options go before IMAGE */
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
@@ -206,7 +213,8 @@ static int sb_wait_ready(struct fb_sb *sb, struct fb_error *err)
     }
 }
 
-/* ---- running one invocation --------------------------------------------------------------------- */
+/* ---- running one invocation ---------------------------------------------------------------------
+ */
 
 static void tail_append(struct fb_invocation *inv, const char *p, size_t n)
 {
@@ -261,8 +269,7 @@ static void set_body(struct fb_invocation *inv, const char *type, const char *fm
     free(inv->response);
     inv->response = NULL;
     inv->response_len = 0;
-    if (asprintf(&inv->response, "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", msg, type) >
-        0)
+    if (asprintf(&inv->response, "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", msg, type) > 0)
         inv->response_len = strlen(inv->response);
     else
         inv->response = NULL;
@@ -347,12 +354,10 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
     inv->exit_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     if (timed_out) {
         inv->outcome = FB_OUT_TIMEOUT;
-        set_body(inv, "Sandbox.Timedout", "Task timed out after %.2f seconds",
-                 timeout_ms / 1000.0);
+        set_body(inv, "Sandbox.Timedout", "Task timed out after %.2f seconds", timeout_ms / 1000.0);
     } else if (WIFSIGNALED(st)) {
         inv->outcome = FB_OUT_PLATFORM_ERROR;
-        snprintf(inv->message, sizeof(inv->message), "the sandbox died (signal %d)",
-                 WTERMSIG(st));
+        snprintf(inv->message, sizeof(inv->message), "the sandbox died (signal %d)", WTERMSIG(st));
     } else if (inv->exit_status == 0 && !inv->response_truncated) {
         inv->outcome = FB_OUT_OK;
     } else if (inv->exit_status == 0) {
@@ -370,8 +375,7 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
             *nl = ' ';
     } else if (inv->exit_status == 124) {
         inv->outcome = FB_OUT_TIMEOUT;
-        set_body(inv, "Sandbox.Timedout", "Task timed out after %.2f seconds",
-                 timeout_ms / 1000.0);
+        set_body(inv, "Sandbox.Timedout", "Task timed out after %.2f seconds", timeout_ms / 1000.0);
     } else if (memmem(inv->log_tail, inv->log_tail_len, "memory limit", 12) ||
                memmem(inv->log_tail, inv->log_tail_len, "out of memory", 13)) {
         inv->outcome = FB_OUT_OOM;
@@ -387,7 +391,8 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
     }
 }
 
-/* ---- the pool ----------------------------------------------------------------------------------- */
+/* ---- the pool -----------------------------------------------------------------------------------
+ */
 
 static void list_remove(struct fb_sb **head, struct fb_sb *sb)
 {
@@ -466,8 +471,7 @@ static void *manager_main(void *arg)
          * quiet for REFILL_QUIET_NS rather than compete with its invocations for the CPU. */
         for (fn = s->fns; fn; fn = fn->next) {
             while (!fn->deleted && !fn->building && fn->image && !s->draining &&
-                   now >= fn->backoff_until_ns &&
-                   fn->n_idle + fn->n_starting < fn->cfg.pool_min &&
+                   now >= fn->backoff_until_ns && fn->n_idle + fn->n_starting < fn->cfg.pool_min &&
                    (fn->n_waiting > 0 || 2 * (fn->n_idle + fn->n_starting) < fn->cfg.pool_min ||
                     (fn->n_busy == 0 && now - fn->last_done_ns >= REFILL_QUIET_NS)) &&
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
@@ -593,7 +597,8 @@ void fb_pool_manager_start(struct fb_server *s)
         fb_err("cannot start the pool manager: warm pools stay empty");
 }
 
-/* ---- invocations -------------------------------------------------------------------------------- */
+/* ---- invocations --------------------------------------------------------------------------------
+ */
 
 static void log_invocation(struct fb_server *s, const char *name, const struct fb_invocation *inv,
                            double total_ms)
@@ -836,7 +841,8 @@ int fb_server_invoke_async(struct fb_server *s, const char *name, const char *ev
     return 0;
 }
 
-/* ---- shutdown ----------------------------------------------------------------------------------- */
+/* ---- shutdown -----------------------------------------------------------------------------------
+ */
 
 static bool wait_inflight(struct fb_server *s, uint32_t ms)
 {
@@ -901,7 +907,8 @@ void fb_server_stop(struct fb_server *s)
         fb_sb_reap(sb);
 }
 
-/* ---- metrics ------------------------------------------------------------------------------------ */
+/* ---- metrics ------------------------------------------------------------------------------------
+ */
 
 struct mbuf {
     char *p;
@@ -946,11 +953,10 @@ static void hist_print(struct mbuf *b, const char *metric, const char *labels,
                 (unsigned long long)cum);
     }
     cum += h->counts[FB_HIST_BUCKETS];
-    mprintf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", metric, labels, sep,
-            (unsigned long long)cum);
+    mprintf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", metric, labels, sep, (unsigned long long)cum);
     if (*labels) {
-        mprintf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", metric, labels, h->sum, metric,
-                labels, (unsigned long long)h->n);
+        mprintf(b, "%s_sum{%s} %.6f\n%s_count{%s} %llu\n", metric, labels, h->sum, metric, labels,
+                (unsigned long long)h->n);
     } else {
         mprintf(b, "%s_sum %.6f\n%s_count %llu\n", metric, h->sum, metric,
                 (unsigned long long)h->n);
@@ -965,8 +971,9 @@ char *fb_server_metrics(struct fb_server *s)
     char lab[128];
 
     pthread_mutex_lock(&s->lock);
-    mprintf(&b, "# HELP fnbox_build_info fnbox version.\n# TYPE fnbox_build_info gauge\n"
-                "fnbox_build_info{version=\"%s\"} 1\n",
+    mprintf(&b,
+            "# HELP fnbox_build_info fnbox version.\n# TYPE fnbox_build_info gauge\n"
+            "fnbox_build_info{version=\"%s\"} 1\n",
             "0.1.0");
     mprintf(&b, "# HELP fnbox_invocations_total Invocations by function and outcome.\n"
                 "# TYPE fnbox_invocations_total counter\n");
@@ -974,8 +981,7 @@ char *fb_server_metrics(struct fb_server *s)
         if (!fn->building)
             for (i = 0; i < FB_OUT_NR; i++)
                 mprintf(&b, "fnbox_invocations_total{function=\"%s\",outcome=\"%s\"} %llu\n",
-                        fn->cfg.name, fb_outcome_names[i],
-                        (unsigned long long)fn->outcomes[i]);
+                        fn->cfg.name, fb_outcome_names[i], (unsigned long long)fn->outcomes[i]);
     mprintf(&b, "# HELP fnbox_cold_starts_total Invocations that waited for a restore.\n"
                 "# TYPE fnbox_cold_starts_total counter\n");
     for (fn = s->fns; fn; fn = fn->next)
@@ -998,8 +1004,7 @@ char *fb_server_metrics(struct fb_server *s)
                 "# TYPE fnbox_busy_sandboxes gauge\n");
     for (fn = s->fns; fn; fn = fn->next)
         if (!fn->building)
-            mprintf(&b, "fnbox_busy_sandboxes{function=\"%s\"} %d\n", fn->cfg.name,
-                    fn->n_busy);
+            mprintf(&b, "fnbox_busy_sandboxes{function=\"%s\"} %d\n", fn->cfg.name, fn->n_busy);
     mprintf(&b, "# HELP fnbox_invocation_duration_seconds Request to response, server side.\n"
                 "# TYPE fnbox_invocation_duration_seconds histogram\n");
     for (fn = s->fns; fn; fn = fn->next)
@@ -1015,8 +1020,9 @@ char *fb_server_metrics(struct fb_server *s)
     for (i = 1; i <= 5; i++)
         mprintf(&b, "fnbox_http_responses_total{code=\"%dxx\"} %llu\n", i,
                 (unsigned long long)s->http_status[i]);
-    mprintf(&b, "# HELP fnbox_inflight_invocations Invocations in progress.\n"
-                "# TYPE fnbox_inflight_invocations gauge\nfnbox_inflight_invocations %d\n",
+    mprintf(&b,
+            "# HELP fnbox_inflight_invocations Invocations in progress.\n"
+            "# TYPE fnbox_inflight_invocations gauge\nfnbox_inflight_invocations %d\n",
             s->inflight);
     pthread_mutex_unlock(&s->lock);
     return b.p;

@@ -16,7 +16,8 @@
 
 #include "kernel/util/log.h"
 
-/* ---- references (caller holds s->lock) ---------------------------------------------------------- */
+/* ---- references (caller holds s->lock) ----------------------------------------------------------
+ */
 
 struct fb_function *fb_fn_find(struct fb_server *s, const char *name)
 {
@@ -90,7 +91,8 @@ bool fb_server_has(struct fb_server *s, const char *name)
     return h;
 }
 
-/* ---- descriptions ------------------------------------------------------------------------------- */
+/* ---- descriptions -------------------------------------------------------------------------------
+ */
 
 static struct json_object *env_json(const struct fb_fn_config *c)
 {
@@ -186,10 +188,9 @@ static struct json_object *lambda_json(const struct fb_function *fn)
     json_object_object_add(o, "FunctionName", json_object_new_string(c->name));
     json_object_object_add(o, "FunctionArn", json_object_new_string(arn));
     json_object_object_add(o, "Runtime",
-                           json_object_new_string(c->runtime ? c->runtime
-                                                  : !strcmp(c->template_, "python")
-                                                      ? "python3"
-                                                      : "provided"));
+                           json_object_new_string(c->runtime                        ? c->runtime
+                                                  : !strcmp(c->template_, "python") ? "python3"
+                                                                                    : "provided"));
     json_object_object_add(
         o, "Role",
         json_object_new_string(c->role ? c->role : "arn:aws:iam::000000000000:role/fnbox"));
@@ -213,8 +214,8 @@ static struct json_object *lambda_json(const struct fb_function *fn)
 
 static char *json_take(struct json_object *o)
 {
-    char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *s = strdup(
+        json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put(o);
     return s;
 }
@@ -264,7 +265,8 @@ char *fb_server_pool_json(struct fb_server *s, const char *name)
     return o ? json_take(o) : NULL;
 }
 
-/* ---- persistence -------------------------------------------------------------------------------- */
+/* ---- persistence --------------------------------------------------------------------------------
+ */
 
 int fb_registry_save(struct fb_server *s, struct fb_error *err)
 {
@@ -535,7 +537,8 @@ int fb_server_start(struct fb_server *s, struct fb_error *err)
     return 0;
 }
 
-/* ---- building ----------------------------------------------------------------------------------- */
+/* ---- building -----------------------------------------------------------------------------------
+ */
 
 /* A server-side code directory must resolve (symlinks included) inside --code-root. */
 static char *resolve_code(struct fb_server *s, const char *code, struct fb_error *err)
@@ -551,8 +554,8 @@ static char *resolve_code(struct fb_server *s, const char *code, struct fb_error
         return fb_error_set(err, errno, "code directory %s: %s", code, strerror(errno)), NULL;
     if (strcmp(s->code_root_real, "/") != 0 &&
         (strncmp(real, s->code_root_real, rl) || (real[rl] && real[rl] != '/'))) {
-        fb_error_set(err, EPERM, "code directory %s is outside the server's --code-root %s",
-                     code, s->code_root_real);
+        fb_error_set(err, EPERM, "code directory %s is outside the server's --code-root %s", code,
+                     s->code_root_real);
         free(real);
         return NULL;
     }
@@ -780,7 +783,9 @@ int fb_server_add_image(struct fb_server *s, const char *name, const char *uploa
             errout[--el] = 0;
         if (r > 0)
             fb_error_set(err, EINVAL, "the image is not valid: %s",
-                         el > 400 ? errout + el - 400 : errout ? errout : "");
+                         el > 400 ? errout + el - 400
+                         : errout ? errout
+                                  : "");
         *http_status = 400;
         goto out;
     }
@@ -853,7 +858,7 @@ int fb_server_update_code(struct fb_server *s, const char *name, const struct fb
         pthread_mutex_unlock(&s->lock);
         *http_status = 409;
         return fb_error_set(err, EBUSY, "%s",
-                            fn->updating ? "another code update of this function is running"
+                            fn->updating  ? "another code update of this function is running"
                             : s->draining ? "the server is shutting down"
                                           : "the function was registered from an image: it has "
                                             "no code to replace");

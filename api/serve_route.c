@@ -194,7 +194,8 @@ int fb_serve_parse_uint(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
     return 0;
 }
 
-/* ---- base64 ------------------------------------------------------------------------------------- */
+/* ---- base64 -------------------------------------------------------------------------------------
+ */
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -273,7 +274,8 @@ unsigned char *fb_base64_decode(const char *in, size_t len, size_t *out_len)
     return out;
 }
 
-/* ---- function configuration --------------------------------------------------------------------- */
+/* ---- function configuration ---------------------------------------------------------------------
+ */
 
 void fb_fn_config_init(struct fb_fn_config *c)
 {
@@ -351,8 +353,7 @@ static struct json_object *parse_object(const char *body, size_t len, struct fb_
         if (i < len) {
             json_object_put(o);
             o = NULL;
-            fb_error_set(err, EINVAL, "invalid JSON: trailing data at offset %d",
-                         tok->char_offset);
+            fb_error_set(err, EINVAL, "invalid JSON: trailing data at offset %d", tok->char_offset);
             json_tokener_free(tok);
             return NULL;
         }
@@ -408,8 +409,8 @@ static int get_int(struct json_object *o, const char *key, int64_t lo, int64_t h
     errno = 0;
     x = json_object_get_int64(v);
     if (errno || x < lo || x > hi)
-        return fb_error_set(err, EINVAL, "\"%s\" must be between %lld and %lld", key,
-                            (long long)lo, (long long)hi);
+        return fb_error_set(err, EINVAL, "\"%s\" must be between %lld and %lld", key, (long long)lo,
+                            (long long)hi);
     *out = x;
     *present = true;
     return 0;
@@ -453,8 +454,7 @@ static int get_env(struct json_object *o, const char *key, struct fb_fn_config *
         if ((size_t)json_object_get_string_len(val) != vl || vl > 4096)
             return fb_error_set(err, EINVAL, "environment variable %s: invalid value", k);
         if (c->nenv == FB_SERVE_MAX_ENV)
-            return fb_error_set(err, E2BIG, "at most %d environment variables",
-                                FB_SERVE_MAX_ENV);
+            return fb_error_set(err, E2BIG, "at most %d environment variables", FB_SERVE_MAX_ENV);
         kv = malloc(kl + vl + 2);
         if (!kv)
             return fb_error_set(err, ENOMEM, "out of memory");
@@ -487,8 +487,8 @@ static int get_archive(struct json_object *o, const char *key, unsigned char **a
         return fb_error_set(err, EINVAL, "\"%s\" is not accepted here", key);
     if (!json_object_is_type(v, json_type_string))
         return fb_error_set(err, EINVAL, "\"%s\" must be a base64 string", key);
-    *archive = fb_base64_decode(json_object_get_string(v),
-                                (size_t)json_object_get_string_len(v), archive_len);
+    *archive = fb_base64_decode(json_object_get_string(v), (size_t)json_object_get_string_len(v),
+                                archive_len);
     if (!*archive)
         return fb_error_set(err, EINVAL, "\"%s\" is not valid base64", key);
     return 0;
@@ -510,8 +510,7 @@ int fb_serve_config_check(const struct fb_fn_config *c, struct fb_error *err)
             if (!(isalnum((unsigned char)h[i]) || strchr("._-/", h[i])))
                 return fb_error_set(err, EINVAL, "\"handler\" may only hold [A-Za-z0-9._/-]");
         if (h[0] == '/' || strstr(h, ".."))
-            return fb_error_set(err, EINVAL,
-                                "\"handler\" must be relative to the code directory");
+            return fb_error_set(err, EINVAL, "\"handler\" must be relative to the code directory");
         if (!strcmp(c->template_, "python") && !strchr(h, '.'))
             return fb_error_set(err, EINVAL, "\"handler\" must be module.function for python");
     }
@@ -556,9 +555,8 @@ int fb_serve_parse_pool(const char *body, size_t len, int *min, int *max, struct
     return r;
 }
 
-int fb_serve_parse_function(const char *body, size_t len, bool for_update,
-                            struct fb_fn_config *cfg, unsigned char **archive,
-                            size_t *archive_len, struct fb_error *err)
+int fb_serve_parse_function(const char *body, size_t len, bool for_update, struct fb_fn_config *cfg,
+                            unsigned char **archive, size_t *archive_len, struct fb_error *err)
 {
     struct json_object *o = parse_object(body, len, err), *v;
     const char *s;
@@ -603,8 +601,9 @@ int fb_serve_parse_function(const char *body, size_t len, bool for_update,
         goto out;
     }
     if (!cfg->code && !(archive && *archive)) {
-        fb_error_set(err, EINVAL, "\"code\" (a directory on the server) or \"code_archive\" "
-                                  "(base64 zip or tar) is required");
+        fb_error_set(err, EINVAL,
+                     "\"code\" (a directory on the server) or \"code_archive\" "
+                     "(base64 zip or tar) is required");
         goto out;
     }
     if (get_env(o, "env", cfg, err) < 0)

@@ -24,13 +24,13 @@ struct fb_function {
     struct fb_image *image; /* current image, NULL while the first build runs */
     int refs;
     bool deleted;
-    bool building;     /* registration in progress: invisible to everything else */
-    bool updating;     /* PUT .../code in progress: a second one is refused */
+    bool building;                /* registration in progress: invisible to everything else */
+    bool updating;                /* PUT .../code in progress: a second one is refused */
     int64_t created_s, updated_s; /* wall-clock seconds */
 
     /* the warm pool */
-    struct fb_sb *idle;  /* restored, parked at the ready point */
-    struct fb_sb *busy;  /* serving an invocation (killed on shutdown after the drain) */
+    struct fb_sb *idle; /* restored, parked at the ready point */
+    struct fb_sb *busy; /* serving an invocation (killed on shutdown after the drain) */
     int n_idle, n_starting, n_busy, n_waiting;
     pthread_cond_t cond; /* a sandbox became idle or a slot freed */
     int fail_streak;
@@ -51,11 +51,11 @@ struct fb_server {
     struct fb_sb *starting; /* spawned by the manager, waiting for "ready" */
     unsigned next_gen;
     bool draining, stopping;
-    int inflight;            /* invocations and builds in progress */
+    int inflight; /* invocations and builds in progress */
     pthread_cond_t inflight_cond;
     pthread_t manager;
     bool manager_started;
-    int wake_fd;             /* eventfd: wakes the pool manager */
+    int wake_fd;               /* eventfd: wakes the pool manager */
     pthread_mutex_t save_lock; /* serialises registry writes */
     char registry_path[4096];
     char images_dir[4096], code_dir[4096], tmp_dir[4096];

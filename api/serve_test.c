@@ -157,9 +157,10 @@ static void test_parse_function(void)
     FBT_CHECK_EQ(c.pool_max, FB_SERVE_DEFAULT_POOL_MAX);
     fb_fn_config_free(&c);
 
-    FBT_CHECK_EQ(parse("{\"name\":\"d\",\"template\":\"shell\",\"code\":\"x\",\"handler\":\"run.sh\"}",
-                       &c, &err),
-                 0);
+    FBT_CHECK_EQ(
+        parse("{\"name\":\"d\",\"template\":\"shell\",\"code\":\"x\",\"handler\":\"run.sh\"}", &c,
+              &err),
+        0);
     FBT_CHECK_EQ(c.memory_mb, FB_SERVE_DEFAULT_MEMORY_MB);
     FBT_CHECK_EQ(c.timeout_ms, FB_SERVE_DEFAULT_TIMEOUT_MS);
     fb_fn_config_free(&c);
@@ -183,22 +184,33 @@ static void test_parse_function_refusals(void)
         "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"../m.h\"}",
         "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"/m.h\"}",
         "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h;rm\"}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"memory_mb\":1}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"memory_mb\":1e9}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"timeout_ms\":-1}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"memory_mb\":"
+        "1}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"memory_mb\":"
+        "1e9}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"timeout_ms\":"
+        "-1}",
         "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\","
         "\"timeout_ms\":99999999999999999999}",
         "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"env\":[]}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"env\":{\"1X\":\"v\"}}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"env\":{\"X\":1}}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"env\":{\"X\":\"a\\u0000b\"}}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"env\":{"
+        "\"1X\":\"v\"}}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"env\":{\"X\":"
+        "1}}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"env\":{\"X\":"
+        "\"a\\u0000b\"}}",
         "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\\u0000y\",\"handler\":\"m.h\"}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"pool\":{\"min\":5,\"max\":2}}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"pool\":{"
+        "\"min\":5,\"max\":2}}",
         "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"pool\":3}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"pool\":{\"max\":0}}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"code_archive\":\"UEsFBg==\",\"handler\":\"m.h\"}",
-        "{\"name\":\"a\",\"template\":\"python\",\"code_archive\":\"not base64!\",\"handler\":\"m.h\"}",
-        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"handler\":\"m.h\",\"pool\":{"
+        "\"max\":0}}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code\":\"x\",\"code_archive\":\"UEsFBg==\","
+        "\"handler\":\"m.h\"}",
+        "{\"name\":\"a\",\"template\":\"python\",\"code_archive\":\"not "
+        "base64!\",\"handler\":\"m.h\"}",
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]"
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
     };
     size_t i;
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -243,9 +255,10 @@ static void test_parse_lambda_create(void)
     struct fb_error err = {0};
     unsigned char *zip;
     size_t zl;
-    const char *ok = "{\"FunctionName\":\"f1\",\"Runtime\":\"python3.11\",\"Handler\":\"app.h\","
-                     "\"Role\":\"arn:aws:iam::1:role/x\",\"Timeout\":7,\"MemorySize\":256,"
-                     "\"Environment\":{\"Variables\":{\"K\":\"v\"}},\"Code\":{\"ZipFile\":\"UEsFBg==\"}}";
+    const char *ok =
+        "{\"FunctionName\":\"f1\",\"Runtime\":\"python3.11\",\"Handler\":\"app.h\","
+        "\"Role\":\"arn:aws:iam::1:role/x\",\"Timeout\":7,\"MemorySize\":256,"
+        "\"Environment\":{\"Variables\":{\"K\":\"v\"}},\"Code\":{\"ZipFile\":\"UEsFBg==\"}}";
     fb_fn_config_init(&c);
     FBT_CHECK_EQ(fb_serve_parse_lambda_create(ok, strlen(ok), &c, &zip, &zl, &err), 0);
     FBT_CHECK_STR(c.template_, "python");

@@ -137,7 +137,8 @@ int fb_serve_exec(char *const argv[], uint32_t timeout_ms, char **out, char **er
     return status;
 }
 
-/* ---- trees ---------------------------------------------------------------------------------------- */
+/* ---- trees
+ * ---------------------------------------------------------------------------------------- */
 
 struct tree_budget {
     uint64_t bytes;
@@ -205,8 +206,8 @@ static int copy_dir(int sfd, int dfd, int depth, struct tree_budget *b, struct f
         } else if (S_ISDIR(st.st_mode)) {
             int s2, d2;
             if (mkdirat(dfd, de->d_name, 0755) < 0)
-                return closedir(d), fb_error_set(err, errno, "mkdir %s: %s", de->d_name,
-                                                 strerror(errno));
+                return closedir(d),
+                       fb_error_set(err, errno, "mkdir %s: %s", de->d_name, strerror(errno));
             s2 = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (s2 < 0 || d2 < 0) {
@@ -221,8 +222,9 @@ static int copy_dir(int sfd, int dfd, int depth, struct tree_budget *b, struct f
             if (d2 >= 0)
                 close(d2);
         } else if (S_ISLNK(st.st_mode)) {
-            r = fb_error_set(err, EPERM, "%s is a symbolic link: code directories may only "
-                                         "hold files and directories",
+            r = fb_error_set(err, EPERM,
+                             "%s is a symbolic link: code directories may only "
+                             "hold files and directories",
                              de->d_name);
         }
         /* sockets, fifos and devices are skipped: they are not code */
@@ -329,8 +331,7 @@ int fb_serve_extract(const void *buf, size_t len, const char *path, const char *
         fb_error_set(err, errno, "mkdir %s: %s", dst, strerror(errno));
         goto out;
     }
-    ar = path ? archive_read_open_filename(a, path, 65536)
-              : archive_read_open_memory(a, buf, len);
+    ar = path ? archive_read_open_filename(a, path, 65536) : archive_read_open_memory(a, buf, len);
     if (ar != ARCHIVE_OK) {
         fb_error_set(err, EINVAL, "the code archive is not a zip or tar file: %s",
                      archive_error_string(a));
@@ -350,8 +351,9 @@ int fb_serve_extract(const void *buf, size_t len, const char *path, const char *
             goto out;
         }
         if (type != AE_IFREG && type != AE_IFDIR) {
-            fb_error_set(err, EPERM, "archive member '%.200s': only files and directories are "
-                                     "accepted (no links or devices)",
+            fb_error_set(err, EPERM,
+                         "archive member '%.200s': only files and directories are "
+                         "accepted (no links or devices)",
                          name);
             goto out;
         }
@@ -368,12 +370,12 @@ int fb_serve_extract(const void *buf, size_t len, const char *path, const char *
             goto out;
         }
         archive_entry_set_pathname(e, full);
-        archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : (archive_entry_perm(e) & 0111 ? 0755 : 0644));
+        archive_entry_set_perm(e, type == AE_IFDIR ? 0755
+                                                   : (archive_entry_perm(e) & 0111 ? 0755 : 0644));
         archive_entry_set_uid(e, 0);
         archive_entry_set_gid(e, 0);
         if (archive_write_header(w, e) != ARCHIVE_OK) {
-            fb_error_set(err, EPERM, "archive member '%.200s': %s", name,
-                         archive_error_string(w));
+            fb_error_set(err, EPERM, "archive member '%.200s': %s", name, archive_error_string(w));
             goto out;
         }
         while ((ar = archive_read_data_block(a, &blk, &sz, &off)) == ARCHIVE_OK) {
