@@ -12,7 +12,7 @@ B        := build
 LAYERS   := kernel platform gofer snapshot api
 ALL_C    := $(shell find $(LAYERS) -name '*.c' | sort)
 TEST_C   := $(filter %_test.c,$(ALL_C))
-LIB_C    := $(filter-out %_test.c %_fuzz.c api/main.c,$(ALL_C))
+LIB_C    := $(filter-out %_test.c api/main.c,$(ALL_C))
 ASM_S    := $(shell find $(LAYERS) -name '*.S' | sort)
 LIB_O    := $(LIB_C:%.c=$(B)/obj/%.o) $(ASM_S:%.S=$(B)/obj/%.o)
 TEST_BIN := $(TEST_C:%.c=$(B)/unit/%)
@@ -21,13 +21,15 @@ SYSCALL_C   := $(sort $(wildcard tests/syscalls/*.c))
 SYSCALL_BIN := $(SYSCALL_C:tests/syscalls/%.c=$(B)/syscalls/%)
 ESCAPE_C    := $(sort $(wildcard tests/escape/*.c))
 ESCAPE_BIN  := $(ESCAPE_C:tests/escape/%.c=$(B)/escape/%)
+ESCAPE_TOOLS := $(B)/escape-tools/reapcheck
+SYSFUZZ_BIN := $(B)/fuzz/sysfuzz
 E2E_C       := $(sort $(wildcard tests/e2e/progs/*.c))
 E2E_BIN     := $(E2E_C:tests/e2e/progs/%.c=$(B)/e2e/%)
 BENCH_C     := $(sort $(wildcard scripts/bench/*.c))
 BENCH_BIN   := $(BENCH_C:scripts/bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps deps-test deps-bench run test test-full bench loadtest unit conformance e2e clean format \
-        docs check-format
+.PHONY: all deps deps-test deps-bench deps-fuzz run test test-full bench loadtest fuzz fuzz-targets \
+        unit conformance e2e clean format docs check-format escape
 all: $(B)/fnbox
 
 deps:
@@ -36,6 +38,8 @@ deps-test:
 	@scripts/deps.sh test
 deps-bench:
 	@scripts/deps.sh bench
+deps-fuzz:
+	@scripts/deps.sh fuzz
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,6 +47,17 @@ $(B)/obj/%.o: %.c
 $(B)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The seccomp programs of api/confine.c are compiled from its rule tables at build time (by the
+# same file built as a generator), so that no sandbox start pays for libseccomp's compiler.
+$(B)/gen/confine_bpf.h: api/confine.c api/confine.h kernel/util/error.c kernel/util/log.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-function -Wno-unused-const-variable -D_GNU_SOURCE -I. \
+	    -DFB_CONFINE_GEN -o $(B)/gen/confine-gen api/confine.c kernel/util/error.c \
+	    kernel/util/log.c -lseccomp -lcap
+	$(B)/gen/confine-gen > $@.tmp && mv $@.tmp $@
+$(B)/obj/api/confine.o: $(B)/gen/confine_bpf.h
+$(B)/obj/api/confine.o: CFLAGS += -I$(B)/gen
 
 $(B)/libfnbox.a: $(LIB_O)
 	@rm -f $@
@@ -59,9 +74,17 @@ $(B)/unit/%: %.c $(B)/libfnbox.a
 $(B)/syscalls/%: tests/syscalls/%.c tests/syscalls/conform.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $< -lm
-$(B)/escape/%: tests/escape/%.c
+$(B)/escape/%: tests/escape/%.c tests/escape/escape.h
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -pthread -o $@ $<
+# Host-side helper of the escape runner (not run in the sandbox).
+$(B)/escape-tools/%: tests/escape/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+# The syscall fuzzer runs inside the sandbox: static like the conformance programs.
+$(B)/fuzz/sysfuzz: tests/fuzz/sysfuzz.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 $(B)/e2e/%: tests/e2e/progs/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
@@ -69,19 +92,53 @@ $(B)/bench/%: scripts/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
 
+# Fuzz targets (tests/fuzz/*_fuzz.c): libFuzzer with Debian's clang, ASan and UBSan. Each target
+# links the sources it exercises, compiled with the fuzzer's instrumentation (not libfnbox.a).
+FUZZ_CC     ?= clang
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-strict-aliasing \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+P9_FUZZ_SRC := gofer/p9_msg.c gofer/server.c gofer/view.c kernel/util/log.c kernel/util/error.c
+IMAGE_FUZZ_SRC := snapshot/image.c snapshot/state.c api/image_meta.c kernel/util/error.c
+SERVE_FUZZ_SRC := api/serve_route.c api/serve_util.c kernel/util/error.c
+FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz $(B)/fuzz/serve_fuzz
+
+$(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kernel/util/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) -lpthread
+
+$(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snapshot/*.h api/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) -llz4 -lmsgpackc
+
+$(B)/fuzz/serve_fuzz: tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) api/serve.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) -ljson-c -larchive
+
+fuzz-targets: $(FUZZ_BIN)
+
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="p9 image sysfuzz"] [FUZZ_SEEDS=N]: run each fuzzer
+# (scripts/fuzz.sh) for FUZZ_SECONDS.
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory all fuzz-targets $(ESCAPE_TOOLS) $(SYSFUZZ_BIN)
+	@scripts/fuzz.sh
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh
 
 test: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(ESCAPE_TOOLS) \
+	    $(SYSFUZZ_BIN) $(FUZZ_BIN) $(E2E_BIN)
 	@scripts/run-tests.sh
 
 test-full: deps-test
-	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(E2E_BIN)
+	@$(MAKE) --no-print-directory all $(TEST_BIN) $(SYSCALL_BIN) $(ESCAPE_BIN) $(ESCAPE_TOOLS) \
+	    $(SYSFUZZ_BIN) $(FUZZ_BIN) $(E2E_BIN)
 	@FNBOX_TEST_FULL=1 scripts/run-tests.sh
 
 unit: $(TEST_BIN)
+escape: $(B)/fnbox $(ESCAPE_BIN) $(ESCAPE_TOOLS) $(SYSFUZZ_BIN)
+	@tests/escape/run.sh
 conformance: $(B)/fnbox $(SYSCALL_BIN)
 
 # Warm-pool HTTP invoke latency and throughput with wrk (docs/performance.md, "fnbox serve").
@@ -95,6 +152,7 @@ bench: deps-bench
 
 docs: $(B)/fnbox
 	$(B)/fnbox syscalls --markdown > docs/compatibility.md
+	scripts/gen-security-tables.sh
 
 format:
 	clang-format -i $(ALL_C) $(shell find $(LAYERS) -name '*.h')

@@ -242,6 +242,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
     struct fb_sandbox_config cfg;
     struct fb_cli_env env;
     struct fb_gofer_mount mounts[64];
+    const char *rw_mounts[64];
     struct fb_image_meta meta;
     struct template tpl;
     struct fb_error err = {0};
@@ -382,6 +383,10 @@ int fb_cmd_checkpoint(int argc, char **argv)
     }
     cfg.gofer.mounts = mounts;
     cfg.gofer.nmounts = (size_t)nmounts;
+    for (i = 0; i < nmounts; i++) /* :rw destinations are writable mounts in the Sentry */
+        if (!mounts[i].ro)
+            rw_mounts[cfg.kernel.nrw_mounts++] = mounts[i].dst;
+    cfg.kernel.rw_mounts = rw_mounts;
     cfg.kernel.envp = fb_cli_env_finish(&env);
 
     /* What restore needs to rebuild the same view, and to notice stale code. */
@@ -447,16 +452,17 @@ int fb_cmd_checkpoint(int argc, char **argv)
         if (json) {
             printf("{\"image\":");
             fb_meta_json_string(stdout, output);
-            printf(",\"size_bytes\":%llu,\"checkpoint_ms\":%.1f,\"template\":",
-                   (unsigned long long)st.st_size, ms);
+            printf(",\"size_bytes\":%llu,\"checkpoint_ms\":%.1f,\"save_ms\":%.1f,\"template\":",
+                   (unsigned long long)st.st_size, ms, status / 1000.0);
             if (tname)
                 fb_meta_json_string(stdout, tname);
             else
                 printf("null");
             printf("}\n");
         } else {
-            fprintf(stderr, "fnbox: checkpoint written to %s (%s, %.1f ms)\n", output,
-                    fb_meta_human_size((uint64_t)st.st_size, buf, sizeof(buf)), ms);
+            fprintf(stderr, "fnbox: checkpoint written to %s (%s, %.1f ms, of which saving %.1f ms)\n",
+                    output, fb_meta_human_size((uint64_t)st.st_size, buf, sizeof(buf)), ms,
+                    status / 1000.0);
         }
         rc = 0;
         break;
@@ -520,12 +526,17 @@ static const char restore_usage[] =
     "  --input FILE          read the request from FILE instead of stdin\n"
     "  --timeout DURATION    kill the sandbox after DURATION (e.g. 3s)\n"
     "  --memory SIZE         memory limit (default: the one given to checkpoint, if any)\n"
-    "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own mounts are\n"
-    "                        always served)\n"
+    "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own root and\n"
+    "                        mounts are served too, unless --no-image-mounts)\n"
+    "  --no-image-mounts     do not serve the host directories the image names (its --root and\n"
+    "                        --mount, e.g. the code directory): only the default view and the\n"
+    "                        --mount options given here. Use it for images you did not make:\n"
+    "                        an image can name any host path, read-write\n"
     "  --ready-fd N          write \"ready\\n\" to fd N once the sandbox is restored and waiting\n"
     "                        for its request (for warm pools); implies --prefault\n"
-    "  --prefault            load and map all of the sandbox's memory before it runs, so that\n"
-    "                        the request is answered without page faults (more work up front)\n"
+    "  --prefault            load and map all memory the program had touched before it runs,\n"
+    "                        so that the request is answered without faulting it back in\n"
+    "                        (more work up front, none on the request's path)\n"
     "  -v, --verbose         more logging on stderr (-vv: timings)\n"
     "  -h, --help            show this help\n"
     "\n"
@@ -548,12 +559,14 @@ int fb_cmd_restore(int argc, char **argv)
         {"mount", required_argument, NULL, 'm'},
         {"ready-fd", required_argument, NULL, 'R'},
         {"prefault", no_argument, NULL, 'F'},
+        {"no-image-mounts", no_argument, NULL, 'N'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct fb_sandbox_config cfg;
     struct fb_gofer_mount mounts[128];
+    const char *rw_mounts[128];
     struct fb_image_meta meta;
     struct fb_image_reader *img = NULL;
     struct fb_error err = {0};
@@ -565,6 +578,7 @@ int fb_cmd_restore(int argc, char **argv)
     int c, status = 0, nextra = 0, in_fd = -1, img_fd = -1, rc;
     uint64_t v, memory = 0;
     struct fb_gofer_mount extra[64];
+    bool no_image_mounts = false;
 
     memset(&cfg, 0, sizeof(cfg));
     memset(&meta, 0, sizeof(meta));
@@ -605,6 +619,9 @@ int fb_cmd_restore(int argc, char **argv)
         case 'F':
             cfg.kernel.prefault = true;
             break;
+        case 'N':
+            no_image_mounts = true;
+            break;
         case 'v':
             fb_log_verbosity++;
             break;
@@ -628,7 +645,17 @@ int fb_cmd_restore(int argc, char **argv)
         rc = restore_error(125, err.msg);
         goto out;
     }
-    if (meta.code && fb_meta_check_fingerprint(&meta, &err) < 0) {
+    if (no_image_mounts) {
+        /* Only what the caller serves: the image's own host paths are not trusted. The
+         * fingerprint of a code directory the caller does not serve means nothing either. */
+        for (i = 0; i < meta.nmounts; i++) {
+            free((char *)meta.mounts[i].src);
+            free((char *)meta.mounts[i].dst);
+        }
+        meta.nmounts = 0;
+        free((char *)meta.root);
+        meta.root = NULL;
+    } else if (meta.code && fb_meta_check_fingerprint(&meta, &err) < 0) {
         rc = restore_error(125, err.msg);
         goto out;
     }
@@ -644,6 +671,10 @@ int fb_cmd_restore(int argc, char **argv)
     cfg.gofer.root = meta.root;
     cfg.gofer.mounts = mounts;
     cfg.gofer.nmounts = meta.nmounts + (size_t)nextra;
+    for (i = 0; i < cfg.gofer.nmounts; i++) /* the same writable mounts as at the checkpoint */
+        if (!mounts[i].ro)
+            rw_mounts[cfg.kernel.nrw_mounts++] = mounts[i].dst;
+    cfg.kernel.rw_mounts = rw_mounts;
     cfg.kernel.memory_limit = memory ? memory : meta.memory_limit;
     cfg.kernel.restore = true;
     img_fd = fcntl(fb_image_fd(img), F_DUPFD_CLOEXEC, 3);
@@ -678,6 +709,9 @@ int fb_cmd_restore(int argc, char **argv)
         break;
     case FB_SANDBOX_TIMED_OUT:
         rc = restore_error(124, err.msg);
+        break;
+    case FB_SANDBOX_OOM_KILLED:
+        rc = restore_error(137, err.msg);
         break;
     default:
         rc = restore_error(125, err.msg);

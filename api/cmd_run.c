@@ -31,8 +31,16 @@ static const char run_usage[] =
     "  --cwd DIR             working directory inside the sandbox (default /)\n"
     "  --hostname NAME       hostname inside the sandbox (default fnbox)\n"
     "  --memory SIZE         limit application memory (e.g. 256M, 2G); exceeding it kills\n"
+    "                        the whole sandbox with an out-of-memory message (status 137)\n"
     "  --pids N              limit the number of tasks (fork/clone fail with EAGAIN beyond)\n"
-    "  --timeout DURATION    kill the sandbox after DURATION (e.g. 500ms, 10s, 2m)\n"
+    "  --timeout DURATION    kill the sandbox after DURATION (e.g. 500ms, 10s, 2m; status 124)\n"
+    "  --cpu CPUS            CPU quota, in CPUs (e.g. 0.5, 2), through a cgroup v1 cpu group\n"
+    "                        for the Sentry and its stubs; a warning and no limit where the\n"
+    "                        host has no writable cgroup v1 cpu controller\n"
+    "  --output-limit SIZE   bytes the program may write to stdout and stderr together (e.g.\n"
+    "                        1M); beyond, the output ends with a line \"[fnbox: output\n"
+    "                        truncated at N bytes]\" and writes fail with EPIPE and raise\n"
+    "                        SIGPIPE, as if the reader had gone away\n"
     "  --strace              log each system call, its arguments and result to stderr\n"
     "  --platform NAME       how system calls are intercepted: ptrace (default)\n"
     "  --checkpoint-torture DURATION\n"
@@ -46,7 +54,8 @@ static const char run_usage[] =
     "  -h, --help            show this help\n"
     "\n"
     "Exit status: the program's; 126 if it cannot be executed, 127 if it is not found,\n"
-    "124 on --timeout, 125 if the sandbox itself failed, 2 for bad options.\n";
+    "124 on --timeout, 137 when --memory is exceeded, 125 if the sandbox itself failed, 2 for\n"
+    "bad options.\n";
 
 static struct fb_sandbox *current_sb;
 
@@ -104,6 +113,9 @@ static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg, int *statu
             break;
         }
         cfg->kernel.restore = true;
+        /* Memory comes back before the threads run (as in a warm pool), so that refaulting it
+         * is not charged to the program's CPU clocks at every restore. */
+        cfg->kernel.prefault = true;
         cfg->kernel.image_fd = in_fd;
         cfg->kernel.ckpt_fd = out_fd;
     }
@@ -133,6 +145,8 @@ int fb_cmd_run(int argc, char **argv)
         {"memory", required_argument, NULL, 'M'},
         {"pids", required_argument, NULL, 'P'},
         {"timeout", required_argument, NULL, 'T'},
+        {"cpu", required_argument, NULL, 'C'},
+        {"output-limit", required_argument, NULL, 'O'},
         {"strace", no_argument, NULL, 's'},
         {"platform", required_argument, NULL, 'p'},
         {"interrupt-storm", required_argument, NULL, 'I'},
@@ -144,6 +158,7 @@ int fb_cmd_run(int argc, char **argv)
     struct fb_sandbox_config cfg;
     struct fb_cli_env env;
     struct fb_gofer_mount mounts[64];
+    const char *rw_mounts[64];
     struct fb_error err = {0};
     struct fb_sandbox sb;
     enum fb_sandbox_outcome out;
@@ -195,6 +210,20 @@ int fb_cmd_run(int argc, char **argv)
                 return fb_cli_usage_error(run_usage, "--timeout: expected a duration like 10s");
             cfg.timeout_ms = v / 1000;
             break;
+        case 'C': {
+            char *end;
+            errno = 0;
+            cfg.cpus = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(cfg.cpus >= 0.01 && cfg.cpus <= 1024))
+                return fb_cli_usage_error(run_usage,
+                                          "--cpu: expected a number of CPUs from 0.01 to 1024");
+            break;
+        }
+        case 'O':
+            if (fb_cli_parse_size(optarg, &cfg.kernel.output_limit) < 0 ||
+                cfg.kernel.output_limit < 1)
+                return fb_cli_usage_error(run_usage, "--output-limit: expected a size like 1M");
+            break;
         case 's':
             cfg.kernel.strace = true;
             break;
@@ -229,6 +258,10 @@ int fb_cmd_run(int argc, char **argv)
         return fb_cli_usage_error(run_usage, "missing PROGRAM");
     cfg.gofer.mounts = mounts;
     cfg.gofer.nmounts = (size_t)nmounts;
+    for (c = 0; c < nmounts; c++)
+        if (!mounts[c].ro)
+            rw_mounts[cfg.kernel.nrw_mounts++] = mounts[c].dst;
+    cfg.kernel.rw_mounts = rw_mounts;
     cfg.kernel.argv = argv + optind;
     cfg.kernel.envp = fb_cli_env_finish(&env);
     cfg.stdio[0] = 0;
@@ -242,6 +275,8 @@ int fb_cmd_run(int argc, char **argv)
             fprintf(stderr, "fnbox: %s\n", err.msg);
             return 125;
         }
+        if (sb.warning[0])
+            fprintf(stderr, "fnbox: warning: %s\n", sb.warning);
         current_sb = &sb;
         signal(SIGINT, forward);
         signal(SIGTERM, forward);
@@ -266,6 +301,9 @@ int fb_cmd_run(int argc, char **argv)
     case FB_SANDBOX_TIMED_OUT:
         fprintf(stderr, "fnbox: %s\n", err.msg);
         return 124;
+    case FB_SANDBOX_OOM_KILLED:
+        fprintf(stderr, "fnbox: %s\n", err.msg);
+        return 128 + SIGKILL; /* what a shell shows for the host OOM killer's victim */
     default:
         fprintf(stderr, "fnbox: %s\n", err.msg);
         return 125;

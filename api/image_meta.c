@@ -1,5 +1,6 @@
 /* The image "meta" section (see image_meta.h). */
 #include "api/image_meta.h"
+#include "snapshot/state.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -212,11 +213,11 @@ static char *dup_str(const msgpack_object *o, bool *bad)
     if (o->type == MSGPACK_OBJECT_NIL)
         return NULL;
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size > 65536 ||
-        memchr(o->via.str.ptr, 0, o->via.str.size)) {
+        (o->via.str.size && memchr(o->via.str.ptr, 0, o->via.str.size))) {
         *bad = true;
         return NULL;
     }
-    s = strndup(o->via.str.ptr, o->via.str.size);
+    s = o->via.str.size ? strndup(o->via.str.ptr, o->via.str.size) : strdup("");
     if (!s)
         *bad = true;
     return s;
@@ -237,8 +238,14 @@ static char **dup_strv(const msgpack_object *o, bool *bad)
     }
     for (i = 0; i < o->via.array.size; i++) {
         v[i] = dup_str(&o->via.array.ptr[i], bad);
-        if (!v[i])
+        if (!v[i]) {
+            uint32_t j;
+            for (j = 0; j < i; j++)
+                free(v[j]);
+            free(v);
             *bad = true;
+            return NULL;
+        }
     }
     return v;
 }
@@ -266,7 +273,8 @@ int fb_meta_unpack(const void *buf, size_t len, struct fb_image_meta *m, struct 
     memset(m, 0, sizeof(*m));
     m->owned = true;
     msgpack_unpacked_init(&up);
-    if (msgpack_unpack_next(&up, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
+    if (fb_msgpack_precheck(buf, len, NULL) < 0 ||
+        msgpack_unpack_next(&up, buf, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
         up.data.type != MSGPACK_OBJECT_MAP) {
         msgpack_unpacked_destroy(&up);
         return fb_error_set(err, EINVAL, "image: the meta section is corrupt");
@@ -275,14 +283,26 @@ int fb_meta_unpack(const void *buf, size_t len, struct fb_image_meta *m, struct 
     for (i = 0; i < root->via.map.size && !bad; i++) {
         const msgpack_object *k = &root->via.map.ptr[i].key, *v = &root->via.map.ptr[i].val;
         char key[32];
-        if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof(key)) {
+        if (k->type != MSGPACK_OBJECT_STR || k->via.str.size >= sizeof(key) ||
+            (k->via.str.size && memchr(k->via.str.ptr, 0, k->via.str.size))) {
             bad = true;
             break;
         }
-        memcpy(key, k->via.str.ptr, k->via.str.size);
+        if (k->via.str.size)
+            memcpy(key, k->via.str.ptr, k->via.str.size);
         key[k->via.str.size] = 0;
+        /* Each key at most once (a repeated one would leave the first value behind). */
+        for (j = 0; j < i; j++) {
+            const msgpack_object *pk = &root->via.map.ptr[j].key;
+            if (pk->type == MSGPACK_OBJECT_STR && pk->via.str.size == k->via.str.size &&
+                (!k->via.str.size || !memcmp(pk->via.str.ptr, k->via.str.ptr, k->via.str.size)))
+                bad = true;
+        }
+        if (bad)
+            break;
         if (!strcmp(key, "format")) {
             format_ok = v->type == MSGPACK_OBJECT_STR && v->via.str.size == strlen(META_FORMAT) &&
+                        v->via.str.ptr &&
                         !memcmp(v->via.str.ptr, META_FORMAT, v->via.str.size);
         } else if (!strcmp(key, "created")) {
             if (!is_u64(v))

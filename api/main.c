@@ -4,6 +4,7 @@
 
 #include "api/cli.h"
 #include "api/serve.h"
+#include "api/confine.h"
 #include "kernel/syscalls/syscall.h"
 
 #define FNBOX_VERSION "0.1.0"
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
         return fb_cmd_inspect(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve"))
         return fb_cmd_serve(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "confine")) /* hidden: prints the lock-down policy for the docs */
+        return fb_cmd_confine(argc - 1, argv + 1);
     if (!strcmp(argv[1], "syscalls"))
         return fb_cmd_syscalls(argc - 1, argv + 1);
     if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {

@@ -1,6 +1,7 @@
 /* Starting and supervising one sandbox: the Gofer (file server in its own mount namespace) and
  * the Sentry (the kernel, in new pid/mount/ipc/uts/net namespaces with an empty root). */
 #include "api/sandbox.h"
+#include "api/confine.h"
 
 #include <errno.h>
 #include <ucontext.h>
@@ -167,14 +168,15 @@ static void report_started(void)
 static bool reported_early;
 static void report_init_exit(int status)
 {
-    if (started_fd >= 0 && fb_log_verbosity < FB_LOG_INFO) {
+    /* An OOM kill is reported with its own outcome after the teardown. */
+    if (started_fd >= 0 && fb_log_verbosity < FB_LOG_INFO && !fb_k->oom_killed) {
         report(started_fd, FB_SANDBOX_EXITED, status, NULL);
         reported_early = true;
     }
 }
 
 static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config *cfg,
-                                                  int gofer_sock, int status_fd)
+                                                  int gofer_sock, int status_fd, int cgroup_fd)
 {
     fb_dbg("+%.1f ms: sentry running", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     struct fb_error err = {0};
@@ -185,6 +187,12 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     fb_log_role = "sentry";
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "fnbox-sentry");
+    if (cgroup_fd >= 0) {
+        /* Join the cpu cgroup before any stub exists: every stub inherits it. */
+        if (write(cgroup_fd, "0\n", 2) != 2)
+            fb_warn("joining the cpu cgroup: %s (--cpu not applied)", strerror(errno));
+        close(cgroup_fd);
+    }
     setsid(); /* terminal signals go to the controller, which forwards them */
     signal(SIGPIPE, SIG_IGN);
     install_crash_handler();
@@ -215,6 +223,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
         int fl = fcntl(cfg->stdio[i], F_GETFL);
         unsigned acc = fl < 0 ? (i == 0 ? O_RDONLY : O_WRONLY) : (unsigned)(fl & O_ACCMODE);
         fb_k->host_stdio[i] = fb_hostfd_file_new(fds[i], acc);
+        if (i > 0)
+            fb_hostfd_count_output(fb_k->host_stdio[i]);
     }
     for (i = 0; i < 3; i++)
         close(i); /* the kernel holds its own descriptions now */
@@ -238,10 +248,15 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     fb_k->opts.on_restored = report_started;
     if (!cfg->kernel.checkpoint)
         fb_k->opts.on_init_exit = report_init_exit;
+    if (fb_confine_sentry(&err) < 0) { /* last step before the first application instruction */
+        report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
+        _exit(1);
+    }
     status = fb_kernel_run(&err);
     if (cfg->kernel.checkpoint && fb_k->ckpt_status) {
         if (fb_k->ckpt_status > 0)
-            report(status_fd, FB_SANDBOX_CHECKPOINTED, 0, NULL);
+            report(status_fd, FB_SANDBOX_CHECKPOINTED,
+                   (int)FB_MIN(fb_k->ckpt_save_ns / 1000, INT32_MAX), NULL); /* code: save µs */
         else
             report(status_fd, FB_SANDBOX_CHECKPOINT_FAILED, err.code, err.msg);
         _exit(0);
@@ -249,6 +264,16 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     fb_dbg("+%.1f ms: all tasks exited", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     if (status < 0) {
         report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
+        _exit(0);
+    }
+    if (fb_k->oom_killed) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "out of memory: the sandbox exceeded --memory %lu bytes (%lu MiB); every "
+                 "process was killed",
+                 (unsigned long)cfg->kernel.memory_limit,
+                 (unsigned long)(cfg->kernel.memory_limit >> 20));
+        report(status_fd, FB_SANDBOX_OOM_KILLED, status, msg);
         _exit(0);
     }
     if (!reported_early)
@@ -261,9 +286,11 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
 static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config *cfg, int sock,
                                                  int status_fd)
 {
+    struct fb_gofer_config gc = cfg->gofer;
     struct fb_error err = {0};
     int r;
 
+    gc.confine = fb_confine_gofer;
     fb_log_role = "gofer";
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "fnbox-gofer");
@@ -277,7 +304,7 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     fb_dbg("+%.1f ms: gofer view ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     report(status_fd, -1, 0, NULL); /* view ready */
     close(status_fd);
-    r = fb_gofer_serve(sock, &cfg->gofer);
+    r = fb_gofer_serve(sock, &gc);
     _exit(r < 0 ? 1 : 0);
 }
 
@@ -288,10 +315,104 @@ static pid_t clone_child(unsigned long flags)
     return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
 }
 
+#define CGROUP_CPU_ROOT  "/sys/fs/cgroup/cpu"
+#define CGROUP_PERIOD_US 100000
+
+static int write_file(const char *dir, const char *name, const char *val)
+{
+    char path[256];
+    int fd, r = 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+        r = -errno;
+    close(fd);
+    return r;
+}
+
+/* Create the sandbox's cgroup v1 cpu group with a CFS quota of `cpus` CPUs and return an fd of
+ * its cgroup.procs for the Sentry to join itself (so no stub can start outside it), or -1 with
+ * sb->warning saying why --cpu is not applied. cgroup v2-only hosts get the warning too. */
+static int cpu_cgroup_create(struct fb_sandbox *sb, double cpus)
+{
+    static unsigned seq;
+    char val[32], path[192];
+    long quota = (long)(cpus * CGROUP_PERIOD_US);
+    int fd, r;
+
+    if (access(CGROUP_CPU_ROOT "/cpu.cfs_quota_us", W_OK) != 0) {
+        snprintf(sb->warning, sizeof(sb->warning),
+                 "--cpu ignored: no writable cgroup v1 cpu controller at " CGROUP_CPU_ROOT " (%s)",
+                 strerror(errno));
+        return -1;
+    }
+    if (mkdir(CGROUP_CPU_ROOT "/fnbox", 0755) != 0 && errno != EEXIST)
+        goto fail;
+    snprintf(sb->cgroup, sizeof(sb->cgroup), CGROUP_CPU_ROOT "/fnbox/%d-%u", (int)getpid(), seq++);
+    if (mkdir(sb->cgroup, 0755) != 0 && errno != EEXIST)
+        goto fail_clear;
+    if (quota < 1000)
+        quota = 1000; /* the kernel's minimum quota is 1 ms */
+    snprintf(val, sizeof(val), "%d", CGROUP_PERIOD_US);
+    r = write_file(sb->cgroup, "cpu.cfs_period_us", val);
+    snprintf(val, sizeof(val), "%ld", quota);
+    if (r == 0)
+        r = write_file(sb->cgroup, "cpu.cfs_quota_us", val);
+    if (r < 0) {
+        errno = -r;
+        goto fail_rmdir;
+    }
+    snprintf(path, sizeof(path), "%s/cgroup.procs", sb->cgroup);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        goto fail_rmdir;
+    return fd;
+fail_rmdir:
+    r = errno;
+    rmdir(sb->cgroup);
+    errno = r;
+fail_clear:
+    sb->cgroup[0] = 0;
+fail:
+    snprintf(sb->warning, sizeof(sb->warning), "--cpu ignored: cannot set up a cpu cgroup: %s",
+             strerror(errno));
+    return -1;
+}
+
+/* Remove the (now empty) cgroup; with -v, say how often the quota throttled the sandbox. */
+static void cpu_cgroup_destroy(struct fb_sandbox *sb)
+{
+    char path[192], buf[256];
+    ssize_t n;
+    int fd, i;
+
+    if (!sb->cgroup[0])
+        return;
+    snprintf(path, sizeof(path), "%s/cpu.stat", sb->cgroup);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n > 0) {
+            buf[n] = 0;
+            for (i = 0; i < n; i++)
+                if (buf[i] == '\n')
+                    buf[i] = ' ';
+            fb_info("cpu cgroup: %s", buf);
+        }
+    }
+    /* The tasks are reaped, but the kernel may take a moment to drop them from the group. */
+    for (i = 0; i < 100 && rmdir(sb->cgroup) != 0 && errno == EBUSY; i++)
+        usleep(1000);
+    sb->cgroup[0] = 0;
+}
+
 int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
                      struct fb_error *err)
 {
-    int sv[2], gst[2], sst[2];
+    int sv[2], gst[2], sst[2], cgroup_fd = -1;
     struct status_msg m;
     ssize_t n;
 
@@ -322,6 +443,9 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
     close(gst[1]);
     sv[1] = gst[1] = -1;
 
+    if (cfg->cpus > 0)
+        cgroup_fd = cpu_cgroup_create(sb, cfg->cpus);
+
     sb->sentry =
         clone_child(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET);
     if (sb->sentry < 0) {
@@ -331,8 +455,11 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
     if (sb->sentry == 0) {
         close(gst[0]);
         close(sst[0]);
-        sentry_main(cfg, sv[0], sst[1]);
+        sentry_main(cfg, sv[0], sst[1], cgroup_fd);
     }
+    if (cgroup_fd >= 0)
+        close(cgroup_fd);
+    cgroup_fd = -1;
     close(sv[0]);
     close(sst[1]);
     sv[0] = sst[1] = -1;
@@ -364,8 +491,12 @@ fail_kill:
     if (sb->status_fd >= 0)
         close(sb->status_fd);
     sb->sentry = sb->gofer = sb->status_fd = -1;
+    cpu_cgroup_destroy(sb);
     return -1;
 fail:
+    if (cgroup_fd >= 0)
+        close(cgroup_fd);
+    cpu_cgroup_destroy(sb);
     if (sv[0] >= 0)
         close(sv[0]);
     if (sv[1] >= 0)
@@ -405,7 +536,7 @@ enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_s
     size_t got = 0;
     int64_t deadline = cfg->timeout_ms ? mono_ms() + (int64_t)cfg->timeout_ms : 0;
     enum fb_sandbox_outcome out;
-    int st;
+    int st, chan_err = -1;
 
     memset(&m, 0, sizeof(m));
 again:
@@ -427,8 +558,10 @@ again:
         n = read(sb->status_fd, (char *)&m + got, sizeof(m) - got);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            chan_err = n < 0 ? errno : 0;
             break;
+        }
         got += (size_t)n;
     }
     if (got == sizeof(m) && m.kind == STATUS_RESTORED) {
@@ -460,16 +593,27 @@ again:
     while (waitpid(sb->sentry, &st, 0) < 0 && errno == EINTR)
         ;
     fb_dbg("+%.1f ms: sentry reaped", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
-    if (out == FB_SANDBOX_CRASHED)
-        fb_error_set(err, EIO, "the sandbox kernel died unexpectedly (%s %d)",
+    if (out == FB_SANDBOX_CRASHED && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+        fb_error_set(err, EPERM, "the sandbox kernel was killed by its seccomp filter: it made "
+                                 "a host system call outside its allowlist (api/confine.c)");
+    else if (out == FB_SANDBOX_CRASHED)
+        fb_error_set(err, EIO,
+                     "the sandbox kernel died unexpectedly (%s %d; status channel: %s after %zu "
+                     "bytes)",
                      WIFSIGNALED(st) ? "signal" : "exit status",
-                     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+                     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+                     chan_err > 0 ? strerror(chan_err) : "end of file", got);
     kill(sb->gofer, SIGKILL);
-    while (waitpid(sb->gofer, NULL, 0) < 0 && errno == EINTR)
+    st = 0;
+    while (waitpid(sb->gofer, &st, 0) < 0 && errno == EINTR)
         ;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) /* the sandbox then saw its files vanish */
+        fb_err("the gofer was killed by its seccomp filter: a host system call outside its "
+               "allowlist (api/confine.c)");
     fb_dbg("+%.1f ms: gofer reaped", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     close(sb->status_fd);
     sb->status_fd = -1;
     sb->sentry = sb->gofer = -1;
+    cpu_cgroup_destroy(sb);
     return out;
 }

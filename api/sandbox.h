@@ -16,6 +16,7 @@ struct fb_sandbox_config {
     struct fb_kernel_opts kernel;
     int stdio[3];        /* host fds given to the sandbox as its fds 0, 1, 2 */
     uint64_t timeout_ms; /* wall-clock limit for the whole sandbox, 0 = none */
+    double cpus;         /* CPU quota in CPUs (cgroup v1 cpu controller), 0 = none */
     int64_t t0_ns;       /* when the caller started (host monotonic), for timing logs */
     int ready_fd;        /* restore: "ready\n" is written here once the sandbox is restored,
                           * -1 = none */
@@ -25,6 +26,8 @@ struct fb_sandbox {
     pid_t sentry, gofer;
     int status_fd; /* the Sentry reports the outcome here */
     int64_t restored_ns; /* restore: host monotonic time the Sentry said it was restored, or 0 */
+    char cgroup[128];  /* the sandbox's cpu cgroup directory ("" = none), removed at the end */
+    char warning[256]; /* a limit that could not be applied (e.g. --cpu without cgroups) */
 };
 
 /* Start the Gofer and the Sentry. Returns 0 or -1 with err set. */
@@ -32,12 +35,14 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
                      struct fb_error *err);
 
 enum fb_sandbox_outcome {
-    FB_SANDBOX_EXITED = 0,  /* *status is the wait status of the program (pid 1) */
+    FB_SANDBOX_EXITED = 0,   /* *status is the wait status of the program (pid 1) */
     FB_SANDBOX_START_FAILED, /* the program could not start: err has why, *status the errno */
     FB_SANDBOX_TIMED_OUT,    /* killed at the timeout */
     FB_SANDBOX_CRASHED,      /* the Sentry died unexpectedly: err has why */
-    FB_SANDBOX_CHECKPOINTED, /* checkpoint mode: the image was written at the ready point */
+    FB_SANDBOX_CHECKPOINTED, /* checkpoint mode: the image was written at the ready point;
+                              * *status is how long the save took, in microseconds */
     FB_SANDBOX_CHECKPOINT_FAILED, /* checkpoint mode: the state could not be saved (err) */
+    FB_SANDBOX_OOM_KILLED,   /* over the memory limit: every task killed; err has why */
 };
 
 /* Wait for the sandbox to end, forwarding `forward` signals caught by the caller to it; reaps

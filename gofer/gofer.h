@@ -19,6 +19,10 @@ struct fb_gofer_config {
     const struct fb_gofer_mount *mounts; /* extra trees (--mount SRC:DST[:ro]) */
     size_t nmounts;
     bool donate_fds; /* allow fd donation on Tlopen */
+    /* Called by fb_gofer_serve() once it holds everything it needs from the view by path (the
+     * root, the read-write mount ids) and before it reads the first message: the lock-down
+     * (api/confine.c). NULL = none (unit tests). A failure ends serving. */
+    int (*confine)(struct fb_error *err);
 };
 
 /* In the calling process (a freshly forked child, running as root): unshare(CLONE_NEWNS), make

@@ -4,6 +4,7 @@
 #include "gofer/p9.h"
 
 #include <dirent.h>
+#include <linux/openat2.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,7 +25,6 @@
 
 #define SRV_PREVERSION_MSIZE 8192       /* largest message accepted before Tversion */
 #define SRV_MAX_FIDS         (1u << 20) /* per connection; each costs at least one host fd */
-#define SRV_MALFORMED_LOGGED 10         /* malformed messages logged per connection */
 #define SRV_STATX_MASK       (STATX_BASIC_STATS | STATX_BTIME | STATX_MNT_ID)
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452
@@ -66,9 +66,9 @@ struct gsrv {
     bool versioned;
     uint8_t *rbuf, *sbuf, *dbuf; /* requests in, replies out, getdents64 scratch */
     size_t rlen;
-    int reply_fd; /* fd to donate with the reply being sent, or -1 */
-    bool reply_fd_close; /* close reply_fd once sent (it belongs to no fid) */
-    unsigned nmalformed;
+    int reply_fd;               /* fd to donate with the reply being sent, or -1 */
+    bool reply_fd_close;        /* close reply_fd once sent (it belongs to no fid) */
+    const char *protocol_error; /* set when a request breaks the protocol: the channel closes */
 
     struct gfid **fids;
     size_t nbuckets, nfids;
@@ -226,6 +226,31 @@ static int node_new(struct gsrv *s, struct gnode *parent, const char *name, int 
     return 0;
 }
 
+/* Open `name` (one checked component, or ".") under dirfd, never following a symlink. openat2
+ * makes the host enforce it too: RESOLVE_BENEATH (nothing above dirfd, no absolute path),
+ * RESOLVE_NO_SYMLINKS and RESOLVE_NO_MAGICLINKS (no link of any kind on the way; a trailing
+ * symlink opened O_PATH|O_NOFOLLOW is returned as itself). Plain openat with O_NOFOLLOW only
+ * where the host has no openat2. Returns an fd or -errno. */
+static int open_beneath(int dirfd, const char *name, int flags, mode_t mode)
+{
+    static bool no_openat2;
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+        .mode = (flags & O_CREAT) ? mode : 0,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    int fd;
+
+    if (!no_openat2) {
+        fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+            return fd < 0 ? -errno : fd;
+        no_openat2 = true;
+    }
+    fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    return fd < 0 ? -errno : fd;
+}
+
 /* One walk step: never follows a symlink, crosses into mounts (that is what the view is). */
 static int node_walk(struct gsrv *s, struct gnode *dir, const char *name, struct gnode **out)
 {
@@ -233,9 +258,9 @@ static int node_walk(struct gsrv *s, struct gnode *dir, const char *name, struct
 
     if (!S_ISDIR(dir->mode))
         return -ENOTDIR;
-    fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    fd = open_beneath(dir->fd, name, O_PATH, 0);
     if (fd < 0)
-        return -errno;
+        return fd;
     return node_new(s, dir, name, fd, out);
 }
 
@@ -261,16 +286,15 @@ static int node_reopen(const struct gnode *n, int flags)
     int fd;
 
     if (S_ISDIR(n->mode)) {
-        fd = openat(n->fd, ".", flags | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
+        return open_beneath(n->fd, ".", flags | O_DIRECTORY, 0);
     }
     if (!S_ISREG(n->mode))
         return S_ISLNK(n->mode) ? -ELOOP : -ENXIO;
     if (!n->parent)
         return -EINVAL;
-    fd = openat(n->parent->fd, n->name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    fd = open_beneath(n->parent->fd, n->name, flags | O_NONBLOCK, 0);
     if (fd < 0)
-        return errno == ENOENT ? -ESTALE : -errno;
+        return fd == -ENOENT ? -ESTALE : fd;
     if (fstat(fd, &st) < 0 || (uint64_t)st.st_dev != n->dev || (uint64_t)st.st_ino != n->ino) {
         close(fd);
         return -ESTALE;
@@ -371,14 +395,72 @@ static void fid_drop_all(struct gsrv *s)
 /* ---- request helpers ------------------------------------------------------------------- */
 
 /* A single path component from the wire: not empty, no '/', not "." or "..", <= NAME_MAX. The
- * Sentry resolves ".." itself; the gofer never walks up. */
-static int name_get(struct fb_p9_str s, char out[NAME_MAX + 1])
+ * Sentry resolves "." and ".." itself and checks lengths, so it never sends such a name: one
+ * that arrives is a protocol violation (a buggy or subverted Sentry) and closes the channel. */
+static int name_get(struct gsrv *srv, struct fb_p9_str s, char out[NAME_MAX + 1])
 {
-    if (s.len == 0 || memchr(s.s, '/', s.len))
+    int err;
+
+    if (s.len == 0)
+        srv->protocol_error = "empty name";
+    else if (memchr(s.s, '/', s.len))
+        srv->protocol_error = "name containing '/'";
+    else if ((s.len == 1 && s.s[0] == '.') || (s.len == 2 && s.s[0] == '.' && s.s[1] == '.'))
+        srv->protocol_error = "name '.' or '..'";
+    if (srv->protocol_error)
         return -EINVAL;
-    if ((s.len == 1 && s.s[0] == '.') || (s.len == 2 && s.s[0] == '.' && s.s[1] == '.'))
-        return -EINVAL;
-    return fb_p9_str_copy(out, NAME_MAX + 1, s);
+    err = fb_p9_str_copy(out, NAME_MAX + 1, s);
+    if (err)
+        srv->protocol_error = "name longer than NAME_MAX";
+    return err;
+}
+
+/* Every name a request carries, checked before the request is acted on (and whatever its fids):
+ * a bad one is a protocol violation whether or not the operation would have been allowed. */
+static bool names_ok(struct gsrv *s, const struct fb_p9_msg *m)
+{
+    const struct fb_p9_str *names[FB_P9_MAXWELEM];
+    char tmp[NAME_MAX + 1];
+    int n = 0, i;
+
+    switch (m->type) {
+    case FB_P9_TWALK:
+    case FB_P9_TWALKGETATTR:
+        for (i = 0; i < m->u.twalk.nwname && i < FB_P9_MAXWELEM; i++)
+            names[n++] = &m->u.twalk.wnames[i];
+        break;
+    case FB_P9_TLCREATE:
+        names[n++] = &m->u.tlcreate.name;
+        break;
+    case FB_P9_TSYMLINK:
+        names[n++] = &m->u.tsymlink.name; /* the target is a path: stored, never resolved */
+        break;
+    case FB_P9_TMKNOD:
+        names[n++] = &m->u.tmknod.name;
+        break;
+    case FB_P9_TMKDIR:
+        names[n++] = &m->u.tmkdir.name;
+        break;
+    case FB_P9_TLINK:
+        names[n++] = &m->u.tlink.name;
+        break;
+    case FB_P9_TUNLINKAT:
+        names[n++] = &m->u.tunlinkat.name;
+        break;
+    case FB_P9_TRENAMEAT:
+        names[n++] = &m->u.trenameat.oldname;
+        names[n++] = &m->u.trenameat.newname;
+        break;
+    case FB_P9_TRENAME:
+        names[n++] = &m->u.trename.name;
+        break;
+    default:
+        break;
+    }
+    for (i = 0; i < n; i++)
+        if (name_get(s, *names[i], tmp) < 0)
+            return false;
+    return true;
 }
 
 static int get_fid(struct gsrv *s, uint32_t fid, struct gfid **out)
@@ -505,7 +587,7 @@ static ssize_t op_attach(struct gsrv *s, const struct fb_p9_msg *m)
         while (i < a->len && a->s[i] != '/')
             i++;
         c.len = (uint32_t)(a->s + i - c.s);
-        err = name_get(c, name);
+        err = name_get(s, c, name);
         if (!err)
             err = node_walk(s, n, name, &child);
         if (err) {
@@ -552,7 +634,7 @@ static ssize_t op_walk(struct gsrv *s, const struct fb_p9_msg *m)
     /* Every name is checked before anything is walked: ".." anywhere is an error, not a
      * partial walk. */
     for (i = 0; i < nw; i++) {
-        err = name_get(m->u.twalk.wnames[i], names[i]);
+        err = name_get(s, m->u.twalk.wnames[i], names[i]);
         if (err)
             return err;
     }
@@ -811,8 +893,7 @@ static ssize_t op_lopen(struct gsrv *s, const struct fb_p9_msg *m)
         return -EROFS;
     if (wire & FB_P9_LOPEN_FD_ONLY) {
         /* Donate a fresh read-only fd; the fid stays as it was. */
-        if (!(wire & FB_P9_LOPEN_DONATE_FD) || !s->cfg->donate_fds || !S_ISREG(n->mode) ||
-            writes)
+        if (!(wire & FB_P9_LOPEN_DONATE_FD) || !s->cfg->donate_fds || !S_ISREG(n->mode) || writes)
             return -EINVAL;
         fd = node_reopen(n, flags);
         if (fd < 0)
@@ -849,7 +930,7 @@ static ssize_t op_lcreate(struct gsrv *s, const struct fb_p9_msg *m)
     if (!err && f->open_fd >= 0)
         err = -EINVAL;
     if (!err)
-        err = name_get(m->u.tlcreate.name, name);
+        err = name_get(s, m->u.tlcreate.name, name);
     if (err)
         return err;
     flags = open_flags(m->u.tlcreate.flags, &acc);
@@ -857,17 +938,15 @@ static ssize_t op_lcreate(struct gsrv *s, const struct fb_p9_msg *m)
         return flags;
     /* Always exclusive: the Sentry looks the name up first; an existing file (or a FIFO or
      * device someone put there) is never opened by create. */
-    fd = openat(f->node->fd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                create_mode(m->u.tlcreate.mode));
+    fd = open_beneath(f->node->fd, name, flags | O_CREAT | O_EXCL, create_mode(m->u.tlcreate.mode));
     if (fd < 0)
-        return -errno;
+        return fd;
     if (m->u.tlcreate.gid != FB_P9_NOFID && fchown(fd, (uid_t)-1, (gid_t)m->u.tlcreate.gid))
         fb_dbg("chown gid of %s: %s", name, strerror(errno));
-    pfd = openat(f->node->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    pfd = open_beneath(f->node->fd, name, O_PATH, 0);
     if (pfd < 0) {
-        err = -errno;
         close(fd);
-        return err;
+        return pfd;
     }
     err = node_new(s, f->node, name, pfd, &child);
     if (!err && (fstat(fd, &st) < 0 || (uint64_t)st.st_ino != child->ino)) {
@@ -1059,7 +1138,7 @@ static ssize_t op_mkdir(struct gsrv *s, const struct fb_p9_msg *m)
     int err = get_wdir(s, m->u.tmkdir.dfid, &d);
 
     if (!err)
-        err = name_get(m->u.tmkdir.name, name);
+        err = name_get(s, m->u.tmkdir.name, name);
     if (err)
         return err;
     if (mkdirat(d->node->fd, name, create_mode(m->u.tmkdir.mode)) < 0)
@@ -1075,7 +1154,7 @@ static ssize_t op_symlink(struct gsrv *s, const struct fb_p9_msg *m)
     int err = get_wdir(s, m->u.tsymlink.fid, &d);
 
     if (!err)
-        err = name_get(m->u.tsymlink.name, name);
+        err = name_get(s, m->u.tsymlink.name, name);
     if (!err)
         err = fb_p9_str_copy(target, sizeof(target), m->u.tsymlink.target);
     if (err)
@@ -1096,7 +1175,7 @@ static ssize_t op_mknod(struct gsrv *s, const struct fb_p9_msg *m)
     int err = get_wdir(s, m->u.tmknod.dfid, &d);
 
     if (!err)
-        err = name_get(m->u.tmknod.name, name);
+        err = name_get(s, m->u.tmknod.name, name);
     if (err)
         return err;
     if (type == 0)
@@ -1121,7 +1200,7 @@ static ssize_t op_link(struct gsrv *s, const struct fb_p9_msg *m)
     if (!err)
         err = get_fid(s, m->u.tlink.fid, &f);
     if (!err)
-        err = name_get(m->u.tlink.name, name);
+        err = name_get(s, m->u.tlink.name, name);
     if (err)
         return err;
     if (S_ISDIR(f->node->mode))
@@ -1148,7 +1227,7 @@ static ssize_t op_unlinkat(struct gsrv *s, const struct fb_p9_msg *m)
     int err = get_wdir(s, m->u.tunlinkat.dfid, &d);
 
     if (!err)
-        err = name_get(m->u.tunlinkat.name, name);
+        err = name_get(s, m->u.tunlinkat.name, name);
     if (err)
         return err;
     if (m->u.tunlinkat.flags & ~FB_P9_AT_REMOVEDIR)
@@ -1195,9 +1274,9 @@ static ssize_t op_renameat(struct gsrv *s, const struct fb_p9_msg *m)
     if (!err)
         err = get_wdir(s, m->u.trenameat.newdfid, &nd);
     if (!err)
-        err = name_get(m->u.trenameat.oldname, oname);
+        err = name_get(s, m->u.trenameat.oldname, oname);
     if (!err)
-        err = name_get(m->u.trenameat.newname, nname);
+        err = name_get(s, m->u.trenameat.newname, nname);
     if (err)
         return err;
     if (renameat(od->node->fd, oname, nd->node->fd, nname) < 0)
@@ -1216,7 +1295,7 @@ static ssize_t op_rename(struct gsrv *s, const struct fb_p9_msg *m)
     if (!err)
         err = get_wdir(s, m->u.trename.dfid, &nd);
     if (!err)
-        err = name_get(m->u.trename.name, nname);
+        err = name_get(s, m->u.trename.name, nname);
     if (err)
         return err;
     if (!f->node->parent)
@@ -1385,25 +1464,33 @@ static int srv_send(struct gsrv *s, size_t len)
     return 0;
 }
 
-/* Handle one framed message buf[0..size). Returns 0, 1 if the peer is gone, or -errno. */
+/* Handle one framed message buf[0..size). Returns 0, 1 if the peer is gone, -EPROTO after a
+ * protocol violation (logged; the channel must close), or -errno. */
 static int srv_handle(struct gsrv *s, const uint8_t *buf, uint32_t size)
 {
     struct fb_p9_msg m;
     uint16_t tag = (uint16_t)(buf[5] | buf[6] << 8);
-    ssize_t len;
+    ssize_t len = 0;
     int err;
 
     s->reply_fd = -1;
     s->reply_fd_close = false;
     err = fb_p9_decode(buf, size, &m);
-    if (err < 0) {
-        /* Answered, and logged only for the first few: a hostile Sentry must not flood logs. */
-        if (++s->nmalformed <= SRV_MALFORMED_LOGGED)
-            fb_warn("malformed 9P message (type %u, %u bytes): %s%s", buf[4], size, strerror(-err),
-                    s->nmalformed == SRV_MALFORMED_LOGGED ? " (not logging further ones)" : "");
-        len = err;
-    } else {
+    if (err == -EOPNOTSUPP) {
+        len = err; /* a well-framed message of a type we do not serve: answered */
+    } else if (err < 0) {
+        /* Counts, lengths or strings that lie: the Sentry's client never sends this. */
+        fb_err("malformed 9P message (type %u, %u bytes): %s; closing the channel", buf[4], size,
+               strerror(-err));
+        return -EPROTO;
+    } else if (names_ok(s, &m)) {
         len = srv_dispatch(s, &m);
+    }
+    if (s->protocol_error) {
+        fb_err("9P protocol violation in message type %u: %s; closing the channel", buf[4],
+               s->protocol_error);
+        drop_reply_fd(s);
+        return -EPROTO;
     }
     if (len < 0) {
         struct fb_p9_msg r = {.type = FB_P9_RLERROR, .tag = tag};
@@ -1515,6 +1602,14 @@ int fb_gofer_serve(int sock, const struct fb_gofer_config *cfg)
         fb_err("cannot open the view root: %s", strerror(-ret));
         goto out;
     }
+    if (cfg->confine) {
+        struct fb_error err = {0};
+        if (cfg->confine(&err) < 0) {
+            fb_err("%s", err.msg);
+            ret = err.code ? -err.code : -EPERM;
+            goto out_fatal;
+        }
+    }
 
     for (;;) {
         uint32_t size;
@@ -1523,6 +1618,8 @@ int fb_gofer_serve(int sock, const struct fb_gofer_config *cfg)
         /* Every complete message already buffered. */
         while ((ret = fb_p9_frame(s.rbuf, s.rlen, s.msize, &size)) == 0 && s.rlen >= size) {
             ret = srv_handle(&s, s.rbuf, size);
+            if (ret == -EPROTO)
+                goto out_fatal; /* logged by srv_handle */
             if (ret)
                 goto out_peer;
             s.rlen -= size;

@@ -1,5 +1,6 @@
 /* Unit tests for the Gofer (view + 9P server) driven through the real client: each gofer runs in
  * a forked child with its own mount namespace, exactly as in production. Needs root. */
+#include "api/confine.h"
 #include "gofer/gofer.h"
 #include "gofer/p9_client.h"
 
@@ -547,23 +548,14 @@ static void test_walk_through_symlink_stops(void)
     FBT_CHECK_EQ(walk_path(G.c, G.root, "nope", &f, &q), -ENOENT);
 }
 
+/* Names the Sentry never sends (it resolves "." and ".." and splits paths itself): refused by the
+ * client before they reach the wire. The gofer's own refusal is tested on raw sockets below. */
 static void test_walk_bad_names(void)
 {
-    const char *dotdot[] = {".."}, *dot[] = {"."}, *slash[] = {"dir/sub"}, *empty[] = {""};
-    const char *late[] = {"dir", ".."}, *late2[] = {"dir", "sub", ".", "x"};
-    uint32_t f, g;
+    const char *late[] = {"dir", ".."};
+    uint32_t f;
 
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 1, dotdot, &f, NULL), -EINVAL);
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 1, dot, &f, NULL), -EINVAL);
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 1, slash, &f, NULL), -EINVAL);
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 1, empty, &f, NULL), -EINVAL);
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 2, late, &f, NULL), -EINVAL);
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 4, late2, &f, NULL), -EINVAL);
     FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 17, late, &f, NULL), -EINVAL);
-    /* ".." from a subdirectory is just as refused. */
-    FBT_CHECK_EQ(walk_path(G.c, G.root, "dir", &g, NULL), 0);
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, g, 1, dotdot, &f, NULL), -EINVAL);
-    FBT_CHECK_EQ(fb_p9c_clunk(G.c, g), 0);
 }
 
 static void test_unknown_fid(void)
@@ -673,7 +665,7 @@ static void test_rw_mount_ops(void)
     /* create is exclusive */
     FBT_CHECK_EQ(fb_p9c_walk(G.c, d, 0, NULL, &c, NULL), 0);
     FBT_CHECK_EQ(fb_p9c_lcreate(G.c, c, "new.txt", O_RDWR, 0640, 0, NULL, NULL), -EEXIST);
-    FBT_CHECK_EQ(fb_p9c_lcreate(G.c, c, "..", O_RDWR, 0640, 0, NULL, NULL), -EINVAL);
+    /* A ".." name closes the channel: see test_raw_bad_names_every_request_close. */
     FBT_CHECK_EQ(fb_p9c_clunk(G.c, c), 0);
     /* host sees it */
     snprintf(p, sizeof(p), "%s/new.txt", rwdir);
@@ -923,9 +915,12 @@ static int raw_recv(int sock, uint8_t *buf, size_t cap, struct fb_p9_msg *m)
     }
 }
 
+/* A gofer as fnbox runs it (locked down by api/confine.c), serving the main tree with /data
+ * read-write, on a raw socket after Tversion. */
 static int raw_start(struct gofer *g)
 {
-    struct fb_gofer_config cfg = {.root = tree};
+    static const struct fb_gofer_config cfg = {
+        .root = tree, .mounts = main_mounts, .nmounts = 2, .confine = fb_confine_gofer};
     struct fb_p9_msg m = {.type = FB_P9_TVERSION, .tag = FB_P9_NOTAG}, r;
     uint8_t buf[256];
     int err = gofer_start(&cfg, false, g);
@@ -959,22 +954,7 @@ static void test_raw_malformed_answered(void)
     uint8_t bad[32];
 
     FBT_CHECK_EQ(raw_start(&g), 0);
-    /* Twalk claiming 17 names: parsed enough for a tag, answered with Rlerror. */
-    memset(bad, 0, sizeof(bad));
-    bad[0] = 17;
-    bad[4] = FB_P9_TWALK;
-    bad[5] = 0x21;
-    bad[15] = 17;
-    FBT_CHECK_EQ(write(g.sock, bad, 17), 17);
-    expect_lerror(g.sock, 0x21, EINVAL);
-    /* Body shorter than the type needs. */
-    memset(bad, 0, sizeof(bad));
-    bad[0] = 9;
-    bad[4] = FB_P9_TGETATTR;
-    bad[5] = 0x22;
-    FBT_CHECK_EQ(write(g.sock, bad, 9), 9);
-    expect_lerror(g.sock, 0x22, EPROTO);
-    /* Unknown message type. */
+    /* Well-formed requests the server refuses keep the channel open. Unknown message type: */
     memset(bad, 0, sizeof(bad));
     bad[0] = 7;
     bad[4] = 250;
@@ -1050,6 +1030,232 @@ static void test_raw_malformed_answered(void)
         FBT_CHECK(st >= 0 && WIFEXITED(st));
         FBT_CHECK_EQ(WEXITSTATUS(st), 0);
     }
+}
+
+/* Send bytes on a fresh locked-down gofer after attaching fid 1 to the root and walking fid 2 to
+ * /data (read-write, so that mutating requests reach their name checks). The gofer must answer
+ * nothing, close the channel and return from serve() with an error (exit status 3): never a
+ * signal, which would include a seccomp kill. */
+static bool closes_channel(const uint8_t *msg, size_t len)
+{
+    struct gofer g;
+    struct fb_p9_msg m = {0}, r;
+    const char *data[] = {"data"};
+    uint8_t buf[256];
+    int st, got;
+
+    if (raw_start(&g) != 0)
+        return false;
+    m.type = FB_P9_TATTACH;
+    m.tag = 1;
+    m.u.tattach.fid = 1;
+    m.u.tattach.afid = FB_P9_NOFID;
+    m.u.tattach.uname = fb_p9_cstr("");
+    m.u.tattach.aname = fb_p9_cstr("");
+    if (raw_send(g.sock, &m) != 0 || raw_recv(g.sock, buf, sizeof(buf), &r) <= 0 ||
+        r.type != FB_P9_RATTACH)
+        goto fail;
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TWALK;
+    m.tag = 2;
+    m.u.twalk.fid = 1;
+    m.u.twalk.newfid = 2;
+    m.u.twalk.nwname = 1;
+    m.u.twalk.wnames[0] = fb_p9_cstr(data[0]);
+    if (raw_send(g.sock, &m) != 0 || raw_recv(g.sock, buf, sizeof(buf), &r) <= 0 ||
+        r.type != FB_P9_RWALK)
+        goto fail;
+    if (write(g.sock, msg, len) != (ssize_t)len)
+        goto fail;
+    got = raw_recv(g.sock, buf, sizeof(buf), &r);
+    st = gofer_stop(&g);
+    if (got != 0)
+        printf("  closes_channel: got a reply (%d) instead of EOF\n", got);
+    if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 3))
+        printf("  closes_channel: gofer wait status %#x\n", st);
+    return got == 0 && st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 3;
+fail:
+    gofer_stop(&g);
+    return false;
+}
+
+/* Encode m (tag 9) and check that it closes the channel. */
+static bool msg_closes_channel(struct fb_p9_msg *m)
+{
+    uint8_t buf[1024];
+    ssize_t n;
+
+    m->tag = 9;
+    n = fb_p9_encode(m, buf, sizeof(buf));
+    return n > 0 && closes_channel(buf, (size_t)n);
+}
+
+static struct fb_p9_msg walk_msg(int n, const char *const *names)
+{
+    struct fb_p9_msg m = {.type = FB_P9_TWALK};
+    int i;
+
+    m.u.twalk.fid = 2;
+    m.u.twalk.newfid = 3;
+    m.u.twalk.nwname = (uint16_t)n;
+    for (i = 0; i < n; i++)
+        m.u.twalk.wnames[i] = fb_p9_cstr(names[i]);
+    return m;
+}
+
+static void test_raw_bad_walk_names_close(void)
+{
+    static const char *const dotdot[] = {".."}, *const dot[] = {"."}, *const slash[] = {"a/b"},
+                             *const empty[] = {""}, *const late[] = {"sub", ".."},
+                             *const late2[] = {"a", "b", ".", "c"}, *const root[] = {"/"};
+    char longname[NAME_MAX + 2];
+    const char *const lng[] = {longname};
+    struct fb_p9_msg m;
+
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = 0;
+    m = walk_msg(1, dotdot);
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(1, dot);
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(1, slash);
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(1, empty);
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(2, late); /* checked before anything is walked */
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(4, late2);
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(1, root);
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(1, lng); /* NAME_MAX + 1 bytes */
+    FBT_CHECK(msg_closes_channel(&m));
+    m = walk_msg(2, late);
+    m.type = FB_P9_TWALKGETATTR;
+    FBT_CHECK(msg_closes_channel(&m));
+}
+
+/* Every request that carries a name refuses bad ones the same way, even where the operation
+ * itself would have been refused (a bad name is checked first). */
+static void test_raw_bad_names_every_request_close(void)
+{
+    struct fb_p9_msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TLCREATE;
+    m.u.tlcreate.fid = 2;
+    m.u.tlcreate.name = fb_p9_cstr("..");
+    m.u.tlcreate.flags = O_RDWR;
+    m.u.tlcreate.mode = 0644;
+    FBT_CHECK(msg_closes_channel(&m));
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TMKDIR;
+    m.u.tmkdir.dfid = 2;
+    m.u.tmkdir.name = fb_p9_cstr("a/b");
+    m.u.tmkdir.mode = 0755;
+    FBT_CHECK(msg_closes_channel(&m));
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TSYMLINK;
+    m.u.tsymlink.fid = 2;
+    m.u.tsymlink.name = fb_p9_cstr(".");
+    m.u.tsymlink.target = fb_p9_cstr("/etc/shadow");
+    FBT_CHECK(msg_closes_channel(&m));
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TMKNOD;
+    m.u.tmknod.dfid = 2;
+    m.u.tmknod.name = fb_p9_cstr("");
+    m.u.tmknod.mode = S_IFIFO | 0644;
+    FBT_CHECK(msg_closes_channel(&m));
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TLINK;
+    m.u.tlink.dfid = 2;
+    m.u.tlink.fid = 1;
+    m.u.tlink.name = fb_p9_cstr("../x");
+    FBT_CHECK(msg_closes_channel(&m));
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TUNLINKAT;
+    m.u.tunlinkat.dfid = 2;
+    m.u.tunlinkat.name = fb_p9_cstr("..");
+    FBT_CHECK(msg_closes_channel(&m));
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TRENAMEAT;
+    m.u.trenameat.olddfid = 2;
+    m.u.trenameat.oldname = fb_p9_cstr("ok");
+    m.u.trenameat.newdfid = 2;
+    m.u.trenameat.newname = fb_p9_cstr("..");
+    FBT_CHECK(msg_closes_channel(&m));
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TRENAME;
+    m.u.trename.fid = 2;
+    m.u.trename.dfid = 1;
+    m.u.trename.name = fb_p9_cstr("x/y");
+    FBT_CHECK(msg_closes_channel(&m));
+    /* On a read-only tree too: the name is checked before the EROFS. */
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TMKDIR;
+    m.u.tmkdir.dfid = 1;
+    m.u.tmkdir.name = fb_p9_cstr("..");
+    FBT_CHECK(msg_closes_channel(&m));
+    /* Tattach with ".." in the attach path. */
+    memset(&m, 0, sizeof(m));
+    m.type = FB_P9_TATTACH;
+    m.u.tattach.fid = 7;
+    m.u.tattach.afid = FB_P9_NOFID;
+    m.u.tattach.uname = fb_p9_cstr("");
+    m.u.tattach.aname = fb_p9_cstr("/data/../..");
+    FBT_CHECK(msg_closes_channel(&m));
+}
+
+/* Messages whose counts, lengths or strings lie: framed, but malformed. */
+static void test_raw_malformed_close(void)
+{
+    uint8_t bad[64];
+
+    /* Twalk claiming 17 names (more than 9P allows). */
+    memset(bad, 0, sizeof(bad));
+    bad[0] = 17;
+    bad[4] = FB_P9_TWALK;
+    bad[5] = 0x21;
+    bad[15] = 17;
+    FBT_CHECK(closes_channel(bad, 17));
+    /* Twalk claiming 2 names but carrying one. */
+    memset(bad, 0, sizeof(bad));
+    bad[0] = 22;
+    bad[4] = FB_P9_TWALK;
+    bad[7] = 2;  /* fid 2 */
+    bad[11] = 3; /* newfid 3 */
+    bad[15] = 2; /* nwname 2 */
+    bad[17] = 3; /* name length 3 */
+    memcpy(bad + 19, "sub", 3);
+    FBT_CHECK(closes_channel(bad, 22));
+    /* Body shorter than the type needs. */
+    memset(bad, 0, sizeof(bad));
+    bad[0] = 9;
+    bad[4] = FB_P9_TGETATTR;
+    FBT_CHECK(closes_channel(bad, 9));
+    /* Bytes left over after the body (a length field lied). */
+    memset(bad, 0, sizeof(bad));
+    bad[0] = 12;
+    bad[4] = FB_P9_TCLUNK;
+    bad[7] = 2;
+    FBT_CHECK(closes_channel(bad, 12));
+    /* A string length running past the message. */
+    memset(bad, 0, sizeof(bad));
+    bad[0] = 20;
+    bad[4] = FB_P9_TMKDIR;
+    bad[7] = 2;
+    bad[11] = 200; /* name length 200 in a 20-byte message */
+    FBT_CHECK(closes_channel(bad, 20));
+    /* A name with a NUL byte in it. */
+    memset(bad, 0, sizeof(bad));
+    bad[0] = 24;
+    bad[4] = FB_P9_TWALK;
+    bad[7] = 2;
+    bad[11] = 3;
+    bad[15] = 1;
+    bad[17] = 5;
+    memcpy(bad + 19, "ab\0cd", 5);
+    FBT_CHECK(closes_channel(bad, 24));
 }
 
 /* Framing errors cannot be answered: the gofer closes the channel and returns an error, it does
@@ -1421,8 +1627,13 @@ static void test_no_children_left(void)
 
 int main(void)
 {
-    struct fb_gofer_config cfg = {
-        .root = tree, .mounts = main_mounts, .nmounts = 2, .donate_fds = true};
+    /* The main gofer runs locked down exactly as fnbox runs it, so every operation below also
+     * proves that the Gofer's seccomp allowlist and capabilities suffice for it. */
+    struct fb_gofer_config cfg = {.root = tree,
+                                  .mounts = main_mounts,
+                                  .nmounts = 2,
+                                  .donate_fds = true,
+                                  .confine = fb_confine_gofer};
     int r;
 
     signal(SIGPIPE, SIG_IGN);
@@ -1458,6 +1669,9 @@ int main(void)
     FBT_RUN(test_server_enforces_ro);
     FBT_RUN(test_concurrent_threads);
     FBT_RUN(test_raw_malformed_answered);
+    FBT_RUN(test_raw_malformed_close);
+    FBT_RUN(test_raw_bad_walk_names_close);
+    FBT_RUN(test_raw_bad_names_every_request_close);
     FBT_RUN(test_raw_bad_framing_closes);
     FBT_RUN(test_raw_garbage_fuzz);
     FBT_RUN(test_client_hostile_replies);

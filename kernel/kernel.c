@@ -300,7 +300,8 @@ started:
              * the sandbox down; the image is restored elsewhere). */
             int64_t t0 = fb_host_mono_ns();
             fb_k->ckpt_status = fb_snapshot_write(fb_k->opts.ckpt_fd, err) < 0 ? -1 : 1;
-            fb_dbg("checkpoint written in %.2f ms", (fb_host_mono_ns() - t0) / 1e6);
+            fb_k->ckpt_save_ns = fb_host_mono_ns() - t0;
+            fb_dbg("checkpoint written in %.2f ms", fb_k->ckpt_save_ns / 1e6);
             if (fb_k->ckpt_status < 0 && fb_k->opts.torture_us) {
                 fb_dbg("torture: checkpoint skipped: %s", err->msg);
                 fb_k->ckpt_skipped++;

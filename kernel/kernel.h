@@ -25,6 +25,7 @@ struct fb_kernel_opts {
     uint64_t interrupt_storm_us; /* debug: interrupt every task at this interval (0 = off) */
     uint64_t memory_limit;     /* bytes of application memory, 0 = unlimited */
     int pids_limit;            /* max tasks, 0 = unlimited */
+    uint64_t output_limit;     /* bytes the sandbox may write to stdout+stderr, 0 = unlimited */
     char **argv;               /* program and arguments (argv[0] is the path to execute) */
     char **envp;
     const char *cwd;           /* initial working directory inside the sandbox */
@@ -47,6 +48,8 @@ struct fb_kernel_opts {
     /* Called when pid 1 has exited with its final wait status (lock held), before the rest of
      * the sandbox is torn down: the controller can answer at once. */
     void (*on_init_exit)(int status);
+    const char *const *rw_mounts; /* destinations of --mount SRC:DST:rw, mounted writable */
+    size_t nrw_mounts;
 };
 
 struct fb_kernel {
@@ -81,6 +84,10 @@ struct fb_kernel {
     int ckpt_parked;
     int ckpt_status; /* 1 once the image is written, -1 if writing failed */
     int ckpt_skipped; /* torture: checkpoints that could not be taken */
+    int64_t ckpt_save_ns; /* how long the last save took (parking excluded) */
+    uint64_t output_bytes;         /* written to stdout+stderr so far (counted for output_limit) */
+    bool output_truncated;         /* the limit was reached: the marker is out, writes get EPIPE */
+    bool oom_killed;               /* the memory limit was exceeded: every task was killed */
     char hostname[65];
     char domainname[65];
 };

@@ -4,7 +4,11 @@
 set -eu
 
 BUILD_PKGS="gcc make libc6-dev pkg-config libseccomp-dev libmsgpack-dev liblz4-dev libmicrohttpd-dev libjson-c-dev libarchive-dev libcap-dev"
-TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip wrk"
+# libFuzzer targets: Debian's clang and its compiler-rt (libclang_rt.fuzzer, ASan, UBSan).
+FUZZ_PKGS="clang libclang-rt-dev"
+# `make test` also replays the fuzz corpora (bounded), so it needs the fuzz toolchain too; the
+# fnbox serve e2e test drives the server with curl, awscli and boto3; make loadtest uses wrk.
+TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip wrk $FUZZ_PKGS"
 BENCH_PKGS="runsc"
 
 want="$BUILD_PKGS"
@@ -12,7 +16,8 @@ case "${1:-build}" in
     build) ;;
     test) want="$want $TEST_PKGS" ;;
     bench) want="$want $TEST_PKGS $BENCH_PKGS" ;;
-    *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+    fuzz) want="$want $FUZZ_PKGS" ;;
+    *) echo "usage: $0 [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1311,7 +1311,8 @@ static int load_files(struct loader *l, struct fb_sr *top)
             const msgpack_object *po = fb_sr_obj(&e);
             have_path = po && po->type == MSGPACK_OBJECT_STR;
             if (have_path) {
-                if (po->via.str.size >= sizeof(path) || memchr(po->via.str.ptr, 0, po->via.str.size))
+                if (po->via.str.size == 0 || po->via.str.size >= sizeof(path) ||
+                    memchr(po->via.str.ptr, 0, po->via.str.size))
                     return bad(l, "tmpfs file path");
                 memcpy(path, po->via.str.ptr, po->via.str.size);
                 path[po->via.str.size] = 0;

@@ -52,6 +52,9 @@ struct fb_sr_doc {
     bool ok;
 };
 
+/* Check that buf starts with one well-formed msgpack document whose lengths and element counts
+ * fit in len (so that parsing it cannot ask for huge allocations). 0 or -1; *used = its size. */
+int fb_msgpack_precheck(const void *buf, size_t len, size_t *used);
 /* Parse buf (which must stay alive while the doc is used). Returns 0 or -1. */
 int fb_sr_parse(struct fb_sr_doc *d, const void *buf, size_t len);
 void fb_sr_doc_free(struct fb_sr_doc *d);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "kernel/mm/mm.h"
 #include "kernel/util/log.h"
@@ -57,6 +59,25 @@ static uint64_t xcr0(void)
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return ((uint64_t)hi << 32) | lo;
+}
+
+/* The XSAVE components a stub may be given: XCR0 minus the dynamically enabled ones (AMX tile
+ * data) it has no permission for. A frame claiming more made PTRACE_SETREGSET fail with EINVAL,
+ * and the task ran on with its old FP state (found by the syscall fuzzer). */
+static uint64_t xfeatures_mask;
+
+/* At start-up, before any lock-down can forbid arch_prctl. */
+static __attribute__((constructor)) void xfeatures_probe(void)
+{
+    uint64_t perm = 0;
+    xfeatures_mask = xcr0();
+    if (syscall(SYS_arch_prctl, 0x1022 /* ARCH_GET_XCOMP_PERM */, &perm) == 0 && perm)
+        xfeatures_mask &= perm;
+}
+
+static uint64_t xfeatures_allowed(void)
+{
+    return xfeatures_mask;
 }
 
 static bool on_altstack(struct fb_task *t, uint64_t sp)
@@ -197,7 +218,7 @@ int64_t fb_signal_sigreturn(struct fb_task *t)
             goto bad;
         /* Keep what the host will accept: a valid MXCSR and only enabled components. */
         *(uint32_t *)(t->cpu.fp + 24) &= 0xffbf;
-        *(uint64_t *)(t->cpu.fp + 512) &= xcr0();
+        *(uint64_t *)(t->cpu.fp + 512) &= xfeatures_allowed();
         memset(t->cpu.fp + 520, 0, 56); /* XCOMP_BV (standard format) and reserved header */
         t->cpu.fp_valid = true;
         t->cpu.fp_dirty = true;

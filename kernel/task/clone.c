@@ -46,6 +46,10 @@ int64_t fb_do_clone(struct fb_task *t, uint64_t flags, uint64_t stack, uint64_t 
         return -EINVAL; /* pidfds are not implemented */
     if (exit_signal < 0 || exit_signal > 64)
         return -EINVAL;
+    /* Linux's ARCH_SET_FS rule: a TLS base the host would refuse in PTRACE_SETREGS (EIO, which
+     * took the child's whole address space down) is EPERM here. Found by the syscall fuzzer. */
+    if ((flags & CLONE_SETTLS) && tls >= FB_TASK_SIZE)
+        return -EPERM;
     if ((uint64_t)count_tasks() >= t->tg->rlim[RLIMIT_NPROC].rlim_cur && t->tg->uid != 0)
         return -EAGAIN;
     if (fb_k->opts.pids_limit && count_tasks() >= fb_k->opts.pids_limit)

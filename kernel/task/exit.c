@@ -58,6 +58,17 @@ static void kill_all_others(struct fb_thread_group *init)
     }
 }
 
+void fb_tg_kill_all(int status)
+{
+    struct fb_list *pos;
+    fb_list_for_each(pos, fb_tg_list())
+    {
+        struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
+        if (tg->state == FB_TG_LIVE)
+            fb_tg_exit_group(tg, status);
+    }
+}
+
 /* A live thread of tg that is not on its way out, or NULL (Linux find_alive_thread). */
 static struct fb_task *alive_thread(struct fb_thread_group *tg, struct fb_task *except)
 {

@@ -422,14 +422,34 @@ static void task_free(struct fb_task *t)
 
 /* ---- the run loop ------------------------------------------------------------------------------- */
 
+/* Did the task stop on `int $0x80` (cd 80) rather than `syscall` (0f 05)? Both leave rip just
+ * past a two-byte instruction. */
+static bool is_int80(struct fb_task *t)
+{
+    uint8_t insn[2];
+    return fb_mm_copy_in(t->mm, t->cpu.regs.rip - 2, insn, sizeof(insn)) == 0 && insn[0] == 0xcd &&
+           insn[1] == 0x80;
+}
+
 static void handle_fault(struct fb_task *t, const struct fb_stop *stop)
 {
     int si_code, r;
 
     if (stop->signo == SIGSEGV && (stop->code == SEGV_MAPERR || stop->code == SEGV_ACCERR)) {
+        fb_k->mf.limit_hit = false;
         r = fb_mm_fault(t->mm, stop->addr, stop->code, &si_code);
         if (r == 0)
             return;
+        if (r < 0 && fb_k->opts.memory_limit && fb_k->mf.limit_hit) {
+            /* Over --memory: like a cgroup OOM with oom.group, the whole sandbox goes, so a
+             * function never limps on with some of its processes killed. */
+            fb_warn("pid %d: out of memory handling a fault at %#lx: memory limit of %lu bytes "
+                    "reached, killing the sandbox",
+                    t->tg->tgid, (unsigned long)stop->addr, (unsigned long)fb_k->opts.memory_limit);
+            fb_k->oom_killed = true;
+            fb_tg_kill_all(FB_W_EXITCODE(0, SIGKILL));
+            return;
+        }
         if (r < 0) {
             if (r == -ENOMEM)
                 fb_warn("pid %d: out of memory handling a fault at %#lx: killed", t->tg->tgid,
@@ -552,6 +572,12 @@ static void *task_main(void *arg)
         case FB_SWITCH_SYSCALL: {
             int64_t slept = t->sleep_ns;
             fb_stats.syscalls++;
+            if (is_int80(t)) {
+                /* The i386 entry numbers calls from another table (37 is kill there, alarm
+                 * here): never run it as a 64-bit call. Like a kernel without IA32 emulation. */
+                fb_signal_force_fault(t, SIGSEGV, SI_KERNEL, 0);
+                break;
+            }
             t1 = fb_host_mono_ns();
             fb_syscall_dispatch(t);
             t0 = fb_host_mono_ns();

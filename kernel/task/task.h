@@ -267,6 +267,8 @@ bool fb_task_should_stop_sleep(struct fb_task *t);
 void fb_task_exit_thread(struct fb_task *t, int status);
 /* Make every thread of t's group exit with the given wait status. */
 void fb_tg_exit_group(struct fb_thread_group *tg, int status);
+/* Kill every live process of the sandbox with status (the --memory OOM kill). Kernel lock held. */
+void fb_tg_kill_all(int status);
 
 /* Wait-status helpers. */
 #define FB_W_EXITCODE(ret, sig) (((ret) << 8) | (sig))

@@ -8,7 +8,8 @@
 
 #include "kernel/util/log.h"
 
-/* Mount a fresh filesystem at an absolute path of the tree built so far. */
+/* Mount a fresh filesystem at an absolute path of the tree built so far; with root NULL, bind
+ * the directory found there onto itself (a new mount of the same tree, with its own flags). */
 static int mount_at(const char *path, struct fb_sb *sb, struct fb_dentry *root, unsigned flags,
                     const char *source)
 {
@@ -38,7 +39,13 @@ static int mount_at(const char *path, struct fb_sb *sb, struct fb_dentry *root, 
         cur = p;
         s = e;
     }
+    if (!root) {
+        root = cur.dentry;
+        fb_dentry_get(root); /* the new mount's reference */
+    }
     r = fb_vfs_mount(sb, root, &cur, flags, source);
+    if (r < 0 && root == cur.dentry)
+        fb_dentry_put(root);
     fb_path_put(&cur);
     return r;
 }
@@ -47,6 +54,7 @@ int fb_vfs_init(struct fb_error *err)
 {
     struct fb_sb *sb;
     struct fb_dentry *root;
+    size_t i;
     int r;
 
     r = fb_p9fs_new(fb_k->p9, &sb, &root);
@@ -55,6 +63,14 @@ int fb_vfs_init(struct fb_error *err)
     r = fb_vfs_mount_root(sb, root, FB_MNT_RDONLY, "gofer");
     if (r < 0)
         return fb_error_set(err, -r, "mounting the root: %s", strerror(-r));
+    /* --mount SRC:DST:rw trees: the Gofer serves them writable; here they need a mount of their
+     * own without the root's read-only flag. */
+    for (i = 0; i < fb_k->opts.nrw_mounts; i++) {
+        r = mount_at(fb_k->opts.rw_mounts[i], sb, NULL, FB_MNT_NOSUID | FB_MNT_NODEV, "gofer");
+        if (r < 0)
+            return fb_error_set(err, -r, "mounting %s read-write: %s", fb_k->opts.rw_mounts[i],
+                                strerror(-r));
+    }
 
     r = fb_devfs_new(&sb, &root);
     if (r == 0)

@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,6 +14,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "kernel/kernel.h"
 #include "kernel/signal/signal.h"
 #include "kernel/util/cleanup.h"
 
@@ -20,9 +23,46 @@ struct hostfd {
     bool nonblocking; /* our description is O_NONBLOCK (pipes, ttys): waits go through poll */
     bool socket;      /* use MSG_DONTWAIT instead */
     bool tty;
+    bool output; /* stdout/stderr of the sandbox: writes count against --output-limit */
 };
 
 static struct fb_sb host_sb = {.type = "hostfd", .magic = 0x484f5354};
+
+/* Write the truncation marker on the host fd (non-blocking description: wait a little for room,
+ * never long; the marker is best effort, the limit itself is not). */
+static void write_output_marker(int fd)
+{
+    char buf[96];
+    int len = snprintf(buf, sizeof(buf), "\n[fnbox: output truncated at %llu bytes]\n",
+                       (unsigned long long)fb_k->opts.output_limit);
+    int off = 0, tries = 0;
+
+    while (off < len && tries < 20) {
+        ssize_t r = write(fd, buf + off, (size_t)(len - off));
+        if (r > 0) {
+            off += (int)r;
+            continue;
+        }
+        if (r < 0 && errno != EAGAIN && errno != EINTR)
+            return;
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        poll(&pfd, 1, 50);
+        tries++;
+    }
+}
+
+/* Room left under --output-limit for a write through h: SIZE_MAX when not counted. Once the limit
+ * is reached the marker goes out once and every later write fails with EPIPE (write(2) then
+ * raises SIGPIPE), as if the reader of the output had gone away. */
+static size_t output_room(const struct hostfd *h)
+{
+    uint64_t limit = fb_k ? fb_k->opts.output_limit : 0;
+    if (!h->output || !limit)
+        return SIZE_MAX;
+    if (fb_k->output_truncated || fb_k->output_bytes >= limit)
+        return 0;
+    return (size_t)(limit - fb_k->output_bytes);
+}
 
 static int64_t host_io(struct fb_file *f, struct fb_uio *u, bool write)
 {
@@ -35,8 +75,19 @@ static int64_t host_io(struct fb_file *f, struct fb_uio *u, bool write)
     while (u->resid) {
         struct iovec iov[64];
         int n = 0;
-        int64_t cov = fb_uio_host_iov(u, FB_MIN(u->resid, (size_t)1 << 20), !write, iov, 64, &n);
+        size_t room = write ? output_room(h) : SIZE_MAX;
+        int64_t cov;
         ssize_t r;
+
+        if (room == 0) {
+            if (!fb_k->output_truncated) {
+                fb_k->output_truncated = true;
+                write_output_marker(h->fd);
+            }
+            return done ? (int64_t)done : -EPIPE;
+        }
+        cov = fb_uio_host_iov(u, FB_MIN(FB_MIN(u->resid, (size_t)1 << 20), room), !write, iov, 64,
+                              &n);
 
         if (cov < 0)
             return done ? (int64_t)done : cov;
@@ -52,6 +103,8 @@ static int64_t host_io(struct fb_file *f, struct fb_uio *u, bool write)
         if (r > 0) {
             fb_uio_advance(u, (size_t)r);
             done += (size_t)r;
+            if (write && h->output)
+                fb_k->output_bytes += (uint64_t)r;
             if (!write)
                 break; /* a read returns what is available */
             continue;
@@ -203,6 +256,12 @@ static void host_release(struct fb_inode *ino)
 }
 
 static const struct fb_inode_ops host_iops = {.release = host_release};
+
+void fb_hostfd_count_output(struct fb_file *f)
+{
+    if (f && f->inode->ops == &host_iops)
+        ((struct hostfd *)f->inode->priv)->output = true;
+}
 
 struct fb_file *fb_hostfd_file_new(int hostfd, unsigned flags)
 {

@@ -338,6 +338,8 @@ int fb_devfs_new(struct fb_sb **sb, struct fb_dentry **root);
 int fb_procfs_new(struct fb_sb **sb, struct fb_dentry **root);
 /* An anonymous file over one of the caller's host fds (stdin/stdout/stderr). */
 struct fb_file *fb_hostfd_file_new(int hostfd, unsigned flags);
+/* Count writes through f (a host stdout/stderr file) against fb_k->opts.output_limit. */
+void fb_hostfd_count_output(struct fb_file *f);
 /* pipe(2): two files sharing a pipe. */
 int fb_pipe_new(unsigned flags, struct fb_file **rd, struct fb_file **wr);
 /* open(2) of a FIFO inode (any filesystem): attaches f to the inode's pipe (pipe.c). */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -187,6 +188,11 @@ static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl)
     }
     syscall(SYS_set_robust_list, NULL, 24);
     syscall(SYS_set_tid_address, NULL);
+    /* No capability either: stubs need none, and a tracer may only trace a process whose
+     * capabilities it holds too -- this is what lets the Sentry drop all of its own. */
+    if (syscall(SYS_capset, &(struct __user_cap_header_struct){_LINUX_CAPABILITY_VERSION_3, 0},
+                (struct __user_cap_data_struct[2]){{0, 0, 0}, {0, 0, 0}}) != 0)
+        _exit(127);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         _exit(125);
     stub_install_seccomp();
@@ -295,7 +301,8 @@ static int enter_as(struct fb_pctx *ctx, struct fb_as *as)
     ctx->as = as;
     r = seize_thread(ctx, tid);
     if (r < 0) {
-        kill(as->pid, SIGKILL);
+        if (as->pid > 0) /* never 0 or -1: that would be the Sentry's own group, or everyone */
+            kill(as->pid, SIGKILL);
         ctx->as = NULL;
         ctx->tid = 0;
         return r;
@@ -440,7 +447,8 @@ static void ptrace_as_release(struct fb_as *as)
     if (!as)
         return;
     atomic_store(&as->dead, true);
-    kill(as->pid, SIGKILL);
+    if (as->pid > 0) /* never 0 or -1: that would be the Sentry's own group, or everyone */
+        kill(as->pid, SIGKILL);
     /* Contexts still in it reap their own tracee in leave_as() and drop their references; the
      * source stub reaps the process itself. */
     as_put(as);

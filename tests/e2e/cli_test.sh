@@ -4,15 +4,6 @@
 # may be left behind. Run from the repository root after `make`.
 set -u
 
-# Run as a child subreaper (preserved across exec): a sandbox process our cases leave behind is
-# reparented to this shell, so the stray check below sees only ours. Counting every fnbox
-# process on the machine instead failed (and killed) other users' concurrent test runs.
-if [ -z "${FNBOX_E2E_SUBREAPER:-}" ]; then
-    exec env FNBOX_E2E_SUBREAPER=1 python3 -c 'import ctypes, os, sys
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-os.execv("/bin/bash", ["bash"] + sys.argv[1:])' "$0" "$@"
-fi
-
 FNBOX=${FNBOX:-build/fnbox}
 E2E=build/e2e
 tmp=$(mktemp -d /tmp/fnbox-e2e-XXXXXX)
@@ -25,39 +16,25 @@ fail() {
     failed=1
 }
 
-
-# Our fnbox processes (descendants of this shell, zombies excluded: they are dead and only wait
-# for a parent), one pid per line.
-stray_pids() {
-    ps -eo pid=,ppid=,stat=,comm= | awk -v root=$$ '
-        { ppid[$1] = $2; st[$1] = $3; comm[$1] = $4 }
-        END {
-            for (p in ppid) {
-                if (st[p] ~ /^Z/ || comm[p] !~ /^fnbox-(sentry|gofer|stub)$/) continue
-                q = p
-                for (i = 0; i < 64 && (q in ppid) && q != root && q > 1; i++) q = ppid[q]
-                if (q == root) print p
-            }
-        }'
-}
-strays() { stray_pids | wc -l; }
+# Processes left behind are detected by running fnbox under reapcheck (a child subreaper: any
+# Sentry, stub or Gofer that outlives the controller is reparented to it, named and killed; exit
+# status 99). Counting fnbox-* processes machine-wide would also count, and kill, the sandboxes
+# of everything else running on the host.
+REAP=${REAP:-build/escape-tools/reapcheck}
+if [ ! -x "$REAP" ]; then
+    echo "FAIL e2e/setup: $REAP is not built (make $REAP)"
+    exit 1
+fi
 
 # run NAME EXPECTED_STATUS -- fnbox args...; captures $out, $err, $status.
 run() {
     local name=$1
     shift
-    out=$(timeout -k 5 60 "$FNBOX" "$@" 2>"$tmp/err" <"${STDIN:-/dev/null}")
+    out=$(timeout -k 5 60 "$REAP" "$FNBOX" "$@" 2>"$tmp/err" <"${STDIN:-/dev/null}")
     status=$?
     err=$(cat "$tmp/err")
-    local n
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        n=$(strays)
-        [ "$n" = 0 ] && break
-        sleep 0.2
-    done
-    if [ "$n" != 0 ]; then
-        fail "$name" "$n fnbox processes left behind"
-        stray_pids | xargs -r kill -9
+    if [ "$status" = 99 ] && grep -q '^reapcheck:' "$tmp/err"; then
+        fail "$name" "$(grep '^reapcheck:' "$tmp/err")"
         return 1
     fi
     return 0
@@ -156,5 +133,55 @@ fi
 if run timeout run --timeout 1s -- /bin/sh -c 'while :; do :; done'; then
     check timeout "status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "timed out" <<<"$1"' "$status" "$err"
 fi
+
+# --- docs/security.md shows the lock-down policy the code enforces --------------------------------
+if why=$(FNBOX="$FNBOX" scripts/gen-security-tables.sh --check 2>&1); then
+    pass confine_docs_current
+else
+    fail confine_docs_current "$why"
+fi
+
+# --- lock-down: what the host says about a running sandbox's processes ------------------------
+# One field of /proc/PID/status.
+proc_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
+# Children of PID with the given command name.
+children_named() { ps -o pid=,comm= --ppid "$1" | awk -v c="$2" '$2 == c {print $1}'; }
+lockdown_check() {
+    local ctl=$1 sentry gofer stub why="" i
+    for i in $(seq 30); do # up to 3 s for the lock-down (the program sleeps 10 s)
+        sentry=$(children_named "$ctl" fnbox-sentry)
+        [ -n "$sentry" ] && [ "$(proc_field "$sentry" Seccomp)" = 2 ] && break
+        sleep 0.1
+    done
+    stub=$( [ -n "$sentry" ] && children_named "$sentry" fnbox-stub | head -1)
+    gofer=$(children_named "$ctl" fnbox-gofer)
+    [ -n "$sentry" ] && [ -n "$gofer" ] && [ -n "$stub" ] || { echo "processes not found: sentry '$sentry' gofer '$gofer' stub '$stub'"; return 1; }
+    for f in "Seccomp 2" "NoNewPrivs 1" "CapEff 0000000000000000" "CapPrm 0000000000000000" \
+        "CapInh 0000000000000000" "CapBnd 0000000000000000" "CapAmb 0000000000000000"; do
+        set -- $f
+        [ "$(proc_field "$sentry" "$1")" = "$2" ] || why="$why sentry $1=$(proc_field "$sentry" "$1");"
+    done
+    # CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER and nothing else
+    for f in "Seccomp 2" "NoNewPrivs 1" "CapEff 000000000000000f" "CapPrm 000000000000000f" \
+        "CapBnd 0000000000000000"; do
+        set -- $f
+        [ "$(proc_field "$gofer" "$1")" = "$2" ] || why="$why gofer $1=$(proc_field "$gofer" "$1");"
+    done
+    # stubs: their own filter, no capability
+    for f in "Seccomp 2" "NoNewPrivs 1" "CapEff 0000000000000000" "CapPrm 0000000000000000"; do
+        set -- $f
+        [ "$(proc_field "$stub" "$1")" = "$2" ] || why="$why stub $1=$(proc_field "$stub" "$1");"
+    done
+    [ -z "$why" ] || { echo "$why"; return 1; }
+}
+"$FNBOX" run -- /bin/busybox sleep 10 </dev/null >/dev/null 2>"$tmp/err" &
+ctl=$!
+if why=$(lockdown_check "$ctl"); then
+    pass lockdown_proc_status
+else
+    fail lockdown_proc_status "$why"
+fi
+kill -INT "$ctl" 2>/dev/null
+wait "$ctl" 2>/dev/null
 
 exit $failed

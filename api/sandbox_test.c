@@ -1,0 +1,171 @@
+/* Unit tests of sandbox supervision (api/sandbox.c) as a long-lived controller sees it: after
+ * every kind of end (exit, timeout kill, OOM kill, failed start, --cpu), no host process is left,
+ * no fd or memfd has leaked into the controller and the cpu cgroup is gone. */
+#include "api/sandbox.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fbtest.h"
+
+static int devnull = -1;
+
+/* Open fds of this process; *memfds counts those naming a memfd. */
+static int count_fds(int *memfds)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int n = 0;
+    *memfds = 0;
+    while (d && (e = readdir(d))) {
+        char path[300], target[256];
+        ssize_t len;
+        if (e->d_name[0] == '.')
+            continue;
+        n++;
+        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+        len = readlink(path, target, sizeof(target) - 1);
+        if (len > 0) {
+            target[len] = 0;
+            if (strstr(target, "memfd:"))
+                (*memfds)++;
+        }
+    }
+    if (d)
+        closedir(d);
+    return n - 1; /* the directory stream itself */
+}
+
+/* Children of this process (live or zombie). */
+static int count_children(void)
+{
+    char path[64], buf[1024];
+    FILE *f;
+    int n = 0;
+    snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+    f = fopen(path, "r");
+    if (f && fgets(buf, sizeof(buf), f)) {
+        char *s = buf;
+        while (*s) {
+            while (*s == ' ')
+                s++;
+            if (!*s || *s == '\n')
+                break;
+            n++;
+            while (*s && *s != ' ')
+                s++;
+        }
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static enum fb_sandbox_outcome run_one(char **argv, uint64_t timeout_ms, uint64_t memory,
+                                       double cpus, int *status, char *cgroup, size_t cgsize)
+{
+    struct fb_sandbox_config cfg;
+    struct fb_sandbox sb;
+    struct fb_error err = {0};
+    static char *envp[] = {"PATH=/usr/bin:/bin", NULL};
+    enum fb_sandbox_outcome out;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.kernel.platform = "ptrace";
+    cfg.kernel.argv = argv;
+    cfg.kernel.envp = envp;
+    cfg.kernel.memory_limit = memory;
+    cfg.gofer.donate_fds = true;
+    cfg.timeout_ms = timeout_ms;
+    cfg.cpus = cpus;
+    cfg.stdio[0] = cfg.stdio[1] = cfg.stdio[2] = devnull;
+    if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+        printf("  start failed: %s\n", err.msg);
+        return FB_SANDBOX_CRASHED;
+    }
+    if (cgroup)
+        snprintf(cgroup, cgsize, "%s", sb.cgroup);
+    out = fb_sandbox_wait(&sb, &cfg, status, &err);
+    return out;
+}
+
+static void check_clean(int fds0, int *ok)
+{
+    int memfds, fds = count_fds(&memfds);
+    *ok = fds == fds0 && memfds == 0 && count_children() == 0;
+    if (!*ok)
+        printf("  fds %d (before %d), memfds %d, children %d\n", fds, fds0, memfds,
+               count_children());
+}
+
+static void test_exit_leaves_nothing(void)
+{
+    char *argv[] = {"/bin/true", NULL};
+    int memfds, fds0 = count_fds(&memfds), status = -1, i, ok;
+    for (i = 0; i < 3; i++) {
+        FBT_CHECK_EQ(run_one(argv, 0, 0, 0, &status, NULL, 0), FB_SANDBOX_EXITED);
+        FBT_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    check_clean(fds0, &ok);
+    FBT_CHECK(ok);
+}
+
+static void test_timeout_kill_leaves_nothing(void)
+{
+    char *argv[] = {"/bin/sh", "-c", "sleep 100 & sleep 100 & while :; do :; done", NULL};
+    int memfds, fds0 = count_fds(&memfds), status = -1, i, ok;
+    for (i = 0; i < 2; i++)
+        FBT_CHECK_EQ(run_one(argv, 300, 0, 0.5, &status, NULL, 0), FB_SANDBOX_TIMED_OUT);
+    check_clean(fds0, &ok);
+    FBT_CHECK(ok);
+}
+
+static void test_oom_kill_leaves_nothing(void)
+{
+    char *argv[] = {"/bin/sh", "-c", "x=0123456789; while :; do x=$x$x; done", NULL};
+    int memfds, fds0 = count_fds(&memfds), status = -1, ok;
+    FBT_CHECK_EQ(run_one(argv, 60000, 16 << 20, 0, &status, NULL, 0), FB_SANDBOX_OOM_KILLED);
+    FBT_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    check_clean(fds0, &ok);
+    FBT_CHECK(ok);
+}
+
+static void test_failed_start_leaves_nothing(void)
+{
+    char *argv[] = {"/nonexistent", NULL};
+    int memfds, fds0 = count_fds(&memfds), status = -1, ok;
+    FBT_CHECK_EQ(run_one(argv, 0, 0, 0, &status, NULL, 0), FB_SANDBOX_START_FAILED);
+    check_clean(fds0, &ok);
+    FBT_CHECK(ok);
+}
+
+static void test_cpu_cgroup_removed(void)
+{
+    char *argv[] = {"/bin/true", NULL}, cg[128] = "";
+    int status = -1;
+    struct stat st;
+    FBT_CHECK_EQ(run_one(argv, 0, 0, 0.5, &status, cg, sizeof(cg)), FB_SANDBOX_EXITED);
+    FBT_CHECK(cg[0] != 0);
+    FBT_CHECK(stat(cg, &st) != 0);
+}
+
+int main(void)
+{
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    signal(SIGPIPE, SIG_IGN);
+    FBT_RUN(test_exit_leaves_nothing);
+    FBT_RUN(test_timeout_kill_leaves_nothing);
+    FBT_RUN(test_oom_kill_leaves_nothing);
+    FBT_RUN(test_failed_start_leaves_nothing);
+    if (access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", W_OK) == 0)
+        FBT_RUN(test_cpu_cgroup_removed);
+    else
+        FBT_SKIP(test_cpu_cgroup_removed, "no writable cgroup v1 cpu controller");
+    FBT_EXIT();
+}

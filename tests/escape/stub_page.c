@@ -1,0 +1,48 @@
+/* The platform's stub code page sits at a fixed address (0x100000000000) in every application
+ * address space, and its seccomp filter lets host system calls through from there. The attack:
+ * map over it, change its protection, unmap it, then jump to a syscall instruction inside it with
+ * kill(host canary, SIGKILL) loaded. Outcome: the range cannot be mapped (ENOMEM) or changed, and
+ * the jump is still caught by the Sentry: the host canary survives (runner check) and the child
+ * gets a fault or an error, never a host call. */
+#include "escape.h"
+
+#define STUB 0x100000000000ull
+
+static long host;
+
+static void jump_in(void *a)
+{
+    unsigned long off = (unsigned long)a;
+    (void)a;
+    __asm__ volatile("mov %0, %%rdi; mov $9, %%esi; mov $62, %%eax; jmp *%1" ::"r"(host),
+                     "r"(STUB + off)
+                     : "rdi", "rsi", "rax", "memory");
+}
+
+int main(int argc, char **argv)
+{
+    unsigned long off, from = argc > 2 ? strtoul(argv[1], NULL, 0) : 0,
+                       to_ = argc > 2 ? strtoul(argv[2], NULL, 0) : 0xa9;
+    int faults = 0, others = 0;
+    host = esc_host_pid();
+    ESC_ERR(mmap((void *)STUB, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            ENOMEM);
+    ESC_ERR(mprotect((void *)STUB, 4096, PROT_READ | PROT_WRITE), ENOMEM);
+    ESC_OK(munmap((void *)STUB, 4096)); /* succeeds like any unmapped range; the stub stays */
+    /* Every offset of the stub code: some land on syscall instructions, some in its idle loop
+     * (a pause the Sentry serves: those children are killed after 300 ms). */
+    for (off = from; off < to_; off++) {
+        bool to;
+        int st = esc_run_child(jump_in, (void *)off, 300, &to);
+        if (!to && WIFSIGNALED(st) &&
+            (WTERMSIG(st) == SIGSEGV || WTERMSIG(st) == SIGILL || WTERMSIG(st) == SIGBUS ||
+             WTERMSIG(st) == SIGSYS))
+            faults++;
+        else
+            others++;
+    }
+    printf("jumps into the stub page: %d faulted, %d other outcomes\n", faults, others);
+    esc_check(kill(1, 0) == 0, "the sandbox still runs");
+    return esc_done();
+}
