@@ -6,7 +6,7 @@ CC       ?= gcc
 OPT      ?= -O2
 CFLAGS   += $(OPT) -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-strict-aliasing \
             -fstack-protector-strong -MMD -MP
-LDLIBS   += -lseccomp -lmsgpackc -llz4 -lmicrohttpd -lcap -lpthread
+LDLIBS   += -lseccomp -lmsgpackc -llz4 -lmicrohttpd -ljson-c -larchive -lcap -lpthread
 B        := build
 
 LAYERS   := kernel platform gofer snapshot api
@@ -28,8 +28,8 @@ E2E_BIN     := $(E2E_C:tests/e2e/progs/%.c=$(B)/e2e/%)
 BENCH_C     := $(sort $(wildcard scripts/bench/*.c))
 BENCH_BIN   := $(BENCH_C:scripts/bench/%.c=$(B)/bench/%)
 
-.PHONY: all deps deps-test deps-bench deps-fuzz run test test-full bench fuzz fuzz-targets unit \
-        conformance e2e clean format docs check-format escape
+.PHONY: all deps deps-test deps-bench deps-fuzz run test test-full bench loadtest fuzz fuzz-targets \
+        unit conformance e2e clean format docs check-format escape
 all: $(B)/fnbox
 
 deps:
@@ -99,7 +99,8 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-st
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 P9_FUZZ_SRC := gofer/p9_msg.c gofer/server.c gofer/view.c kernel/util/log.c kernel/util/error.c
 IMAGE_FUZZ_SRC := snapshot/image.c snapshot/state.c api/image_meta.c kernel/util/error.c
-FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz
+SERVE_FUZZ_SRC := api/serve_route.c api/serve_util.c kernel/util/error.c
+FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz $(B)/fuzz/serve_fuzz
 
 $(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kernel/util/*.h)
 	@mkdir -p $(dir $@)
@@ -108,6 +109,10 @@ $(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kern
 $(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snapshot/*.h api/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) -llz4 -lmsgpackc
+
+$(B)/fuzz/serve_fuzz: tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) api/serve.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) -ljson-c -larchive
 
 fuzz-targets: $(FUZZ_BIN)
 
@@ -135,6 +140,11 @@ unit: $(TEST_BIN)
 escape: $(B)/fnbox $(ESCAPE_BIN) $(ESCAPE_TOOLS) $(SYSFUZZ_BIN)
 	@tests/escape/run.sh
 conformance: $(B)/fnbox $(SYSCALL_BIN)
+
+# Warm-pool HTTP invoke latency and throughput with wrk (docs/performance.md, "fnbox serve").
+loadtest: deps-test
+	@$(MAKE) --no-print-directory all
+	@scripts/loadtest.sh
 
 bench: deps-bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)

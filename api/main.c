@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/cli.h"
+#include "api/serve.h"
 #include "api/confine.h"
 #include "kernel/syscalls/syscall.h"
 
@@ -18,6 +19,7 @@ static const char usage[] =
     "  checkpoint save a sandbox at its ready point to an image (fnbox checkpoint --help)\n"
     "  restore    start a sandbox from an image (fnbox restore --help)\n"
     "  inspect    validate an image and show what it holds\n"
+    "  serve      serve the HTTP API: functions, invocations, warm pools (fnbox serve --help)\n"
     "  syscalls   list the system call table and its support levels\n"
     "  version    print the version\n"
     "  help       show this help\n";
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
         return fb_cmd_restore(argc - 1, argv + 1);
     if (!strcmp(argv[1], "inspect"))
         return fb_cmd_inspect(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve"))
+        return fb_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(argv[1], "confine")) /* hidden: prints the lock-down policy for the docs */
         return fb_cmd_confine(argc - 1, argv + 1);
     if (!strcmp(argv[1], "syscalls"))

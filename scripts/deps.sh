@@ -3,11 +3,12 @@
 # Called by `make run`, `make test` and `make bench`; safe to run repeatedly.
 set -eu
 
-BUILD_PKGS="gcc make libc6-dev pkg-config libseccomp-dev libmsgpack-dev liblz4-dev libmicrohttpd-dev libcap-dev"
+BUILD_PKGS="gcc make libc6-dev pkg-config libseccomp-dev libmsgpack-dev liblz4-dev libmicrohttpd-dev libjson-c-dev libarchive-dev libcap-dev"
 # libFuzzer targets: Debian's clang and its compiler-rt (libclang_rt.fuzzer, ASan, UBSan).
 FUZZ_PKGS="clang libclang-rt-dev"
-# `make test` also replays the fuzz corpora (bounded), so it needs the fuzz toolchain too.
-TEST_PKGS="busybox-static python3 procps $FUZZ_PKGS"
+# `make test` also replays the fuzz corpora (bounded), so it needs the fuzz toolchain too; the
+# fnbox serve e2e test drives the server with curl, awscli and boto3; make loadtest uses wrk.
+TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip wrk $FUZZ_PKGS"
 BENCH_PKGS="runsc"
 
 want="$BUILD_PKGS"

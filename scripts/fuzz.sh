@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 TARGETS=(
     "p9 build/fuzz/p9_fuzz -max_len=65536"
     "image build/fuzz/image_fuzz -max_len=262144"
+    "serve build/fuzz/serve_fuzz -max_len=4096"
 )
 
 replay=0

@@ -53,6 +53,9 @@ rm -f "$tlog"
 
 section "end-to-end: fnbox run"
 run_suite e2e tests/e2e/cli_test.sh
+
+section "end-to-end: fnbox serve (curl, urllib, awscli, boto3)"
+run_suite e2e-serve timeout -k 5 900 tests/e2e/serve_test.sh
 run_suite e2e-checkpoint tests/e2e/checkpoint_test.sh
 
 section "fuzz corpus replay (each committed input once, under ASan/UBSan)"

@@ -1,0 +1,91 @@
+/* `fnbox serve` internals shared by the registry (serve_registry.c) and the pools
+ * (serve_pool.c): the server and function structures and their locking rules. */
+#ifndef FB_API_SERVE_SERVER_H
+#define FB_API_SERVE_SERVER_H
+
+#include "api/serve.h"
+
+#define FB_HIST_BUCKETS 14
+extern const double fb_hist_bounds[FB_HIST_BUCKETS];
+
+struct fb_hist {
+    uint64_t counts[FB_HIST_BUCKETS + 1]; /* last: +Inf */
+    uint64_t n;
+    double sum;
+};
+void fb_hist_add(struct fb_hist *h, double seconds);
+
+/* A registered function. Everything below is protected by fb_server.lock. A function is freed
+ * when it is deleted and its last reference goes (requests in flight and pooled sandboxes hold
+ * references). */
+struct fb_function {
+    struct fb_function *next;
+    struct fb_fn_config cfg;
+    struct fb_image *image; /* current image, NULL while the first build runs */
+    int refs;
+    bool deleted;
+    bool building;                /* registration in progress: invisible to everything else */
+    bool updating;                /* PUT .../code in progress: a second one is refused */
+    int64_t created_s, updated_s; /* wall-clock seconds */
+
+    /* the warm pool */
+    struct fb_sb *idle; /* restored, parked at the ready point */
+    struct fb_sb *busy; /* serving an invocation (killed on shutdown after the drain) */
+    int n_idle, n_starting, n_busy, n_waiting;
+    pthread_cond_t cond; /* a sandbox became idle or a slot freed */
+    int fail_streak;
+    int64_t backoff_until_ns;
+    int64_t last_done_ns; /* when the last invocation ended (refills wait for a quiet moment) */
+    char pool_error[256];
+
+    /* metrics */
+    uint64_t outcomes[FB_OUT_NR];
+    uint64_t cold_starts, warm_starts;
+    struct fb_hist duration;
+};
+
+struct fb_server {
+    struct fb_serve_options o;
+    pthread_mutex_t lock;
+    struct fb_function *fns;
+    struct fb_sb *starting; /* spawned by the manager, waiting for "ready" */
+    unsigned next_gen;
+    bool draining, stopping;
+    int inflight; /* invocations and builds in progress */
+    pthread_cond_t inflight_cond;
+    pthread_t manager;
+    bool manager_started;
+    int wake_fd;               /* eventfd: wakes the pool manager */
+    pthread_mutex_t save_lock; /* serialises registry writes */
+    char registry_path[4096];
+    char images_dir[4096], code_dir[4096], tmp_dir[4096];
+    char *code_root_real;
+    struct fb_hist restore;
+    uint64_t http_status[6]; /* 1xx..5xx, [0] unused */
+    uint64_t async_dropped;
+    int64_t started_ns;
+};
+
+/* Locked helpers (caller holds s->lock). */
+struct fb_function *fb_fn_find(struct fb_server *s, const char *name);
+void fb_fn_put(struct fb_server *s, struct fb_function *fn);
+void fb_image_put(struct fb_server *s, struct fb_image *img);
+void fb_server_wake(struct fb_server *s);
+
+/* Sandboxes (serve_pool.c). */
+/* `fnbox restore IMAGE --ready-fd 3`, with --memory when memory_mb differs from the image's
+ * (override_from). The child dies with the calling thread (PR_SET_PDEATHSIG). */
+struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
+                          uint32_t override_from, struct fb_error *err);
+/* Kill (if needed), reap and close; the caller then drops the image reference under the lock. */
+void fb_sb_reap(struct fb_sb *sb);
+void fb_pool_manager_start(struct fb_server *s);
+/* Remove idle sandboxes not on fn's current image (or all of them when all) onto *out. */
+void fb_pool_evict(struct fb_function *fn, bool all, struct fb_sb **out);
+/* Reap a list built by fb_pool_evict, dropping references; takes the lock itself. */
+void fb_pool_reap_list(struct fb_server *s, struct fb_sb *list);
+
+/* Registry persistence (serve_registry.c); takes save_lock, snapshots under lock. */
+int fb_registry_save(struct fb_server *s, struct fb_error *err);
+
+#endif

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `make loadtest`: warm-pool invoke throughput and latency of the python hello function over
+# HTTP on loopback, with wrk (Debian package). Prints wrk's latency distribution, the error
+# count, the server-side split (queue / restore / run) from the server's own log, and process,
+# fd and memory counts before and after. Bounded: DURATION seconds (default 10) per phase.
+set -u
+cd "$(dirname "$0")/.."
+FNBOX=$(realpath build/fnbox)
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-4}
+POOL=${POOL:-8}
+tmp=$(mktemp -d /tmp/fnbox-loadtest-XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+url=http://127.0.0.1:$port
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"' EXIT
+
+command -v wrk >/dev/null || { echo "loadtest: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+"$FNBOX" serve --listen 127.0.0.1:$port --state-dir "$tmp/state" --code-root . \
+    --queue 1000 2>"$tmp/server.log" &
+srv=$!
+for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf -X POST "$url/v1/functions" -d "{\"name\":\"hello\",\"template\":\"python\",\
+\"code\":\"templates/examples/hello\",\"handler\":\"main.handler\",\"pool\":{\"min\":$POOL,\"max\":$((POOL * 2))}}" \
+    >/dev/null || { echo "loadtest: registration failed" >&2; cat "$tmp/server.log" >&2; exit 1; }
+for _ in $(seq 200); do
+    [ "$(curl -s "$url/v1/functions/hello/pool" | python3 -c 'import json,sys; print(json.load(sys.stdin)["idle"])')" = "$POOL" ] && break
+    sleep 0.1
+done
+
+counts() {
+    local procs fds rss
+    procs=$(pgrep -f -- "$tmp/state/" | wc -l)
+    fds=$(ls /proc/$srv/fd | wc -l)
+    rss=$(awk '/VmRSS/ {print $2}' /proc/$srv/status)
+    echo "$1: server fds $fds, server RSS ${rss} kB, sandbox processes $procs"
+}
+
+cat >"$tmp/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = '{"name":"wrk"}'
+wrk.headers["Content-Type"] = "application/json"
+local errors = 0
+response = function(status, headers, body)
+    if status ~= 200 or not string.find(body, '"hello": "wrk"', 1, true) then errors = errors + 1 end
+end
+done = function(summary, latency, requests)
+    io.write(string.format("non-200 or wrong body: %d of %d\n", errors, summary.requests))
+end
+EOF
+: >"$tmp/server.log.mark"
+counts before
+echo "== one request at a time (latency): wrk -c1 -t1 -d${DURATION}s"
+wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
+sleep 2
+echo "== $CONNS connections (throughput with pool refill): wrk -c$CONNS -t2 -d${DURATION}s"
+wrk -c"$CONNS" -t2 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
+sleep 3
+counts after
+echo "== cold: pool min 0, one request at a time (each invocation restores its sandbox)"
+curl -s -X PUT "$url/v1/functions/hello/pool" -d '{"min":0}' >/dev/null
+sleep 1
+wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
+echo "== server-side split (from the invocation log; overhead = total - restore - run)"
+python3 - "$tmp/server.log" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"ts"')]
+def pct(v, p):
+    v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))] if v else float("nan")
+for start in ("warm", "cold"):
+    sel = [r for r in rows if r["start"] == start]
+    print("%s: %d invocations" % (start, len(sel)))
+    for key in ("queue_ms", "restore_ms", "run_ms", "total_ms"):
+        v = [r[key] for r in sel]
+        print("  %-10s p50 %8.3f ms   p99 %8.3f ms" % (key, pct(v, .5), pct(v, .99)))
+    v = [r["total_ms"] - r["restore_ms"] - r["run_ms"] for r in sel]
+    print("  %-10s p50 %8.3f ms   p99 %8.3f ms" % ("overhead", pct(v, .5), pct(v, .99)))
+warm = sum(1 for r in rows if r["start"] == "warm")
+print("invocations %d, warm %d, cold %d, outcomes %s" % (len(rows), warm, len(rows) - warm,
+      sorted(set(r["outcome"] for r in rows))))
+EOF

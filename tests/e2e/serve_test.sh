@@ -1,0 +1,494 @@
+#!/usr/bin/env bash
+# End-to-end tests of `fnbox serve` with clients nobody here wrote: curl, Python's urllib, the
+# Debian awscli and python3-boto3 packages (dummy credentials) against the Lambda-compatible
+# paths. Each case prints "PASS serve/NAME" or "FAIL serve/NAME: why". Run from the repository
+# root after `make`. FNBOX_TEST_FULL=1 runs the leak test over 10 000 invocations.
+set -u
+
+FNBOX=${FNBOX:-build/fnbox}
+FNBOX=$(realpath "$FNBOX")
+AWS=/usr/bin/aws
+PY=/usr/bin/python3
+tmp=$(mktemp -d /tmp/fnbox-serve-e2e-XXXXXX)
+state=$tmp/state
+codedir=$tmp/code
+srv_pid=
+failed=0
+export AWS_ACCESS_KEY_ID=fnbox-test AWS_SECRET_ACCESS_KEY=x AWS_DEFAULT_REGION=us-east-1
+export AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null
+export AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+pass() { echo "PASS serve/$1"; }
+fail() {
+    echo "FAIL serve/$1: $2"
+    failed=1
+}
+check() { # NAME WHAT TEST... (a single TEST argument is a shell expression, evaluated)
+    local name=$1 what=$2 ok
+    shift 2
+    if [ $# = 1 ]; then eval "$1" && ok=1 || ok=0; else "$@" && ok=1 || ok=0; fi
+    if [ $ok = 1 ]; then pass "$name"; else fail "$name" "$what (status $code, body '${body:0:300}')"; fi
+}
+
+# Every process of a server started here carries the state directory on its command line
+# (restores name an image under it; Sentry and Gofer are forks of those).
+sandboxes() { pgrep -f -- "$state/" | grep -vx "${srv_pid:-none}" | wc -l; }
+
+cleanup() {
+    [ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null
+    pkill -9 -f -- "$state/" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# start_server [extra args]: starts fnbox serve on a free port, waits for /healthz.
+start_server() {
+    port=$(free_port)
+    url=http://127.0.0.1:$port
+    "$FNBOX" serve --listen 127.0.0.1:$port --state-dir "$state" --code-root "$codedir" \
+        --max-body 256k --queue 2 --queue-timeout 5s --drain-timeout 10s "$@" \
+        >>"$tmp/server.log" 2>&1 &
+    srv_pid=$!
+    for _ in $(seq 100); do
+        curl -sf "$url/healthz" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+stop_server() { # waits for a clean exit; sets stop_status
+    kill -TERM "$srv_pid" 2>/dev/null
+    for _ in $(seq 200); do
+        kill -0 "$srv_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    wait "$srv_pid" 2>/dev/null
+    stop_status=$?
+    srv_pid=
+}
+
+# req METHOD PATH [curl args...]: sets $code, $body and $hdrs (lower-cased header lines).
+req() {
+    local m=$1 p=$2
+    shift 2
+    code=$(curl -s -o "$tmp/body" -D "$tmp/hdrs" -w '%{http_code}' -X "$m" "$@" "$url$p")
+    body=$(cat "$tmp/body")
+    hdrs=$(sed 's/^[^:]*/\L&/' "$tmp/hdrs" | tr -d '\r')
+}
+hdr() { printf '%s\n' "$hdrs" | sed -n "s/^$1: //p" | head -1; }
+jget() { printf '%s' "$body" | $PY -c "import json,sys; d=json.load(sys.stdin); print(eval('d'+sys.argv[1]))" "$1" 2>/dev/null; }
+
+# ---- functions used below ---------------------------------------------------------------------
+mkdir -p "$codedir"
+cp -r templates/examples/hello "$codedir/hello"
+mkdir -p "$codedir/boom" "$codedir/slow" "$codedir/logger" "$codedir/hog" "$codedir/v1" "$codedir/v2" "$codedir/broken"
+printf 'def handler(event, context):\n    raise ValueError("boom: " + str(event.get("n")))\n' >"$codedir/boom/main.py"
+cat >"$codedir/slow/main.py" <<'EOF'
+import time
+def handler(event, context):
+    time.sleep(event.get("sleep", 1.0))
+    return {"slept": event.get("sleep", 1.0)}
+EOF
+cat >"$codedir/logger/main.py" <<'EOF'
+import sys
+def handler(event, context):
+    for i in range(300):
+        print("log line %d" % i, file=sys.stderr)
+    print("the end of the log", file=sys.stderr)
+    return {"logged": True}
+EOF
+printf 'def handler(event, context):\n    x = bytearray(event.get("mb", 200) << 20)\n    return {"n": len(x)}\n' >"$codedir/hog/main.py"
+printf 'import time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"version": 1}\n' >"$codedir/v1/main.py"
+printf 'def handler(event, context):\n    return {"version": 2}\n' >"$codedir/v2/main.py"
+printf 'import no_such_module_here\ndef handler(event, context):\n    return 1\n' >"$codedir/broken/main.py"
+
+register() { # NAME DIR [json extra]
+    req POST /v1/functions -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$1\",\"template\":\"python\",\"code\":\"$2\",\"handler\":\"main.handler\"${3:+,$3}}"
+}
+
+# ---- start ------------------------------------------------------------------------------------
+code=0 body=
+if "$FNBOX" serve --help | grep -q -- '--state-dir'; then pass help; else fail help "no --help text"; fi
+"$FNBOX" serve --listen nonsense >/dev/null 2>&1
+st=$?
+if [ $st = 2 ]; then pass bad_option; else fail bad_option "exit status $st, expected 2"; fi
+
+if ! start_server; then
+    fail start "the server did not answer /healthz"; cat "$tmp/server.log"; exit 1
+fi
+pass start
+
+req GET /healthz
+check healthz "200 {status:ok}" [ "$code" = 200 -a "$(jget "['status']")" = ok ]
+
+# ---- registration -----------------------------------------------------------------------------
+register hello hello '"memory_mb":128,"timeout_ms":3000,"pool":{"min":2}'
+check register "201 with image size and checkpoint time" \
+    [ "$code" = 201 -a "$(jget "['image']['size_bytes'] > 0")" = True -a "$(jget "['image']['checkpoint_ms'] >= 0")" = True -a "$(jget "['pool']['min']")" = 2 ]
+register hello hello
+check register_duplicate "409 conflict" \
+    [ "$code" = 409 -a "$(jget "['error']['code']")" = conflict ]
+register outside /etc
+check register_outside_code_root "400 naming --code-root" \
+    '[ "$code" = 400 ] && [[ "$body" == *code-root* ]]'
+register broken broken
+check register_import_error "422 with the import error" \
+    '[ "$code" = 422 ] && [[ "$body" == *"failed"* ]]'
+req GET /v1/functions/broken
+check failed_build_not_registered "404" [ "$code" = 404 ]
+req POST /v1/functions -d '{"name":"x","template":"python"'
+check bad_json "400 JSON error" [ "$code" = 400 -a "$(jget "['error']['code']")" = bad_request ]
+req POST /v1/functions -d '{"name":"../etc","template":"python","code":"hello","handler":"main.handler"}'
+check bad_name_in_body "400" [ "$code" = 400 ]
+req POST /v1/functions -d '{"name":"ok","template":"cobol","code":"hello","handler":"main.handler"}'
+check bad_template "400" '[ "$code" = 400 ] && [[ "$body" == *template* ]]'
+req POST /v1/functions -d '{"name":"ok","template":"python","code":"hello","handler":"main.handler","memory_mb":"lots"}'
+check bad_type "400 naming memory_mb" '[ "$code" = 400 ] && [[ "$body" == *memory_mb* ]]'
+req GET '/v1/functions/bad%20name'
+check bad_name_in_path "400" [ "$code" = 400 ]
+req GET /v1/nothing
+check unknown_path "404 JSON" [ "$code" = 404 -a "$(jget "['error']['code']")" = not_found ]
+req DELETE /v1/functions
+check wrong_method "405" [ "$code" = 405 ]
+head -c 300000 /dev/zero | tr '\0' 'a' >"$tmp/big"
+req POST /v1/functions/hello/invoke --data-binary @"$tmp/big"
+check body_too_large "413" [ "$code" = 413 -a "$(jget "['error']['code']")" = payload_too_large ]
+
+for f in boom slow logger hog; do register $f $f '"timeout_ms":3000' >/dev/null; done
+register v v1 '"pool":{"min":1}'
+req GET /v1/functions
+check list "five functions plus hello" [ "$code" = 200 -a "$(jget "['functions'].__len__()")" = 6 ]
+
+# ---- invoke -----------------------------------------------------------------------------------
+for _ in $(seq 50); do
+    req GET /v1/functions/hello/pool
+    [ "$(jget "['idle']")" = 2 ] && break
+    sleep 0.1
+done
+check pool_warms_up "2 idle sandboxes" [ "$(jget "['idle']")" = 2 ]
+
+req POST /v1/functions/hello/invoke -d '{"name":"ada"}'
+check invoke "200 {hello: ada}, warm" \
+    [ "$code" = 200 -a "$(jget "['hello']")" = ada -a "$(hdr x-fnbox-start)" = warm ]
+check invoke_headers "queue/restore/run durations and outcome" \
+    [ -n "$(hdr x-fnbox-queue-ms)" -a -n "$(hdr x-fnbox-restore-ms)" -a -n "$(hdr x-fnbox-run-ms)" -a "$(hdr x-fnbox-outcome)" = ok ]
+req POST /v1/functions/hello/invoke
+check invoke_empty_event "200 {hello: world}" [ "$code" = 200 -a "$(jget "['hello']")" = world ]
+req POST /v1/functions/boom/invoke -d '{"n":7}'
+check cold_start "cold header and a restore time" \
+    '[ "$(hdr x-fnbox-start)" = cold ] && [ "$(hdr x-fnbox-restore-ms)" != 0.000 ]'
+check function_error "200 + X-Fnbox-Function-Error + errorType" \
+    '[ "$code" = 200 -a "$(hdr x-fnbox-function-error)" = Unhandled -a "$(jget "['\''errorType'\'']")" = ValueError ] && [[ "$body" == *"boom: 7"* ]]'
+req POST /v1/functions/nope/invoke -d '{}'
+check invoke_missing "404" [ "$code" = 404 ]
+
+t0=$(date +%s%N)
+req POST '/v1/functions/slow/invoke?timeout_ms=400' -d '{"sleep":5}'
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check timeout "outcome timeout, 200 with function error, within 3 s" \
+    [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = timeout -a "$(hdr x-fnbox-function-error)" = Unhandled -a "$(hdr x-fnbox-timeout-ms)" = 400 -a $ms -lt 3000 ]
+req POST '/v1/functions/slow/invoke?timeout_ms=abc' -d '{}'
+check bad_timeout "400" [ "$code" = 400 ]
+req POST '/v1/functions/hog/invoke?memory_mb=64' -d '{"mb":200}'
+check memory_limit "outcome out_of_memory with memory_mb reported" \
+    [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = out_of_memory -a "$(hdr x-fnbox-memory-mb)" = 64 ]
+req POST /v1/functions/hog/invoke -d '{"mb":16}'
+check memory_ok "a small allocation passes" [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = ok ]
+req POST /v1/functions/logger/invoke -H 'X-Fnbox-Log: tail' -d '{}'
+tail_txt=$(hdr x-fnbox-log-tail | base64 -d 2>/dev/null)
+check log_tail "base64 tail of stderr, at most 4 KB, ending with the last line" \
+    '[ "$code" = 200 -a ${#tail_txt} -le 4096 -a ${#tail_txt} -gt 1000 ] && [[ "$tail_txt" == *"the end of the log"* ]]'
+
+# urllib: a client library of the standard distribution, not curl
+out=$($PY - "$url" <<'EOF'
+import json, sys, urllib.request
+url = sys.argv[1]
+r = urllib.request.urlopen(urllib.request.Request(url + "/v1/functions/hello/invoke",
+        data=json.dumps({"name": "urllib"}).encode(), method="POST",
+        headers={"Content-Type": "application/json"}))
+print(r.status, json.load(r)["hello"], r.headers["X-Fnbox-Outcome"])
+try:
+    urllib.request.urlopen(url + "/v1/functions/nope")
+except urllib.error.HTTPError as e:
+    print(e.code, json.load(e)["error"]["code"])
+EOF
+)
+check urllib "200 urllib ok / 404 not_found" [ "$out" = "200 urllib ok
+404 not_found" ]
+
+# ---- pools and queueing -----------------------------------------------------------------------
+req PUT /v1/functions/hello/pool -d '{"min":3,"max":5}'
+check pool_put "200 with min 3 max 5" \
+    [ "$code" = 200 -a "$(jget "['min']")" = 3 -a "$(jget "['max']")" = 5 ]
+req PUT /v1/functions/hello/pool -d '{"min":6,"max":5}'
+check pool_put_invalid "400" [ "$code" = 400 ]
+for _ in $(seq 50); do
+    req GET /v1/functions/hello/pool
+    [ "$(jget "['idle']")" = 3 ] && break
+    sleep 0.1
+done
+check pool_refills "3 idle after raising min" [ "$(jget "['idle']")" = 3 ]
+
+req PUT /v1/functions/slow/pool -d '{"min":0,"max":1}'
+qpids=
+for i in 1 2 3 4 5 6; do
+    curl -s -o /dev/null -D "$tmp/q$i" -X POST "$url/v1/functions/slow/invoke" -d '{"sleep":1.5}' &
+    qpids="$qpids $!"
+done
+wait $qpids
+n429=$(grep -l '^HTTP/1.1 429' "$tmp"/q? | wc -l)
+n200=$(grep -l '^HTTP/1.1 200' "$tmp"/q? | wc -l)
+ra=$(cat "$tmp"/q? | tr -d '\r' | grep -i '^retry-after:' | head -1)
+check queue_429 "max 1 and queue 2: some 200, some 429 with Retry-After ($n200 ok, $n429 throttled)" \
+    [ "$n429" -ge 1 -a "$n200" -ge 2 -a -n "$ra" ]
+
+# ---- code update while an invocation runs on the old image -----------------------------------
+old_img=$(curl -s "$url/v1/functions/v" | $PY -c 'import json,sys; print(json.load(sys.stdin)["image"]["path"])')
+curl -s -o "$tmp/old_out" -X POST "$url/v1/functions/v/invoke" -d '{"sleep":2}' &
+inflight=$!
+sleep 0.7
+req PUT /v1/functions/v/code -d '{"code":"v2"}'
+check code_update "200 with a new image generation" \
+    '[ "$code" = 200 ] && [ "$(jget "['\''image'\'']['\''path'\'']")" != "$old_img" ]'
+req POST /v1/functions/v/invoke -d '{}'
+check code_update_new "new invocations run version 2" [ "$(jget "['version']")" = 2 ]
+wait $inflight
+body=$(cat "$tmp/old_out")
+check code_update_inflight "the in-flight invocation finished on version 1" \
+    [ "$(jget "['version']")" = 1 ]
+sleep 0.3
+check old_image_released "the old image file is deleted once unused" [ ! -e "$old_img" ]
+
+# ---- archives ---------------------------------------------------------------------------------
+mkdir -p "$tmp/zipsrc" && printf 'def handler(e, c):\n    return {"zipped": e.get("x")}\n' >"$tmp/zipsrc/app.py"
+(cd "$tmp/zipsrc" && zip -q "$tmp/fn.zip" app.py)
+req POST '/v1/functions?name=zipped&template=python&handler=app.handler' \
+    -H 'Content-Type: application/zip' --data-binary @"$tmp/fn.zip"
+check zip_upload "201" [ "$code" = 201 ]
+req POST /v1/functions/zipped/invoke -d '{"x":5}'
+check zip_invoke "runs the uploaded code" [ "$(jget "['zipped']")" = 5 ]
+$PY - "$tmp/evil.zip" "$tmp/link.tar" <<'EOF'
+import sys, zipfile, tarfile, io
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("../../escaped.py", "x = 1\n")
+with tarfile.open(sys.argv[2], "w") as t:
+    i = tarfile.TarInfo("app.py"); i.type = tarfile.SYMTYPE; i.linkname = "/etc/shadow"; t.addfile(i)
+EOF
+req POST '/v1/functions?name=evil&template=python&handler=app.handler' \
+    -H 'Content-Type: application/zip' --data-binary @"$tmp/evil.zip"
+check zip_dotdot "400 and nothing written outside" \
+    '[ "$code" = 400 ] && ! ls "$state"/../escaped.py "$state"/escaped.py 2>/dev/null'
+req POST '/v1/functions?name=evil&template=python&handler=app.handler' \
+    -H 'Content-Type: application/x-tar' --data-binary @"$tmp/link.tar"
+check tar_symlink "400 (no links)" '[ "$code" = 400 ] && [[ "$body" == *link* ]]'
+b64=$(base64 -w0 "$tmp/fn.zip")
+req PUT /v1/functions/hello/code -d "{\"code_archive\":\"$b64\",\"handler\":\"app.handler\"}"
+req POST /v1/functions/hello/invoke -d '{"x":"b64"}'
+check code_archive_json "PUT code with a base64 archive" [ "$(jget "['zipped']")" = b64 ]
+req PUT /v1/functions/hello/code -d '{"code":"hello","handler":"main.handler"}'
+
+# ---- images and restore -----------------------------------------------------------------------
+img=$(curl -s "$url/v1/functions/zipped" | $PY -c 'import json,sys; print(json.load(sys.stdin)["image"]["path"])')
+cp "$img" "$tmp/copy.img"
+req POST '/v1/images?name=fromimage' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/copy.img"
+check image_upload "201" [ "$code" = 201 -a "$(jget "['template']")" = image ]
+head -c 5000 /dev/urandom >"$tmp/garbage.img"
+req POST '/v1/images?name=garbage' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/garbage.img"
+check image_invalid "400 naming the problem" '[ "$code" = 400 ] && [[ "$body" == *"not valid"* ]]'
+req POST '/v1/restore?image=fromimage' -d '{"x":"restored"}'
+check restore "200, cold, runs the image" \
+    [ "$code" = 200 -a "$(jget "['zipped']")" = restored -a "$(hdr x-fnbox-start)" = cold ]
+req POST '/v1/restore?image=nope' -d '{}'
+check restore_missing "404" [ "$code" = 404 ]
+
+# ---- AWS Lambda compatibility: aws CLI (Debian awscli) ------------------------------------------
+A() { timeout 60 $AWS --endpoint-url "$url" lambda "$@"; }
+out=$(A invoke --function-name hello --cli-binary-format raw-in-base64-out --payload '{"name":"aws"}' \
+    --log-type Tail "$tmp/aws.json" 2>&1)
+body=$(cat "$tmp/aws.json" 2>/dev/null)
+check aws_invoke "StatusCode 200 and the response" \
+    '[ "$(jget "['\''hello'\'']")" = aws ] && [[ "$out" == *'\''"StatusCode": 200'\''* ]]'
+out=$(A invoke --function-name boom --cli-binary-format raw-in-base64-out --payload '{"n":1}' "$tmp/aws2.json" 2>&1)
+body=$(cat "$tmp/aws2.json" 2>/dev/null)
+check aws_function_error "FunctionError Unhandled, error body" \
+    '[[ "$out" == *'\''"FunctionError": "Unhandled"'\''* ]] && [ "$(jget "['\''errorType'\'']")" = ValueError ]'
+out=$(A invoke --function-name hello --invocation-type Event --cli-binary-format raw-in-base64-out --payload '{}' "$tmp/aws3.json" 2>&1)
+check aws_event "StatusCode 202" '[[ "$out" == *'\''"StatusCode": 202'\''* ]]'
+out=$(A invoke --function-name hello --invocation-type DryRun "$tmp/aws3.json" 2>&1)
+check aws_dryrun "StatusCode 204" '[[ "$out" == *'\''"StatusCode": 204'\''* ]]'
+out=$(A invoke --function-name nope "$tmp/aws3.json" 2>&1)
+check aws_not_found "ResourceNotFoundException" '[[ "$out" == *ResourceNotFoundException* ]]'
+mkdir -p "$tmp/awsfn" && printf 'import os\ndef handler(e, c):\n    return {"from": "aws", "env": os.environ.get("GREETING")}\n' >"$tmp/awsfn/lambda_function.py"
+(cd "$tmp/awsfn" && zip -q "$tmp/aws.zip" lambda_function.py)
+out=$(A create-function --function-name awsfn --runtime python3.11 --handler lambda_function.handler \
+    --role arn:aws:iam::000000000000:role/x --zip-file "fileb://$tmp/aws.zip" --timeout 5 \
+    --memory-size 256 --environment 'Variables={GREETING=hi}' 2>&1)
+check aws_create "FunctionName awsfn, MemorySize 256" \
+    '[[ "$out" == *'\''"FunctionName": "awsfn"'\''* && "$out" == *'\''"MemorySize": 256'\''* ]]'
+out=$(A create-function --function-name awsfn --runtime python3.11 --handler lambda_function.handler \
+    --role arn:aws:iam::000000000000:role/x --zip-file "fileb://$tmp/aws.zip" 2>&1)
+check aws_create_conflict "ResourceConflictException" '[[ "$out" == *ResourceConflictException* ]]'
+out=$(A list-functions --query 'Functions[].FunctionName' --output text 2>&1)
+check aws_list "lists awsfn and hello" '[[ "$out" == *awsfn* && "$out" == *hello* ]]'
+out=$(A get-function --function-name awsfn --query 'Configuration.Timeout' --output text 2>&1)
+check aws_get "Timeout 5" [ "$out" = 5 ]
+A invoke --function-name awsfn "$tmp/aws4.json" >/dev/null 2>&1
+body=$(cat "$tmp/aws4.json" 2>/dev/null)
+check aws_env "the environment reached the function" [ "$(jget "['env']")" = hi ]
+A delete-function --function-name awsfn >/dev/null 2>&1
+out=$(A get-function --function-name awsfn 2>&1)
+check aws_delete "gone after delete-function" '[[ "$out" == *ResourceNotFoundException* ]]'
+
+# ---- boto3 (Debian python3-boto3) ---------------------------------------------------------------
+out=$($PY - "$url" <<'EOF' 2>&1
+import base64, json, sys, boto3
+c = boto3.client("lambda", endpoint_url=sys.argv[1], region_name="us-east-1",
+                 aws_access_key_id="x", aws_secret_access_key="x")
+r = c.invoke(FunctionName="hello", Payload=json.dumps({"name": "boto"}))
+print(r["StatusCode"], json.load(r["Payload"])["hello"])
+r = c.invoke(FunctionName="logger", Payload=b"{}", LogType="Tail")
+print("tail" if "the end of the log" in base64.b64decode(r["LogResult"]).decode() else "notail")
+r = c.invoke(FunctionName="boom", Payload=b"{}")
+print(r["StatusCode"], r.get("FunctionError"), json.load(r["Payload"])["errorType"])
+r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:000000000000:function:hello", Payload=b"{}")
+print("arn", json.load(r["Payload"])["hello"])
+try:
+    c.get_function(FunctionName="nope")
+except c.exceptions.ResourceNotFoundException:
+    print("notfound")
+EOF
+)
+check boto3 "invoke, tail, function error, ARN, not found" [ "$out" = "200 boto
+tail
+200 Unhandled ValueError
+arn world
+notfound" ]
+[ "$failed" = 1 ] && printf '%s\n' "$out" | head -5
+
+# ---- auth: a second server with a token ---------------------------------------------------------
+main_pid=$srv_pid main_url=$url main_port=$port
+start_server --token s3cret --state-dir "$tmp/state2" || fail token_start "no healthz"
+req GET /v1/functions
+check token_missing "401" [ "$code" = 401 -a "$(jget "['error']['code']")" = unauthorized ]
+req GET /v1/functions -H 'Authorization: Bearer wrong'
+check token_wrong "401" [ "$code" = 401 ]
+req GET /v1/functions -H 'Authorization: Bearer s3cret'
+check token_ok "200" [ "$code" = 200 ]
+out=$(AWS_ACCESS_KEY_ID=s3cret timeout 60 $AWS --endpoint-url "$url" lambda list-functions 2>&1)
+check token_aws "the access key id carries the token" '[[ "$out" == *Functions* ]]'
+out=$(AWS_ACCESS_KEY_ID=other timeout 60 $AWS --endpoint-url "$url" lambda list-functions 2>&1)
+check token_aws_wrong "refused" '[[ "$out" == *UnrecognizedClient* ]]'
+stop_server
+srv_pid=$main_pid url=$main_url port=$main_port
+
+# ---- garbage on the wire ------------------------------------------------------------------------
+$PY - "$port" <<'EOF'
+import os, socket, sys, random
+random.seed(4)
+cases = [b"\x00\xff" * 100, b"GET /" + b"A" * 100000 + b" HTTP/1.1\r\n\r\n",
+         b"POST /v1/functions HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+         b"POST /v1/functions/hello/invoke HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+         b"GET /v1/functions HTTP/1.1\r\n" + b"X: y\r\n" * 5000 + b"\r\n"]
+cases += [os.urandom(random.randint(1, 3000)) for _ in range(40)]
+for c in cases:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    try:
+        s.sendall(c); s.shutdown(socket.SHUT_WR); s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+EOF
+req GET /healthz
+check garbage_http "still healthy after malformed requests" [ "$code" = 200 ]
+for b in '[' '{"a":' '{"name":1}' '"str"' '{"name":"x","template":"python","code":"hello","handler":"m.h","env":{"1BAD":"x"}}' \
+    '{"name":"x","template":"python","code":"hello","handler":"m.h","pool":{"min":-1}}' \
+    "$($PY -c 'print("[" * 100000)')"; do
+    req POST /v1/functions -d "$b"
+    [ "$code" = 400 ] || { fail hostile_json "status $code for ${b:0:40}"; break; }
+done
+[ "$code" = 400 ] && pass hostile_json
+
+# ---- a sandbox dying mid-invocation fails only that invocation ---------------------------------
+curl -s -o "$tmp/died" -D "$tmp/died_h" -X POST "$url/v1/functions/slow/invoke" -d '{"sleep":3}' &
+victim_req=$!
+sleep 1
+victim=$(pgrep -P "$srv_pid" -f -- "slow-" | head -1)
+[ -n "$victim" ] && kill -9 "$victim"
+wait $victim_req
+req POST /v1/functions/hello/invoke -d '{"name":"after"}'
+check sandbox_death "502 for that invocation only" \
+    '[ -n "$victim" ] && grep -q '\''^HTTP/1.1 502'\'' "$tmp/died_h" && [ "$code" = 200 -a "$(jget "['\''hello'\'']")" = after ]'
+
+# ---- metrics ------------------------------------------------------------------------------------
+req GET /metrics
+check metrics "Prometheus text with the required families" \
+    '[[ "$body" == *'\''fnbox_invocations_total{function="hello",outcome="ok"}'\''* && "$body" == *fnbox_invocation_duration_seconds_bucket* && "$body" == *fnbox_restore_duration_seconds_count* && "$body" == *'\''fnbox_cold_starts_total{function='\''* && "$body" == *'\''fnbox_warm_pool_sandboxes{function="hello"}'\''* && "$body" == *fnbox_build_info* ]]'
+check invocation_log "one JSON log line per invocation" \
+    grep -q '"event":"invoke".*"function":"hello".*"outcome":"ok"' "$tmp/server.log"
+
+# ---- leaks over many invocations ----------------------------------------------------------------
+n=200
+[ "${FNBOX_TEST_FULL:-0}" = 1 ] && n=10000
+req PUT /v1/functions/hello/pool -d '{"min":2,"max":8}'
+settle() { # wait for the pool to be back at 2 idle and nothing busy
+    for _ in $(seq 100); do
+        req GET /v1/functions/hello/pool
+        [ "$(jget "['idle']")" = 2 -a "$(jget "['busy']")" = 0 -a "$(jget "['starting']")" = 0 ] && break
+        sleep 0.1
+    done
+    sleep 0.3
+}
+settle
+fds0=$(ls /proc/$srv_pid/fd | wc -l)
+procs0=$(sandboxes)
+$PY - "$url" "$n" >"$tmp/leak" <<'EOF'
+import http.client, json, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1]); bad = 0
+conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+for i in range(int(sys.argv[2])):
+    conn.request("POST", "/v1/functions/hello/invoke", body=json.dumps({"name": str(i)}))
+    r = conn.getresponse(); d = r.read()
+    if r.status != 200 or json.loads(d).get("hello") != str(i):
+        bad += 1
+print(bad)
+EOF
+settle
+fds1=$(ls /proc/$srv_pid/fd | wc -l)
+procs1=$(sandboxes)
+echo "  leak check: $n invocations, $(cat "$tmp/leak") wrong; server fds $fds0 -> $fds1, sandbox processes $procs0 -> $procs1"
+check "leaks_$n" "all ok; server fds $fds0 -> $fds1, sandbox processes $procs0 -> $procs1" \
+    [ "$(cat "$tmp/leak")" = 0 -a "$fds1" -le "$fds0" -a "$procs1" -le "$procs0" ]
+
+# ---- SIGTERM drains, reaps, and the registry survives a restart ---------------------------------
+curl -s -o "$tmp/drained" -w '%{http_code}' -X POST "$url/v1/functions/slow/invoke" -d '{"sleep":1.5}' >"$tmp/drained_code" &
+drained=$!
+sleep 0.7
+stop_server
+wait $drained
+sleep 0.3
+left=$(pgrep -f -- "$state/" | wc -l)
+check sigterm_drain "in-flight invocation finished ($(cat "$tmp/drained_code")), exit $stop_status, no sandbox left ($left)" \
+    [ "$(cat "$tmp/drained_code")" = 200 -a "$stop_status" = 0 -a "$left" = 0 ]
+
+start_server || fail restart "no healthz after restart"
+req GET /v1/functions
+check restart_registry "functions reloaded from --state-dir" \
+    '[ "$code" = 200 ] && [[ "$body" == *'\''"hello"'\''* && "$body" == *'\''"zipped"'\''* && "$body" == *'\''"fromimage"'\''* ]]'
+req POST /v1/functions/v/invoke -d '{}'
+check restart_invoke "the reloaded image runs (version 2)" \
+    [ "$code" = 200 -a "$(jget "['version']")" = 2 ]
+req DELETE /v1/functions/zipped
+check delete "204" [ "$code" = 204 ]
+req GET /v1/functions/zipped
+check delete_gone "404 afterwards" [ "$code" = 404 ]
+check registry_file "registry.json is valid JSON without the deleted function" \
+    $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit("zipped" in [f["name"] for f in d["functions"]])' "$state/registry.json"
+stop_server
+left=$(pgrep -f -- "$state/" | wc -l)
+check final_reap "no process left after the final stop" [ "$left" = 0 -a "$stop_status" = 0 ]
+
+[ $failed = 1 ] && { echo "--- server log (tail)"; grep -v "\"outcome\":\"ok\"" "$tmp/server.log" | tail -30 | cut -c1-400; }
+exit $failed
