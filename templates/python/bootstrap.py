@@ -18,12 +18,21 @@ import traceback
 import uuid
 
 
+def _finish(code):
+    # One invocation per sandbox, and the sandbox is discarded after it: skip the interpreter's
+    # shutdown (module teardown, garbage collection), which costs more than the handler did.
+    # As on Lambda, where the runtime is frozen rather than exited after an invocation, atexit
+    # handlers do not run; close files your handler writes.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _fail(kind, exc, code):
     tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
     out = {"errorMessage": str(exc), "errorType": kind, "stackTrace": [l.rstrip("\n") for l in tb]}
     sys.stdout.write(json.dumps(out) + "\n")
-    sys.stdout.flush()
-    sys.exit(code)
+    _finish(code)
 
 
 class Context:
@@ -80,7 +89,7 @@ def main():
     except Exception as exc:
         _fail(type(exc).__name__, exc, 1)
     sys.stdout.write(body + "\n")
-    sys.stdout.flush()
+    _finish(0)
 
 
 if __name__ == "__main__":
