@@ -175,6 +175,7 @@ enum {
     FILE_PIPE = 2, /* [kind, flags, pos, inode id] */
     FILE_PATH = 3, /* reopened by path: [kind, flags, pos, path] */
     FILE_TMPFS = 4, /* [kind, flags, pos, inode id, path or nil, anonymous name or nil] */
+    FILE_EVENT = 5, /* [kind, flags, pos, 1 eventfd | 2 signalfd | 3 timerfd, its state] */
 };
 
 enum {
@@ -502,6 +503,8 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
         inode_id(s, f->inode);
         return id;
     }
+    if (fb_file_is_eventfd(f) || fb_file_is_signalfd(f) || fb_file_is_timerfd(f))
+        return id;
     if (f->path.mnt && f->path.dentry && f->inode && !f->path.dentry->deleted) {
         const char *type = f->path.mnt->sb->type;
         if (strcmp(type, "9p") == 0 || strcmp(type, "devtmpfs") == 0 || strcmp(type, "devfs") == 0)
@@ -525,12 +528,29 @@ static void save_files(struct saver *s)
         for (k = 0; k < 3; k++)
             if (f == fb_k->host_stdio[k])
                 host = k;
-        fb_sw_array(&s->w, host < 0 && f->inode && !fb_inode_is_anon_pipe(f->inode) &&
-                                   fb_inode_is_tmpfs(f->inode) &&
-                                   idmap_find(&s->inodes, f->inode)
-                               ? 6
-                               : 4);
-        if (host >= 0) {
+        bool event = host < 0 && (fb_file_is_eventfd(f) || fb_file_is_signalfd(f) ||
+                                  fb_file_is_timerfd(f));
+        fb_sw_array(&s->w, event ? 5
+                                 : host < 0 && f->inode && !fb_inode_is_anon_pipe(f->inode) &&
+                                           fb_inode_is_tmpfs(f->inode) &&
+                                           idmap_find(&s->inodes, f->inode)
+                                       ? 6
+                                       : 4);
+        if (event) {
+            fb_sw_u64(&s->w, FILE_EVENT);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            if (fb_file_is_eventfd(f)) {
+                fb_sw_u64(&s->w, 1);
+                fb_eventfd_save(f, &s->w);
+            } else if (fb_file_is_signalfd(f)) {
+                fb_sw_u64(&s->w, 2);
+                fb_signalfd_save(f, &s->w);
+            } else {
+                fb_sw_u64(&s->w, 3);
+                fb_timerfd_save(f, &s->w);
+            }
+        } else if (host >= 0) {
             fb_sw_u64(&s->w, FILE_HOST);
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
@@ -1344,6 +1364,15 @@ static int load_files(struct loader *l, struct fb_sr *top)
             }
             f->pos = pos;
             f->anon_name = fb_sr_strdup(&e);
+        } else if (kind == FILE_EVENT) {
+            uint64_t sub = fb_sr_u64(&e);
+            int r = sub == 1 ? fb_eventfd_load(&e, (unsigned)flags, &f)
+                    : sub == 2 ? fb_signalfd_load(&e, (unsigned)flags, &f)
+                    : sub == 3 ? fb_timerfd_load(&e, (unsigned)flags, &f)
+                               : -EINVAL;
+            if (r < 0 || l->bad)
+                return bad(l, "eventfd/signalfd/timerfd");
+            f->pos = pos;
         } else if (kind == FILE_PATH) {
             char path[FB_PATH_MAX];
             struct fb_path p;

@@ -1,6 +1,8 @@
 /* eventfd: a 64-bit counter file for wake-ups (eventfd(2)), with Linux's 8-byte read/write rules,
  * semaphore mode, blocking and O_NONBLOCK, and poll. Part of the VFS event files (event.h). */
 #include "kernel/vfs/event.h"
+#include "kernel/vfs/vfs_save.h"
+#include "snapshot/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,4 +109,33 @@ int fb_eventfd_new(uint64_t count, int flags, struct fb_file **out)
     if (r < 0)
         free(e);
     return r;
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+bool fb_file_is_eventfd(const struct fb_file *f)
+{
+    return fb_file_real_ops(f) == &eventfd_ops;
+}
+
+void fb_eventfd_save(const struct fb_file *f, struct fb_sw *w)
+{
+    const struct eventfd *e = f->priv;
+    fb_sw_array(w, 2);
+    fb_sw_u64(w, e->count);
+    fb_sw_bool(w, e->semaphore);
+}
+
+int fb_eventfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out)
+{
+    struct fb_sr s;
+    uint64_t count;
+    bool sem;
+
+    fb_sr_sub(r, &s);
+    count = fb_sr_u64(&s);
+    sem = fb_sr_bool(&s);
+    if (*r->err || count == EFD_COUNT_MAX)
+        return -EINVAL;
+    return fb_eventfd_new(count, (sem ? EFD_SEMAPHORE : 0) | (int)(flags & O_NONBLOCK), out);
 }

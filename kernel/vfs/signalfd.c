@@ -11,6 +11,8 @@
  * matches. Readiness is seen within a millisecond of the signal.
  * A wait queue woken by signal sending (one line in signal.c's queueing) would replace the tick. */
 #include "kernel/vfs/event.h"
+#include "kernel/vfs/vfs_save.h"
+#include "snapshot/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -237,4 +239,20 @@ int fb_signalfd_new(uint64_t mask, int flags, struct fb_file **out)
     }
     fb_list_add_tail(&all_sigfds, &s->node);
     return 0;
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+void fb_signalfd_save(const struct fb_file *f, struct fb_sw *w)
+{
+    const struct signalfd *s = f->priv;
+    fb_sw_u64(w, s->mask);
+}
+
+int fb_signalfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out)
+{
+    uint64_t mask = fb_sr_u64(r);
+    if (*r->err)
+        return -EINVAL;
+    return fb_signalfd_new(mask, (int)(flags & O_NONBLOCK), out);
 }

@@ -3,6 +3,8 @@
  * sleepers at the next expiry, and like Linux's hrtimer it is not re-armed until someone looks.
  * Part of the VFS event files (event.h). */
 #include "kernel/vfs/event.h"
+#include "kernel/vfs/vfs_save.h"
+#include "snapshot/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -208,5 +210,48 @@ int fb_timerfd_settime(struct fb_file *f, int flags, const struct itimerspec *nv
         fb_waitq_wake_all(&f->inode->poll_wq);
     else
         tfd_arm_wakeup(tf);
+    return 0;
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+void fb_timerfd_save(const struct fb_file *f, struct fb_sw *w)
+{
+    const struct timerfd *tf = f->priv;
+    fb_sw_array(w, 5);
+    fb_sw_i64(w, tf->clockid);
+    fb_sw_bool(w, tf->armed);
+    fb_sw_i64(w, tf->next_ns);
+    fb_sw_i64(w, tf->interval_ns);
+    fb_sw_u64(w, tf->ticks);
+}
+
+int fb_timerfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out)
+{
+    struct fb_sr s;
+    struct timerfd *tf;
+    int64_t clockid, next, interval;
+    uint64_t ticks;
+    bool armed;
+    int rc;
+
+    fb_sr_sub(r, &s);
+    clockid = fb_sr_i64(&s);
+    armed = fb_sr_bool(&s);
+    next = fb_sr_i64(&s);
+    interval = fb_sr_i64(&s);
+    ticks = fb_sr_u64(&s);
+    if (*r->err || interval < 0 || next < 0 || clockid < 0 || clockid > 64)
+        return -EINVAL;
+    rc = fb_timerfd_new((int)clockid, (int)(flags & O_NONBLOCK), out);
+    if (rc < 0)
+        return rc;
+    tf = (*out)->priv;
+    tf->armed = armed;
+    tf->next_ns = next;
+    tf->interval_ns = interval;
+    tf->ticks = ticks;
+    if (armed)
+        fb_ktimer_arm(&tf->kt, next); /* application monotonic: it continues across a restore */
     return 0;
 }

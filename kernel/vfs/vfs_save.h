@@ -45,4 +45,14 @@ struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing
 /* Link ino into dir under name with readdir position seq (directory times unchanged). */
 int fb_tmpfs_load_link(struct fb_inode *dir, const char *name, struct fb_inode *ino, uint64_t seq);
 
+/* eventfd, signalfd, timerfd (eventfd.c, signalfd.c, timerfd.c): their state, and a new file
+ * with it and the given status flags. */
+bool fb_file_is_eventfd(const struct fb_file *f);
+void fb_eventfd_save(const struct fb_file *f, struct fb_sw *w);
+int fb_eventfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out);
+void fb_signalfd_save(const struct fb_file *f, struct fb_sw *w);
+int fb_signalfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out);
+void fb_timerfd_save(const struct fb_file *f, struct fb_sw *w);
+int fb_timerfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out);
+
 #endif
