@@ -231,12 +231,17 @@ int fb_cmd_serve(int argc, char **argv)
     if (o.token && !*o.token)
         o.token = NULL;
     if (!o.fnbox_bin || !*o.fnbox_bin) {
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        /* The fnbox executable beside this one (build/fnbox next to build/fnbox-serve). */
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+        char *slash;
         if (n <= 0) {
             fprintf(stderr, "fnbox serve: cannot find my own executable: %s\n", strerror(errno));
             return 1;
         }
         self[n] = 0;
+        slash = strrchr(self, '/');
+        if (slash && !strcmp(slash + 1, "fnbox-serve"))
+            strcpy(slash + 1, "fnbox");
         o.fnbox_bin = self;
     }
 
