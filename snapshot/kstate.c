@@ -176,6 +176,8 @@ enum {
     FILE_PATH = 3, /* reopened by path: [kind, flags, pos, path] */
     FILE_TMPFS = 4, /* [kind, flags, pos, inode id, path or nil, anonymous name or nil] */
     FILE_EVENT = 5, /* [kind, flags, pos, 1 eventfd | 2 signalfd | 3 timerfd, its state] */
+    FILE_EPOLL = 6, /* [kind, flags, pos, items [fd, file id, events, data, oneshot off, edge,
+                     * last mask]] — items restored once every file exists */
 };
 
 enum {
@@ -478,6 +480,24 @@ static uint64_t map_id(struct fb_mappable *m, void *arg)
     return inode_id(s, ino);
 }
 
+static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd);
+
+struct epoll_walk {
+    struct saver *s;
+    int pid;
+};
+
+static int epoll_target_id(struct fb_file *target, int fd, void *arg)
+{
+    struct epoll_walk *ew = arg;
+    return file_id(ew->s, target, ew->pid, fd) ? 0 : -1;
+}
+
+static uint64_t epoll_item_id(struct fb_file *target, void *arg)
+{
+    return idmap_find(&((struct saver *)arg)->files, target);
+}
+
 /* Classify an open file and give it an id (its state is written by save_files). */
 static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
 {
@@ -492,9 +512,13 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
     for (i = 0; i < 3; i++)
         if (f == fb_k->host_stdio[i])
             return id;
-    if (fb_file_real_ops(f) != f->ops)
-        return fail(s, ENOTSUP, "fd %d of pid %d is watched by an epoll instance, which cannot be "
-                    "saved yet", fd, pid), 0;
+    if (fb_file_is_epoll(f)) {
+        /* Its targets are files too (usually also in an fd table; ids either way). */
+        struct epoll_walk ew = {s, pid};
+        if (fb_epoll_foreach_target(f, epoll_target_id, &ew) < 0)
+            return 0;
+        return id;
+    }
     if (f->inode && fb_inode_is_anon_pipe(f->inode)) {
         inode_id(s, f->inode);
         return id;
@@ -530,13 +554,19 @@ static void save_files(struct saver *s)
                 host = k;
         bool event = host < 0 && (fb_file_is_eventfd(f) || fb_file_is_signalfd(f) ||
                                   fb_file_is_timerfd(f));
-        fb_sw_array(&s->w, event ? 5
+        bool epoll = host < 0 && fb_file_is_epoll(f);
+        fb_sw_array(&s->w, event || epoll ? (epoll ? 4 : 5)
                                  : host < 0 && f->inode && !fb_inode_is_anon_pipe(f->inode) &&
                                            fb_inode_is_tmpfs(f->inode) &&
                                            idmap_find(&s->inodes, f->inode)
                                        ? 6
                                        : 4);
-        if (event) {
+        if (epoll) {
+            fb_sw_u64(&s->w, FILE_EPOLL);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            fb_epoll_save(f, &s->w, epoll_item_id, s);
+        } else if (event) {
             fb_sw_u64(&s->w, FILE_EVENT);
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
@@ -1047,6 +1077,7 @@ struct loader {
     uint32_t ninodes;
     struct fb_file **files;
     uint32_t nfiles;
+    const msgpack_object **epoll_items; /* by file: an epoll's saved interest list */
     struct fb_fdtable **fdts;
     uint32_t nfdts;
     struct fb_fs_ctx **fss;
@@ -1277,6 +1308,12 @@ static int load_inodes(struct loader *l, struct fb_sr *top)
     return finish_tmpfs(l);
 }
 
+static struct fb_file *file_at(uint64_t id, void *arg)
+{
+    struct loader *l = arg;
+    return id && id <= l->nfiles ? l->files[id - 1] : NULL;
+}
+
 static int load_files(struct loader *l, struct fb_sr *top)
 {
     struct fb_sr arr;
@@ -1287,7 +1324,8 @@ static int load_files(struct loader *l, struct fb_sr *top)
         return bad(l, "file table");
     l->nfiles = arr.n;
     l->files = calloc(arr.n ? arr.n : 1, sizeof(*l->files));
-    if (!l->files)
+    l->epoll_items = calloc(arr.n ? arr.n : 1, sizeof(*l->epoll_items));
+    if (!l->files || !l->epoll_items)
         return fb_error_set(l->err, ENOMEM, "out of memory");
     for (i = 0; i < arr.n; i++) {
         struct fb_sr e;
@@ -1364,6 +1402,12 @@ static int load_files(struct loader *l, struct fb_sr *top)
             }
             f->pos = pos;
             f->anon_name = fb_sr_strdup(&e);
+        } else if (kind == FILE_EPOLL) {
+            if (fb_epoll_new(&f) < 0)
+                return fb_error_set(l->err, ENOMEM, "out of memory");
+            f->flags = (unsigned)flags;
+            f->pos = pos;
+            l->epoll_items[i] = fb_sr_obj(&e); /* after every file exists */
         } else if (kind == FILE_EVENT) {
             uint64_t sub = fb_sr_u64(&e);
             int r = sub == 1 ? fb_eventfd_load(&e, (unsigned)flags, &f)
@@ -1395,6 +1439,22 @@ static int load_files(struct loader *l, struct fb_sr *top)
             return bad(l, "file kind");
         }
         l->files[i] = f;
+    }
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr items;
+        bool err = false;
+        if (!l->epoll_items[i])
+            continue;
+        /* A cursor over a one-element view: the items array is the object itself. */
+        {
+            msgpack_object wrap;
+            wrap.type = MSGPACK_OBJECT_ARRAY;
+            wrap.via.array.size = 1;
+            wrap.via.array.ptr = (msgpack_object *)l->epoll_items[i];
+            fb_sr_open(&items, &wrap, &err);
+            if (fb_epoll_load_items(l->files[i], &items, file_at, l) < 0 || err)
+                return bad(l, "epoll interest list");
+        }
     }
     return 0;
 }
@@ -1980,6 +2040,7 @@ static void loader_free(struct loader *l)
         if (l->mms[i])
             fb_mm_put(l->mms[i]);
     free(l->files);
+    free(l->epoll_items);
     free(l->inodes);
     free(l->fdts);
     free(l->fss);

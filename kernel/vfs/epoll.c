@@ -25,6 +25,8 @@
  * above it (nested), and a watched file's last close detaches all waiters of its inode queue
  * when the inode goes with it. */
 #include "kernel/vfs/event.h"
+#include "kernel/vfs/vfs_save.h"
+#include "snapshot/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -650,5 +652,87 @@ int fb_epoll_new(struct fb_file **out)
         return r;
     }
     ep->file = *out;
+    return 0;
+}
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+int fb_epoll_foreach_target(struct fb_file *f, int (*fn)(struct fb_file *target, int fd, void *arg),
+                            void *arg)
+{
+    struct fb_list *pos;
+    int r;
+
+    fb_list_for_each(pos, &ep_of(f)->items)
+    {
+        struct ep_item *it = fb_list_entry(pos, struct ep_item, enode);
+        r = fn(it->file, it->fd, arg);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+void fb_epoll_save(struct fb_file *f, struct fb_sw *w,
+                   uint64_t (*id_of)(struct fb_file *target, void *arg), void *arg)
+{
+    struct fb_list *pos;
+    uint32_t n = 0;
+
+    fb_list_for_each(pos, &ep_of(f)->items) n++;
+    fb_sw_array(w, n);
+    fb_list_for_each(pos, &ep_of(f)->items)
+    {
+        struct ep_item *it = fb_list_entry(pos, struct ep_item, enode);
+        fb_sw_array(w, 7);
+        fb_sw_i64(w, it->fd);
+        fb_sw_u64(w, id_of(it->file, arg));
+        fb_sw_u64(w, it->events);
+        fb_sw_u64(w, it->data);
+        fb_sw_bool(w, it->disabled);
+        fb_sw_bool(w, it->et_ready);
+        fb_sw_u64(w, it->last_mask);
+    }
+}
+
+int fb_epoll_load_items(struct fb_file *f, struct fb_sr *r,
+                        struct fb_file *(*file_at)(uint64_t id, void *arg), void *arg)
+{
+    struct fb_sr arr;
+    uint32_t i;
+
+    fb_sr_sub(r, &arr);
+    if (*r->err)
+        return -EINVAL;
+    for (i = 0; i < arr.n; i++) {
+        struct fb_sr e;
+        struct epoll_event ev;
+        struct fb_file *target;
+        struct ep_item *it;
+        int64_t fd;
+        bool disabled, et_ready;
+        uint64_t last;
+        int rc;
+
+        fb_sr_sub(&arr, &e);
+        fd = fb_sr_i64(&e);
+        target = file_at(fb_sr_u64(&e), arg);
+        ev.events = (uint32_t)fb_sr_u64(&e);
+        ev.data.u64 = fb_sr_u64(&e);
+        disabled = fb_sr_bool(&e);
+        et_ready = fb_sr_bool(&e);
+        last = fb_sr_u64(&e);
+        if (*r->err || !target || fd < 0 || fd > INT32_MAX)
+            return -EINVAL;
+        rc = fb_epoll_ctl(f, EPOLL_CTL_ADD, (int)fd, target, &ev);
+        if (rc < 0)
+            return rc;
+        it = ep_find(ep_of(f), target, (int)fd);
+        if (!it)
+            return -EINVAL;
+        it->disabled = disabled;
+        it->et_ready = et_ready;
+        it->last_mask = (unsigned)last;
+    }
     return 0;
 }

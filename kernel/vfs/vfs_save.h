@@ -55,4 +55,13 @@ int fb_signalfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out);
 void fb_timerfd_save(const struct fb_file *f, struct fb_sw *w);
 int fb_timerfd_load(struct fb_sr *r, unsigned flags, struct fb_file **out);
 
+/* epoll (epoll.c): the interest list in report order, each item by fd and file id; loading
+ * re-adds them (files first restored) and sets their one-shot/edge state. */
+int fb_epoll_foreach_target(struct fb_file *f, int (*fn)(struct fb_file *target, int fd, void *arg),
+                            void *arg);
+void fb_epoll_save(struct fb_file *f, struct fb_sw *w,
+                   uint64_t (*id_of)(struct fb_file *target, void *arg), void *arg);
+int fb_epoll_load_items(struct fb_file *f, struct fb_sr *r,
+                        struct fb_file *(*file_at)(uint64_t id, void *arg), void *arg);
+
 #endif

@@ -219,6 +219,24 @@ t init_timeout "--init-timeout: status 124 and a message" bash -c '[ "$0" = 124 
 fx '' checkpoint -o "$tmp/sock.img" -- /usr/bin/python3 -c 'import socket; a, b = socket.socketpair(); input()'
 t unsupported_state "state that cannot be saved yet gives a clear error naming it" bash -c '[ "$0" = 125 ] && grep -q "cannot be saved" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/sock.img"
 
+# epoll, eventfd and timerfd state survive: an interest list with a pipe and an eventfd, a
+# timerfd armed before the checkpoint.
+fx "" checkpoint -o "$tmp/ep.img" -- /usr/bin/python3 -c '
+import os, select, sys, time
+r, w = os.pipe()
+efd = os.eventfd(0)
+ep = select.epoll()
+ep.register(r, select.EPOLLIN)
+ep.register(efd, select.EPOLLIN | select.EPOLLET)
+os.eventfd_write(efd, 3)
+line = sys.stdin.readline().strip()
+os.write(w, b"x")
+got = sorted(fd for fd, ev in ep.poll(1))
+print(line, got == sorted([r, efd]), os.eventfd_read(efd))'
+fx 'ep
+' restore "$tmp/ep.img"
+t epoll_state "an epoll interest list and an eventfd counter survive" test "$status" = 0 -a "$out" = "ep True 3"
+
 # --- restore options --------------------------------------------------------------------------------------
 fx '' checkpoint -o "$tmp/loop.img" -- /bin/sh -c 'read x; while :; do :; done'
 fx 'go
