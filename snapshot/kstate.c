@@ -658,8 +658,7 @@ static void save_tg(struct saver *s, struct fb_thread_group *tg)
     if (!fb_posix_timers_savable(tg))
         fail(s, ENOTSUP, "pid %d has a POSIX timer on a CPU-time clock, which cannot be saved yet",
              tg->tgid);
-    if (tg->nr_cpu_timers)
-        fail(s, ENOTSUP, "pid %d has CPU-time timers, which cannot be saved yet", tg->tgid);
+
     if (tg->exec_waiter)
         fail(s, ENOTSUP, "pid %d is in the middle of execve", tg->tgid);
     fb_sw_array(w, 40);
@@ -989,21 +988,32 @@ static int kstate_save(struct saver *s)
     /* POSIX timers (after the threads: SIGEV_THREAD_ID names one) */
     {
         uint32_t n = 0;
+#define HAS_TIMERS(tg)                                                                             \
+    ((tg)->state == FB_TG_LIVE && (!fb_list_empty(&(tg)->posix_timers) ||                          \
+                                   (tg)->itimer_virt.expires_ns || (tg)->itimer_prof.expires_ns))
         fb_list_for_each(pos, fb_tg_list())
         {
             struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
-            n += tg->state == FB_TG_LIVE && !fb_list_empty(&tg->posix_timers);
+            n += HAS_TIMERS(tg);
         }
         fb_sw_array(&s->w, n);
         fb_list_for_each(pos, fb_tg_list())
         {
             struct fb_thread_group *tg = fb_list_entry(pos, struct fb_thread_group, all_node);
-            if (tg->state != FB_TG_LIVE || fb_list_empty(&tg->posix_timers))
+            struct itimerval iv[2];
+            if (!HAS_TIMERS(tg))
                 continue;
-            fb_sw_array(&s->w, 2);
+            /* CPU-time interval timers as setitimer would give them back: the time left on the
+             * process's CPU clock, which is restored with its threads. */
+            fb_cpu_itimer_get(tg, ITIMER_VIRTUAL, &iv[0]);
+            fb_cpu_itimer_get(tg, ITIMER_PROF, &iv[1]);
+            fb_sw_array(&s->w, 4);
             fb_sw_u64(&s->w, (uint64_t)tg->tgid);
             fb_posix_timers_save(tg, &s->w);
+            fb_sw_bin(&s->w, &iv[0], sizeof(iv[0]));
+            fb_sw_bin(&s->w, &iv[1], sizeof(iv[1]));
         }
+#undef HAS_TIMERS
     }
     return s->failed ? -1 : 0;
 }
@@ -2013,6 +2023,23 @@ static int load_timers(struct loader *l, struct fb_sr *top)
         tg = l->bad || !valid_pid(tgid) ? NULL : fb_tg_lookup((int)tgid);
         if (!tg || !fb_list_empty(&tg->posix_timers) || fb_posix_timers_load(tg, &e) < 0)
             return bad(l, "POSIX timer");
+        {
+            struct itimerval iv[2];
+            int k;
+            fb_sr_bin(&e, &iv[0], sizeof(iv[0]), NULL);
+            fb_sr_bin(&e, &iv[1], sizeof(iv[1]), NULL);
+            if (l->bad)
+                return bad(l, "CPU-time interval timer");
+            for (k = 0; k < 2; k++) {
+                if (iv[k].it_value.tv_sec < 0 || iv[k].it_value.tv_usec < 0 ||
+                    iv[k].it_value.tv_usec >= 1000000 || iv[k].it_interval.tv_sec < 0 ||
+                    iv[k].it_interval.tv_usec < 0 || iv[k].it_interval.tv_usec >= 1000000 ||
+                    iv[k].it_value.tv_sec > (1ll << 40) || iv[k].it_interval.tv_sec > (1ll << 40))
+                    return bad(l, "CPU-time interval timer");
+                if (iv[k].it_value.tv_sec || iv[k].it_value.tv_usec)
+                    fb_cpu_itimer_set(tg, k ? ITIMER_PROF : ITIMER_VIRTUAL, &iv[k], NULL);
+            }
+        }
     }
     return 0;
 }

@@ -237,6 +237,22 @@ fx 'ep
 ' restore "$tmp/ep.img"
 t epoll_state "an epoll interest list and an eventfd counter survive" test "$status" = 0 -a "$out" = "ep True 3"
 
+# A CPU-time interval timer armed before the checkpoint fires after the restore.
+fx "" checkpoint -o "$tmp/vt.img" -- /usr/bin/python3 -c '
+import signal, sys
+fired = []
+signal.signal(signal.SIGVTALRM, lambda s, f: fired.append(s))
+signal.setitimer(signal.ITIMER_VIRTUAL, 0.05)
+line = sys.stdin.readline().strip()
+left = signal.getitimer(signal.ITIMER_VIRTUAL)[0]
+n = 0
+while not fired and n < 50000000:
+    n += 1
+print(line, 0 < left <= 0.05, bool(fired))'
+fx 'vt
+' restore "$tmp/vt.img"
+t itimer_virtual "ITIMER_VIRTUAL keeps its remaining CPU time across a restore and fires" test "$status" = 0 -a "$out" = "vt True True"
+
 # --- restore options --------------------------------------------------------------------------------------
 fx '' checkpoint -o "$tmp/loop.img" -- /bin/sh -c 'read x; while :; do :; done'
 fx 'go
