@@ -32,6 +32,7 @@
 #include "kernel/vfs/event.h"
 #include "kernel/vfs/locks.h"
 #include "kernel/vfs/vfs.h"
+#include "kernel/vfs/socket.h"
 #include "kernel/vfs/vfs_save.h"
 #include "snapshot/image.h"
 #include "snapshot/state.h"
@@ -178,6 +179,7 @@ enum {
     FILE_EVENT = 5, /* [kind, flags, pos, 1 eventfd | 2 signalfd | 3 timerfd, its state] */
     FILE_EPOLL = 6, /* [kind, flags, pos, items [fd, file id, events, data, oneshot off, edge,
                      * last mask]] — items restored once every file exists */
+    FILE_SOCKET = 7, /* [kind, flags, pos, peer file id or 0 (gone), socket state] */
 };
 
 enum {
@@ -529,6 +531,13 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
     }
     if (fb_file_is_eventfd(f) || fb_file_is_signalfd(f) || fb_file_is_timerfd(f))
         return id;
+    if (fb_file_is_socket(f)) {
+        const char *why = "";
+        if (fb_socket_savable(f, &why) < 0)
+            return fail(s, ENOTSUP, "fd %d of pid %d is %s, which cannot be saved yet", fd, pid,
+                        why), 0;
+        return id;
+    }
     if (f->path.mnt && f->path.dentry && f->inode && !f->path.dentry->deleted) {
         const char *type = f->path.mnt->sb->type;
         if (strcmp(type, "9p") == 0 || strcmp(type, "devtmpfs") == 0 || strcmp(type, "devfs") == 0)
@@ -555,13 +564,31 @@ static void save_files(struct saver *s)
         bool event = host < 0 && (fb_file_is_eventfd(f) || fb_file_is_signalfd(f) ||
                                   fb_file_is_timerfd(f));
         bool epoll = host < 0 && fb_file_is_epoll(f);
-        fb_sw_array(&s->w, event || epoll ? (epoll ? 4 : 5)
+        bool sock = host < 0 && fb_file_is_socket(f);
+        fb_sw_array(&s->w, sock ? 5 : event || epoll ? (epoll ? 4 : 5)
                                  : host < 0 && f->inode && !fb_inode_is_anon_pipe(f->inode) &&
                                            fb_inode_is_tmpfs(f->inode) &&
                                            idmap_find(&s->inodes, f->inode)
                                        ? 6
                                        : 4);
-        if (epoll) {
+        if (sock) {
+            const void *peer = fb_socket_peer_key(f);
+            uint64_t pid = 0;
+            size_t k;
+            for (k = 0; peer && k < s->files.n; k++) {
+                struct fb_file *o = (struct fb_file *)s->files.order[k];
+                if (fb_file_is_socket(o) && fb_socket_key(o) == peer)
+                    pid = k + 1;
+            }
+            if (peer && !pid)
+                fail(s, ENOTSUP, "a unix socket whose peer is held outside any fd table cannot "
+                                 "be saved yet");
+            fb_sw_u64(&s->w, FILE_SOCKET);
+            fb_sw_u64(&s->w, f->flags);
+            fb_sw_i64(&s->w, f->pos);
+            fb_sw_u64(&s->w, pid);
+            fb_socket_save(f, &s->w);
+        } else if (epoll) {
             fb_sw_u64(&s->w, FILE_EPOLL);
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
@@ -1347,7 +1374,7 @@ static int load_files(struct loader *l, struct fb_sr *top)
         kind = fb_sr_u64(&e);
         flags = fb_sr_u64(&e);
         pos = fb_sr_i64(&e);
-        if (l->bad || flags > 0xffffffffu || pos < 0)
+        if (l->bad || flags > 0xffffffffu || pos < 0 || (l->files[i] && kind != FILE_SOCKET))
             return bad(l, "file");
         if (kind == FILE_HOST) {
             uint64_t idx = fb_sr_u64(&e);
@@ -1412,6 +1439,45 @@ static int load_files(struct loader *l, struct fb_sr *top)
             }
             f->pos = pos;
             f->anon_name = fb_sr_strdup(&e);
+        } else if (kind == FILE_SOCKET) {
+            uint64_t peer = fb_sr_u64(&e);
+            const msgpack_object *st = fb_sr_obj(&e);
+            struct fb_sr one;
+            msgpack_object wrap;
+            if (l->bad || !st || st->type != MSGPACK_OBJECT_ARRAY || st->via.array.size < 1 ||
+                st->via.array.ptr[0].type > MSGPACK_OBJECT_NEGATIVE_INTEGER || peer > l->nfiles ||
+                peer == i + 1)
+                return bad(l, "socket");
+            f = l->files[i]; /* made with its peer, earlier in the table */
+            if (f) {
+                fb_file_get(f);
+            } else {
+                struct fb_file *pair[2];
+                int type = (int)st->via.array.ptr[0].via.i64;
+                if (peer && (peer < i + 1 || l->files[peer - 1]))
+                    return bad(l, "socket peer");
+                if (fb_socket_pair(AF_UNIX, type, 0, 0, pair) < 0)
+                    return bad(l, "socket type");
+                f = pair[0];
+                if (peer)
+                    l->files[peer - 1] = pair[1]; /* its state comes at its own entry */
+                else
+                    fb_file_put(pair[1]); /* the peer's file was closed before the checkpoint */
+            }
+            wrap.type = MSGPACK_OBJECT_ARRAY;
+            wrap.via.array.size = 1;
+            wrap.via.array.ptr = (msgpack_object *)st;
+            fb_sr_open(&one, &wrap, &l->bad);
+            if (fb_socket_load_state(f, &one) < 0 || l->bad) {
+                fb_file_put(f);
+                return bad(l, "socket state");
+            }
+            f->flags = (unsigned)flags;
+            f->pos = pos;
+            if (l->files[i]) {
+                fb_file_put(f); /* the table already holds the pair's reference */
+                continue;
+            }
         } else if (kind == FILE_EPOLL) {
             if (fb_epoll_new(&f) < 0)
                 return fb_error_set(l->err, ENOMEM, "out of memory");

@@ -13,6 +13,8 @@
  * drained). A path name is a socket inode made with mknod in the sandbox VFS plus an entry in
  * the table of bound sockets, keyed by that inode; abstract names live in the same table. */
 #include "kernel/vfs/socket.h"
+#include "kernel/vfs/vfs_save.h"
+#include "snapshot/state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1714,3 +1716,144 @@ static const struct fb_file_ops sock_ops = {
     .ioctl = sock_ioctl,
     .release = sock_release,
 };
+
+/* ---- checkpoint support ------------------------------------------------------------------------ */
+
+/* What can be saved today: an unnamed, connected socket (a socketpair end) whose queued data
+ * comes from its peer and carries no descriptors; the peer is another saved file or gone. */
+int fb_socket_savable(const struct fb_file *f, const char **why)
+{
+    const struct usock *sk = usk_of(f);
+    const struct fb_list *pos;
+
+    if (sk->addrlen || sk->bound_ino)
+        return *why = "a named unix socket", -ENOTSUP;
+    if (sk->state != USK_CONNECTED || !sk->peer)
+        return *why = "an unconnected or listening unix socket", -ENOTSUP;
+    if (sk->peer->addrlen || sk->peer->peer != sk)
+        return *why = "a unix socket connected to a named one", -ENOTSUP;
+    fb_list_for_each(pos, &sk->rcvq)
+    {
+        const struct usk_buf *b = fb_list_entry(pos, struct usk_buf, node);
+        if (b->nfds || b->sender != sk->peer)
+            return *why = "a unix socket with descriptors in flight", -ENOTSUP;
+    }
+    return 0;
+}
+
+const void *fb_socket_key(const struct fb_file *f)
+{
+    return usk_of(f);
+}
+
+const void *fb_socket_peer_key(const struct fb_file *f)
+{
+    const struct usock *sk = usk_of(f);
+    return sk->peer && !sk->peer->dead ? sk->peer : NULL;
+}
+
+int fb_socket_type(const struct fb_file *f)
+{
+    return usk_of(f)->type;
+}
+
+void fb_socket_save(const struct fb_file *f, struct fb_sw *w)
+{
+    const struct usock *sk = usk_of(f);
+    const struct fb_list *pos;
+    uint32_t n = 0;
+
+    fb_sw_array(w, 19);
+    fb_sw_i64(w, sk->type);
+    fb_sw_u64(w, sk->shutdown);
+    fb_sw_i64(w, sk->err);
+    fb_sw_i64(w, sk->sndbuf);
+    fb_sw_i64(w, sk->rcvbuf);
+    fb_sw_i64(w, sk->rcvlowat);
+    fb_sw_i64(w, sk->priority);
+    fb_sw_i64(w, sk->rcvtimeo_ns);
+    fb_sw_i64(w, sk->sndtimeo_ns);
+    fb_sw_u64(w, (uint64_t)sk->passcred | (uint64_t)sk->reuseaddr << 1 | (uint64_t)sk->reuseport << 2 |
+                     (uint64_t)sk->keepalive << 3 | (uint64_t)sk->broadcast << 4 |
+                     (uint64_t)sk->oobinline << 5 | (uint64_t)sk->debug << 6 |
+                     (uint64_t)sk->dontroute << 7);
+    fb_sw_i64(w, sk->linger.l_onoff);
+    fb_sw_i64(w, sk->linger.l_linger);
+    fb_sw_i64(w, sk->peercred.pid);
+    fb_sw_u64(w, sk->peercred.uid);
+    fb_sw_u64(w, sk->peercred.gid);
+    fb_sw_bool(w, sk->peer && sk->peer->dead);
+    fb_list_for_each(pos, &sk->rcvq) n++;
+    fb_sw_array(w, n);
+    fb_list_for_each(pos, &sk->rcvq)
+    {
+        const struct usk_buf *b = fb_list_entry(pos, struct usk_buf, node);
+        fb_sw_array(w, 4);
+        fb_sw_bin(w, b->data + b->off, b->len - b->off);
+        fb_sw_i64(w, b->cred.pid);
+        fb_sw_u64(w, b->cred.uid);
+        fb_sw_u64(w, b->cred.gid);
+    }
+    fb_sw_u64(w, 0); /* reserved */
+    fb_sw_u64(w, 0);
+}
+
+int fb_socket_load_state(struct fb_file *f, struct fb_sr *r)
+{
+    struct usock *sk = usk_of(f);
+    struct fb_sr s, q;
+    uint64_t flags;
+    uint32_t i;
+
+    fb_sr_sub(r, &s);
+    if (fb_sr_i64(&s) != sk->type)
+        *r->err = true;
+    sk->shutdown = (unsigned)fb_sr_u64(&s) & SHUTDOWN_MASK;
+    sk->err = (int)fb_sr_i64(&s);
+    sk->sndbuf = (int)fb_sr_i64(&s);
+    sk->rcvbuf = (int)fb_sr_i64(&s);
+    sk->rcvlowat = (int)fb_sr_i64(&s);
+    sk->priority = (int)fb_sr_i64(&s);
+    sk->rcvtimeo_ns = fb_sr_i64(&s);
+    sk->sndtimeo_ns = fb_sr_i64(&s);
+    flags = fb_sr_u64(&s);
+    sk->passcred = flags & 1;
+    sk->reuseaddr = flags >> 1 & 1;
+    sk->reuseport = flags >> 2 & 1;
+    sk->keepalive = flags >> 3 & 1;
+    sk->broadcast = flags >> 4 & 1;
+    sk->oobinline = flags >> 5 & 1;
+    sk->debug = flags >> 6 & 1;
+    sk->dontroute = flags >> 7 & 1;
+    sk->linger.l_onoff = (int)fb_sr_i64(&s);
+    sk->linger.l_linger = (int)fb_sr_i64(&s);
+    sk->peercred.pid = (pid_t)fb_sr_i64(&s);
+    sk->peercred.uid = (uid_t)fb_sr_u64(&s);
+    sk->peercred.gid = (gid_t)fb_sr_u64(&s);
+    fb_sr_bool(&s); /* peer gone: the caller released the peer's file */
+    if (*r->err || sk->err < 0 || sk->err > 4095 || sk->sndbuf < 0 || sk->rcvbuf < 0 ||
+        sk->sndbuf > SOCK_BUF_MAX * 2 || sk->rcvbuf > SOCK_BUF_MAX * 2 || sk->rcvlowat < 0 ||
+        sk->rcvtimeo_ns < 0 || sk->sndtimeo_ns < 0 || !sk->peer)
+        return -EINVAL;
+    fb_sr_sub(&s, &q);
+    for (i = 0; i < q.n; i++) {
+        struct fb_sr e;
+        const msgpack_object *d;
+        struct ucred cred;
+        struct usk_buf *b;
+        fb_sr_sub(&q, &e);
+        d = fb_sr_obj(&e);
+        cred.pid = (pid_t)fb_sr_i64(&e);
+        cred.uid = (uid_t)fb_sr_u64(&e);
+        cred.gid = (gid_t)fb_sr_u64(&e);
+        if (*r->err || !d || d->type != MSGPACK_OBJECT_BIN || d->via.bin.size > SOCK_BUF_MAX * 4)
+            return -EINVAL;
+        b = buf_new(sk->peer, d->via.bin.size, &cred);
+        if (!b)
+            return -ENOMEM;
+        if (d->via.bin.size)
+            memcpy(b->data, d->via.bin.ptr, d->via.bin.size);
+        enqueue(sk, b);
+    }
+    return 0;
+}

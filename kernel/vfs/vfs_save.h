@@ -64,4 +64,15 @@ void fb_epoll_save(struct fb_file *f, struct fb_sw *w,
 int fb_epoll_load_items(struct fb_file *f, struct fb_sr *r,
                         struct fb_file *(*file_at)(uint64_t id, void *arg), void *arg);
 
+/* Unix sockets (socket_unix.c): a socketpair end with its options and queued bytes. savable
+ * says why not otherwise; the keys identify a socket and its live peer across files. Loading
+ * applies the state to an end of a fresh pair (the peer queue's sender is that end's peer). */
+bool fb_file_is_socket(const struct fb_file *f);
+int fb_socket_savable(const struct fb_file *f, const char **why);
+const void *fb_socket_key(const struct fb_file *f);
+const void *fb_socket_peer_key(const struct fb_file *f);
+int fb_socket_type(const struct fb_file *f);
+void fb_socket_save(const struct fb_file *f, struct fb_sw *w);
+int fb_socket_load_state(struct fb_file *f, struct fb_sr *r);
+
 #endif

@@ -216,7 +216,7 @@ fx '' checkpoint -o "$tmp/true.img" -- /bin/true
 t exit_before_ready "a program that exits first: status 1, explained, no image" bash -c '[ "$0" = 1 ] && grep -q "before its ready point" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/true.img"
 fx '' checkpoint --init-timeout 1s -o "$tmp/slow.img" -- /bin/sh -c 'sleep 30'
 t init_timeout "--init-timeout: status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "init-timeout" <<<"$1"' "$status" "$err"
-fx '' checkpoint -o "$tmp/sock.img" -- /usr/bin/python3 -c 'import socket; a, b = socket.socketpair(); input()'
+fx '' checkpoint -o "$tmp/sock.img" -- /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("/tmp/named.sock"); s.listen(); input()'
 t unsupported_state "state that cannot be saved yet gives a clear error naming it" bash -c '[ "$0" = 125 ] && grep -q "cannot be saved" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/sock.img"
 
 # epoll, eventfd and timerfd state survive: an interest list with a pipe and an eventfd, a
@@ -252,6 +252,19 @@ print(line, 0 < left <= 0.05, bool(fired))'
 fx 'vt
 ' restore "$tmp/vt.img"
 t itimer_virtual "ITIMER_VIRTUAL keeps its remaining CPU time across a restore and fires" test "$status" = 0 -a "$out" = "vt True True"
+
+# A socketpair with bytes queued before the checkpoint and a shutdown after it.
+fx "" checkpoint -o "$tmp/sp.img" -- /usr/bin/python3 -c '
+import socket, sys
+a, b = socket.socketpair()
+a.sendall(b"before ")
+line = sys.stdin.readline().strip()
+a.sendall(line.encode())
+a.shutdown(socket.SHUT_WR)
+print(b.recv(100).decode() + b.recv(100).decode(), b.recv(100) == b"")'
+fx 'after
+' restore "$tmp/sp.img"
+t socketpair_state "a socketpair keeps its queued bytes and works after a restore" test "$status" = 0 -a "$out" = "before after True"
 
 # --- restore options --------------------------------------------------------------------------------------
 fx '' checkpoint -o "$tmp/loop.img" -- /bin/sh -c 'read x; while :; do :; done'
