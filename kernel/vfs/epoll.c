@@ -689,8 +689,12 @@ void fb_epoll_save(struct fb_file *f, struct fb_sw *w,
         fb_sw_u64(w, id_of(it->file, arg));
         fb_sw_u64(w, it->events);
         fb_sw_u64(w, it->data);
+        bool et = it->et_ready;
+        int k;
+        for (k = 0; k < it->nwatch; k++) /* an event the next scan would have seen */
+            et = et || it->watch[k].woken;
         fb_sw_bool(w, it->disabled);
-        fb_sw_bool(w, it->et_ready);
+        fb_sw_bool(w, et);
         fb_sw_u64(w, it->last_mask);
     }
 }

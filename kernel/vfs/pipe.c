@@ -383,6 +383,9 @@ struct fb_inode *fb_pipe_load(struct fb_sr *r)
     if (p->len)
         memcpy(p->buf, o->via.bin.ptr, p->len);
     ino->pipe = p;
+    /* An anonymous pipe had both ends once (pipe(2) opens them together): an end closed before
+     * the checkpoint is a hang-up, not a FIFO nobody opened yet. */
+    p->r_opens = p->w_opens = 1;
     return ino;
 }
 
