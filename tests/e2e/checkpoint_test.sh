@@ -211,6 +211,12 @@ echo "just some text" >"$tmp/text.img"
 fx '' restore "$tmp/text.img"
 t not_an_image "a file that is not an image" bash -c '[ "$0" = 125 ] && grep -qiE "not an fnbox image|magic|truncat" <<<"$1"' "$status" "$err"
 
+# Hostile kernel state with valid checksums: 40 seeded mutations of the kernel section. Each
+# restore refuses clearly or (when the bytes did not matter) runs; no host process may crash.
+if out=$(python3 tests/e2e/image_mutate.py "$FNBOX" "$tmp/sh.img" 40 20261201 2>&1); then status=0; else status=1; fi
+err=""
+t mutated_kernel_state "40 mutated kernel sections: refused or run, never a crash or a hang" test "$status" = 0
+
 # --- programs that never reach the ready point ----------------------------------------------------------
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true
 t exit_before_ready "a program that exits first: status 1, explained, no image" bash -c '[ "$0" = 1 ] && grep -q "before its ready point" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/true.img"
