@@ -897,7 +897,7 @@ static int kstate_save(struct saver *s)
             return fail(s, ENOMEM, "out of memory");
     }
 
-    if (!getenv("FNBOX_KEEP_FILE_PAGES")) choose_file_pages(s);
+    choose_file_pages(s);
     /* Open files, in fd table order. */
     for (i = 0; i < s->fdts.n && !s->failed; i++) {
         const struct fb_fdtable *ft = s->fdts.order[i];
