@@ -526,6 +526,9 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
         return id;
     }
     if (f->inode && fb_inode_is_tmpfs(f->inode) && tmpfs_sb_ref(s, f->inode) >= -1) {
+        if (!S_ISREG(f->inode->st.mode) && (!f->path.dentry || f->path.dentry->deleted))
+            return fail(s, ENOTSUP, "fd %d of pid %d is a removed tmpfs directory or link, which "
+                        "cannot be saved yet", fd, pid), 0;
         inode_id(s, f->inode);
         return id;
     }
@@ -1275,6 +1278,19 @@ static int finish_tmpfs(struct loader *l)
         ino->st.btime = tp->st.btime;
         ino->st.blocks = 0;
     }
+    /* Every directory hangs from its mount's root: no loops, nothing unreachable. */
+    for (i = 0; i < l->ninodes; i++) {
+        struct fb_inode *ino = l->inodes[i];
+        const struct fb_inode *root = NULL;
+        int k;
+        if (!ino || !fb_inode_is_tmpfs(ino) || !S_ISDIR(ino->st.mode))
+            continue;
+        for (k = 0; k < l->ntmpfs; k++)
+            if (l->tmpfs_mounts[k]->sb == ino->sb)
+                root = l->tmpfs_mounts[k]->root->inode;
+        if (!root || !fb_tmpfs_dir_reaches(ino, root))
+            return bad(l, "tmpfs directory outside its tree");
+    }
     return 0;
 }
 
@@ -1415,6 +1431,8 @@ static int load_files(struct loader *l, struct fb_sr *top)
             if (l->bad || id == 0 || id > l->ninodes || !fb_inode_is_tmpfs(l->inodes[id - 1]))
                 return bad(l, "tmpfs file");
             ino = l->inodes[id - 1];
+            if (!have_path && !S_ISREG(ino->st.mode))
+                return bad(l, "tmpfs file without a path"); /* only unlinked regular files */
             if (have_path) {
                 struct fb_path p;
                 r = lookup_path(l, path, &p);
@@ -1890,6 +1908,7 @@ static int load_tasks(struct loader *l, struct fb_sr *top, struct fb_thread_grou
         t->tid = (int)tid;
         fb_sr_bin(&e, &t->cpu.regs, sizeof(t->cpu.regs), NULL);
         fb_sr_bin(&e, t->cpu.fp, fpsize, NULL);
+        fb_fpstate_sanitize(t->cpu.fp); /* the image is as untrusted as a signal frame */
         t->cpu.fp_valid = t->cpu.fp_dirty = true;
         t->blocked = fb_sr_u64(&e) & ~(FB_SIGBIT(SIGKILL) | FB_SIGBIT(SIGSTOP));
         t->saved_mask = fb_sr_u64(&e);

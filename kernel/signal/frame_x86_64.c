@@ -75,9 +75,12 @@ static __attribute__((constructor)) void xfeatures_probe(void)
         xfeatures_mask &= perm;
 }
 
-static uint64_t xfeatures_allowed(void)
+/* fb_fpstate_sanitize: see signal.h. */
+void fb_fpstate_sanitize(uint8_t *fp)
 {
-    return xfeatures_mask;
+    *(uint32_t *)(fp + 24) &= 0xffbf;             /* MXCSR: no reserved bits */
+    *(uint64_t *)(fp + 512) &= xfeatures_mask;    /* XSTATE_BV: only components we may load */
+    memset(fp + 520, 0, 56); /* XCOMP_BV (standard format) and the reserved header */
 }
 
 static bool on_altstack(struct fb_task *t, uint64_t sp)
@@ -216,10 +219,7 @@ int64_t fb_signal_sigreturn(struct fb_task *t)
     if (sc->fpstate) {
         if (fb_mm_copy_in(t->mm, sc->fpstate, t->cpu.fp, xsize) != 0)
             goto bad;
-        /* Keep what the host will accept: a valid MXCSR and only enabled components. */
-        *(uint32_t *)(t->cpu.fp + 24) &= 0xffbf;
-        *(uint64_t *)(t->cpu.fp + 512) &= xfeatures_allowed();
-        memset(t->cpu.fp + 520, 0, 56); /* XCOMP_BV (standard format) and reserved header */
+        fb_fpstate_sanitize(t->cpu.fp);
         t->cpu.fp_valid = true;
         t->cpu.fp_dirty = true;
     } else {

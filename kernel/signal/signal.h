@@ -49,6 +49,11 @@ bool fb_signal_pending(struct fb_task *t);
  * resolve a pending syscall restart (t->sc_restart). Kernel lock held; may sleep (stops). */
 void fb_signal_handle(struct fb_task *t);
 
+/* Make an XSAVE area from an untrusted source (a signal frame, an image) one the host will
+ * load: a valid MXCSR, only the components this process may use, the standard-format header.
+ * Without it PTRACE_SETREGSET fails and the task runs on with its old FP state. */
+void fb_fpstate_sanitize(uint8_t *fp);
+
 /* rt_sigreturn: restore registers, FP state, mask and alt stack from the frame at rsp. */
 int64_t fb_signal_sigreturn(struct fb_task *t);
 

@@ -1337,9 +1337,13 @@ int fb_tmpfs_load_link(struct fb_inode *dir, const char *name, struct fb_inode *
     struct tmpfs_dirent *e;
     struct timespec keep = dir->st.mtime, keepc = dir->st.ctime;
 
+    /* A directory has one name: a second link (or a link of a mount's root) would give it two
+     * parents, and a hostile image could build a loop the ancestor walks never leave. */
     if (!S_ISDIR(dir->st.mode) || !name[0] || strchr(name, '/') || !strcmp(name, ".") ||
         !strcmp(name, "..") || strlen(name) > FB_NAME_MAX || dir_find(d, name) ||
-        seq < FIRST_SEQ || dir_reserve(d) < 0)
+        seq < FIRST_SEQ || node_of(dir)->dir.dead ||
+        (S_ISDIR(ino->st.mode) && (node_of(ino)->dir.parent || ino == dir)) ||
+        dir_reserve(d) < 0)
         return -EINVAL;
     e = dirent_alloc(name);
     if (!e)
@@ -1353,6 +1357,17 @@ int fb_tmpfs_load_link(struct fb_inode *dir, const char *name, struct fb_inode *
     dir->st.mtime = keep;
     dir->st.ctime = keepc;
     return 0;
+}
+
+bool fb_tmpfs_dir_reaches(struct fb_inode *dir, const struct fb_inode *root)
+{
+    int i;
+    for (i = 0; dir && i < 4096; i++) {
+        if (dir == root)
+            return true;
+        dir = node_of(dir)->dir.parent;
+    }
+    return false;
 }
 
 void fb_tmpfs_set_next_seq(struct fb_inode *dir, uint64_t next)

@@ -44,6 +44,8 @@ struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing
                                      struct fb_sr *r);
 /* Link ino into dir under name with readdir position seq (directory times unchanged). */
 int fb_tmpfs_load_link(struct fb_inode *dir, const char *name, struct fb_inode *ino, uint64_t seq);
+/* Does the parent chain of directory dir lead to root (within a bounded depth)? */
+bool fb_tmpfs_dir_reaches(struct fb_inode *dir, const struct fb_inode *root);
 
 /* eventfd, signalfd, timerfd (eventfd.c, signalfd.c, timerfd.c): their state, and a new file
  * with it and the given status flags. */
