@@ -28,23 +28,6 @@
 #include "snapshot/image.h"
 #include "snapshot/state.h"
 
-static struct fb_sandbox *current_sb;
-
-static void forward(int sig)
-{
-    if (current_sb)
-        fb_sandbox_signal(current_sb, sig);
-}
-
-static void install_forwarding(struct fb_sandbox *sb)
-{
-    current_sb = sb;
-    signal(SIGINT, forward);
-    signal(SIGTERM, forward);
-    signal(SIGHUP, forward);
-    signal(SIGQUIT, forward);
-    signal(SIGPIPE, SIG_IGN);
-}
 
 /* ---- fnbox checkpoint ------------------------------------------------------------------------- */
 
@@ -434,9 +417,9 @@ int fb_cmd_checkpoint(int argc, char **argv)
     }
     close(inpipe[0]);
     inpipe[0] = -1;
-    install_forwarding(&sb);
+    fb_sandbox_forward_signals(&sb);
     out = fb_sandbox_wait(&sb, &cfg, &status, &err);
-    current_sb = NULL;
+    fb_sandbox_forward_signals(NULL);
     switch (out) {
     case FB_SANDBOX_CHECKPOINTED: {
         double ms = (fb_host_mono_ns() - cfg.t0_ns) / 1e6;
@@ -487,7 +470,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
         rc = checkpoint_error(124, err.msg);
         break;
     case FB_SANDBOX_START_FAILED:
-        rc = checkpoint_error(status == ENOENT ? 127 : 125, err.msg);
+        rc = checkpoint_error(fb_sandbox_start_failed_status(status), err.msg);
         break;
     default:
         rc = checkpoint_error(125, err.msg);
@@ -698,9 +681,9 @@ int fb_cmd_restore(int argc, char **argv)
         rc = restore_error(125, err.msg);
         goto out;
     }
-    install_forwarding(&sb);
+    fb_sandbox_forward_signals(&sb);
     out = fb_sandbox_wait(&sb, &cfg, &status, &err);
-    current_sb = NULL;
+    fb_sandbox_forward_signals(NULL);
     if (sb.restored_ns)
         fb_info("restored in %.1f ms", (sb.restored_ns - cfg.t0_ns) / 1e6);
     switch (out) {

@@ -57,13 +57,6 @@ static const char run_usage[] =
     "124 on --timeout, 137 when --memory is exceeded, 125 if the sandbox itself failed, 2 for\n"
     "bad options.\n";
 
-static struct fb_sandbox *current_sb;
-
-static void forward(int sig)
-{
-    if (current_sb)
-        fb_sandbox_signal(current_sb, sig);
-}
 
 /* An unlinked temporary file for an image. */
 static int temp_image(struct fb_error *err)
@@ -98,7 +91,9 @@ static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg, int *statu
             out = FB_SANDBOX_CRASHED;
             break;
         }
+        fb_sandbox_forward_signals(&sb);
         out = fb_sandbox_wait(&sb, cfg, status, err);
+        fb_sandbox_forward_signals(NULL);
         if (out != FB_SANDBOX_CHECKPOINTED)
             break;
         /* The next sandbox starts from the image just written, and writes its own to a fresh
@@ -277,14 +272,9 @@ int fb_cmd_run(int argc, char **argv)
         }
         if (sb.warning[0])
             fprintf(stderr, "fnbox: warning: %s\n", sb.warning);
-        current_sb = &sb;
-        signal(SIGINT, forward);
-        signal(SIGTERM, forward);
-        signal(SIGHUP, forward);
-        signal(SIGQUIT, forward);
-        signal(SIGPIPE, SIG_IGN);
+        fb_sandbox_forward_signals(&sb);
         out = fb_sandbox_wait(&sb, &cfg, &status, &err);
-        current_sb = NULL;
+        fb_sandbox_forward_signals(NULL);
     }
     switch (out) {
     case FB_SANDBOX_EXITED:
@@ -293,11 +283,7 @@ int fb_cmd_run(int argc, char **argv)
         return 128 + WTERMSIG(status);
     case FB_SANDBOX_START_FAILED:
         fprintf(stderr, "fnbox: %s\n", err.msg);
-        return status == ENOENT ? 127 : (status == EACCES || status == ENOEXEC ||
-                                         status == ELOOP || status == EISDIR || status == E2BIG ||
-                                         status == ELIBBAD)
-                                            ? 126
-                                            : 125;
+        return fb_sandbox_start_failed_status(status);
     case FB_SANDBOX_TIMED_OUT:
         fprintf(stderr, "fnbox: %s\n", err.msg);
         return 124;

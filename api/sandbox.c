@@ -516,6 +516,34 @@ fail:
     return -1;
 }
 
+static struct fb_sandbox *forward_to;
+
+static void forward(int sig)
+{
+    if (forward_to)
+        fb_sandbox_signal(forward_to, sig);
+}
+
+void fb_sandbox_forward_signals(struct fb_sandbox *sb)
+{
+    forward_to = sb;
+    signal(SIGINT, forward);
+    signal(SIGTERM, forward);
+    signal(SIGHUP, forward);
+    signal(SIGQUIT, forward);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int fb_sandbox_start_failed_status(int err)
+{
+    if (err == ENOENT)
+        return 127;
+    if (err == EACCES || err == ENOEXEC || err == ELOOP || err == EISDIR || err == E2BIG ||
+        err == ELIBBAD)
+        return 126;
+    return 125;
+}
+
 void fb_sandbox_signal(struct fb_sandbox *sb, int sig)
 {
     if (sb->sentry > 0)

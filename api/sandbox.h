@@ -50,6 +50,13 @@ enum fb_sandbox_outcome {
 enum fb_sandbox_outcome fb_sandbox_wait(struct fb_sandbox *sb, const struct fb_sandbox_config *cfg,
                                         int *status, struct fb_error *err);
 
+/* Send SIGINT, SIGTERM, SIGHUP and SIGQUIT the caller receives on to sb's pid 1 (NULL: drop
+ * them); SIGPIPE is ignored. */
+void fb_sandbox_forward_signals(struct fb_sandbox *sb);
+/* The exit status, as a shell reports it, for a program that could not start with errno err:
+ * 127 not found, 126 not executable, 125 otherwise. */
+int fb_sandbox_start_failed_status(int err);
+
 /* Ask the sandbox to deliver sig to its pid 1. */
 void fb_sandbox_signal(struct fb_sandbox *sb, int sig);
 

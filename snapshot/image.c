@@ -591,8 +591,10 @@ int fb_image_fdopen(int fd, const char *name, struct fb_image_reader **out, stru
     struct fb_image_reader *r = calloc(1, sizeof(*r));
     struct stat st;
 
-    if (!r)
+    if (!r) {
+        close(fd);
         return fb_error_set(err, ENOMEM, "out of memory");
+    }
     snprintf(r->path, sizeof(r->path), "%s", name);
     r->fd = fd;
     if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -611,30 +613,11 @@ int fb_image_fdopen(int fd, const char *name, struct fb_image_reader **out, stru
 
 int fb_image_open(const char *path, struct fb_image_reader **out, struct fb_error *err)
 {
-    struct fb_image_reader *r = calloc(1, sizeof(*r));
-    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-    if (!r)
-        return fb_error_set(err, ENOMEM, "out of memory");
-    snprintf(r->path, sizeof(r->path), "%s", path);
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (r->fd < 0) {
-        fb_error_set(err, errno, "%s: %s", path, strerror(errno));
-        free(r);
-        return -1;
-    }
-    if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        fb_error_set(err, EINVAL, "%s: not a regular file", path);
-        fb_image_close(r);
-        return -1;
-    }
-    r->size = (uint64_t)st.st_size;
-    if (parse(r, err) < 0) {
-        fb_image_close(r);
-        return -1;
-    }
-    *out = r;
-    return 0;
+    if (fd < 0)
+        return fb_error_set(err, errno, "%s: %s", path, strerror(errno));
+    return fb_image_fdopen(fd, path, out, err); /* takes fd over, also on failure */
 }
 
 void fb_image_close(struct fb_image_reader *r)
