@@ -490,6 +490,8 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
             json_str_or_null(f, m->function_name);
             fprintf(f, ",\"code\":");
             json_str_or_null(f, m->code);
+            fprintf(f, ",\"root\":");
+            json_str_or_null(f, m->root);
             fprintf(f, ",\"argv\":[");
             for (k = 0; m->argv && m->argv[k]; k++) {
                 if (k)

@@ -347,57 +347,34 @@ static int config_from_query(struct MHD_Connection *c, struct resp *r, struct re
     return 0;
 }
 
-static void register_fn(struct fb_server *s, struct MHD_Connection *c, struct resp *r,
-                        struct req *q)
+/* POST /v1/functions (register) and PUT /v1/functions/{name}/code (update): the same body, a
+ * whole function or just its code. */
+static void put_function(struct fb_server *s, struct MHD_Connection *c, struct resp *r,
+                         struct req *q, bool update)
 {
     struct fb_fn_config cfg;
     struct fb_error err = {0};
     unsigned char *archive = NULL;
     size_t alen = 0;
     char *desc = NULL;
-    int status = 500;
+    const char *path = q->to_file ? q->path : NULL;
+    int status = 500, rc;
 
     fb_fn_config_init(&cfg);
     if (q->to_file) {
-        if (config_from_query(c, r, q, &cfg, true) < 0)
+        if (config_from_query(c, r, q, &cfg, !update) < 0)
             goto out;
-    } else if (fb_serve_parse_function(q->body, q->len, false, &cfg, &archive, &alen, &err) < 0) {
+    } else if (fb_serve_parse_function(q->body, q->len, update, &cfg, &archive, &alen, &err) < 0) {
         set_error(r, q, 400, "%s", err.msg);
         goto out;
     }
-    if (fb_server_create(s, &cfg, archive, alen, q->to_file ? q->path : NULL, &desc, &status,
-                         &err) < 0)
+    rc = update ? fb_server_update_code(s, q->route.name, &cfg, archive, alen, path, &desc,
+                                        &status, &err)
+                : fb_server_create(s, &cfg, archive, alen, path, &desc, &status, &err);
+    if (rc < 0)
         set_error(r, q, status, "%s", err.msg);
     else
-        set_json(r, 201, desc);
-out:
-    free(archive);
-    fb_fn_config_free(&cfg);
-}
-
-static void update_code(struct fb_server *s, struct MHD_Connection *c, struct resp *r,
-                        struct req *q)
-{
-    struct fb_fn_config cfg;
-    struct fb_error err = {0};
-    unsigned char *archive = NULL;
-    size_t alen = 0;
-    char *desc = NULL;
-    int status = 500;
-
-    fb_fn_config_init(&cfg);
-    if (q->to_file) {
-        if (config_from_query(c, r, q, &cfg, false) < 0)
-            goto out;
-    } else if (fb_serve_parse_function(q->body, q->len, true, &cfg, &archive, &alen, &err) < 0) {
-        set_error(r, q, 400, "%s", err.msg);
-        goto out;
-    }
-    if (fb_server_update_code(s, q->route.name, &cfg, archive, alen, q->to_file ? q->path : NULL,
-                              &desc, &status, &err) < 0)
-        set_error(r, q, status, "%s", err.msg);
-    else
-        set_json(r, 200, desc);
+        set_json(r, update ? 200 : 201, desc);
 out:
     free(archive);
     fb_fn_config_free(&cfg);
@@ -488,7 +465,7 @@ static void dispatch(struct fb_server *s, struct MHD_Connection *c, struct resp 
         set_json(r, 200, fb_server_list(s, q->route.lambda));
         return;
     case FB_R_FN_CREATE:
-        register_fn(s, c, r, q);
+        put_function(s, c, r, q, false);
         return;
     case FB_R_L_CREATE:
         lambda_create(s, r, q);
@@ -509,7 +486,7 @@ static void dispatch(struct fb_server *s, struct MHD_Connection *c, struct resp 
             r->status = 204;
         return;
     case FB_R_FN_CODE:
-        update_code(s, c, r, q);
+        put_function(s, c, r, q, true);
         return;
     case FB_R_FN_INVOKE:
         do_invoke(s, c, r, q, name, false);

@@ -751,6 +751,65 @@ int fb_server_create(struct fb_server *s, const struct fb_fn_config *cfg, const 
     return 0;
 }
 
+static bool under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return dir[0] && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0) &&
+           !strstr(path, "/../") && !strstr(path, "/./");
+}
+
+static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, struct fb_error *err)
+{
+    struct json_object *j = json_tokener_parse(inspect_json), *mounts, *root;
+    char exe[PATH_MAX], tdir[PATH_MAX + 32], *slash, *treal = NULL;
+    char *creal = realpath(s->code_dir, NULL); /* image mounts are absolute, resolved paths */
+    size_t i, n;
+    int rc = -1;
+
+    if (!j || !json_object_object_get_ex(j, "mounts", &mounts) ||
+        !json_object_is_type(mounts, json_type_array)) {
+        fb_error_set(err, EINVAL, "the image has no readable description (fnbox inspect --json)");
+        goto out;
+    }
+    if (json_object_object_get_ex(j, "root", &root) && !json_object_is_type(root, json_type_null)) {
+        fb_error_set(err, EPERM, "an uploaded image may not name its own root directory");
+        goto out;
+    }
+    snprintf(exe, sizeof(exe), "%s", s->o.fnbox_bin);
+    slash = strrchr(exe, '/');
+    if (slash) {
+        *slash = 0;
+        snprintf(tdir, sizeof(tdir), "%s/../templates", exe);
+        treal = realpath(tdir, NULL);
+    }
+    n = json_object_array_length(mounts);
+    for (i = 0; i < n; i++) {
+        struct json_object *m = json_object_array_get_idx(mounts, i), *src, *ro;
+        const char *p;
+        if (!json_object_object_get_ex(m, "src", &src) || !json_object_object_get_ex(m, "ro", &ro) ||
+            !(p = json_object_get_string(src))) {
+            fb_error_set(err, EINVAL, "the image's mounts cannot be read");
+            goto out;
+        }
+        if (!json_object_get_boolean(ro) ||
+            !((creal && under(p, creal)) || (treal && under(p, treal)) ||
+              (getenv("FNBOX_TEMPLATES") && under(p, getenv("FNBOX_TEMPLATES"))))) {
+            fb_error_set(err, EPERM,
+                         "an uploaded image may only use this server's function code and the "
+                         "templates, read-only; it names %s%s",
+                         p, json_object_get_boolean(ro) ? "" : " read-write");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(treal);
+    free(creal);
+    if (j)
+        json_object_put(j);
+    return rc;
+}
+
 int fb_server_add_image(struct fb_server *s, const char *name, const char *upload_path,
                         const struct fb_fn_config *opts, char **desc_json, int *http_status,
                         struct fb_error *err)
@@ -758,7 +817,8 @@ int fb_server_add_image(struct fb_server *s, const char *name, const char *uploa
     struct fb_fn_config cfg;
     struct fb_function *fn;
     struct fb_image *img = NULL;
-    char *argv[] = {(char *)s->o.fnbox_bin, "inspect", "--verify", (char *)upload_path, NULL};
+    char *argv[] = {(char *)s->o.fnbox_bin, "inspect", "--verify", "--json",
+                    (char *)upload_path, NULL};
     char *out = NULL, *errout = NULL;
     struct stat st;
     bool ok = false;
@@ -786,6 +846,13 @@ int fb_server_add_image(struct fb_server *s, const char *name, const char *uploa
                          el > 400 ? errout + el - 400
                          : errout ? errout
                                   : "");
+        *http_status = 400;
+        goto out;
+    }
+    /* `fnbox restore` serves the host directories an image names. An uploaded image may only
+     * name, read-only, directories this server made (its copies of function code) or the
+     * templates: anything else would hand a network client the host. */
+    if (foreign_mounts_ok(s, out, err) < 0) {
         *http_status = 400;
         goto out;
     }

@@ -295,6 +295,12 @@ img=$(curl -s "$url/v1/functions/zipped" | $PY -c 'import json,sys; print(json.l
 cp "$img" "$tmp/copy.img"
 req POST '/v1/images?name=fromimage' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/copy.img"
 check image_upload "201" [ "$code" = 201 -a "$(jget "['template']")" = image ]
+# An image that names a host directory the server did not make (here /etc, read-write) would
+# get it served at restore: refused at upload.
+mkdir -p "$tmp/hostdir"
+"$FNBOX" checkpoint --mount "$tmp/hostdir:/host:rw" -o "$tmp/hostile.img" -- /bin/sh -c 'read x' 2>/dev/null
+req POST '/v1/images?name=hostile' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/hostile.img"
+check image_foreign_mount "400 naming the host directory" '[ "$code" = 400 ] && [[ "$body" == *hostdir* ]]'
 head -c 5000 /dev/urandom >"$tmp/garbage.img"
 req POST '/v1/images?name=garbage' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/garbage.img"
 check image_invalid "400 naming the problem" '[ "$code" = 400 ] && [[ "$body" == *"not valid"* ]]'
