@@ -312,7 +312,6 @@ started:
             fb_dbg("checkpoint written in %.2f ms", fb_k->ckpt_save_ns / 1e6);
             if (fb_k->ckpt_status < 0 && fb_k->opts.torture_us) {
                 fb_dbg("torture: checkpoint skipped: %s", err->msg);
-                fb_k->ckpt_skipped++;
                 fb_k->ckpt_status = 0;
                 memset(err, 0, sizeof(*err));
                 ckpt_resume();

@@ -83,7 +83,6 @@ struct fb_kernel {
     bool ckpt_armed, ckpt_pending;
     int ckpt_parked;
     int ckpt_status; /* 1 once the image is written, -1 if writing failed */
-    int ckpt_skipped; /* torture: checkpoints that could not be taken */
     int64_t ckpt_save_ns; /* how long the last save took (parking excluded) */
     uint64_t output_bytes;         /* written to stdout+stderr so far (counted for output_limit) */
     bool output_truncated;         /* the limit was reached: the marker is out, writes get EPIPE */

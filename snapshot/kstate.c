@@ -194,7 +194,7 @@ enum {
 
 struct saver {
     struct fb_sw w;
-    struct idmap mms, fdts, fss, shs, files, inodes, tgs;
+    struct idmap mms, fdts, fss, shs, files, inodes;
     struct fb_path root;
     struct fb_error *err;
     bool failed;
@@ -568,12 +568,11 @@ static void save_files(struct saver *s)
                                   fb_file_is_timerfd(f));
         bool epoll = host < 0 && fb_file_is_epoll(f);
         bool sock = host < 0 && fb_file_is_socket(f);
-        fb_sw_array(&s->w, sock ? 5 : event || epoll ? (epoll ? 4 : 5)
-                                 : host < 0 && f->inode && !fb_inode_is_anon_pipe(f->inode) &&
-                                           fb_inode_is_tmpfs(f->inode) &&
-                                           idmap_find(&s->inodes, f->inode)
-                                       ? 6
-                                       : 4);
+        bool tmpfs = host < 0 && !event && !epoll && !sock && f->inode &&
+                     !fb_inode_is_anon_pipe(f->inode) && fb_inode_is_tmpfs(f->inode) &&
+                     idmap_find(&s->inodes, f->inode);
+        /* [kind, flags, pos] and the kind's own fields (see the FILE_* enum) */
+        fb_sw_array(&s->w, tmpfs ? 6 : sock || event ? 5 : 4);
         if (sock) {
             const void *peer = fb_socket_peer_key(f);
             uint64_t pid = 0;
@@ -620,7 +619,7 @@ static void save_files(struct saver *s)
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
             fb_sw_u64(&s->w, idmap_find(&s->inodes, f->inode));
-        } else if (f->inode && fb_inode_is_tmpfs(f->inode) && idmap_find(&s->inodes, f->inode)) {
+        } else if (tmpfs) {
             fb_sw_u64(&s->w, FILE_TMPFS);
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
@@ -876,7 +875,7 @@ static int kstate_save(struct saver *s)
         if (t->sc_restart)
             return fail(s, EBUSY, "internal error: task %d has an unresolved restart", t->tid);
         if (!idmap_add(&s->mms, t->mm, NULL) || !idmap_add(&s->fdts, t->files, NULL) ||
-            !idmap_add(&s->fss, t->fs, NULL) || !idmap_add(&s->tgs, t->tg, NULL) ||
+            !idmap_add(&s->fss, t->fs, NULL) ||
             !idmap_add(&s->shs, t->tg->sighand, NULL))
             return fail(s, ENOMEM, "out of memory");
         ntasks++;
@@ -1057,7 +1056,6 @@ static void saver_free(struct saver *s)
     idmap_free(&s->shs);
     idmap_free(&s->files);
     idmap_free(&s->inodes);
-    idmap_free(&s->tgs);
     for (i = 0; i < s->p9paths.n; i++)
         free(s->p9path_str[i]);
     free(s->p9path_str);
