@@ -558,6 +558,10 @@ static void *task_main(void *arg)
         /* CPU time is host time in the application (user) and in the kernel minus sleeps
          * (system); waiting for the kernel lock counts as neither. While the task runs
          * application code, app_since_ns lets CPU clocks include the time so far. */
+        /* A new thread, or the first run after a restore, takes its host thread first: the
+         * platform's work, not the application's CPU time. */
+        if (fb_k->plat->ops->enter)
+            fb_k->plat->ops->enter(t->pctx, as);
         t0 = t->app_since_ns = fb_host_mono_ns();
         fb_kernel_unlock();
         r = fb_k->plat->ops->switch_to(t->pctx, as, &t->cpu, &stop);

@@ -637,6 +637,7 @@ static const struct fb_platform_ops ptrace_ops = {
     .as_new = ptrace_as_new,
     .as_release = ptrace_as_release,
     .as_add_thread = ptrace_as_add_thread,
+    .enter = enter_as,
     .ctx_new = ptrace_ctx_new,
     .ctx_release = ptrace_ctx_release,
     .map = ptrace_map,
