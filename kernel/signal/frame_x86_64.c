@@ -117,6 +117,11 @@ int fb_signal_setup_frame(struct fb_task *t, int sig, const siginfo_t *info,
         sw[1] = (uint32_t)(xsize + 4); /* extended_size */
         *(uint64_t *)(sw + 2) = xcr0(); /* xfeatures */
         sw[4] = (uint32_t)xsize;        /* xstate_size */
+        /* XSTATE_BV always claims the x87 and SSE components, as Linux writes it: XSAVE
+         * leaves a component's bit clear while it is in its initial state (all of %xmm zero,
+         * say), and a handler that changes the legacy area without touching the header would
+         * otherwise have its change dropped by the restore at sigreturn. */
+        *(uint64_t *)(t->cpu.fp + 512) |= 3;
     }
     sp = (sp - xsize - 4) & ~63ull;
     fpaddr = sp;

@@ -1,7 +1,19 @@
 /* Conformance: the signal frame saves and restores FP/SSE/AVX state — xmm0-15 (and ymm upper
  * halves with AVX), MXCSR and the x87 control word survive a handler that clobbers them; the
- * handler starts with the default MXCSR. Part of tests/syscalls (native == fnbox). */
+ * handler starts with the default MXCSR. A handler that edits %xmm15 in the frame's legacy
+ * area (not its XSAVE header) has the edit applied by sigreturn, also when the SSE state was in
+ * its initial state (every %xmm zero) when the signal came. Part of tests/syscalls (native ==
+ * fnbox). */
 #include "conform.h"
+#include <ucontext.h>
+
+static void edit_xmm15(int sig, siginfo_t *si, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    (void)sig;
+    (void)si;
+    memset(&uc->uc_mcontext.fpregs->_xmm[15], 0x5a, 16);
+}
 
 static volatile unsigned handler_mxcsr_at_entry;
 static volatile int handler_ran;
@@ -141,5 +153,34 @@ int main(int argc, char **argv)
         ymm_ok = ret == 0 && memcmp(yin, yout, sizeof(yin)) == 0;
     }
     CHECK(ymm_ok, "ymm0-ymm15 preserved across the signal (checked when the CPU has AVX)");
+
+    /* SSE in its initial state (an XRSTOR of it: every %xmm zero and the component not in
+     * use, so XSAVE leaves its XSTATE_BV bit clear), then a handler edits the saved %xmm15. */
+    static uint8_t xs[4096] __attribute__((aligned(64)));
+    *(uint32_t *)(xs + 24) = 0x1f80; /* MXCSR, loaded by the XRSTOR */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = edit_xmm15;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR2, &sa, NULL);
+    uint64_t lo = 0;
+    ret = SYS_tgkill;
+    __asm__ volatile("mov %%rax, %%r8\n\t"
+                     "mov %%rdx, %%r9\n\t"
+                     "mov $2, %%eax\n\t" /* RFBM: SSE */
+                     "xor %%edx, %%edx\n\t"
+                     "xrstor (%[xs])\n\t"
+                     "mov %%r8, %%rax\n\t"
+                     "mov %%r9, %%rdx\n\t"
+                     "syscall\n\t"
+                     "movq %%xmm15, %[lo]\n\t"
+                     : "+a"(ret), [lo] "=r"(lo)
+                     : "D"(pid), "S"(tid), "d"(SIGUSR2), [xs] "r"(xs)
+                     : "rcx", "r8", "r9", "r11", "memory", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4",
+                       "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
+                       "xmm14", "xmm15");
+    CHECK_EQ(ret, 0, "tgkill with every %%xmm zero returned 0");
+    CHECK(lo == 0x5a5a5a5a5a5a5a5aull,
+          "the handler's edit of the saved %%xmm15 is in %%xmm15 after sigreturn");
     return cf_done();
 }
