@@ -189,6 +189,8 @@ static const struct rule sentry_rules[] = {
     ALLOW_IF("ptrace", ARG_EQ(0, PTRACE_CONT), "request = PTRACE_CONT",
              "run an injected stub call"),
     ALLOW_IF("ptrace", ARG_EQ(0, PTRACE_SYSEMU), "request = PTRACE_SYSEMU", "run application code"),
+    ALLOW_IF("ptrace", ARG_EQ(0, PTRACE_POKEDATA), "request = PTRACE_POKEDATA",
+             "write a batch of mappings into the stub's data page"),
     ALLOW("wait4", "stops of traced stub threads"),
     /* time and randomness */
     ALLOW("clock_gettime", "host clocks (vDSO fallback, thread CPU clocks)"),

@@ -37,7 +37,9 @@ struct fb_kernel_opts {
     bool checkpoint, restore;
     int ckpt_fd;  /* checkpoint: the image is written here */
     int image_fd; /* restore: the image is read from here */
-    bool prefault; /* restore: load and map all memory before starting (warm pools) */
+    bool prefault; /* restore: load and map all memory before starting */
+    bool populate; /* prefault: populate the host page tables too (warm pools: nothing of it
+                    * is left on the request's path) */
     /* Torture testing (fnbox run --checkpoint-torture): checkpoint every torture_us of running
      * time instead of at the ready point; a checkpoint that cannot be taken (unsupported state)
      * is skipped and the sandbox resumes. */

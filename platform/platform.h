@@ -21,6 +21,11 @@
 #define FB_TASK_SIZE 0x7ffffffff000ULL
 
 struct fb_platform;
+/* One map() request, for map_many. */
+struct fb_map_req {
+    uint64_t addr, len, off;
+    int prot;
+};
 struct fb_as;   /* one application address space (ptrace: one stub process) */
 struct fb_pctx; /* one execution context, owned by one Sentry host thread (one task) */
 
@@ -68,6 +73,12 @@ struct fb_platform_ops {
      * saves a host fault per page. Return 0 or -errno. */
     int (*map)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot,
                uint64_t off);
+    /* Optional: n map() calls in one go, one host round trip for the lot instead of one each
+     * (a restore maps a hundred runs at once). In order; stops at the first failure and returns
+     * its -errno, the earlier ones done. Unlike map(), populates only when asked: a restore
+     * maps far more than the next request touches, and a host fault in the stub is cheap. */
+    int (*map_many)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req, int n,
+                    bool populate);
     int (*unmap)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len);
     int (*protect)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot);
 

@@ -2266,7 +2266,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         for (k = 0; k < users && r == 0; k++)
             r = fb_k->plat->ops->as_add_thread(ctx, l.mms[i]->as);
         if (r == 0 && fb_k->opts.prefault)
-            r = fb_mm_prefault(l.mms[i], ctx);
+            r = fb_mm_prefault(l.mms[i], ctx, fb_k->opts.populate);
         fb_k->plat->ops->ctx_release(ctx);
         if (r < 0) {
             fb_error_set(err, -r, "restore: creating threads in an address space: %s",

@@ -126,20 +126,44 @@ static int as_unmap(struct fb_mm *mm, uint64_t start, uint64_t end)
     return mm->plat->ops->unmap(mm_ctx(), mm->as, start, end - start);
 }
 
-/* Map the run of present, unmapped pages in [start, end) of vma into the platform, coalescing
- * pages contiguous in the memory file with the same protection. */
-static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
+/* Platform map requests gathered before they are made: one host round trip per batch instead
+ * of one per run where the platform can (map_many). */
+#define MAP_BATCH 64
+struct map_batch {
+    struct fb_map_req req[MAP_BATCH];
+    int n;
+    bool populate; /* with map_many; map() always populates */
+};
+
+static int batch_flush(struct fb_mm *mm, struct fb_as *as, struct map_batch *b)
+{
+    const struct fb_platform_ops *ops = mm->plat->ops;
+    int i, err = 0;
+
+    if (b->n > 1 && ops->map_many)
+        err = ops->map_many(mm_ctx(), as, b->req, b->n, b->populate);
+    else
+        for (i = 0; i < b->n && err == 0; i++)
+            err = ops->map(mm_ctx(), as, b->req[i].addr, b->req[i].len, b->req[i].prot,
+                           b->req[i].off);
+    if (err < 0) /* some may be mapped, some not: unmark all, a fault maps them again */
+        for (i = 0; i < b->n; i++)
+            for (uint64_t v = VPN(b->req[i].addr); v < VPN(b->req[i].addr + b->req[i].len); v++)
+                *fb_radix_slot(&mm->pt, v) &= ~FB_PTE_MAPPED;
+    b->n = 0;
+    return err;
+}
+
+/* Gather the runs of present, unmapped pages in [start, end) of vma for the platform,
+ * coalescing pages contiguous in the memory file with the same protection. */
+static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma, uint64_t start,
+                         uint64_t end, struct map_batch *b)
 {
     uint64_t vpn = VPN(start), endvpn = VPN(end);
-    int err = 0;
-    struct fb_as *as = fb_mm_as(mm, &err);
 
-    if (!as)
-        return err;
     while (vpn < endvpn) {
         uint64_t found, pte, run_start, run_off, n = 1;
-        uint64_t *slot;
-        int prot;
+        int prot, err;
 
         if (!fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte))
             break;
@@ -156,17 +180,31 @@ static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
                 break;
             n++;
         }
-        err = mm->plat->ops->map(mm_ctx(), as, run_start << FB_PAGE_SHIFT, n * PAGE,
-                                 prot, run_off);
-        if (err < 0)
+        if (b->n == MAP_BATCH && (err = batch_flush(mm, as, b)) < 0)
             return err;
-        for (uint64_t i = 0; i < n; i++) {
-            slot = fb_radix_slot(&mm->pt, run_start + i);
-            *slot |= FB_PTE_MAPPED;
-        }
+        b->req[b->n++] = (struct fb_map_req){run_start << FB_PAGE_SHIFT, n * PAGE, run_off, prot};
+        for (uint64_t i = 0; i < n; i++)
+            *fb_radix_slot(&mm->pt, run_start + i) |= FB_PTE_MAPPED;
         vpn = run_start + n;
     }
     return 0;
+}
+
+/* Map the present, unmapped pages in [start, end) of vma into the platform. */
+static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
+{
+    struct map_batch b;
+    int err = 0;
+    struct fb_as *as = fb_mm_as(mm, &err);
+
+    if (!as)
+        return err;
+    b.n = 0;
+    b.populate = true;
+    err = as_map_gather(mm, as, vma, start, end, &b);
+    if (err == 0)
+        err = batch_flush(mm, as, &b);
+    return err;
 }
 
 /* Re-apply protections of mapped pages in [start, end) (after mprotect or fork). */
@@ -371,7 +409,7 @@ static bool prot_allows(const struct fb_vma *vma, bool write)
     return vma->prot & prot_rwx; /* x86: any access right implies read */
 }
 
-int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx)
+int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
 {
     size_t i;
     int r = 0;
@@ -383,8 +421,17 @@ int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx)
         if (vma && !fb_radix_get(&mm->pt, mm->refault[i]))
             r = (int)FB_MIN(populate(mm, vma, addr, addr + PAGE), 0);
     }
-    for (i = 0; i < mm->vmas.n && r >= 0; i++)
-        r = as_map_range(mm, &mm->vmas.v[i], mm->vmas.v[i].start, mm->vmas.v[i].end);
+    if (r >= 0) {
+        /* Every VMA's runs in as few platform round trips as the batch allows. */
+        struct map_batch b;
+        struct fb_as *as = fb_mm_as(mm, &r);
+        b.n = 0;
+        b.populate = host_ptes;
+        for (i = 0; as && i < mm->vmas.n && r >= 0; i++)
+            r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start, mm->vmas.v[i].end, &b);
+        if (as && r >= 0)
+            r = batch_flush(mm, as, &b);
+    }
     ctx_override = NULL;
     free(mm->refault);
     mm->refault = NULL;

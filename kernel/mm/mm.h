@@ -83,10 +83,11 @@ int fb_mm_mincore(struct fb_mm *mm, uint64_t addr, uint64_t len, uint8_t *vec);
  * set, or -ENOMEM when memory is exhausted (the caller kills the sandbox). */
 int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code);
 
-/* Restore into a warm pool: fill the pages listed in mm->refault and map every page with a
- * page-table entry into the address space through ctx (a context of the calling thread), so
- * that the first invocation takes no faults. Returns 0 or -errno. */
-int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx);
+/* After a restore: fill the pages listed in mm->refault and map every page with a page-table
+ * entry into the address space through ctx (a context of the calling thread), in a few
+ * platform round trips, so that the request takes no Sentry faults. `host_ptes` also fills the
+ * host page tables (warm pools: that work is then off the request's path). Returns 0 or -errno. */
+int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes);
 
 /* Copy between the Sentry and application memory. Return 0 or -EFAULT. */
 int fb_mm_copy_in(struct fb_mm *mm, uint64_t addr, void *dst, size_t len);

@@ -41,10 +41,14 @@
 /* Symbols from stub_x86_64.S (in the Sentry's text; copied to FB_STUB_BASE in stubs). */
 extern const char fb_stub_code_start[], fb_stub_code_end[];
 extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_site[],
-    fb_stub_idle[], fb_stub_syscall_trap[], fb_stub_clone_trap[];
+    fb_stub_idle[], fb_stub_syscall_trap[], fb_stub_clone_trap[], fb_stub_map_site[],
+    fb_stub_map_trap[];
 
 #define STUB_ADDR(sym) (FB_STUB_BASE + (uint64_t)((sym) - fb_stub_code_start))
 #define STUB_CTL_FD    4
+#define STUB_DATA      (FB_STUB_BASE + 4096)
+/* Records of a map batch (three words each) that fit the stub's data page. */
+#define MAP_BATCH_MAX 128
 /* Host signal used to kick a running stub thread back to its tracer. Stubs never see it
  * otherwise; a traced thread reports it even though its disposition is "ignore". */
 #define KICK_SIGNAL SIGURG
@@ -263,8 +267,12 @@ static int seize_thread(struct fb_pctx *ctx, pid_t tid)
     ctx->tid = tid;
     /* A freshly forked stub may not have closed its copy of the control socket yet: do it for
      * it (harmless if it already did). */
-    if (rip_in_source_path(ctx->tmpl.rip))
+    if (rip_in_source_path(ctx->tmpl.rip)) {
         inject(ctx, fb_stub_syscall_site, SYS_close, STUB_CTL_FD, 0, 0, 0, 0, 0);
+        if (inject(ctx, fb_stub_syscall_site, SYS_mprotect, STUB_DATA, 4096, PROT_READ, 0, 0,
+                   0) != 0)
+            return -EFAULT;
+    }
     return 0;
 }
 
@@ -320,8 +328,9 @@ static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long
                    long a4, long a5, long a6)
 {
     struct user_regs_struct r = ctx->tmpl;
-    uint64_t expect =
-        STUB_ADDR(site == fb_stub_clone_site ? fb_stub_clone_trap : fb_stub_syscall_trap);
+    uint64_t expect = STUB_ADDR(site == fb_stub_clone_site ? fb_stub_clone_trap
+                                : site == fb_stub_map_site ? fb_stub_map_trap
+                                                           : fb_stub_syscall_trap);
     int status;
 
     r.rip = STUB_ADDR(site);
@@ -518,6 +527,40 @@ static int ptrace_map(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint
     return 0;
 }
 
+/* Many mappings per round trip: the records go into the stub's data page with PTRACE_POKEDATA
+ * (which writes through the page's read-only protection; the application cannot), then the
+ * stub's map loop makes the calls. */
+static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req,
+                           int n, bool populate)
+{
+    long r = enter_as(ctx, as);
+    if (r < 0)
+        return (int)r;
+    while (n > 0) {
+        int k = n < MAP_BATCH_MAX ? n : MAP_BATCH_MAX, i;
+        for (i = 0; i < k; i++) {
+            uint64_t w[3] = {req[i].addr | (uint64_t)(req[i].prot & 0xfff), req[i].len,
+                             req[i].off};
+            if ((req[i].addr & 0xfff) || req[i].addr + req[i].len > FB_TASK_SIZE ||
+                req[i].addr + req[i].len < req[i].addr ||
+                (req[i].addr < FB_STUB_BASE + FB_STUB_SIZE &&
+                 req[i].addr + req[i].len > FB_STUB_BASE))
+                return -EINVAL;
+            for (int j = 0; j < 3; j++)
+                if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_DATA + (uint64_t)(i * 24 + j * 8),
+                           w[j]) != 0)
+                    return -errno;
+        }
+        r = inject(ctx, fb_stub_map_site, 0, k,
+                   MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), 0, 0, 0, 0);
+        if (r != 0)
+            return r < 0 ? (int)r : -EFAULT;
+        req += k;
+        n -= k;
+    }
+    return 0;
+}
+
 static int ptrace_unmap(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len)
 {
     long r = enter_as(ctx, as);
@@ -641,6 +684,7 @@ static const struct fb_platform_ops ptrace_ops = {
     .ctx_new = ptrace_ctx_new,
     .ctx_release = ptrace_ctx_release,
     .map = ptrace_map,
+    .map_many = ptrace_map_many,
     .unmap = ptrace_unmap,
     .protect = ptrace_protect,
     .switch_to = ptrace_switch,

@@ -116,6 +116,49 @@ static void *kick_later(void *arg)
     return NULL;
 }
 
+/* map_many: more requests than one batch holds, all in place afterwards; a failing request
+ * reports its error; the stub region is refused. */
+static void test_map_many(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct fb_cpu cpu;
+    struct fb_stop stop;
+    struct fb_map_req req[300];
+    struct kicker k;
+    pthread_t th;
+    int i, n = 0;
+
+    FBT_CHECK(plat->ops->map_many != NULL);
+    FBT_CHECK_EQ(fb_as_new(plat, &as), 0);
+    FBT_CHECK_EQ(plat->ops->ctx_new(plat, &ctx), 0);
+    req[n++] = (struct fb_map_req){CODE_ADDR, 4096, 0, PROT_READ | PROT_EXEC};
+    req[n++] = (struct fb_map_req){STACK_ADDR, 4096, 4096, PROT_READ | PROT_WRITE};
+    for (i = 0; i < 297; i++)
+        req[n++] = (struct fb_map_req){0x10000000 + (uint64_t)i * 8192, 4096, 8192, PROT_READ};
+    req[n++] = (struct fb_map_req){0x700000, 4096, 8192, PROT_READ}; /* the last one counts */
+    memcpy(mem + 8192, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, n, false), 0);
+    /* The load at offset 19 reads 0x700000: mapped, so it reaches the loop after it. */
+    cpu_init(&cpu, CODE_ADDR + 19);
+    k.ctx = ctx;
+    pthread_create(&th, NULL, kick_later, &k);
+    FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_INTERRUPT);
+    FBT_CHECK_EQ(cpu.regs.rip, CODE_ADDR + 27);
+    pthread_join(th, NULL);
+    FBT_CHECK_EQ(cpu.regs.rax, 0x8877665544332211ull);
+    /* A zero length fails in the host: the error comes back. */
+    req[0] = (struct fb_map_req){0x20000000, 4096, 8192, PROT_READ};
+    req[1] = (struct fb_map_req){0x20002000, 0, 8192, PROT_READ};
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, 2, true), -EINVAL);
+    /* Never over the stub page. */
+    req[0] = (struct fb_map_req){FB_STUB_BASE, 4096, 8192, PROT_READ};
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, 1, false), -EINVAL);
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+    free(cpu.fp);
+}
+
 static void test_interrupt_running_loop(void)
 {
     struct fb_as *as;
@@ -246,6 +289,7 @@ int main(void)
     FBT_RUN(test_fault_reports_address);
     FBT_RUN(test_interrupt_running_loop);
     FBT_RUN(test_second_thread_in_as);
+    FBT_RUN(test_map_many);
     FBT_RUN(test_syscall_roundtrip_cost);
     FBT_RUN(test_map_cost);
     FBT_EXIT();

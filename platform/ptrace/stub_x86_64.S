@@ -4,18 +4,22 @@
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_close 3
+#define SYS_mmap 9
+#define SYS_mprotect 10
 #define SYS_munmap 11
 #define SYS_pause 34
 #define SYS_clone 56
 #define SYS_exit_group 231
 #define SIGCHLD 17
 #define CTL_FD 4
+#define MEMFD 3
+#define PROT_READ 1
 #define DATA_OFF 4096
 
     .text
     .globl fb_stub_code_start, fb_stub_code_end
     .globl fb_stub_source_entry, fb_stub_syscall_site, fb_stub_clone_site, fb_stub_idle
-    .globl fb_stub_syscall_trap, fb_stub_clone_trap
+    .globl fb_stub_syscall_trap, fb_stub_clone_trap, fb_stub_map_site, fb_stub_map_trap
     .p2align 12
 fb_stub_code_start:
 
@@ -64,9 +68,16 @@ fb_stub_source_entry:
     mov $SYS_write, %eax
     syscall
     jmp 1b
-2:  /* child: drop the control channel, then idle until a Sentry thread seizes us */
+2:  /* child: drop the control channel, make the data page read-only (it carries the tracer's
+     * map batches, which the application running in this process must not be able to change),
+     * then idle until a Sentry thread seizes us */
     mov $CTL_FD, %edi
     mov $SYS_close, %eax
+    syscall
+    lea fb_stub_code_start+DATA_OFF(%rip), %rdi
+    mov $4096, %esi
+    mov $PROT_READ, %edx
+    mov $SYS_mprotect, %eax
     syscall
     jmp fb_stub_idle
 9:  /* control channel closed: the Sentry is gone */
@@ -97,6 +108,37 @@ fb_stub_clone_site:
     jz fb_stub_idle
     int3
 fb_stub_clone_trap:
+    hlt
+
+/* Batched mappings: the tracer writes %rdi records of three words into the (read-only to us)
+ * data page -- address | prot, length, memory-file offset -- sets %rsi to the mmap flags and
+ * collects at the int3: %rax = 0 when all are mapped, else the first failure's -errno with
+ * %r12 = its index. */
+fb_stub_map_site:
+    mov %rdi, %r13
+    mov %rsi, %r14
+    lea fb_stub_code_start+DATA_OFF(%rip), %r15
+    xor %r12d, %r12d
+1:  cmp %r13, %r12
+    jae 8f
+    mov (%r15), %rdi
+    mov %rdi, %rdx
+    and $0xfff, %edx
+    and $-4096, %rdi
+    mov 8(%r15), %rsi
+    mov %r14, %r10
+    mov $MEMFD, %r8d
+    mov 16(%r15), %r9
+    mov $SYS_mmap, %eax
+    syscall
+    cmp $-4095, %rax
+    jae 9f
+    add $24, %r15
+    inc %r12
+    jmp 1b
+8:  xor %eax, %eax
+9:  int3
+fb_stub_map_trap:
     hlt
 
 fb_stub_code_end:

@@ -95,13 +95,14 @@ fx '' restore "$tmp/hello.img"
 t py_empty_event "an empty request is the event {}" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"world\"" <<<"$1"' "$status" "$out"
 fx '{"boom":true}' restore "$tmp/hello.img"
 t py_exception "a handler exception: error body with type and stack trace, status 1" python3 -c 'import json,sys; d=json.loads(sys.argv[2]); sys.exit(0 if sys.argv[1]=="1" and d["errorType"]=="ValueError" and d["errorMessage"]=="asked to fail" and d["stackTrace"] else 1)' "$status" "$out"
-fx '{"name":"lazy"}' restore -v "$tmp/hello.img"
+fx '{"name":"lazy"}' restore -v --lazy "$tmp/hello.img"
 lazy_faults=$(sed -n 's/.* \([0-9]*\) faults .*/\1/p' <<<"$err")
-fx '{"name":"pre"}' restore -v --prefault "$tmp/hello.img"
+lazy_status=$status lazy_out=$out
+fx '{"name":"pre"}' restore -v "$tmp/hello.img"
 pre_faults=$(sed -n 's/.* \([0-9]*\) faults .*/\1/p' <<<"$err")
-# Memory the program had touched comes back mapped; only memory touched for the first time (a
-# new heap page, a copy-on-write) may still fault.
-t py_prefault "--prefault: the same answer with almost no page faults ($pre_faults vs $lazy_faults)" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"pre\"" <<<"$1" && [ -n "$2" ] && [ -n "$3" ] && [ "$2" -le 5 ] && [ "$3" -ge 20 ]' "$status" "$out" "$pre_faults" "$lazy_faults"
+# By default memory the program had touched comes back mapped; only memory touched for the
+# first time (a new heap page, a copy-on-write) may still fault. --lazy faults it back in.
+t py_prefault "default restore: the answer with almost no page faults; --lazy: the same answer, faulting ($pre_faults vs $lazy_faults)" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"pre\"" <<<"$1" && [ -n "$2" ] && [ -n "$3" ] && [ "$2" -le 5 ] && [ "$3" -ge 20 ] && [ "$4" = 0 ] && grep -q "\"hello\": \"lazy\"" <<<"$5"' "$status" "$out" "$pre_faults" "$lazy_faults" "$lazy_status" "$lazy_out"
 fx 'not json' restore "$tmp/hello.img"
 t py_bad_event "an event that is not JSON: Runtime.UnmarshalError" bash -c '[ "$0" = 1 ] && grep -q UnmarshalError <<<"$1"' "$status" "$out"
 
@@ -281,7 +282,8 @@ exec 7>"$tmp/ready"
 fx 'x
 ' restore --ready-fd 7 "$tmp/sh.img"
 exec 7>&-
-t ready_fd "--ready-fd reports ready once restored" bash -c '[ "$(cat "$0")" = ready ] && [ "$1" = "got x" ]' "$tmp/ready" "$out"
+t ready_fd "--ready-fd reports ready once restored, then the exit status before the teardown" bash -c '[ "$(cat "$0")" = "ready
+exit $2" ] && [ "$1" = "got x" ]' "$tmp/ready" "$out" "$status"
 fx '' restore --help
 t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"
 fx '' checkpoint --template python -o "$tmp/x.img"

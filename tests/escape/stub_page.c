@@ -3,12 +3,19 @@
  * map over it, change its protection, unmap it, then jump to a syscall instruction inside it with
  * kill(host canary, SIGKILL) loaded. Outcome: the range cannot be mapped (ENOMEM) or changed, and
  * the jump is still caught by the Sentry: the host canary survives (runner check) and the child
- * gets a fault or an error, never a host call. */
+ * gets a fault or an error, never a host call. The stub's data page, from which its map loop
+ * takes the tracer's batches, cannot be written (a write faults). */
 #include "escape.h"
 
 #define STUB 0x100000000000ull
 
 static long host;
+
+static void write_data(void *a)
+{
+    (void)a;
+    *(volatile unsigned long *)(STUB + 4096) = 0x4141414141414141ull;
+}
 
 static void jump_in(void *a)
 {
@@ -22,9 +29,13 @@ static void jump_in(void *a)
 int main(int argc, char **argv)
 {
     unsigned long off, from = argc > 2 ? strtoul(argv[1], NULL, 0) : 0,
-                       to_ = argc > 2 ? strtoul(argv[2], NULL, 0) : 0xa9;
-    int faults = 0, others = 0;
+                       to_ = argc > 2 ? strtoul(argv[2], NULL, 0) : 0x120;
+    int faults = 0, others = 0, st;
+    bool timed_out;
     host = esc_host_pid();
+    st = esc_run_child(write_data, NULL, 1000, &timed_out);
+    esc_check(!timed_out && WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+              "a write to the stub's data page faults");
     ESC_ERR(mmap((void *)STUB, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
                  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
             ENOMEM);
