@@ -133,6 +133,7 @@ struct fb_sb {
     struct fb_sb *next;
     pid_t pid;
     int in_fd, out_fd, err_fd, ready_fd;
+    int done_fd; /* the ready pipe once ready: "exit N" when the program has exited */
     struct fb_image *image; /* holds a reference */
     struct fb_function *fn; /* pool sandboxes hold a reference; NULL for one-off ones */
     uint32_t memory_mb;

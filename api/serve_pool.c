@@ -67,6 +67,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
 
     if (!sb)
         return fb_error_set(err, ENOMEM, "out of memory"), NULL;
+    sb->done_fd = -1;
     snprintf(mem, sizeof(mem), "%uM", memory_mb);
     if (memory_mb != override_from) {
         argv[4] = "--memory";
@@ -150,6 +151,7 @@ void fb_sb_reap(struct fb_sb *sb)
     close_fd(&sb->out_fd);
     close_fd(&sb->err_fd);
     close_fd(&sb->ready_fd);
+    close_fd(&sb->done_fd);
 }
 
 /* Read whatever stderr holds (non-blocking) as the reason a restore failed. */
@@ -178,7 +180,8 @@ static int sb_check_ready(struct fb_sb *sb)
         return 0;
     if (n >= 5 && !memcmp(buf, "ready", 5)) {
         sb->ready_ns = fb_serve_now_ns();
-        close_fd(&sb->ready_fd);
+        sb->done_fd = sb->ready_fd; /* next on it: the exit status */
+        sb->ready_fd = -1;
         return 1;
     }
     return -1;
@@ -275,24 +278,65 @@ static void set_body(struct fb_invocation *inv, const char *type, const char *fm
         inv->response = NULL;
 }
 
-/* Feed the event, collect stdout and stderr, enforce the timeout; fills outcome and status. */
-static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout_ms)
+/* "exit N" on the done pipe: the program exited with status N and its output is all in the
+ * pipes. Returns N, -1 for nothing (yet), -2 when the pipe is closed without it. */
+static int sb_check_done(struct fb_sb *sb)
+{
+    char buf[32];
+    ssize_t n = read(sb->done_fd, buf, sizeof(buf) - 1);
+    int code = -1;
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return -1;
+    close_fd(&sb->done_fd);
+    if (n <= 0)
+        return -2;
+    buf[n] = 0;
+    if (sscanf(buf, "exit %d\n", &code) != 1 || code < 0 || code > 255)
+        return -2;
+    return code;
+}
+
+/* Read what a pipe holds until it is empty (non-blocking). */
+static void drain(int fd, char *buf, size_t size, struct fb_invocation *inv, size_t *cap,
+                  bool is_out)
+{
+    for (;;) {
+        ssize_t n = read(fd, buf, size);
+        if (n > 0) {
+            if (is_out)
+                resp_append(inv, cap, buf, (size_t)n);
+            else
+                tail_append(inv, buf, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        return;
+    }
+}
+
+/* Feed the event, collect stdout and stderr, enforce the timeout; fills outcome and status.
+ * Returns true when the sandbox process is still to be reaped (it announced its exit status
+ * and is tearing down: the caller hands it to the pool manager). */
+static bool sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout_ms)
 {
     int64_t start = fb_serve_now_ns(), deadline = start + (int64_t)timeout_ms * 1000000;
     int64_t exit_grace = 0;
     size_t written = 0, cap = 0;
-    bool timed_out = false;
+    bool timed_out = false, early = false;
     int pidfd = (int)syscall(SYS_pidfd_open, sb->pid, 0);
     char buf[65536];
 
     if (inv->event_len == 0)
         close_fd(&sb->in_fd);
     while (sb->out_fd >= 0 || sb->err_fd >= 0 || !sb->reaped) {
-        struct pollfd p[4] = {
+        struct pollfd p[5] = {
             {sb->in_fd, POLLOUT, 0},
             {sb->out_fd, POLLIN, 0},
             {sb->err_fd, POLLIN, 0},
             {sb->reaped ? -1 : pidfd, POLLIN, 0},
+            {sb->done_fd, POLLIN, 0},
         };
         int64_t now = fb_serve_now_ns(), until = deadline;
         int r, wait_ms;
@@ -312,7 +356,7 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
         wait_ms = (int)((until - now + 999999) / 1000000);
         if (pidfd < 0 && !sb->reaped && wait_ms > 50)
             wait_ms = 50; /* no pidfd: poll waitpid */
-        r = poll(p, 4, wait_ms);
+        r = poll(p, 5, wait_ms);
         if (r < 0 && errno != EINTR)
             break;
         if (p[0].revents & (POLLOUT | POLLERR | POLLHUP)) {
@@ -336,6 +380,19 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
             else if (n == 0 || (errno != EAGAIN && errno != EINTR))
                 close_fd(&sb->err_fd);
         }
+        if (p[4].revents) {
+            int code = sb_check_done(sb);
+            if (code >= 0) {
+                /* Everything it wrote is in the pipes: take it and answer now. */
+                if (sb->out_fd >= 0)
+                    drain(sb->out_fd, buf, sizeof(buf), inv, &cap, true);
+                if (sb->err_fd >= 0)
+                    drain(sb->err_fd, buf, sizeof(buf), inv, &cap, false);
+                sb->wait_status = (code & 0xff) << 8; /* as waitpid reports exit(code) */
+                early = true;
+                break;
+            }
+        }
         if (!sb->reaped && (p[3].revents || pidfd < 0)) {
             pid_t w = waitpid(sb->pid, &sb->wait_status, WNOHANG);
             if (w == sb->pid) {
@@ -347,7 +404,8 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
     }
     if (pidfd >= 0)
         close(pidfd);
-    fb_sb_reap(sb);
+    if (!early)
+        fb_sb_reap(sb);
     inv->run_ms = (fb_serve_now_ns() - start) / 1e6;
 
     int st = sb->wait_status;
@@ -389,6 +447,7 @@ static void sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
         else
             snprintf(inv->message, sizeof(inv->message), "exit status %d", inv->exit_status);
     }
+    return early;
 }
 
 /* ---- the pool -----------------------------------------------------------------------------------
@@ -446,6 +505,27 @@ void fb_pool_reap_list(struct fb_server *s, struct fb_sb *list)
 
 /* The manager: refills every pool to its min in the background, turns "ready" reports into idle
  * sandboxes, notices idle sandboxes that died, backs off from failing restores. */
+/* Reap the sandboxes answered before they exited (caller holds s->lock); with `wait`, block
+ * until each is gone (shutdown: they finish their own teardown, cgroups included). */
+static void reap_exiting(struct fb_server *s, bool wait)
+{
+    struct fb_sb **p = &s->exiting, *sb;
+    while ((sb = *p)) {
+        int st;
+        pid_t r;
+        while ((r = waitpid(sb->pid, &st, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+            ;
+        if (r == 0) {
+            p = &sb->next;
+            continue;
+        }
+        *p = sb->next;
+        sb->reaped = true;
+        fb_sb_reap(sb); /* closes its pipes */
+        free(sb);
+    }
+}
+
 static void *manager_main(void *arg)
 {
     struct fb_server *s = arg;
@@ -580,6 +660,7 @@ static void *manager_main(void *arg)
                     }
             }
         }
+        reap_exiting(s, false);
         pthread_mutex_unlock(&s->lock);
         if (dead)
             fb_pool_reap_list(s, dead);
@@ -640,7 +721,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     struct fb_function *fn;
     struct fb_sb *sb = NULL;
     struct fb_error err = {0};
-    bool custom;
+    bool custom, tearing_down;
     int64_t queue_deadline = t0 + (int64_t)s->o.queue_timeout_ms * 1000000;
 
     inv->exit_status = -1;
@@ -746,7 +827,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     inv->queue_ms = (acquired - t0) / 1e6 - inv->restore_ms;
     if (inv->queue_ms < 0)
         inv->queue_ms = 0;
-    sb_run(sb, inv, inv->timeout_ms);
+    tearing_down = sb_run(sb, inv, inv->timeout_ms);
 
     pthread_mutex_lock(&s->lock);
     list_remove(&fn->busy, sb);
@@ -759,7 +840,13 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         fn->cold_starts++;
     fb_hist_add(&fn->duration, (fb_serve_now_ns() - t0) / 1e9);
     fb_image_put(s, sb->image);
-    free(sb);
+    sb->image = NULL;
+    if (tearing_down) { /* answered before its exit: the pool manager reaps it */
+        sb->next = s->exiting;
+        s->exiting = sb;
+    } else {
+        free(sb);
+    }
     pthread_cond_broadcast(&fn->cond);
     fb_server_wake(s);
     fb_fn_put(s, fn);
@@ -902,6 +989,7 @@ void fb_server_stop(struct fb_server *s)
         if (fn->image)
             fn->image->keep = true; /* the registry still names it */
     }
+    reap_exiting(s, true);
     pthread_mutex_unlock(&s->lock);
     for (sb = all; sb; sb = sb->next)
         fb_sb_reap(sb);

@@ -49,6 +49,7 @@ struct fb_server {
     pthread_mutex_t lock;
     struct fb_function *fns;
     struct fb_sb *starting; /* spawned by the manager, waiting for "ready" */
+    struct fb_sb *exiting;  /* answered, still tearing down: the manager reaps them */
     unsigned next_gen;
     bool draining, stopping;
     int inflight; /* invocations and builds in progress */

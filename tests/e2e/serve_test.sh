@@ -97,6 +97,8 @@ def handler(event, context):
     for i in range(300):
         print("log line %d" % i, file=sys.stderr)
     print("the end of the log", file=sys.stderr)
+    if event.get("pad"):
+        return {"logged": True, "pad": "x" * event["pad"]}
     return {"logged": True}
 EOF
 printf 'def handler(event, context):\n    x = bytearray(event.get("mb", 200) << 20)\n    return {"n": len(x)}\n' >"$codedir/hog/main.py"
@@ -201,6 +203,12 @@ req POST /v1/functions/logger/invoke -H 'X-Fnbox-Log: tail' -d '{}'
 tail_txt=$(hdr x-fnbox-log-tail | base64 -d 2>/dev/null)
 check log_tail "base64 tail of stderr, at most 4 KB, ending with the last line" \
     '[ "$code" = 200 -a ${#tail_txt} -le 4096 -a ${#tail_txt} -gt 1000 ] && [[ "$tail_txt" == *"the end of the log"* ]]'
+# The answer is taken when the sandbox reports its exit, before its teardown: an answer many
+# pipe buffers long, written while the log fills the other pipe, still arrives whole.
+req POST /v1/functions/logger/invoke -H 'X-Fnbox-Log: tail' -d '{"pad":1000000}'
+tail_txt=$(hdr x-fnbox-log-tail | base64 -d 2>/dev/null)
+check big_answer "a 1 MB answer and the log, both complete" \
+    '[ "$code" = 200 ] && [ "$(jget "['\''pad'\''].__len__()")" = 1000000 ] && [[ "$tail_txt" == *"the end of the log"* ]]'
 
 # urllib: a client library of the standard distribution, not curl
 out=$($PY - "$url" <<'EOF'
