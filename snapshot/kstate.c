@@ -684,10 +684,6 @@ static void save_tg(struct saver *s, struct fb_thread_group *tg)
 {
     struct fb_sw *w = &s->w;
 
-    if (!fb_posix_timers_savable(tg))
-        fail(s, ENOTSUP, "pid %d has a POSIX timer on a CPU-time clock, which cannot be saved yet",
-             tg->tgid);
-
     if (tg->exec_waiter)
         fail(s, ENOTSUP, "pid %d is in the middle of execve", tg->tgid);
     fb_sw_array(w, 40);

@@ -647,18 +647,6 @@ void fb_cputimers_exit(struct fb_thread_group *tg)
 
 /* ---- checkpoint support ------------------------------------------------------------------------ */
 
-bool fb_posix_timers_savable(const struct fb_thread_group *tg)
-{
-    const struct fb_list *pos;
-    fb_list_for_each(pos, &tg->posix_timers)
-    {
-        const struct posix_timer *tm = fb_list_entry(pos, struct posix_timer, node);
-        if (tm->cpu)
-            return false;
-    }
-    return true;
-}
-
 void fb_posix_timers_save(const struct fb_thread_group *tg, struct fb_sw *w)
 {
     const struct fb_list *pos;
@@ -669,7 +657,7 @@ void fb_posix_timers_save(const struct fb_thread_group *tg, struct fb_sw *w)
     fb_list_for_each(pos, &tg->posix_timers)
     {
         const struct posix_timer *tm = fb_list_entry(pos, struct posix_timer, node);
-        fb_sw_array(w, 11);
+        fb_sw_array(w, 15);
         fb_sw_i64(w, tm->id);
         fb_sw_i64(w, tm->clock);
         fb_sw_i64(w, tm->notify);
@@ -681,6 +669,11 @@ void fb_posix_timers_save(const struct fb_thread_group *tg, struct fb_sw *w)
         fb_sw_i64(w, tm->interval);
         fb_sw_i64(w, tm->overrun);
         fb_sw_i64(w, tm->overrun_last);
+        /* CPU clocks: the clock id names it, but the thread clock's thread may be gone. */
+        fb_sw_bool(w, tm->cpu);
+        fb_sw_i64(w, tm->cpu_which);
+        fb_sw_bool(w, tm->cpu_thread);
+        fb_sw_i64(w, tm->cpu_task ? tm->cpu_task->tid : 0);
     }
 }
 
@@ -712,13 +705,30 @@ int fb_posix_timers_load(struct fb_thread_group *tg, struct fb_sr *r)
         tm->overrun = (int)fb_sr_i64(&e);
         tm->overrun_last = (int)fb_sr_i64(&e);
         tm->kt.fire = timer_fire;
+        if (e.n >= 15) { /* images before CPU-clock timers were saved have 11 fields */
+            int64_t cpu_tid;
+            tm->cpu = fb_sr_bool(&e);
+            tm->cpu_which = (int)fb_sr_i64(&e);
+            tm->cpu_thread = fb_sr_bool(&e);
+            cpu_tid = fb_sr_i64(&e);
+            if (tm->cpu && tm->cpu_thread && cpu_tid) {
+                tm->cpu_task = fb_task_lookup((int)cpu_tid);
+                if (!tm->cpu_task || tm->cpu_task->tg != tg)
+                    *r->err = true;
+            }
+            if (tm->cpu && (!fb_cpuclock_is(tm->clock) || tm->cpu_which < FB_CPUCLOCK_PROF ||
+                            tm->cpu_which > FB_CPUCLOCK_SCHED || (!tm->cpu_thread && cpu_tid)))
+                *r->err = true;
+        }
         if (target) {
             tm->target = fb_task_lookup((int)target);
             if (!tm->target || tm->target->tg != tg)
                 *r->err = true;
         }
-        if (*r->err || tm->id < 0 || timer_find(tg, tm->id) || timer_clock_ok(tm->clock) != 0 ||
-            fb_cpuclock_is(tm->clock) || tm->interval < 0 || tm->expires < 0 ||
+        if (*r->err || tm->id < 0 || timer_find(tg, tm->id) ||
+            (tm->cpu ? !fb_cpuclock_is(tm->clock) : timer_clock_ok(tm->clock) != 0 ||
+                                                        fb_cpuclock_is(tm->clock)) ||
+            tm->interval < 0 || tm->expires < 0 ||
             (tm->notify != SIGEV_NONE && (tm->signo < 1 || tm->signo > 64)) ||
             (tm->notify != SIGEV_NONE && tm->notify != SIGEV_SIGNAL &&
              tm->notify != SIGEV_THREAD_ID)) {
@@ -727,8 +737,9 @@ int fb_posix_timers_load(struct fb_thread_group *tg, struct fb_sr *r)
             return -EINVAL;
         }
         fb_list_add_tail(&tg->posix_timers, &tm->node);
-        if (tm->armed)
+        if (tm->armed && !tm->cpu && tm->notify != SIGEV_NONE)
             timer_ktimer_arm(tm, timer_now(tm));
     }
+    cputimers_update(tg); /* CPU-clock timers: the CPU tick runs again */
     return 0;
 }

@@ -61,12 +61,11 @@ void fb_posix_timer_dequeued(struct fb_thread_group *tg, siginfo_t *info);
  * fall silent. */
 void fb_posix_timers_task_exit(struct fb_task *t);
 
-/* Checkpoint support: timers on CPU clocks are not saved yet (savable says whether tg has one);
- * the others are written with their absolute expiry in their own clock and re-armed on load
- * (after the threads exist: SIGEV_THREAD_ID targets are tids). */
+/* Checkpoint support: timers are written with their absolute expiry in their own clock (CPU
+ * clocks are saved with the threads' CPU times, so they continue) and re-armed on load (after
+ * the threads exist: SIGEV_THREAD_ID targets and thread clocks are tids). */
 struct fb_sw;
 struct fb_sr;
-bool fb_posix_timers_savable(const struct fb_thread_group *tg);
 void fb_posix_timers_save(const struct fb_thread_group *tg, struct fb_sw *w);
 int fb_posix_timers_load(struct fb_thread_group *tg, struct fb_sr *r);
 /* Delete every POSIX timer of tg (exec and exit). */

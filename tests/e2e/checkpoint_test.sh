@@ -260,6 +260,31 @@ fx 'vt
 ' restore "$tmp/vt.img"
 t itimer_virtual "ITIMER_VIRTUAL keeps its remaining CPU time across a restore and fires" test "$status" = 0 -a "$out" = "vt True True"
 
+# A POSIX timer on the process CPU clock (timer_create through ctypes) armed before the
+# checkpoint keeps its remaining CPU time, does not run down while the image waits, and fires.
+fx "" checkpoint -o "$tmp/ct.img" -- /usr/bin/python3 -c '
+import ctypes, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+fired = []
+signal.signal(signal.SIGALRM, lambda s, f: fired.append(s))
+tid = ctypes.c_void_p()
+assert libc.timer_create(2, None, ctypes.byref(tid)) == 0  # CLOCK_PROCESS_CPUTIME_ID, SIGALRM
+spec = (ctypes.c_long * 4)(0, 0, 0, 60000000)             # it_value 60 ms
+assert libc.timer_settime(tid, 0, spec, None) == 0
+line = sys.stdin.readline().strip()
+cur = (ctypes.c_long * 4)()
+libc.timer_gettime(tid, cur)
+left = cur[2] + cur[3] / 1e9
+n = 0
+while not fired and n < 50000000:
+    n += 1
+print(line, 0 < left <= 0.06, bool(fired))'
+t cpu_timer_ckpt "a process with a CPU-clock POSIX timer can be checkpointed" test "$status" = 0 -a -s "$tmp/ct.img"
+sleep 0.2
+fx 'ct
+' restore "$tmp/ct.img"
+t cpu_posix_timer "a CPU-clock POSIX timer keeps its remaining CPU time across a restore and fires" test "$status" = 0 -a "$out" = "ct True True"
+
 # A socketpair with bytes queued before the checkpoint and a shutdown after it.
 fx "" checkpoint -o "$tmp/sp.img" -- /usr/bin/python3 -c '
 import socket, sys
