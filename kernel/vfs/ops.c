@@ -142,8 +142,10 @@ int fb_vfs_open(struct fb_task *t, int dirfd, const char *path, int flags, mode_
             }
             if (S_ISLNK(lino->st.mode) && !(flags & O_NOFOLLOW)) {
                 int n;
-                fb_path_put(&p);
+                /* The link is read below: p may hold its only reference (a /proc/self/fd/N
+                 * inode lives as long as its dentry), so keep it until then. */
                 if (lino->ops->get_link) {
+                    fb_path_put(&p);
                     /* A magic link (/proc/self/fd/N) names an existing file: open that. */
                     r = fb_vfs_lookup_at_path(t, &dir, last, FB_LOOKUP_FOLLOW, &p, NULL, NULL);
                     if (r < 0)
@@ -160,6 +162,7 @@ int fb_vfs_open(struct fb_task *t, int dirfd, const char *path, int flags, mode_
                     goto out_put;
                 }
                 n = lino->ops->readlink ? lino->ops->readlink(lino, link, FB_PATH_MAX) : -EINVAL;
+                fb_path_put(&p);
                 if (n < 0) {
                     r = n;
                     goto out_put;
