@@ -187,7 +187,7 @@ enum {
     INODE_P9 = 2,   /* [kind, path, size, mtime sec, mtime nsec, page cache pairs] */
     INODE_TMPFS = 3, /* [kind, tmpfs mount index or -1 (shm), is the mount's root, mode, uid,
                       * gid, nlink, size, a/m/c/btime as sec+nsec pairs, payload,
-                      * entries [name, id, seq]... or nil, next seq] */
+                      * entries [name, id, seq]... or nil, next seq, inode number] */
 };
 
 #define MAX_TMPFS_MOUNTS 16
@@ -408,7 +408,7 @@ static void save_tmpfs_inode(struct saver *s, struct fb_inode *ino)
             root = true;
     if (ref == -2)
         fail(s, ENOTSUP, "a file of a %s filesystem cannot be saved yet", ino->sb->type);
-    fb_sw_array(w, 19);
+    fb_sw_array(w, 20);
     fb_sw_u64(w, INODE_TMPFS);
     fb_sw_i64(w, ref);
     fb_sw_bool(w, root);
@@ -434,6 +434,7 @@ static void save_tmpfs_inode(struct saver *s, struct fb_inode *ino)
         fb_sw_nil(w);
         fb_sw_u64(w, 0);
     }
+    fb_sw_u64(w, ino->st.ino); /* programs compare inode numbers (hard links, replaced files) */
 }
 
 static void save_inodes(struct saver *s)
@@ -1220,6 +1221,7 @@ static int load_tmpfs_inode(struct loader *l, struct fb_sr *e, uint32_t i)
         return bad(l, "tmpfs inode content");
     tp->entries = fb_sr_obj(e);
     tp->next_seq = fb_sr_u64(e);
+    tp->st.ino = e->n >= 20 ? fb_sr_u64(e) : 0; /* images before it was saved: a new number */
     if (l->bad || !tp->entries ||
         (S_ISDIR(tp->st.mode) ? tp->entries->type != MSGPACK_OBJECT_ARRAY
                               : tp->entries->type != MSGPACK_OBJECT_NIL))
@@ -1271,6 +1273,11 @@ static int finish_tmpfs(struct loader *l)
         ino->st.ctime = tp->st.ctime;
         ino->st.btime = tp->st.btime;
         ino->st.blocks = 0;
+        if (tp->st.ino) {
+            ino->st.ino = tp->st.ino;
+            if (ino->sb->next_ino < tp->st.ino) /* new inodes get numbers above every saved one */
+                ino->sb->next_ino = tp->st.ino;
+        }
     }
     /* Every directory hangs from its mount's root: no loops, nothing unreachable. */
     for (i = 0; i < l->ninodes; i++) {

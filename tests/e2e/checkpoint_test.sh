@@ -260,6 +260,28 @@ fx 'vt
 ' restore "$tmp/vt.img"
 t itimer_virtual "ITIMER_VIRTUAL keeps its remaining CPU time across a restore and fires" test "$status" = 0 -a "$out" = "vt True True"
 
+# tmpfs inode numbers survive a restore (hard links stay the same inode), and files made after
+# it get numbers of their own.
+fx "" checkpoint -o "$tmp/ino.img" -- /usr/bin/python3 -c '
+import os, sys
+for i in range(5):  # numbers with gaps: a restore that renumbered would not keep them
+    open("/tmp/x%d" % i, "w").close()
+    os.unlink("/tmp/x%d" % i)
+os.mkdir("/tmp/d")
+open("/tmp/d/f", "w").close()
+os.link("/tmp/d/f", "/tmp/d/g")
+before = {n: os.stat("/tmp/d/" + n).st_ino for n in ("f", "g")}
+before["d"] = os.stat("/tmp/d").st_ino
+line = sys.stdin.readline().strip()
+after = {n: os.stat("/tmp/d/" + n).st_ino for n in ("f", "g")}
+after["d"] = os.stat("/tmp/d").st_ino
+open("/tmp/d/h", "w").close()
+h = os.stat("/tmp/d/h").st_ino
+print(line, before == after, after["f"] == after["g"], h not in after.values())'
+fx 'ino
+' restore "$tmp/ino.img"
+t tmpfs_inode_numbers "tmpfs inode numbers are kept; new files get new ones" test "$status" = 0 -a "$out" = "ino True True True"
+
 # A POSIX timer on the process CPU clock (timer_create through ctypes) armed before the
 # checkpoint keeps its remaining CPU time, does not run down while the image waits, and fires.
 fx "" checkpoint -o "$tmp/ct.img" -- /usr/bin/python3 -c '
