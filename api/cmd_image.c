@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,6 +63,13 @@ static const char checkpoint_usage[] =
     "  --cwd DIR             working directory inside the sandbox\n"
     "  --memory SIZE         memory limit while initialising and, by default, when restored\n"
     "  --init-timeout DURATION  give up if the ready point is not reached in time (default 60s)\n"
+    "  --train-event EVENT   after saving, restore the image once, give it EVENT on stdin and\n"
+    "                        record which memory the invocation touches (its working set, kept\n"
+    "                        in the image): restores then load just that much up front and\n"
+    "                        fault the rest in when touched. Default with --template: {}. The\n"
+    "                        training run serves every mount read-only and discards the\n"
+    "                        output; its failure only leaves the working set out\n"
+    "  --no-train            no training run (restores load everything the program had touched)\n"
     "  --json                print a JSON summary on stdout (the program's own output then goes\n"
     "                        to stderr)\n"
     "  -v, --verbose         more logging on stderr (repeat for debug timings)\n"
@@ -202,6 +210,91 @@ static int checkpoint_error(int rc, const char *msg)
     return rc;
 }
 
+#define TRAIN_EVENT_MAX 65536
+#define TRAIN_TIMEOUT_MS 10000 /* at most; normally the function's own limit plus 2 s */
+
+/* The training run: restore the image just written (tmp, open on img_fd) once, lazily and with
+ * working-set recording, give it `event` on stdin, and add the pages the invocation touched as
+ * the image's "workingset" section (kernel/mm/mm_save.h). Every mount is served read-only and
+ * the output is discarded, so the run leaves no trace outside the sandbox; whatever goes wrong
+ * only leaves the section out. */
+static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int img_fd,
+                  const char *event, uint64_t timeout_ms)
+{
+    struct fb_sandbox_config cfg = *ckcfg;
+    struct fb_gofer_mount mounts[64];
+    struct fb_sandbox sb;
+    struct fb_error err = {0};
+    enum fb_sandbox_outcome out;
+    int in[2] = {-1, -1}, wsfd = -1, nullfd = -1, rfd = -1, status = 0;
+    uint8_t *ws = NULL;
+    size_t i, len = 0;
+    struct stat st;
+
+    if (cfg.gofer.nmounts > FB_CLI_ARRAY_SIZE(mounts))
+        return;
+    for (i = 0; i < cfg.gofer.nmounts; i++) {
+        mounts[i] = cfg.gofer.mounts[i];
+        mounts[i].ro = true;
+    }
+    cfg.gofer.mounts = mounts;
+    cfg.kernel.nrw_mounts = 0;
+    cfg.kernel.checkpoint = false;
+    cfg.kernel.image_meta = NULL;
+    cfg.kernel.image_meta_len = 0;
+    cfg.kernel.restore = true;
+    cfg.kernel.prefault = false;
+    cfg.kernel.ws_record = true;
+    cfg.timeout_ms = timeout_ms + 2000 < TRAIN_TIMEOUT_MS ? timeout_ms + 2000 : TRAIN_TIMEOUT_MS;
+    cfg.t0_ns = fb_host_mono_ns();
+    rfd = open(tmp, O_RDONLY | O_CLOEXEC);
+    wsfd = memfd_create("fnbox-workingset", MFD_CLOEXEC);
+    nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (rfd < 0 || wsfd < 0 || nullfd < 0 || pipe2(in, O_CLOEXEC) != 0 ||
+        write(in[1], event, strlen(event)) != (ssize_t)strlen(event)) {
+        fb_info("no training run: %s", strerror(errno));
+        goto out;
+    }
+    close(in[1]);
+    in[1] = -1;
+    cfg.kernel.image_fd = rfd;
+    cfg.kernel.ws_fd = wsfd;
+    cfg.stdio[0] = in[0];
+    cfg.stdio[1] = nullfd;
+    cfg.stdio[2] = nullfd;
+    if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+        fb_info("no training run: %s", err.msg);
+        goto out;
+    }
+    out = fb_sandbox_wait(&sb, &cfg, &status, &err);
+    if (out != FB_SANDBOX_EXITED) {
+        fb_info("training run failed (%s): no working set", err.msg[0] ? err.msg : "no exit");
+        goto out;
+    }
+    if (fstat(wsfd, &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20) ||
+        !(ws = malloc((size_t)st.st_size)) ||
+        pread(wsfd, ws, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
+        fb_info("training run recorded no working set");
+        goto out;
+    }
+    len = (size_t)st.st_size;
+    if (fb_image_append_raw(img_fd, "workingset", ws, len, &err) < 0)
+        fb_warn("adding the working set to the image: %s", err.msg);
+    else
+        fb_dbg("working set: %zu bytes (exit status %d)", len, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+out:
+    free(ws);
+    for (int k = 0; k < 2; k++)
+        if (in[k] >= 0)
+            close(in[k]);
+    if (wsfd >= 0)
+        close(wsfd);
+    if (nullfd >= 0)
+        close(nullfd);
+    if (rfd >= 0)
+        close(rfd);
+}
+
 int fb_cmd_checkpoint(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -217,6 +310,8 @@ int fb_cmd_checkpoint(int argc, char **argv)
         {"cwd", required_argument, NULL, 'c'},
         {"memory", required_argument, NULL, 'M'},
         {"init-timeout", required_argument, NULL, 'T'},
+        {"train-event", required_argument, NULL, 'E'},
+        {"no-train", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -235,7 +330,8 @@ int fb_cmd_checkpoint(int argc, char **argv)
     char *tmp = NULL, *code_abs = NULL, buf[64];
     uint64_t v, timeout_hint = 3000;
     int c, i, status = 0, nmounts = 0, fd = -1, inpipe[2] = {-1, -1}, rc;
-    bool json = false;
+    bool json = false, no_train = false;
+    const char *train_event = NULL;
     struct stat st;
     msgpack_sbuffer mb;
 
@@ -297,6 +393,14 @@ int fb_cmd_checkpoint(int argc, char **argv)
                 return fb_cli_usage_error(checkpoint_usage,
                                           "--init-timeout: expected a duration like 30s");
             cfg.timeout_ms = v / 1000;
+            break;
+        case 'E':
+            if (strlen(optarg) > TRAIN_EVENT_MAX)
+                return fb_cli_usage_error(checkpoint_usage, "--train-event: at most 64 KiB");
+            train_event = optarg;
+            break;
+        case 'n':
+            no_train = true;
             break;
         case 'j':
             json = true;
@@ -422,7 +526,12 @@ int fb_cmd_checkpoint(int argc, char **argv)
     fb_sandbox_forward_signals(NULL);
     switch (out) {
     case FB_SANDBOX_CHECKPOINTED: {
-        double ms = (fb_host_mono_ns() - cfg.t0_ns) / 1e6;
+        double ms = (fb_host_mono_ns() - cfg.t0_ns) / 1e6, train_ms = 0;
+        if (!no_train && (train_event || tname)) {
+            int64_t t1 = fb_host_mono_ns();
+            train(&cfg, tmp, fd, train_event ? train_event : "{}", timeout_hint);
+            train_ms = (fb_host_mono_ns() - t1) / 1e6;
+        }
         if (fstat(fd, &st) != 0 || rename(tmp, output) != 0) {
             snprintf(err.msg, sizeof(err.msg), "renaming %s to %s: %s", tmp, output,
                      strerror(errno));
@@ -435,17 +544,19 @@ int fb_cmd_checkpoint(int argc, char **argv)
         if (json) {
             printf("{\"image\":");
             fb_meta_json_string(stdout, output);
-            printf(",\"size_bytes\":%llu,\"checkpoint_ms\":%.1f,\"save_ms\":%.1f,\"template\":",
-                   (unsigned long long)st.st_size, ms, status / 1000.0);
+            printf(",\"size_bytes\":%llu,\"checkpoint_ms\":%.1f,\"save_ms\":%.1f,"
+                   "\"train_ms\":%.1f,\"template\":",
+                   (unsigned long long)st.st_size, ms, status / 1000.0, train_ms);
             if (tname)
                 fb_meta_json_string(stdout, tname);
             else
                 printf("null");
             printf("}\n");
         } else {
-            fprintf(stderr, "fnbox: checkpoint written to %s (%s, %.1f ms, of which saving %.1f ms)\n",
+            fprintf(stderr, "fnbox: checkpoint written to %s (%s, %.1f ms, of which saving %.1f ms)"
+                            "%s\n",
                     output, fb_meta_human_size((uint64_t)st.st_size, buf, sizeof(buf)), ms,
-                    status / 1000.0);
+                    status / 1000.0, train_ms ? "; then a training run" : "");
         }
         rc = 0;
         break;

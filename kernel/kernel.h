@@ -40,6 +40,10 @@ struct fb_kernel_opts {
     bool prefault; /* restore: load and map all memory before starting */
     bool populate; /* prefault: populate the host page tables too (warm pools: nothing of it
                     * is left on the request's path) */
+    /* restore, no prefault: record the working set (kernel/mm/mm_save.h) and write it to
+     * ws_fd when pid 1 exits (fnbox checkpoint's training run) */
+    bool ws_record;
+    int ws_fd;
     /* Torture testing (fnbox run --checkpoint-torture): checkpoint every torture_us of running
      * time instead of at the ready point; a checkpoint that cannot be taken (unsupported state)
      * is skipped and the sandbox resumes. */

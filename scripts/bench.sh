@@ -324,14 +324,16 @@ add_row pyckpt "checkpoint python fn (start+init+save)" ms 50 0
 saved_native=${NA[native]:-} saved_runsc=${NA[runsc]:-}
 NA[native]="(no image to make)" NA[runsc]="(not measured: runsc checkpoint needs an OCI container)"
 NATIVE_CMD=() RUNSC_CMD=()
-FNBOX_CMD=("$FNBOX" checkpoint --template python --code "$HELLO" -o "$WORK/bench-ckpt.img")
+FNBOX_CMD=("$FNBOX" checkpoint --no-train --template python --code "$HELLO" -o "$WORK/bench-ckpt.img")
 measure pyckpt "$RUNS" 60 "" 1
 NA[native]=$saved_native NA[runsc]=$saved_runsc
 [ -z "${NA[native]}" ] && unset 'NA[native]'
 [ -z "${NA[runsc]}" ] && unset 'NA[runsc]'
 IMG_SIZE=$(stat -c %s "$IMG" 2>/dev/null || echo 0)
-SAVE_MS=$("$FNBOX" checkpoint --json --template python --code "$HELLO" -o "$WORK/bench-ckpt2.img" \
-    2>/dev/null | sed -n 's/.*"save_ms":\([0-9.]*\).*/\1/p')
+CKPT_JSON=$("$FNBOX" checkpoint --json --template python --code "$HELLO" -o "$WORK/bench-ckpt2.img" \
+    2>/dev/null)
+SAVE_MS=$(sed -n 's/.*"save_ms":\([0-9.]*\).*/\1/p' <<<"$CKPT_JSON")
+TRAIN_MS=$(sed -n 's/.*"train_ms":\([0-9.]*\).*/\1/p' <<<"$CKPT_JSON")
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -366,9 +368,12 @@ echo "runsc: \`${RUNSC[*]} do CMD\`; fnbox: \`build/fnbox run [--mount build/ben
     "[--mount $DATA_DIR:$FB_DATA:ro] -- CMD\`."
 echo "python fn: templates/examples/hello via templates/python/bootstrap.py, event {} on stdin;" \
     "native and runsc start python cold, fnbox runs \`fnbox restore IMAGE\` (image" \
-    "$((IMG_SIZE / 1024)) KiB, made by \`fnbox checkpoint --template python\`)."
-echo "checkpoint row: the whole \`fnbox checkpoint\` command (sandbox start, python start and" \
-    "import, then the save); the save alone took ${SAVE_MS:-?} ms in one more run. runsc: the" \
+    "$((IMG_SIZE / 1024)) KiB, made by \`fnbox checkpoint --template python\`, with its working" \
+    "set from the training run)."
+echo "checkpoint row: the whole \`fnbox checkpoint --no-train\` command (sandbox start, python" \
+    "start and import, then the save); the save alone took ${SAVE_MS:-?} ms in one more run, and" \
+    "the training run that templates add by default (restore once on {}, record the working" \
+    "set) ${TRAIN_MS:-?} ms. runsc: the" \
     "\`runsc checkpoint\` command alone on the same function in a container: $RUNSC_CKPT."
 echo "restore -> response: scripts/bench/fnbox_fn.sh and runsc_fn.sh (restore start until the" \
     "answer is complete; runsc restores the container image made by \`runsc checkpoint\`)."

@@ -451,6 +451,7 @@ struct fb_image_reader {
     int fd;
     const uint8_t *buf;
     uint64_t size;
+    uint64_t table_off; /* where the section table starts: section data ends before it */
     char path[256];
     uint32_t major, minor;
     uint64_t created;
@@ -540,6 +541,7 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
     if (r->nsec < 0 || r->nsec > FB_IMAGE_MAX_SECTIONS)
         return fb_error_set(err, EINVAL, "%s: corrupt image (%d sections)", r->path, r->nsec);
     table_off = get64(hdr + 72);
+    r->table_off = table_off;
     tlen = (size_t)r->nsec * ENTRY_SIZE;
     table = malloc(tlen ? tlen : 1);
     if (!table)
@@ -863,4 +865,44 @@ int fb_image_verify(struct fb_image_reader *r, struct fb_error *err)
         }
     }
     return 0;
+}
+
+/* ---- appending ----------------------------------------------------------------------------------- */
+
+int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
+                        struct fb_error *err)
+{
+    struct fb_image_reader *r;
+    struct fb_image_writer *w;
+    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3), i;
+
+    if (dfd < 0)
+        return fb_error_set(err, errno, "image: %s", strerror(errno));
+    if (fb_image_fdopen(dfd, "image", &r, err) < 0) /* validates what is there; takes dfd */
+        return -1;
+    for (i = 0; i < r->nsec; i++)
+        if (r->sec[i].offset + r->sec[i].length > r->table_off) {
+            fb_image_close(r);
+            return fb_error_set(err, EINVAL, "image: a section lies after the section table");
+        }
+    w = calloc(1, sizeof(*w));
+    if (!w) {
+        fb_image_close(r);
+        return fb_error_set(err, ENOMEM, "out of memory");
+    }
+    /* The new section overwrites the old table; commit writes a new table and header. */
+    w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    memcpy(w->sec, r->sec, sizeof(r->sec));
+    w->nsec = r->nsec;
+    w->pos = r->table_off;
+    fb_image_close(r);
+    if (w->fd < 0) {
+        free(w);
+        return fb_error_set(err, errno, "image: %s", strerror(errno));
+    }
+    if (fb_image_add_raw(w, name, data, len, err) < 0) {
+        fb_image_writer_abort(w);
+        return -1;
+    }
+    return fb_image_writer_commit(w, err);
 }

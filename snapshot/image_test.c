@@ -111,6 +111,42 @@ static void poke(off_t off, uint8_t v)
     close(fd);
 }
 
+/* A section appended in place: every old section still reads back and verifies, the new one
+ * too; appending to something that is not an image is refused. */
+static void test_append_raw(void)
+{
+    struct fb_image_reader *r;
+    struct fb_error err = {0};
+    struct collect c = {0, 0};
+    void *data;
+    size_t len;
+    int fd;
+
+    FBT_CHECK_EQ(write_image(), 0);
+    fd = open(path, O_RDWR);
+    FBT_CHECK(fd >= 0);
+    FBT_CHECK_EQ(fb_image_append_raw(fd, "workingset", "WSWSWS", 6, &err), 0);
+    FBT_CHECK(fb_image_append_raw(fd, "workingset", "again", 5, &err) < 0); /* no duplicates */
+    close(fd);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_image_nsections(r), 4);
+    FBT_CHECK_EQ(fb_image_verify(r, &err), 0);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "workingset", &data, &len, &err), 0);
+    FBT_CHECK(len == 6 && memcmp(data, "WSWSWS", 6) == 0);
+    free(data);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "kernel", &data, &len, &err), 0);
+    FBT_CHECK(len == 1 && memcmp(data, "K", 1) == 0);
+    free(data);
+    FBT_CHECK_EQ(fb_image_read_memory(r, "memory", collect_page, &c, &err), 0);
+    FBT_CHECK_EQ(c.n, NPAGES - NPAGES / 10); /* every tenth page is zero: not stored */
+    FBT_CHECK_EQ(c.bad, 0);
+    fb_image_close(r);
+    fd = open(path, O_RDWR | O_TRUNC);
+    FBT_CHECK(fd >= 0 && write(fd, "not an image", 12) == 12);
+    FBT_CHECK(fb_image_append_raw(fd, "workingset", "x", 1, &err) < 0);
+    close(fd);
+}
+
 static void test_bad_magic(void)
 {
     struct fb_error err;
@@ -248,6 +284,7 @@ int main(void)
         if (i % 10)
             memset(pages + i * 4096, (int)(i & 0xff), 1000 + i); /* compressible, non-zero */
     FBT_RUN(test_round_trip);
+    FBT_RUN(test_append_raw);
     FBT_RUN(test_bad_magic);
     FBT_RUN(test_bad_header_checksum);
     FBT_RUN(test_bad_version);

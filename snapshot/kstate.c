@@ -1702,6 +1702,7 @@ static int load_mms(struct loader *l, struct fb_sr *top)
         l->mms[i] = fb_mm_load(&arr, &fb_k->mf, fb_k->plat, map_lookup, l);
         if (!l->mms[i] || l->bad)
             return bad(l, "address space");
+        l->mms[i]->image_index = i + 1; /* names it in the "workingset" section */
     }
     return 0;
 }
@@ -2172,8 +2173,8 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     struct fb_sr top, kr;
     struct fb_thread_group **tgs = NULL;
     uint32_t ntgs = 0, i;
-    void *blob = NULL;
-    size_t len;
+    void *blob = NULL, *ws = NULL;
+    size_t len, wslen = 0;
     char magic[16];
     int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
     uint64_t version, next_pid, pid_max;
@@ -2185,15 +2186,20 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     if (fb_image_fdopen(fd, "image", &img, err) < 0)
         return -1;
     if (fb_memfile_load(&fb_k->mf, img, err) < 0 ||
-        fb_image_read_raw(img, "kernel", &blob, &len, err) < 0) {
+        fb_image_read_raw(img, "kernel", &blob, &len, err) < 0 ||
+        (fb_k->opts.prefault && fb_image_section(img, "workingset") &&
+         fb_image_read_raw(img, "workingset", &ws, &wslen, err) < 0)) {
         fb_image_close(img);
+        free(blob);
         return -1;
     }
+    fb_mm_ws_recording = fb_k->opts.ws_record;
     fb_image_close(img);
     fb_dbg("image memory loaded in %.2f ms (%lu pages)", (fb_host_mono_ns() - t0) / 1e6,
            (unsigned long)fb_k->mf.used_pages);
     if (fb_sr_parse(&doc, blob, len) < 0) {
         free(blob);
+        free(ws);
         return fb_error_set(err, EINVAL, "image: the kernel state is not valid msgpack");
     }
     fb_sr_open(&top, &doc.up.data, &l.bad);
@@ -2268,6 +2274,17 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         }
         for (k = 0; k < users && r == 0; k++)
             r = fb_k->plat->ops->as_add_thread(ctx, l.mms[i]->as);
+        if (r == 0 && fb_k->opts.prefault && ws) {
+            size_t all = l.mms[i]->nrefault;
+            long kept = fb_mm_ws_filter(l.mms[i], ws, wslen);
+            if (kept < 0) {
+                fb_k->plat->ops->ctx_release(ctx);
+                bad(&l, "working set");
+                goto out;
+            }
+            fb_dbg("working set: %ld of %zu left-out file pages of address space %u prefaulted",
+                   kept, all, i + 1);
+        }
         if (r == 0 && fb_k->opts.prefault)
             r = fb_mm_prefault(l.mms[i], ctx, fb_k->opts.populate);
         fb_k->plat->ops->ctx_release(ctx);
@@ -2299,5 +2316,6 @@ out:
     free(tgs);
     fb_sr_doc_free(&doc);
     free(blob);
+    free(ws);
     return rc;
 }

@@ -24,6 +24,8 @@
 
 static const int prot_rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
 
+bool fb_mm_ws_recording;
+
 /* ---- references to backing objects (used by vma.c) ------------------------------------------ */
 
 void fb_vma_map_get(struct fb_mappable *m)
@@ -278,8 +280,10 @@ static bool copy_early(const struct fb_vma *vma)
 }
 
 /* Give every page of [start, end) (inside vma) a page-table entry. Stops early (returning the
- * end reached) when a file ends; returns -errno if not even `start` could be populated. */
-static int64_t populate(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
+ * end reached) when a file ends; returns -errno if not even `start` could be populated.
+ * gp_flags: FB_GETPAGES_EXACT to bring in no more file pages than asked. */
+static int64_t populate_flags(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end,
+                              unsigned gp_flags)
 {
     uint64_t vpn = VPN(start), endvpn = VPN(end);
 
@@ -314,7 +318,8 @@ static int64_t populate(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
             uint64_t pgoff = VPN(vma->off) + (vpn - VPN(vma->start));
             bool shared = vma->flags & FB_VMA_SHARED;
 
-            got = vma->map->ops->get_pages(vma->map, pgoff, (int)FB_MIN(n, 64), shared, offs);
+            got = vma->map->ops->get_pages(vma->map, pgoff, (int)FB_MIN(n, 64),
+                                           gp_flags | (shared ? FB_GETPAGES_WRITE : 0), offs);
             if (got <= 0) {
                 if (vpn == VPN(start))
                     return got < 0 ? got : -EFAULT;
@@ -342,6 +347,11 @@ static int64_t populate(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
         }
     }
     return (int64_t)end;
+}
+
+static int64_t populate(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, uint64_t end)
+{
+    return populate_flags(mm, vma, start, end, 0);
 }
 
 /* Make the page at vpn (present, in private writable vma) exclusively ours and writable. */
@@ -409,17 +419,33 @@ static bool prot_allows(const struct fb_vma *vma, bool write)
     return vma->prot & prot_rwx; /* x86: any access right implies read */
 }
 
+static int cmp_vpn(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
 {
     size_t i;
     int r = 0;
 
     ctx_override = ctx;
-    for (i = 0; i < mm->nrefault && r >= 0; i++) {
-        uint64_t addr = mm->refault[i] << FB_PAGE_SHIFT;
+    /* Runs of consecutive hints in one VMA at a time. A recorded working set is read exactly;
+     * plain hints (everything touched before the checkpoint) with the usual read-ahead, which
+     * fills the gaps between them in fewer, larger reads. */
+    qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), cmp_vpn);
+    for (i = 0; i < mm->nrefault && r >= 0;) {
+        uint64_t addr = mm->refault[i] << FB_PAGE_SHIFT, n = 1;
         struct fb_vma *vma = fb_vma_find(&mm->vmas, addr);
-        if (vma && !fb_radix_get(&mm->pt, mm->refault[i]))
-            r = (int)FB_MIN(populate(mm, vma, addr, addr + PAGE), 0);
+        while (i + n < mm->nrefault && mm->refault[i + n] == mm->refault[i] + n && vma &&
+               (mm->refault[i] + n) << FB_PAGE_SHIFT < vma->end && n < 64)
+            n++;
+        if (vma)
+            r = (int)FB_MIN(populate_flags(mm, vma, addr, addr + n * PAGE,
+                                           mm->refault_exact ? FB_GETPAGES_EXACT : 0),
+                            0);
+        i += n;
     }
     if (r >= 0) {
         /* Every VMA's runs in as few platform round trips as the batch allows. */
@@ -472,10 +498,16 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
         }
         return SIGSEGV;
     }
-    /* Not mapped in the platform: populate a window around the fault and map it. */
+    /* Not mapped in the platform: populate a window around the fault and map it (recording
+     * a working set: just the page, and note it). */
     window = (!vma->map ? ANON_FAULT_PAGES
                         : (vma->prot & PROT_EXEC) ? TEXT_FAULT_PAGES : FILE_FAULT_PAGES) *
              PAGE;
+    if (fb_mm_ws_recording) {
+        window = PAGE;
+        if (mm->image_index)
+            fb_mm_ws_note(mm->image_index, vpn);
+    }
     ws = FB_MAX(vma->start, addr & ~(window - 1));
     we = FB_MIN(vma->end, ws + window);
     if (ws > FB_PAGE_ROUND_DOWN(addr)) /* cannot happen, but keep the fault page covered */

@@ -21,9 +21,12 @@ struct fb_mappable_ops {
     void (*put)(struct fb_mappable *m);
     /* Memory-file pages backing file pages [pgoff, pgoff+n): fills out[i] with byte offsets for
      * as many consecutive pages as it can (at least 1), each with a new reference for the caller.
-     * Returns how many, or -errno (-EFAULT for pages wholly beyond end of file: SIGBUS). */
-    int (*get_pages)(struct fb_mappable *m, uint64_t pgoff, int n, bool write, uint64_t *out);
+     * Returns how many, or -errno (-EFAULT for pages wholly beyond end of file: SIGBUS).
+     * flags: FB_GETPAGES_*. */
+    int (*get_pages)(struct fb_mappable *m, uint64_t pgoff, int n, unsigned flags, uint64_t *out);
 };
+#define FB_GETPAGES_WRITE 1u /* for a shared writable mapping */
+#define FB_GETPAGES_EXACT 2u /* bring in only the pages asked for, no read-ahead (prefault) */
 struct fb_mappable {
     const struct fb_mappable_ops *ops;
 };
@@ -53,7 +56,15 @@ struct fb_mm {
      * file pages); fb_mm_prefault brings them back in before the sandbox reports ready. */
     uint64_t *refault;
     size_t nrefault;
+    bool refault_exact; /* the hints are a recorded working set: fill no neighbours */
+    uint32_t image_index; /* restored: 1-based position of this address space in the image */
 };
+
+/* Working-set recording (`fnbox checkpoint`'s training restore, see mm_save.h): while set, a
+ * fault maps only its own page and is noted for address spaces restored from the image. */
+extern bool fb_mm_ws_recording;
+/* Note a fault of the page at vpn in the image's address space `index` (mm_save.c). */
+void fb_mm_ws_note(uint32_t index, uint64_t vpn);
 
 /* Where the Sentry is making platform calls from: set by the task layer for each host thread. */
 struct fb_pctx *fb_mm_current_ctx(void);

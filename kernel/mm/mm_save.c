@@ -5,6 +5,7 @@
 #include "kernel/mm/mm_save.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -300,4 +301,120 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
         return NULL;
     }
     return mm;
+}
+
+/* ---- working set ------------------------------------------------------------------------- */
+
+static pthread_mutex_t ws_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t *ws_pairs; /* (index << 40 | vpn): vpns fit in 36 bits (47-bit addresses) */
+static size_t ws_n, ws_cap;
+
+void fb_mm_ws_note(uint32_t index, uint64_t vpn)
+{
+    pthread_mutex_lock(&ws_lock);
+    if (ws_n == ws_cap) {
+        size_t nc = ws_cap ? ws_cap * 2 : 4096;
+        uint64_t *np = nc < (1u << 24) ? realloc(ws_pairs, nc * sizeof(*np)) : NULL;
+        if (np) {
+            ws_pairs = np;
+            ws_cap = nc;
+        }
+    }
+    if (ws_n < ws_cap && index < (1u << 20))
+        ws_pairs[ws_n++] = (uint64_t)index << 40 | (vpn & ((1ull << 40) - 1));
+    pthread_mutex_unlock(&ws_lock);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int put_all(int fd, const void *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO;
+        p = (const uint8_t *)p + n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int fb_mm_ws_write(int fd)
+{
+    size_t i = 0, j, k, u = 0;
+    int r = 0;
+
+    pthread_mutex_lock(&ws_lock);
+    qsort(ws_pairs, ws_n, sizeof(*ws_pairs), cmp_u64);
+    for (j = 0; j < ws_n; j++) /* unique */
+        if (!u || ws_pairs[u - 1] != ws_pairs[j])
+            ws_pairs[u++] = ws_pairs[j];
+    ws_n = u;
+    while (i < ws_n && r == 0) {
+        uint32_t hdr[2] = {(uint32_t)(ws_pairs[i] >> 40), 0};
+        for (j = i; j < ws_n && ws_pairs[j] >> 40 == hdr[0]; j++)
+            ;
+        hdr[1] = (uint32_t)(j - i);
+        r = put_all(fd, hdr, sizeof(hdr));
+        for (k = i; k < j && r == 0; k++) {
+            uint64_t vpn = ws_pairs[k] & ((1ull << 40) - 1);
+            r = put_all(fd, &vpn, sizeof(vpn));
+        }
+        i = j;
+    }
+    pthread_mutex_unlock(&ws_lock);
+    return r;
+}
+
+long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len)
+{
+    size_t off = 0, i, kept = 0;
+    const uint8_t *mine = NULL;
+    uint32_t nmine = 0;
+
+    /* Validate the whole section first; find this address space's list. */
+    while (off < len) {
+        uint32_t hdr[2];
+        uint64_t prev = 0;
+        if (len - off < sizeof(hdr))
+            return -1;
+        memcpy(hdr, ws + off, sizeof(hdr));
+        off += sizeof(hdr);
+        if (hdr[0] == 0 || hdr[1] > (len - off) / 8)
+            return -1;
+        for (i = 0; i < hdr[1]; i++) {
+            uint64_t v;
+            memcpy(&v, ws + off + i * 8, 8);
+            if ((i && v <= prev) || v >= (FB_MM_MAX_ADDR >> FB_PAGE_SHIFT))
+                return -1;
+            prev = v;
+        }
+        if (hdr[0] == mm->image_index) {
+            mine = ws + off;
+            nmine = hdr[1];
+        }
+        off += (size_t)hdr[1] * 8;
+    }
+    /* Both lists are sorted: one merge pass. */
+    qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), cmp_u64);
+    for (i = 0, off = 0; i < mm->nrefault; i++) {
+        uint64_t v = 0;
+        while (off < nmine) {
+            memcpy(&v, mine + off * 8, 8);
+            if (v >= mm->refault[i])
+                break;
+            off++;
+        }
+        if (off < nmine && v == mm->refault[i])
+            mm->refault[kept++] = mm->refault[i];
+    }
+    mm->nrefault = kept;
+    mm->refault_exact = true;
+    return (long)kept;
 }

@@ -31,4 +31,19 @@ void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
 struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platform *plat,
                          struct fb_mappable *(*map_lookup)(uint64_t id, void *arg), void *arg);
 
+/* ---- working set (image section "workingset") ---------------------------------------------------
+ * `fnbox checkpoint` restores its new image once more and runs the function on a sample event
+ * while every first touch of a page is a fault of that page alone (recording mode); the pages
+ * faulted, per address space of the image, become the "workingset" section. A restore with
+ * prefault then fills only the left-out file pages in it (each copied out of the host's page
+ * cache: the bulk of a restore's CPU time) and leaves the rest to fault in when touched.
+ * Section layout, repeated: u32 address-space index (1-based, image order), u32 count, count
+ * u64 page numbers, strictly increasing. */
+
+/* Write what was noted in the section layout; 0 or -errno. */
+int fb_mm_ws_write(int fd);
+/* Keep only mm's refault hints that are in its working set in ws (len bytes); returns how many
+ * were kept, or -1 when ws is malformed (then nothing changes). */
+long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "kernel/futex/futex.h"
 #include "kernel/mm/mm.h"
+#include "kernel/mm/mm_save.h"
 #include "kernel/signal/signal.h"
 #include "kernel/time/posix_timers.h"
 #include "kernel/util/log.h"
@@ -199,6 +200,12 @@ static void tg_become_zombie(struct fb_thread_group *tg, int status)
         fb_k->init_status = status;
         fb_k->init_exited = true;
         kill_all_others(tg);
+        if (fb_k->opts.ws_record && fb_mm_ws_recording) {
+            int r = fb_mm_ws_write(fb_k->opts.ws_fd);
+            fb_mm_ws_recording = false;
+            if (r < 0)
+                fb_warn("writing the working set: %s", strerror(-r));
+        }
         if (fb_k->opts.on_init_exit)
             fb_k->opts.on_init_exit(status);
     }

@@ -726,12 +726,12 @@ static int fill(struct p9_inode *pi, uint64_t pg, uint64_t n)
     return 0;
 }
 
-static int map_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, bool write, uint64_t *out)
+static int map_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, unsigned flags,
+                         uint64_t *out)
 {
     struct p9_inode *pi = fb_container_of(m, struct p9_inode, mappable);
     uint64_t size = pi->ino->st.size, npages = (size + FB_PAGE_SIZE - 1) >> FB_PAGE_SHIFT;
     int i;
-    (void)write;
 
     if (pgoff >= npages)
         return -EFAULT;
@@ -744,6 +744,7 @@ static int map_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, bool writ
             uint64_t run = 1;
             int r;
             while (run < CACHE_CHUNK_PAGES && pgoff + i + run < npages &&
+                   (!(flags & FB_GETPAGES_EXACT) || i + run < (uint64_t)n) &&
                    !fb_radix_get(&pi->cache, pgoff + i + run))
                 run++;
             r = fill(pi, pgoff + (uint64_t)i, run);

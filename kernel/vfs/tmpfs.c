@@ -1006,9 +1006,10 @@ static void tmpfs_map_put(struct fb_mappable *m)
     fb_inode_put(map_node(m)->inode);
 }
 
-static int tmpfs_map_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, bool write,
+static int tmpfs_map_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, unsigned flags,
                                uint64_t *out)
 {
+    bool write = flags & FB_GETPAGES_WRITE;
     struct tmpfs_node *node = map_node(m);
     uint64_t end = FB_PAGE_ROUND_UP(node->inode->st.size) >> FB_PAGE_SHIFT;
     uint64_t want;

@@ -103,6 +103,39 @@ pre_faults=$(sed -n 's/.* \([0-9]*\) faults .*/\1/p' <<<"$err")
 # By default memory the program had touched comes back mapped; only memory touched for the
 # first time (a new heap page, a copy-on-write) may still fault. --lazy faults it back in.
 t py_prefault "default restore: the answer with almost no page faults; --lazy: the same answer, faulting ($pre_faults vs $lazy_faults)" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"pre\"" <<<"$1" && [ -n "$2" ] && [ -n "$3" ] && [ "$2" -le 5 ] && [ "$3" -ge 20 ] && [ "$4" = 0 ] && grep -q "\"hello\": \"lazy\"" <<<"$5"' "$status" "$out" "$pre_faults" "$lazy_faults" "$lazy_status" "$lazy_out"
+# The training run: a template checkpoint restores its image once on the event {} and keeps the
+# pages that invocation touched (section "workingset"); restores then prefault just those.
+fx "" inspect "$tmp/hello.img"
+t ws_section "a template image carries a working set" bash -c 'grep -q "^  workingset " <<<"$0"' "$out"
+fx '{"name":"ws"}' restore -vv "$tmp/hello.img"
+ws_line=$(grep -o 'working set: [0-9]* of [0-9]*' <<<"$err")
+t ws_prefault "restore prefaults only the working set's file pages ($ws_line) and answers" bash -c '
+    set -- $1; [ -n "$3" ] && [ "$3" -gt 0 ] && [ "$3" -lt "$5" ] && grep -q "\"hello\": \"ws\"" <<<"$0"' "$out" "$ws_line"
+fx "" checkpoint --no-train --template python --code "$tmp/hello" --handler main.handler -o "$tmp/hello-nt.img"
+fx "" inspect "$tmp/hello-nt.img"
+t ws_no_train "--no-train: no working set" bash -c '! grep -q "^  workingset " <<<"$0"' "$out"
+# The training run cannot touch the host: every mount is read-only then, output is dropped.
+mkdir -p "$tmp/wcode" "$tmp/wout"
+cat >"$tmp/wcode/main.py" <<'PY'
+def handler(event, context):
+    open("/out/marker", "w").write("written by an invocation")
+    print("training output")
+    return {"wrote": True}
+PY
+fx "" checkpoint --template python --code "$tmp/wcode" --mount "$tmp/wout:/out:rw" -o "$tmp/w.img"
+t ws_no_side_effects "the training run wrote nothing to a read-write mount" bash -c '[ "$0" = 0 ] && [ ! -e "$1/marker" ] && [ -z "$2" ]' "$status" "$tmp/wout" "$out"
+fx '{}' restore "$tmp/w.img"
+t ws_rw_after "a real invocation of that image writes to the mount" bash -c '[ "$0" = 0 ] && [ -s "$1/marker" ]' "$status" "$tmp/wout"
+# A training run that does not finish only leaves the working set out.
+mkdir -p "$tmp/scode"
+printf 'import time\ndef handler(event, context):\n    time.sleep(30)\n' >"$tmp/scode/main.py"
+t0=$(date +%s)
+fx "" checkpoint --template python --code "$tmp/scode" --timeout-hint 300 -o "$tmp/s.img"
+t1=$(date +%s)
+fx2_status=$status
+fx "" inspect "$tmp/s.img"
+t ws_train_timeout "a training run that times out: image written without a working set, in seconds" bash -c '[ "$0" = 0 ] && [ $(($2 - $1)) -lt 10 ] && ! grep -q "^  workingset " <<<"$3"' "$fx2_status" "$t0" "$t1" "$out"
+
 fx 'not json' restore "$tmp/hello.img"
 t py_bad_event "an event that is not JSON: Runtime.UnmarshalError" bash -c '[ "$0" = 1 ] && grep -q UnmarshalError <<<"$1"' "$status" "$out"
 
