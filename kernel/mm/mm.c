@@ -21,6 +21,10 @@
 #define TEXT_FAULT_PAGES 256 /* and for program text: each fault costs two host context switches
                               * (~100-200 us here), a 1 MiB in-kernel copy far less */
 #define STACK_GUARD_GAP (256 * PAGE)
+/* Fault-around for file pages of an address space restored with a recorded working set: what
+ * it misses is mostly a stray page (another branch of the handler), not a sweep through a
+ * library, so a large window would mostly copy pages nobody touches. */
+#define WS_MISS_FAULT_PAGES 16
 
 static const int prot_rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
 
@@ -503,6 +507,8 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
     window = (!vma->map ? ANON_FAULT_PAGES
                         : (vma->prot & PROT_EXEC) ? TEXT_FAULT_PAGES : FILE_FAULT_PAGES) *
              PAGE;
+    if (mm->refault_exact && vma->map)
+        window = FB_MIN(window, WS_MISS_FAULT_PAGES * PAGE);
     if (fb_mm_ws_recording) {
         window = PAGE;
         if (mm->image_index)
