@@ -320,6 +320,14 @@ if [ -z "${NA[fnbox]:-}" ]; then
     CONC_MS=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", d / 1e6 }')" ms ($ok of 20 answered)"
 fi
 
+# CPU of one restore, every process together (system-wide /proc/stat over 40 restores).
+RESTORE_CPU=n/a
+if [ -z "${NA[fnbox]:-}" ]; then
+    RESTORE_CPU=$("$ROOT/scripts/bench/restore_cpu.sh" "$FNBOX" "$IMG" 40 2>/dev/null |
+        sed -n 's/restore_cpu_ms=//p')
+    RESTORE_CPU=${RESTORE_CPU:-n/a}" ms"
+fi
+
 add_row pyckpt "checkpoint python fn (start+init+save)" ms 50 0
 saved_native=${NA[native]:-} saved_runsc=${NA[runsc]:-}
 NA[native]="(no image to make)" NA[runsc]="(not measured: runsc checkpoint needs an OCI container)"
@@ -378,6 +386,8 @@ echo "checkpoint row: the whole \`fnbox checkpoint --no-train\` command (sandbox
 echo "restore -> response: scripts/bench/fnbox_fn.sh and runsc_fn.sh (restore start until the" \
     "answer is complete; runsc restores the container image made by \`runsc checkpoint\`)."
 echo "20 fnbox restores of the python image at once: $CONC_MS." 
+echo "CPU per restore of the python image, every process together (scripts/bench/restore_cpu.sh," \
+    "system-wide busy time over 40 sequential restores): $RESTORE_CPU." 
 echo
 echo "spread (min..max of the counted runs, same units):"
 for row in "${ROWS[@]}"; do
