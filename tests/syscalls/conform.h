@@ -591,4 +591,23 @@ static inline void cf_msleep(long ms)
         ;
 }
 
+/* A clock's value in ns. */
+static inline int64_t cf_clock_ns(clockid_t c)
+{
+    struct timespec t;
+    clock_gettime(c, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Burn ns of this thread's CPU time (giving up after 5 s of wall time). */
+static inline void cf_burn_cpu(int64_t ns)
+{
+    int64_t end = cf_clock_ns(CLOCK_THREAD_CPUTIME_ID) + ns;
+    int64_t give_up = cf_clock_ns(CLOCK_MONOTONIC) + 5000000000LL;
+    volatile uint64_t x = 1;
+    while (cf_clock_ns(CLOCK_THREAD_CPUTIME_ID) < end && cf_clock_ns(CLOCK_MONOTONIC) < give_up)
+        for (int i = 0; i < 10000; i++)
+            x = x * 6364136223846793005ull + 1;
+}
+
 #endif

@@ -7,12 +7,6 @@
 #include "conform.h"
 #include <pthread.h>
 
-static int64_t now_ns(clockid_t c)
-{
-    struct timespec t;
-    clock_gettime(c, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 static volatile sig_atomic_t fired1, fired2, fired3;
 static volatile int64_t cpu_at_fire;
@@ -20,7 +14,7 @@ static void on_usr1(int sig)
 {
     (void)sig;
     fired1++;
-    cpu_at_fire = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    cpu_at_fire = cf_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 static void on_usr2(int sig)
 {
@@ -36,23 +30,13 @@ static void on_rt(int sig)
 /* Work until *flag reaches want (or 5 s of wall time pass). */
 static void burn_until(volatile sig_atomic_t *flag, int want)
 {
-    int64_t give_up = now_ns(CLOCK_MONOTONIC) + 5000000000LL;
+    int64_t give_up = cf_clock_ns(CLOCK_MONOTONIC) + 5000000000LL;
     volatile uint64_t x = 1;
-    while (*flag < want && now_ns(CLOCK_MONOTONIC) < give_up)
+    while (*flag < want && cf_clock_ns(CLOCK_MONOTONIC) < give_up)
         for (int i = 0; i < 10000; i++)
             x = x * 6364136223846793005ull + 1;
 }
 
-/* Work for ns of this thread's CPU time. */
-static void burn(int64_t ns)
-{
-    int64_t end = now_ns(CLOCK_THREAD_CPUTIME_ID) + ns;
-    int64_t give_up = now_ns(CLOCK_MONOTONIC) + 5000000000LL;
-    volatile uint64_t x = 1;
-    while (now_ns(CLOCK_THREAD_CPUTIME_ID) < end && now_ns(CLOCK_MONOTONIC) < give_up)
-        for (int i = 0; i < 10000; i++)
-            x = x * 6364136223846793005ull + 1;
-}
 
 static int64_t left_ns(timer_t t)
 {
@@ -91,7 +75,7 @@ int main(int argc, char **argv)
     CHECK_SYS(timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &t1), "timer_create on the process clock");
     memset(&its, 0, sizeof(its));
     its.it_value.tv_nsec = 40000000;
-    int64_t cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    int64_t cpu0 = cf_clock_ns(CLOCK_PROCESS_CPUTIME_ID);
     CHECK_SYS(timer_settime(t1, 0, &its, NULL), "arm it for 40 ms of CPU time");
     cf_msleep(60);
     CHECK(fired1 == 0, "sleeping 60 ms does not fire it");
@@ -123,10 +107,10 @@ int main(int argc, char **argv)
     memset(&its, 0, sizeof(its));
     its.it_value.tv_nsec = 30000000;
     CHECK_SYS(timer_settime(t3, 0, &its, NULL), "arm it for 30 ms");
-    burn(10000000);
+    cf_burn_cpu(10000000);
     int64_t l3 = left_ns(t3);
     CHECK(l3 > 0 && l3 <= 20000000, "after 10 ms of work at most 20 ms are left");
-    burn(25000000);
+    cf_burn_cpu(25000000);
     CHECK_EQ(left_ns(t3), 0, "after 35 ms of work it has expired");
 
     /* Another thread's clock: the timer follows that thread's work. */
