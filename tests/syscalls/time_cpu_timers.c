@@ -7,7 +7,6 @@
 #include "conform.h"
 #include <pthread.h>
 
-
 static volatile sig_atomic_t fired1, fired2, fired3;
 static volatile int64_t cpu_at_fire;
 static void on_usr1(int sig)
