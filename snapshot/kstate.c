@@ -422,8 +422,8 @@ static void save_tmpfs_inode(struct saver *s, struct fb_inode *ino)
     save_ts(w, &ino->st.ctime);
     save_ts(w, &ino->st.btime);
     if (fb_tmpfs_save_payload(ino, w) < 0)
-        fail(s, ENOTSUP, "a %s in tmpfs (a FIFO, socket or device node) cannot be saved yet",
-             S_ISFIFO(ino->st.mode) ? "FIFO" : S_ISSOCK(ino->st.mode) ? "socket" : "device node");
+        fail(s, ENOTSUP, "a %s in tmpfs cannot be saved yet",
+             S_ISFIFO(ino->st.mode) ? "FIFO" : "device node");
     if (S_ISDIR(ino->st.mode)) {
         uint32_t n = 0;
         fb_tmpfs_dir_foreach(ino, count_entry, &n);
@@ -536,10 +536,13 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
     if (fb_file_is_eventfd(f) || fb_file_is_signalfd(f) || fb_file_is_timerfd(f))
         return id;
     if (fb_file_is_socket(f)) {
-        const char *why = "";
-        if (fb_socket_savable(f, &why) < 0)
-            return fail(s, ENOTSUP, "fd %d of pid %d is %s, which cannot be saved yet", fd, pid,
-                        why), 0;
+        /* Its name's node is saved with tmpfs; what it refers to is checked as it is saved. */
+        struct fb_inode *bound = fb_socket_bound_inode(f);
+        if (bound && !(fb_inode_is_tmpfs(bound) && tmpfs_sb_ref(s, bound) >= -1))
+            return fail(s, ENOTSUP, "fd %d of pid %d is a unix socket named by a path outside "
+                        "tmpfs, which cannot be saved yet", fd, pid), 0;
+        if (bound)
+            inode_id(s, bound);
         return id;
     }
     if (f->path.mnt && f->path.dentry && f->inode && !f->path.dentry->deleted) {
@@ -551,6 +554,40 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
     }
     return fail(s, ENOTSUP, "fd %d of pid %d (%s) cannot be saved yet", fd, pid,
                 f->anon_name ? f->anon_name : "an anonymous file"), 0;
+}
+
+static uint64_t socket_inode_id(struct fb_inode *ino, void *arg)
+{
+    return idmap_find(&((struct saver *)arg)->inodes, ino);
+}
+
+/* A socket in the general form, with every socket file of the image as possible references. */
+static void save_socket(struct saver *s, struct fb_file *f)
+{
+    const struct fb_file **files = calloc(s->files.n ? s->files.n : 1, sizeof(*files));
+    uint64_t *ids = calloc(s->files.n ? s->files.n : 1, sizeof(*ids));
+    struct fb_socket_saveset set = {files, ids, 0, socket_inode_id, s, NULL};
+    size_t k;
+
+    if (!files || !ids) {
+        fail(s, ENOMEM, "out of memory");
+        fb_sw_nil(&s->w);
+        free(files);
+        free(ids);
+        return;
+    }
+    for (k = 0; k < s->files.n; k++) {
+        struct fb_file *o = (struct fb_file *)s->files.order[k];
+        if (fb_file_is_socket(o)) {
+            files[set.n] = o;
+            ids[set.n++] = k + 1;
+        }
+    }
+    fb_socket_save(f, &s->w, &set);
+    if (set.why)
+        fail(s, ENOTSUP, "%s cannot be saved yet", set.why);
+    free(files);
+    free(ids);
 }
 
 static void save_files(struct saver *s)
@@ -575,22 +612,11 @@ static void save_files(struct saver *s)
         /* [kind, flags, pos] and the kind's own fields (see the FILE_* enum) */
         fb_sw_array(&s->w, tmpfs ? 6 : sock || event ? 5 : 4);
         if (sock) {
-            const void *peer = fb_socket_peer_key(f);
-            uint64_t pid = 0;
-            size_t k;
-            for (k = 0; peer && k < s->files.n; k++) {
-                struct fb_file *o = (struct fb_file *)s->files.order[k];
-                if (fb_file_is_socket(o) && fb_socket_key(o) == peer)
-                    pid = k + 1;
-            }
-            if (peer && !pid)
-                fail(s, ENOTSUP, "a unix socket whose peer is held outside any fd table cannot "
-                                 "be saved yet");
             fb_sw_u64(&s->w, FILE_SOCKET);
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
-            fb_sw_u64(&s->w, pid);
-            fb_socket_save(f, &s->w);
+            fb_sw_u64(&s->w, 0); /* the socketpair form's peer; references are in the state */
+            save_socket(s, f);
         } else if (epoll) {
             fb_sw_u64(&s->w, FILE_EPOLL);
             fb_sw_u64(&s->w, f->flags);
@@ -1113,6 +1139,7 @@ struct loader {
     struct fb_file **files;
     uint32_t nfiles;
     const msgpack_object **epoll_items; /* by file: an epoll's saved interest list */
+    const msgpack_object **sock_states; /* by file: a socket's state (general form) */
     struct fb_fdtable **fdts;
     uint32_t nfdts;
     struct fb_fs_ctx **fss;
@@ -1368,6 +1395,15 @@ static struct fb_file *file_at(uint64_t id, void *arg)
     return id && id <= l->nfiles ? l->files[id - 1] : NULL;
 }
 
+/* A tmpfs inode by id (socket names). */
+static struct fb_inode *inode_at(uint64_t id, void *arg)
+{
+    struct loader *l = arg;
+    return id && id <= l->ninodes && l->inodes[id - 1] && fb_inode_is_tmpfs(l->inodes[id - 1])
+               ? l->inodes[id - 1]
+               : NULL;
+}
+
 static int load_files(struct loader *l, struct fb_sr *top)
 {
     struct fb_sr arr;
@@ -1379,7 +1415,8 @@ static int load_files(struct loader *l, struct fb_sr *top)
     l->nfiles = arr.n;
     l->files = calloc(arr.n ? arr.n : 1, sizeof(*l->files));
     l->epoll_items = calloc(arr.n ? arr.n : 1, sizeof(*l->epoll_items));
-    if (!l->files || !l->epoll_items)
+    l->sock_states = calloc(arr.n ? arr.n : 1, sizeof(*l->sock_states));
+    if (!l->files || !l->epoll_items || !l->sock_states)
         return fb_error_set(l->err, ENOMEM, "out of memory");
     for (i = 0; i < arr.n; i++) {
         struct fb_sr e;
@@ -1467,6 +1504,19 @@ static int load_files(struct loader *l, struct fb_sr *top)
                 st->via.array.ptr[0].type > MSGPACK_OBJECT_NEGATIVE_INTEGER || peer > l->nfiles ||
                 peer == i + 1)
                 return bad(l, "socket");
+            if (fb_socket_state_is_general(st)) {
+                /* A lone socket now; its state and references once every file exists. */
+                if (l->files[i] || peer ||
+                    st->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+                    st->via.array.ptr[0].via.u64 > 16 ||
+                    fb_socket_new(AF_UNIX, (int)st->via.array.ptr[0].via.u64, 0, 0, &f) < 0)
+                    return bad(l, "socket");
+                f->flags = (unsigned)flags;
+                f->pos = pos;
+                l->sock_states[i] = st;
+                l->files[i] = f;
+                continue;
+            }
             f = l->files[i]; /* made with its peer, earlier in the table */
             if (f) {
                 fb_file_get(f);
@@ -1487,7 +1537,7 @@ static int load_files(struct loader *l, struct fb_sr *top)
             wrap.via.array.size = 1;
             wrap.via.array.ptr = (msgpack_object *)st;
             fb_sr_open(&one, &wrap, &l->bad);
-            if (fb_socket_load_state(f, &one) < 0 || l->bad) {
+            if (fb_socket_load_pair_state(f, &one) < 0 || l->bad) {
                 fb_file_put(f);
                 return bad(l, "socket state");
             }
@@ -1534,6 +1584,15 @@ static int load_files(struct loader *l, struct fb_sr *top)
             return bad(l, "file kind");
         }
         l->files[i] = f;
+    }
+    {
+        struct fb_socket_loadset set = {file_at, inode_at, l};
+        for (i = 0; i < arr.n; i++)
+            if (l->sock_states[i] && fb_socket_load_self(l->files[i], l->sock_states[i], &set) < 0)
+                return bad(l, "socket state");
+        for (i = 0; i < arr.n; i++)
+            if (l->sock_states[i] && fb_socket_load_links(l->files[i], l->sock_states[i], &set) < 0)
+                return bad(l, "socket connections");
     }
     for (i = 0; i < arr.n; i++) {
         struct fb_sr items;
@@ -2155,6 +2214,7 @@ static void loader_free(struct loader *l)
             fb_mm_put(l->mms[i]);
     free(l->files);
     free(l->epoll_items);
+    free(l->sock_states);
     free(l->inodes);
     free(l->fdts);
     free(l->fss);
@@ -2294,13 +2354,20 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             goto out;
         }
     }
-    /* Start every thread. */
+    /* Start every thread. A process that was being killed (its exit group begun, its threads
+     * not gone yet) goes on dying: the threads' exiting flags are not saved, and without them
+     * a stopped one would wait for a SIGCONT forever (the kill was already consumed). */
     {
         struct fb_list *pos;
         fb_list_for_each(pos, &fb_k->tasks)
         {
             struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
-            int r = fb_task_start(t);
+            int r;
+            if (t->tg && t->tg->group_exiting && !t->exiting) {
+                t->exiting = true;
+                t->exit_code = t->tg->exit_status;
+            }
+            r = fb_task_start(t);
             if (r < 0) {
                 fb_error_set(err, -r, "starting a restored thread: %s", strerror(-r));
                 goto out;

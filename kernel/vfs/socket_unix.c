@@ -1719,86 +1719,9 @@ static const struct fb_file_ops sock_ops = {
 
 /* ---- checkpoint support ------------------------------------------------------------------------ */
 
-/* What can be saved today: an unnamed, connected socket (a socketpair end) whose queued data
- * comes from its peer and carries no descriptors; the peer is another saved file or gone. */
-int fb_socket_savable(const struct fb_file *f, const char **why)
-{
-    const struct usock *sk = usk_of(f);
-    const struct fb_list *pos;
-
-    if (sk->addrlen || sk->bound_ino)
-        return *why = "a named unix socket", -ENOTSUP;
-    if (sk->state != USK_CONNECTED || !sk->peer)
-        return *why = "an unconnected or listening unix socket", -ENOTSUP;
-    if (sk->peer->addrlen || sk->peer->peer != sk)
-        return *why = "a unix socket connected to a named one", -ENOTSUP;
-    fb_list_for_each(pos, &sk->rcvq)
-    {
-        const struct usk_buf *b = fb_list_entry(pos, struct usk_buf, node);
-        if (b->nfds || b->sender != sk->peer)
-            return *why = "a unix socket with descriptors in flight", -ENOTSUP;
-    }
-    return 0;
-}
-
-const void *fb_socket_key(const struct fb_file *f)
-{
-    return usk_of(f);
-}
-
-const void *fb_socket_peer_key(const struct fb_file *f)
-{
-    const struct usock *sk = usk_of(f);
-    return sk->peer && !sk->peer->dead ? sk->peer : NULL;
-}
-
-int fb_socket_type(const struct fb_file *f)
-{
-    return usk_of(f)->type;
-}
-
-void fb_socket_save(const struct fb_file *f, struct fb_sw *w)
-{
-    const struct usock *sk = usk_of(f);
-    const struct fb_list *pos;
-    uint32_t n = 0;
-
-    fb_sw_array(w, 19);
-    fb_sw_i64(w, sk->type);
-    fb_sw_u64(w, sk->shutdown);
-    fb_sw_i64(w, sk->err);
-    fb_sw_i64(w, sk->sndbuf);
-    fb_sw_i64(w, sk->rcvbuf);
-    fb_sw_i64(w, sk->rcvlowat);
-    fb_sw_i64(w, sk->priority);
-    fb_sw_i64(w, sk->rcvtimeo_ns);
-    fb_sw_i64(w, sk->sndtimeo_ns);
-    fb_sw_u64(w, (uint64_t)sk->passcred | (uint64_t)sk->reuseaddr << 1 | (uint64_t)sk->reuseport << 2 |
-                     (uint64_t)sk->keepalive << 3 | (uint64_t)sk->broadcast << 4 |
-                     (uint64_t)sk->oobinline << 5 | (uint64_t)sk->debug << 6 |
-                     (uint64_t)sk->dontroute << 7);
-    fb_sw_i64(w, sk->linger.l_onoff);
-    fb_sw_i64(w, sk->linger.l_linger);
-    fb_sw_i64(w, sk->peercred.pid);
-    fb_sw_u64(w, sk->peercred.uid);
-    fb_sw_u64(w, sk->peercred.gid);
-    fb_sw_bool(w, sk->peer && sk->peer->dead);
-    fb_list_for_each(pos, &sk->rcvq) n++;
-    fb_sw_array(w, n);
-    fb_list_for_each(pos, &sk->rcvq)
-    {
-        const struct usk_buf *b = fb_list_entry(pos, struct usk_buf, node);
-        fb_sw_array(w, 4);
-        fb_sw_bin(w, b->data + b->off, b->len - b->off);
-        fb_sw_i64(w, b->cred.pid);
-        fb_sw_u64(w, b->cred.uid);
-        fb_sw_u64(w, b->cred.gid);
-    }
-    fb_sw_u64(w, 0); /* reserved */
-    fb_sw_u64(w, 0);
-}
-
-int fb_socket_load_state(struct fb_file *f, struct fb_sr *r)
+/* Images before the general form hold socketpair ends: loaded onto an end of a fresh pair (the
+ * queue's sender is that end's peer). */
+int fb_socket_load_pair_state(struct fb_file *f, struct fb_sr *r)
 {
     struct usock *sk = usk_of(f);
     struct fb_sr s, q;
@@ -1856,4 +1779,400 @@ int fb_socket_load_state(struct fb_file *f, struct fb_sr *r)
         enqueue(sk, b);
     }
     return 0;
+}
+
+/* ---- checkpoint support, general form ------------------------------------------------------------
+ * Every socket reachable from a saved file: named (abstract, or a path in tmpfs), listening with
+ * its pending connections, accepted, datagram with messages from any sender. Layout of a socket:
+ *   0 type, 1 shutdown, 2 pending error, 3-4 send/receive buffer, 5 SO_RCVLOWAT, 6 priority,
+ *   7-8 receive/send timeouts, 9 boolean options, 10-11 linger, 12-14 peer credentials,
+ *   15 peer gone, 16 queued messages [bytes, pid, uid, gid, sender reference], 17-18 zero,
+ *   19 state, 20 address (bytes), 21 in the name table, 22 tmpfs inode of a path name or 0,
+ *   23 backlog, 24 peer reference, 25 pending connections (sockets in this layout).
+ * The first 19 fields are those of the older socketpair form (whose messages have no sender).
+ * A reference is nil, [1, file id], [2, listener file id, index in its queue] or, for a socket
+ * whose file is gone (a closed peer, the sender of a queued datagram), [3, type, address]. */
+
+#define SOCK2_FIELDS   26
+#define SOCK2_MAX_QUEUE 65536
+
+static bool sock2_find(const struct fb_socket_saveset *set, const struct usock *target,
+                       uint64_t *id, uint64_t *listener, uint32_t *index)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        const struct usock *sk = usk_of(set->files[i]);
+        uint32_t k = 0;
+        const struct fb_list *pos;
+        if (sk == target) {
+            *id = set->ids[i];
+            return true;
+        }
+        fb_list_for_each(pos, &sk->acceptq)
+        {
+            if (fb_list_entry(pos, struct usock, aq_node) == target) {
+                *listener = set->ids[i];
+                *index = k;
+                *id = 0;
+                return true;
+            }
+            k++;
+        }
+    }
+    return false;
+}
+
+static void sock2_ref(struct fb_sw *w, const struct usock *target, struct fb_socket_saveset *set)
+{
+    uint64_t id = 0, listener = 0;
+    uint32_t index = 0;
+
+    if (!target) {
+        fb_sw_nil(w);
+    } else if (sock2_find(set, target, &id, &listener, &index)) {
+        fb_sw_array(w, id ? 2 : 3);
+        fb_sw_u64(w, id ? 1 : 2);
+        fb_sw_u64(w, id ? id : listener);
+        if (!id)
+            fb_sw_u64(w, index);
+    } else {
+        if (!target->dead && !set->why)
+            set->why = "a unix socket connected to (or sent data by) one held outside any fd "
+                       "table";
+        fb_sw_array(w, 3);
+        fb_sw_u64(w, 3);
+        fb_sw_i64(w, target->type);
+        fb_sw_bin(w, &target->addr, target->addrlen);
+    }
+}
+
+static void sock2_save(const struct usock *sk, struct fb_sw *w, struct fb_socket_saveset *set)
+{
+    const struct fb_list *pos;
+    uint32_t n = 0;
+
+    fb_sw_array(w, SOCK2_FIELDS);
+    fb_sw_i64(w, sk->type);
+    fb_sw_u64(w, sk->shutdown);
+    fb_sw_i64(w, sk->err);
+    fb_sw_i64(w, sk->sndbuf);
+    fb_sw_i64(w, sk->rcvbuf);
+    fb_sw_i64(w, sk->rcvlowat);
+    fb_sw_i64(w, sk->priority);
+    fb_sw_i64(w, sk->rcvtimeo_ns);
+    fb_sw_i64(w, sk->sndtimeo_ns);
+    fb_sw_u64(w, (uint64_t)sk->passcred | (uint64_t)sk->reuseaddr << 1 | (uint64_t)sk->reuseport << 2 |
+                     (uint64_t)sk->keepalive << 3 | (uint64_t)sk->broadcast << 4 |
+                     (uint64_t)sk->oobinline << 5 | (uint64_t)sk->debug << 6 |
+                     (uint64_t)sk->dontroute << 7);
+    fb_sw_i64(w, sk->linger.l_onoff);
+    fb_sw_i64(w, sk->linger.l_linger);
+    fb_sw_i64(w, sk->peercred.pid);
+    fb_sw_u64(w, sk->peercred.uid);
+    fb_sw_u64(w, sk->peercred.gid);
+    fb_sw_bool(w, sk->peer && sk->peer->dead);
+    fb_list_for_each(pos, &sk->rcvq) n++;
+    fb_sw_array(w, n);
+    fb_list_for_each(pos, &sk->rcvq)
+    {
+        const struct usk_buf *b = fb_list_entry(pos, struct usk_buf, node);
+        if (b->nfds && !set->why)
+            set->why = "a unix socket with descriptors in flight";
+        fb_sw_array(w, 5);
+        fb_sw_bin(w, b->data + b->off, b->len - b->off);
+        fb_sw_i64(w, b->cred.pid);
+        fb_sw_u64(w, b->cred.uid);
+        fb_sw_u64(w, b->cred.gid);
+        sock2_ref(w, b->sender, set);
+    }
+    fb_sw_u64(w, 0); /* reserved */
+    fb_sw_u64(w, 0);
+    fb_sw_i64(w, sk->state);
+    fb_sw_bin(w, &sk->addr, sk->addrlen);
+    fb_sw_bool(w, sk->addrlen && !fb_list_empty(&sk->bind_node));
+    fb_sw_u64(w, sk->bound_ino ? set->inode_id(sk->bound_ino, set->arg) : 0);
+    fb_sw_i64(w, sk->backlog);
+    sock2_ref(w, sk->peer, set);
+    n = 0;
+    fb_list_for_each(pos, &sk->acceptq) n++;
+    fb_sw_array(w, n);
+    fb_list_for_each(pos, &sk->acceptq)
+        sock2_save(fb_list_entry(pos, struct usock, aq_node), w, set);
+}
+
+struct fb_inode *fb_socket_bound_inode(const struct fb_file *f)
+{
+    return usk_of(f)->bound_ino;
+}
+
+void fb_socket_save(const struct fb_file *f, struct fb_sw *w, struct fb_socket_saveset *set)
+{
+    sock2_save(usk_of(f), w, set);
+}
+
+/* Loading: a dead socket standing in for one whose file was gone at the checkpoint. */
+static struct usock *sock2_placeholder(int type, const msgpack_object *addr)
+{
+    struct usock *sk;
+
+    if ((type != SOCK_STREAM && type != SOCK_DGRAM && type != SOCK_SEQPACKET) || !addr ||
+        addr->type != MSGPACK_OBJECT_BIN || addr->via.bin.size > sizeof(sk->addr))
+        return NULL;
+    sk = usk_new(type);
+    if (!sk)
+        return NULL;
+    memcpy(&sk->addr, addr->via.bin.ptr, addr->via.bin.size);
+    sk->addrlen = (socklen_t)addr->via.bin.size;
+    sk->dead = true;
+    sk->shutdown = SHUTDOWN_MASK;
+    return sk;
+}
+
+/* Resolve a reference; returns a new reference to the socket, NULL for nil; *bad on error. */
+static struct usock *sock2_resolve(const msgpack_object *o, struct fb_socket_loadset *set,
+                                   bool *bad)
+{
+    const msgpack_object *v;
+    uint64_t kind;
+
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return NULL;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 2 ||
+        o->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        goto bad;
+    v = o->via.array.ptr;
+    kind = v[0].via.u64;
+    if (kind == 1 || kind == 2) {
+        struct fb_file *f;
+        struct usock *sk;
+        if (v[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+            goto bad;
+        f = set->file_at(v[1].via.u64, set->arg);
+        if (!f || !fb_file_is_socket(f))
+            goto bad;
+        sk = usk_of(f);
+        if (kind == 2) {
+            const struct fb_list *pos;
+            uint64_t want, k = 0;
+            if (o->via.array.size != 3 || v[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+                goto bad;
+            want = v[2].via.u64;
+            sk = NULL;
+            fb_list_for_each(pos, &usk_of(f)->acceptq)
+            {
+                if (k++ == want) {
+                    sk = fb_list_entry(pos, struct usock, aq_node);
+                    break;
+                }
+            }
+            if (!sk)
+                goto bad;
+        }
+        usk_get(sk);
+        return sk;
+    }
+    if (kind == 3 && o->via.array.size == 3 && v[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        struct usock *sk = sock2_placeholder((int)v[1].via.u64, &v[2]);
+        if (sk)
+            return sk; /* the placeholder's only reference goes to the caller */
+    }
+bad:
+    *bad = true;
+    return NULL;
+}
+
+/* Options and counters of a socket in the general layout (fields 0-15). */
+static int sock2_load_fields(struct usock *sk, struct fb_sr *s)
+{
+    uint64_t flags;
+
+    if (fb_sr_i64(s) != sk->type)
+        *s->err = true;
+    sk->shutdown = (unsigned)fb_sr_u64(s) & SHUTDOWN_MASK;
+    sk->err = (int)fb_sr_i64(s);
+    sk->sndbuf = (int)fb_sr_i64(s);
+    sk->rcvbuf = (int)fb_sr_i64(s);
+    sk->rcvlowat = (int)fb_sr_i64(s);
+    sk->priority = (int)fb_sr_i64(s);
+    sk->rcvtimeo_ns = fb_sr_i64(s);
+    sk->sndtimeo_ns = fb_sr_i64(s);
+    flags = fb_sr_u64(s);
+    sk->passcred = flags & 1;
+    sk->reuseaddr = flags >> 1 & 1;
+    sk->reuseport = flags >> 2 & 1;
+    sk->keepalive = flags >> 3 & 1;
+    sk->broadcast = flags >> 4 & 1;
+    sk->oobinline = flags >> 5 & 1;
+    sk->debug = flags >> 6 & 1;
+    sk->dontroute = flags >> 7 & 1;
+    sk->linger.l_onoff = (int)fb_sr_i64(s);
+    sk->linger.l_linger = (int)fb_sr_i64(s);
+    sk->peercred.pid = (pid_t)fb_sr_i64(s);
+    sk->peercred.uid = (uid_t)fb_sr_u64(s);
+    sk->peercred.gid = (gid_t)fb_sr_u64(s);
+    fb_sr_bool(s); /* peer gone: the peer reference says it */
+    if (*s->err || sk->err < 0 || sk->err > 4095 || sk->sndbuf < 0 || sk->rcvbuf < 0 ||
+        sk->sndbuf > SOCK_BUF_MAX * 2 || sk->rcvbuf > SOCK_BUF_MAX * 2 || sk->rcvlowat < 0 ||
+        sk->rcvtimeo_ns < 0 || sk->sndtimeo_ns < 0)
+        return -EINVAL;
+    return 0;
+}
+
+static bool name_taken(const struct usock *sk)
+{
+    const struct fb_list *pos;
+    fb_list_for_each(pos, &bound)
+    {
+        const struct usock *o = fb_list_entry(pos, struct usock, bind_node);
+        if (o == sk)
+            continue;
+        if (sk->bound_ino ? o->bound_ino == sk->bound_ino
+                          : !o->bound_ino && o->type == sk->type && o->addrlen == sk->addrlen &&
+                                memcmp(&o->addr, &sk->addr, sk->addrlen) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Phase 1 of one socket: everything but references (peer, senders), its pending connections
+ * created. st is the socket's array; sk a fresh unconnected socket of the same type. */
+static int sock2_load_self(struct usock *sk, const msgpack_object *st, struct fb_socket_loadset *set,
+                           int depth)
+{
+    struct fb_sr s, q;
+    const msgpack_object *addr;
+    bool in_table;
+    uint64_t ino_id, state;
+    int64_t backlog;
+    uint32_t i;
+    bool err = false;
+
+    fb_sr_open(&s, st, &err);
+    if (err || s.n < SOCK2_FIELDS || sock2_load_fields(sk, &s) < 0)
+        return -EINVAL;
+    fb_sr_obj(&s); /* 16: the queue, in phase 2 */
+    fb_sr_u64(&s);
+    fb_sr_u64(&s);
+    state = fb_sr_u64(&s);
+    addr = fb_sr_obj(&s);
+    in_table = fb_sr_bool(&s);
+    ino_id = fb_sr_u64(&s);
+    backlog = fb_sr_i64(&s);
+    if (err || state > USK_CONNECTED || !addr || addr->type != MSGPACK_OBJECT_BIN ||
+        addr->via.bin.size > sizeof(sk->addr) ||
+        (addr->via.bin.size && addr->via.bin.size <= SUN_OFF) || backlog < 0 ||
+        backlog > SOMAXCONN_ || (state == USK_LISTENING && sk->type == SOCK_DGRAM) ||
+        (ino_id && !in_table))
+        return -EINVAL;
+    sk->state = (enum usk_state)state;
+    sk->backlog = (int)backlog;
+    if (addr->via.bin.size) {
+        memcpy(&sk->addr, addr->via.bin.ptr, addr->via.bin.size);
+        sk->addrlen = (socklen_t)addr->via.bin.size;
+        if (((struct sockaddr_un *)&sk->addr)->sun_family != AF_UNIX)
+            return -EINVAL;
+    }
+    if (in_table) {
+        struct fb_inode *ino = ino_id ? set->inode_at(ino_id, set->arg) : NULL;
+        /* A path name has its tmpfs node, an abstract one none; one socket per name. */
+        if (!sk->addrlen || (ino_id ? !ino || !S_ISSOCK(ino->st.mode) ||
+                                          abstract((struct sockaddr_un *)&sk->addr)
+                                    : !abstract((struct sockaddr_un *)&sk->addr)))
+            return -EINVAL;
+        sk->bound_ino = ino;
+        if (name_taken(sk)) {
+            sk->bound_ino = NULL;
+            return -EINVAL;
+        }
+        if (ino)
+            fb_inode_get(ino);
+        fb_list_add_tail(&bound, &sk->bind_node);
+    }
+    /* 24: the peer, in phase 2; 25: pending connections. */
+    fb_sr_obj(&s);
+    fb_sr_sub(&s, &q);
+    if (err || (q.n && (sk->state != USK_LISTENING || depth > 0)) || q.n > (uint32_t)sk->backlog + 1)
+        return -EINVAL;
+    for (i = 0; i < q.n; i++) {
+        const msgpack_object *est = fb_sr_obj(&q);
+        struct usock *e = usk_new(sk->type);
+        if (!e)
+            return -ENOMEM;
+        fb_list_add_tail(&sk->acceptq, &e->aq_node); /* the queue owns its first reference */
+        sk->nacceptq++;
+        if (!est || est->type != MSGPACK_OBJECT_ARRAY || sock2_load_self(e, est, set, depth + 1) < 0)
+            return -EINVAL;
+    }
+    return err ? -EINVAL : 0;
+}
+
+/* Phase 2: the references of sk (and of its pending connections). */
+static int sock2_load_links(struct usock *sk, const msgpack_object *st, struct fb_socket_loadset *set)
+{
+    const msgpack_object *v = st->via.array.ptr, *q;
+    bool bad = false;
+    uint32_t i;
+
+    sk->peer = sock2_resolve(&v[24], set, &bad);
+    if (bad)
+        return -EINVAL;
+    q = &v[16];
+    if (q->type != MSGPACK_OBJECT_ARRAY || q->via.array.size > SOCK2_MAX_QUEUE)
+        return -EINVAL;
+    for (i = 0; i < q->via.array.size; i++) {
+        const msgpack_object *m = &q->via.array.ptr[i], *d;
+        struct usock *sender;
+        struct ucred cred;
+        struct usk_buf *b;
+        struct fb_sr e;
+        bool err = false;
+        if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size != 5)
+            return -EINVAL;
+        fb_sr_open(&e, m, &err);
+        d = fb_sr_obj(&e);
+        cred.pid = (pid_t)fb_sr_i64(&e);
+        cred.uid = (uid_t)fb_sr_u64(&e);
+        cred.gid = (gid_t)fb_sr_u64(&e);
+        if (err || !d || d->type != MSGPACK_OBJECT_BIN || d->via.bin.size > SOCK_BUF_MAX * 4)
+            return -EINVAL;
+        sender = sock2_resolve(&m->via.array.ptr[4], set, &bad);
+        if (bad || !sender)
+            return -EINVAL;
+        b = buf_new(sender, d->via.bin.size, &cred);
+        usk_put(sender); /* the buffer holds its own */
+        if (!b)
+            return -ENOMEM;
+        if (d->via.bin.size)
+            memcpy(b->data, d->via.bin.ptr, d->via.bin.size);
+        enqueue(sk, b);
+    }
+    {
+        const msgpack_object *aq = &v[25];
+        const struct fb_list *pos;
+        i = 0;
+        fb_list_for_each(pos, &sk->acceptq)
+        {
+            struct usock *e = fb_list_entry(pos, struct usock, aq_node);
+            if (i >= aq->via.array.size ||
+                sock2_load_links(e, &aq->via.array.ptr[i], set) < 0)
+                return -EINVAL;
+            i++;
+        }
+    }
+    return 0;
+}
+
+bool fb_socket_state_is_general(const msgpack_object *st)
+{
+    return st && st->type == MSGPACK_OBJECT_ARRAY && st->via.array.size >= SOCK2_FIELDS;
+}
+
+int fb_socket_load_self(struct fb_file *f, const msgpack_object *st, struct fb_socket_loadset *set)
+{
+    return sock2_load_self(usk_of(f), st, set, 0);
+}
+
+int fb_socket_load_links(struct fb_file *f, const msgpack_object *st,
+                          struct fb_socket_loadset *set)
+{
+    return sock2_load_links(usk_of(f), st, set);
 }

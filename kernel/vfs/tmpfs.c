@@ -1271,12 +1271,13 @@ int fb_tmpfs_save_payload(struct fb_inode *ino, struct fb_sw *w)
         fb_sw_str(w, n->target);
         return 0;
     }
-    if (type == S_IFDIR) {
+    if (type == S_IFDIR || type == S_IFSOCK) {
+        /* A socket's name is just a node: the socket bound to it is saved with the socket. */
         fb_sw_nil(w);
         return 0;
     }
     fb_sw_nil(w);
-    return -ENOTSUP; /* FIFOs, sockets and device nodes hold kernel objects not saved yet */
+    return -ENOTSUP; /* FIFOs and device nodes hold kernel objects not saved yet */
 }
 
 struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing, mode_t mode,
@@ -1286,7 +1287,7 @@ struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing
     struct tmpfs_node *n;
     mode_t type = mode & S_IFMT;
 
-    if (type != S_IFREG && type != S_IFLNK && type != S_IFDIR) {
+    if (type != S_IFREG && type != S_IFLNK && type != S_IFDIR && type != S_IFSOCK) {
         *r->err = true;
         return NULL;
     }

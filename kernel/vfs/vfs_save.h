@@ -66,15 +66,36 @@ void fb_epoll_save(struct fb_file *f, struct fb_sw *w,
 int fb_epoll_load_items(struct fb_file *f, struct fb_sr *r,
                         struct fb_file *(*file_at)(uint64_t id, void *arg), void *arg);
 
-/* Unix sockets (socket_unix.c): a socketpair end with its options and queued bytes. savable
- * says why not otherwise; the keys identify a socket and its live peer across files. Loading
- * applies the state to an end of a fresh pair (the peer queue's sender is that end's peer). */
+/* Unix sockets (socket_unix.c). Images made before the general form hold socketpair ends
+ * (options and queued bytes): fb_socket_load_pair_state applies one to an end of a fresh pair. */
 bool fb_file_is_socket(const struct fb_file *f);
-int fb_socket_savable(const struct fb_file *f, const char **why);
-const void *fb_socket_key(const struct fb_file *f);
-const void *fb_socket_peer_key(const struct fb_file *f);
-int fb_socket_type(const struct fb_file *f);
-void fb_socket_save(const struct fb_file *f, struct fb_sw *w);
-int fb_socket_load_state(struct fb_file *f, struct fb_sr *r);
+int fb_socket_load_pair_state(struct fb_file *f, struct fb_sr *r);
+
+/* The general form, what fnbox saves now: any socket reachable from saved files — named, listening with its pending
+ * connections, accepted, datagram — with references to other sockets by file id, by
+ * (listener file id, queue index) or, for a socket whose file is gone, inline. */
+struct fb_socket_saveset {
+    const struct fb_file **files; /* every socket file being saved, with its id */
+    const uint64_t *ids;
+    size_t n;
+    uint64_t (*inode_id)(struct fb_inode *ino, void *arg); /* a tmpfs inode's id */
+    void *arg;
+    const char *why; /* set when something cannot be saved */
+};
+struct fb_inode *fb_socket_bound_inode(const struct fb_file *f);
+void fb_socket_save(const struct fb_file *f, struct fb_sw *w, struct fb_socket_saveset *set);
+struct fb_socket_loadset {
+    struct fb_file *(*file_at)(uint64_t id, void *arg);
+    struct fb_inode *(*inode_at)(uint64_t id, void *arg);
+    void *arg;
+};
+struct msgpack_object;
+bool fb_socket_state_is_general(const struct msgpack_object *st);
+/* Two passes over every socket file (fresh, unconnected, of the saved type): first its own
+ * state, name and pending connections, then (every socket existing) its references. */
+int fb_socket_load_self(struct fb_file *f, const struct msgpack_object *st,
+                         struct fb_socket_loadset *set);
+int fb_socket_load_links(struct fb_file *f, const struct msgpack_object *st,
+                          struct fb_socket_loadset *set);
 
 #endif

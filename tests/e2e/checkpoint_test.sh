@@ -256,8 +256,10 @@ fx '' checkpoint -o "$tmp/true.img" -- /bin/true
 t exit_before_ready "a program that exits first: status 1, explained, no image" bash -c '[ "$0" = 1 ] && grep -q "before its ready point" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/true.img"
 fx '' checkpoint --init-timeout 1s -o "$tmp/slow.img" -- /bin/sh -c 'sleep 30'
 t init_timeout "--init-timeout: status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "init-timeout" <<<"$1"' "$status" "$err"
-fx '' checkpoint -o "$tmp/sock.img" -- /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.bind("/tmp/named.sock"); s.listen(); input()'
-t unsupported_state "state that cannot be saved yet gives a clear error naming it" bash -c '[ "$0" = 125 ] && grep -q "cannot be saved" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/sock.img"
+fx '' checkpoint -o "$tmp/scm.img" -- /usr/bin/python3 -c 'import socket; a, b = socket.socketpair(); socket.send_fds(a, [b"x"], [a.fileno()]); input()'
+t unsupported_state "state that cannot be saved yet gives a clear error naming it" bash -c '[ "$0" = 125 ] && grep -q "descriptors in flight cannot be saved" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/scm.img"
+fx '' checkpoint -o "$tmp/fifo.img" -- /usr/bin/python3 -c 'import os; os.mkfifo("/tmp/f"); input()'
+t unsupported_fifo "a FIFO in tmpfs: refused by name" bash -c '[ "$0" = 125 ] && grep -q "a FIFO in tmpfs cannot be saved" <<<"$1"' "$status" "$err"
 
 # epoll, eventfd and timerfd state survive: an interest list with a pipe and an eventfd, a
 # timerfd armed before the checkpoint.
@@ -292,6 +294,22 @@ print(line, 0 < left <= 0.05, bool(fired))'
 fx 'vt
 ' restore "$tmp/vt.img"
 t itimer_virtual "ITIMER_VIRTUAL keeps its remaining CPU time across a restore and fires" test "$status" = 0 -a "$out" = "vt True True"
+
+# Unix sockets: named (a path in tmpfs, abstract), listening with a pending connection,
+# accepted, datagrams queued from a named sender: the same behaviour natively and restored.
+sktag=-$$-$RANDOM
+native_sk=$(echo native | python3 tests/e2e/unix_sockets.py "$tmp" "$sktag" 2>&1)
+fx "" checkpoint -o "$tmp/sk.img" --mount "$PWD/tests/e2e:/e2e:ro" -- /usr/bin/python3 /e2e/unix_sockets.py /tmp "$sktag"
+t unix_sockets_ckpt "a program with named, listening and datagram unix sockets can be checkpointed" test "$status" = 0
+fx 'restored
+' restore "$tmp/sk.img"
+t unix_sockets "unix sockets work on after a restore as natively (${native_sk:0:60}...)" test "$status" = 0 -a "${out#restored }" = "${native_sk#native }"
+fx 'again
+' restore "$tmp/sk.img"
+t unix_sockets_twice "and in a second clone of the image" test "$status" = 0 -a "${out#again }" = "${native_sk#native }"
+if out=$(python3 tests/e2e/image_mutate.py "$FNBOX" "$tmp/sk.img" 40 20261202 2>&1); then status=0; else status=1; fi
+err=""
+t mutated_socket_state "40 mutated kernel sections of an image with sockets: refused or run, never a crash" test "$status" = 0
 
 # tmpfs inode numbers survive a restore (hard links stay the same inode), and files made after
 # it get numbers of their own.
