@@ -1721,42 +1721,17 @@ static const struct fb_file_ops sock_ops = {
 
 /* Images before the general form hold socketpair ends: loaded onto an end of a fresh pair (the
  * queue's sender is that end's peer). */
+static int sock2_load_fields(struct usock *sk, struct fb_sr *s);
+
 int fb_socket_load_pair_state(struct fb_file *f, struct fb_sr *r)
 {
     struct usock *sk = usk_of(f);
     struct fb_sr s, q;
-    uint64_t flags;
     uint32_t i;
 
     fb_sr_sub(r, &s);
-    if (fb_sr_i64(&s) != sk->type)
-        *r->err = true;
-    sk->shutdown = (unsigned)fb_sr_u64(&s) & SHUTDOWN_MASK;
-    sk->err = (int)fb_sr_i64(&s);
-    sk->sndbuf = (int)fb_sr_i64(&s);
-    sk->rcvbuf = (int)fb_sr_i64(&s);
-    sk->rcvlowat = (int)fb_sr_i64(&s);
-    sk->priority = (int)fb_sr_i64(&s);
-    sk->rcvtimeo_ns = fb_sr_i64(&s);
-    sk->sndtimeo_ns = fb_sr_i64(&s);
-    flags = fb_sr_u64(&s);
-    sk->passcred = flags & 1;
-    sk->reuseaddr = flags >> 1 & 1;
-    sk->reuseport = flags >> 2 & 1;
-    sk->keepalive = flags >> 3 & 1;
-    sk->broadcast = flags >> 4 & 1;
-    sk->oobinline = flags >> 5 & 1;
-    sk->debug = flags >> 6 & 1;
-    sk->dontroute = flags >> 7 & 1;
-    sk->linger.l_onoff = (int)fb_sr_i64(&s);
-    sk->linger.l_linger = (int)fb_sr_i64(&s);
-    sk->peercred.pid = (pid_t)fb_sr_i64(&s);
-    sk->peercred.uid = (uid_t)fb_sr_u64(&s);
-    sk->peercred.gid = (gid_t)fb_sr_u64(&s);
-    fb_sr_bool(&s); /* peer gone: the caller released the peer's file */
-    if (*r->err || sk->err < 0 || sk->err > 4095 || sk->sndbuf < 0 || sk->rcvbuf < 0 ||
-        sk->sndbuf > SOCK_BUF_MAX * 2 || sk->rcvbuf > SOCK_BUF_MAX * 2 || sk->rcvlowat < 0 ||
-        sk->rcvtimeo_ns < 0 || sk->sndtimeo_ns < 0 || !sk->peer)
+    /* The peer gone: the caller released the peer's file. */
+    if (sock2_load_fields(sk, &s) < 0 || !sk->peer)
         return -EINVAL;
     fb_sr_sub(&s, &q);
     for (i = 0; i < q.n; i++) {
