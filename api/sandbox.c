@@ -121,18 +121,30 @@ static void *forward_signals(void *arg)
 
 /* A crash of the Sentry is a bug: say where (instruction and fault address, relative to the
  * binary for addr2line), on the caller's stderr, then die. No backtrace(): it would load the
- * unwinder library at start-up, which costs half a millisecond for every sandbox. */
+ * unwinder library at start-up, which costs half a millisecond for every sandbox. Instead the
+ * words near the stack pointer that point into the binary's text are listed: the likely
+ * callers (a crash inside libc has no fnbox address of its own). */
 static void sentry_crash(int sig, siginfo_t *si, void *ucv)
 {
-    extern char __executable_start[];
+    extern char __executable_start[], etext[];
     ucontext_t *uc = ucv;
     uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-    char buf[200];
+    const uint64_t *sp = (const uint64_t *)uc->uc_mcontext.gregs[REG_RSP];
+    char buf[400];
     int n = snprintf(buf, sizeof(buf),
                      "fnbox[sentry] fatal: signal %d (%s) at address %p, rip %#lx (binary offset "
                      "%#lx)\n",
                      sig, strsignal(sig), si->si_addr, (unsigned long)rip,
                      (unsigned long)(rip - (uint64_t)__executable_start));
+    (void)!write(2, buf, (size_t)n);
+    n = snprintf(buf, sizeof(buf), "fnbox[sentry] fatal: binary offsets on the stack:");
+    for (int i = 0, found = 0; i < 512 && found < 16 && n < (int)sizeof(buf) - 20; i++)
+        if (sp[i] > (uint64_t)__executable_start && sp[i] < (uint64_t)etext) {
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %#lx",
+                          (unsigned long)(sp[i] - (uint64_t)__executable_start));
+            found++;
+        }
+    buf[n++] = '\n';
     (void)!write(2, buf, (size_t)n);
     signal(sig, SIG_DFL);
     raise(sig);

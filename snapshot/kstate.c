@@ -496,6 +496,12 @@ static int epoll_target_id(struct fb_file *target, int fd, void *arg)
     return file_id(ew->s, target, ew->pid, fd) ? 0 : -1;
 }
 
+static int inflight_id(struct fb_file *target, void *arg)
+{
+    struct epoll_walk *ew = arg;
+    return file_id(ew->s, target, ew->pid, -1) ? 0 : -1;
+}
+
 static uint64_t epoll_item_id(struct fb_file *target, void *arg)
 {
     return idmap_find(&((struct saver *)arg)->files, target);
@@ -543,6 +549,12 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
                         "tmpfs, which cannot be saved yet", fd, pid), 0;
         if (bound)
             inode_id(s, bound);
+        /* Descriptors in flight are files of the image too (saved even if no fd names them). */
+        {
+            struct epoll_walk ew = {s, pid};
+            if (fb_socket_foreach_inflight(f, inflight_id, &ew) < 0)
+                return 0;
+        }
         return id;
     }
     if (f->path.mnt && f->path.dentry && f->inode && !f->path.dentry->deleted) {
@@ -566,7 +578,7 @@ static void save_socket(struct saver *s, struct fb_file *f)
 {
     const struct fb_file **files = calloc(s->files.n ? s->files.n : 1, sizeof(*files));
     uint64_t *ids = calloc(s->files.n ? s->files.n : 1, sizeof(*ids));
-    struct fb_socket_saveset set = {files, ids, 0, socket_inode_id, s, NULL};
+    struct fb_socket_saveset set = {files, ids, 0, socket_inode_id, epoll_item_id, s, NULL};
     size_t k;
 
     if (!files || !ids) {

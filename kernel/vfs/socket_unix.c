@@ -1758,10 +1758,12 @@ int fb_socket_load_pair_state(struct fb_file *f, struct fb_sr *r)
 
 /* ---- checkpoint support, general form ------------------------------------------------------------
  * Every socket reachable from a saved file: named (abstract, or a path in tmpfs), listening with
- * its pending connections, accepted, datagram with messages from any sender. Layout of a socket:
+ * its pending connections, accepted, datagram with messages from any sender and the descriptors
+ * they carry. Layout of a socket:
  *   0 type, 1 shutdown, 2 pending error, 3-4 send/receive buffer, 5 SO_RCVLOWAT, 6 priority,
  *   7-8 receive/send timeouts, 9 boolean options, 10-11 linger, 12-14 peer credentials,
- *   15 peer gone, 16 queued messages [bytes, pid, uid, gid, sender reference], 17-18 zero,
+ *   15 peer gone, 16 queued messages [bytes, pid, uid, gid, sender reference, and the file ids
+ *   of the descriptors it carries if any], 17-18 zero,
  *   19 state, 20 address (bytes), 21 in the name table, 22 tmpfs inode of a path name or 0,
  *   23 backlog, 24 peer reference, 25 pending connections (sockets in this layout).
  * The first 19 fields are those of the older socketpair form (whose messages have no sender).
@@ -1850,14 +1852,21 @@ static void sock2_save(const struct usock *sk, struct fb_sw *w, struct fb_socket
     fb_list_for_each(pos, &sk->rcvq)
     {
         const struct usk_buf *b = fb_list_entry(pos, struct usk_buf, node);
-        if (b->nfds && !set->why)
-            set->why = "a unix socket with descriptors in flight";
-        fb_sw_array(w, 5);
+        fb_sw_array(w, b->nfds ? 6 : 5);
         fb_sw_bin(w, b->data + b->off, b->len - b->off);
         fb_sw_i64(w, b->cred.pid);
         fb_sw_u64(w, b->cred.uid);
         fb_sw_u64(w, b->cred.gid);
         sock2_ref(w, b->sender, set);
+        if (b->nfds) { /* SCM_RIGHTS in flight: the files, by id (the saver saved them all) */
+            fb_sw_array(w, (uint32_t)b->nfds);
+            for (int k = 0; k < b->nfds; k++) {
+                uint64_t id = set->file_id(b->fds[k], set->arg);
+                if (!id && !set->why)
+                    set->why = "a descriptor in flight that is not saved";
+                fb_sw_u64(w, id);
+            }
+        }
     }
     fb_sw_u64(w, 0); /* reserved */
     fb_sw_u64(w, 0);
@@ -1872,6 +1881,30 @@ static void sock2_save(const struct usock *sk, struct fb_sw *w, struct fb_socket
     fb_sw_array(w, n);
     fb_list_for_each(pos, &sk->acceptq)
         sock2_save(fb_list_entry(pos, struct usock, aq_node), w, set);
+}
+
+static int inflight_walk(const struct usock *sk, int (*fn)(struct fb_file *f, void *arg), void *arg)
+{
+    const struct fb_list *pos;
+    fb_list_for_each(pos, &sk->rcvq)
+    {
+        const struct usk_buf *b = fb_list_entry(pos, struct usk_buf, node);
+        for (int k = 0; k < b->nfds; k++)
+            if (fn(b->fds[k], arg) < 0)
+                return -1;
+    }
+    fb_list_for_each(pos, &sk->acceptq)
+    {
+        if (inflight_walk(fb_list_entry(pos, struct usock, aq_node), fn, arg) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int fb_socket_foreach_inflight(const struct fb_file *f, int (*fn)(struct fb_file *f, void *arg),
+                               void *arg)
+{
+    return inflight_walk(usk_of(f), fn, arg);
 }
 
 struct fb_inode *fb_socket_bound_inode(const struct fb_file *f)
@@ -2100,7 +2133,7 @@ static int sock2_load_links(struct usock *sk, const msgpack_object *st, struct f
         struct usk_buf *b;
         struct fb_sr e;
         bool err = false;
-        if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size != 5)
+        if (m->type != MSGPACK_OBJECT_ARRAY || m->via.array.size < 5 || m->via.array.size > 6)
             return -EINVAL;
         fb_sr_open(&e, m, &err);
         d = fb_sr_obj(&e);
@@ -2118,7 +2151,25 @@ static int sock2_load_links(struct usock *sk, const msgpack_object *st, struct f
             return -ENOMEM;
         if (d->via.bin.size)
             memcpy(b->data, d->via.bin.ptr, d->via.bin.size);
-        enqueue(sk, b);
+        enqueue(sk, b); /* freed with the socket if what follows is refused */
+        if (m->via.array.size == 6) {
+            const msgpack_object *fo = &m->via.array.ptr[5];
+            if (fo->type != MSGPACK_OBJECT_ARRAY || fo->via.array.size == 0 ||
+                fo->via.array.size > SCM_MAX_FD_)
+                return -EINVAL;
+            b->fds = calloc(fo->via.array.size, sizeof(*b->fds));
+            if (!b->fds)
+                return -ENOMEM;
+            for (uint32_t k = 0; k < fo->via.array.size; k++) {
+                struct fb_file *ff = fo->via.array.ptr[k].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                                         ? set->file_at(fo->via.array.ptr[k].via.u64, set->arg)
+                                         : NULL;
+                if (!ff)
+                    return -EINVAL;
+                fb_file_get(ff);
+                b->fds[b->nfds++] = ff;
+            }
+        }
     }
     {
         const msgpack_object *aq = &v[25];

@@ -79,10 +79,14 @@ struct fb_socket_saveset {
     const uint64_t *ids;
     size_t n;
     uint64_t (*inode_id)(struct fb_inode *ino, void *arg); /* a tmpfs inode's id */
+    uint64_t (*file_id)(struct fb_file *f, void *arg);     /* a saved file's id, or 0 */
     void *arg;
     const char *why; /* set when something cannot be saved */
 };
 struct fb_inode *fb_socket_bound_inode(const struct fb_file *f);
+/* Every file in flight in f's socket (its queue and its pending connections' queues). */
+int fb_socket_foreach_inflight(const struct fb_file *f, int (*fn)(struct fb_file *f, void *arg),
+                               void *arg);
 void fb_socket_save(const struct fb_file *f, struct fb_sw *w, struct fb_socket_saveset *set);
 struct fb_socket_loadset {
     struct fb_file *(*file_at)(uint64_t id, void *arg);
