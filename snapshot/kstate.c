@@ -422,8 +422,7 @@ static void save_tmpfs_inode(struct saver *s, struct fb_inode *ino)
     save_ts(w, &ino->st.ctime);
     save_ts(w, &ino->st.btime);
     if (fb_tmpfs_save_payload(ino, w) < 0)
-        fail(s, ENOTSUP, "a %s in tmpfs cannot be saved yet",
-             S_ISFIFO(ino->st.mode) ? "FIFO" : "device node");
+        fail(s, ENOTSUP, "a device node in tmpfs cannot be saved yet");
     if (S_ISDIR(ino->st.mode)) {
         uint32_t n = 0;
         fb_tmpfs_dir_foreach(ino, count_entry, &n);
@@ -1499,7 +1498,10 @@ static int load_files(struct loader *l, struct fb_sr *top)
             }
             if (!f)
                 return bad(l, "tmpfs file path");
-            r = !(flags & O_PATH) && ino->ops->open ? ino->ops->open(ino, f) : 0;
+            r = (flags & O_PATH)     ? 0
+                : S_ISFIFO(ino->st.mode) ? fb_fifo_open_restored(ino, f)
+                : ino->ops->open ? ino->ops->open(ino, f)
+                                 : 0;
             if (r < 0) {
                 fb_file_put(f);
                 return fb_error_set(l->err, -r, "restore: reopening a tmpfs file: %s",

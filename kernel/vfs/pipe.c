@@ -352,11 +352,11 @@ void fb_pipe_save(const struct fb_inode *ino, struct fb_sw *w)
     free(data);
 }
 
-struct fb_inode *fb_pipe_load(struct fb_sr *r)
+/* A pipe object from its saved [capacity, bytes]; NULL with *r->err set if malformed. */
+static struct fb_pipe *pipe_state_load(struct fb_sr *r)
 {
     struct fb_sr s;
     const msgpack_object *o;
-    struct fb_inode *ino;
     struct fb_pipe *p;
     uint64_t cap;
 
@@ -368,13 +368,9 @@ struct fb_inode *fb_pipe_load(struct fb_sr *r)
         *r->err = true;
         return NULL;
     }
-    if (!pipe_sb.dev)
-        pipe_sb.dev = fb_vfs_new_dev();
-    ino = fb_inode_new(&pipe_sb, NULL, S_IFIFO | 0600);
     p = pipe_alloc();
-    if (!ino || !p || (o->via.bin.size && !(p->buf = malloc(cap)))) {
+    if (!p || (o->via.bin.size && !(p->buf = malloc(cap)))) {
         free(p);
-        fb_inode_put(ino);
         *r->err = true;
         return NULL;
     }
@@ -382,11 +378,73 @@ struct fb_inode *fb_pipe_load(struct fb_sr *r)
     p->len = o->via.bin.size;
     if (p->len)
         memcpy(p->buf, o->via.bin.ptr, p->len);
+    return p;
+}
+
+struct fb_inode *fb_pipe_load(struct fb_sr *r)
+{
+    struct fb_inode *ino;
+    struct fb_pipe *p;
+
+    if (!pipe_sb.dev)
+        pipe_sb.dev = fb_vfs_new_dev();
+    p = pipe_state_load(r);
+    if (!p)
+        return NULL;
+    ino = fb_inode_new(&pipe_sb, NULL, S_IFIFO | 0600);
+    if (!ino) {
+        free(p->buf);
+        free(p);
+        *r->err = true;
+        return NULL;
+    }
     ino->pipe = p;
     /* An anonymous pipe had both ends once (pipe(2) opens them together): an end closed before
      * the checkpoint is a hang-up, not a FIFO nobody opened yet. */
     p->r_opens = p->w_opens = 1;
     return ino;
+}
+
+/* A FIFO node (tmpfs): its pipe, if some process has it open, as [capacity, bytes], else nil
+ * (a FIFO nobody holds open has no data: Linux drops it with the last close). */
+void fb_fifo_save(const struct fb_inode *ino, struct fb_sw *w)
+{
+    if (ino->pipe && (ino->pipe->readers || ino->pipe->writers))
+        fb_pipe_save(ino, w);
+    else
+        fb_sw_nil(w);
+}
+
+int fb_fifo_load(struct fb_inode *ino, struct fb_sr *r)
+{
+    const msgpack_object *o = r->i < r->n ? &r->o[r->i] : NULL;
+
+    if (o && o->type == MSGPACK_OBJECT_NIL) {
+        fb_sr_obj(r);
+        return 0;
+    }
+    ino->pipe = pipe_state_load(r);
+    return ino->pipe ? 0 : -EINVAL;
+}
+
+/* A file open on a FIFO at the checkpoint: counted as a reader and/or writer, without the
+ * wait for the other side an open(2) makes (the other side is restored as it was). */
+int fb_fifo_open_restored(struct fb_inode *ino, struct fb_file *f)
+{
+    unsigned acc = f->flags & O_ACCMODE;
+
+    if (!ino->pipe && !(ino->pipe = pipe_alloc()))
+        return -ENOMEM;
+    f->ops = &pipe_ops;
+    if (acc != O_WRONLY) {
+        ino->pipe->readers++;
+        ino->pipe->r_opens++;
+    }
+    if (acc != O_RDONLY) {
+        ino->pipe->writers++;
+        ino->pipe->w_opens++;
+    }
+    return 0;
 }
 
 struct fb_file *fb_pipe_file_restore(struct fb_inode *ino, unsigned flags)

@@ -1276,8 +1276,12 @@ int fb_tmpfs_save_payload(struct fb_inode *ino, struct fb_sw *w)
         fb_sw_nil(w);
         return 0;
     }
+    if (type == S_IFIFO) {
+        fb_fifo_save(ino, w);
+        return 0;
+    }
     fb_sw_nil(w);
-    return -ENOTSUP; /* FIFOs and device nodes hold kernel objects not saved yet */
+    return -ENOTSUP; /* device nodes are not made in tmpfs */
 }
 
 struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing, mode_t mode,
@@ -1287,7 +1291,8 @@ struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing
     struct tmpfs_node *n;
     mode_t type = mode & S_IFMT;
 
-    if (type != S_IFREG && type != S_IFLNK && type != S_IFDIR && type != S_IFSOCK) {
+    if (type != S_IFREG && type != S_IFLNK && type != S_IFDIR && type != S_IFSOCK &&
+        type != S_IFIFO) {
         *r->err = true;
         return NULL;
     }
@@ -1322,6 +1327,9 @@ struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing
     } else if (type == S_IFLNK) {
         n->target = fb_sr_strdup(r);
         if (!n->target)
+            goto bad;
+    } else if (type == S_IFIFO) {
+        if (ino->pipe || fb_fifo_load(ino, r) < 0)
             goto bad;
     } else {
         fb_sr_obj(r);

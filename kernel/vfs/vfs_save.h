@@ -13,6 +13,10 @@ bool fb_inode_is_anon_pipe(const struct fb_inode *ino);
 void fb_pipe_save(const struct fb_inode *ino, struct fb_sw *w);
 struct fb_inode *fb_pipe_load(struct fb_sr *r);
 struct fb_file *fb_pipe_file_restore(struct fb_inode *ino, unsigned flags);
+/* FIFOs in tmpfs: the node's pipe (nil when nobody has it open), and a file open on one. */
+void fb_fifo_save(const struct fb_inode *ino, struct fb_sw *w);
+int fb_fifo_load(struct fb_inode *ino, struct fb_sr *r);
+int fb_fifo_open_restored(struct fb_inode *ino, struct fb_file *f);
 
 /* 9P files (p9fs.c): the page cache as (page index, memory-file offset) pairs. Loading adopts
  * the saved references (the memory file was restored with its reference counts). */

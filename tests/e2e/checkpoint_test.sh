@@ -256,8 +256,26 @@ fx '' checkpoint -o "$tmp/true.img" -- /bin/true
 t exit_before_ready "a program that exits first: status 1, explained, no image" bash -c '[ "$0" = 1 ] && grep -q "before its ready point" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/true.img"
 fx '' checkpoint --init-timeout 1s -o "$tmp/slow.img" -- /bin/sh -c 'sleep 30'
 t init_timeout "--init-timeout: status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "init-timeout" <<<"$1"' "$status" "$err"
-fx '' checkpoint -o "$tmp/fifo.img" -- /usr/bin/python3 -c 'import os; os.mkfifo("/tmp/f"); input()'
-t unsupported_state "state that cannot be saved yet (a FIFO in tmpfs): refused by name, no image" bash -c '[ "$0" = 125 ] && grep -q "a FIFO in tmpfs cannot be saved" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/fifo.img"
+fx '' checkpoint -o "$tmp/proc.img" -- /usr/bin/python3 -c 'f = open("/proc/self/status"); input()'
+t unsupported_state "state that cannot be saved yet (an open /proc file): refused by name, no image" bash -c '[ "$0" = 125 ] && grep -q "a file on proc, which cannot be saved yet" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/proc.img"
+# A FIFO in tmpfs with bytes in it and both ends open, and one nobody holds open.
+fx '' checkpoint -o "$tmp/fifo.img" --mount "$PWD/tests/e2e:/e2e:ro" -- /usr/bin/python3 -c '
+import os, stat, sys
+os.mkfifo("/tmp/q")
+r = os.open("/tmp/q", os.O_RDONLY | os.O_NONBLOCK)
+w = os.open("/tmp/q", os.O_WRONLY)
+os.write(w, b"in the fifo")
+os.mkfifo("/tmp/idle")
+line = sys.stdin.readline().strip()
+got = os.read(r, 100)
+os.write(w, b"after")
+got2 = os.read(r, 100)
+os.close(w)
+print(line, got, got2, os.read(r, 100), stat.S_ISFIFO(os.stat("/tmp/idle").st_mode))'
+t fifo_ckpt "a program with FIFOs in tmpfs can be checkpointed" test "$status" = 0
+fx 'ff
+' restore "$tmp/fifo.img"
+t fifo "a FIFO keeps its bytes and its ends; end of file when the writer closes" test "$status" = 0 -a "$out" = "ff b'in the fifo' b'after' b'' True"
 # Descriptors in flight: a pipe's read end and a socket's own other end, sent and not received.
 fx '' checkpoint -o "$tmp/scm.img" -- /usr/bin/python3 -c '
 import os, socket, sys
