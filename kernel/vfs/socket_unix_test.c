@@ -54,6 +54,43 @@ static socklen_t abstract_name(struct sockaddr_un *a, const char *name)
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
 }
 
+/* Send one byte with fd `fd` of t's table as SCM_RIGHTS through sock. */
+static int64_t send_fd_k(struct fb_file *sock, int fd, const char *byte)
+{
+    uint8_t ctl[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr *h = (struct cmsghdr *)ctl;
+    struct iovec iov = {(void *)byte, 1};
+    struct fb_uio u;
+    struct fb_sockmsg m = {.uio = &u, .control = ctl, .controllen = sizeof(ctl)};
+
+    memset(ctl, 0, sizeof(ctl));
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    memcpy(CMSG_DATA(h), &fd, sizeof(fd));
+    fb_uio_init_kernel(&u, &iov, 1);
+    return fb_socket_sendmsg(t, sock, &m, 0);
+}
+
+/* Receive one byte and the one descriptor that comes with it (*fd; -1 if none). */
+static int64_t recv_fd_k(struct fb_file *sock, int flags, int *fd)
+{
+    uint8_t rctl[CMSG_SPACE(sizeof(int))];
+    char byte;
+    struct iovec iov = {&byte, 1};
+    struct fb_uio u;
+    struct fb_sockmsg m = {.uio = &u, .control = rctl, .controllen = sizeof(rctl)};
+    int64_t r;
+
+    fb_uio_init_kernel(&u, &iov, 1);
+    r = fb_socket_recvmsg(t, sock, &m, flags);
+    *fd = -1;
+    if (r >= 0 && m.controllen == CMSG_SPACE(sizeof(int)) &&
+        ((struct cmsghdr *)rctl)->cmsg_type == SCM_RIGHTS)
+        memcpy(fd, CMSG_DATA((struct cmsghdr *)rctl), sizeof(*fd));
+    return r;
+}
+
 static void test_stream_pair(void)
 {
     struct fb_file *s[2];
@@ -189,13 +226,11 @@ static void test_scm_rights(void)
     FBT_CHECK_EQ(fb_eventfd_new(0, 0, &e), 0);
     fd = fb_fd_install(t, e, 0, false);
     FBT_CHECK_EQ(fd, 0);
-    memset(ctl, 0, sizeof(ctl));
+    memset(ctl, 0, sizeof(ctl)); /* kept: the second send below reuses it */
     h->cmsg_len = CMSG_LEN(sizeof(int));
     h->cmsg_level = SOL_SOCKET;
     h->cmsg_type = SCM_RIGHTS;
-    memcpy(CMSG_DATA(h), &fd, sizeof(fd));
-    fb_uio_init_kernel(&u, &iov, 1);
-    FBT_CHECK_EQ(fb_socket_sendmsg(t, s[0], &m, 0), 1);
+    FBT_CHECK_EQ(send_fd_k(s[0], fd, "x"), 1);
     FBT_CHECK_EQ(e->refs, 3); /* ours, the fd table's, the one in flight */
     fb_fd_close(t, fd);
 
@@ -436,16 +471,10 @@ static void test_general_save_load(void)
 static void test_general_fds_in_flight(void)
 {
     struct fb_file *p[2];
-    uint8_t ctl[CMSG_SPACE(sizeof(int))], rctl[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr *h = (struct cmsghdr *)ctl;
-    struct iovec iov = {"x", 1};
-    struct fb_uio u;
-    struct fb_sockmsg m = {.uio = &u, .control = ctl, .controllen = sizeof(ctl)};
     struct files in, out = {{0}, 0};
     struct fb_sw w;
     struct fb_sr_doc doc;
     const char *why;
-    char byte;
     int fd, rfd;
     struct fb_file *got;
 
@@ -453,13 +482,7 @@ static void test_general_fds_in_flight(void)
     tg.rlim[RLIMIT_NOFILE].rlim_cur = 64;
     FBT_CHECK_EQ(fb_socket_pair(AF_UNIX, SOCK_STREAM, 0, O_NONBLOCK, p), 0);
     fd = fb_fd_install(t, p[0], 0, false); /* takes a reference of its own */
-    memset(ctl, 0, sizeof(ctl));
-    h->cmsg_len = CMSG_LEN(sizeof(int));
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    memcpy(CMSG_DATA(h), &fd, sizeof(fd));
-    fb_uio_init_kernel(&u, &iov, 1);
-    FBT_CHECK_EQ(fb_socket_sendmsg(t, p[0], &m, 0), 1); /* p[0] travels to p[1] */
+    FBT_CHECK_EQ(send_fd_k(p[0], fd, "x"), 1); /* p[0] travels to p[1] */
     fb_fd_close(t, fd);
     in = (struct files){{p[0], p[1]}, 2};
     save_all(&in, &w, &doc, &why);
@@ -467,15 +490,8 @@ static void test_general_fds_in_flight(void)
     put_all(&in);
 
     FBT_CHECK_EQ(load_all(&doc.up.data, &out), 0);
-    iov.iov_base = &byte;
-    fb_uio_init_kernel(&u, &iov, 1);
-    memset(&m, 0, sizeof(m));
-    m.uio = &u;
-    m.control = rctl;
-    m.controllen = sizeof(rctl);
-    FBT_CHECK_EQ(fb_socket_recvmsg(t, out.f[1], &m, MSG_DONTWAIT), 1);
-    FBT_CHECK_EQ(m.controllen, CMSG_SPACE(sizeof(int)));
-    memcpy(&rfd, CMSG_DATA((struct cmsghdr *)rctl), sizeof(rfd));
+    FBT_CHECK_EQ(recv_fd_k(out.f[1], MSG_DONTWAIT, &rfd), 1);
+    FBT_CHECK(rfd >= 0);
     got = fb_fd_get(t, rfd);
     FBT_CHECK(got == out.f[0]); /* the restored file itself, not a copy */
     fb_file_put(got);
