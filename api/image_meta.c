@@ -458,9 +458,31 @@ static const char *time_str(uint64_t t, char *buf, size_t size)
     return buf;
 }
 
+/* Pages in the image's working set (section "workingset"), -1 without one or if unreadable. */
+static int64_t working_set_pages(struct fb_image_reader *img)
+{
+    struct fb_error err = {0};
+    void *data;
+    size_t len, off = 0;
+    int64_t pages = 0;
+
+    if (!fb_image_section(img, "workingset") ||
+        fb_image_read_raw(img, "workingset", &data, &len, &err) < 0)
+        return -1;
+    while (off + 8 <= len) {
+        uint32_t hdr[2];
+        memcpy(hdr, (uint8_t *)data + off, sizeof(hdr));
+        off += 8 + (size_t)hdr[1] * 8;
+        pages += hdr[1];
+    }
+    free(data);
+    return off == len ? pages : -1;
+}
+
 void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_meta *m,
                    const char *stale, bool json)
 {
+    int64_t ws = working_set_pages(img);
     uint32_t major, minor;
     const struct fb_image_cpu *cpu = fb_image_cpu(img);
     char tbuf[64], sbuf[32], rbuf[32];
@@ -509,6 +531,10 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
             fprintf(f, "],\"memory_limit\":%llu,\"code_files\":%zu",
                     (unsigned long long)m->memory_limit, m->nfiles);
         }
+        if (ws >= 0)
+            fprintf(f, ",\"working_set_pages\":%lld", (long long)ws);
+        else
+            fprintf(f, ",\"working_set_pages\":null");
         fprintf(f, ",\"stale\":");
         json_str_or_null(f, stale);
         fprintf(f, "}\n");
@@ -527,6 +553,12 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
                 fb_meta_human_size(s->length, sbuf, sizeof(sbuf)),
                 fb_meta_human_size(s->raw_length, rbuf, sizeof(rbuf)), s->chunks);
     }
+    if (ws >= 0)
+        fprintf(f, "\nWorking set: %lld pages (%s) touched by a training invocation; of the "
+                   "file pages\n             left out of the image, restores fill only these\n",
+                (long long)ws, fb_meta_human_size((uint64_t)ws * 4096, sbuf, sizeof(sbuf)));
+    else
+        fprintf(f, "\nWorking set: none (restores fill every file page the program had touched)\n");
     if (!m) {
         fprintf(f, "\n(no meta section)\n");
         return;

@@ -106,14 +106,16 @@ t py_prefault "default restore: the answer with almost no page faults; --lazy: t
 # The training run: a template checkpoint restores its image once on the event {} and keeps the
 # pages that invocation touched (section "workingset"); restores then prefault just those.
 fx "" inspect "$tmp/hello.img"
-t ws_section "a template image carries a working set" bash -c 'grep -q "^  workingset " <<<"$0"' "$out"
+t ws_section "a template image carries a working set, and inspect says how big" bash -c 'grep -q "^  workingset " <<<"$0" && grep -q "^Working set: [0-9]* pages" <<<"$0"' "$out"
+fx "" inspect --json "$tmp/hello.img"
+t ws_inspect_json "inspect --json: working_set_pages" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["working_set_pages"] > 0 else 1)' "$out"
 fx '{"name":"ws"}' restore -vv "$tmp/hello.img"
 ws_line=$(grep -o 'working set: [0-9]* of [0-9]*' <<<"$err")
 t ws_prefault "restore prefaults only the working set's file pages ($ws_line) and answers" bash -c '
     set -- $1; [ -n "$3" ] && [ "$3" -gt 0 ] && [ "$3" -lt "$5" ] && grep -q "\"hello\": \"ws\"" <<<"$0"' "$out" "$ws_line"
 fx "" checkpoint --no-train --template python --code "$tmp/hello" --handler main.handler -o "$tmp/hello-nt.img"
 fx "" inspect "$tmp/hello-nt.img"
-t ws_no_train "--no-train: no working set" bash -c '! grep -q "^  workingset " <<<"$0"' "$out"
+t ws_no_train "--no-train: no working set" bash -c '! grep -q "^  workingset " <<<"$0" && grep -q "^Working set: none" <<<"$0"' "$out"
 # The training run cannot touch the host: every mount is read-only then, output is dropped.
 mkdir -p "$tmp/wcode" "$tmp/wout"
 cat >"$tmp/wcode/main.py" <<'PY'
