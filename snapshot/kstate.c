@@ -572,39 +572,37 @@ static uint64_t socket_inode_id(struct fb_inode *ino, void *arg)
     return idmap_find(&((struct saver *)arg)->inodes, ino);
 }
 
-/* A socket in the general form, with every socket file of the image as possible references. */
-static void save_socket(struct saver *s, struct fb_file *f)
+/* The socket files of the image (every one a possible reference of the others), gathered once
+ * for the whole file table. Returns false when out of memory. */
+static bool socket_set_init(struct saver *s, struct fb_socket_saveset *set)
 {
     const struct fb_file **files = calloc(s->files.n ? s->files.n : 1, sizeof(*files));
     uint64_t *ids = calloc(s->files.n ? s->files.n : 1, sizeof(*ids));
-    struct fb_socket_saveset set = {files, ids, 0, socket_inode_id, epoll_item_id, s, NULL};
     size_t k;
 
+    *set = (struct fb_socket_saveset){files, ids, 0, socket_inode_id, epoll_item_id, s, NULL};
     if (!files || !ids) {
-        fail(s, ENOMEM, "out of memory");
-        fb_sw_nil(&s->w);
         free(files);
         free(ids);
-        return;
+        set->files = NULL;
+        set->ids = NULL;
+        return false;
     }
     for (k = 0; k < s->files.n; k++) {
         struct fb_file *o = (struct fb_file *)s->files.order[k];
         if (fb_file_is_socket(o)) {
-            files[set.n] = o;
-            ids[set.n++] = k + 1;
+            files[set->n] = o;
+            ids[set->n++] = k + 1;
         }
     }
-    fb_socket_save(f, &s->w, &set);
-    if (set.why)
-        fail(s, ENOTSUP, "%s cannot be saved yet", set.why);
-    free(files);
-    free(ids);
+    return true;
 }
 
 static void save_files(struct saver *s)
 {
     size_t i;
     char *buf = malloc(FB_PATH_MAX);
+    struct fb_socket_saveset socks = {0};
 
     fb_sw_array(&s->w, (uint32_t)s->files.n);
     for (i = 0; i < s->files.n; i++) {
@@ -627,7 +625,12 @@ static void save_files(struct saver *s)
             fb_sw_u64(&s->w, f->flags);
             fb_sw_i64(&s->w, f->pos);
             fb_sw_u64(&s->w, 0); /* the socketpair form's peer; references are in the state */
-            save_socket(s, f);
+            if (!socks.files && !socket_set_init(s, &socks)) {
+                fail(s, ENOMEM, "out of memory");
+                fb_sw_nil(&s->w);
+            } else {
+                fb_socket_save(f, &s->w, &socks);
+            }
         } else if (epoll) {
             fb_sw_u64(&s->w, FILE_EPOLL);
             fb_sw_u64(&s->w, f->flags);
@@ -680,6 +683,10 @@ static void save_files(struct saver *s)
             }
         }
     }
+    if (socks.why)
+        fail(s, ENOTSUP, "%s cannot be saved yet", socks.why);
+    free((void *)socks.files);
+    free((void *)socks.ids);
     free(buf);
 }
 
