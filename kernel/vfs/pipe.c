@@ -352,26 +352,27 @@ void fb_pipe_save(const struct fb_inode *ino, struct fb_sw *w)
     free(data);
 }
 
-/* A pipe object from its saved [capacity, bytes]; NULL with *r->err set if malformed. */
-static struct fb_pipe *pipe_state_load(struct fb_sr *r)
+/* A pipe object from its saved [capacity, bytes] (the array `state`); NULL with *err set if
+ * malformed. */
+static struct fb_pipe *pipe_state_load(const msgpack_object *state, bool *err)
 {
     struct fb_sr s;
     const msgpack_object *o;
     struct fb_pipe *p;
     uint64_t cap;
 
-    fb_sr_sub(r, &s);
+    fb_sr_open(&s, state, err);
     cap = fb_sr_u64(&s);
     o = fb_sr_obj(&s);
-    if (*r->err || !o || o->type != MSGPACK_OBJECT_BIN || cap < PIPE_BUF_ || cap > PIPE_MAX_SIZE ||
+    if (*err || !o || o->type != MSGPACK_OBJECT_BIN || cap < PIPE_BUF_ || cap > PIPE_MAX_SIZE ||
         o->via.bin.size > cap) {
-        *r->err = true;
+        *err = true;
         return NULL;
     }
     p = pipe_alloc();
     if (!p || (o->via.bin.size && !(p->buf = malloc(cap)))) {
         free(p);
-        *r->err = true;
+        *err = true;
         return NULL;
     }
     p->cap = cap;
@@ -388,7 +389,7 @@ struct fb_inode *fb_pipe_load(struct fb_sr *r)
 
     if (!pipe_sb.dev)
         pipe_sb.dev = fb_vfs_new_dev();
-    p = pipe_state_load(r);
+    p = pipe_state_load(fb_sr_obj(r), r->err);
     if (!p)
         return NULL;
     ino = fb_inode_new(&pipe_sb, NULL, S_IFIFO | 0600);
@@ -417,13 +418,11 @@ void fb_fifo_save(const struct fb_inode *ino, struct fb_sw *w)
 
 int fb_fifo_load(struct fb_inode *ino, struct fb_sr *r)
 {
-    const msgpack_object *o = r->i < r->n ? &r->o[r->i] : NULL;
+    const msgpack_object *o = fb_sr_obj(r);
 
-    if (o && o->type == MSGPACK_OBJECT_NIL) {
-        fb_sr_obj(r);
-        return 0;
-    }
-    ino->pipe = pipe_state_load(r);
+    if (o && o->type == MSGPACK_OBJECT_NIL)
+        return 0; /* nobody had it open */
+    ino->pipe = pipe_state_load(o, r->err);
     return ino->pipe ? 0 : -EINVAL;
 }
 
