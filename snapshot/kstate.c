@@ -1267,7 +1267,8 @@ static int load_tmpfs_inode(struct loader *l, struct fb_sr *e, uint32_t i)
     tp->entries = fb_sr_obj(e);
     tp->next_seq = fb_sr_u64(e);
     tp->st.ino = e->n >= 20 ? fb_sr_u64(e) : 0; /* images before it was saved: a new number */
-    if (l->bad || !tp->entries ||
+    /* A number near the top would make the counter of new inodes wrap to numbers in use. */
+    if (l->bad || !tp->entries || tp->st.ino >= (1ull << 48) ||
         (S_ISDIR(tp->st.mode) ? tp->entries->type != MSGPACK_OBJECT_ARRAY
                               : tp->entries->type != MSGPACK_OBJECT_NIL))
         return bad(l, "tmpfs directory");
