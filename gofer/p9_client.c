@@ -299,7 +299,9 @@ out_close_fd:
     return err;
 }
 
-/* Names sent to the server: the client refuses what can never be valid on the wire. */
+/* Names sent to the server: the client refuses what can never be valid on the wire ("", "."
+ * and "..", a '/'): the Gofer treats those as a protocol violation and closes the channel, and
+ * with it every file of the sandbox. */
 static int check_name(const char *name)
 {
     size_t n;
@@ -307,7 +309,7 @@ static int check_name(const char *name)
     if (!name)
         return -EFAULT;
     n = strlen(name);
-    if (n == 0 || memchr(name, '/', n))
+    if (n == 0 || memchr(name, '/', n) || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return -EINVAL;
     if (n > FB_P9_NAME_MAX)
         return -ENAMETOOLONG;
@@ -433,10 +435,9 @@ int fb_p9c_walk(struct fb_p9_client *c, uint32_t fid, int nwname, const char *co
     if (nwname < 0 || nwname > FB_P9_MAXWELEM)
         return -EINVAL;
     for (i = 0; i < nwname; i++) {
-        if (!names[i])
-            return -EFAULT;
-        if (strlen(names[i]) > FB_P9_NAME_MAX)
-            return -ENAMETOOLONG;
+        int r = check_name(names[i]);
+        if (r < 0)
+            return r;
         req.u.twalk.wnames[i] = fb_p9_cstr(names[i]);
     }
     pthread_mutex_lock(&c->lock);
@@ -486,10 +487,9 @@ int fb_p9c_walk_getattr(struct fb_p9_client *c, uint32_t fid, int nwname,
     if (nwname < 1 || nwname > FB_P9_MAXWELEM)
         return -EINVAL;
     for (i = 0; i < nwname; i++) {
-        if (!names[i])
-            return -EFAULT;
-        if (strlen(names[i]) > FB_P9_NAME_MAX)
-            return -ENAMETOOLONG;
+        int r = check_name(names[i]);
+        if (r < 0)
+            return r;
         req.u.twalk.wnames[i] = fb_p9_cstr(names[i]);
     }
     pthread_mutex_lock(&c->lock);

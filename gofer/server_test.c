@@ -552,10 +552,17 @@ static void test_walk_through_symlink_stops(void)
  * client before they reach the wire. The gofer's own refusal is tested on raw sockets below. */
 static void test_walk_bad_names(void)
 {
-    const char *late[] = {"dir", ".."};
+    const char *late[] = {"dir", ".."}, *dot[] = {"."}, *empty[] = {""}, *slash[] = {"dir/x"};
     uint32_t f;
+    struct fb_p9_qid q;
 
-    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 17, late, &f, NULL), -EINVAL);
+    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 2, late, &f, NULL), -EINVAL);
+    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 1, dot, &f, NULL), -EINVAL);
+    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 1, empty, &f, NULL), -EINVAL);
+    FBT_CHECK_EQ(fb_p9c_walk(G.c, G.root, 1, slash, &f, NULL), -EINVAL);
+    /* The channel is still open: a good walk works. */
+    FBT_CHECK_EQ(walk_path(G.c, G.root, "dir", &f, &q), 0);
+    fb_p9c_clunk(G.c, f);
 }
 
 static void test_unknown_fid(void)

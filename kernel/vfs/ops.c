@@ -402,6 +402,10 @@ int fb_vfs_mknod(struct fb_task *t, int dirfd, const char *path, mode_t mode, de
     r = parent_for_change(t, dirfd, path, &dir, last, &trailing);
     if (r < 0)
         return r;
+    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
+        r = -EEXIST; /* an existing directory (never looked up: no backend sees such names) */
+        goto out;
+    }
     if (fb_vfs_lookup_one(&dir, last, &p) == 0) {
         fb_path_put(&p);
         r = -EEXIST;
@@ -440,6 +444,10 @@ int fb_vfs_symlink(struct fb_task *t, const char *target, int dirfd, const char 
     r = parent_for_change(t, dirfd, path, &dir, last, &trailing);
     if (r < 0)
         return r;
+    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
+        r = -EEXIST; /* an existing directory (never looked up: no backend sees such names) */
+        goto out;
+    }
     if (trailing || fb_vfs_lookup_one(&dir, last, &p) == 0) {
         if (!trailing)
             fb_path_put(&p);
@@ -482,6 +490,10 @@ int fb_vfs_link(struct fb_task *t, int olddirfd, const char *oldpath, int newdir
     if (r < 0) {
         fb_path_put(&old);
         return r;
+    }
+    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
+        r = -EEXIST; /* an existing directory (never looked up: no backend sees such names) */
+        goto out;
     }
     if (fb_vfs_lookup_one(&dir, last, &p) == 0) {
         fb_path_put(&p);

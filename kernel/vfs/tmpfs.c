@@ -344,7 +344,9 @@ static int dir_may_add(struct fb_inode *dir, const char *name)
         return -ENOTDIR;
     if (node_of(dir)->dir.dead)
         return -ENOENT;
-    if (dir_find(&node_of(dir)->dir, name))
+    /* "." and ".." are the directory and its parent, never entries (the VFS refuses them first;
+     * this keeps a directory from ever holding one). */
+    if (dir_find(&node_of(dir)->dir, name) || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
         return -EEXIST;
     return 0;
 }
