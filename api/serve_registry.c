@@ -751,18 +751,23 @@ int fb_server_create(struct fb_server *s, const struct fb_fn_config *cfg, const 
     return 0;
 }
 
+/* Is path, resolved, dir or inside it? dir must be resolved already; a path that does not
+ * resolve (gone, or no permission) is not. Text checks are not enough: "DIR/.." passes them. */
 static bool under(const char *path, const char *dir)
 {
-    size_t n = strlen(dir);
-    return dir[0] && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == 0) &&
-           !strstr(path, "/../") && !strstr(path, "/./");
+    char *real = dir && dir[0] ? realpath(path, NULL) : NULL;
+    size_t n = dir ? strlen(dir) : 0;
+    bool ok = real && strncmp(real, dir, n) == 0 && (real[n] == '/' || real[n] == 0);
+    free(real);
+    return ok;
 }
 
 static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, struct fb_error *err)
 {
-    struct json_object *j = json_tokener_parse(inspect_json), *mounts, *root;
+    struct json_object *j = json_tokener_parse(inspect_json), *mounts, *root, *code;
     char exe[PATH_MAX], tdir[PATH_MAX + 32], *slash, *treal = NULL;
-    char *creal = realpath(s->code_dir, NULL); /* image mounts are absolute, resolved paths */
+    char *creal = realpath(s->code_dir, NULL);
+    char *envt = getenv("FNBOX_TEMPLATES") ? realpath(getenv("FNBOX_TEMPLATES"), NULL) : NULL;
     size_t i, n;
     int rc = -1;
 
@@ -773,6 +778,15 @@ static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, stru
     }
     if (json_object_object_get_ex(j, "root", &root) && !json_object_is_type(root, json_type_null)) {
         fb_error_set(err, EPERM, "an uploaded image may not name its own root directory");
+        goto out;
+    }
+    /* Its code directory is walked by every restore (the staleness check), which would tell
+     * what another directory holds. */
+    if (json_object_object_get_ex(j, "code", &code) && !json_object_is_type(code, json_type_null) &&
+        !under(json_object_get_string(code), creal)) {
+        fb_error_set(err, EPERM, "an uploaded image may only name code under this server's code "
+                                 "directory; it names %s",
+                     json_object_get_string(code));
         goto out;
     }
     snprintf(exe, sizeof(exe), "%s", s->o.fnbox_bin);
@@ -792,8 +806,7 @@ static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, stru
             goto out;
         }
         if (!json_object_get_boolean(ro) ||
-            !((creal && under(p, creal)) || (treal && under(p, treal)) ||
-              (getenv("FNBOX_TEMPLATES") && under(p, getenv("FNBOX_TEMPLATES"))))) {
+            !(under(p, creal) || under(p, treal) || under(p, envt))) {
             fb_error_set(err, EPERM,
                          "an uploaded image may only use this server's function code and the "
                          "templates, read-only; it names %s%s",
@@ -805,6 +818,7 @@ static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, stru
 out:
     free(treal);
     free(creal);
+    free(envt);
     if (j)
         json_object_put(j);
     return rc;

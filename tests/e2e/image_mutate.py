@@ -7,16 +7,7 @@ happened to be harmless, run; never a crash of a host process ("fatal", a signal
 usage: image_mutate.py FNBOX IMAGE N SEED   prints one line per failure, exit 1 if any."""
 import os, random, struct, subprocess, sys, tempfile
 
-HDR, ENTRY = 256, 64
-
-
-def crc32c(data, crc=0):
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
+from imagelib import ENTRY, HDR, crc32c
 
 
 def main():

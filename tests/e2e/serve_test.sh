@@ -309,6 +309,18 @@ mkdir -p "$tmp/hostdir"
 "$FNBOX" checkpoint --mount "$tmp/hostdir:/host:rw" -o "$tmp/hostile.img" -- /bin/sh -c 'read x' 2>/dev/null
 req POST '/v1/images?name=hostile' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/hostile.img"
 check image_foreign_mount "400 naming the host directory" '[ "$code" = 400 ] && [[ "$body" == *hostdir* ]]'
+# Hand-edited images (checksums fixed): a path that climbs out of the server's code directory
+# at its end ("CODE//////.."), as a mount and as the code directory that restores walk.
+cpath=$("$FNBOX" inspect --json "$tmp/copy.img" | $PY -c 'import json,sys; print(json.load(sys.stdin)["code"])')
+climb=$($PY -c 'import sys; p = sys.argv[1]; b, last = p.rsplit("/", 1); print(b + "/" * (len(last) - 1) + "..")' "$cpath")
+cp "$tmp/copy.img" "$tmp/climb-mount.img"
+$PY tests/e2e/image_patch.py "$tmp/climb-mount.img" meta '#2' "$cpath" "$climb" # the mount, not "code"
+req POST '/v1/images?name=climbmount' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/climb-mount.img"
+check image_mount_climbs_out "400: a mount ending in /.. out of the code directory" '[ "$code" = 400 ] && [[ "$body" == *"may only use"* ]]'
+cp "$tmp/copy.img" "$tmp/climb-code.img"
+$PY tests/e2e/image_patch.py "$tmp/climb-code.img" meta code "$cpath" "$climb"
+req POST '/v1/images?name=climbcode' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/climb-code.img"
+check image_code_climbs_out "400: a code directory out of the code directory" '[ "$code" = 400 ] && [[ "$body" == *"may only name code"* ]]'
 head -c 5000 /dev/urandom >"$tmp/garbage.img"
 req POST '/v1/images?name=garbage' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/garbage.img"
 check image_invalid "400 naming the problem" '[ "$code" = 400 ] && [[ "$body" == *"not valid"* ]]'
