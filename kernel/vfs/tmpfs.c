@@ -1374,6 +1374,10 @@ int fb_tmpfs_load_link(struct fb_inode *dir, const char *name, struct fb_inode *
 bool fb_tmpfs_dir_reaches(struct fb_inode *dir, const struct fb_inode *root)
 {
     int i;
+    /* A mount's root has no parent: one linked under its own tree closes a loop that every
+     * ancestor walk (rename's) would follow forever. */
+    if (node_of((struct fb_inode *)root)->dir.parent)
+        return false;
     for (i = 0; dir && i < 4096; i++) {
         if (dir == root)
             return true;
