@@ -124,6 +124,10 @@ struct fb_image_writer {
     uint64_t pos;
     struct fb_image_section_info sec[FB_IMAGE_MAX_SECTIONS];
     int nsec;
+    /* appending: the header keeps the image's own creation time and CPU requirements */
+    bool keep_origin;
+    uint64_t created;
+    struct fb_image_cpu cpu;
     /* current memory section */
     bool in_memory;
     uint64_t run_first, run_n, last_index;
@@ -387,8 +391,11 @@ int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err)
     put32(hdr + 8, FB_IMAGE_VERSION_MAJOR);
     put32(hdr + 12, FB_IMAGE_VERSION_MINOR);
     memcpy(hdr + 16, ARCH, strlen(ARCH));
-    put64(hdr + 32, (uint64_t)time(NULL));
-    fb_image_cpu_current(&cpu);
+    put64(hdr + 32, w->keep_origin ? w->created : (uint64_t)time(NULL));
+    if (w->keep_origin)
+        cpu = w->cpu;
+    else
+        fb_image_cpu_current(&cpu);
     put64(hdr + 40, cpu.xcr0);
     put32(hdr + 48, cpu.xsave_size);
     put32(hdr + 52, cpu.cpuid1_ecx);
@@ -451,7 +458,6 @@ struct fb_image_reader {
     int fd;
     const uint8_t *buf;
     uint64_t size;
-    uint64_t table_off; /* where the section table starts: section data ends before it */
     char path[256];
     uint32_t major, minor;
     uint64_t created;
@@ -541,7 +547,9 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
     if (r->nsec < 0 || r->nsec > FB_IMAGE_MAX_SECTIONS)
         return fb_error_set(err, EINVAL, "%s: corrupt image (%d sections)", r->path, r->nsec);
     table_off = get64(hdr + 72);
-    r->table_off = table_off;
+    if (table_off < HEADER_SIZE)
+        return fb_error_set(err, EINVAL, "%s: corrupt image (section table inside the header)",
+                            r->path);
     tlen = (size_t)r->nsec * ENTRY_SIZE;
     table = malloc(tlen ? tlen : 1);
     if (!table)
@@ -874,27 +882,27 @@ int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
 {
     struct fb_image_reader *r;
     struct fb_image_writer *w;
-    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3), i;
+    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 
     if (dfd < 0)
         return fb_error_set(err, errno, "image: %s", strerror(errno));
     if (fb_image_fdopen(dfd, "image", &r, err) < 0) /* validates what is there; takes dfd */
         return -1;
-    for (i = 0; i < r->nsec; i++)
-        if (r->sec[i].offset + r->sec[i].length > r->table_off) {
-            fb_image_close(r);
-            return fb_error_set(err, EINVAL, "image: a section lies after the section table");
-        }
     w = calloc(1, sizeof(*w));
     if (!w) {
         fb_image_close(r);
         return fb_error_set(err, ENOMEM, "out of memory");
     }
-    /* The new section overwrites the old table; commit writes a new table and header. */
+    /* The new section and table go after the old ones, and the header is written last: until
+     * then the image on disk is the old one, whole (a failed append costs nothing but the
+     * section; the old table stays behind as dead bytes). */
     w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
     memcpy(w->sec, r->sec, sizeof(r->sec));
     w->nsec = r->nsec;
-    w->pos = r->table_off;
+    w->pos = r->size;
+    w->keep_origin = true;
+    w->created = r->created;
+    w->cpu = r->cpu;
     fb_image_close(r);
     if (w->fd < 0) {
         free(w);

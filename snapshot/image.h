@@ -57,9 +57,10 @@ int fb_image_memory_begin(struct fb_image_writer *w, const char *name, struct fb
 int fb_image_memory_page(struct fb_image_writer *w, uint64_t index, const void *page,
                          struct fb_error *err);
 int fb_image_memory_end(struct fb_image_writer *w, struct fb_error *err);
-/* Add a RAW section to the complete image open (read-write) on fd, in place: the section goes
- * where the table was, then a new table and header (written last, fsynced). For a file not yet
- * renamed into place (`fnbox checkpoint` adds the working set this way). fd stays open. */
+/* Add a RAW section to the complete image open (read-write) on fd, in place: the section and a
+ * new table go after the old end, then the header (written last, fsynced, with the image's own
+ * creation time and CPU requirements). Until then the file is the old image, whole. For a file
+ * not yet renamed into place (`fnbox checkpoint` adds the working set this way). fd stays open. */
 int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
                         struct fb_error *err);
 /* Write the header and section table, fsync, rename into place. Frees w either way. */

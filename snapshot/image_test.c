@@ -133,15 +133,35 @@ static void test_append_raw(void)
     size_t len;
     int fd;
 
+    uint64_t created;
+    struct stat st0, st1;
+
     FBT_CHECK_EQ(write_image(), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    created = fb_image_created(r) - 1000; /* as if made earlier, elsewhere */
+    fb_image_close(r);
     fd = open(path, O_RDWR);
     FBT_CHECK(fd >= 0);
+    {
+        /* Back-date the header (and fix its checksum) to see the append keep it. */
+        uint8_t hdr[256];
+        uint32_t crc;
+        FBT_CHECK_EQ(pread(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+        memcpy(hdr + 32, &created, 8);
+        crc = fb_crc32c(0, hdr, sizeof(hdr) - 4);
+        memcpy(hdr + sizeof(hdr) - 4, &crc, 4);
+        FBT_CHECK_EQ(pwrite(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+    }
+    fstat(fd, &st0);
     FBT_CHECK_EQ(fb_image_append_raw(fd, "workingset", "WSWSWS", 6, &err), 0);
+    fstat(fd, &st1);
+    FBT_CHECK(st1.st_size >= st0.st_size + 6 + 64 * 4); /* written after the old end */
     FBT_CHECK(fb_image_append_raw(fd, "workingset", "again", 5, &err) < 0); /* no duplicates */
     close(fd);
     FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
     FBT_CHECK_EQ(fb_image_nsections(r), 4);
     FBT_CHECK_EQ(fb_image_verify(r, &err), 0);
+    FBT_CHECK_EQ(fb_image_created(r), created); /* the image's own header, not the appender's */
     FBT_CHECK_EQ(fb_image_read_raw(r, "workingset", &data, &len, &err), 0);
     FBT_CHECK(len == 6 && memcmp(data, "WSWSWS", 6) == 0);
     free(data);
