@@ -28,23 +28,30 @@ bool fb_cpuclock_is(clockid_t id)
            (id < 0 && (id & 7) != 3 /* CLOCKFD: a dynamic (device) clock */);
 }
 
+/* What a CPU clock id names: pid (0 = the caller), a thread's clock or a process's, which
+ * counter. 0 or -EINVAL. */
+static int cpuclock_decode(clockid_t id, int *pid, bool *thread, int *which)
+{
+    if (id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID) {
+        *pid = 0;
+        *thread = id == CLOCK_THREAD_CPUTIME_ID;
+        *which = FB_CPUCLOCK_SCHED;
+    } else if (id < 0 && (id & 7) != 3) {
+        *pid = ~(id >> 3);
+        *thread = id & 4;
+        *which = id & 3;
+    } else {
+        return -EINVAL;
+    }
+    return *which > FB_CPUCLOCK_SCHED || *pid < 0 ? -EINVAL : 0;
+}
+
 int fb_cpuclock_get(struct fb_task *t, clockid_t id, bool gettime, struct fb_cpuclock *out)
 {
     bool thread;
     int pid, which;
 
-    if (id == CLOCK_PROCESS_CPUTIME_ID || id == CLOCK_THREAD_CPUTIME_ID) {
-        pid = 0;
-        thread = id == CLOCK_THREAD_CPUTIME_ID;
-        which = FB_CPUCLOCK_SCHED;
-    } else if (id < 0 && (id & 7) != 3) {
-        pid = ~(id >> 3);
-        thread = id & 4;
-        which = id & 3;
-    } else {
-        return -EINVAL;
-    }
-    if (which > FB_CPUCLOCK_SCHED || pid < 0)
+    if (cpuclock_decode(id, &pid, &thread, &which) < 0)
         return -EINVAL;
     out->which = which;
     out->task = NULL;
@@ -716,9 +723,15 @@ int fb_posix_timers_load(struct fb_thread_group *tg, struct fb_sr *r)
                 if (!tm->cpu_task || tm->cpu_task->tg != tg)
                     *r->err = true;
             }
-            if (tm->cpu && (!fb_cpuclock_is(tm->clock) || tm->cpu_which < FB_CPUCLOCK_PROF ||
-                            tm->cpu_which > FB_CPUCLOCK_SCHED || (!tm->cpu_thread && cpu_tid)))
-                *r->err = true;
+            /* Which counter and whose clock follow from the id: saved, they must agree. */
+            if (tm->cpu) {
+                int pid, which;
+                bool thread;
+                if (cpuclock_decode(tm->clock, &pid, &thread, &which) < 0 ||
+                    which != tm->cpu_which || thread != tm->cpu_thread ||
+                    (!tm->cpu_thread && cpu_tid))
+                    *r->err = true;
+            }
         }
         if (target) {
             tm->target = fb_task_lookup((int)target);
