@@ -503,17 +503,15 @@ void fb_pool_reap_list(struct fb_server *s, struct fb_sb *list)
     pthread_mutex_unlock(&s->lock);
 }
 
-/* The manager: refills every pool to its min in the background, turns "ready" reports into idle
- * sandboxes, notices idle sandboxes that died, backs off from failing restores. */
-/* Reap the sandboxes answered before they exited (caller holds s->lock); with `wait`, block
- * until each is gone (shutdown: they finish their own teardown, cgroups included). */
-static void reap_exiting(struct fb_server *s, bool wait)
+/* Reap the sandboxes answered before they exited that are gone by now (caller holds s->lock;
+ * never blocks). */
+static void reap_exiting(struct fb_server *s)
 {
     struct fb_sb **p = &s->exiting, *sb;
     while ((sb = *p)) {
         int st;
         pid_t r;
-        while ((r = waitpid(sb->pid, &st, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+        while ((r = waitpid(sb->pid, &st, WNOHANG)) < 0 && errno == EINTR)
             ;
         if (r == 0) {
             p = &sb->next;
@@ -526,6 +524,9 @@ static void reap_exiting(struct fb_server *s, bool wait)
     }
 }
 
+/* The manager: refills every pool to its min in the background, turns "ready" reports into idle
+ * sandboxes, notices idle sandboxes that died, backs off from failing restores, reaps the
+ * sandboxes answered before their exit. */
 static void *manager_main(void *arg)
 {
     struct fb_server *s = arg;
@@ -660,7 +661,7 @@ static void *manager_main(void *arg)
                     }
             }
         }
-        reap_exiting(s, false);
+        reap_exiting(s);
         pthread_mutex_unlock(&s->lock);
         if (dead)
             fb_pool_reap_list(s, dead);
@@ -841,11 +842,10 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     fb_hist_add(&fn->duration, (fb_serve_now_ns() - t0) / 1e9);
     fb_image_put(s, sb->image);
     sb->image = NULL;
-    if (tearing_down) { /* answered before its exit: the pool manager reaps it */
-        sb->next = s->exiting;
+    if (tearing_down && s->manager_started && !s->stopping) {
+        sb->next = s->exiting; /* answered before its exit: the pool manager reaps it */
         s->exiting = sb;
-    } else {
-        free(sb);
+        sb = NULL;
     }
     pthread_cond_broadcast(&fn->cond);
     fb_server_wake(s);
@@ -853,6 +853,10 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     if (--s->inflight == 0)
         pthread_cond_broadcast(&s->inflight_cond);
     pthread_mutex_unlock(&s->lock);
+    if (sb) { /* nobody else will: reap it here (a no-op for one already reaped) */
+        fb_sb_reap(sb);
+        free(sb);
+    }
     log_invocation(s, name, inv, (fb_serve_now_ns() - t0) / 1e6);
     return 0;
 
@@ -989,7 +993,11 @@ void fb_server_stop(struct fb_server *s)
         if (fn->image)
             fn->image->keep = true; /* the registry still names it */
     }
-    reap_exiting(s, true);
+    while ((sb = s->exiting)) { /* killed and reaped below, outside the lock, like the rest */
+        s->exiting = sb->next;
+        sb->next = all;
+        all = sb;
+    }
     pthread_mutex_unlock(&s->lock);
     for (sb = all; sb; sb = sb->next)
         fb_sb_reap(sb);
