@@ -28,27 +28,16 @@ struct hostfd {
 
 static struct fb_sb host_sb = {.type = "hostfd", .magic = 0x484f5354};
 
-/* Write the truncation marker on the host fd (non-blocking description: wait a little for room,
- * never long; the marker is best effort, the limit itself is not). */
+/* Write the truncation marker on the host fd: one attempt, never a wait (this runs under the
+ * kernel lock; the marker is best effort, the limit itself is not). */
 static void write_output_marker(int fd)
 {
     char buf[96];
     int len = snprintf(buf, sizeof(buf), "\n[fnbox: output truncated at %llu bytes]\n",
                        (unsigned long long)fb_k->opts.output_limit);
-    int off = 0, tries = 0;
 
-    while (off < len && tries < 20) {
-        ssize_t r = write(fd, buf + off, (size_t)(len - off));
-        if (r > 0) {
-            off += (int)r;
-            continue;
-        }
-        if (r < 0 && errno != EAGAIN && errno != EINTR)
-            return;
-        struct pollfd pfd = {fd, POLLOUT, 0};
-        poll(&pfd, 1, 50);
-        tries++;
-    }
+    while (write(fd, buf, (size_t)len) < 0 && errno == EINTR)
+        ;
 }
 
 /* Room left under --output-limit for a write through h: SIZE_MAX when not counted. Once the limit
