@@ -322,7 +322,11 @@ static int drop_caps(const struct cap_keep *keep, size_t nkeep, struct fb_error 
     caps = cap_init(); /* all clear */
     if (!caps)
         return fb_error_set(err, errno, "cap_init: %s", strerror(errno));
-    for (i = 0; i < nkeep && i < NELEM(vals); i++)
+    if (nkeep > NELEM(vals)) {
+        cap_free(caps);
+        return fb_error_set(err, E2BIG, "more capabilities to keep than drop_caps holds");
+    }
+    for (i = 0; i < nkeep; i++)
         vals[i] = keep[i].cap;
     if (nkeep && (cap_set_flag(caps, CAP_EFFECTIVE, (int)nkeep, vals, CAP_SET) != 0 ||
                   cap_set_flag(caps, CAP_PERMITTED, (int)nkeep, vals, CAP_SET) != 0)) {
