@@ -280,6 +280,10 @@ int fb_meta_unpack(const void *buf, size_t len, struct fb_image_meta *m, struct 
         return fb_error_set(err, EINVAL, "image: the meta section is corrupt");
     }
     root = &up.data;
+    /* A handful of known keys: a huge map is no meta section (and would make the duplicate
+     * check below quadratic). */
+    if (root->via.map.size > 64)
+        bad = true;
     for (i = 0; i < root->via.map.size && !bad; i++) {
         const msgpack_object *k = &root->via.map.ptr[i].key, *v = &root->via.map.ptr[i].val;
         char key[32];
