@@ -428,21 +428,27 @@ int fb_fifo_load(struct fb_inode *ino, struct fb_sr *r)
 
 /* A file open on a FIFO at the checkpoint: counted as a reader and/or writer, without the
  * wait for the other side an open(2) makes (the other side is restored as it was). */
-int fb_fifo_open_restored(struct fb_inode *ino, struct fb_file *f)
+/* A restored file of a pipe or FIFO: its ends counted again, its operations set. */
+static void restored_end(struct fb_pipe *p, struct fb_file *f)
 {
     unsigned acc = f->flags & O_ACCMODE;
 
-    if (!ino->pipe && !(ino->pipe = pipe_alloc()))
-        return -ENOMEM;
     f->ops = &pipe_ops;
     if (acc != O_WRONLY) {
-        ino->pipe->readers++;
-        ino->pipe->r_opens++;
+        p->readers++;
+        p->r_opens++;
     }
     if (acc != O_RDONLY) {
-        ino->pipe->writers++;
-        ino->pipe->w_opens++;
+        p->writers++;
+        p->w_opens++;
     }
+}
+
+int fb_fifo_open_restored(struct fb_inode *ino, struct fb_file *f)
+{
+    if (!ino->pipe && !(ino->pipe = pipe_alloc()))
+        return -ENOMEM;
+    restored_end(ino->pipe, f);
     return 0;
 }
 
@@ -453,15 +459,7 @@ struct fb_file *fb_pipe_file_restore(struct fb_inode *ino, unsigned flags)
 
     if (!f)
         return NULL;
-    f->ops = &pipe_ops;
-    if ((flags & O_ACCMODE) != O_WRONLY) {
-        ino->pipe->readers++;
-        ino->pipe->r_opens++;
-    }
-    if ((flags & O_ACCMODE) != O_RDONLY) {
-        ino->pipe->writers++;
-        ino->pipe->w_opens++;
-    }
+    restored_end(ino->pipe, f);
     snprintf(name, sizeof(name), "pipe:[%lu]", (unsigned long)ino->st.ino);
     f->anon_name = strdup(name);
     return f;
