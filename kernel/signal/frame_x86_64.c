@@ -115,7 +115,7 @@ int fb_signal_setup_frame(struct fb_task *t, int sig, const siginfo_t *info,
         uint32_t *sw = (uint32_t *)(t->cpu.fp + 464);
         sw[0] = FP_XSTATE_MAGIC1;
         sw[1] = (uint32_t)(xsize + 4); /* extended_size */
-        *(uint64_t *)(sw + 2) = xcr0(); /* xfeatures */
+        *(uint64_t *)(sw + 2) = xfeatures_mask; /* xfeatures: what sigreturn accepts */
         sw[4] = (uint32_t)xsize;        /* xstate_size */
         /* XSTATE_BV always claims the x87 and SSE components, as Linux writes it: XSAVE
          * leaves a component's bit clear while it is in its initial state (all of %xmm zero,
