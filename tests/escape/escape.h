@@ -230,4 +230,25 @@ static inline int esc_documented_errno(long nr)
                   esc_errname(e), _doc < 0 ? "nothing" : esc_errname(_doc));                       \
     } while (0)
 
+/* Fork children that pause until fork fails or `max` exist; returns how many were made and the
+ * errno of the failed fork in *err (0 if none failed). The caller kills them (kill(-1, ...)). */
+static inline int esc_fork_until_refused(int max, int *err)
+{
+    int n = 0;
+    *err = 0;
+    for (;;) {
+        pid_t p = fork();
+        if (p < 0) {
+            *err = errno;
+            return n;
+        }
+        if (p == 0) {
+            pause();
+            _exit(0);
+        }
+        if (++n > max)
+            return n;
+    }
+}
+
 #endif

@@ -4,20 +4,7 @@
 
 int main(void)
 {
-    int n = 0, err = 0;
-    for (;;) {
-        pid_t p = fork();
-        if (p < 0) {
-            err = errno;
-            break;
-        }
-        if (p == 0) {
-            pause();
-            _exit(0);
-        }
-        if (++n > 1000)
-            break;
-    }
+    int err, n = esc_fork_until_refused(1000, &err);
     esc_check(err == EAGAIN, "fork fails with EAGAIN (%s)", esc_errname(err));
     esc_check(n == 31, "31 children besides pid 1 under --pids 32 (%d)", n);
     ESC_ERR(syscall(SYS_clone, CLONE_VM | CLONE_THREAD | CLONE_SIGHAND, NULL, NULL, NULL, NULL),

@@ -8,23 +8,11 @@
 int main(void)
 {
     struct rlimit inf = {RLIM_INFINITY, RLIM_INFINITY};
-    int n = 0, err = 0;
+    int n, err;
     setrlimit(RLIMIT_NPROC, &inf);
     setrlimit(RLIMIT_AS, &inf);
     setrlimit(RLIMIT_DATA, &inf);
-    for (;;) {
-        pid_t p = fork();
-        if (p < 0) {
-            err = errno;
-            break;
-        }
-        if (p == 0) {
-            pause();
-            _exit(0);
-        }
-        if (++n > 100)
-            break;
-    }
+    n = esc_fork_until_refused(100, &err);
     esc_check(err == EAGAIN && n == 7, "fork stops with EAGAIN at --pids 8 (%d children, %s)", n,
               esc_errname(err));
     kill(-1, SIGKILL);
