@@ -33,11 +33,7 @@ section "syscall conformance (native and fnbox)"
 run_suite syscalls tests/syscalls/run.sh
 
 section "syscall conformance under an interrupt storm (every task interrupted every 1 ms)"
-if [ "${FNBOX_TEST_FULL:-0}" = 1 ]; then
-    run_suite syscalls-storm tests/syscalls/run.sh --label storm --fnbox-args "--interrupt-storm=1ms"
-else
-    run_suite syscalls-storm tests/syscalls/run.sh --label storm --fnbox-args "--interrupt-storm=1ms"
-fi
+run_suite syscalls-storm tests/syscalls/run.sh --label storm --fnbox-args "--interrupt-storm=1ms"
 
 section "syscall conformance under checkpoint torture (checkpoint, tear down, restore every few ms)"
 # Every conformance program must still give its native output when its sandbox is checkpointed
