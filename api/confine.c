@@ -103,7 +103,7 @@ static const struct rule sentry_rules[] = {
     ALLOW("lseek", "host stdio files; checkpoint: the image fd"),
     ALLOW("close", "fds it holds (donated files, pipes of dead stubs)"),
     ALLOW("recvmsg", "9P replies with donated fds (SCM_RIGHTS)"),
-    ALLOW("sendmsg", "9P requests"),
+    ALLOW("sendmsg", "9P requests; read-only file fds to stubs (direct mapping)"),
     ALLOW("recvfrom", "9P replies (recv)"),
     ALLOW("sendto", "9P requests (send)"),
     ALLOW("poll", "readiness of host stdio"),

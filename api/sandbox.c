@@ -25,6 +25,7 @@
 
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
+#include "kernel/mm/mm.h"
 #include "kernel/signal/signal.h"
 #include "kernel/vfs/vfs.h"
 
@@ -208,6 +209,7 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     setsid(); /* terminal signals go to the controller, which forwards them */
     signal(SIGPIPE, SIG_IGN);
     install_crash_handler();
+    fb_mm_hostmap_off = getenv("FNBOX_NO_DIRECT_MAP") && strcmp(getenv("FNBOX_NO_DIRECT_MAP"), "0");
     if (getenv("FNBOX_DEBUG_STOP_SENTRY")) {
         /* Debug aid: stop so that a debugger can attach (gdb -p PID within 5 s). */
         char self[32] = "?";

@@ -14,7 +14,7 @@
  * refuses application mappings that overlap it. Far below where we place application mmaps and
  * far above PIE/heap, so no sane program asks for it. */
 #define FB_STUB_BASE 0x100000000000ULL
-#define FB_STUB_SIZE 0x2000ULL /* one code page (r-x) + one data page (rw-) */
+#define FB_STUB_SIZE 0x3000ULL /* code page (r-x), data page (r--), scratch page (rw-) */
 /* The memory file's fd number inside every stub process. */
 #define FB_STUB_MEMFD 3
 /* Highest user address + 1 (47-bit address space; 4-level paging). */
@@ -79,6 +79,12 @@ struct fb_platform_ops {
      * maps far more than the next request touches, and a host fault in the stub is cheap. */
     int (*map_many)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req, int n,
                     bool populate);
+    /* Optional: map [off, off+len) of a host file (fd, read-only, the Sentry's) at addr, private
+     * and fixed: the host then serves the application's faults on it from its page cache, with
+     * no copy and no stop in the Sentry. Returns 0 or -errno; -EIO when the platform can no
+     * longer do it (callers fall back to copies in the memory file). */
+    int (*map_fd)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot,
+                  int fd, uint64_t off);
     int (*unmap)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len);
     int (*protect)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot);
 

@@ -29,6 +29,7 @@
 static const int prot_rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
 
 bool fb_mm_ws_recording;
+bool fb_mm_hostmap_off;
 
 /* ---- references to backing objects (used by vma.c) ------------------------------------------ */
 
@@ -211,6 +212,46 @@ static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
     if (err == 0)
         err = batch_flush(mm, as, &b);
     return err;
+}
+
+/* Map the file of a pristine private VMA straight from its host fd, over the whole VMA: the
+ * host then serves every read fault there from its page cache (shared with every other
+ * sandbox, no copy, no stop in the Sentry). Returns 0, or -errno when it does not apply or the
+ * platform cannot (the caller copies pages into the memory file as usual). Not while recording
+ * a working set: that needs every first touch to fault. */
+static int host_map(struct fb_mm *mm, struct fb_vma *vma)
+{
+    const struct fb_platform_ops *ops = mm->plat->ops;
+    uint64_t vpn, endvpn, found, pte;
+    struct fb_as *as;
+    int fd, r = 0;
+
+    if (!ops->map_fd || !vma->map || !vma->map->ops->host_fd || fb_mm_ws_recording ||
+        fb_mm_hostmap_off || !(vma->flags & FB_VMA_PRISTINE) ||
+        (vma->flags & (FB_VMA_SHARED | FB_VMA_HOSTMAP)) || (vma->prot & PROT_WRITE))
+        return -EINVAL;
+    fd = vma->map->ops->host_fd(vma->map);
+    if (fd < 0)
+        return -EINVAL;
+    as = fb_mm_as(mm, &r);
+    if (!as)
+        return r;
+    r = ops->map_fd(mm_ctx(), as, vma->start, vma->end - vma->start, (int)vma->prot, fd, vma->off);
+    if (r < 0)
+        return r;
+    /* Pages of ours that were mapped there are not any more (their entries stay: the Sentry
+     * reads through them). */
+    vpn = VPN(vma->start);
+    endvpn = VPN(vma->end);
+    while (fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte)) {
+        if (pte & FB_PTE_MAPPED)
+            *fb_radix_slot(&mm->pt, found) &= ~FB_PTE_MAPPED;
+        vpn = found + 1;
+    }
+    vma->flags |= FB_VMA_HOSTMAP;
+    fb_dbg("%#lx-%#lx %s: mapped from the host file", (unsigned long)vma->start,
+           (unsigned long)vma->end, vma->name ? vma->name : "?");
+    return 0;
 }
 
 /* Re-apply protections of mapped pages in [start, end) (after mprotect or fork). */
@@ -435,6 +476,10 @@ int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
     int r = 0;
 
     ctx_override = ctx;
+    /* Program text and other pristine file mappings: the host file itself, mapped whole, and
+     * none of their hints copied into the memory file. */
+    for (i = 0; i < mm->vmas.n; i++)
+        host_map(mm, &mm->vmas.v[i]);
     /* Runs of consecutive hints in one VMA at a time. A recorded working set is read exactly;
      * plain hints (everything touched before the checkpoint) with the usual read-ahead, which
      * fills the gaps between them in fewer, larger reads. */
@@ -445,7 +490,7 @@ int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
         while (i + n < mm->nrefault && mm->refault[i + n] == mm->refault[i] + n && vma &&
                (mm->refault[i] + n) << FB_PAGE_SHIFT < vma->end && n < 64)
             n++;
-        if (vma)
+        if (vma && !(vma->flags & FB_VMA_HOSTMAP))
             r = (int)FB_MIN(populate_flags(mm, vma, addr, addr + n * PAGE,
                                            mm->refault_exact ? FB_GETPAGES_EXACT : 0),
                             0);
@@ -458,7 +503,9 @@ int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
         b.n = 0;
         b.populate = host_ptes;
         for (i = 0; as && i < mm->vmas.n && r >= 0; i++)
-            r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start, mm->vmas.v[i].end, &b);
+            if (!(mm->vmas.v[i].flags & FB_VMA_HOSTMAP))
+                r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start,
+                                  mm->vmas.v[i].end, &b);
         if (as && r >= 0)
             r = batch_flush(mm, as, &b);
     }
@@ -481,6 +528,16 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
     *si_code = SEGV_ACCERR;
     if (!(vma->prot & prot_rwx))
         return SIGSEGV;
+    if (vma->flags & FB_VMA_HOSTMAP) {
+        /* The host serves this VMA: a refused access is a real violation (a write to text,
+         * executing rodata). A missing page would mean our mapping went away: map again. */
+        if (code == SEGV_ACCERR)
+            return SIGSEGV;
+        fb_dbg("fault %#lx in a host-mapped VMA: mapping it again", (unsigned long)addr);
+        vma->flags &= ~FB_VMA_HOSTMAP;
+    }
+    if (code != SEGV_ACCERR && host_map(mm, vma) == 0)
+        return 0;
     pte = fb_radix_get(&mm->pt, vpn);
     fb_dbg("fault %#lx %s pte=%#lx vma=%s prot=%u flags=%#x", (unsigned long)addr,
            code == SEGV_ACCERR ? "ACCERR" : "MAPERR", (unsigned long)pte,
@@ -713,6 +770,8 @@ static void on_remove(struct fb_vma *v, void *arg)
 {
     struct remove_ctx *rc = arg;
     int r = drop_ptes(rc->mm, v->start, v->end);
+    if (r == 0 && (v->flags & FB_VMA_HOSTMAP))
+        r = as_unmap(rc->mm, v->start, v->end);
     if (r < 0 && !rc->err)
         rc->err = r;
     if (v->map)
@@ -802,6 +861,8 @@ int64_t fb_mm_mmap(struct fb_mm *mm, uint64_t addr, uint64_t len, int prot, int 
     vma.maxprot = maxprot & (uint32_t)prot_rwx;
     if ((flags & MAP_SHARED) && map)
         vma.flags |= FB_VMA_SHARED;
+    else if (map && !(prot & PROT_WRITE))
+        vma.flags |= FB_VMA_PRISTINE;
     if (flags & MAP_GROWSDOWN)
         vma.flags |= FB_VMA_GROWSDOWN;
     if (flags & MAP_NORESERVE)
@@ -877,6 +938,21 @@ int fb_mm_mprotect(struct fb_mm *mm, uint64_t addr, uint64_t len, int prot)
         if (v->prot == (uint32_t)prot)
             continue;
         v->prot = (uint32_t)prot;
+        if (prot & PROT_WRITE) {
+            /* Writable from now on: pages of its own may appear, so no more file mapped
+             * straight through, now or later. */
+            v->flags &= ~FB_VMA_PRISTINE;
+            if (v->flags & FB_VMA_HOSTMAP) {
+                v->flags &= ~FB_VMA_HOSTMAP;
+                r = as_unmap(mm, v->start, v->end);
+                if (r < 0)
+                    return r;
+            }
+        } else if (v->flags & FB_VMA_HOSTMAP) {
+            r = mm->plat->ops->protect(mm_ctx(), mm->as, v->start, v->end - v->start, prot);
+            if (r < 0)
+                return r;
+        }
         r = as_reprotect(mm, v, v->start, v->end);
         if (r < 0)
             return r;
@@ -1020,7 +1096,7 @@ int64_t fb_mm_mremap(struct fb_mm *mm, uint64_t old, uint64_t old_len, uint64_t 
         vma->map->ops->get(vma->map);
     }
     moved.name = vma->name ? strdup(vma->name) : NULL;
-    moved.flags &= ~(FB_VMA_HEAP | FB_VMA_STACK);
+    moved.flags &= ~(FB_VMA_HEAP | FB_VMA_STACK | FB_VMA_HOSTMAP);
     r = move_ptes(mm, old, dest, FB_MIN(old_len, new_len));
     if (r < 0) {
         free(moved.name);
@@ -1146,6 +1222,7 @@ struct fb_mm *fb_mm_fork(struct fb_mm *mm)
         if (v->flags & FB_VMA_DONTFORK)
             continue;
         copy.name = v->name ? strdup(v->name) : NULL;
+        copy.flags &= ~FB_VMA_HOSTMAP; /* the child's address space starts empty */
         if (copy.map)
             copy.map->ops->get(copy.map);
         if (fb_vma_insert(&child->vmas, &copy) != 0)

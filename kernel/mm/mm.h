@@ -24,6 +24,10 @@ struct fb_mappable_ops {
      * Returns how many, or -errno (-EFAULT for pages wholly beyond end of file: SIGBUS).
      * flags: FB_GETPAGES_*. */
     int (*get_pages)(struct fb_mappable *m, uint64_t pgoff, int n, unsigned flags, uint64_t *out);
+    /* Optional: a read-only host fd with the object's content, which the platform may map
+     * directly for private read-only mappings (the host page cache then serves them, shared and
+     * copy-free). -1 when there is none. The object keeps ownership. */
+    int (*host_fd)(struct fb_mappable *m);
 };
 #define FB_GETPAGES_WRITE 1u /* for a shared writable mapping */
 #define FB_GETPAGES_EXACT 2u /* bring in only the pages asked for, no read-ahead (prefault) */
@@ -63,6 +67,9 @@ struct fb_mm {
 /* Working-set recording (`fnbox checkpoint`'s training restore, see mm_save.h): while set, a
  * fault maps only its own page and is noted for address spaces restored from the image. */
 extern bool fb_mm_ws_recording;
+/* Never map host files straight into address spaces (FNBOX_NO_DIRECT_MAP=1 in the Sentry's
+ * environment: for A/B measurements and for bisecting a suspected problem). */
+extern bool fb_mm_hostmap_off;
 /* Note a fault of the page at vpn in the image's address space `index` (mm_save.c). */
 void fb_mm_ws_note(uint32_t index, uint64_t vpn);
 

@@ -168,7 +168,7 @@ void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
         fb_sw_u64(w, v->end);
         fb_sw_u64(w, v->prot);
         fb_sw_u64(w, v->maxprot);
-        fb_sw_u64(w, v->flags);
+        fb_sw_u64(w, v->flags & ~FB_VMA_HOSTMAP);
         fb_sw_u64(w, v->map ? map_id(v->map, arg) : 0);
         fb_sw_u64(w, v->off);
         fb_sw_str(w, v->name);
@@ -242,7 +242,7 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
         vma.end = fb_sr_u64(&v);
         vma.prot = (uint32_t)fb_sr_u64(&v);
         vma.maxprot = (uint32_t)fb_sr_u64(&v);
-        vma.flags = (uint32_t)fb_sr_u64(&v);
+        vma.flags = (uint32_t)fb_sr_u64(&v) & ~FB_VMA_HOSTMAP; /* the new one maps nothing yet */
         id = fb_sr_u64(&v);
         vma.off = fb_sr_u64(&v);
         vma.name = fb_sr_strdup(&v);

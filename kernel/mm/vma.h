@@ -16,6 +16,11 @@ struct fb_mappable;
 #define FB_VMA_NORESERVE 0x10u
 #define FB_VMA_LOCKED    0x20u
 #define FB_VMA_DONTFORK  0x40u
+/* A private file mapping that has never been writable, so it holds no page of its own: the
+ * platform may map the file itself there (saved in images; cleared for good by PROT_WRITE). */
+#define FB_VMA_PRISTINE  0x80u
+/* Runtime only (never saved): the platform maps the host file directly over the whole VMA. */
+#define FB_VMA_HOSTMAP   0x100u
 
 struct fb_vma {
     uint64_t start, end; /* page aligned, start < end */

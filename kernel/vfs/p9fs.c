@@ -28,6 +28,7 @@ struct p9_inode {
     struct fb_p9_client *c;
     uint32_t fid;       /* walked (not opened) */
     int host_fd;        /* donated read-only fd, -1 if none yet */
+    bool host_fd_checked, host_fd_ro; /* map_host_fd: access mode looked at, and read-only */
     uint32_t io_fid;    /* opened read-only fid when no fd was donated, FB_P9_NOFID if none */
     struct fb_radix cache; /* page index -> memory-file offset (one reference each) */
     char *link;         /* cached symlink target */
@@ -758,10 +759,28 @@ static int map_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, unsigned 
     return n;
 }
 
+/* The donated fd, for direct mapping: only when it is open read-only (checked once; the
+ * application may reach it in its stub). */
+static int map_host_fd(struct fb_mappable *m)
+{
+    struct p9_inode *pi = fb_container_of(m, struct p9_inode, mappable);
+    int fl;
+
+    if (pi->host_fd_checked)
+        return pi->host_fd_ro ? pi->host_fd : -1;
+    if (ensure_reader(pi) < 0 || pi->host_fd < 0)
+        return -1;
+    fl = fcntl(pi->host_fd, F_GETFL);
+    pi->host_fd_checked = true;
+    pi->host_fd_ro = fl >= 0 && (fl & O_ACCMODE) == O_RDONLY;
+    return pi->host_fd_ro ? pi->host_fd : -1;
+}
+
 static const struct fb_mappable_ops p9_map_ops = {
     .get = map_get,
     .put = map_put,
     .get_pages = map_get_pages,
+    .host_fd = map_host_fd,
 };
 
 /* ---- filesystem ------------------------------------------------------------------------------- */

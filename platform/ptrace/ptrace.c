@@ -8,8 +8,10 @@
  * in an existing stub are created by injecting clone() through a context already in it.
  *
  * Stubs hold nothing of the Sentry: the source stub is forked before lock-down, unmaps everything
- * but the stub code page, keeps only the memory file (fd FB_STUB_MEMFD), and installs a seccomp
- * filter so that only the stub code page can make real host system calls. */
+ * but the stub pages, keeps only the memory file (fd FB_STUB_MEMFD) and the receiving end of a
+ * datagram socket (STUB_PASS_FD) on which the Sentry sends the read-only host fds of files it
+ * maps directly (map_fd), and installs a seccomp filter so that only the stub code page can make
+ * real host system calls. */
 #include "platform/platform.h"
 
 #include <errno.h>
@@ -42,11 +44,19 @@
 extern const char fb_stub_code_start[], fb_stub_code_end[];
 extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_site[],
     fb_stub_idle[], fb_stub_syscall_trap[], fb_stub_clone_trap[], fb_stub_map_site[],
-    fb_stub_map_trap[];
+    fb_stub_map_trap[], fb_stub_fdmap_site[], fb_stub_fdmap_trap[];
 
 #define STUB_ADDR(sym) (FB_STUB_BASE + (uint64_t)((sym) - fb_stub_code_start))
 #define STUB_CTL_FD    4
 #define STUB_DATA      (FB_STUB_BASE + 4096)
+#define STUB_PASS_FD   5
+/* The stub's scratch page (writable by the stub, and so by the application's other threads:
+ * nothing the Sentry relies on lives there) and the layout map_fd gives it: a struct msghdr,
+ * its iovec, the byte that carries the fd, and the cmsg buffer. */
+#define STUB_SCRATCH   (FB_STUB_BASE + 8192)
+#define SCR_IOV        64
+#define SCR_BYTE       88
+#define SCR_CMSG       96
 /* Records of a map batch (three words each) that fit the stub's data page. */
 #define MAP_BATCH_MAX 128
 /* Host signal used to kick a running stub thread back to its tracer. Stubs never see it
@@ -58,6 +68,9 @@ struct fb_platform_ptrace {
     pid_t source_pid;
     int ctl_fd;
     pthread_mutex_t ctl_lock;
+    int pass_fd;                /* sending end of the stubs' fd socket */
+    pthread_mutex_t pass_lock;  /* one fd in flight at a time: all stubs share the socket */
+    atomic_bool pass_broken;    /* a pass failed: a stray fd may sit in the queue, stop using it */
     int cpus[CPU_SETSIZE]; /* CPUs the Sentry may run on */
     int ncpus;
     atomic_uint next_cpu;
@@ -129,8 +142,9 @@ static void stub_install_seccomp(void)
         BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, lo + 4096, 0, 1),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_read, 10, 0),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 9, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_read, 11, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 10, 0),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_recvmsg, 9, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_close, 8, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 7, 0),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 6, 0),
@@ -148,7 +162,7 @@ static void stub_install_seccomp(void)
 }
 
 /* Child side of the source stub fork: runs Sentry code only until it jumps into the stub page. */
-static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl)
+static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl, int pass)
 {
     sigset_t none;
     void *page;
@@ -161,15 +175,21 @@ static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl)
     signal(SIGCHLD, SIG_IGN); /* child stubs are reaped automatically */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "fnbox-stub");
-    /* Keep exactly two fds: the memory file and the control socket. */
+    /* Keep exactly three fds: the memory file, the control socket (closed by every child) and
+     * the fd socket (non-blocking: a receive with nothing queued must not hang a stub). */
     memfd = fcntl(memfd, F_DUPFD, 100);
     ctl = fcntl(ctl, F_DUPFD, 100);
-    if (memfd < 0 || ctl < 0 || dup2(memfd, FB_STUB_MEMFD) < 0 || dup2(ctl, STUB_CTL_FD) < 0)
+    pass = fcntl(pass, F_DUPFD, 100);
+    if (memfd < 0 || ctl < 0 || pass < 0 || dup2(memfd, FB_STUB_MEMFD) < 0 ||
+        dup2(ctl, STUB_CTL_FD) < 0 || dup2(pass, STUB_PASS_FD) < 0)
         _exit(121);
     fcntl(FB_STUB_MEMFD, F_SETFD, 0);
     fcntl(STUB_CTL_FD, F_SETFD, 0);
+    fcntl(STUB_PASS_FD, F_SETFD, 0);
+    if (fcntl(STUB_PASS_FD, F_SETFL, O_NONBLOCK) != 0)
+        _exit(121);
     if (syscall(SYS_close_range, 0, FB_STUB_MEMFD - 1, 0) != 0 ||
-        syscall(SYS_close_range, STUB_CTL_FD + 1, ~0U, 0) != 0)
+        syscall(SYS_close_range, STUB_PASS_FD + 1, ~0U, 0) != 0)
         _exit(122);
 
     page = mmap((void *)FB_STUB_BASE, FB_STUB_SIZE, PROT_READ | PROT_WRITE,
@@ -328,9 +348,10 @@ static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long
                    long a4, long a5, long a6)
 {
     struct user_regs_struct r = ctx->tmpl;
-    uint64_t expect = STUB_ADDR(site == fb_stub_clone_site ? fb_stub_clone_trap
-                                : site == fb_stub_map_site ? fb_stub_map_trap
-                                                           : fb_stub_syscall_trap);
+    uint64_t expect = STUB_ADDR(site == fb_stub_clone_site   ? fb_stub_clone_trap
+                                : site == fb_stub_map_site   ? fb_stub_map_trap
+                                : site == fb_stub_fdmap_site ? fb_stub_fdmap_trap
+                                                             : fb_stub_syscall_trap);
     int status;
 
     r.rip = STUB_ADDR(site);
@@ -561,6 +582,81 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
     return 0;
 }
 
+/* Map a host file directly: send its fd on the stubs' socket, lay out a msghdr in the stub's
+ * scratch page, and let the stub receive, mmap (private, fixed) and close it in one injected
+ * sequence. The fd must be read-only (the caller checks): the application running in the stub
+ * could reach it through the stub's system call site, and all it can do there is read what it
+ * may read anyway. */
+static int ptrace_map_fd(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len,
+                         int prot, int fd, uint64_t off)
+{
+    struct fb_platform_ptrace *p = ctx->p;
+    char byte = 'f';
+    struct iovec iov = {&byte, 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } cm;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                        .msg_controllen = sizeof(cm.buf)};
+    /* The stub's msghdr: iov -> the byte, control -> the cmsg buffer. The fd arrives as the
+     * stub's fd 0 (its lowest free number), which the stub code maps and closes. */
+    const uint64_t words[][2] = {
+        {0, 0},                                        /* msg_name */
+        {8, 0},                                        /* msg_namelen (+pad) */
+        {16, STUB_SCRATCH + SCR_IOV},                  /* msg_iov */
+        {24, 1},                                       /* msg_iovlen */
+        {32, STUB_SCRATCH + SCR_CMSG},                 /* msg_control */
+        {40, CMSG_SPACE(sizeof(int))},                 /* msg_controllen */
+        {48, 0},                                       /* msg_flags (+pad) */
+        {SCR_IOV, STUB_SCRATCH + SCR_BYTE},            /* iov_base */
+        {SCR_IOV + 8, 1},                              /* iov_len */
+        {SCR_CMSG, 0},                                 /* cmsg_len */
+        {SCR_CMSG + 8, 0},                             /* cmsg_level, cmsg_type */
+    };
+    long r;
+    size_t i;
+
+    if ((addr & 0xfff) || (off & 0xfff) || !len || addr + len > FB_TASK_SIZE || addr + len < addr ||
+        (addr < FB_STUB_BASE + FB_STUB_SIZE && addr + len > FB_STUB_BASE) || fd < 0)
+        return -EINVAL;
+    if (atomic_load(&p->pass_broken))
+        return -EIO;
+    r = enter_as(ctx, as);
+    if (r < 0)
+        return (int)r;
+    memset(&cm, 0, sizeof(cm));
+    cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+    cm.h.cmsg_level = SOL_SOCKET;
+    cm.h.cmsg_type = SCM_RIGHTS;
+    memcpy(CMSG_DATA(&cm.h), &fd, sizeof(int));
+    pthread_mutex_lock(&p->pass_lock);
+    for (i = 0; i < FB_ARRAY_SIZE(words); i++)
+        if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_SCRATCH + words[i][0], words[i][1]) != 0) {
+            r = -errno;
+            goto out;
+        }
+    if (sendmsg(p->pass_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
+        r = -errno;
+        goto out;
+    }
+    r = inject(ctx, fb_stub_fdmap_site, 0, (long)addr, (long)len, prot, (long)off, 0, 0);
+    if (r == 1 || r == -ESRCH) {
+        /* The stub did not take our fd (something else in it did, or it died): an fd may be
+         * left queued where the next receive would find it. Stop passing fds. */
+        if (r == 1)
+            fb_warn("stub %d: no fd to receive for a direct file mapping; mapping copies from "
+                    "now on", as->pid);
+        atomic_store(&p->pass_broken, true);
+        r = -EIO;
+    }
+out:
+    pthread_mutex_unlock(&p->pass_lock);
+    if (r < 0)
+        return (int)r;
+    return (uint64_t)r == addr ? 0 : -EFAULT;
+}
+
 static int ptrace_unmap(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len)
 {
     long r = enter_as(ctx, as);
@@ -685,6 +781,7 @@ static const struct fb_platform_ops ptrace_ops = {
     .ctx_release = ptrace_ctx_release,
     .map = ptrace_map,
     .map_many = ptrace_map_many,
+    .map_fd = ptrace_map_fd,
     .unmap = ptrace_unmap,
     .protect = ptrace_protect,
     .switch_to = ptrace_switch,
@@ -696,30 +793,44 @@ static const struct fb_platform_ops ptrace_ops = {
 int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error *err)
 {
     struct fb_platform_ptrace *p;
-    int sv[2];
+    int sv[2], pv[2];
     pid_t pid;
 
     if ((size_t)(fb_stub_code_end - fb_stub_code_start) > 4096)
         return fb_error_set(err, EINVAL, "stub code larger than a page");
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return fb_error_set(err, errno, "socketpair: %s", strerror(errno));
-    pid = fork();
-    if (pid < 0) {
+    if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pv) != 0) {
+        int e = errno;
         close(sv[0]);
         close(sv[1]);
-        return fb_error_set(err, errno, "fork of the source stub: %s", strerror(errno));
+        return fb_error_set(err, e, "socketpair: %s", strerror(e));
+    }
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(sv[0]);
+        close(sv[1]);
+        close(pv[0]);
+        close(pv[1]);
+        return fb_error_set(err, e, "fork of the source stub: %s", strerror(e));
     }
     if (pid == 0) {
         close(sv[0]);
-        source_stub_main(memfd, sv[1]);
+        close(pv[0]);
+        source_stub_main(memfd, sv[1], pv[1]);
     }
     close(sv[1]);
+    close(pv[1]);
     p = calloc(1, sizeof(*p));
     if (!p) {
         kill(pid, SIGKILL);
         close(sv[0]);
+        close(pv[0]);
         return fb_error_set(err, ENOMEM, "out of memory");
     }
+    p->pass_fd = pv[0];
+    pthread_mutex_init(&p->pass_lock, NULL);
     p->base.ops = &ptrace_ops;
     p->base.memfd = memfd;
     p->source_pid = pid;

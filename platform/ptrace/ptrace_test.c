@@ -4,6 +4,7 @@
 #include "platform/platform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -159,6 +160,52 @@ static void test_map_many(void)
     free(cpu.fp);
 }
 
+/* map_fd: a host file mapped straight into the address space reads its content; a failing
+ * mmap in the stub reports its error and leaves the mechanism usable; the stub region is
+ * refused. */
+static void test_map_fd(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct fb_cpu cpu;
+    struct fb_stop stop;
+    struct kicker k;
+    pthread_t th;
+    char path[] = "/tmp/fnbox-ptrace-test-XXXXXX";
+    uint8_t page[8192] = {0};
+    int fd, wfd;
+
+    FBT_CHECK(plat->ops->map_fd != NULL);
+    fd = mkstemp(path);
+    FBT_CHECK(fd >= 0);
+    memcpy(page + 4096, "\x10\x20\x30\x40\x50\x60\x70\x80", 8);
+    FBT_CHECK_EQ(write(fd, page, sizeof(page)), (ssize_t)sizeof(page));
+    close(fd);
+    fd = open(path, O_RDONLY);
+    wfd = open(path, O_WRONLY);
+    unlink(path);
+    FBT_CHECK(fd >= 0 && wfd >= 0);
+    setup_as(&as, &ctx);
+    FBT_CHECK(as && ctx);
+    /* mmap of a write-only fd fails in the stub (EACCES): reported, nothing left behind. */
+    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, 0x700000, 4096, PROT_READ, wfd, 4096), -EACCES);
+    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, FB_STUB_BASE, 4096, PROT_READ, fd, 0), -EINVAL);
+    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, 0x700000, 4096, PROT_READ, fd, 100), -EINVAL);
+    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, 0x700000, 4096, PROT_READ, fd, 4096), 0);
+    cpu_init(&cpu, CODE_ADDR + 19);
+    k.ctx = ctx;
+    pthread_create(&th, NULL, kick_later, &k);
+    FBT_CHECK_EQ(plat->ops->switch_to(ctx, as, &cpu, &stop), FB_SWITCH_INTERRUPT);
+    pthread_join(th, NULL);
+    FBT_CHECK_EQ(cpu.regs.rip, CODE_ADDR + 27);
+    FBT_CHECK_EQ(cpu.regs.rax, 0x8070605040302010ull);
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+    close(fd);
+    close(wfd);
+    free(cpu.fp);
+}
+
 static void test_interrupt_running_loop(void)
 {
     struct fb_as *as;
@@ -290,6 +337,7 @@ int main(void)
     FBT_RUN(test_interrupt_running_loop);
     FBT_RUN(test_second_thread_in_as);
     FBT_RUN(test_map_many);
+    FBT_RUN(test_map_fd);
     FBT_RUN(test_syscall_roundtrip_cost);
     FBT_RUN(test_map_cost);
     FBT_EXIT();

@@ -4,6 +4,7 @@
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_close 3
+#define SYS_recvmsg 47
 #define SYS_mmap 9
 #define SYS_mprotect 10
 #define SYS_munmap 11
@@ -15,11 +16,18 @@
 #define MEMFD 3
 #define PROT_READ 1
 #define DATA_OFF 4096
+#define SCRATCH_OFF 8192
+#define PASS_FD 5
+#define MSG_DONTWAIT 0x40
+#define MSG_CMSG_CLOEXEC 0x40000000
+#define MAP_PRIVATE_FIXED 0x12
+/* The scratch page holds the struct msghdr (at 0) the tracer lays out for a receive (ptrace.c). */
 
     .text
     .globl fb_stub_code_start, fb_stub_code_end
     .globl fb_stub_source_entry, fb_stub_syscall_site, fb_stub_clone_site, fb_stub_idle
     .globl fb_stub_syscall_trap, fb_stub_clone_trap, fb_stub_map_site, fb_stub_map_trap
+    .globl fb_stub_fdmap_site, fb_stub_fdmap_trap
     .p2align 12
 fb_stub_code_start:
 
@@ -139,6 +147,44 @@ fb_stub_map_site:
 8:  xor %eax, %eax
 9:  int3
 fb_stub_map_trap:
+    hlt
+
+/* Map a host file the tracer just sent on PASS_FD: %rdi = address, %rsi = length, %rdx = prot,
+ * %r10 = file offset. Receives the fd (msghdr prepared in the scratch page), maps it private
+ * and fixed, closes it, and collects at the int3: %rax = the mmap result, or 1 when the
+ * receive did not return the one byte sent. The fd number is not read back from the scratch
+ * page: other application threads of the stub could write there meanwhile. */
+fb_stub_fdmap_site:
+    mov %rdi, %r12
+    mov %rsi, %r13
+    mov %rdx, %r14
+    mov %r10, %r15
+    mov $PASS_FD, %edi
+    lea fb_stub_code_start+SCRATCH_OFF(%rip), %rsi
+    mov $(MSG_DONTWAIT | MSG_CMSG_CLOEXEC), %edx
+    mov $SYS_recvmsg, %eax
+    syscall
+    cmp $1, %rax
+    je 1f
+    mov $1, %eax                /* receive failed: 1, never an mmap result */
+    jmp 9f
+1:  xor %ebx, %ebx              /* the fd: the lowest free number, always 0 here (0-2 are
+                                 * closed in every stub, and nothing else makes fds) */
+    mov %r12, %rdi
+    mov %r13, %rsi
+    mov %r14, %rdx
+    mov $MAP_PRIVATE_FIXED, %r10d
+    mov %rbx, %r8
+    mov %r15, %r9
+    mov $SYS_mmap, %eax
+    syscall
+    mov %rax, %r12
+    mov %rbx, %rdi
+    mov $SYS_close, %eax
+    syscall
+    mov %r12, %rax
+9:  int3
+fb_stub_fdmap_trap:
     hlt
 
 fb_stub_code_end:

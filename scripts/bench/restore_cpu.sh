@@ -6,7 +6,7 @@
 #   restore_cpu.sh FNBOX IMAGE [N]      prints restore_cpu_ms=
 set -u
 fnbox=$1 img=$2 n=${3:-40}
-busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 b0=$(busy)
 for _ in $(seq "$n"); do
     echo '{}' | "$fnbox" restore "$img" >/dev/null || exit 1

@@ -4,7 +4,8 @@
  * kill(host canary, SIGKILL) loaded. Outcome: the range cannot be mapped (ENOMEM) or changed, and
  * the jump is still caught by the Sentry: the host canary survives (runner check) and the child
  * gets a fault or an error, never a host call. The stub's data page, from which its map loop
- * takes the tracer's batches, cannot be written (a write faults). */
+ * takes the tracer's batches, cannot be written (a write faults). (Its scratch page, where the
+ * tracer lays out a msghdr for receiving file fds, is writable and trusted for nothing.) */
 #include "escape.h"
 
 #define STUB 0x100000000000ull
@@ -29,7 +30,7 @@ static void jump_in(void *a)
 int main(int argc, char **argv)
 {
     unsigned long off, from = argc > 2 ? strtoul(argv[1], NULL, 0) : 0,
-                       to_ = argc > 2 ? strtoul(argv[2], NULL, 0) : 0x120;
+                       to_ = argc > 2 ? strtoul(argv[2], NULL, 0) : 0x180;
     int faults = 0, others = 0, st;
     bool timed_out;
     host = esc_host_pid();
