@@ -16,7 +16,7 @@ B        := build
 LAYERS   := kernel platform gofer snapshot api
 ALL_C    := $(shell find $(LAYERS) -name '*.c' | sort)
 TEST_C   := $(filter %_test.c,$(ALL_C))
-LIB_C    := $(filter-out %_test.c api/main.c api/serve_main.c,$(ALL_C))
+LIB_C    := $(filter-out %_test.c api/main.c api/serve_main.c kernel/loader/vdso/%,$(ALL_C))
 ASM_S    := $(shell find $(LAYERS) -name '*.S' | sort)
 LIB_O    := $(LIB_C:%.c=$(B)/obj/%.o) $(ASM_S:%.S=$(B)/obj/%.o)
 TEST_BIN := $(TEST_C:%.c=$(B)/unit/%)
@@ -62,6 +62,19 @@ $(B)/gen/confine_bpf.h: api/confine.c api/confine.h kernel/util/error.c kernel/u
 	$(B)/gen/confine-gen > $@.tmp && mv $@.tmp $@
 $(B)/obj/api/confine.o: $(B)/gen/confine_bpf.h
 $(B)/obj/api/confine.o: CFLAGS += -I$(B)/gen
+
+# fnbox's vDSO: a freestanding shared object of its own, embedded by vdso_blob.S (.incbin).
+VDSO_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fPIC -ffreestanding \
+               -fno-stack-protector -fno-builtin -fno-asynchronous-unwind-tables -fcf-protection=none \
+               -nostdlib -shared -Wl,-T,kernel/loader/vdso/vdso.lds -Wl,--hash-style=both \
+               -Wl,-soname=linux-vdso.so.1 -Wl,--no-undefined -Wl,-z,max-page-size=4096 -Wl,--build-id=none
+$(B)/gen/vdso.so: kernel/loader/vdso/vdso.c kernel/loader/vdso/vdso.lds platform/platform.h
+	@mkdir -p $(dir $@)
+	$(CC) $(VDSO_CFLAGS) -o $@ kernel/loader/vdso/vdso.c
+	@if readelf -rW $@ | grep -q 'Relocation section'; then \
+	    echo "vdso.so has relocations; it must not" >&2; rm -f $@; exit 1; fi
+$(B)/obj/kernel/loader/vdso/vdso_blob.o: $(B)/gen/vdso.so
+$(B)/obj/kernel/loader/vdso/vdso_blob.o: CFLAGS += -Wa,-I,$(B)/gen
 
 $(B)/libfnbox.a: $(LIB_O)
 	@rm -f $@

@@ -25,7 +25,9 @@
 
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
+#include "kernel/loader/loader.h"
 #include "kernel/mm/mm.h"
+#include "platform/platform.h"
 #include "kernel/signal/signal.h"
 #include "kernel/vfs/vfs.h"
 
@@ -210,6 +212,7 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     signal(SIGPIPE, SIG_IGN);
     install_crash_handler();
     fb_mm_hostmap_off = getenv("FNBOX_NO_DIRECT_MAP") && strcmp(getenv("FNBOX_NO_DIRECT_MAP"), "0");
+    fb_loader_vdso_off = getenv("FNBOX_NO_VDSO") && strcmp(getenv("FNBOX_NO_VDSO"), "0");
     if (getenv("FNBOX_DEBUG_STOP_SENTRY")) {
         /* Debug aid: stop so that a debugger can attach (gdb -p PID within 5 s). */
         char self[32] = "?";
@@ -222,6 +225,7 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     raise_nofile();
     for (i = 0; i < 3; i++)
         fds[i] = prepare_stdio(cfg->stdio[i]);
+    fb_platform_probe_host_vdso(); /* reads /proc/self/maps: while the host's root is ours */
     if (enter_empty_root(&err) < 0) {
         report(status_fd, FB_SANDBOX_CRASHED, err.code, err.msg);
         _exit(1);

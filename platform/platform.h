@@ -14,7 +14,27 @@
  * refuses application mappings that overlap it. Far below where we place application mmaps and
  * far above PIE/heap, so no sane program asks for it. */
 #define FB_STUB_BASE 0x100000000000ULL
-#define FB_STUB_SIZE 0x3000ULL /* code page (r-x), data page (r--), scratch page (rw-) */
+/* The region reserved for the platform in every address space: the stub pages, then the host's
+ * vDSO (moved there, so that fnbox's own vDSO can call it at a fixed place). */
+#define FB_STUB_SIZE 0x40000ULL
+/* What the stub itself maps: code page (r-x), data page (r--), scratch page (rw-). */
+#define FB_STUB_MAPPED 0x3000ULL
+/* Where the host's vDSO and its data pages ([vvar]...) sit in stubs, and room for them. */
+#define FB_HOST_VDSO_BASE (FB_STUB_BASE + 0x10000ULL)
+#define FB_HOST_VDSO_ROOM 0x30000ULL
+/* Clock parameters for fnbox's vDSO (kernel/loader/vdso/), at a fixed place in every address
+ * space: the tail of the stub's data page, read-only to the application. The platform fills
+ * it in every new stub. Its layout only ever grows (images keep the vDSO code they were made
+ * with); a vDSO that does not find the magic it knows makes real system calls. */
+#define FB_VDSO_PARAMS_ADDR (FB_STUB_BASE + 0x2000ULL - 64)
+#define FB_VDSO_PARAMS_MAGIC 0x31766f7364626e66ULL /* "fnbdsov1" */
+struct fb_vdso_params {
+    uint64_t magic;
+    uint64_t clock_gettime; /* the host vDSO's functions in the stub, 0 if none */
+    uint64_t gettimeofday;
+    uint64_t time;
+    int64_t mono_offset_ns; /* added to host CLOCK_MONOTONIC (the kernel's mono_offset_ns) */
+};
 /* The memory file's fd number inside every stub process. */
 #define FB_STUB_MEMFD 3
 /* Highest user address + 1 (47-bit address space; 4-level paging). */
@@ -104,7 +124,33 @@ struct fb_platform_ops {
 struct fb_platform {
     const struct fb_platform_ops *ops;
     int memfd;
+    /* The kernel's CLOCK_MONOTONIC offset, for the vDSO parameters of address spaces created
+     * from now on (set before the first one, and at restore before any is created). */
+    int64_t clock_offset_ns;
 };
+
+/* The host's vDSO in this process: the mappings the source stub moves to FB_HOST_VDSO_BASE,
+ * keeping their distances (the vDSO code finds its data pages by fixed offsets). n = 0 when
+ * there is none, or it does not fit FB_HOST_VDSO_ROOM. */
+struct fb_host_vdso {
+    int n;
+    uint64_t start[6], end[6];
+    uint64_t span_start; /* lowest start: lands at FB_HOST_VDSO_BASE */
+    uint64_t vdso;       /* the [vdso] mapping (its ELF image) */
+};
+extern struct fb_host_vdso fb_host_vdso;
+/* Address in stubs of the host vDSO's symbol `name`, or 0. */
+uint64_t fb_host_vdso_sym(const char *name);
+
+/* Note where the host's vDSO is mapped in this process (reads /proc/self/maps: call before
+ * the Sentry leaves the host's root). Stubs forked later carry it to FB_HOST_VDSO_BASE. */
+void fb_platform_probe_host_vdso(void);
+/* Is addr (a syscall's return address) inside the host's vDSO in stubs? Its fallback system
+ * calls want host clocks, unadjusted: fnbox's vDSO adds the offsets itself. */
+static inline bool fb_platform_in_host_vdso(uint64_t addr)
+{
+    return addr - FB_HOST_VDSO_BASE < FB_HOST_VDSO_ROOM;
+}
 
 /* Create the named platform ("ptrace"). Must run before the Sentry locks itself down: it forks
  * the pristine source stub that later stubs are cloned from. */

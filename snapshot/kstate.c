@@ -2308,6 +2308,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     saved_boot = fb_sr_i64(&kr);
     /* Monotonic time continues from the checkpoint (never backwards, never a jump). */
     fb_k->mono_offset_ns = saved_mono - fb_host_mono_ns();
+    fb_k->plat->clock_offset_ns = fb_k->mono_offset_ns; /* for the vDSO of every new stub */
     fb_k->boot_mono_ns = saved_boot - fb_k->mono_offset_ns;
     fb_sr_str(&kr, fb_k->hostname, sizeof(fb_k->hostname));
     fb_sr_str(&kr, fb_k->domainname, sizeof(fb_k->domainname));

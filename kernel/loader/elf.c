@@ -297,6 +297,30 @@ struct stack_builder {
     uint64_t floor;
 };
 
+bool fb_loader_vdso_off;
+
+/* fnbox's vDSO image (kernel/loader/vdso/, embedded by vdso_blob.S). */
+extern const char fb_vdso_image[], fb_vdso_image_end[];
+
+/* Copy the vDSO into a private read+execute mapping named [vdso]; 0 when it is turned off. */
+static int64_t map_vdso(struct fb_mm *mm)
+{
+    size_t len = (size_t)(fb_vdso_image_end - fb_vdso_image);
+    int64_t a;
+    int r;
+
+    if (fb_loader_vdso_off)
+        return 0;
+    a = fb_mm_mmap(mm, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0,
+                   PROT_READ | PROT_WRITE | PROT_EXEC, "[vdso]");
+    if (a < 0)
+        return a;
+    r = fb_mm_copy_out(mm, (uint64_t)a, fb_vdso_image, len);
+    if (r == 0)
+        r = fb_mm_mprotect(mm, (uint64_t)a, FB_PAGE_ROUND_UP(len), PROT_READ | PROT_EXEC);
+    return r < 0 ? r : a;
+}
+
 static int push_bytes(struct stack_builder *sb, const void *data, size_t len, uint64_t *addr)
 {
     if (sb->sp - sb->floor < len)
@@ -341,6 +365,7 @@ static int build_stack(struct fb_task *t, struct fb_mm *mm, char *const argv[], 
     size_t nvec, k = 0;
     uint8_t rnd[16];
     uint64_t limit = t->tg->rlim[RLIMIT_STACK].rlim_cur;
+    int64_t vdso_addr;
 
     if (limit == RLIM_INFINITY || limit > (1ull << 30))
         limit = 1ull << 30;
@@ -369,6 +394,9 @@ static int build_stack(struct fb_task *t, struct fb_mm *mm, char *const argv[], 
     }
     mm->stack_start = stack_top;
     mm->mmap_base = FB_PAGE_ROUND_DOWN(stack_top - FB_MAX(limit, 128ull << 20) - rand_pages(28));
+    vdso_addr = map_vdso(mm);
+    if (vdso_addr < 0)
+        return (int)vdso_addr;
     sb.mm = mm;
     sb.sp = stack_top - 8;
 
@@ -450,6 +478,8 @@ static int build_stack(struct fb_task *t, struct fb_mm *mm, char *const argv[], 
         AUX(AT_EXECFN, execfn_addr);
         AUX(AT_PLATFORM, platform_addr);
         AUX(AT_MINSIGSTKSZ, (fb_platform_fpstate_size() + 1024 + 63) & ~63ull);
+        if (vdso_addr)
+            AUX(AT_SYSINFO_EHDR, (uint64_t)vdso_addr);
         AUX(AT_NULL, 0);
 #undef AUX
         mm->auxv_len = (int)FB_MIN(k - aux0, FB_ARRAY_SIZE(mm->auxv));

@@ -3,6 +3,7 @@
 #ifndef FB_LOADER_LOADER_H
 #define FB_LOADER_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kernel/mm/mm.h"
@@ -21,6 +22,10 @@ struct fb_exec_image {
 int fb_loader_load(struct fb_task *t, int dirfd, const char *path, char *const argv[],
                    char *const envp[], int atflags, struct fb_exec_image *img, char *why,
                    size_t whylen);
+
+/* Give new address spaces no vDSO (FNBOX_NO_VDSO=1: A/B measurements, bisecting): the C
+ * library then makes every clock call a system call. */
+extern bool fb_loader_vdso_off;
 
 /* Validate an ELF header and program headers as the loader would (unit tests, fuzzing).
  * Returns 0 or -ENOEXEC/-EINVAL with why filled. */

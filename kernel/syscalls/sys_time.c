@@ -12,6 +12,7 @@
 #include "kernel/syscalls/sys_util.h"
 #include "kernel/time/posix_timers.h"
 #include "kernel/util/cleanup.h"
+#include "platform/platform.h"
 
 #define NS 1000000000ll
 
@@ -49,7 +50,8 @@ static int read_clock(struct fb_task *t, clockid_t id, int64_t *ns)
     case CLOCK_MONOTONIC_COARSE:
     case CLOCK_MONOTONIC_RAW:
     case CLOCK_BOOTTIME:
-        *ns = fb_app_mono_ns();
+        /* The host vDSO's fallback call (fnbox's vDSO called it; it adds the offset itself). */
+        *ns = fb_platform_in_host_vdso(t->cpu.regs.rip) ? fb_host_mono_ns() : fb_app_mono_ns();
         return 0;
     default:
         if (!fb_cpuclock_is(id))

@@ -59,6 +59,9 @@ extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_
 #define SCR_CMSG       96
 /* Records of a map batch (three words each) that fit the stub's data page. */
 #define MAP_BATCH_MAX 128
+_Static_assert(STUB_DATA + MAP_BATCH_MAX * 24 <= FB_VDSO_PARAMS_ADDR &&
+                   FB_VDSO_PARAMS_ADDR + sizeof(struct fb_vdso_params) <= STUB_DATA + 4096,
+               "map batches and vDSO parameters share the data page");
 /* Host signal used to kick a running stub thread back to its tracer. Stubs never see it
  * otherwise; a traced thread reports it even though its disposition is "ignore". */
 #define KICK_SIGNAL SIGURG
@@ -68,6 +71,7 @@ struct fb_platform_ptrace {
     pid_t source_pid;
     int ctl_fd;
     pthread_mutex_t ctl_lock;
+    struct fb_vdso_params vdso; /* what every new stub gets (but the clock offset) */
     int pass_fd;                /* sending end of the stubs' fd socket */
     pthread_mutex_t pass_lock;  /* one fd in flight at a time: all stubs share the socket */
     atomic_bool pass_broken;    /* a pass failed: a stray fd may sit in the queue, stop using it */
@@ -83,6 +87,7 @@ struct fb_as {
     pid_t *spares; /* untraced idle threads waiting for a context */
     size_t nspares, cap;
     atomic_bool dead;
+    atomic_bool params_done; /* the vDSO parameters are in its data page */
     atomic_int refs; /* the owner (mm) plus one per context whose stub thread is in it */
 };
 
@@ -192,7 +197,21 @@ static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl, int p
         syscall(SYS_close_range, STUB_PASS_FD + 1, ~0U, 0) != 0)
         _exit(122);
 
-    page = mmap((void *)FB_STUB_BASE, FB_STUB_SIZE, PROT_READ | PROT_WRITE,
+    /* The host's vDSO and its data pages to FB_HOST_VDSO_BASE, distances kept (its code finds
+     * its data by fixed offsets); tell the Sentry whether that worked. */
+    {
+        const struct fb_host_vdso *v = &fb_host_vdso;
+        char ok = v->n > 0 ? '1' : '0';
+        for (i = 0; i < v->n && ok == '1'; i++) {
+            uint64_t to = FB_HOST_VDSO_BASE + (v->start[i] - v->span_start);
+            if (syscall(SYS_mremap, v->start[i], v->end[i] - v->start[i],
+                        v->end[i] - v->start[i], MREMAP_MAYMOVE | MREMAP_FIXED, to) != (long)to)
+                ok = '0';
+        }
+        if (write(STUB_CTL_FD, &ok, 1) != 1)
+            _exit(128);
+    }
+    page = mmap((void *)FB_STUB_BASE, FB_STUB_MAPPED, PROT_READ | PROT_WRITE,
                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (page != (void *)FB_STUB_BASE)
         _exit(123);
@@ -339,6 +358,17 @@ static int enter_as(struct fb_pctx *ctx, struct fb_as *as)
     ctx->tid = tid;
     ctx->last_cpu = -1;
     ctx->owner = host_gettid();
+    if (!atomic_load(&as->params_done)) {
+        /* The vDSO's parameters, in the data page (read-only to the application; PTRACE_POKEDATA
+         * writes through that). Before any application code runs in this stub. */
+        struct fb_vdso_params v = ctx->p->vdso;
+        const uint64_t *w = (const uint64_t *)&v;
+        v.mono_offset_ns = ctx->p->base.clock_offset_ns;
+        for (size_t k = 0; k < sizeof(v) / 8; k++)
+            if (ptrace(PTRACE_POKEDATA, tid, FB_VDSO_PARAMS_ADDR + k * 8, w[k]) != 0)
+                return -errno;
+        atomic_store(&as->params_done, true);
+    }
     return 0;
 }
 
@@ -831,6 +861,27 @@ int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error 
     }
     p->pass_fd = pv[0];
     pthread_mutex_init(&p->pass_lock, NULL);
+    {
+        char ok = 0;
+        ssize_t n;
+        while ((n = read(sv[0], &ok, 1)) < 0 && errno == EINTR)
+            ;
+        if (n != 1) {
+            kill(pid, SIGKILL);
+            close(sv[0]);
+            close(pv[0]);
+            free(p);
+            return fb_error_set(err, EIO, "the source stub did not start");
+        }
+        p->vdso.magic = FB_VDSO_PARAMS_MAGIC;
+        if (ok == '1') {
+            p->vdso.clock_gettime = fb_host_vdso_sym("__vdso_clock_gettime");
+            p->vdso.gettimeofday = fb_host_vdso_sym("__vdso_gettimeofday");
+            p->vdso.time = fb_host_vdso_sym("__vdso_time");
+        }
+        fb_dbg("host vDSO in stubs: %s (clock_gettime at %#lx)", ok == '1' ? "yes" : "no",
+               (unsigned long)p->vdso.clock_gettime);
+    }
     p->base.ops = &ptrace_ops;
     p->base.memfd = memfd;
     p->source_pid = pid;

@@ -5,7 +5,8 @@
  * the jump is still caught by the Sentry: the host canary survives (runner check) and the child
  * gets a fault or an error, never a host call. The stub's data page, from which its map loop
  * takes the tracer's batches, cannot be written (a write faults). (Its scratch page, where the
- * tracer lays out a msghdr for receiving file fds, is writable and trusted for nothing.) */
+ * tracer lays out a msghdr for receiving file fds, is writable and trusted for nothing.) The
+ * region after the stub pages, where the host's vDSO sits, cannot be mapped over either. */
 #include "escape.h"
 
 #define STUB 0x100000000000ull
@@ -42,6 +43,11 @@ int main(int argc, char **argv)
             ENOMEM);
     ESC_ERR(mprotect((void *)STUB, 4096, PROT_READ | PROT_WRITE), ENOMEM);
     ESC_OK(munmap((void *)STUB, 4096)); /* succeeds like any unmapped range; the stub stays */
+    /* The rest of the platform's region (the host's vDSO lives there) is just as closed. */
+    ESC_ERR(mmap((void *)(STUB + 0x10000), 4096, PROT_READ | PROT_WRITE,
+                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            ENOMEM);
+    ESC_ERR(mprotect((void *)(STUB + 0x10000), 4096, PROT_READ | PROT_WRITE), ENOMEM);
     /* Every offset of the stub code: some land on syscall instructions, some in its idle loop
      * (a pause the Sentry serves: those children are killed after 300 ms). */
     for (off = from; off < to_; off++) {
