@@ -34,6 +34,10 @@ struct fb_vdso_params {
     uint64_t gettimeofday;
     uint64_t time;
     int64_t mono_offset_ns; /* added to host CLOCK_MONOTONIC (the kernel's mono_offset_ns) */
+    /* Different in every Sentry (random): a thread checkpointed in the middle of a clock read
+     * resumes in a stub with another generation, and the vDSO reads again instead of mixing a
+     * host time from before the restore with an offset from after it (or the reverse). */
+    uint64_t generation;
 };
 /* The memory file's fd number inside every stub process. */
 #define FB_STUB_MEMFD 3
@@ -45,6 +49,12 @@ struct fb_platform;
 struct fb_map_req {
     uint64_t addr, len, off;
     int prot;
+};
+/* One direct file mapping, for map_fds. */
+struct fb_map_fd_req {
+    uint64_t addr, len, off;
+    int prot;
+    int fd; /* the Sentry's read-only host fd */
 };
 struct fb_as;   /* one application address space (ptrace: one stub process) */
 struct fb_pctx; /* one execution context, owned by one Sentry host thread (one task) */
@@ -99,12 +109,13 @@ struct fb_platform_ops {
      * maps far more than the next request touches, and a host fault in the stub is cheap. */
     int (*map_many)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req, int n,
                     bool populate);
-    /* Optional: map [off, off+len) of a host file (fd, read-only, the Sentry's) at addr, private
-     * and fixed: the host then serves the application's faults on it from its page cache, with
-     * no copy and no stop in the Sentry. Returns 0 or -errno; -EIO when the platform can no
-     * longer do it (callers fall back to copies in the memory file). */
-    int (*map_fd)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot,
-                  int fd, uint64_t off);
+    /* Optional: map [off, off+len) of host files (fd: read-only, the Sentry's) at addr, private
+     * and fixed, n of them in one round trip: the host then serves the application's faults
+     * there from its page cache, with no copy and no stop in the Sentry. In order; returns 0,
+     * or the first failure's -errno with *done = how many were mapped before it (-EIO when the
+     * platform can no longer do it: callers fall back to copies in the memory file). */
+    int (*map_fds)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req, int n,
+                   int *done);
     int (*unmap)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len);
     int (*protect)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot);
 

@@ -2337,6 +2337,8 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0 ||
         load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0 || load_timers(&l, &top) < 0)
         goto out;
+    fb_dbg("kernel objects loaded at %.2f ms (files re-walked through the Gofer)",
+           (fb_host_mono_ns() - t0) / 1e6);
     /* Threads sharing an address space each need a host thread inside its stub; normally the
      * cloning thread makes one (as_add_thread), here a temporary context of this thread makes
      * them all at once. */
@@ -2377,6 +2379,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             goto out;
         }
     }
+    fb_dbg("address spaces and stub threads ready at %.2f ms", (fb_host_mono_ns() - t0) / 1e6);
     /* Start every thread. A process that was being killed (its exit group begun, its threads
      * not gone yet) goes on dying: the threads' exiting flags are not saved, and without them
      * a stopped one would wait for a SIGCONT forever (the kill was already consumed). */

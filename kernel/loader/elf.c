@@ -668,6 +668,7 @@ static int load(struct fb_task *t, int dirfd, const char *path, char *const argv
         base = base ? base + 1 : path;
         snprintf(img->comm, sizeof(img->comm), "%s", base);
     }
+    mm->premap = true;
     img->mm = mm;
     mm = NULL;
     r = 0;

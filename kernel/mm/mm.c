@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "kernel/util/log.h"
 
@@ -214,35 +215,26 @@ static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
     return err;
 }
 
-/* Map the file of a pristine private VMA straight from its host fd, over the whole VMA: the
- * host then serves every read fault there from its page cache (shared with every other
- * sandbox, no copy, no stop in the Sentry). Returns 0, or -errno when it does not apply or the
- * platform cannot (the caller copies pages into the memory file as usual). Not while recording
- * a working set: that needs every first touch to fault. */
-static int host_map(struct fb_mm *mm, struct fb_vma *vma)
+/* Can the file of vma be mapped straight from its host fd? A private file mapping that was
+ * never writable (so it holds no page of its own), of an object with a read-only host fd, on
+ * a platform that can. Not while recording a working set: that needs every first touch to
+ * fault. Returns the fd or -1. */
+static int host_map_fd(struct fb_mm *mm, const struct fb_vma *vma)
 {
-    const struct fb_platform_ops *ops = mm->plat->ops;
-    uint64_t vpn, endvpn, found, pte;
-    struct fb_as *as;
-    int fd, r = 0;
-
-    if (!ops->map_fd || !vma->map || !vma->map->ops->host_fd || fb_mm_ws_recording ||
+    if (!mm->plat->ops->map_fds || !vma->map || !vma->map->ops->host_fd || fb_mm_ws_recording ||
         fb_mm_hostmap_off || !(vma->flags & FB_VMA_PRISTINE) ||
-        (vma->flags & (FB_VMA_SHARED | FB_VMA_HOSTMAP)) || (vma->prot & PROT_WRITE))
-        return -EINVAL;
-    fd = vma->map->ops->host_fd(vma->map);
-    if (fd < 0)
-        return -EINVAL;
-    as = fb_mm_as(mm, &r);
-    if (!as)
-        return r;
-    r = ops->map_fd(mm_ctx(), as, vma->start, vma->end - vma->start, (int)vma->prot, fd, vma->off);
-    if (r < 0)
-        return r;
-    /* Pages of ours that were mapped there are not any more (their entries stay: the Sentry
-     * reads through them). */
-    vpn = VPN(vma->start);
-    endvpn = VPN(vma->end);
+        (vma->flags & (FB_VMA_SHARED | FB_VMA_HOSTMAP)) || (vma->prot & PROT_WRITE) ||
+        !(vma->prot & prot_rwx))
+        return -1;
+    return vma->map->ops->host_fd(vma->map);
+}
+
+/* The platform now maps vma's file: pages of ours that were mapped there are not any more
+ * (their entries stay: the Sentry reads through them). */
+static void host_mapped(struct fb_mm *mm, struct fb_vma *vma)
+{
+    uint64_t vpn = VPN(vma->start), endvpn = VPN(vma->end), found, pte;
+
     while (fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte)) {
         if (pte & FB_PTE_MAPPED)
             *fb_radix_slot(&mm->pt, found) &= ~FB_PTE_MAPPED;
@@ -251,7 +243,49 @@ static int host_map(struct fb_mm *mm, struct fb_vma *vma)
     vma->flags |= FB_VMA_HOSTMAP;
     fb_dbg("%#lx-%#lx %s: mapped from the host file", (unsigned long)vma->start,
            (unsigned long)vma->end, vma->name ? vma->name : "?");
-    return 0;
+}
+
+/* Map the files of the eligible VMAs among vmas[0, n) straight from their host fds, over each
+ * whole VMA, in as few platform round trips as it allows: the host then serves every read
+ * fault there from its page cache (shared with every other sandbox, no copy, no stop in the
+ * Sentry). Returns how many were mapped; the others stay with copies in the memory file. */
+static int host_map_many(struct fb_mm *mm, struct fb_vma *vmas, size_t n)
+{
+    struct fb_map_fd_req req[64];
+    struct fb_vma *which[64];
+    struct fb_as *as = NULL;
+    size_t i = 0;
+    int mapped = 0, r = 0;
+
+    while (i < n) {
+        int k = 0, done = 0;
+        for (; i < n && k < 64; i++) {
+            int fd = host_map_fd(mm, &vmas[i]);
+            if (fd < 0)
+                continue;
+            req[k] = (struct fb_map_fd_req){vmas[i].start, vmas[i].end - vmas[i].start,
+                                            vmas[i].off, (int)vmas[i].prot, fd};
+            which[k++] = &vmas[i];
+        }
+        if (!k)
+            break;
+        if (!as && !(as = fb_mm_as(mm, &r)))
+            break;
+        r = mm->plat->ops->map_fds(mm_ctx(), as, req, k, &done);
+        for (int j = 0; j < done && j < k; j++)
+            host_mapped(mm, which[j]);
+        mapped += done;
+        if (r < 0) {
+            fb_dbg("direct file mapping: %s (copies instead)", strerror(-r));
+            break;
+        }
+    }
+    return mapped;
+}
+
+static int host_map(struct fb_mm *mm, struct fb_vma *vma)
+{
+    return host_map_many(mm, vma, 1) == 1 ? 0 : -EINVAL;
 }
 
 /* Re-apply protections of mapped pages in [start, end) (after mprotect or fork). */
@@ -470,16 +504,40 @@ static int cmp_vpn(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+void fb_mm_premap(struct fb_mm *mm)
+{
+    struct map_batch b;
+    struct fb_as *as;
+    int r = 0;
+
+    mm->premap = false;
+    host_map_many(mm, mm->vmas.v, mm->vmas.n);
+    as = fb_mm_as(mm, &r);
+    b.n = 0;
+    b.populate = true;
+    for (size_t i = 0; as && i < mm->vmas.n && r >= 0; i++)
+        if (!(mm->vmas.v[i].flags & FB_VMA_HOSTMAP))
+            r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start, mm->vmas.v[i].end,
+                              &b);
+    if (as && r >= 0)
+        batch_flush(mm, as, &b);
+}
+
 int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
 {
     size_t i;
     int r = 0;
 
+    struct timespec t0, t1;
+    int nhost;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     ctx_override = ctx;
     /* Program text and other pristine file mappings: the host file itself, mapped whole, and
      * none of their hints copied into the memory file. */
-    for (i = 0; i < mm->vmas.n; i++)
-        host_map(mm, &mm->vmas.v[i]);
+    nhost = host_map_many(mm, mm->vmas.v, mm->vmas.n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fb_dbg("prefault: %d VMAs mapped from host files in %.2f ms", nhost,
+           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
     /* Runs of consecutive hints in one VMA at a time. A recorded working set is read exactly;
      * plain hints (everything touched before the checkpoint) with the usual read-ahead, which
      * fills the gaps between them in fewer, larger reads. */
@@ -885,6 +943,12 @@ int64_t fb_mm_mmap(struct fb_mm *mm, uint64_t addr, uint64_t len, int prot, int 
         struct fb_vma *v = fb_vma_find(&mm->vmas, addr);
         if (v && populate(mm, v, addr, FB_MIN(v->end, addr + len)) > 0 && mm->as)
             as_map_range(mm, v, addr, FB_MIN(v->end, addr + len));
+    } else if ((prot & PROT_EXEC) && mm->as && (vma.flags & FB_VMA_PRISTINE)) {
+        /* Program text (a library being loaded): it will run, so map the file now rather
+         * than at the first fault. */
+        struct fb_vma *v = fb_vma_find(&mm->vmas, addr);
+        if (v)
+            host_map(mm, v);
     }
     return (int64_t)addr;
 

@@ -62,6 +62,9 @@ struct fb_mm {
     size_t nrefault;
     bool refault_exact; /* the hints are a recorded working set: fill no neighbours */
     uint32_t image_index; /* restored: 1-based position of this address space in the image */
+    /* Made by exec: at the first run, map what exec wrote (stack, vDSO) and the program's
+     * text and read-only data in one go, instead of a fault for each (fb_mm_premap). */
+    bool premap;
 };
 
 /* Working-set recording (`fnbox checkpoint`'s training restore, see mm_save.h): while set, a
@@ -106,6 +109,10 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code);
  * platform round trips, so that the request takes no Sentry faults. `host_ptes` also fills the
  * host page tables (warm pools: that work is then off the request's path). Returns 0 or -errno. */
 int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes);
+/* The first run after exec (mm->premap): map the pristine file mappings from their host files
+ * and every page exec populated, in as few platform round trips as possible. Through the
+ * current task's context. An optimisation: failures are left to faults. */
+void fb_mm_premap(struct fb_mm *mm);
 
 /* Copy between the Sentry and application memory. Return 0 or -EFAULT. */
 int fb_mm_copy_in(struct fb_mm *mm, uint64_t addr, void *dst, size_t len);

@@ -555,6 +555,8 @@ static void *task_main(void *arg)
             fb_tg_exit_group(t->tg, FB_W_EXITCODE(0, SIGKILL));
             continue;
         }
+        if (t->mm->premap)
+            fb_mm_premap(t->mm);
         /* CPU time is host time in the application (user) and in the kernel minus sleeps
          * (system); waiting for the kernel lock counts as neither. While the task runs
          * application code, app_since_ns lets CPU clocks include the time so far. */

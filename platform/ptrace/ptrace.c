@@ -10,7 +10,7 @@
  * Stubs hold nothing of the Sentry: the source stub is forked before lock-down, unmaps everything
  * but the stub pages, keeps only the memory file (fd FB_STUB_MEMFD) and the receiving end of a
  * datagram socket (STUB_PASS_FD) on which the Sentry sends the read-only host fds of files it
- * maps directly (map_fd), and installs a seccomp filter so that only the stub code page can make
+ * maps directly (map_fds), and installs a seccomp filter so that only the stub code page can make
  * real host system calls. */
 #include "platform/platform.h"
 
@@ -30,11 +30,13 @@
 #include <sys/rseq.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <elf.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kernel/util/cleanup.h"
@@ -51,7 +53,7 @@ extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_
 #define STUB_DATA      (FB_STUB_BASE + 4096)
 #define STUB_PASS_FD   5
 /* The stub's scratch page (writable by the stub, and so by the application's other threads:
- * nothing the Sentry relies on lives there) and the layout map_fd gives it: a struct msghdr,
+ * nothing the Sentry relies on lives there) and the layout map_fds gives it: a struct msghdr,
  * its iovec, the byte that carries the fd, and the cmsg buffer. */
 #define STUB_SCRATCH   (FB_STUB_BASE + 8192)
 #define SCR_IOV        64
@@ -103,6 +105,7 @@ struct fb_pctx {
     int cpu;      /* host CPU this context runs on, or -1 for no binding */
     int last_cpu; /* host CPU the stub thread was last bound to */
     struct user_regs_struct tmpl; /* valid user segment state for injected calls */
+    uint64_t inj_r12;             /* %r12 at the end of the last injected call */
 };
 
 static size_t fpstate_size;
@@ -280,6 +283,24 @@ static bool rip_in_source_path(uint64_t rip)
 static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long a2, long a3,
                    long a4, long a5, long a6);
 
+/* Run the tracer and its stub thread on the same CPU: the stop/resume ping-pong then needs no
+ * cross-CPU wake-up, which costs about a third of a system call round trip on a 2-core host
+ * (measured by ptrace_test: ~16 us bound, ~27 us unbound). Contexts are spread round-robin over
+ * the CPUs the Sentry may use, so two busy tasks still run in parallel. */
+static void bind_cpu(struct fb_pctx *ctx)
+{
+    cpu_set_t set;
+
+    if (ctx->cpu < 0 || ctx->last_cpu == ctx->cpu)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(ctx->cpu, &set);
+    if (sched_setaffinity(ctx->tid, sizeof(set), &set) == 0 &&
+        sched_setaffinity(0, sizeof(set), &set) == 0)
+        ctx->last_cpu = ctx->cpu;
+}
+
+
 /* Seize an untraced idle stub thread for ctx. */
 static int seize_thread(struct fb_pctx *ctx, pid_t tid)
 {
@@ -384,6 +405,7 @@ static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long
                                                              : fb_stub_syscall_trap);
     int status;
 
+    bind_cpu(ctx); /* injected calls too: a cross-CPU wake-up per stop otherwise */
     r.rip = STUB_ADDR(site);
     r.rax = (uint64_t)nr;
     r.orig_rax = (uint64_t)-1;
@@ -416,6 +438,7 @@ static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long
                        (unsigned long long)expect);
                 return -EFAULT;
             }
+            ctx->inj_r12 = r.r12;
             return (long)r.rax;
         }
         /* A kick arrived during the call: remember it for the next switch and finish the call. */
@@ -612,79 +635,119 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
     return 0;
 }
 
-/* Map a host file directly: send its fd on the stubs' socket, lay out a msghdr in the stub's
- * scratch page, and let the stub receive, mmap (private, fixed) and close it in one injected
- * sequence. The fd must be read-only (the caller checks): the application running in the stub
- * could reach it through the stub's system call site, and all it can do there is read what it
- * may read anyway. */
-static int ptrace_map_fd(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len,
-                         int prot, int fd, uint64_t off)
+/* Files mapped per round trip: records of four words in the data page, fds in one message. */
+#define FDMAP_BATCH_MAX 64
+_Static_assert(FDMAP_BATCH_MAX * 32 <= 4096 - 64, "fd map records fit the data page");
+
+/* The fd number the k-th fd of a message arrives as in a stub: the lowest free numbers, in
+ * order, and a stub holds only the memory file and the fd socket. */
+static int fdmap_number(int k)
+{
+    int fd = -1;
+    for (int i = 0; i <= k; i++)
+        do
+            fd++;
+        while (fd == FB_STUB_MEMFD || fd == STUB_PASS_FD);
+    return fd;
+}
+
+/* Map host files directly: send their fds in one message on the stubs' socket, lay out a
+ * msghdr in the stub's scratch page and the records in its data page, and let the stub
+ * receive, mmap (private, fixed) and close them in one injected loop. The fds must be
+ * read-only (the caller checks): the application running in the stub could reach them only
+ * through the stub's system call site, which never runs for it, and could read nothing there
+ * it may not read anyway. */
+static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req,
+                          int n, int *done)
 {
     struct fb_platform_ptrace *p = ctx->p;
     char byte = 'f';
     struct iovec iov = {&byte, 1};
     union {
         struct cmsghdr h;
-        char buf[CMSG_SPACE(sizeof(int))];
+        char buf[CMSG_SPACE(sizeof(int) * FDMAP_BATCH_MAX)];
     } cm;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                        .msg_controllen = sizeof(cm.buf)};
-    /* The stub's msghdr: iov -> the byte, control -> the cmsg buffer. The fd arrives as the
-     * stub's fd 0 (its lowest free number), which the stub code maps and closes. */
-    const uint64_t words[][2] = {
-        {0, 0},                                        /* msg_name */
-        {8, 0},                                        /* msg_namelen (+pad) */
-        {16, STUB_SCRATCH + SCR_IOV},                  /* msg_iov */
-        {24, 1},                                       /* msg_iovlen */
-        {32, STUB_SCRATCH + SCR_CMSG},                 /* msg_control */
-        {40, CMSG_SPACE(sizeof(int))},                 /* msg_controllen */
-        {48, 0},                                       /* msg_flags (+pad) */
-        {SCR_IOV, STUB_SCRATCH + SCR_BYTE},            /* iov_base */
-        {SCR_IOV + 8, 1},                              /* iov_len */
-        {SCR_CMSG, 0},                                 /* cmsg_len */
-        {SCR_CMSG + 8, 0},                             /* cmsg_level, cmsg_type */
-    };
-    long r;
-    size_t i;
+    long r = 0;
+    int i;
 
-    if ((addr & 0xfff) || (off & 0xfff) || !len || addr + len > FB_TASK_SIZE || addr + len < addr ||
-        (addr < FB_STUB_BASE + FB_STUB_SIZE && addr + len > FB_STUB_BASE) || fd < 0)
-        return -EINVAL;
+    *done = 0;
+    for (i = 0; i < n; i++)
+        if ((req[i].addr & 0xfff) || (req[i].off & 0xfff) || !req[i].len ||
+            req[i].addr + req[i].len > FB_TASK_SIZE || req[i].addr + req[i].len < req[i].addr ||
+            (req[i].addr < FB_STUB_BASE + FB_STUB_SIZE && req[i].addr + req[i].len > FB_STUB_BASE) ||
+            req[i].fd < 0)
+            return -EINVAL;
     if (atomic_load(&p->pass_broken))
         return -EIO;
     r = enter_as(ctx, as);
     if (r < 0)
         return (int)r;
-    memset(&cm, 0, sizeof(cm));
-    cm.h.cmsg_len = CMSG_LEN(sizeof(int));
-    cm.h.cmsg_level = SOL_SOCKET;
-    cm.h.cmsg_type = SCM_RIGHTS;
-    memcpy(CMSG_DATA(&cm.h), &fd, sizeof(int));
     pthread_mutex_lock(&p->pass_lock);
-    for (i = 0; i < FB_ARRAY_SIZE(words); i++)
-        if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_SCRATCH + words[i][0], words[i][1]) != 0) {
+    while (n > 0) {
+        int k = n < FDMAP_BATCH_MAX ? n : FDMAP_BATCH_MAX;
+        size_t ctl = CMSG_SPACE(sizeof(int) * (size_t)k);
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+                            .msg_controllen = ctl};
+        /* The stub's msghdr: iov -> the byte, control -> room for k fds. */
+        const uint64_t words[][2] = {
+            {0, 0},                             /* msg_name */
+            {8, 0},                             /* msg_namelen (+pad) */
+            {16, STUB_SCRATCH + SCR_IOV},       /* msg_iov */
+            {24, 1},                            /* msg_iovlen */
+            {32, STUB_SCRATCH + SCR_CMSG},      /* msg_control */
+            {40, ctl},                          /* msg_controllen */
+            {48, 0},                            /* msg_flags (+pad) */
+            {SCR_IOV, STUB_SCRATCH + SCR_BYTE}, /* iov_base */
+            {SCR_IOV + 8, 1},                   /* iov_len */
+        };
+
+        memset(&cm, 0, sizeof(cm));
+        cm.h.cmsg_len = CMSG_LEN(sizeof(int) * (size_t)k);
+        cm.h.cmsg_level = SOL_SOCKET;
+        cm.h.cmsg_type = SCM_RIGHTS;
+        for (i = 0; i < k; i++) {
+            const uint64_t w[4] = {req[i].addr | (uint64_t)(req[i].prot & 0xfff), req[i].len,
+                                   req[i].off, (uint64_t)fdmap_number(i)};
+            memcpy(CMSG_DATA(&cm.h) + (size_t)i * sizeof(int), &req[i].fd, sizeof(int));
+            for (int j = 0; j < 4; j++)
+                if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_DATA + (uint64_t)(i * 32 + j * 8),
+                           w[j]) != 0) {
+                    r = -errno;
+                    goto out;
+                }
+        }
+        for (i = 0; i < (int)FB_ARRAY_SIZE(words); i++)
+            if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_SCRATCH + words[i][0], words[i][1]) != 0) {
+                r = -errno;
+                goto out;
+            }
+        if (sendmsg(p->pass_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
             r = -errno;
             goto out;
         }
-    if (sendmsg(p->pass_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) != 1) {
-        r = -errno;
-        goto out;
-    }
-    r = inject(ctx, fb_stub_fdmap_site, 0, (long)addr, (long)len, prot, (long)off, 0, 0);
-    if (r == 1 || r == -ESRCH) {
-        /* The stub did not take our fd (something else in it did, or it died): an fd may be
-         * left queued where the next receive would find it. Stop passing fds. */
-        if (r == 1)
-            fb_warn("stub %d: no fd to receive for a direct file mapping; mapping copies from "
-                    "now on", as->pid);
-        atomic_store(&p->pass_broken, true);
-        r = -EIO;
+        r = inject(ctx, fb_stub_fdmap_site, 0, k, 0, 0, 0, 0, 0);
+        if (r == 1 || r == -ESRCH) {
+            /* The stub did not take our fds (something else in it did, or it died): they may
+             * be left queued where the next receive would find them. Stop passing fds. */
+            if (r == 1)
+                fb_warn("stub %d: no fds to receive for direct file mappings; mapping copies "
+                        "from now on", as->pid);
+            atomic_store(&p->pass_broken, true);
+            r = -EIO;
+            goto out;
+        }
+        if (r != 0) {
+            *done += (int)ctx->inj_r12;
+            r = r < 0 ? r : -EFAULT;
+            goto out;
+        }
+        *done += k;
+        req += k;
+        n -= k;
     }
 out:
     pthread_mutex_unlock(&p->pass_lock);
-    if (r < 0)
-        return (int)r;
-    return (uint64_t)r == addr ? 0 : -EFAULT;
+    return (int)r;
 }
 
 static int ptrace_unmap(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len)
@@ -703,23 +766,6 @@ static int ptrace_protect(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, 
         return (int)r;
     return (int)inject(ctx, fb_stub_syscall_site, SYS_mprotect, (long)addr, (long)len, prot, 0, 0,
                        0);
-}
-
-/* Run the tracer and its stub thread on the same CPU: the stop/resume ping-pong then needs no
- * cross-CPU wake-up, which costs about a third of a system call round trip on a 2-core host
- * (measured by ptrace_test: ~16 us bound, ~27 us unbound). Contexts are spread round-robin over
- * the CPUs the Sentry may use, so two busy tasks still run in parallel. */
-static void bind_cpu(struct fb_pctx *ctx)
-{
-    cpu_set_t set;
-
-    if (ctx->cpu < 0 || ctx->last_cpu == ctx->cpu)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(ctx->cpu, &set);
-    if (sched_setaffinity(ctx->tid, sizeof(set), &set) == 0 &&
-        sched_setaffinity(0, sizeof(set), &set) == 0)
-        ctx->last_cpu = ctx->cpu;
 }
 
 static enum fb_switch_result ptrace_switch(struct fb_pctx *ctx, struct fb_as *as,
@@ -811,7 +857,7 @@ static const struct fb_platform_ops ptrace_ops = {
     .ctx_release = ptrace_ctx_release,
     .map = ptrace_map,
     .map_many = ptrace_map_many,
-    .map_fd = ptrace_map_fd,
+    .map_fds = ptrace_map_fds,
     .unmap = ptrace_unmap,
     .protect = ptrace_protect,
     .switch_to = ptrace_switch,
@@ -874,6 +920,9 @@ int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error 
             return fb_error_set(err, EIO, "the source stub did not start");
         }
         p->vdso.magic = FB_VDSO_PARAMS_MAGIC;
+        if (getrandom(&p->vdso.generation, sizeof(p->vdso.generation), 0) !=
+            sizeof(p->vdso.generation))
+            p->vdso.generation = (uint64_t)pid << 32 ^ (uint64_t)time(NULL);
         if (ok == '1') {
             p->vdso.clock_gettime = fb_host_vdso_sym("__vdso_clock_gettime");
             p->vdso.gettimeofday = fb_host_vdso_sym("__vdso_gettimeofday");

@@ -160,10 +160,10 @@ static void test_map_many(void)
     free(cpu.fp);
 }
 
-/* map_fd: a host file mapped straight into the address space reads its content; a failing
- * mmap in the stub reports its error and leaves the mechanism usable; the stub region is
- * refused. */
-static void test_map_fd(void)
+/* map_fds: host files mapped straight into the address space read their content, several in
+ * one call; a failing mmap in the stub reports its error and how many went before it, and
+ * leaves the mechanism usable (every received fd closed); the stub region is refused. */
+static void test_map_fds(void)
 {
     struct fb_as *as;
     struct fb_pctx *ctx;
@@ -173,9 +173,10 @@ static void test_map_fd(void)
     pthread_t th;
     char path[] = "/tmp/fnbox-ptrace-test-XXXXXX";
     uint8_t page[8192] = {0};
-    int fd, wfd;
+    struct fb_map_fd_req req[3];
+    int fd, wfd, done = -1;
 
-    FBT_CHECK(plat->ops->map_fd != NULL);
+    FBT_CHECK(plat->ops->map_fds != NULL);
     fd = mkstemp(path);
     FBT_CHECK(fd >= 0);
     memcpy(page + 4096, "\x10\x20\x30\x40\x50\x60\x70\x80", 8);
@@ -187,11 +188,20 @@ static void test_map_fd(void)
     FBT_CHECK(fd >= 0 && wfd >= 0);
     setup_as(&as, &ctx);
     FBT_CHECK(as && ctx);
-    /* mmap of a write-only fd fails in the stub (EACCES): reported, nothing left behind. */
-    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, 0x700000, 4096, PROT_READ, wfd, 4096), -EACCES);
-    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, FB_STUB_BASE, 4096, PROT_READ, fd, 0), -EINVAL);
-    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, 0x700000, 4096, PROT_READ, fd, 100), -EINVAL);
-    FBT_CHECK_EQ(plat->ops->map_fd(ctx, as, 0x700000, 4096, PROT_READ, fd, 4096), 0);
+    /* Two good ones, then a write-only fd, whose mmap fails in the stub (EACCES). */
+    req[0] = (struct fb_map_fd_req){0x800000, 4096, 0, PROT_READ, fd};
+    req[1] = (struct fb_map_fd_req){0x900000, 4096, 4096, PROT_READ, fd};
+    req[2] = (struct fb_map_fd_req){0xa00000, 4096, 4096, PROT_READ, wfd};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 3, &done), -EACCES);
+    FBT_CHECK_EQ(done, 2);
+    req[0] = (struct fb_map_fd_req){FB_STUB_BASE, 4096, 0, PROT_READ, fd};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), -EINVAL);
+    req[0] = (struct fb_map_fd_req){0x700000, 4096, 100, PROT_READ, fd};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), -EINVAL);
+    /* Still usable: the load at CODE_ADDR+19 reads 0x700000, the file's second page. */
+    req[0] = (struct fb_map_fd_req){0x700000, 4096, 4096, PROT_READ, fd};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), 0);
+    FBT_CHECK_EQ(done, 1);
     cpu_init(&cpu, CODE_ADDR + 19);
     k.ctx = ctx;
     pthread_create(&th, NULL, kick_later, &k);
@@ -337,7 +347,7 @@ int main(void)
     FBT_RUN(test_interrupt_running_loop);
     FBT_RUN(test_second_thread_in_as);
     FBT_RUN(test_map_many);
-    FBT_RUN(test_map_fd);
+    FBT_RUN(test_map_fds);
     FBT_RUN(test_syscall_roundtrip_cost);
     FBT_RUN(test_map_cost);
     FBT_EXIT();

@@ -149,16 +149,16 @@ fb_stub_map_site:
 fb_stub_map_trap:
     hlt
 
-/* Map a host file the tracer just sent on PASS_FD: %rdi = address, %rsi = length, %rdx = prot,
- * %r10 = file offset. Receives the fd (msghdr prepared in the scratch page), maps it private
- * and fixed, closes it, and collects at the int3: %rax = the mmap result, or 1 when the
- * receive did not return the one byte sent. The fd number is not read back from the scratch
- * page: other application threads of the stub could write there meanwhile. */
+/* Map host files the tracer just sent on PASS_FD, all in one message: %rdi records of four
+ * words in the (read-only to us) data page -- address | prot, length, file offset, and the fd
+ * number the file arrives as (the tracer knows them: the lowest free numbers, in order).
+ * Receives (msghdr prepared in the scratch page), maps each private and fixed until one fails,
+ * closes every record's fd whatever happened, and collects at the int3: %rax = 0 when all are
+ * mapped, the first failure's -errno with %r12 = its index, or 1 when the receive did not
+ * return the one byte sent. Fd numbers are never read from the scratch page: other
+ * application threads of the stub could write there meanwhile. */
 fb_stub_fdmap_site:
-    mov %rdi, %r12
-    mov %rsi, %r13
-    mov %rdx, %r14
-    mov %r10, %r15
+    mov %rdi, %r13
     mov $PASS_FD, %edi
     lea fb_stub_code_start+SCRATCH_OFF(%rip), %rsi
     mov $(MSG_DONTWAIT | MSG_CMSG_CLOEXEC), %edx
@@ -168,21 +168,38 @@ fb_stub_fdmap_site:
     je 1f
     mov $1, %eax                /* receive failed: 1, never an mmap result */
     jmp 9f
-1:  xor %ebx, %ebx              /* the fd: the lowest free number, always 0 here (0-2 are
-                                 * closed in every stub, and nothing else makes fds) */
-    mov %r12, %rdi
-    mov %r13, %rsi
-    mov %r14, %rdx
+1:  xor %r12d, %r12d
+    xor %r14d, %r14d
+    lea fb_stub_code_start+DATA_OFF(%rip), %r15
+2:  cmp %r13, %r12
+    jae 5f
+    mov (%r15), %rdi
+    mov %rdi, %rdx
+    and $0xfff, %edx
+    and $-4096, %rdi
+    mov 8(%r15), %rsi
     mov $MAP_PRIVATE_FIXED, %r10d
-    mov %rbx, %r8
-    mov %r15, %r9
+    mov 24(%r15), %r8
+    mov 16(%r15), %r9
     mov $SYS_mmap, %eax
     syscall
-    mov %rax, %r12
-    mov %rbx, %rdi
+    cmp $-4095, %rax
+    jae 4f
+    add $32, %r15
+    inc %r12
+    jmp 2b
+4:  mov %rax, %r14
+5:  xor %ebx, %ebx
+    lea fb_stub_code_start+DATA_OFF(%rip), %r15
+6:  cmp %r13, %rbx
+    jae 8f
+    mov 24(%r15), %rdi
     mov $SYS_close, %eax
     syscall
-    mov %r12, %rax
+    add $32, %r15
+    inc %rbx
+    jmp 6b
+8:  mov %r14, %rax
 9:  int3
 fb_stub_fdmap_trap:
     hlt

@@ -28,20 +28,18 @@ static long sys2(long nr, long a, long b)
     return r;
 }
 
-/* The host's clock_gettime, or NULL when the parameters do not offer it. */
-static host_clock_gettime_fn host_cgt(int64_t *mono_offset)
+static const volatile struct fb_vdso_params *params(void)
 {
     const volatile struct fb_vdso_params *p = (const volatile void *)FB_VDSO_PARAMS_ADDR;
-    if (p->magic != FB_VDSO_PARAMS_MAGIC || !p->clock_gettime)
-        return 0;
-    *mono_offset = p->mono_offset_ns;
-    return (host_clock_gettime_fn)(uintptr_t)p->clock_gettime;
+    return p->magic == FB_VDSO_PARAMS_MAGIC && p->clock_gettime ? p : 0;
 }
 
 int __vdso_clock_gettime(clockid_t clk, struct timespec *ts)
 {
+    const volatile struct fb_vdso_params *p = params();
     host_clock_gettime_fn f;
-    int64_t off = 0, ns;
+    int64_t off, ns;
+    uint64_t gen;
     clockid_t host;
 
     switch (clk) {
@@ -59,9 +57,17 @@ int __vdso_clock_gettime(clockid_t clk, struct timespec *ts)
     default:
         goto sys;
     }
-    f = host_cgt(&off);
-    if (!f || f(host, ts) != 0)
+    if (!p)
         goto sys;
+    /* The host time and the offset must come from the same Sentry: a checkpoint can stop this
+     * thread anywhere in here and a restore resume it under new parameters (generation). */
+    do {
+        gen = p->generation;
+        off = p->mono_offset_ns;
+        f = (host_clock_gettime_fn)(uintptr_t)p->clock_gettime;
+        if (f(host, ts) != 0)
+            goto sys;
+    } while (p->generation != gen);
     if (host == CLOCK_MONOTONIC && off) {
         ns = ts->tv_sec * NS + ts->tv_nsec + off;
         ts->tv_sec = ns / NS;
@@ -74,11 +80,10 @@ sys:
 
 int __vdso_gettimeofday(struct timeval *tv, struct timezone *tz)
 {
-    int64_t off;
+    const volatile struct fb_vdso_params *p = params();
     struct timespec ts;
-    host_clock_gettime_fn f = host_cgt(&off);
 
-    if (!f || (tv && f(CLOCK_REALTIME, &ts) != 0))
+    if (!p || (tv && ((host_clock_gettime_fn)(uintptr_t)p->clock_gettime)(CLOCK_REALTIME, &ts)))
         return (int)sys2(SYS_gettimeofday, (long)tv, (long)tz);
     if (tv) {
         tv->tv_sec = ts.tv_sec;
@@ -93,17 +98,17 @@ int __vdso_gettimeofday(struct timeval *tv, struct timezone *tz)
 
 time_t __vdso_time(time_t *t)
 {
-    int64_t off;
+    const volatile struct fb_vdso_params *p = params();
     struct timespec ts;
-    host_clock_gettime_fn f = host_cgt(&off);
 
-    if (!f || f(CLOCK_REALTIME, &ts) != 0)
+    if (!p || ((host_clock_gettime_fn)(uintptr_t)p->clock_gettime)(CLOCK_REALTIME, &ts))
         return (time_t)sys2(SYS_time, (long)t, 0);
     if (t)
         *t = ts.tv_sec;
     return ts.tv_sec;
 }
 
-int clock_gettime(clockid_t, struct timespec *) __attribute__((weak, alias("__vdso_clock_gettime")));
+int clock_gettime(clockid_t, struct timespec *)
+    __attribute__((weak, alias("__vdso_clock_gettime")));
 int gettimeofday(struct timeval *, void *) __attribute__((weak, alias("__vdso_gettimeofday")));
 time_t time(time_t *) __attribute__((weak, alias("__vdso_time")));
