@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <lz4.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -793,6 +795,157 @@ out:
     }
     free(comp);
     free(pages);
+    return rc;
+}
+
+/* ---- parallel memory load -------------------------------------------------------------------- */
+
+struct mem_chunk {
+    uint64_t pos, first;
+    uint32_t n, clen, crc;
+};
+
+struct mem_job {
+    struct fb_image_reader *r;
+    const struct mem_chunk *c;
+    size_t nc;
+    int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg);
+    void *arg;
+    atomic_size_t next;
+    atomic_bool failed;
+    pthread_mutex_t lock;
+    struct fb_error err; /* the first failure */
+};
+
+static void *mem_worker(void *arg)
+{
+    struct mem_job *j = arg;
+    uint8_t *pages = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+    struct fb_error e = {0};
+    size_t i;
+
+    if (!pages)
+        fb_error_set(&e, ENOMEM, "out of memory");
+    while (pages && !atomic_load(&j->failed) && (i = atomic_fetch_add(&j->next, 1)) < j->nc) {
+        const struct mem_chunk *c = &j->c[i];
+        const uint8_t *data = j->r->buf + c->pos + CHUNK_HDR;
+        const void *out = data;
+        if (fb_crc32c(0, data, c->clen) != c->crc) {
+            fb_error_set(&e, EINVAL, "%s: corrupt image (memory chunk checksum mismatch at "
+                         "offset %lu)", j->r->path, (unsigned long)c->pos);
+            break;
+        }
+        if (c->clen != c->n * PAGE) {
+            if (LZ4_decompress_safe((const char *)data, (char *)pages, (int)c->clen,
+                                    (int)(c->n * PAGE)) != (int)(c->n * PAGE)) {
+                fb_error_set(&e, EINVAL, "%s: corrupt image (memory chunk does not decompress)",
+                             j->r->path);
+                break;
+            }
+            out = pages;
+        }
+        if (j->fn(c->first, c->n, out, j->arg) < 0) {
+            atomic_store(&j->failed, true); /* fn said why, in its own error */
+            break;
+        }
+    }
+    if (e.code) {
+        pthread_mutex_lock(&j->lock);
+        if (!j->err.code)
+            j->err = e;
+        atomic_store(&j->failed, true);
+        pthread_mutex_unlock(&j->lock);
+    }
+    free(pages);
+    return NULL;
+}
+
+int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
+                                 int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
+                                 void *arg, int threads, struct fb_error *err)
+{
+    const struct fb_image_section_info *s = fb_image_section(r, name);
+    struct mem_job j = {.r = r, .fn = fn, .arg = arg};
+    struct mem_chunk *chunks = NULL;
+    pthread_t th[7];
+    uint64_t pos, end, next_min = 0;
+    uint32_t crc = 0;
+    size_t nc = 0, cap = 0;
+    void *map = MAP_FAILED;
+    int rc = -1, started = 0, i;
+
+    if (threads < 2 || r->buf || !r->size || !s || s->kind != FB_IMAGE_SECTION_MEMORY)
+        return fb_image_read_memory_runs(r, name, fn, arg, err);
+    map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
+    if (map == MAP_FAILED)
+        return fb_image_read_memory_runs(r, name, fn, arg, err);
+    r->buf = map;
+    /* 1. Every header checked, the section checksum over all of it, before any run is used. */
+    pos = s->offset;
+    end = s->offset + s->length;
+    if (end > r->size || end < pos) {
+        fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
+        goto out;
+    }
+    while (pos < end) {
+        const uint8_t *hdr = r->buf + pos;
+        struct mem_chunk c;
+        if (end - pos < CHUNK_HDR) {
+            fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk header cut short)",
+                         r->path);
+            goto out;
+        }
+        c = (struct mem_chunk){pos, get64(hdr), get32(hdr + 8), get32(hdr + 12),
+                               get32(hdr + 16)};
+        if (c.n == 0 || c.n > FB_IMAGE_CHUNK_PAGES || c.clen == 0 || c.clen > c.n * PAGE ||
+            c.clen > end - pos - CHUNK_HDR || c.first < next_min || c.first > (1ull << 40)) {
+            fb_error_set(err, EINVAL, "%s: corrupt image (bad memory chunk at offset %lu)",
+                         r->path, (unsigned long)pos);
+            goto out;
+        }
+        if (nc == cap) {
+            struct mem_chunk *p = realloc(chunks, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+            if (!p) {
+                fb_error_set(err, ENOMEM, "out of memory");
+                goto out;
+            }
+            chunks = p;
+        }
+        chunks[nc++] = c;
+        crc = fb_crc32c(crc, hdr, CHUNK_HDR + c.clen);
+        next_min = c.first + c.n;
+        pos += CHUNK_HDR + c.clen;
+    }
+    if (crc != s->checksum || nc != s->chunks) {
+        fb_error_set(err, EINVAL, "%s: corrupt image (memory section '%s' checksum mismatch)",
+                     r->path, name);
+        goto out;
+    }
+    /* 2. The chunks, shared out as they come. */
+    j.c = chunks;
+    j.nc = nc;
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, false);
+    pthread_mutex_init(&j.lock, NULL);
+    if (threads > 8)
+        threads = 8;
+    for (i = 0; i < threads - 1 && (size_t)(i + 1) < nc; i++)
+        if (pthread_create(&th[i], NULL, mem_worker, &j) == 0)
+            started++;
+    mem_worker(&j);
+    for (i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_mutex_destroy(&j.lock);
+    if (atomic_load(&j.failed)) {
+        if (err && j.err.code)
+            *err = j.err;
+        goto out;
+    }
+    rc = 0;
+out:
+    munmap(map, r->size);
+    r->buf = NULL;
+    free(chunks);
     return rc;
 }
 

@@ -103,6 +103,13 @@ int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
                               int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
                               void *arg, struct fb_error *err);
 
+/* The same with `threads` threads decompressing at once (fn must be thread-safe; runs arrive
+ * in no particular order). Every chunk header and the section checksum are checked before the
+ * first run is handed out, so a corrupt image makes no call at all for those. */
+int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
+                                 int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
+                                 void *arg, int threads, struct fb_error *err);
+
 /* Validate a whole image in memory (fuzzing, `fnbox inspect --verify`). */
 int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err);
 

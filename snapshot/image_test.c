@@ -249,6 +249,63 @@ static void test_corrupt_memory_chunk(void)
     FBT_CHECK(strstr(err.msg, "corrupt"));
 }
 
+/* The parallel reader: every stored page arrives exactly once, intact, whatever the number of
+ * threads; a corrupt image is refused before a single page is handed out (the section
+ * checksum is checked first), and a failing callback stops the load with its error. */
+static _Atomic int seen[NPAGES], calls, bad_pages;
+
+static int collect_mt(uint64_t first, uint32_t n, const void *data, void *arg)
+{
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t index = first + k, i = index / 3;
+        if (index % 3 || i >= NPAGES ||
+            memcmp((const uint8_t *)data + (size_t)k * 4096, pages + i * 4096, 4096) != 0)
+            bad_pages++;
+        else
+            seen[i]++;
+    }
+    calls++;
+    return arg ? -1 : 0; /* arg set: fail */
+}
+
+static void test_parallel_read(void)
+{
+    struct fb_image_reader *r;
+    struct fb_error err = {0};
+    int threads, i, once;
+    uint64_t off;
+
+    FBT_CHECK_EQ(write_image(), 0);
+    for (threads = 2; threads <= 4; threads += 2) {
+        memset(seen, 0, sizeof(seen));
+        bad_pages = calls = 0;
+        FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+        FBT_CHECK_EQ(fb_image_read_memory_runs_mt(r, "memory", collect_mt, NULL, threads, &err),
+                     0);
+        fb_image_close(r);
+        for (i = 0, once = 0; i < NPAGES; i++)
+            once += seen[i] == (i % 10 == 0 ? 0 : 1); /* every tenth page is zero: not stored */
+        FBT_CHECK_EQ(once, NPAGES);
+        FBT_CHECK_EQ(bad_pages, 0);
+    }
+    /* A failing callback: the load stops and reports failure. */
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_image_read_memory_runs_mt(r, "memory", collect_mt, (void *)1, 2, &err), -1);
+    fb_image_close(r);
+    /* A flipped byte in the memory section: refused, and nothing was handed out. */
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    off = fb_image_section(r, "memory")->offset + 40;
+    fb_image_close(r);
+    flip((off_t)off);
+    calls = 0;
+    memset(&err, 0, sizeof(err));
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_image_read_memory_runs_mt(r, "memory", collect_mt, NULL, 2, &err), -1);
+    fb_image_close(r);
+    FBT_CHECK(strstr(err.msg, "corrupt") != NULL);
+    FBT_CHECK_EQ(calls, 0);
+}
+
 static void test_truncated_everywhere(void)
 {
     struct fb_error err;
@@ -322,6 +379,7 @@ int main(void)
     FBT_RUN(test_bad_version);
     FBT_RUN(test_foreign_architecture);
     FBT_RUN(test_corrupt_memory_chunk);
+    FBT_RUN(test_parallel_read);
     FBT_RUN(test_truncated_everywhere);
     FBT_RUN(test_random_corruption_never_crashes);
     FBT_RUN(test_crash_safe_write);

@@ -78,7 +78,7 @@ out:
 struct load_ctx {
     struct fb_memfile *mf;
     struct fb_error *err;
-    uint64_t pages;
+    pthread_mutex_t lock; /* err: runs are loaded by several threads */
 };
 
 static int load_run(uint64_t first, uint32_t n, const void *pages, void *arg)
@@ -87,24 +87,32 @@ static int load_run(uint64_t first, uint32_t n, const void *pages, void *arg)
     const uint8_t *p = pages;
     size_t done = 0, len = (size_t)n * PAGE;
 
-    if (first == 0 || first + n > (c->mf->size >> FB_PAGE_SHIFT))
-        return fb_error_set(c->err, EINVAL, "image memory pages %lu+%u are out of range",
-                            (unsigned long)first, n);
+    if (first == 0 || first + n > (c->mf->size >> FB_PAGE_SHIFT)) {
+        pthread_mutex_lock(&c->lock);
+        fb_error_set(c->err, EINVAL, "image memory pages %lu+%u are out of range",
+                     (unsigned long)first, n);
+        pthread_mutex_unlock(&c->lock);
+        return -1;
+    }
     /* One pwrite per run: the host copies into the memory file; the Sentry's mapping of it
      * never faults. */
     while (done < len) {
         ssize_t w = pwrite(c->mf->fd, p + done, len - done, (off_t)((first << 12) + done));
-        if (w <= 0)
-            return fb_error_set(c->err, errno, "filling the memory file: %s", strerror(errno));
+        if (w <= 0) {
+            int e = w < 0 ? errno : EIO;
+            pthread_mutex_lock(&c->lock);
+            fb_error_set(c->err, e, "filling the memory file: %s", strerror(e));
+            pthread_mutex_unlock(&c->lock);
+            return -1;
+        }
         done += (size_t)w;
     }
-    c->pages += n;
     return 0;
 }
 
 int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
 {
-    struct load_ctx c = {mf, err, 0};
+    struct load_ctx c = {mf, err, PTHREAD_MUTEX_INITIALIZER};
     _cleanup_free_ uint8_t *refs = NULL;
     size_t len, i;
     uint64_t top = 1, p;
@@ -125,7 +133,9 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
         mf->refs[p] = n;
         top = p + 1;
     }
-    if (fb_image_read_memory_runs(r, "memory", load_run, &c, err) < 0)
+    /* Two threads decompress and write at once: a restore has the CPUs to itself at this point
+     * (the Gofer and the controller wait), and this is its longest step. */
+    if (fb_image_read_memory_runs_mt(r, "memory", load_run, &c, 2, err) < 0)
         return -1;
     if (fb_mf_rebuild(mf, top) < 0)
         return fb_error_set(err, ENOMEM, "rebuilding the memory file's free list");
