@@ -193,7 +193,7 @@ static const struct rule sentry_rules[] = {
              "write a batch of mappings into the stub's data page"),
     ALLOW("wait4", "stops of traced stub threads"),
     /* time and randomness */
-    ALLOW("clock_gettime", "host clocks (vDSO fallback, thread CPU clocks)"),
+    ALLOW("clock_gettime", "host clocks (vDSO fallback, thread CPU clocks, stubs' CPU clocks)"),
     ALLOW("clock_nanosleep", "timer thread, application sleeps"),
     ALLOW("nanosleep", "timer thread, interrupt storm (debug option)"),
     ALLOW("getrandom", "application getrandom and /dev/urandom: fresh host randomness"),

@@ -57,13 +57,14 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_
         fb_k->mf.limit_pages = opts->memory_limit >> FB_PAGE_SHIFT;
     if (fb_platform_new(opts->platform, fb_k->mf.fd, &fb_k->plat, err) < 0)
         return -1;
-    r = fb_p9c_new(gofer_sock, 0, &fb_k->p9);
-    if (r < 0)
-        return fb_error_set(err, -r, "connecting to the gofer: %s", strerror(-r));
+    /* What needs no Gofer first: the Gofer is usually still building its view. */
     fb_procfs_host_init(); /* host facts (CPUs, memory, cpuid) while the host is reachable */
     r = fb_ktimer_start();
     if (r < 0)
         return fb_error_set(err, -r, "starting the timer thread: %s", strerror(-r));
+    r = fb_p9c_new(gofer_sock, 0, &fb_k->p9);
+    if (r < 0)
+        return fb_error_set(err, -r, "connecting to the gofer: %s", strerror(-r));
     return fb_vfs_init(err);
 }
 

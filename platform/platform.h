@@ -126,6 +126,9 @@ struct fb_platform_ops {
     void (*interrupt)(struct fb_pctx *ctx);
     /* Copy the live FP state into cpu->fp (sets fp_valid). Owner thread only. */
     int (*fetch_fp)(struct fb_pctx *ctx, struct fb_as *as, struct fb_cpu *cpu);
+    /* Optional: CPU time (ns) the host process running ctx's address space has used, all its
+     * threads together, and (ident) which process that is; -1 if unknown. Owner thread only. */
+    int64_t (*cpu_ns)(struct fb_pctx *ctx, uint64_t *ident);
     /* Optional: take a host thread in `as` for ctx now (switch_to would do it first), so that
      * the run loop does not charge that set-up to the application's CPU time. A no-op when ctx
      * is already there. Owner thread only. */

@@ -511,6 +511,53 @@ static void ckpt_park(struct fb_task *t)
     fb_k->ckpt_parked--;
 }
 
+/* Switches longer than this are checked against the host's CPU clock of the stub process. */
+#define LONG_SWITCH_NS 2000000
+
+/* CPU time to charge for `wall` ns spent in the application. The platform's switch counts
+ * every stop's round trip and any time the host did not run the stub at all (another
+ * process's turn, a stalled VM), which the host's own CPU clocks leave out. A long stretch is
+ * charged no more than the stub process's CPU clock grew, less what was charged since the last
+ * reading (that clock counts every thread of the stub; an upper bound is all it gives). */
+static int64_t charge_app(struct fb_task *t, int64_t wall)
+{
+    const struct fb_platform_ops *ops = fb_k->plat->ops;
+    uint64_t ident = 0;
+    int64_t c, charge = wall;
+
+    if (!ops->cpu_ns)
+        return wall;
+    if (wall < LONG_SWITCH_NS) {
+        t->cpu_charged_ns += wall;
+        return wall;
+    }
+    c = ops->cpu_ns(t->pctx, &ident);
+    if (c >= 0 && t->cpu_snap_ident && ident == t->cpu_snap_ident) {
+        int64_t upper = c - t->cpu_snap_ns - t->cpu_charged_ns;
+        charge = FB_MAX(FB_MIN(upper, wall), 0);
+    }
+    t->cpu_snap_ns = c;
+    t->cpu_snap_ident = c >= 0 ? ident : 0;
+    t->cpu_charged_ns = 0;
+    return charge;
+}
+
+/* A first reading of the stub's CPU clock once the task is in a (new) address space. */
+static void charge_app_start(struct fb_task *t)
+{
+    uint64_t ident = 0;
+    int64_t c;
+
+    if (!fb_k->plat->ops->cpu_ns)
+        return;
+    c = fb_k->plat->ops->cpu_ns(t->pctx, &ident);
+    if (c >= 0 && ident != t->cpu_snap_ident) {
+        t->cpu_snap_ns = c;
+        t->cpu_snap_ident = ident;
+        t->cpu_charged_ns = 0;
+    }
+}
+
 static void *task_main(void *arg)
 {
     struct fb_task *t = arg;
@@ -562,16 +609,24 @@ static void *task_main(void *arg)
          * application code, app_since_ns lets CPU clocks include the time so far. */
         /* A new thread, or the first run after a restore, takes its host thread first: the
          * platform's work, not the application's CPU time. */
-        if (fb_k->plat->ops->enter)
+        if (fb_k->plat->ops->enter) {
             fb_k->plat->ops->enter(t->pctx, as);
+            if (t->cpu_as != as) {
+                t->cpu_as = as;
+                charge_app_start(t);
+            }
+        }
         t0 = t->app_since_ns = fb_host_mono_ns();
         fb_kernel_unlock();
         r = fb_k->plat->ops->switch_to(t->pctx, as, &t->cpu, &stop);
         t1 = fb_host_mono_ns();
         fb_kernel_lock();
         t->app_since_ns = 0;
-        t->utime_ns += t1 - t0;
-        t->tg->utime_ns += t1 - t0;
+        {
+            int64_t cpu = charge_app(t, t1 - t0);
+            t->utime_ns += cpu;
+            t->tg->utime_ns += cpu;
+        }
         fb_stats.app_ns += t1 - t0;
         fb_stats.switches++;
         switch (r) {

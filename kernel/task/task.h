@@ -215,6 +215,12 @@ struct fb_task {
     int64_t utime_ns, stime_ns;
     int64_t sleep_ns; /* host time spent asleep in the kernel (not CPU time) */
     int64_t app_since_ns; /* host time it entered the application, 0 while in the kernel */
+    /* Long stretches in the application are charged no more CPU time than the host says its
+     * process used (charge_app): the host process's CPU time at the last reading, which
+     * process that was, and what was charged since. */
+    int64_t cpu_snap_ns, cpu_charged_ns;
+    uint64_t cpu_snap_ident; /* 0: no reading yet */
+    const void *cpu_as;      /* the address space the reading was taken in */
 };
 
 /* The task whose host thread this is (NULL on other Sentry threads). */

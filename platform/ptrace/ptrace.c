@@ -405,7 +405,6 @@ static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long
                                                              : fb_stub_syscall_trap);
     int status;
 
-    bind_cpu(ctx); /* injected calls too: a cross-CPU wake-up per stop otherwise */
     r.rip = STUB_ADDR(site);
     r.rax = (uint64_t)nr;
     r.orig_rax = (uint64_t)-1;
@@ -847,6 +846,20 @@ static int ptrace_fetch_fp(struct fb_pctx *ctx, struct fb_as *as, struct fb_cpu 
     return 0;
 }
 
+/* The stub process's CPU clock (all its threads): Linux lets any process read another's
+ * process-wide clock, not a thread of another process. */
+static int64_t ptrace_cpu_ns(struct fb_pctx *ctx, uint64_t *ident)
+{
+    struct timespec ts;
+    pid_t pid = ctx->as ? ctx->as->pid : 0;
+
+    if (pid <= 0 || clock_gettime((clockid_t)((~(clockid_t)pid << 3) | 2 /* CPUCLOCK_SCHED */),
+                                  &ts) != 0)
+        return -1;
+    *ident = (uint64_t)pid;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static const struct fb_platform_ops ptrace_ops = {
     .name = "ptrace",
     .as_new = ptrace_as_new,
@@ -863,6 +876,7 @@ static const struct fb_platform_ops ptrace_ops = {
     .switch_to = ptrace_switch,
     .interrupt = ptrace_interrupt,
     .fetch_fp = ptrace_fetch_fp,
+    .cpu_ns = ptrace_cpu_ns,
 };
 
 /* Create the ptrace platform: fork the source stub. */
