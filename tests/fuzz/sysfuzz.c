@@ -139,6 +139,9 @@ static void setup_fds(void)
     fds[nfds++] = open("/proc/self/maps", O_RDONLY);
     fds[nfds++] = open("/dev/urandom", O_RDONLY);
     fds[nfds++] = open("/", O_RDONLY | O_DIRECTORY);
+    /* A read-only host file: its private read-only mappings are mapped straight from the
+     * host file, which random munmap/mprotect/mremap/fork must never confuse. */
+    fds[nfds++] = open("/bin/sh", O_RDONLY);
     fds[nfds++] = 1000; /* not open */
 }
 
