@@ -46,7 +46,7 @@
 extern const char fb_stub_code_start[], fb_stub_code_end[];
 extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_site[],
     fb_stub_idle[], fb_stub_syscall_trap[], fb_stub_clone_trap[], fb_stub_map_site[],
-    fb_stub_map_trap[], fb_stub_fdmap_site[], fb_stub_fdmap_trap[];
+    fb_stub_map_trap[];
 
 #define STUB_ADDR(sym) (FB_STUB_BASE + (uint64_t)((sym) - fb_stub_code_start))
 #define STUB_CTL_FD    4
@@ -59,9 +59,10 @@ extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_
 #define SCR_IOV        64
 #define SCR_BYTE       88
 #define SCR_CMSG       96
-/* Records of a map batch (three words each) that fit the stub's data page. */
-#define MAP_BATCH_MAX 128
-_Static_assert(STUB_DATA + MAP_BATCH_MAX * 24 <= FB_VDSO_PARAMS_ADDR &&
+/* Records of a map batch (address|prot, length, offset, fd: four words each) that fit the
+ * stub's data page before the vDSO parameters at its end. */
+#define MAP_BATCH_MAX 126
+_Static_assert(STUB_DATA + MAP_BATCH_MAX * 32 <= FB_VDSO_PARAMS_ADDR &&
                    FB_VDSO_PARAMS_ADDR + sizeof(struct fb_vdso_params) <= STUB_DATA + 4096,
                "map batches and vDSO parameters share the data page");
 /* Host signal used to kick a running stub thread back to its tracer. Stubs never see it
@@ -399,10 +400,9 @@ static long inject(struct fb_pctx *ctx, const char *site, long nr, long a1, long
                    long a4, long a5, long a6)
 {
     struct user_regs_struct r = ctx->tmpl;
-    uint64_t expect = STUB_ADDR(site == fb_stub_clone_site   ? fb_stub_clone_trap
-                                : site == fb_stub_map_site   ? fb_stub_map_trap
-                                : site == fb_stub_fdmap_site ? fb_stub_fdmap_trap
-                                                             : fb_stub_syscall_trap);
+    uint64_t expect = STUB_ADDR(site == fb_stub_clone_site ? fb_stub_clone_trap
+                                : site == fb_stub_map_site ? fb_stub_map_trap
+                                                           : fb_stub_syscall_trap);
     int status;
 
     r.rip = STUB_ADDR(site);
@@ -600,29 +600,48 @@ static int ptrace_map(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint
     return 0;
 }
 
-/* Many mappings per round trip: the records go into the stub's data page with PTRACE_POKEDATA
- * (which writes through the page's read-only protection; the application cannot), then the
- * stub's map loop makes the calls. */
+/* A mapping the application may have: page aligned, inside the task size, clear of the
+ * platform's region. */
+static bool map_range_ok(uint64_t addr, uint64_t len, uint64_t off)
+{
+    return !(addr & 0xfff) && !(off & 0xfff) && len && addr + len > addr &&
+           addr + len <= FB_TASK_SIZE &&
+           !(addr < FB_STUB_BASE + FB_STUB_SIZE && addr + len > FB_STUB_BASE);
+}
+
+/* Write record i of a map batch into the stub's data page with PTRACE_POKEDATA (which writes
+ * through the page's read-only protection; the application cannot). */
+static int poke_map_record(struct fb_pctx *ctx, int i, uint64_t addr, uint64_t len, int prot,
+                           uint64_t off, int fd)
+{
+    const uint64_t w[4] = {addr | (uint64_t)(prot & 0xfff), len, off, (uint64_t)fd};
+    for (int j = 0; j < 4; j++)
+        if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_DATA + (uint64_t)(i * 32 + j * 8), w[j]) != 0)
+            return -errno;
+    return 0;
+}
+
+/* Many mappings of the memory file per round trip: records in the data page, then the stub's
+ * map loop makes the calls. */
 static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req,
                            int n, bool populate)
 {
-    long r = enter_as(ctx, as);
+    long r;
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (!map_range_ok(req[i].addr, req[i].len, req[i].off))
+            return -EINVAL;
+    r = enter_as(ctx, as);
     if (r < 0)
         return (int)r;
     while (n > 0) {
-        int k = n < MAP_BATCH_MAX ? n : MAP_BATCH_MAX, i;
+        int k = n < MAP_BATCH_MAX ? n : MAP_BATCH_MAX;
         for (i = 0; i < k; i++) {
-            uint64_t w[3] = {req[i].addr | (uint64_t)(req[i].prot & 0xfff), req[i].len,
-                             req[i].off};
-            if ((req[i].addr & 0xfff) || req[i].addr + req[i].len > FB_TASK_SIZE ||
-                req[i].addr + req[i].len < req[i].addr ||
-                (req[i].addr < FB_STUB_BASE + FB_STUB_SIZE &&
-                 req[i].addr + req[i].len > FB_STUB_BASE))
-                return -EINVAL;
-            for (int j = 0; j < 3; j++)
-                if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_DATA + (uint64_t)(i * 24 + j * 8),
-                           w[j]) != 0)
-                    return -errno;
+            r = poke_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
+                                FB_STUB_MEMFD);
+            if (r < 0)
+                return (int)r;
         }
         r = inject(ctx, fb_stub_map_site, 0, k,
                    MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), 0, 0, 0, 0);
@@ -634,9 +653,10 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
     return 0;
 }
 
-/* Files mapped per round trip: records of four words in the data page, fds in one message. */
+/* Files mapped per round trip: the fds travel in one message (and the kernel's SCM_RIGHTS
+ * limit is 253). */
 #define FDMAP_BATCH_MAX 64
-_Static_assert(FDMAP_BATCH_MAX * 32 <= 4096 - 64, "fd map records fit the data page");
+_Static_assert(FDMAP_BATCH_MAX <= MAP_BATCH_MAX, "fd map records fit the data page");
 
 /* The fd number the k-th fd of a message arrives as in a stub: the lowest free numbers, in
  * order, and a stub holds only the memory file and the fd socket. */
@@ -651,11 +671,11 @@ static int fdmap_number(int k)
 }
 
 /* Map host files directly: send their fds in one message on the stubs' socket, lay out a
- * msghdr in the stub's scratch page and the records in its data page, and let the stub
- * receive, mmap (private, fixed) and close them in one injected loop. The fds must be
- * read-only (the caller checks): the application running in the stub could reach them only
- * through the stub's system call site, which never runs for it, and could read nothing there
- * it may not read anyway. */
+ * msghdr in the stub's scratch page and the records in its data page, and let the stub's map
+ * loop receive, mmap (private, fixed) and close them. The fds must be read-only (the caller
+ * checks): the application running in the stub could reach them only through the stub's
+ * system call site, which never runs for it, and could read nothing there it may not read
+ * anyway. */
 static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req,
                           int n, int *done)
 {
@@ -671,10 +691,7 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
 
     *done = 0;
     for (i = 0; i < n; i++)
-        if ((req[i].addr & 0xfff) || (req[i].off & 0xfff) || !req[i].len ||
-            req[i].addr + req[i].len > FB_TASK_SIZE || req[i].addr + req[i].len < req[i].addr ||
-            (req[i].addr < FB_STUB_BASE + FB_STUB_SIZE && req[i].addr + req[i].len > FB_STUB_BASE) ||
-            req[i].fd < 0)
+        if (!map_range_ok(req[i].addr, req[i].len, req[i].off) || req[i].fd < 0)
             return -EINVAL;
     if (atomic_load(&p->pass_broken))
         return -EIO;
@@ -705,15 +722,11 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
         cm.h.cmsg_level = SOL_SOCKET;
         cm.h.cmsg_type = SCM_RIGHTS;
         for (i = 0; i < k; i++) {
-            const uint64_t w[4] = {req[i].addr | (uint64_t)(req[i].prot & 0xfff), req[i].len,
-                                   req[i].off, (uint64_t)fdmap_number(i)};
             memcpy(CMSG_DATA(&cm.h) + (size_t)i * sizeof(int), &req[i].fd, sizeof(int));
-            for (int j = 0; j < 4; j++)
-                if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_DATA + (uint64_t)(i * 32 + j * 8),
-                           w[j]) != 0) {
-                    r = -errno;
-                    goto out;
-                }
+            r = poke_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
+                                fdmap_number(i));
+            if (r < 0)
+                goto out;
         }
         for (i = 0; i < (int)FB_ARRAY_SIZE(words); i++)
             if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_SCRATCH + words[i][0], words[i][1]) != 0) {
@@ -724,7 +737,7 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
             r = -errno;
             goto out;
         }
-        r = inject(ctx, fb_stub_fdmap_site, 0, k, 0, 0, 0, 0, 0);
+        r = inject(ctx, fb_stub_map_site, 0, k, MAP_PRIVATE | MAP_FIXED, 1, 0, 0, 0);
         if (r == 1 || r == -ESRCH) {
             /* The stub did not take our fds (something else in it did, or it died): they may
              * be left queued where the next receive would find them. Stop passing fds. */

@@ -13,21 +13,18 @@
 #define SYS_exit_group 231
 #define SIGCHLD 17
 #define CTL_FD 4
-#define MEMFD 3
 #define PROT_READ 1
 #define DATA_OFF 4096
 #define SCRATCH_OFF 8192
 #define PASS_FD 5
 #define MSG_DONTWAIT 0x40
 #define MSG_CMSG_CLOEXEC 0x40000000
-#define MAP_PRIVATE_FIXED 0x12
 /* The scratch page holds the struct msghdr (at 0) the tracer lays out for a receive (ptrace.c). */
 
     .text
     .globl fb_stub_code_start, fb_stub_code_end
     .globl fb_stub_source_entry, fb_stub_syscall_site, fb_stub_clone_site, fb_stub_idle
     .globl fb_stub_syscall_trap, fb_stub_clone_trap, fb_stub_map_site, fb_stub_map_trap
-    .globl fb_stub_fdmap_site, fb_stub_fdmap_trap
     .p2align 12
 fb_stub_code_start:
 
@@ -118,47 +115,20 @@ fb_stub_clone_site:
 fb_stub_clone_trap:
     hlt
 
-/* Batched mappings: the tracer writes %rdi records of three words into the (read-only to us)
- * data page -- address | prot, length, memory-file offset -- sets %rsi to the mmap flags and
- * collects at the int3: %rax = 0 when all are mapped, else the first failure's -errno with
- * %r12 = its index. */
+/* Batched mappings: the tracer writes %rdi records of four words into the (read-only to us)
+ * data page -- address | prot, length, offset, fd -- sets %rsi to the mmap flags and %rdx to 1
+ * when the fds are host files it just sent on PASS_FD (else they name the memory file). Those
+ * are received first (msghdr prepared in the scratch page) and every record's fd is closed at
+ * the end whatever happened. The fd numbers come from the records, never from the scratch
+ * page: other application threads of the stub could write there meanwhile. Mapping stops at
+ * the first failure. Collects at the int3: %rax = 0 when all are mapped, the first failure's
+ * -errno with %r12 = its index, or 1 when the receive did not return the one byte sent. */
 fb_stub_map_site:
     mov %rdi, %r13
     mov %rsi, %r14
-    lea fb_stub_code_start+DATA_OFF(%rip), %r15
-    xor %r12d, %r12d
-1:  cmp %r13, %r12
-    jae 8f
-    mov (%r15), %rdi
-    mov %rdi, %rdx
-    and $0xfff, %edx
-    and $-4096, %rdi
-    mov 8(%r15), %rsi
-    mov %r14, %r10
-    mov $MEMFD, %r8d
-    mov 16(%r15), %r9
-    mov $SYS_mmap, %eax
-    syscall
-    cmp $-4095, %rax
-    jae 9f
-    add $24, %r15
-    inc %r12
-    jmp 1b
-8:  xor %eax, %eax
-9:  int3
-fb_stub_map_trap:
-    hlt
-
-/* Map host files the tracer just sent on PASS_FD, all in one message: %rdi records of four
- * words in the (read-only to us) data page -- address | prot, length, file offset, and the fd
- * number the file arrives as (the tracer knows them: the lowest free numbers, in order).
- * Receives (msghdr prepared in the scratch page), maps each private and fixed until one fails,
- * closes every record's fd whatever happened, and collects at the int3: %rax = 0 when all are
- * mapped, the first failure's -errno with %r12 = its index, or 1 when the receive did not
- * return the one byte sent. Fd numbers are never read from the scratch page: other
- * application threads of the stub could write there meanwhile. */
-fb_stub_fdmap_site:
-    mov %rdi, %r13
+    mov %rdx, %rbp
+    test %rbp, %rbp
+    jz 1f
     mov $PASS_FD, %edi
     lea fb_stub_code_start+SCRATCH_OFF(%rip), %rsi
     mov $(MSG_DONTWAIT | MSG_CMSG_CLOEXEC), %edx
@@ -169,7 +139,7 @@ fb_stub_fdmap_site:
     mov $1, %eax                /* receive failed: 1, never an mmap result */
     jmp 9f
 1:  xor %r12d, %r12d
-    xor %r14d, %r14d
+    xor %ebx, %ebx              /* the result */
     lea fb_stub_code_start+DATA_OFF(%rip), %r15
 2:  cmp %r13, %r12
     jae 5f
@@ -178,7 +148,7 @@ fb_stub_fdmap_site:
     and $0xfff, %edx
     and $-4096, %rdi
     mov 8(%r15), %rsi
-    mov $MAP_PRIVATE_FIXED, %r10d
+    mov %r14, %r10
     mov 24(%r15), %r8
     mov 16(%r15), %r9
     mov $SYS_mmap, %eax
@@ -188,20 +158,22 @@ fb_stub_fdmap_site:
     add $32, %r15
     inc %r12
     jmp 2b
-4:  mov %rax, %r14
-5:  xor %ebx, %ebx
+4:  mov %rax, %rbx
+5:  test %rbp, %rbp             /* received fds: close them all (%r14, the flags, is free) */
+    jz 8f
+    xor %r14d, %r14d
     lea fb_stub_code_start+DATA_OFF(%rip), %r15
-6:  cmp %r13, %rbx
+6:  cmp %r13, %r14
     jae 8f
     mov 24(%r15), %rdi
     mov $SYS_close, %eax
     syscall
     add $32, %r15
-    inc %rbx
+    inc %r14
     jmp 6b
-8:  mov %r14, %rax
+8:  mov %rbx, %rax
 9:  int3
-fb_stub_fdmap_trap:
+fb_stub_map_trap:
     hlt
 
 fb_stub_code_end:
