@@ -704,6 +704,26 @@ int fb_image_read_raw(struct fb_image_reader *r, const char *name, void **data, 
     return 0;
 }
 
+/* One chunk of a memory section: where it is, its pages, its stored length and checksum. */
+struct mem_chunk {
+    uint64_t pos, first;
+    uint32_t n, clen, crc;
+};
+
+/* Decode the chunk header hdr found at pos of a memory section ending at end, the previous
+ * chunk having ended at page next_min, and check it (page count, stored length inside the
+ * section, pages in increasing order). */
+static int chunk_decode(struct fb_image_reader *r, const uint8_t *hdr, uint64_t pos, uint64_t end,
+                        uint64_t next_min, struct mem_chunk *c, struct fb_error *err)
+{
+    *c = (struct mem_chunk){pos, get64(hdr), get32(hdr + 8), get32(hdr + 12), get32(hdr + 16)};
+    if (c->n == 0 || c->n > FB_IMAGE_CHUNK_PAGES || c->clen == 0 || c->clen > c->n * PAGE ||
+        c->clen > end - pos - CHUNK_HDR || c->first < next_min || c->first > (1ull << 40))
+        return fb_error_set(err, EINVAL, "%s: corrupt image (bad memory chunk at offset %lu)",
+                            r->path, (unsigned long)pos);
+    return 0;
+}
+
 int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
                               int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
                               void *arg, struct fb_error *err)
@@ -736,6 +756,7 @@ int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
     while (pos < end) {
         uint8_t hdr[CHUNK_HDR];
         const uint8_t *data;
+        struct mem_chunk c;
         uint64_t first;
         uint32_t n, clen;
         if (end - pos < CHUNK_HDR || rd_at(r, hdr, CHUNK_HDR, pos, err) < 0) {
@@ -744,15 +765,11 @@ int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
                              r->path);
             goto out;
         }
-        first = get64(hdr);
-        n = get32(hdr + 8);
-        clen = get32(hdr + 12);
-        if (n == 0 || n > FB_IMAGE_CHUNK_PAGES || clen == 0 || clen > n * PAGE ||
-            clen > end - pos - CHUNK_HDR || first < next_min || first > (1ull << 40)) {
-            fb_error_set(err, EINVAL, "%s: corrupt image (bad memory chunk at offset %lu)",
-                         r->path, (unsigned long)pos);
+        if (chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0)
             goto out;
-        }
+        first = c.first;
+        n = c.n;
+        clen = c.clen;
         if (r->buf && pos + CHUNK_HDR + clen <= r->size) {
             data = r->buf + pos + CHUNK_HDR;
         } else {
@@ -760,7 +777,7 @@ int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
                 goto out;
             data = comp;
         }
-        if (fb_crc32c(0, data, clen) != get32(hdr + 16)) {
+        if (fb_crc32c(0, data, clen) != c.crc) {
             fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk checksum mismatch at "
                          "offset %lu)",
                          r->path, (unsigned long)pos);
@@ -800,10 +817,7 @@ out:
 
 /* ---- parallel memory load -------------------------------------------------------------------- */
 
-struct mem_chunk {
-    uint64_t pos, first;
-    uint32_t n, clen, crc;
-};
+#define MEM_THREADS_MAX 8
 
 struct mem_job {
     struct fb_image_reader *r;
@@ -830,11 +844,7 @@ static void *mem_worker(void *arg)
         const struct mem_chunk *c = &j->c[i];
         const uint8_t *data = j->r->buf + c->pos + CHUNK_HDR;
         const void *out = data;
-        if (fb_crc32c(0, data, c->clen) != c->crc) {
-            fb_error_set(&e, EINVAL, "%s: corrupt image (memory chunk checksum mismatch at "
-                         "offset %lu)", j->r->path, (unsigned long)c->pos);
-            break;
-        }
+        /* No checksum here: the first pass checked the section's over every byte of it. */
         if (c->clen != c->n * PAGE) {
             if (LZ4_decompress_safe((const char *)data, (char *)pages, (int)c->clen,
                                     (int)(c->n * PAGE)) != (int)(c->n * PAGE)) {
@@ -867,7 +877,7 @@ int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
     const struct fb_image_section_info *s = fb_image_section(r, name);
     struct mem_job j = {.r = r, .fn = fn, .arg = arg};
     struct mem_chunk *chunks = NULL;
-    pthread_t th[7];
+    pthread_t th[MEM_THREADS_MAX - 1];
     uint64_t pos, end, next_min = 0;
     uint32_t crc = 0;
     size_t nc = 0, cap = 0;
@@ -895,14 +905,8 @@ int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
                          r->path);
             goto out;
         }
-        c = (struct mem_chunk){pos, get64(hdr), get32(hdr + 8), get32(hdr + 12),
-                               get32(hdr + 16)};
-        if (c.n == 0 || c.n > FB_IMAGE_CHUNK_PAGES || c.clen == 0 || c.clen > c.n * PAGE ||
-            c.clen > end - pos - CHUNK_HDR || c.first < next_min || c.first > (1ull << 40)) {
-            fb_error_set(err, EINVAL, "%s: corrupt image (bad memory chunk at offset %lu)",
-                         r->path, (unsigned long)pos);
+        if (chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0)
             goto out;
-        }
         if (nc == cap) {
             struct mem_chunk *p = realloc(chunks, (cap = cap ? cap * 2 : 64) * sizeof(*p));
             if (!p) {
@@ -927,8 +931,8 @@ int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
     pthread_mutex_init(&j.lock, NULL);
-    if (threads > 8)
-        threads = 8;
+    if (threads > MEM_THREADS_MAX)
+        threads = MEM_THREADS_MAX;
     for (i = 0; i < threads - 1 && (size_t)(i + 1) < nc; i++)
         if (pthread_create(&th[i], NULL, mem_worker, &j) == 0)
             started++;
