@@ -1,6 +1,7 @@
 /* The image "meta" section (see image_meta.h). */
 #include "api/image_meta.h"
 #include "snapshot/state.h"
+#include "platform/platform.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -467,20 +468,15 @@ static int64_t working_set_pages(struct fb_image_reader *img)
 {
     struct fb_error err = {0};
     void *data;
-    size_t len, off = 0;
-    int64_t pages = 0;
+    size_t len;
+    long pages;
 
     if (!fb_image_section(img, "workingset") ||
         fb_image_read_raw(img, "workingset", &data, &len, &err) < 0)
         return -1;
-    while (off + 8 <= len) {
-        uint32_t hdr[2];
-        memcpy(hdr, (uint8_t *)data + off, sizeof(hdr));
-        off += 8 + (size_t)hdr[1] * 8;
-        pages += hdr[1];
-    }
+    pages = fb_image_ws_check(data, len, FB_TASK_SIZE >> 12); /* as a restore checks it */
     free(data);
-    return off == len ? pages : -1;
+    return pages;
 }
 
 void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_meta *m,

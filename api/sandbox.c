@@ -190,6 +190,13 @@ static void report_init_exit(int status)
     }
 }
 
+/* An on/off switch in the environment: set and not "0". */
+static bool env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && strcmp(v, "0") != 0;
+}
+
 static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config *cfg,
                                                   int gofer_sock, int status_fd, int cgroup_fd)
 {
@@ -217,8 +224,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     setsid(); /* terminal signals go to the controller, which forwards them */
     signal(SIGPIPE, SIG_IGN);
     install_crash_handler();
-    fb_mm_hostmap_off = getenv("FNBOX_NO_DIRECT_MAP") && strcmp(getenv("FNBOX_NO_DIRECT_MAP"), "0");
-    fb_loader_vdso_off = getenv("FNBOX_NO_VDSO") && strcmp(getenv("FNBOX_NO_VDSO"), "0");
+    fb_mm_hostmap_off = env_flag("FNBOX_NO_DIRECT_MAP");
+    fb_loader_vdso_off = env_flag("FNBOX_NO_VDSO");
     if (getenv("FNBOX_DEBUG_STOP_SENTRY")) {
         /* Debug aid: stop so that a debugger can attach (gdb -p PID within 5 s). */
         char self[32] = "?";

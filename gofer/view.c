@@ -415,9 +415,8 @@ static int view_parent(struct view_parent *vp, int stage_fd, dev_t stage_dev, co
 static int view_place(const struct view_ent *e, struct view_parent *vp, int stage_fd,
                       dev_t stage_dev, struct fb_error *err)
 {
-    char leaf[NAME_MAX + 1], path[PATH_MAX + sizeof(VIEW_STAGE)];
+    char leaf[NAME_MAX + 1];
     struct stat st;
-    unsigned long flags;
     int pfd;
 
     pfd = view_parent(vp, stage_fd, stage_dev, e->dst, leaf, err);
@@ -457,15 +456,9 @@ static int view_place(const struct view_ent *e, struct view_parent *vp, int stag
         return fb_error_set(err, ENOTDIR, "mount point '%s' exists as a different file type",
                             e->dst);
     }
+    /* Attributes (read-only, nosuid, nodev) come all at once when the view is complete. */
     if (move_mount(e->tree_fd, "", pfd, leaf, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return fb_error_set(err, errno, "bind '%s': %s", e->dst, strerror(errno));
-    if (e->ro)
-        return 0; /* read-only, nosuid, nodev: all at once when the view is complete */
-    snprintf(path, sizeof(path), "%s%s", VIEW_STAGE, e->dst);
-    flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (e->ro ? MS_RDONLY : 0);
-    if (mount(NULL, path, NULL, flags, NULL) < 0)
-        return fb_error_set(err, errno, "remount '%s' %s: %s", e->dst, e->ro ? "ro" : "rw",
-                            strerror(errno));
     return 0;
 }
 

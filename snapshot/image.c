@@ -953,6 +953,36 @@ out:
     return rc;
 }
 
+long fb_image_ws_check(const void *ws, size_t len, uint64_t max_page)
+{
+    const uint8_t *p = ws;
+    size_t off = 0, i;
+    uint32_t last = 0;
+    long total = 0;
+
+    while (off < len) {
+        uint32_t hdr[2];
+        uint64_t prev = 0;
+        if (len - off < sizeof(hdr))
+            return -1;
+        memcpy(hdr, p + off, sizeof(hdr));
+        off += sizeof(hdr);
+        if (hdr[0] <= last || hdr[1] > (len - off) / 8)
+            return -1;
+        for (i = 0; i < hdr[1]; i++) {
+            uint64_t v;
+            memcpy(&v, p + off + i * 8, 8);
+            if ((i && v <= prev) || v >= max_page)
+                return -1;
+            prev = v;
+        }
+        last = hdr[0];
+        total += hdr[1];
+        off += (size_t)hdr[1] * 8;
+    }
+    return total;
+}
+
 struct page_adapter {
     int (*fn)(uint64_t index, const void *page, void *arg);
     void *arg;

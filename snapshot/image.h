@@ -110,6 +110,11 @@ int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
                                  int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
                                  void *arg, int threads, struct fb_error *err);
 
+/* The "workingset" section: for each address space (1-based index, increasing), a u32 index,
+ * a u32 count, then that many u64 page numbers, increasing, each below max_page. Returns the
+ * total number of pages, or -1 if the section is malformed. */
+long fb_image_ws_check(const void *ws, size_t len, uint64_t max_page);
+
 /* Validate a whole image in memory (fuzzing, `fnbox inspect --verify`). */
 int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err);
 

@@ -280,8 +280,7 @@ static void test_parallel_read(void)
         memset(seen, 0, sizeof(seen));
         bad_pages = calls = 0;
         FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-        FBT_CHECK_EQ(fb_image_read_memory_runs_mt(r, "memory", collect_mt, NULL, threads, &err),
-                     0);
+        FBT_CHECK_EQ(fb_image_read_memory_runs_mt(r, "memory", collect_mt, NULL, threads, &err), 0);
         fb_image_close(r);
         for (i = 0, once = 0; i < NPAGES; i++)
             once += seen[i] == (i % 10 == 0 ? 0 : 1); /* every tenth page is zero: not stored */
@@ -304,6 +303,39 @@ static void test_parallel_read(void)
     fb_image_close(r);
     FBT_CHECK(strstr(err.msg, "corrupt") != NULL);
     FBT_CHECK_EQ(calls, 0);
+}
+
+/* The working-set section checker: its layout, and every way it can be wrong. */
+static void test_ws_check(void)
+{
+    uint8_t b[64];
+    size_t n = 0;
+    uint32_t hdr[2];
+    uint64_t v;
+#define PUT_HDR(i, c) (hdr[0] = (i), hdr[1] = (c), memcpy(b + n, hdr, 8), n += 8)
+#define PUT_PAGE(x)   (v = (x), memcpy(b + n, &v, 8), n += 8)
+    PUT_HDR(1, 2);
+    PUT_PAGE(5);
+    PUT_PAGE(9);
+    PUT_HDR(3, 1);
+    PUT_PAGE(7);
+    FBT_CHECK_EQ(fb_image_ws_check(b, n, 100), 3);
+    FBT_CHECK_EQ(fb_image_ws_check(b, 0, 100), 0);
+    FBT_CHECK_EQ(fb_image_ws_check(b, n - 1, 100), -1); /* cut short */
+    FBT_CHECK_EQ(fb_image_ws_check(b, n, 9), -1);       /* a page beyond the limit */
+    PUT_HDR(3, 0);                                      /* an index again */
+    FBT_CHECK_EQ(fb_image_ws_check(b, n, 100), -1);
+    n = 0;
+    PUT_HDR(1, 2);
+    PUT_PAGE(9);
+    PUT_PAGE(5); /* not increasing */
+    FBT_CHECK_EQ(fb_image_ws_check(b, n, 100), -1);
+    n = 0;
+    PUT_HDR(1, 1000); /* more pages than bytes */
+    PUT_PAGE(1);
+    FBT_CHECK_EQ(fb_image_ws_check(b, n, 100), -1);
+#undef PUT_HDR
+#undef PUT_PAGE
 }
 
 static void test_truncated_everywhere(void)
@@ -380,6 +412,7 @@ int main(void)
     FBT_RUN(test_foreign_architecture);
     FBT_RUN(test_corrupt_memory_chunk);
     FBT_RUN(test_parallel_read);
+    FBT_RUN(test_ws_check);
     FBT_RUN(test_truncated_everywhere);
     FBT_RUN(test_random_corruption_never_crashes);
     FBT_RUN(test_crash_safe_write);

@@ -2279,6 +2279,11 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     fb_image_close(img);
     fb_dbg("image memory loaded in %.2f ms (%lu pages)", (fb_host_mono_ns() - t0) / 1e6,
            (unsigned long)fb_k->mf.used_pages);
+    if (ws && fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) < 0) {
+        free(blob);
+        free(ws);
+        return fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)");
+    }
     if (fb_sr_parse(&doc, blob, len) < 0) {
         free(blob);
         free(ws);
@@ -2362,11 +2367,6 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         if (r == 0 && fb_k->opts.prefault && ws) {
             size_t all = l.mms[i]->nrefault;
             long kept = fb_mm_ws_filter(l.mms[i], ws, wslen);
-            if (kept < 0) {
-                fb_k->plat->ops->ctx_release(ctx);
-                bad(&l, "working set");
-                goto out;
-            }
             fb_dbg("working set: %ld of %zu left-out file pages of address space %u prefaulted",
                    kept, all, i + 1);
         }

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "kernel/util/log.h"
 
@@ -504,23 +503,28 @@ static int cmp_vpn(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-void fb_mm_premap(struct fb_mm *mm)
+/* Map every present, unmapped page of every VMA the host does not map itself, in as few
+ * platform round trips as the batch allows. */
+static int map_present(struct fb_mm *mm, bool populate)
 {
-    struct map_batch b;
-    struct fb_as *as;
+    struct map_batch b = {.n = 0, .populate = populate};
     int r = 0;
+    struct fb_as *as = fb_mm_as(mm, &r);
 
-    mm->premap = false;
-    host_map_many(mm, mm->vmas.v, mm->vmas.n);
-    as = fb_mm_as(mm, &r);
-    b.n = 0;
-    b.populate = true;
     for (size_t i = 0; as && i < mm->vmas.n && r >= 0; i++)
         if (!(mm->vmas.v[i].flags & FB_VMA_HOSTMAP))
             r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start, mm->vmas.v[i].end,
                               &b);
     if (as && r >= 0)
-        batch_flush(mm, as, &b);
+        r = batch_flush(mm, as, &b);
+    return r;
+}
+
+void fb_mm_premap(struct fb_mm *mm)
+{
+    mm->premap = false;
+    host_map_many(mm, mm->vmas.v, mm->vmas.n);
+    map_present(mm, true);
 }
 
 int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
@@ -528,16 +532,12 @@ int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
     size_t i;
     int r = 0;
 
-    struct timespec t0, t1;
-    int nhost;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     ctx_override = ctx;
     /* Program text and other pristine file mappings: the host file itself, mapped whole, and
      * none of their hints copied into the memory file. */
-    nhost = host_map_many(mm, mm->vmas.v, mm->vmas.n);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    fb_dbg("prefault: %d VMAs mapped from host files in %.2f ms", nhost,
-           (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+    r = host_map_many(mm, mm->vmas.v, mm->vmas.n);
+    fb_dbg("prefault: %d VMAs mapped from host files", r);
+    r = 0;
     /* Runs of consecutive hints in one VMA at a time. A recorded working set is read exactly;
      * plain hints (everything touched before the checkpoint) with the usual read-ahead, which
      * fills the gaps between them in fewer, larger reads. */
@@ -554,19 +554,8 @@ int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
                             0);
         i += n;
     }
-    if (r >= 0) {
-        /* Every VMA's runs in as few platform round trips as the batch allows. */
-        struct map_batch b;
-        struct fb_as *as = fb_mm_as(mm, &r);
-        b.n = 0;
-        b.populate = host_ptes;
-        for (i = 0; as && i < mm->vmas.n && r >= 0; i++)
-            if (!(mm->vmas.v[i].flags & FB_VMA_HOSTMAP))
-                r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start,
-                                  mm->vmas.v[i].end, &b);
-        if (as && r >= 0)
-            r = batch_flush(mm, as, &b);
-    }
+    if (r >= 0)
+        r = map_present(mm, host_ptes);
     ctx_override = NULL;
     free(mm->refault);
     mm->refault = NULL;

@@ -388,23 +388,11 @@ long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len)
     const uint8_t *mine = NULL;
     uint32_t nmine = 0;
 
-    /* Validate the whole section first; find this address space's list. */
-    while (off < len) {
+    /* Find this address space's list (the section was checked by fb_image_ws_check). */
+    while (off + 8 <= len) {
         uint32_t hdr[2];
-        uint64_t prev = 0;
-        if (len - off < sizeof(hdr))
-            return -1;
         memcpy(hdr, ws + off, sizeof(hdr));
         off += sizeof(hdr);
-        if (hdr[0] == 0 || hdr[1] > (len - off) / 8)
-            return -1;
-        for (i = 0; i < hdr[1]; i++) {
-            uint64_t v;
-            memcpy(&v, ws + off + i * 8, 8);
-            if ((i && v <= prev) || v >= (FB_MM_MAX_ADDR >> FB_PAGE_SHIFT))
-                return -1;
-            prev = v;
-        }
         if (hdr[0] == mm->image_index) {
             mine = ws + off;
             nmine = hdr[1];

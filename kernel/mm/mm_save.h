@@ -42,8 +42,8 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
 
 /* Write what was noted in the section layout; 0 or -errno. */
 int fb_mm_ws_write(int fd);
-/* Keep only mm's refault hints that are in its working set in ws (len bytes); returns how many
- * were kept, or -1 when ws is malformed (then nothing changes). */
+/* Keep only mm's refault hints that are in its working set in ws (len bytes, already checked
+ * with fb_image_ws_check); returns how many were kept. */
 long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len);
 
 #endif

@@ -332,7 +332,15 @@ int64_t fb_vfs_kernel_read(struct fb_file *f, void *buf, size_t size, int64_t of
 
 /* ---- directory-changing operations ------------------------------------------------------------ */
 
-/* Resolve the parent of path for a create/remove; refuses "." ".." and read-only mounts. */
+/* Is the last component "." or ".."? Those name a directory that exists (creating one gives
+ * EEXIST) and are never looked up: no backend sees such names. */
+static bool dot_name(const char *last)
+{
+    return strcmp(last, ".") == 0 || strcmp(last, "..") == 0;
+}
+
+/* Resolve the parent of path for a create/remove (the callers refuse "." and ".." with the
+ * error each operation gives, and check the mount). */
 static int parent_for_change(struct fb_task *t, int dirfd, const char *path, struct fb_path *dir,
                              char *last, bool *trailing)
 {
@@ -356,7 +364,7 @@ int fb_vfs_mkdir(struct fb_task *t, int dirfd, const char *path, mode_t mode)
 
     if (r < 0)
         return r;
-    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
+    if (dot_name(last)) {
         r = -EEXIST;
         goto out;
     }
@@ -402,8 +410,8 @@ int fb_vfs_mknod(struct fb_task *t, int dirfd, const char *path, mode_t mode, de
     r = parent_for_change(t, dirfd, path, &dir, last, &trailing);
     if (r < 0)
         return r;
-    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
-        r = -EEXIST; /* an existing directory (never looked up: no backend sees such names) */
+    if (dot_name(last)) {
+        r = -EEXIST;
         goto out;
     }
     if (fb_vfs_lookup_one(&dir, last, &p) == 0) {
@@ -444,8 +452,8 @@ int fb_vfs_symlink(struct fb_task *t, const char *target, int dirfd, const char 
     r = parent_for_change(t, dirfd, path, &dir, last, &trailing);
     if (r < 0)
         return r;
-    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
-        r = -EEXIST; /* an existing directory (never looked up: no backend sees such names) */
+    if (dot_name(last)) {
+        r = -EEXIST;
         goto out;
     }
     if (trailing || fb_vfs_lookup_one(&dir, last, &p) == 0) {
@@ -491,8 +499,8 @@ int fb_vfs_link(struct fb_task *t, int olddirfd, const char *oldpath, int newdir
         fb_path_put(&old);
         return r;
     }
-    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
-        r = -EEXIST; /* an existing directory (never looked up: no backend sees such names) */
+    if (dot_name(last)) {
+        r = -EEXIST;
         goto out;
     }
     if (fb_vfs_lookup_one(&dir, last, &p) == 0) {

@@ -426,8 +426,6 @@ int fb_fifo_load(struct fb_inode *ino, struct fb_sr *r)
     return ino->pipe ? 0 : -EINVAL;
 }
 
-/* A file open on a FIFO at the checkpoint: counted as a reader and/or writer, without the
- * wait for the other side an open(2) makes (the other side is restored as it was). */
 /* A restored file of a pipe or FIFO: its ends counted again, its operations set. */
 static void restored_end(struct fb_pipe *p, struct fb_file *f)
 {
@@ -444,6 +442,8 @@ static void restored_end(struct fb_pipe *p, struct fb_file *f)
     }
 }
 
+/* A file open on a FIFO at the checkpoint: counted as a reader and/or writer, without the
+ * wait for the other side an open(2) makes (the other side is restored as it was). */
 int fb_fifo_open_restored(struct fb_inode *ino, struct fb_file *f)
 {
     if (!ino->pipe && !(ino->pipe = pipe_alloc()))

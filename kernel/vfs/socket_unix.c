@@ -2200,5 +2200,7 @@ int fb_socket_load_self(struct fb_file *f, const msgpack_object *st, struct fb_s
 int fb_socket_load_links(struct fb_file *f, const msgpack_object *st,
                           struct fb_socket_loadset *set)
 {
+    if (!fb_socket_state_is_general(st)) /* it reads fields up to SOCK2_FIELDS - 1 */
+        return -EINVAL;
     return sock2_load_links(usk_of(f), st, set);
 }

@@ -246,7 +246,7 @@ static inline int esc_fork_until_refused(int max, int *err)
             pause();
             _exit(0);
         }
-        if (++n > max)
+        if (++n >= max)
             return n;
     }
 }
