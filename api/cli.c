@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 int fb_cli_usage_error(const char *usage, const char *msg)
@@ -180,4 +182,40 @@ int fb_cli_env_set(struct fb_cli_env *e, const char *kv, struct fb_error *err)
 char **fb_cli_env_finish(struct fb_cli_env *e)
 {
     return e->vars;
+}
+
+/* Where templates live: $FNBOX_TEMPLATES, else ../templates next to the binary (the source
+ * tree's build/fnbox), else /usr/share/fnbox/templates. */
+int fb_templates_dir(char *out, size_t size)
+{
+    const char *env = getenv("FNBOX_TEMPLATES");
+    char exe[PATH_MAX];
+    ssize_t n;
+    struct stat st;
+
+    if (env && *env) {
+        snprintf(out, size, "%s", env);
+        return 0;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        char *slash;
+        exe[n] = 0;
+        slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            if ((size_t)snprintf(out, size, "%s/../templates", exe) >= size)
+                return -1;
+            if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+                char *r = realpath(out, NULL);
+                if (r) {
+                    snprintf(out, size, "%s", r);
+                    free(r);
+                }
+                return 0;
+            }
+        }
+    }
+    snprintf(out, size, "/usr/share/fnbox/templates");
+    return stat(out, &st) == 0 ? 0 : -1;
 }

@@ -37,4 +37,9 @@ int fb_cmd_checkpoint(int argc, char **argv);
 int fb_cmd_restore(int argc, char **argv);
 int fb_cmd_inspect(int argc, char **argv);
 
+/* Where templates live: $FNBOX_TEMPLATES, else ../templates next to the binary (the source
+ * tree's build/fnbox), else /usr/share/fnbox/templates. Writes the path (resolved); 0, or -1
+ * when none exists. */
+int fb_templates_dir(char *out, size_t size);
+
 #endif

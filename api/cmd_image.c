@@ -79,42 +79,6 @@ static const char checkpoint_usage[] =
     "ready point (its stderr is shown); 124 if --init-timeout passed; 125 if the sandbox failed\n"
     "or holds state that cannot be saved (the message says what); 2 for bad options.\n";
 
-/* Where templates live: $FNBOX_TEMPLATES, else ../templates next to the binary (the source
- * tree's build/fnbox), else /usr/share/fnbox/templates. */
-static int templates_dir(char *out, size_t size)
-{
-    const char *env = getenv("FNBOX_TEMPLATES");
-    char exe[PATH_MAX];
-    ssize_t n;
-    struct stat st;
-
-    if (env && *env) {
-        snprintf(out, size, "%s", env);
-        return 0;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        char *slash;
-        exe[n] = 0;
-        slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            if ((size_t)snprintf(out, size, "%s/../templates", exe) >= size)
-                return -1;
-            if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-                char *r = realpath(out, NULL);
-                if (r) {
-                    snprintf(out, size, "%s", r);
-                    free(r);
-                }
-                return 0;
-            }
-        }
-    }
-    snprintf(out, size, "/usr/share/fnbox/templates");
-    return stat(out, &st) == 0 ? 0 : -1;
-}
-
 struct template {
     char dir[PATH_MAX];
     char *argv[32];
@@ -136,7 +100,7 @@ static int template_load(const char *name, const char *handler, struct template 
     for (i = 0; name[i]; i++)
         if (!(name[i] >= 'a' && name[i] <= 'z') && name[i] != '-' && name[i] != '_')
             return fb_error_set(err, EINVAL, "--template %s: not a template name", name);
-    if (templates_dir(base, sizeof(base)) < 0)
+    if (fb_templates_dir(base, sizeof(base)) < 0)
         return fb_error_set(err, ENOENT,
                             "cannot find the templates directory (set FNBOX_TEMPLATES)");
     if ((size_t)snprintf(t->dir, sizeof(t->dir), "%.3000s/%.64s", base, name) >= sizeof(t->dir))

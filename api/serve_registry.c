@@ -1,5 +1,6 @@
 /* `fnbox serve` function registry: registration builds an image with `fnbox checkpoint`, the
  * registry lives in STATE/registry.json (crash-safe writes) and is reloaded at start. */
+#include "api/cli.h"
 #include "api/serve_server.h"
 
 #include <errno.h>
@@ -765,9 +766,8 @@ static bool under(const char *path, const char *dir)
 static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, struct fb_error *err)
 {
     struct json_object *j = json_tokener_parse(inspect_json), *mounts, *root, *code;
-    char exe[PATH_MAX], tdir[PATH_MAX + 32], *slash, *treal = NULL;
+    char tdir[PATH_MAX], *treal = NULL;
     char *creal = realpath(s->code_dir, NULL);
-    char *envt = getenv("FNBOX_TEMPLATES") ? realpath(getenv("FNBOX_TEMPLATES"), NULL) : NULL;
     size_t i, n;
     int rc = -1;
 
@@ -789,13 +789,9 @@ static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, stru
                      json_object_get_string(code));
         goto out;
     }
-    snprintf(exe, sizeof(exe), "%s", s->o.fnbox_bin);
-    slash = strrchr(exe, '/');
-    if (slash) {
-        *slash = 0;
-        snprintf(tdir, sizeof(tdir), "%s/../templates", exe);
+    /* The templates fnbox checkpoint uses (this server runs beside that binary). */
+    if (fb_templates_dir(tdir, sizeof(tdir)) == 0)
         treal = realpath(tdir, NULL);
-    }
     n = json_object_array_length(mounts);
     for (i = 0; i < n; i++) {
         struct json_object *m = json_object_array_get_idx(mounts, i), *src, *ro;
@@ -806,7 +802,7 @@ static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, stru
             goto out;
         }
         if (!json_object_get_boolean(ro) ||
-            !(under(p, creal) || under(p, treal) || under(p, envt))) {
+            !(under(p, creal) || under(p, treal))) {
             fb_error_set(err, EPERM,
                          "an uploaded image may only use this server's function code and the "
                          "templates, read-only; it names %s%s",
@@ -818,7 +814,6 @@ static int foreign_mounts_ok(struct fb_server *s, const char *inspect_json, stru
 out:
     free(treal);
     free(creal);
-    free(envt);
     if (j)
         json_object_put(j);
     return rc;
