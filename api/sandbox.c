@@ -190,6 +190,19 @@ static void report_init_exit(int status)
     }
 }
 
+/* A page of a lazy restore could not be read back from the image (changed or corrupt under
+ * a running sandbox): the sandbox cannot go on; say why and stop. */
+static __attribute__((noreturn)) void memory_lost(const struct fb_error *err)
+{
+    char msg[sizeof(err->msg) + 64];
+    snprintf(msg, sizeof(msg), "restoring memory from the image: %s", err->msg);
+    if (started_fd >= 0)
+        report(started_fd, FB_SANDBOX_CRASHED, err->code, msg); /* the controller says it */
+    else
+        fb_err("%s", msg);
+    _exit(1);
+}
+
 /* An on/off switch in the environment: set and not "0". */
 static bool env_flag(const char *name)
 {
@@ -226,6 +239,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     install_crash_handler();
     fb_mm_hostmap_off = env_flag("FNBOX_NO_DIRECT_MAP");
     fb_loader_vdso_off = env_flag("FNBOX_NO_VDSO");
+    fb_mm_lazy_off = env_flag("FNBOX_NO_LAZY_RESTORE");
+    fb_mf_fatal = memory_lost;
     if (getenv("FNBOX_DEBUG_STOP_SENTRY")) {
         /* Debug aid: stop so that a debugger can attach (gdb -p PID within 5 s). */
         char self[32] = "?";
@@ -667,7 +682,7 @@ again:
     if (out == FB_SANDBOX_CRASHED && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
         fb_error_set(err, EPERM, "the sandbox kernel was killed by its seccomp filter: it made "
                                  "a host system call outside its allowlist (api/confine.c)");
-    else if (out == FB_SANDBOX_CRASHED)
+    else if (out == FB_SANDBOX_CRASHED && got != sizeof(m)) /* reported: its message stands */
         fb_error_set(err, EIO,
                      "the sandbox kernel died unexpectedly (%s %d; status channel: %s after %zu "
                      "bytes)",

@@ -704,19 +704,14 @@ int fb_image_read_raw(struct fb_image_reader *r, const char *name, void **data, 
     return 0;
 }
 
-/* One chunk of a memory section: where it is, its pages, its stored length and checksum. */
-struct mem_chunk {
-    uint64_t pos, first;
-    uint32_t n, clen, crc;
-};
 
 /* Decode the chunk header hdr found at pos of a memory section ending at end, the previous
  * chunk having ended at page next_min, and check it (page count, stored length inside the
  * section, pages in increasing order). */
 static int chunk_decode(struct fb_image_reader *r, const uint8_t *hdr, uint64_t pos, uint64_t end,
-                        uint64_t next_min, struct mem_chunk *c, struct fb_error *err)
+                        uint64_t next_min, struct fb_image_chunk *c, struct fb_error *err)
 {
-    *c = (struct mem_chunk){pos, get64(hdr), get32(hdr + 8), get32(hdr + 12), get32(hdr + 16)};
+    *c = (struct fb_image_chunk){pos, get64(hdr), get32(hdr + 8), get32(hdr + 12), get32(hdr + 16)};
     if (c->n == 0 || c->n > FB_IMAGE_CHUNK_PAGES || c->clen == 0 || c->clen > c->n * PAGE ||
         c->clen > end - pos - CHUNK_HDR || c->first < next_min || c->first > (1ull << 40))
         return fb_error_set(err, EINVAL, "%s: corrupt image (bad memory chunk at offset %lu)",
@@ -756,7 +751,7 @@ int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
     while (pos < end) {
         uint8_t hdr[CHUNK_HDR];
         const uint8_t *data;
-        struct mem_chunk c;
+        struct fb_image_chunk c;
         uint64_t first;
         uint32_t n, clen;
         if (end - pos < CHUNK_HDR || rd_at(r, hdr, CHUNK_HDR, pos, err) < 0) {
@@ -821,9 +816,9 @@ out:
 
 struct mem_job {
     struct fb_image_reader *r;
-    const struct mem_chunk *c;
+    const struct fb_image_chunk *c;
     size_t nc;
-    int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg);
+    void *(*dst)(uint64_t first, uint32_t n, void *arg);
     void *arg;
     atomic_size_t next;
     atomic_bool failed;
@@ -834,28 +829,25 @@ struct mem_job {
 static void *mem_worker(void *arg)
 {
     struct mem_job *j = arg;
-    uint8_t *pages = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
     struct fb_error e = {0};
     size_t i;
 
-    if (!pages)
-        fb_error_set(&e, ENOMEM, "out of memory");
-    while (pages && !atomic_load(&j->failed) && (i = atomic_fetch_add(&j->next, 1)) < j->nc) {
-        const struct mem_chunk *c = &j->c[i];
+    while (!atomic_load(&j->failed) && (i = atomic_fetch_add(&j->next, 1)) < j->nc) {
+        const struct fb_image_chunk *c = &j->c[i];
         const uint8_t *data = j->r->buf + c->pos + CHUNK_HDR;
-        const void *out = data;
-        /* No checksum here: the first pass checked the section's over every byte of it. */
-        if (c->clen != c->n * PAGE) {
-            if (LZ4_decompress_safe((const char *)data, (char *)pages, (int)c->clen,
-                                    (int)(c->n * PAGE)) != (int)(c->n * PAGE)) {
-                fb_error_set(&e, EINVAL, "%s: corrupt image (memory chunk does not decompress)",
-                             j->r->path);
-                break;
-            }
-            out = pages;
+        size_t len = (size_t)c->n * PAGE;
+        uint8_t *out = j->dst(c->first, c->n, j->arg);
+        if (!out) {
+            atomic_store(&j->failed, true); /* dst said why, in its own error */
+            break;
         }
-        if (j->fn(c->first, c->n, out, j->arg) < 0) {
-            atomic_store(&j->failed, true); /* fn said why, in its own error */
+        /* No checksum here: the first pass checked the section's over every byte of it. */
+        if (c->clen == len) {
+            memcpy(out, data, len);
+        } else if (LZ4_decompress_safe((const char *)data, (char *)out, (int)c->clen, (int)len) !=
+                   (int)len) {
+            fb_error_set(&e, EINVAL, "%s: corrupt image (memory chunk does not decompress)",
+                         j->r->path);
             break;
         }
     }
@@ -866,52 +858,52 @@ static void *mem_worker(void *arg)
         atomic_store(&j->failed, true);
         pthread_mutex_unlock(&j->lock);
     }
-    free(pages);
     return NULL;
 }
 
-int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
-                                 int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
-                                 void *arg, int threads, struct fb_error *err)
+/* The serial reader's adapter for a dst hook: the run is copied where dst says. */
+struct dst_adapter {
+    void *(*dst)(uint64_t first, uint32_t n, void *arg);
+    void *arg;
+};
+
+static int copy_to_dst(uint64_t first, uint32_t n, const void *pages, void *arg)
 {
-    const struct fb_image_section_info *s = fb_image_section(r, name);
-    struct mem_job j = {.r = r, .fn = fn, .arg = arg};
-    struct mem_chunk *chunks = NULL;
-    pthread_t th[MEM_THREADS_MAX - 1];
-    uint64_t pos, end, next_min = 0;
+    struct dst_adapter *a = arg;
+    void *out = a->dst(first, n, a->arg);
+    if (!out)
+        return -1;
+    memcpy(out, pages, (size_t)n * PAGE);
+    return 0;
+}
+
+/* Check every chunk header of memory section s and the section checksum over all of it, in
+ * the mapping r->buf, and return the chunk table. */
+static int memory_chunks(struct fb_image_reader *r, const struct fb_image_section_info *s,
+                         struct fb_image_chunk **out, size_t *nout, struct fb_error *err)
+{
+    struct fb_image_chunk *chunks = NULL;
+    uint64_t pos = s->offset, end = s->offset + s->length, next_min = 0;
     uint32_t crc = 0;
     size_t nc = 0, cap = 0;
-    void *map = MAP_FAILED;
-    int rc = -1, started = 0, i;
 
-    if (threads < 2 || r->buf || !r->size || !s || s->kind != FB_IMAGE_SECTION_MEMORY)
-        return fb_image_read_memory_runs(r, name, fn, arg, err);
-    map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
-    if (map == MAP_FAILED)
-        return fb_image_read_memory_runs(r, name, fn, arg, err);
-    r->buf = map;
-    /* 1. Every header checked, the section checksum over all of it, before any run is used. */
-    pos = s->offset;
-    end = s->offset + s->length;
-    if (end > r->size || end < pos) {
-        fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
-        goto out;
-    }
+    if (end > r->size || end < pos)
+        return fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
     while (pos < end) {
         const uint8_t *hdr = r->buf + pos;
-        struct mem_chunk c;
+        struct fb_image_chunk c;
         if (end - pos < CHUNK_HDR) {
             fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk header cut short)",
                          r->path);
-            goto out;
+            goto fail;
         }
         if (chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0)
-            goto out;
+            goto fail;
         if (nc == cap) {
-            struct mem_chunk *p = realloc(chunks, (cap = cap ? cap * 2 : 64) * sizeof(*p));
+            struct fb_image_chunk *p = realloc(chunks, (cap = cap ? cap * 2 : 64) * sizeof(*p));
             if (!p) {
                 fb_error_set(err, ENOMEM, "out of memory");
-                goto out;
+                goto fail;
             }
             chunks = p;
         }
@@ -922,9 +914,99 @@ int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
     }
     if (crc != s->checksum || nc != s->chunks) {
         fb_error_set(err, EINVAL, "%s: corrupt image (memory section '%s' checksum mismatch)",
-                     r->path, name);
-        goto out;
+                     r->path, s->name);
+        goto fail;
     }
+    *out = chunks;
+    *nout = nc;
+    return 0;
+fail:
+    free(chunks);
+    return -1;
+}
+
+int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
+                           struct fb_image_chunk **out, size_t *n, const uint8_t **map_out,
+                           struct fb_error *err)
+{
+    const struct fb_image_section_info *s = fb_image_section(r, name);
+    void *map;
+    int rc;
+
+    if (!s || s->kind != FB_IMAGE_SECTION_MEMORY)
+        return fb_error_set(err, ENOENT, "%s: image has no '%s' memory section", r->path, name);
+    if (r->buf && !map_out)
+        return memory_chunks(r, s, out, n, err);
+    if (!r->size)
+        return fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
+    map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
+    if (map == MAP_FAILED)
+        return fb_error_set(err, errno, "%s: mapping the image: %s", r->path, strerror(errno));
+    r->buf = map;
+    rc = memory_chunks(r, s, out, n, err);
+    r->buf = NULL;
+    if (rc == 0 && map_out)
+        *map_out = map;
+    else
+        munmap(map, r->size);
+    return rc;
+}
+
+int fb_image_chunk_read(int fd, const uint8_t *map, const struct fb_image_chunk *c,
+                        uint32_t pages, void *comp, void *out, struct fb_error *err)
+{
+    size_t len = (size_t)c->n * PAGE, done = 0;
+    const char *src = (const char *)(map ? map + c->pos + CHUNK_HDR : comp);
+    int want;
+
+    if (c->n == 0 || c->n > FB_IMAGE_CHUNK_PAGES || c->clen == 0 || c->clen > len ||
+        pages == 0 || pages > c->n)
+        return fb_error_set(err, EINVAL, "corrupt image (memory chunk table)");
+    want = (int)(pages * PAGE);
+    while (!map && done < c->clen) {
+        ssize_t k = pread(fd, (uint8_t *)comp + done, c->clen - done,
+                          (off_t)(c->pos + CHUNK_HDR + done));
+        if (k <= 0)
+            return fb_error_set(err, k < 0 ? errno : EIO,
+                                "reading the image at offset %lu: %s",
+                                (unsigned long)c->pos, k < 0 ? strerror(errno) : "cut short");
+        done += (size_t)k;
+    }
+    if (!map && fb_crc32c(0, comp, c->clen) != c->crc)
+        return fb_error_set(err, EINVAL, "corrupt image (memory chunk checksum mismatch "
+                            "at offset %lu; was the file changed?)",
+                            (unsigned long)c->pos);
+    if (c->clen == len)
+        memcpy(out, src, (size_t)want);
+    else if (LZ4_decompress_safe_partial(src, out, (int)c->clen, want, (int)len) < want)
+        return fb_error_set(err, EINVAL, "corrupt image (memory chunk at offset %lu does "
+                            "not decompress)",
+                            (unsigned long)c->pos);
+    return 0;
+}
+
+int fb_image_read_memory_into(struct fb_image_reader *r, const char *name,
+                              void *(*dst)(uint64_t first, uint32_t n, void *arg), void *arg,
+                              int threads, struct fb_error *err)
+{
+    const struct fb_image_section_info *s = fb_image_section(r, name);
+    struct mem_job j = {.r = r, .dst = dst, .arg = arg};
+    struct dst_adapter a = {dst, arg};
+    struct fb_image_chunk *chunks = NULL;
+    pthread_t th[MEM_THREADS_MAX - 1];
+    size_t nc = 0;
+    void *map = MAP_FAILED;
+    int rc = -1, started = 0, i;
+
+    if (threads < 2 || r->buf || !r->size || !s || s->kind != FB_IMAGE_SECTION_MEMORY)
+        return fb_image_read_memory_runs(r, name, copy_to_dst, &a, err);
+    map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
+    if (map == MAP_FAILED)
+        return fb_image_read_memory_runs(r, name, copy_to_dst, &a, err);
+    r->buf = map;
+    /* 1. Every header checked, the section checksum over all of it, before any run is used. */
+    if (memory_chunks(r, s, &chunks, &nc, err) < 0)
+        goto out;
     /* 2. The chunks, shared out as they come. */
     j.c = chunks;
     j.nc = nc;
@@ -1030,6 +1112,11 @@ int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err)
         }
     }
     return 0;
+}
+
+uint64_t fb_image_size(const struct fb_image_reader *r)
+{
+    return r->size;
 }
 
 int fb_image_fd(const struct fb_image_reader *r)

@@ -103,12 +103,38 @@ int fb_image_read_memory_runs(struct fb_image_reader *r, const char *name,
                               int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
                               void *arg, struct fb_error *err);
 
-/* The same with `threads` threads decompressing at once (fn must be thread-safe; runs arrive
- * in no particular order). Every chunk header and the section checksum are checked before the
- * first run is handed out, so a corrupt image makes no call at all for those. */
-int fb_image_read_memory_runs_mt(struct fb_image_reader *r, const char *name,
-                                 int (*fn)(uint64_t first, uint32_t n, const void *pages, void *arg),
-                                 void *arg, int threads, struct fb_error *err);
+/* One chunk of a memory section: where it is in the file, its first page and page count, its
+ * stored (compressed) length and checksum. */
+struct fb_image_chunk {
+    uint64_t pos, first;
+    uint32_t n, clen, crc;
+};
+
+/* Check a memory section (every chunk header, the section checksum over all of it) without
+ * decompressing it, and return its chunk table (malloc'd, *n entries, pages increasing). With
+ * map_out, the image stays mapped there (r's size bytes; the caller unmaps it): its memory
+ * section is the one just checked. */
+int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
+                           struct fb_image_chunk **out, size_t *n, const uint8_t **map_out,
+                           struct fb_error *err);
+/* Decompress the first `pages` pages of chunk c into out: from map (the image mapped by
+ * fb_image_memory_chunks, already checked) or, with map NULL, read through fd into comp
+ * (scratch space of FB_IMAGE_CHUNK_PAGES pages) and checked against the chunk's checksum (the
+ * file may have changed since). Thread-safe. */
+int fb_image_chunk_read(int fd, const uint8_t *map, const struct fb_image_chunk *c,
+                        uint32_t pages, void *comp, void *out, struct fb_error *err);
+/* The size of the image file r reads. */
+uint64_t fb_image_size(const struct fb_image_reader *r);
+
+/* Decompress every run of a memory section straight to where dst(first, n, arg) says (n pages
+ * of writable memory; NULL stops the read, dst having said why in its own error), with
+ * `threads` threads at once (dst must be thread-safe; runs arrive in no particular order).
+ * Every chunk header and the section checksum are checked before the first call to dst, so a
+ * corrupt image makes no call at all; a chunk that fails to decompress may leave its
+ * destination partly written. */
+int fb_image_read_memory_into(struct fb_image_reader *r, const char *name,
+                              void *(*dst)(uint64_t first, uint32_t n, void *arg), void *arg,
+                              int threads, struct fb_error *err);
 
 /* The "workingset" section: for each address space (1-based index, increasing), a u32 index,
  * a u32 count, then that many u64 page numbers, increasing, each below max_page. Returns the

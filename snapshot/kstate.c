@@ -2261,13 +2261,19 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
     uint64_t version, next_pid, pid_max;
     uint16_t *pids = fb_pid_table();
+    bool lazy;
     int rc = -1;
 
     memset(&l, 0, sizeof(l));
     l.err = err;
     if (fb_image_fdopen(fd, "image", &img, err) < 0)
         return -1;
-    if (fb_memfile_load(&fb_k->mf, img, err) < 0 ||
+    /* With a working set to go by, memory is restored lazily: the pages the invocation will
+     * touch once the address spaces are known, the rest when first needed. */
+    lazy = fb_k->opts.prefault && !fb_k->opts.ws_record && !fb_mm_lazy_off &&
+           fb_image_section(img, "workingset");
+    if ((lazy ? fb_memfile_load_lazy(&fb_k->mf, img, err) : fb_memfile_load(&fb_k->mf, img, err)) <
+            0 ||
         fb_image_read_raw(img, "kernel", &blob, &len, err) < 0 ||
         (fb_k->opts.prefault && fb_image_section(img, "workingset") &&
          fb_image_read_raw(img, "workingset", &ws, &wslen, err) < 0)) {
@@ -2277,8 +2283,8 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     }
     fb_mm_ws_recording = fb_k->opts.ws_record;
     fb_image_close(img);
-    fb_dbg("image memory loaded in %.2f ms (%lu pages)", (fb_host_mono_ns() - t0) / 1e6,
-           (unsigned long)fb_k->mf.used_pages);
+    fb_dbg("image memory %s in %.2f ms (%lu pages)", lazy ? "checked" : "loaded",
+           (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
     if (ws && fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) < 0) {
         free(blob);
         free(ws);
@@ -2344,6 +2350,22 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         goto out;
     fb_dbg("kernel objects loaded at %.2f ms (files re-walked through the Gofer)",
            (fb_host_mono_ns() - t0) / 1e6);
+    if (lazy) {
+        uint64_t *want = calloc((fb_k->mf.top + 63) / 64 + 1, sizeof(*want)); /* +1: gaps */
+        long n;
+        int fr;
+        if (!want) {
+            fb_error_set(err, ENOMEM, "out of memory");
+            goto out;
+        }
+        n = fb_mm_ws_want(l.mms, l.nmms, ws, wslen, want, fb_k->mf.top);
+        fr = fb_memfile_fill_wanted(&fb_k->mf, want, err);
+        free(want);
+        if (fr < 0)
+            goto out;
+        fb_dbg("working set: %ld memory pages read at %.2f ms, %lu left in the image",
+               n, (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.nlazy);
+    }
     /* Threads sharing an address space each need a host thread inside its stub; normally the
      * cloning thread makes one (as_add_thread), here a temporary context of this thread makes
      * them all at once. */

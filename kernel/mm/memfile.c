@@ -14,6 +14,8 @@
 
 #include "kernel/util/log.h"
 
+void (*fb_mf_fatal)(const struct fb_error *err);
+
 int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
 {
     memset(mf, 0, sizeof(*mf));
@@ -49,6 +51,7 @@ out_close:
 
 void fb_memfile_destroy(struct fb_memfile *mf)
 {
+    fb_mf_lazy_release(mf);
     if (mf->refs)
         munmap(mf->refs, (mf->size >> FB_PAGE_SHIFT) * sizeof(uint32_t));
     if (mf->base)
@@ -115,6 +118,8 @@ static void free_run(struct fb_memfile *mf, uint64_t start, uint64_t n)
     size_t lo = 0, hi = mf->nfree;
 
     mf->used_pages -= n;
+    if (mf->lz)
+        fb_mf_lazy_forget(mf, start, n);
     if (fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start << 12),
                   (off_t)(n << 12)) != 0)
         fb_warn("punching memory-file hole: %s", strerror(errno));
@@ -202,6 +207,8 @@ uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf)
 int fb_mf_copy(struct fb_memfile *mf, uint64_t dst, uint64_t src, uint64_t len)
 {
     uint64_t done = 0;
+
+    fb_mf_need(mf, src, len);
     while (done < len) {
         loff_t in = (loff_t)(src + done), out = (loff_t)(dst + done);
         ssize_t n = copy_file_range(mf->fd, &in, mf->fd, &out, len - done, 0);

@@ -3,6 +3,7 @@
 #ifndef FB_MM_MEMFILE_H
 #define FB_MM_MEMFILE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,12 @@ struct fb_memfile {
     uint64_t used_pages; /* pages with a non-zero reference count */
     uint64_t limit_pages; /* 0 = unlimited (the --memory limit) */
     bool limit_hit;       /* an allocation failed on the limit (the OOM report reads it) */
+    /* Pages restored lazily (kernel/mm/mm_save.c): one bit per page below lazy_top whose
+     * content is still in the image, nlazy of them; lz the image and its chunk table. */
+    _Atomic uint64_t *lazy;
+    uint64_t lazy_top;
+    _Atomic uint64_t nlazy;
+    struct fb_mf_lazy *lz;
 };
 
 struct fb_mf_extent {
@@ -59,6 +66,29 @@ int fb_mf_copy(struct fb_memfile *mf, uint64_t dst, uint64_t src, uint64_t len);
 /* After restoring pages and reference counts (refs[] filled, content written): set the top and
  * rebuild the free list from the unreferenced pages below it. Returns 0 or -ENOMEM. */
 int fb_mf_rebuild(struct fb_memfile *mf, uint64_t top);
+/* Every access to page content (Sentry copies, mapping pages into an address space, copying
+ * or saving pages) first calls fb_mf_need on the range: pages of a lazy restore still in the
+ * image are read in then (fb_mf_fill, kernel/mm/mm_save.c). One load when nothing is lazy. */
+void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len);
+static inline void fb_mf_need(struct fb_memfile *mf, uint64_t off, uint64_t len)
+{
+    if (__builtin_expect(atomic_load_explicit(&mf->nlazy, memory_order_acquire) != 0, 0))
+        fb_mf_fill(mf, off, len);
+}
+/* Is the page at offset off still in the image? */
+static inline bool fb_mf_is_lazy(const struct fb_memfile *mf, uint64_t off)
+{
+    uint64_t p = off >> FB_PAGE_SHIFT;
+    return atomic_load_explicit(&mf->nlazy, memory_order_relaxed) && p < mf->lazy_top &&
+           (atomic_load_explicit(&mf->lazy[p / 64], memory_order_acquire) >> (p % 64)) & 1;
+}
+/* Called when a lazily restored page cannot be read back (the image changed under the
+ * sandbox): reports and ends the Sentry. NULL: log and _exit(1). */
+extern void (*fb_mf_fatal)(const struct fb_error *err);
+/* A freed page's content is not wanted any more (memfile.c); the lazy state goes with the file. */
+void fb_mf_lazy_forget(struct fb_memfile *mf, uint64_t page, uint64_t n);
+void fb_mf_lazy_release(struct fb_memfile *mf);
+
 /* Bytes of memory the host actually holds for the file (touched pages). */
 uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf);
 

@@ -30,6 +30,7 @@ static const int prot_rwx = PROT_READ | PROT_WRITE | PROT_EXEC;
 
 bool fb_mm_ws_recording;
 bool fb_mm_hostmap_off;
+bool fb_mm_lazy_off;
 
 /* ---- references to backing objects (used by vma.c) ------------------------------------------ */
 
@@ -175,15 +176,15 @@ static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma,
         if (!fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte))
             break;
         vpn = found + 1;
-        if (pte & FB_PTE_MAPPED)
-            continue;
+        if ((pte & FB_PTE_MAPPED) || fb_mf_is_lazy(mm->mf, PTE_OFF(pte)))
+            continue; /* mapped already / still in the image: faults in when touched */
         run_start = found;
         run_off = PTE_OFF(pte);
         prot = eff_prot(vma, pte);
         while (run_start + n < endvpn) {
             uint64_t next = fb_radix_get(&mm->pt, run_start + n);
             if (!next || (next & FB_PTE_MAPPED) || PTE_OFF(next) != run_off + n * PAGE ||
-                eff_prot(vma, next) != prot)
+                eff_prot(vma, next) != prot || fb_mf_is_lazy(mm->mf, PTE_OFF(next)))
                 break;
             n++;
         }
@@ -633,6 +634,10 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
     we = (uint64_t)r;
     if (ws < FB_PAGE_ROUND_DOWN(addr) && populate(mm, vma, ws, FB_PAGE_ROUND_DOWN(addr)) < 0)
         ws = FB_PAGE_ROUND_DOWN(addr);
+    /* Pages of a lazy restore still in the image: read in the window, as a fault maps it. */
+    for (uint64_t v = VPN(ws); v < VPN(we) && atomic_load(&mm->mf->nlazy); v++)
+        if ((pte = fb_radix_get(&mm->pt, v)) != 0)
+            fb_mf_need(mm->mf, PTE_OFF(pte), PAGE);
     r = as_map_range(mm, vma, ws, we);
     if (r < 0)
         return (int)r;
@@ -665,6 +670,9 @@ static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off)
             return (int)r;
         pte = fb_radix_get(&mm->pt, vpn);
     }
+    fb_mf_need(mm->mf, PTE_OFF(pte), PAGE);
+    if (fb_mm_ws_recording && mm->image_index && !(pte & FB_PTE_MAPPED))
+        fb_mm_ws_note(mm->image_index, vpn); /* the kernel's touches are the working set too */
     *off = PTE_OFF(pte) + (addr & (PAGE - 1));
     return 0;
 }

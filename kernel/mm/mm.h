@@ -73,6 +73,9 @@ extern bool fb_mm_ws_recording;
 /* Never map host files straight into address spaces (FNBOX_NO_DIRECT_MAP=1 in the Sentry's
  * environment: for A/B measurements and for bisecting a suspected problem). */
 extern bool fb_mm_hostmap_off;
+/* Restore every page of an image before the first instruction, even with a working set
+ * (FNBOX_NO_LAZY_RESTORE=1; for comparisons). */
+extern bool fb_mm_lazy_off;
 /* Note a fault of the page at vpn in the image's address space `index` (mm_save.c). */
 void fb_mm_ws_note(uint32_t index, uint64_t vpn);
 

@@ -5,6 +5,7 @@
 #include "kernel/mm/mm_save.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ int fb_memfile_save_filtered(struct fb_memfile *mf, struct fb_image_writer *w,
     off_t pos = 0;
     int r = -1;
 
+    fb_mf_need(mf, 0, mf->top << FB_PAGE_SHIFT); /* a lazy restore's pages still in its image */
     if (fb_image_memory_begin(w, "memory", err) < 0)
         return -1;
     /* Walk the pages that have data (SEEK_DATA skips holes without touching them). */
@@ -81,38 +83,30 @@ struct load_ctx {
     pthread_mutex_t lock; /* err: runs are loaded by several threads */
 };
 
-static int load_run(uint64_t first, uint32_t n, const void *pages, void *arg)
+/* Where a run of image pages goes: straight into the Sentry's mapping of the memory file, the
+ * pages allocated in one call first (MADV_POPULATE_WRITE) so that decompressing into them
+ * takes no page fault per page, no copy through a buffer and no file lock (pwrite serialised
+ * the loader threads on the memfd's inode lock). */
+static void *load_dst(uint64_t first, uint32_t n, void *arg)
 {
     struct load_ctx *c = arg;
-    const uint8_t *p = pages;
-    size_t done = 0, len = (size_t)n * PAGE;
+    void *p;
 
     if (first == 0 || first + n > (c->mf->size >> FB_PAGE_SHIFT)) {
         pthread_mutex_lock(&c->lock);
         fb_error_set(c->err, EINVAL, "image memory pages %lu+%u are out of range",
                      (unsigned long)first, n);
         pthread_mutex_unlock(&c->lock);
-        return -1;
+        return NULL;
     }
-    /* One pwrite per run: the host copies into the memory file; the Sentry's mapping of it
-     * never faults. */
-    while (done < len) {
-        ssize_t w = pwrite(c->mf->fd, p + done, len - done, (off_t)((first << 12) + done));
-        if (w <= 0) {
-            int e = w < 0 ? errno : EIO;
-            pthread_mutex_lock(&c->lock);
-            fb_error_set(c->err, e, "filling the memory file: %s", strerror(e));
-            pthread_mutex_unlock(&c->lock);
-            return -1;
-        }
-        done += (size_t)w;
-    }
-    return 0;
+    p = fb_mf_ptr(c->mf, first << FB_PAGE_SHIFT);
+    /* Best effort: without it (kernels before 5.14) the pages fault in one by one instead. */
+    (void)madvise(p, (size_t)n * PAGE, MADV_POPULATE_WRITE);
+    return p;
 }
 
-int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
+static int load_refs(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
 {
-    struct load_ctx c = {mf, err, PTHREAD_MUTEX_INITIALIZER};
     _cleanup_free_ uint8_t *refs = NULL;
     size_t len, i;
     uint64_t top = 1, p;
@@ -133,13 +127,282 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
         mf->refs[p] = n;
         top = p + 1;
     }
-    /* Two threads decompress and write at once: a restore has the CPUs to itself at this point
-     * (the Gofer and the controller wait), and this is its longest step. */
-    if (fb_image_read_memory_runs_mt(r, "memory", load_run, &c, 2, err) < 0)
-        return -1;
     if (fb_mf_rebuild(mf, top) < 0)
         return fb_error_set(err, ENOMEM, "rebuilding the memory file's free list");
     return 0;
+}
+
+int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
+{
+    struct load_ctx c = {mf, err, PTHREAD_MUTEX_INITIALIZER};
+
+    if (load_refs(mf, r, err) < 0)
+        return -1;
+    /* Two threads decompress and write at once: a restore has the CPUs to itself at this point
+     * (the Gofer and the controller wait), and this is its longest step. */
+    return fb_image_read_memory_into(r, "memory", load_dst, &c, 2, err);
+}
+
+/* ---- lazy restore -------------------------------------------------------------------------- */
+
+struct fb_mf_lazy {
+    int fd; /* the image, read again for pages wanted later */
+    struct fb_image_chunk *chunks;
+    size_t nchunks;
+    pthread_mutex_t lock; /* fills after the restore: a task thread at a time */
+    uint8_t *comp, *pages; /* one chunk, as stored and decompressed (allocated when needed) */
+    size_t cached;         /* the chunk in pages, or SIZE_MAX */
+    uint32_t cached_pages; /* how many of its pages were decompressed */
+    const uint8_t *map;    /* the image, mapped until the working set is filled */
+    uint64_t map_len;
+};
+
+static bool lazy_test(struct fb_memfile *mf, uint64_t p)
+{
+    return (atomic_load_explicit(&mf->lazy[p / 64], memory_order_acquire) >> (p % 64)) & 1;
+}
+
+/* Page p's content is in place (or not wanted): clear its bit, once. */
+static void lazy_clear(struct fb_memfile *mf, uint64_t p)
+{
+    uint64_t bit = 1ull << (p % 64);
+    if (atomic_fetch_and_explicit(&mf->lazy[p / 64], ~bit, memory_order_release) & bit)
+        atomic_fetch_sub_explicit(&mf->nlazy, 1, memory_order_release);
+}
+
+int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
+{
+    struct fb_mf_lazy *lz;
+    uint64_t n = 0;
+    size_t i;
+
+    if (load_refs(mf, r, err) < 0)
+        return -1;
+    lz = calloc(1, sizeof(*lz));
+    if (!lz)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    lz->fd = -1;
+    lz->cached = SIZE_MAX;
+    pthread_mutex_init(&lz->lock, NULL);
+    mf->lz = lz;
+    if (fb_image_memory_chunks(r, "memory", &lz->chunks, &lz->nchunks, &lz->map, err) < 0)
+        return -1; /* the memory file's release frees lz */
+    lz->map_len = fb_image_size(r);
+    lz->fd = fcntl(fb_image_fd(r), F_DUPFD_CLOEXEC, 3);
+    if (lz->fd < 0)
+        return fb_error_set(err, errno, "keeping the image open: %s", strerror(errno));
+    mf->lazy_top = mf->top;
+    mf->lazy = calloc((mf->lazy_top + 63) / 64, sizeof(*mf->lazy));
+    if (!mf->lazy)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    for (i = 0; i < lz->nchunks; i++) {
+        const struct fb_image_chunk *c = &lz->chunks[i];
+        if (c->first == 0 || c->first + c->n > mf->top)
+            return fb_error_set(err, EINVAL, "image memory pages %lu+%u are out of range",
+                                (unsigned long)c->first, c->n);
+        for (uint64_t p = c->first; p < c->first + c->n; p++) {
+            if (!mf->refs[p])
+                return fb_error_set(err, EINVAL, "corrupt image (memory page %lu is stored but "
+                                    "not referenced)",
+                                    (unsigned long)p);
+            atomic_fetch_or_explicit(&mf->lazy[p / 64], 1ull << (p % 64), memory_order_relaxed);
+        }
+        n += c->n;
+    }
+    atomic_store_explicit(&mf->nlazy, n, memory_order_release);
+    return 0;
+}
+
+/* Is page p wanted: in want, or in a gap of at most two pages between wanted ones (filled too,
+ * so that the platform maps one run instead of two: a mapping costs more than two pages). */
+static bool wanted(const uint64_t *want, uint64_t p)
+{
+#define W(q) ((want[(q) / 64] >> ((q) % 64)) & 1)
+    if (!want || W(p))
+        return true;
+    return p >= 2 && ((W(p - 1) && (W(p + 1) || W(p + 2))) || (W(p - 2) && W(p + 1)));
+#undef W
+}
+
+/* Copy the lazy pages of chunk c that are in [lo, hi) and wanted (want NULL: all) from its
+ * decompressed pages into place. */
+static void lazy_place(struct fb_memfile *mf, const struct fb_image_chunk *c, const uint8_t *pages,
+                       uint64_t lo, uint64_t hi, const uint64_t *want)
+{
+    uint64_t p = FB_MAX(lo, c->first), end = FB_MIN(hi, c->first + c->n);
+
+    while (p < end) {
+        uint64_t n = 0;
+        while (p + n < end && lazy_test(mf, p + n) && wanted(want, p + n))
+            n++;
+        if (!n) {
+            p++;
+            continue;
+        }
+        uint8_t *to = fb_mf_ptr(mf, p << FB_PAGE_SHIFT);
+        if (n > 1)
+            (void)madvise(to, n * PAGE, MADV_POPULATE_WRITE); /* one call, not n faults */
+        memcpy(to, pages + (p - c->first) * PAGE, n * PAGE);
+        for (uint64_t k = 0; k < n; k++)
+            lazy_clear(mf, p + k);
+        p += n;
+    }
+}
+
+/* One past the last page of chunk c in [lo, hi) that is lazy and wanted, or 0 if none is. */
+static uint64_t chunk_wanted_end(struct fb_memfile *mf, const struct fb_image_chunk *c,
+                                 uint64_t lo, uint64_t hi, const uint64_t *want)
+{
+    uint64_t first = FB_MAX(lo, c->first);
+    for (uint64_t p = FB_MIN(hi, c->first + c->n); p > first; p--)
+        if (lazy_test(mf, p - 1) && wanted(want, p - 1))
+            return p;
+    return 0;
+}
+
+/* A page of a lazy restore could not be read back (the image was changed or is corrupt): the
+ * sandbox cannot go on with memory it does not have. */
+static __attribute__((noreturn)) void lazy_fatal(const struct fb_error *e)
+{
+    if (fb_mf_fatal)
+        fb_mf_fatal(e);
+    fb_err("restoring memory: %s", e->msg);
+    _exit(1);
+}
+
+void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
+{
+    struct fb_mf_lazy *lz = mf->lz;
+    uint64_t lo = off >> FB_PAGE_SHIFT, hi = (off + len + PAGE - 1) >> FB_PAGE_SHIFT;
+    size_t a = 0, b;
+
+    if (!lz || !len || lo >= mf->lazy_top)
+        return;
+    hi = FB_MIN(hi, mf->lazy_top);
+    pthread_mutex_lock(&lz->lock);
+    /* The first chunk ending above lo. */
+    b = lz->nchunks;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (lz->chunks[m].first + lz->chunks[m].n <= lo)
+            a = m + 1;
+        else
+            b = m;
+    }
+    for (; a < lz->nchunks && lz->chunks[a].first < hi; a++) {
+        const struct fb_image_chunk *c = &lz->chunks[a];
+        uint64_t end = chunk_wanted_end(mf, c, lo, hi, NULL);
+        uint32_t pages = (uint32_t)(end - c->first);
+        if (!end)
+            continue;
+        if (lz->cached != a || lz->cached_pages < pages) {
+            struct fb_error e = {0};
+            lz->cached = SIZE_MAX;
+            if (!lz->comp)
+                lz->comp = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+            if (!lz->pages)
+                lz->pages = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+            if (!lz->comp || !lz->pages)
+                fb_error_set(&e, ENOMEM, "out of memory");
+            else /* the whole chunk: its neighbours are likely next */
+                fb_image_chunk_read(lz->fd, NULL, c, c->n, lz->comp, lz->pages, &e);
+            if (e.code)
+                lazy_fatal(&e);
+            lz->cached = a;
+            lz->cached_pages = c->n;
+        }
+        lazy_place(mf, c, lz->pages, lo, hi, NULL);
+    }
+    pthread_mutex_unlock(&lz->lock);
+}
+
+struct hot_job {
+    struct fb_memfile *mf;
+    const uint64_t *want;
+    atomic_size_t next;
+    pthread_mutex_t lock;
+    struct fb_error *err;
+    atomic_bool failed;
+};
+
+static void *hot_worker(void *arg)
+{
+    struct hot_job *j = arg;
+    struct fb_mf_lazy *lz = j->mf->lz;
+    uint8_t *pages = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+    struct fb_error e = {0};
+    size_t i;
+
+    if (!pages)
+        fb_error_set(&e, ENOMEM, "out of memory");
+    while (!e.code && !atomic_load(&j->failed) &&
+           (i = atomic_fetch_add(&j->next, 1)) < lz->nchunks) {
+        const struct fb_image_chunk *c = &lz->chunks[i];
+        uint64_t end = chunk_wanted_end(j->mf, c, 0, UINT64_MAX, j->want);
+        /* Decompressed only as far as the last wanted page; from the mapping that was just
+         * checked. */
+        if (end && fb_image_chunk_read(lz->fd, lz->map, c, (uint32_t)(end - c->first), NULL,
+                                       pages, &e) == 0)
+            lazy_place(j->mf, c, pages, 0, end, j->want);
+    }
+    if (e.code) {
+        pthread_mutex_lock(&j->lock);
+        if (!atomic_exchange(&j->failed, true))
+            *j->err = e;
+        pthread_mutex_unlock(&j->lock);
+    }
+    free(pages);
+    return NULL;
+}
+
+int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err)
+{
+    struct hot_job j = {.mf = mf, .want = want, .err = err};
+    pthread_t th;
+    bool two;
+
+    if (!mf->lz)
+        return 0;
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, false);
+    pthread_mutex_init(&j.lock, NULL);
+    /* Two threads, as for a whole load: the restore has the CPUs to itself here. */
+    two = pthread_create(&th, NULL, hot_worker, &j) == 0;
+    hot_worker(&j);
+    if (two)
+        pthread_join(th, NULL);
+    pthread_mutex_destroy(&j.lock);
+    munmap((void *)mf->lz->map, mf->lz->map_len); /* later pages are read through the fd */
+    mf->lz->map = NULL;
+    return atomic_load(&j.failed) ? -1 : 0;
+}
+
+void fb_mf_lazy_forget(struct fb_memfile *mf, uint64_t page, uint64_t n)
+{
+    for (uint64_t p = page; p < page + n && p < mf->lazy_top; p++)
+        lazy_clear(mf, p);
+}
+
+void fb_mf_lazy_release(struct fb_memfile *mf)
+{
+    struct fb_mf_lazy *lz = mf->lz;
+
+    if (!lz)
+        return;
+    if (lz->fd >= 0)
+        close(lz->fd);
+    if (lz->map)
+        munmap((void *)lz->map, lz->map_len);
+    free(lz->chunks);
+    free(lz->comp);
+    free(lz->pages);
+    pthread_mutex_destroy(&lz->lock);
+    free(lz);
+    mf->lz = NULL;
+    free((void *)mf->lazy);
+    mf->lazy = NULL;
+    mf->lazy_top = 0;
+    atomic_store(&mf->nlazy, 0);
 }
 
 /* ---- address spaces ---------------------------------------------------------------------- */
@@ -380,6 +643,32 @@ int fb_mm_ws_write(int fd)
     }
     pthread_mutex_unlock(&ws_lock);
     return r;
+}
+
+long fb_mm_ws_want(struct fb_mm *const *mms, size_t n, const uint8_t *ws, size_t len,
+                   uint64_t *want, uint64_t top)
+{
+    size_t off = 0;
+    long marked = 0;
+
+    while (off + 8 <= len) {
+        uint32_t hdr[2];
+        memcpy(hdr, ws + off, sizeof(hdr));
+        off += sizeof(hdr);
+        for (uint32_t i = 0; hdr[0] >= 1 && hdr[0] <= n && i < hdr[1]; i++) {
+            struct fb_mm *mm = mms[hdr[0] - 1];
+            uint64_t vpn, pte, page;
+            memcpy(&vpn, ws + off + (size_t)i * 8, 8);
+            pte = mm ? fb_radix_get(&mm->pt, vpn) : 0;
+            page = (pte & ~FB_PTE_FLAGS) >> FB_PAGE_SHIFT;
+            if (pte && page < top && !((want[page / 64] >> (page % 64)) & 1)) {
+                want[page / 64] |= 1ull << (page % 64);
+                marked++;
+            }
+        }
+        off += (size_t)hdr[1] * 8;
+    }
+    return marked;
 }
 
 long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len)

@@ -17,6 +17,15 @@ int fb_memfile_save_filtered(struct fb_memfile *mf, struct fb_image_writer *w,
 /* Fill a fresh memory file from an image: same page offsets, same reference counts. */
 int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
 
+/* A lazy restore, in two steps. First the reference counts, the memory section checked (every
+ * chunk header, its checksum) and every stored page marked as still in the image (a dup of
+ * the image's fd is kept to read them later); nothing decompressed. Then, once the address
+ * spaces are loaded and the pages the working set will touch are known (bitmap want, one bit
+ * per page below mf->top), those are filled by two threads. Every other page is read in when
+ * first needed (fb_mf_need). */
+int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
+int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err);
+
 /* An address space: layout fields, VMAs (backing objects by id from map_id) and the page
  * table. */
 void fb_mm_save(struct fb_mm *mm, struct fb_sw *w,
@@ -42,6 +51,11 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
 
 /* Write what was noted in the section layout; 0 or -errno. */
 int fb_mm_ws_write(int fd);
+/* Mark in want (one bit per memory-file page below top) the pages that the working set ws of
+ * the address spaces mms (image order: the section's index i is mms[i - 1]) touches; returns
+ * how many. */
+long fb_mm_ws_want(struct fb_mm *const *mms, size_t n, const uint8_t *ws, size_t len,
+                   uint64_t *want, uint64_t top);
 /* Keep only mm's refault hints that are in its working set in ws (len bytes, already checked
  * with fb_image_ws_check); returns how many were kept. */
 long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len);

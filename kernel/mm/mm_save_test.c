@@ -97,6 +97,88 @@ static void test_mm_round_trip(void)
     fb_memfile_destroy(&mf2);
 }
 
+/* A lazy load: nothing decompressed until wanted; the wanted pages (and gaps of up to two
+ * between them) filled up front, the others on first need, a freed page never filled (its
+ * offset may hold new data), a save fills everything first. */
+static void test_lazy_load(void)
+{
+    struct fb_memfile mf1, mf2, mf3;
+    struct fb_error err = {0};
+    struct fb_image_writer *w;
+    struct fb_image_reader *r;
+    char path[] = "/tmp/fnbox-mmsave-XXXXXX", path2[] = "/tmp/fnbox-mmsave-XXXXXX";
+    uint64_t off, want[8] = {0}, p;
+    int fd = mkstemp(path), fd2 = mkstemp(path2), good;
+
+    close(fd);
+    close(fd2);
+    FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_init(&mf3, 1ull << 32, &err), 0);
+    off = fb_mf_alloc(&mf1, 200); /* pages 1..200, page k holds k in every word */
+    FBT_CHECK_EQ(off, 4096);
+    for (p = 1; p <= 200; p++)
+        for (int k = 0; k < 512; k++)
+            ((uint64_t *)fb_mf_ptr(&mf1, p * 4096))[k] = p;
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_save(&mf1, w, &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, &err), 0);
+    fb_image_close(r);
+    FBT_CHECK_EQ(mf2.nlazy, 200);
+    FBT_CHECK_EQ(mf2.used_pages, 200);
+    /* Wanted: 10, 12 (11 is a gap of one: filled too), 100. */
+    want[0] = 1ull << 10 | 1ull << 12;
+    want[1] = 1ull << (100 - 64);
+    FBT_CHECK_EQ(fb_memfile_fill_wanted(&mf2, want, &err), 0);
+    FBT_CHECK_EQ(mf2.nlazy, 196);
+    for (p = 10; p <= 12; p++) {
+        FBT_CHECK(!fb_mf_is_lazy(&mf2, p * 4096));
+        FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, p * 4096))[77], p);
+    }
+    FBT_CHECK(fb_mf_is_lazy(&mf2, 13 * 4096));
+    FBT_CHECK(fb_mf_is_lazy(&mf2, 150 * 4096));
+    /* On need: exactly the range asked for. */
+    fb_mf_need(&mf2, 150 * 4096 + 100, 10);
+    FBT_CHECK(!fb_mf_is_lazy(&mf2, 150 * 4096));
+    FBT_CHECK(fb_mf_is_lazy(&mf2, 151 * 4096));
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 150 * 4096))[511], 150);
+    /* A freed lazy page is forgotten: reused, it keeps what its new owner writes. */
+    fb_mf_put(&mf2, 160 * 4096, 1);
+    FBT_CHECK(!fb_mf_is_lazy(&mf2, 160 * 4096));
+    FBT_CHECK_EQ(mf2.nlazy, 194);
+    FBT_CHECK_EQ(fb_mf_alloc(&mf2, 1), 160 * 4096);
+    ((uint64_t *)fb_mf_ptr(&mf2, 160 * 4096))[0] = 4242;
+    fb_mf_need(&mf2, 4096, 200 * 4096);
+    FBT_CHECK_EQ(mf2.nlazy, 0);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 160 * 4096))[0], 4242);
+    for (p = 1, good = 0; p <= 200; p++)
+        good += p == 160 || ((uint64_t *)fb_mf_ptr(&mf2, p * 4096))[300] == p;
+    FBT_CHECK_EQ(good, 200);
+    /* A save of a lazily restored file holds every page. */
+    fb_memfile_destroy(&mf2);
+    FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, &err), 0);
+    fb_image_close(r);
+    FBT_CHECK_EQ(fb_image_writer_open(path2, &w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_save(&mf2, w, &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    FBT_CHECK_EQ(fb_image_open(path2, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load(&mf3, r, &err), 0);
+    fb_image_close(r);
+    for (p = 1, good = 0; p <= 200; p++)
+        good += ((uint64_t *)fb_mf_ptr(&mf3, p * 4096))[5] == p;
+    FBT_CHECK_EQ(good, 200);
+    unlink(path);
+    unlink(path2);
+    fb_memfile_destroy(&mf1);
+    fb_memfile_destroy(&mf2);
+    fb_memfile_destroy(&mf3);
+}
+
 static void test_refuses_bad_pagerefs(void)
 {
     struct fb_memfile mf;
@@ -134,5 +216,6 @@ int main(void)
 {
     FBT_RUN(test_mm_round_trip);
     FBT_RUN(test_refuses_bad_pagerefs);
+    FBT_RUN(test_lazy_load);
     FBT_EXIT();
 }

@@ -158,8 +158,10 @@ static void page_zero_tail(struct tmpfs_node *n, uint64_t off)
     if (!in)
         return;
     pg = fb_radix_get(&n->pages, off >> FB_PAGE_SHIFT);
-    if (pg)
+    if (pg) {
+        fb_mf_need(&fb_k->mf, pg, PAGE);
         memset((uint8_t *)fb_mf_ptr(&fb_k->mf, pg) + in, 0, PAGE - in);
+    }
 }
 
 /* Allocate pages for the hole starting at page idx, at most max pages and not past the next
@@ -770,7 +772,10 @@ static int64_t tmpfs_read(struct fb_file *f, struct fb_uio *u, int64_t *off)
         uint64_t k = FB_MIN(PAGE - in, want - done);
         uint64_t pg = fb_radix_get(&n->pages, p >> FB_PAGE_SHIFT);
         const uint8_t *src = pg ? (const uint8_t *)fb_mf_ptr(&fb_k->mf, pg) + in : zero_page;
-        int64_t c = fb_uio_copy_to(u, src, k);
+        int64_t c;
+        if (pg)
+            fb_mf_need(&fb_k->mf, pg, PAGE);
+        c = fb_uio_copy_to(u, src, k);
         if (c < 0) {
             err = c;
             break;
@@ -828,6 +833,7 @@ static int64_t tmpfs_write(struct fb_file *f, struct fb_uio *u, int64_t *off)
             }
             pg = fb_radix_get(&n->pages, idx);
         }
+        fb_mf_need(&fb_k->mf, pg, PAGE);
         c = fb_uio_copy_from(u, (uint8_t *)fb_mf_ptr(&fb_k->mf, pg) + in, k);
         if (c < 0) {
             err = c;
