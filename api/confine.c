@@ -190,7 +190,7 @@ static const struct rule sentry_rules[] = {
              "run an injected stub call"),
     ALLOW_IF("ptrace", ARG_EQ(0, PTRACE_SYSEMU), "request = PTRACE_SYSEMU", "run application code"),
     ALLOW_IF("ptrace", ARG_EQ(0, PTRACE_POKEDATA), "request = PTRACE_POKEDATA",
-             "write a batch of mappings into the stub's data page"),
+             "write a msghdr for file fds into the stub's scratch page"),
     ALLOW("wait4", "stops of traced stub threads"),
     /* time and randomness */
     ALLOW("clock_gettime", "host clocks (vDSO fallback, thread CPU clocks, stubs' CPU clocks)"),

@@ -136,7 +136,7 @@ static int as_unmap(struct fb_mm *mm, uint64_t start, uint64_t end)
 
 /* Platform map requests gathered before they are made: one host round trip per batch instead
  * of one per run where the platform can (map_many). */
-#define MAP_BATCH 64
+#define MAP_BATCH 126 /* the ptrace platform takes as many per round trip */
 struct map_batch {
     struct fb_map_req req[MAP_BATCH];
     int n;

@@ -52,6 +52,11 @@ extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_
 #define STUB_CTL_FD    4
 #define STUB_DATA      (FB_STUB_BASE + 4096)
 #define STUB_PASS_FD   5
+/* The stubs' data pages: one memfd, a page per address space (its slot), mapped read-only at
+ * STUB_DATA in that stub and read-write in the Sentry, which writes map records and vDSO
+ * parameters there with plain stores instead of a PTRACE_POKEDATA per word. */
+#define STUB_PAGES_FD  6
+#define STUB_SLOTS     16384 /* address spaces at once (64 MiB of sparse file) */
 /* The stub's scratch page (writable by the stub, and so by the application's other threads:
  * nothing the Sentry relies on lives there) and the layout map_fds gives it: a struct msghdr,
  * its iovec, the byte that carries the fd, and the cmsg buffer. */
@@ -78,6 +83,10 @@ struct fb_platform_ptrace {
     int pass_fd;                /* sending end of the stubs' fd socket */
     pthread_mutex_t pass_lock;  /* one fd in flight at a time: all stubs share the socket */
     atomic_bool pass_broken;    /* a pass failed: a stray fd may sit in the queue, stop using it */
+    uint8_t *pages;             /* the data-page file, mapped (STUB_SLOTS pages) */
+    pthread_mutex_t slot_lock;
+    int *free_slots, nfree_slots; /* slots given back, reused first */
+    int next_slot;                /* slots below it were handed out at least once */
     int cpus[CPU_SETSIZE]; /* CPUs the Sentry may run on */
     int ncpus;
     atomic_uint next_cpu;
@@ -91,6 +100,8 @@ struct fb_as {
     size_t nspares, cap;
     atomic_bool dead;
     atomic_bool params_done; /* the vDSO parameters are in its data page */
+    int slot;                /* its data page in p->pages */
+    atomic_bool data_mapped; /* ... and mapped at STUB_DATA in the stub */
     atomic_int refs; /* the owner (mm) plus one per context whose stub thread is in it */
 };
 
@@ -171,7 +182,7 @@ static void stub_install_seccomp(void)
 }
 
 /* Child side of the source stub fork: runs Sentry code only until it jumps into the stub page. */
-static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl, int pass)
+static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl, int pass, int pages)
 {
     sigset_t none;
     void *page;
@@ -184,21 +195,25 @@ static __attribute__((noreturn)) void source_stub_main(int memfd, int ctl, int p
     signal(SIGCHLD, SIG_IGN); /* child stubs are reaped automatically */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "fnbox-stub");
-    /* Keep exactly three fds: the memory file, the control socket (closed by every child) and
-     * the fd socket (non-blocking: a receive with nothing queued must not hang a stub). */
+    /* Keep exactly four fds: the memory file, the control socket (closed by every child), the
+     * fd socket (non-blocking: a receive with nothing queued must not hang a stub) and the
+     * data-page file. */
     memfd = fcntl(memfd, F_DUPFD, 100);
     ctl = fcntl(ctl, F_DUPFD, 100);
     pass = fcntl(pass, F_DUPFD, 100);
-    if (memfd < 0 || ctl < 0 || pass < 0 || dup2(memfd, FB_STUB_MEMFD) < 0 ||
-        dup2(ctl, STUB_CTL_FD) < 0 || dup2(pass, STUB_PASS_FD) < 0)
+    pages = fcntl(pages, F_DUPFD, 100);
+    if (memfd < 0 || ctl < 0 || pass < 0 || pages < 0 || dup2(memfd, FB_STUB_MEMFD) < 0 ||
+        dup2(ctl, STUB_CTL_FD) < 0 || dup2(pass, STUB_PASS_FD) < 0 ||
+        dup2(pages, STUB_PAGES_FD) < 0)
         _exit(121);
     fcntl(FB_STUB_MEMFD, F_SETFD, 0);
     fcntl(STUB_CTL_FD, F_SETFD, 0);
     fcntl(STUB_PASS_FD, F_SETFD, 0);
+    fcntl(STUB_PAGES_FD, F_SETFD, 0);
     if (fcntl(STUB_PASS_FD, F_SETFL, O_NONBLOCK) != 0)
         _exit(121);
     if (syscall(SYS_close_range, 0, FB_STUB_MEMFD - 1, 0) != 0 ||
-        syscall(SYS_close_range, STUB_PASS_FD + 1, ~0U, 0) != 0)
+        syscall(SYS_close_range, STUB_PAGES_FD + 1, ~0U, 0) != 0)
         _exit(122);
 
     /* The host's vDSO and its data pages to FB_HOST_VDSO_BASE, distances kept (its code finds
@@ -328,18 +343,52 @@ static int seize_thread(struct fb_pctx *ctx, pid_t tid)
     ctx->tid = tid;
     /* A freshly forked stub may not have closed its copy of the control socket yet: do it for
      * it (harmless if it already did). */
-    if (rip_in_source_path(ctx->tmpl.rip)) {
+    if (rip_in_source_path(ctx->tmpl.rip))
         inject(ctx, fb_stub_syscall_site, SYS_close, STUB_CTL_FD, 0, 0, 0, 0, 0);
-        if (inject(ctx, fb_stub_syscall_site, SYS_mprotect, STUB_DATA, 4096, PROT_READ, 0, 0,
-                   0) != 0)
+    if (!atomic_load(&ctx->as->data_mapped)) {
+        /* The first thread of a new stub: its own data page (read-only to it, and so to the
+         * application) over the private copy it was forked with. */
+        if (inject(ctx, fb_stub_syscall_site, SYS_mmap, STUB_DATA, 4096, PROT_READ,
+                   MAP_SHARED | MAP_FIXED, STUB_PAGES_FD, (long)ctx->as->slot * 4096) !=
+            (long)STUB_DATA)
             return -EFAULT;
+        atomic_store(&ctx->as->data_mapped, true);
     }
     return 0;
+}
+
+static void slot_put(struct fb_platform_ptrace *p, int slot)
+{
+    pthread_mutex_lock(&p->slot_lock);
+    p->free_slots[p->nfree_slots++] = slot; /* room for every slot: never fails */
+    pthread_mutex_unlock(&p->slot_lock);
+}
+
+/* A zeroed data page for a new address space, or -1 when STUB_SLOTS are in use. */
+static int slot_get(struct fb_platform_ptrace *p)
+{
+    int slot = -1;
+
+    pthread_mutex_lock(&p->slot_lock);
+    if (p->nfree_slots)
+        slot = p->free_slots[--p->nfree_slots];
+    else if (p->next_slot < STUB_SLOTS)
+        slot = p->next_slot++;
+    pthread_mutex_unlock(&p->slot_lock);
+    if (slot >= 0)
+        memset(p->pages + (size_t)slot * 4096, 0, 4096);
+    return slot;
+}
+
+static uint8_t *slot_page(const struct fb_as *as)
+{
+    return as->p->pages + (size_t)as->slot * 4096;
 }
 
 static void as_put(struct fb_as *as)
 {
     if (atomic_fetch_sub(&as->refs, 1) == 1) {
+        slot_put(as->p, as->slot);
         pthread_mutex_destroy(&as->lock);
         free(as->spares);
         free(as);
@@ -384,11 +433,8 @@ static int enter_as(struct fb_pctx *ctx, struct fb_as *as)
         /* The vDSO's parameters, in the data page (read-only to the application; PTRACE_POKEDATA
          * writes through that). Before any application code runs in this stub. */
         struct fb_vdso_params v = ctx->p->vdso;
-        const uint64_t *w = (const uint64_t *)&v;
         v.mono_offset_ns = ctx->p->base.clock_offset_ns;
-        for (size_t k = 0; k < sizeof(v) / 8; k++)
-            if (ptrace(PTRACE_POKEDATA, tid, FB_VDSO_PARAMS_ADDR + k * 8, w[k]) != 0)
-                return -errno;
+        memcpy(slot_page(as) + (FB_VDSO_PARAMS_ADDR - STUB_DATA), &v, sizeof(v));
         atomic_store(&as->params_done, true);
     }
     return 0;
@@ -503,6 +549,12 @@ static int ptrace_as_new(struct fb_platform *base, struct fb_as **out)
         return -ENOMEM;
     }
     as->cap = 4;
+    as->slot = slot_get(p);
+    if (as->slot < 0) {
+        free(as->spares);
+        free(as);
+        return -EAGAIN;
+    }
     pthread_mutex_init(&as->lock, NULL);
     atomic_init(&as->refs, 1);
     as->p = p;
@@ -514,6 +566,7 @@ static int ptrace_as_new(struct fb_platform *base, struct fb_as **out)
     pthread_mutex_unlock(&p->ctl_lock);
     if (n != sizeof(pid) || pid <= 0) {
         fb_err("source stub did not create a stub (n=%zd pid=%d)", n, pid);
+        slot_put(p, as->slot);
         free(as->spares);
         free(as);
         return pid < 0 ? pid : -EAGAIN;
@@ -609,16 +662,13 @@ static bool map_range_ok(uint64_t addr, uint64_t len, uint64_t off)
            !(addr < FB_STUB_BASE + FB_STUB_SIZE && addr + len > FB_STUB_BASE);
 }
 
-/* Write record i of a map batch into the stub's data page with PTRACE_POKEDATA (which writes
- * through the page's read-only protection; the application cannot). */
-static int poke_map_record(struct fb_pctx *ctx, int i, uint64_t addr, uint64_t len, int prot,
+/* Write record i of a map batch into the data page of ctx's stub (read-only to the stub and
+ * the application; the Sentry's view of it is writable). */
+static void put_map_record(struct fb_pctx *ctx, int i, uint64_t addr, uint64_t len, int prot,
                            uint64_t off, int fd)
 {
     const uint64_t w[4] = {addr | (uint64_t)(prot & 0xfff), len, off, (uint64_t)fd};
-    for (int j = 0; j < 4; j++)
-        if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_DATA + (uint64_t)(i * 32 + j * 8), w[j]) != 0)
-            return -errno;
-    return 0;
+    memcpy(slot_page(ctx->as) + (size_t)i * 32, w, sizeof(w));
 }
 
 /* Many mappings of the memory file per round trip: records in the data page, then the stub's
@@ -637,12 +687,9 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
         return (int)r;
     while (n > 0) {
         int k = n < MAP_BATCH_MAX ? n : MAP_BATCH_MAX;
-        for (i = 0; i < k; i++) {
-            r = poke_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
-                                FB_STUB_MEMFD);
-            if (r < 0)
-                return (int)r;
-        }
+        for (i = 0; i < k; i++)
+            put_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
+                           FB_STUB_MEMFD);
         r = inject(ctx, fb_stub_map_site, 0, k,
                    MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), 0, 0, 0, 0);
         if (r != 0)
@@ -659,14 +706,14 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
 _Static_assert(FDMAP_BATCH_MAX <= MAP_BATCH_MAX, "fd map records fit the data page");
 
 /* The fd number the k-th fd of a message arrives as in a stub: the lowest free numbers, in
- * order, and a stub holds only the memory file and the fd socket. */
+ * order, and a stub holds only the memory file, the fd socket and the data-page file. */
 static int fdmap_number(int k)
 {
     int fd = -1;
     for (int i = 0; i <= k; i++)
         do
             fd++;
-        while (fd == FB_STUB_MEMFD || fd == STUB_PASS_FD);
+        while (fd == FB_STUB_MEMFD || fd == STUB_PASS_FD || fd == STUB_PAGES_FD);
     return fd;
 }
 
@@ -723,10 +770,8 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
         cm.h.cmsg_type = SCM_RIGHTS;
         for (i = 0; i < k; i++) {
             memcpy(CMSG_DATA(&cm.h) + (size_t)i * sizeof(int), &req[i].fd, sizeof(int));
-            r = poke_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
-                                fdmap_number(i));
-            if (r < 0)
-                goto out;
+            put_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
+                           fdmap_number(i));
         }
         for (i = 0; i < (int)FB_ARRAY_SIZE(words); i++)
             if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_SCRATCH + words[i][0], words[i][1]) != 0) {
@@ -896,17 +941,33 @@ static const struct fb_platform_ops ptrace_ops = {
 int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error *err)
 {
     struct fb_platform_ptrace *p;
-    int sv[2], pv[2];
+    int sv[2], pv[2], pages_fd;
+    uint8_t *pages;
     pid_t pid;
 
     if ((size_t)(fb_stub_code_end - fb_stub_code_start) > 4096)
         return fb_error_set(err, EINVAL, "stub code larger than a page");
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return fb_error_set(err, errno, "socketpair: %s", strerror(errno));
+    pages_fd = memfd_create("fnbox-stub-data", MFD_CLOEXEC);
+    if (pages_fd < 0 || ftruncate(pages_fd, (off_t)STUB_SLOTS * 4096) != 0 ||
+        (pages = mmap(NULL, (size_t)STUB_SLOTS * 4096, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_NORESERVE, pages_fd, 0)) == MAP_FAILED) {
+        int e = errno;
+        if (pages_fd >= 0)
+            close(pages_fd);
+        return fb_error_set(err, e, "the stubs' data pages: %s", strerror(e));
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        int e = errno;
+        close(pages_fd);
+        munmap(pages, (size_t)STUB_SLOTS * 4096);
+        return fb_error_set(err, e, "socketpair: %s", strerror(e));
+    }
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pv) != 0) {
         int e = errno;
         close(sv[0]);
         close(sv[1]);
+        close(pages_fd);
+        munmap(pages, (size_t)STUB_SLOTS * 4096);
         return fb_error_set(err, e, "socketpair: %s", strerror(e));
     }
     pid = fork();
@@ -916,22 +977,31 @@ int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error 
         close(sv[1]);
         close(pv[0]);
         close(pv[1]);
+        close(pages_fd);
+        munmap(pages, (size_t)STUB_SLOTS * 4096);
         return fb_error_set(err, e, "fork of the source stub: %s", strerror(e));
     }
     if (pid == 0) {
         close(sv[0]);
         close(pv[0]);
-        source_stub_main(memfd, sv[1], pv[1]);
+        source_stub_main(memfd, sv[1], pv[1], pages_fd);
     }
     close(sv[1]);
     close(pv[1]);
+    close(pages_fd); /* the stubs hold it; the Sentry keeps its mapping */
     p = calloc(1, sizeof(*p));
-    if (!p) {
+    if (p)
+        p->free_slots = malloc(STUB_SLOTS * sizeof(int));
+    if (!p || !p->free_slots) {
         kill(pid, SIGKILL);
         close(sv[0]);
         close(pv[0]);
+        munmap(pages, (size_t)STUB_SLOTS * 4096);
+        free(p);
         return fb_error_set(err, ENOMEM, "out of memory");
     }
+    p->pages = pages;
+    pthread_mutex_init(&p->slot_lock, NULL);
     p->pass_fd = pv[0];
     pthread_mutex_init(&p->pass_lock, NULL);
     {
@@ -943,6 +1013,8 @@ int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error 
             kill(pid, SIGKILL);
             close(sv[0]);
             close(pv[0]);
+            munmap(p->pages, (size_t)STUB_SLOTS * 4096);
+            free(p->free_slots);
             free(p);
             return fb_error_set(err, EIO, "the source stub did not start");
         }
