@@ -190,6 +190,28 @@ static void report_init_exit(int status)
     }
 }
 
+/* The host CPU the whole sandbox runs on (Gofer, Sentry threads, stubs), or -1 for any. On
+ * this kind of host (a VM with two vCPUs) a wake-up across CPUs costs ~30-40 us of CPU and
+ * wall time (a unix-socket round trip: 35-55 us between CPUs, 12 us on one), and a sandbox is
+ * a chain of such hand-offs: Sentry and Gofer for every file operation, tracer and stub for
+ * every system call. One CPU per sandbox made `fnbox run /bin/true` 16.7 -> 13.4 ms, python
+ * 65 -> 57 ms, a restore 15.3 -> 12.1 ms of CPU (medians of alternating runs); sandboxes
+ * started side by side still spread over the CPUs, since each takes the one its controller
+ * was started on. FNBOX_SPREAD_CPUS=1 lets the host scheduler place every thread instead (a
+ * single multi-threaded program that needs several CPUs). */
+static int sandbox_cpu = -1;
+
+static void pin_to_sandbox_cpu(void)
+{
+    cpu_set_t set;
+
+    if (sandbox_cpu < 0)
+        return;
+    CPU_ZERO(&set);
+    CPU_SET(sandbox_cpu, &set);
+    (void)sched_setaffinity(0, sizeof(set), &set); /* best effort: a restricted cpuset stays */
+}
+
 /* A page of a lazy restore could not be read back from the image (changed or corrupt under
  * a running sandbox): the sandbox cannot go on; say why and stop. */
 static __attribute__((noreturn)) void memory_lost(const struct fb_error *err)
@@ -213,6 +235,7 @@ static bool env_flag(const char *name)
 static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config *cfg,
                                                   int gofer_sock, int status_fd, int cgroup_fd)
 {
+    pin_to_sandbox_cpu(); /* first: every thread and stub it makes inherits it */
     fb_dbg("+%.1f ms: sentry running", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     struct fb_error err = {0};
     static sigset_t fwd;
@@ -336,6 +359,7 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     struct fb_error err = {0};
     int r;
 
+    pin_to_sandbox_cpu();
     gc.confine = fb_confine_gofer;
     fb_log_role = "gofer";
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -475,6 +499,7 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
         return fb_error_set(err, errno, "pipe: %s", strerror(errno));
     }
 
+    sandbox_cpu = env_flag("FNBOX_SPREAD_CPUS") ? -1 : sched_getcpu();
     sb->gofer = clone_child(CLONE_NEWIPC);
     if (sb->gofer < 0) {
         fb_error_set(err, errno, "starting the gofer: %s", strerror(errno));
