@@ -328,10 +328,21 @@ if [ -z "${NA[fnbox]:-}" ]; then
     RESTORE_CPU=${RESTORE_CPU:-n/a}" ms"
 fi
 
-add_row pyckpt "checkpoint python fn (start+init+save)" ms 50 0
+# Checkpoint of the running function (the save at its ready point), beside the `runsc
+# checkpoint` command on the same function in a container (one run, made by runsc_fn.sh
+# prepare above); then the whole `fnbox checkpoint` command, python's start included.
+add_row pysave "checkpoint python fn: save (ready fn)" ms 50 0
 saved_native=${NA[native]:-} saved_runsc=${NA[runsc]:-}
-NA[native]="(no image to make)" NA[runsc]="(not measured: runsc checkpoint needs an OCI container)"
+NA[native]="(no image to make)" NA[runsc]="(one run, below)"
 NATIVE_CMD=() RUNSC_CMD=()
+FNBOX_CMD=("$ROOT/scripts/bench/fnbox_save.sh" "$FNBOX" "$HELLO" "$WORK/bench-save.img")
+measure pysave "$RUNS" 60 save_ms 1
+if [[ $RUNSC_CKPT == checkpoint_ms=* ]]; then
+    CELL[pysave,runsc]=$(sed -n 's/^checkpoint_ms=\([0-9.]*\).*/\1/p' <<<"$RUNSC_CKPT")
+    SPREAD[pysave,runsc]="(1 run)"
+fi
+add_row pyckpt "checkpoint command (start+init+save)" ms "" 0
+NA[runsc]="(not measured: runsc checkpoint needs an OCI container)"
 FNBOX_CMD=("$FNBOX" checkpoint --no-train --template python --code "$HELLO" -o "$WORK/bench-ckpt.img")
 measure pyckpt "$RUNS" 60 "" 1
 NA[native]=$saved_native NA[runsc]=$saved_runsc
@@ -378,11 +389,14 @@ echo "python fn: templates/examples/hello via templates/python/bootstrap.py, eve
     "native and runsc start python cold, fnbox runs \`fnbox restore IMAGE\` (image" \
     "$((IMG_SIZE / 1024)) KiB, made by \`fnbox checkpoint --template python\`, with its working" \
     "set from the training run)."
-echo "checkpoint row: the whole \`fnbox checkpoint --no-train\` command (sandbox start, python" \
-    "start and import, then the save); the save alone took ${SAVE_MS:-?} ms in one more run, and" \
-    "the training run that templates add by default (restore once on {}, record the working" \
-    "set) ${TRAIN_MS:-?} ms. runsc: the" \
-    "\`runsc checkpoint\` command alone on the same function in a container: $RUNSC_CKPT."
+echo "checkpoint rows: 'save' is the checkpoint of the function already running and waiting for" \
+    "its request (fnbox: from the ready point until the image is written and synced, as" \
+    "\`fnbox checkpoint --json\` reports it, scripts/bench/fnbox_save.sh; runsc: the" \
+    "\`runsc checkpoint\` command alone on the same function in a container, one run:" \
+    "$RUNSC_CKPT); 'command' is the whole \`fnbox checkpoint --no-train\` (sandbox start," \
+    "python start and import, then the save). The training run that templates add by default" \
+    "(restore once on {}, record the working set) took ${TRAIN_MS:-?} ms in one more run" \
+    "(save ${SAVE_MS:-?} ms)."
 echo "restore -> response: scripts/bench/fnbox_fn.sh and runsc_fn.sh (restore start until the" \
     "answer is complete; runsc restores the container image made by \`runsc checkpoint\`)."
 echo "20 fnbox restores of the python image at once: $CONC_MS." 
