@@ -1,5 +1,6 @@
 /* Image file reader and writer (see image.h and docs/image-format.md). */
 #include "snapshot/image.h"
+#include "kernel/util/thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -335,7 +336,7 @@ int fb_image_memory_page(struct fb_image_writer *w, uint64_t index, const void *
     w->last_index = index;
     if (is_zero_page(page))
         return 0;
-    if (w->run_n && (w->run_first + w->run_n != index || w->run_n == FB_IMAGE_CHUNK_PAGES)) {
+    if (w->run_n && (w->run_first + w->run_n != index || w->run_n == FB_IMAGE_WRITE_CHUNK_PAGES)) {
         if (flush_run(w, err) < 0)
             return -1;
     }
@@ -1016,7 +1017,7 @@ int fb_image_read_memory_into(struct fb_image_reader *r, const char *name,
     if (threads > MEM_THREADS_MAX)
         threads = MEM_THREADS_MAX;
     for (i = 0; i < threads - 1 && (size_t)(i + 1) < nc; i++)
-        if (pthread_create(&th[i], NULL, mem_worker, &j) == 0)
+        if (fb_thread_start_any_cpu(&th[i], mem_worker, &j) == 0)
             started++;
     mem_worker(&j);
     for (i = 0; i < started; i++)

@@ -15,7 +15,10 @@
 #define FB_IMAGE_VERSION_MINOR 0 /* readers accept any minor <= their own */
 #define FB_IMAGE_MAX_SECTIONS  64
 #define FB_IMAGE_NAME_LEN      16
-#define FB_IMAGE_CHUNK_PAGES   64 /* pages per memory chunk (256 KiB before compression) */
+#define FB_IMAGE_CHUNK_PAGES   64 /* pages per memory chunk at most (256 KiB before compression) */
+/* What the writer puts in one: smaller chunks cost a little compression but let a lazy restore
+ * decompress less around the pages it wants. */
+#define FB_IMAGE_WRITE_CHUNK_PAGES 16
 
 enum fb_image_section_kind {
     FB_IMAGE_SECTION_RAW = 1,    /* bytes as written (metadata, kernel state) */

@@ -14,6 +14,7 @@
 
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
+#include "kernel/util/thread.h"
 
 #define PAGE FB_PAGE_SIZE
 
@@ -366,8 +367,9 @@ int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct f
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
     pthread_mutex_init(&j.lock, NULL);
-    /* Two threads, as for a whole load: the restore has the CPUs to itself here. */
-    two = pthread_create(&th, NULL, hot_worker, &j) == 0;
+    /* Two threads, the helper on any CPU (the sandbox is pinned to one): the restore has the
+     * CPUs to itself here. */
+    two = fb_thread_start_any_cpu(&th, hot_worker, &j) == 0;
     hot_worker(&j);
     if (two)
         pthread_join(th, NULL);
