@@ -347,6 +347,13 @@ int fb_image_memory_page(struct fb_image_writer *w, uint64_t index, const void *
     return 0;
 }
 
+int fb_image_memory_break(struct fb_image_writer *w, struct fb_error *err)
+{
+    if (!w->in_memory)
+        return fb_error_set(err, EINVAL, "image: no memory section open");
+    return w->run_n ? flush_run(w, err) : 0;
+}
+
 int fb_image_memory_end(struct fb_image_writer *w, struct fb_error *err)
 {
     if (!w->in_memory)
@@ -1188,4 +1195,113 @@ int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
         return -1;
     }
     return fb_image_writer_commit(w, err);
+}
+
+/* ---- re-chunking by working set ----------------------------------------------------------- */
+
+struct rechunk_ctx {
+    struct fb_image_writer *w;
+    bool (*hot)(uint64_t page, void *arg);
+    void *arg;
+    bool have, last_hot;
+    struct fb_error *err;
+};
+
+static int rechunk_page(uint64_t index, const void *page, void *arg)
+{
+    struct rechunk_ctx *c = arg;
+    bool h = c->hot(index, c->arg);
+
+    if (c->have && h != c->last_hot && fb_image_memory_break(c->w, c->err) < 0)
+        return -1;
+    c->have = true;
+    c->last_hot = h;
+    return fb_image_memory_page(c->w, index, page, c->err);
+}
+
+int fb_image_rechunk(int fd, bool (*hot)(uint64_t page, void *arg), void *arg,
+                     struct fb_error *err)
+{
+    struct fb_image_reader *r = NULL;
+    struct fb_image_writer *w = NULL;
+    uint8_t *map = MAP_FAILED;
+    struct stat st;
+    int mfd = -1, wfd, dfd, i, rc = -1;
+    uint64_t done = 0;
+
+    dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (dfd < 0)
+        return fb_error_set(err, errno, "image: %s", strerror(errno));
+    if (fb_image_fdopen(dfd, "image", &r, err) < 0) /* takes dfd */
+        return -1;
+    mfd = memfd_create("fnbox-rechunk", MFD_CLOEXEC);
+    wfd = mfd < 0 ? -1 : fcntl(mfd, F_DUPFD_CLOEXEC, 3);
+    if (wfd < 0) {
+        fb_error_set(err, errno, "image: %s", strerror(errno));
+        goto out;
+    }
+    if (fb_image_writer_fdopen(wfd, &w, err) < 0) {
+        close(wfd);
+        goto out;
+    }
+    w->keep_origin = true; /* the same image: its creation time and CPU requirements */
+    w->created = r->created;
+    w->cpu = r->cpu;
+    for (i = 0; i < r->nsec; i++) {
+        const struct fb_image_section_info *s = &r->sec[i];
+        if (s->kind == FB_IMAGE_SECTION_MEMORY) {
+            struct rechunk_ctx c = {.w = w, .hot = hot, .arg = arg, .err = err};
+            if (fb_image_memory_begin(w, s->name, err) < 0 ||
+                fb_image_read_memory(r, s->name, rechunk_page, &c, err) < 0 ||
+                fb_image_memory_end(w, err) < 0)
+                goto out;
+        } else {
+            void *data;
+            size_t len;
+            int k;
+            if (fb_image_read_raw(r, s->name, &data, &len, err) < 0)
+                goto out;
+            k = fb_image_add_raw(w, s->name, data, len, err);
+            free(data);
+            if (k < 0)
+                goto out;
+        }
+    }
+    i = fb_image_writer_commit(w, err); /* frees w, closes wfd */
+    w = NULL;
+    if (i < 0 || fstat(mfd, &st) != 0 ||
+        (map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, mfd, 0)) == MAP_FAILED) {
+        if (i == 0)
+            fb_error_set(err, errno, "image: %s", strerror(errno));
+        goto out;
+    }
+    /* Everything is ready: only now is the original overwritten. */
+    rc = -2;
+    if (ftruncate(fd, 0) != 0) {
+        fb_error_set(err, errno, "rewriting the image: %s", strerror(errno));
+        goto out;
+    }
+    while (done < (uint64_t)st.st_size) {
+        ssize_t n = pwrite(fd, map + done, (size_t)st.st_size - done, (off_t)done);
+        if (n <= 0) {
+            fb_error_set(err, n < 0 ? errno : EIO, "rewriting the image: %s",
+                         n < 0 ? strerror(errno) : "short write");
+            goto out;
+        }
+        done += (uint64_t)n;
+    }
+    if (fsync(fd) != 0) {
+        fb_error_set(err, errno, "rewriting the image: %s", strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)st.st_size);
+    if (w)
+        fb_image_writer_abort(w);
+    if (mfd >= 0)
+        close(mfd);
+    fb_image_close(r);
+    return rc;
 }

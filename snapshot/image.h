@@ -59,6 +59,9 @@ int fb_image_add_raw(struct fb_image_writer *w, const char *name, const void *da
 int fb_image_memory_begin(struct fb_image_writer *w, const char *name, struct fb_error *err);
 int fb_image_memory_page(struct fb_image_writer *w, uint64_t index, const void *page,
                          struct fb_error *err);
+/* End the current chunk here: the next page starts a new one (a restore can then take the
+ * pages on one side of the break without decompressing the other). */
+int fb_image_memory_break(struct fb_image_writer *w, struct fb_error *err);
 int fb_image_memory_end(struct fb_image_writer *w, struct fb_error *err);
 /* Add a RAW section to the complete image open (read-write) on fd, in place: the section and a
  * new table go after the old end, then the header (written last, fsynced, with the image's own
@@ -66,6 +69,14 @@ int fb_image_memory_end(struct fb_image_writer *w, struct fb_error *err);
  * not yet renamed into place (`fnbox checkpoint` adds the working set this way). fd stays open. */
 int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
                         struct fb_error *err);
+/* Rewrite the complete image open (read-write) on fd, in place, with every memory section's
+ * chunks split where hot(page) changes: a restore that wants the hot pages then decompresses
+ * them alone, straight into place (`fnbox checkpoint` does this after its training run, with
+ * the pages the invocation touched). Creation time and CPU requirements are kept. Returns 0;
+ * -1 with the file untouched; -2 if writing the new content failed half-way (the file is then
+ * damaged: for a file not yet renamed into place). */
+int fb_image_rechunk(int fd, bool (*hot)(uint64_t page, void *arg), void *arg,
+                     struct fb_error *err);
 /* Write the header and section table, fsync, rename into place. Frees w either way. */
 int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err);
 void fb_image_writer_abort(struct fb_image_writer *w);

@@ -314,6 +314,87 @@ static void test_parallel_read(void)
     munmap(into, 3 * NPAGES * 4096);
 }
 
+/* Regrouping by working set: every chunk afterwards holds only hot or only cold pages, every
+ * page and raw section comes back intact, the creation time is kept; an image that does not
+ * read back whole is refused with the file left as it was. */
+static bool hot7(uint64_t page, void *arg)
+{
+    (void)arg;
+    return (page / 7) % 2 == 0;
+}
+
+static int check_page(uint64_t index, const void *page, void *arg)
+{
+    int *bad = arg;
+    *bad += index < 10 || index >= 110 || memcmp(page, pages + (index - 10) * 4096, 4096) != 0;
+    return 0;
+}
+
+static void test_rechunk(void)
+{
+    struct fb_image_writer *w;
+    struct fb_image_reader *r;
+    struct fb_image_chunk *chunks;
+    struct fb_error err = {0};
+    size_t n, i, mixed = 0, meta_len;
+    uint64_t created, p;
+    void *meta;
+    int fd, bad = 0;
+    struct stat st;
+    uint8_t *before, *after;
+
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "meta", "M1", 2, &err), 0);
+    FBT_CHECK_EQ(fb_image_memory_begin(w, "memory", &err), 0);
+    for (p = 10; p < 110; p++) /* contiguous: the writer makes 16-page chunks */
+        FBT_CHECK_EQ(fb_image_memory_page(w, p, pages + (p - 10) * 4096, &err), 0);
+    FBT_CHECK_EQ(fb_image_memory_end(w, &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    created = fb_image_created(r);
+    fb_image_close(r);
+    sleep(1); /* a rewrite that took the time now would show */
+
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    FBT_CHECK(fd >= 0);
+    FBT_CHECK_EQ(fb_image_rechunk(fd, hot7, NULL, &err), 0);
+    close(fd);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_image_created(r), created);
+    FBT_CHECK_EQ(fb_image_memory_chunks(r, "memory", &chunks, &n, NULL, &err), 0);
+    for (i = 0; i < n; i++)
+        for (p = chunks[i].first + 1; p < chunks[i].first + chunks[i].n; p++)
+            mixed += hot7(p, NULL) != hot7(chunks[i].first, NULL);
+    FBT_CHECK_EQ(mixed, 0);
+    FBT_CHECK(n >= 100 / 7);
+    free(chunks);
+    FBT_CHECK_EQ(fb_image_read_memory(r, "memory", check_page, &bad, &err), 0);
+    FBT_CHECK_EQ(bad, 0);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "meta", &meta, &meta_len, &err), 0);
+    FBT_CHECK(meta_len == 2 && memcmp(meta, "M1", 2) == 0);
+    free(meta);
+    fb_image_close(r);
+
+    /* A flipped byte in the memory section: -1, and not a byte of the file changed. */
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    p = fb_image_section(r, "memory")->offset + 100;
+    fb_image_close(r);
+    flip((off_t)p);
+    FBT_CHECK_EQ(stat(path, &st), 0);
+    before = malloc((size_t)st.st_size);
+    after = malloc((size_t)st.st_size);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    FBT_CHECK(fd >= 0 && before && after);
+    FBT_CHECK_EQ(pread(fd, before, (size_t)st.st_size, 0), st.st_size);
+    FBT_CHECK_EQ(fb_image_rechunk(fd, hot7, NULL, &err), -1);
+    FBT_CHECK(strstr(err.msg, "corrupt") != NULL);
+    FBT_CHECK_EQ(pread(fd, after, (size_t)st.st_size, 0), st.st_size);
+    FBT_CHECK(memcmp(before, after, (size_t)st.st_size) == 0);
+    close(fd);
+    free(before);
+    free(after);
+}
+
 /* The working-set section checker: its layout, and every way it can be wrong. */
 static void test_ws_check(void)
 {
@@ -422,6 +503,7 @@ int main(void)
     FBT_RUN(test_corrupt_memory_chunk);
     FBT_RUN(test_parallel_read);
     FBT_RUN(test_ws_check);
+    FBT_RUN(test_rechunk);
     FBT_RUN(test_truncated_everywhere);
     FBT_RUN(test_random_corruption_never_crashes);
     FBT_RUN(test_crash_safe_write);

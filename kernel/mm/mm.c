@@ -617,7 +617,7 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
     if (fb_mm_ws_recording) {
         window = PAGE;
         if (mm->image_index)
-            fb_mm_ws_note(mm->image_index, vpn);
+            fb_mm_ws_note(mm->image_index, vpn, PTE_OFF(pte) >> FB_PAGE_SHIFT);
     }
     ws = FB_MAX(vma->start, addr & ~(window - 1));
     we = FB_MIN(vma->end, ws + window);
@@ -664,6 +664,9 @@ static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off)
             return r == -ENOMEM ? -ENOMEM : -EFAULT;
         pte = fb_radix_get(&mm->pt, vpn);
     }
+    if (fb_mm_ws_recording && mm->image_index && !(pte & FB_PTE_MAPPED))
+        fb_mm_ws_note(mm->image_index, vpn, /* the kernel's touches are the working set too */
+                      PTE_OFF(pte) >> FB_PAGE_SHIFT);
     if (write && !(pte & FB_PTE_WRITE)) {
         r = break_cow(mm, vma, vpn);
         if (r < 0)
@@ -671,8 +674,6 @@ static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off)
         pte = fb_radix_get(&mm->pt, vpn);
     }
     fb_mf_need(mm->mf, PTE_OFF(pte), PAGE);
-    if (fb_mm_ws_recording && mm->image_index && !(pte & FB_PTE_MAPPED))
-        fb_mm_ws_note(mm->image_index, vpn); /* the kernel's touches are the working set too */
     *off = PTE_OFF(pte) + (addr & (PAGE - 1));
     return 0;
 }

@@ -76,8 +76,9 @@ extern bool fb_mm_hostmap_off;
 /* Restore every page of an image before the first instruction, even with a working set
  * (FNBOX_NO_LAZY_RESTORE=1; for comparisons). */
 extern bool fb_mm_lazy_off;
-/* Note a fault of the page at vpn in the image's address space `index` (mm_save.c). */
-void fb_mm_ws_note(uint32_t index, uint64_t vpn);
+/* Note a fault of the page at vpn in the image's address space `index` (mm_save.c); page is
+ * the memory-file page it maps then (the image's, before any copy-on-write), 0 if none. */
+void fb_mm_ws_note(uint32_t index, uint64_t vpn, uint64_t page);
 
 /* Where the Sentry is making platform calls from: set by the task layer for each host thread. */
 struct fb_pctx *fb_mm_current_ctx(void);

@@ -339,11 +339,25 @@ static void *hot_worker(void *arg)
     while (!e.code && !atomic_load(&j->failed) &&
            (i = atomic_fetch_add(&j->next, 1)) < lz->nchunks) {
         const struct fb_image_chunk *c = &lz->chunks[i];
-        uint64_t end = chunk_wanted_end(j->mf, c, 0, UINT64_MAX, j->want);
+        uint64_t end = chunk_wanted_end(j->mf, c, 0, UINT64_MAX, j->want), p;
+        if (!end)
+            continue;
+        for (p = c->first; p < c->first + c->n && lazy_test(j->mf, p) && wanted(j->want, p); p++)
+            ;
+        if (p == c->first + c->n) {
+            /* Every page of it is wanted (an image regrouped by its working set): straight
+             * into place, allocated in one call. */
+            uint8_t *to = fb_mf_ptr(j->mf, c->first << FB_PAGE_SHIFT);
+            (void)madvise(to, (size_t)c->n * PAGE, MADV_POPULATE_WRITE);
+            if (fb_image_chunk_read(lz->fd, lz->map, c, c->n, NULL, to, &e) == 0)
+                for (p = c->first; p < c->first + c->n; p++)
+                    lazy_clear(j->mf, p);
+            continue;
+        }
         /* Decompressed only as far as the last wanted page; from the mapping that was just
          * checked. */
-        if (end && fb_image_chunk_read(lz->fd, lz->map, c, (uint32_t)(end - c->first), NULL,
-                                       pages, &e) == 0)
+        if (fb_image_chunk_read(lz->fd, lz->map, c, (uint32_t)(end - c->first), NULL, pages,
+                                &e) == 0)
             lazy_place(j->mf, c, pages, 0, end, j->want);
     }
     if (e.code) {
@@ -583,21 +597,42 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
 static pthread_mutex_t ws_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t *ws_pairs; /* (index << 40 | vpn): vpns fit in 36 bits (47-bit addresses) */
 static size_t ws_n, ws_cap;
+static uint64_t *ws_pages; /* memory-file pages those mapped then (hot pages of the image) */
+static size_t ws_npages, ws_pcap;
 
-void fb_mm_ws_note(uint32_t index, uint64_t vpn)
+static void ws_push(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 4096;
+        uint64_t *np = nc < (1u << 24) ? realloc(*a, nc * sizeof(*np)) : NULL;
+        if (!np)
+            return; /* a shorter working set: restores fault the rest in */
+        *a = np;
+        *cap = nc;
+    }
+    (*a)[(*n)++] = v;
+}
+
+void fb_mm_ws_note(uint32_t index, uint64_t vpn, uint64_t page)
 {
     pthread_mutex_lock(&ws_lock);
-    if (ws_n == ws_cap) {
-        size_t nc = ws_cap ? ws_cap * 2 : 4096;
-        uint64_t *np = nc < (1u << 24) ? realloc(ws_pairs, nc * sizeof(*np)) : NULL;
-        if (np) {
-            ws_pairs = np;
-            ws_cap = nc;
-        }
-    }
-    if (ws_n < ws_cap && index < (1u << 20))
-        ws_pairs[ws_n++] = (uint64_t)index << 40 | (vpn & ((1ull << 40) - 1));
+    if (index < (1u << 20))
+        ws_push(&ws_pairs, &ws_n, &ws_cap, (uint64_t)index << 40 | (vpn & ((1ull << 40) - 1)));
+    if (page)
+        ws_push(&ws_pages, &ws_npages, &ws_pcap, page);
     pthread_mutex_unlock(&ws_lock);
+}
+
+static int cmp_u64(const void *a, const void *b);
+
+static size_t sort_unique(uint64_t *a, size_t n)
+{
+    size_t u = 0;
+    qsort(a, n, sizeof(*a), cmp_u64);
+    for (size_t j = 0; j < n; j++)
+        if (!u || a[u - 1] != a[j])
+            a[u++] = a[j];
+    return u;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -622,15 +657,22 @@ static int put_all(int fd, const void *p, size_t len)
 
 int fb_mm_ws_write(int fd)
 {
-    size_t i = 0, j, k, u = 0;
+    size_t i = 0, j, k;
+    uint64_t len = 0;
     int r = 0;
 
     pthread_mutex_lock(&ws_lock);
-    qsort(ws_pairs, ws_n, sizeof(*ws_pairs), cmp_u64);
-    for (j = 0; j < ws_n; j++) /* unique */
-        if (!u || ws_pairs[u - 1] != ws_pairs[j])
-            ws_pairs[u++] = ws_pairs[j];
-    ws_n = u;
+    ws_n = sort_unique(ws_pairs, ws_n);
+    ws_npages = sort_unique(ws_pages, ws_npages);
+    /* The section's length first (the hot pages follow it). */
+    for (i = 0; i < ws_n;) {
+        for (j = i; j < ws_n && ws_pairs[j] >> 40 == ws_pairs[i] >> 40; j++)
+            ;
+        len += 8 + (uint64_t)(j - i) * 8;
+        i = j;
+    }
+    r = put_all(fd, &len, sizeof(len));
+    i = 0;
     while (i < ws_n && r == 0) {
         uint32_t hdr[2] = {(uint32_t)(ws_pairs[i] >> 40), 0};
         for (j = i; j < ws_n && ws_pairs[j] >> 40 == hdr[0]; j++)
@@ -643,6 +685,8 @@ int fb_mm_ws_write(int fd)
         }
         i = j;
     }
+    for (k = 0; k < ws_npages && r == 0; k++)
+        r = put_all(fd, &ws_pages[k], sizeof(ws_pages[k]));
     pthread_mutex_unlock(&ws_lock);
     return r;
 }

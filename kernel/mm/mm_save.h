@@ -49,7 +49,9 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
  * Section layout, repeated: u32 address-space index (1-based, image order), u32 count, count
  * u64 page numbers, strictly increasing. */
 
-/* Write what was noted in the section layout; 0 or -errno. */
+/* Write what was noted: a u64 length, that many bytes in the section layout, then the
+ * image's memory-file pages the noted pages mapped (u64 each, increasing: the image's hot
+ * pages, for fb_image_rechunk). 0 or -errno. */
 int fb_mm_ws_write(int fd);
 /* Mark in want (one bit per memory-file page below top) the pages that the working set ws of
  * the address spaces mms (image order: the section's index i is mms[i - 1]) touches; returns
