@@ -122,7 +122,7 @@ FUZZ_CC     ?= clang
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-strict-aliasing \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 P9_FUZZ_SRC := gofer/p9_msg.c gofer/server.c gofer/view.c kernel/util/log.c kernel/util/error.c
-IMAGE_FUZZ_SRC := snapshot/image.c snapshot/state.c api/image_meta.c kernel/util/error.c
+IMAGE_FUZZ_SRC := snapshot/image.c snapshot/state.c api/image_meta.c kernel/util/error.c kernel/util/thread.c
 SERVE_FUZZ_SRC := api/serve_route.c api/serve_util.c kernel/util/error.c
 FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz $(B)/fuzz/serve_fuzz
 
@@ -132,7 +132,7 @@ $(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kern
 
 $(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snapshot/*.h api/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) -llz4 -lmsgpackc
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) -llz4 -lmsgpackc -lpthread
 
 $(B)/fuzz/serve_fuzz: tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) api/serve.h
 	@mkdir -p $(dir $@)

@@ -267,9 +267,17 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
     }
     len = (size_t)st.st_size;
     /* The recording: the section's length, the section, then the image's hot pages. */
-    memcpy(&wslen, ws, sizeof(wslen));
-    if (len < 8 || wslen > len - 8 || (len - 8 - wslen) % 8) {
+    if (len < 8) {
         fb_warn("the training run's working set is malformed: left out");
+        goto out;
+    }
+    memcpy(&wslen, ws, sizeof(wslen));
+    if (wslen > len - 8 || wslen % 8 || (len - 8 - wslen) % 8) {
+        fb_warn("the training run's working set is malformed: left out");
+        goto out;
+    }
+    if (wslen == 0) { /* nothing touched: no section (restores then load everything) */
+        fb_info("training run recorded no working set");
         goto out;
     }
     {

@@ -25,6 +25,7 @@
 
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
+#include "kernel/util/thread.h"
 #include "kernel/loader/loader.h"
 #include "kernel/mm/mm.h"
 #include "platform/platform.h"
@@ -198,7 +199,9 @@ static void report_init_exit(int status)
  * 65 -> 57 ms, a restore 15.3 -> 12.1 ms of CPU (medians of alternating runs); sandboxes
  * started side by side still spread over the CPUs, since each takes the one its controller
  * was started on. FNBOX_SPREAD_CPUS=1 lets the host scheduler place every thread instead (a
- * single multi-threaded program that needs several CPUs). */
+ * single multi-threaded program that needs several CPUs). Pinned, the sandbox has one CPU,
+ * and says so (sched_getaffinity, /proc/cpuinfo: one CPU); --cpu above 1 asks for more, so it
+ * is not pinned. */
 static int sandbox_cpu = -1;
 
 static void pin_to_sandbox_cpu(void)
@@ -213,19 +216,17 @@ static void pin_to_sandbox_cpu(void)
 }
 
 /* The Gofer builds its view (~2 ms of mount work, before it serves anything) on another CPU
- * while the Sentry starts on the sandbox's, then joins the Sentry there. With no other CPU
- * allowed, the kernel refuses the mask and nothing changes. */
+ * it may use (of those the controller could: taskset and cpusets hold) while the Sentry starts
+ * on the sandbox's, then joins the Sentry there. With no other CPU, nothing changes. */
 static void keep_off_sandbox_cpu(void)
 {
-    cpu_set_t set;
+    cpu_set_t set = fb_cpus_before_pin;
 
     if (sandbox_cpu < 0)
         return;
-    CPU_ZERO(&set);
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (c != sandbox_cpu)
-            CPU_SET(c, &set);
-    (void)sched_setaffinity(0, sizeof(set), &set);
+    CPU_CLR(sandbox_cpu, &set);
+    if (CPU_COUNT(&set) > 0)
+        (void)sched_setaffinity(0, sizeof(set), &set);
 }
 
 /* A page of a lazy restore could not be read back from the image (changed or corrupt under
@@ -516,7 +517,11 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
         return fb_error_set(err, errno, "pipe: %s", strerror(errno));
     }
 
-    sandbox_cpu = env_flag("FNBOX_SPREAD_CPUS") ? -1 : sched_getcpu();
+    /* Not for --cpu above one CPU: that asks for more than one. */
+    sandbox_cpu = env_flag("FNBOX_SPREAD_CPUS") || cfg->cpus > 1 ? -1 : sched_getcpu();
+    if (sandbox_cpu >= 0 && sched_getaffinity(0, sizeof(fb_cpus_before_pin),
+                                              &fb_cpus_before_pin) != 0)
+        CPU_ZERO(&fb_cpus_before_pin);
     sb->gofer = clone_child(CLONE_NEWIPC);
     if (sb->gofer < 0) {
         fb_error_set(err, errno, "starting the gofer: %s", strerror(errno));

@@ -148,7 +148,8 @@ static int wr_all(struct fb_image_writer *w, const void *data, size_t len, struc
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return fb_error_set(err, errno, "writing %s: %s", w->tmp, strerror(errno));
+            return fb_error_set(err, errno, "writing %s: %s", w->tmp ? w->tmp : "the image",
+                                strerror(errno));
         }
         p += n;
         len -= (size_t)n;
@@ -934,8 +935,7 @@ fail:
 }
 
 int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
-                           struct fb_image_chunk **out, size_t *n, const uint8_t **map_out,
-                           struct fb_error *err)
+                           struct fb_image_chunk **out, size_t *n, struct fb_error *err)
 {
     const struct fb_image_section_info *s = fb_image_section(r, name);
     void *map;
@@ -943,7 +943,7 @@ int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
 
     if (!s || s->kind != FB_IMAGE_SECTION_MEMORY)
         return fb_error_set(err, ENOENT, "%s: image has no '%s' memory section", r->path, name);
-    if (r->buf && !map_out)
+    if (r->buf)
         return memory_chunks(r, s, out, n, err);
     if (!r->size)
         return fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
@@ -952,41 +952,39 @@ int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
         return fb_error_set(err, errno, "%s: mapping the image: %s", r->path, strerror(errno));
     r->buf = map;
     rc = memory_chunks(r, s, out, n, err);
+    munmap(map, r->size);
     r->buf = NULL;
-    if (rc == 0 && map_out)
-        *map_out = map;
-    else
-        munmap(map, r->size);
     return rc;
 }
 
-int fb_image_chunk_read(int fd, const uint8_t *map, const struct fb_image_chunk *c,
-                        uint32_t pages, void *comp, void *out, struct fb_error *err)
+int fb_image_chunk_read(int fd, const struct fb_image_chunk *c, uint32_t pages, void *comp,
+                        void *out, struct fb_error *err)
 {
     size_t len = (size_t)c->n * PAGE, done = 0;
-    const char *src = (const char *)(map ? map + c->pos + CHUNK_HDR : comp);
     int want;
 
     if (c->n == 0 || c->n > FB_IMAGE_CHUNK_PAGES || c->clen == 0 || c->clen > len ||
         pages == 0 || pages > c->n)
         return fb_error_set(err, EINVAL, "corrupt image (memory chunk table)");
     want = (int)(pages * PAGE);
-    while (!map && done < c->clen) {
+    while (done < c->clen) {
         ssize_t k = pread(fd, (uint8_t *)comp + done, c->clen - done,
                           (off_t)(c->pos + CHUNK_HDR + done));
+        if (k < 0 && errno == EINTR)
+            continue;
         if (k <= 0)
             return fb_error_set(err, k < 0 ? errno : EIO,
                                 "reading the image at offset %lu: %s",
                                 (unsigned long)c->pos, k < 0 ? strerror(errno) : "cut short");
         done += (size_t)k;
     }
-    if (!map && fb_crc32c(0, comp, c->clen) != c->crc)
+    if (fb_crc32c(0, comp, c->clen) != c->crc)
         return fb_error_set(err, EINVAL, "corrupt image (memory chunk checksum mismatch "
                             "at offset %lu; was the file changed?)",
                             (unsigned long)c->pos);
     if (c->clen == len)
-        memcpy(out, src, (size_t)want);
-    else if (LZ4_decompress_safe_partial(src, out, (int)c->clen, want, (int)len) < want)
+        memcpy(out, comp, (size_t)want);
+    else if (LZ4_decompress_safe_partial(comp, out, (int)c->clen, want, (int)len) < want)
         return fb_error_set(err, EINVAL, "corrupt image (memory chunk at offset %lu does "
                             "not decompress)",
                             (unsigned long)c->pos);
@@ -1120,11 +1118,6 @@ int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err)
         }
     }
     return 0;
-}
-
-uint64_t fb_image_size(const struct fb_image_reader *r)
-{
-    return r->size;
 }
 
 int fb_image_fd(const struct fb_image_reader *r)

@@ -125,20 +125,15 @@ struct fb_image_chunk {
 };
 
 /* Check a memory section (every chunk header, the section checksum over all of it) without
- * decompressing it, and return its chunk table (malloc'd, *n entries, pages increasing). With
- * map_out, the image stays mapped there (r's size bytes; the caller unmaps it): its memory
- * section is the one just checked. */
+ * decompressing it, and return its chunk table (malloc'd, *n entries, pages increasing). */
 int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
-                           struct fb_image_chunk **out, size_t *n, const uint8_t **map_out,
-                           struct fb_error *err);
-/* Decompress the first `pages` pages of chunk c into out: from map (the image mapped by
- * fb_image_memory_chunks, already checked) or, with map NULL, read through fd into comp
- * (scratch space of FB_IMAGE_CHUNK_PAGES pages) and checked against the chunk's checksum (the
- * file may have changed since). Thread-safe. */
-int fb_image_chunk_read(int fd, const uint8_t *map, const struct fb_image_chunk *c,
-                        uint32_t pages, void *comp, void *out, struct fb_error *err);
-/* The size of the image file r reads. */
-uint64_t fb_image_size(const struct fb_image_reader *r);
+                           struct fb_image_chunk **out, size_t *n, struct fb_error *err);
+/* Read chunk c from the image file open on fd into comp (scratch space of
+ * FB_IMAGE_CHUNK_PAGES pages), check it against the chunk's own checksum (the file may have
+ * changed since the table was made: an error, never wrong bytes) and decompress its first
+ * `pages` pages into out. Thread-safe. */
+int fb_image_chunk_read(int fd, const struct fb_image_chunk *c, uint32_t pages, void *comp,
+                        void *out, struct fb_error *err);
 
 /* Decompress every run of a memory section straight to where dst(first, n, arg) says (n pages
  * of writable memory; NULL stops the read, dst having said why in its own error), with

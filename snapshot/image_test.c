@@ -361,7 +361,7 @@ static void test_rechunk(void)
     close(fd);
     FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
     FBT_CHECK_EQ(fb_image_created(r), created);
-    FBT_CHECK_EQ(fb_image_memory_chunks(r, "memory", &chunks, &n, NULL, &err), 0);
+    FBT_CHECK_EQ(fb_image_memory_chunks(r, "memory", &chunks, &n, &err), 0);
     for (i = 0; i < n; i++)
         for (p = chunks[i].first + 1; p < chunks[i].first + chunks[i].n; p++)
             mixed += hot7(p, NULL) != hot7(chunks[i].first, NULL);

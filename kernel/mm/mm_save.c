@@ -100,6 +100,15 @@ static void *load_dst(uint64_t first, uint32_t n, void *arg)
         pthread_mutex_unlock(&c->lock);
         return NULL;
     }
+    for (uint64_t k = first; k < first + n; k++)
+        if (!c->mf->refs[k]) {
+            pthread_mutex_lock(&c->lock);
+            fb_error_set(c->err, EINVAL,
+                         "corrupt image (memory page %lu is stored but not referenced)",
+                         (unsigned long)k);
+            pthread_mutex_unlock(&c->lock);
+            return NULL;
+        }
     p = fb_mf_ptr(c->mf, first << FB_PAGE_SHIFT);
     /* Best effort: without it (kernels before 5.14) the pages fault in one by one instead. */
     (void)madvise(p, (size_t)n * PAGE, MADV_POPULATE_WRITE);
@@ -154,8 +163,6 @@ struct fb_mf_lazy {
     uint8_t *comp, *pages; /* one chunk, as stored and decompressed (allocated when needed) */
     size_t cached;         /* the chunk in pages, or SIZE_MAX */
     uint32_t cached_pages; /* how many of its pages were decompressed */
-    const uint8_t *map;    /* the image, mapped until the working set is filled */
-    uint64_t map_len;
 };
 
 static bool lazy_test(struct fb_memfile *mf, uint64_t p)
@@ -186,16 +193,15 @@ int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struc
     lz->cached = SIZE_MAX;
     pthread_mutex_init(&lz->lock, NULL);
     mf->lz = lz;
-    if (fb_image_memory_chunks(r, "memory", &lz->chunks, &lz->nchunks, &lz->map, err) < 0)
+    if (fb_image_memory_chunks(r, "memory", &lz->chunks, &lz->nchunks, err) < 0)
         return -1; /* the memory file's release frees lz */
-    lz->map_len = fb_image_size(r);
     lz->fd = fcntl(fb_image_fd(r), F_DUPFD_CLOEXEC, 3);
     if (lz->fd < 0)
         return fb_error_set(err, errno, "keeping the image open: %s", strerror(errno));
-    mf->lazy_top = mf->top;
-    mf->lazy = calloc((mf->lazy_top + 63) / 64, sizeof(*mf->lazy));
+    mf->lazy = calloc((mf->top + 63) / 64, sizeof(*mf->lazy));
     if (!mf->lazy)
         return fb_error_set(err, ENOMEM, "out of memory");
+    mf->lazy_top = mf->top;
     for (i = 0; i < lz->nchunks; i++) {
         const struct fb_image_chunk *c = &lz->chunks[i];
         if (c->first == 0 || c->first + c->n > mf->top)
@@ -280,6 +286,12 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
     if (!lz || !len || lo >= mf->lazy_top)
         return;
     hi = FB_MIN(hi, mf->lazy_top);
+    /* Most accesses of a warm sandbox touch pages already in: no lock for those. */
+    for (a = lo; a < hi && !lazy_test(mf, a); a++)
+        ;
+    if (a == hi)
+        return;
+    a = 0;
     pthread_mutex_lock(&lz->lock);
     /* The first chunk ending above lo. */
     b = lz->nchunks;
@@ -306,7 +318,7 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
             if (!lz->comp || !lz->pages)
                 fb_error_set(&e, ENOMEM, "out of memory");
             else /* the whole chunk: its neighbours are likely next */
-                fb_image_chunk_read(lz->fd, NULL, c, c->n, lz->comp, lz->pages, &e);
+                fb_image_chunk_read(lz->fd, c, c->n, lz->comp, lz->pages, &e);
             if (e.code)
                 lazy_fatal(&e);
             lz->cached = a;
@@ -330,11 +342,11 @@ static void *hot_worker(void *arg)
 {
     struct hot_job *j = arg;
     struct fb_mf_lazy *lz = j->mf->lz;
-    uint8_t *pages = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+    uint8_t *pages = malloc(FB_IMAGE_CHUNK_PAGES * PAGE), *comp = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
     struct fb_error e = {0};
     size_t i;
 
-    if (!pages)
+    if (!pages || !comp)
         fb_error_set(&e, ENOMEM, "out of memory");
     while (!e.code && !atomic_load(&j->failed) &&
            (i = atomic_fetch_add(&j->next, 1)) < lz->nchunks) {
@@ -349,15 +361,15 @@ static void *hot_worker(void *arg)
              * into place, allocated in one call. */
             uint8_t *to = fb_mf_ptr(j->mf, c->first << FB_PAGE_SHIFT);
             (void)madvise(to, (size_t)c->n * PAGE, MADV_POPULATE_WRITE);
-            if (fb_image_chunk_read(lz->fd, lz->map, c, c->n, NULL, to, &e) == 0)
+            if (fb_image_chunk_read(lz->fd, c, c->n, comp, to, &e) == 0)
                 for (p = c->first; p < c->first + c->n; p++)
                     lazy_clear(j->mf, p);
             continue;
         }
-        /* Decompressed only as far as the last wanted page; from the mapping that was just
-         * checked. */
-        if (fb_image_chunk_read(lz->fd, lz->map, c, (uint32_t)(end - c->first), NULL, pages,
-                                &e) == 0)
+        /* Decompressed only as far as the last wanted page. Read through the fd with the
+         * chunk's own checksum checked, not from the mapping the section was checked in: a
+         * file changed since gives an error, never wrong memory or a SIGBUS. */
+        if (fb_image_chunk_read(lz->fd, c, (uint32_t)(end - c->first), comp, pages, &e) == 0)
             lazy_place(j->mf, c, pages, 0, end, j->want);
     }
     if (e.code) {
@@ -367,6 +379,7 @@ static void *hot_worker(void *arg)
         pthread_mutex_unlock(&j->lock);
     }
     free(pages);
+    free(comp);
     return NULL;
 }
 
@@ -388,8 +401,6 @@ int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct f
     if (two)
         pthread_join(th, NULL);
     pthread_mutex_destroy(&j.lock);
-    munmap((void *)mf->lz->map, mf->lz->map_len); /* later pages are read through the fd */
-    mf->lz->map = NULL;
     return atomic_load(&j.failed) ? -1 : 0;
 }
 
@@ -407,18 +418,16 @@ void fb_mf_lazy_release(struct fb_memfile *mf)
         return;
     if (lz->fd >= 0)
         close(lz->fd);
-    if (lz->map)
-        munmap((void *)lz->map, lz->map_len);
     free(lz->chunks);
     free(lz->comp);
     free(lz->pages);
     pthread_mutex_destroy(&lz->lock);
     free(lz);
     mf->lz = NULL;
+    atomic_store(&mf->nlazy, 0);
+    mf->lazy_top = 0;
     free((void *)mf->lazy);
     mf->lazy = NULL;
-    mf->lazy_top = 0;
-    atomic_store(&mf->nlazy, 0);
 }
 
 /* ---- address spaces ---------------------------------------------------------------------- */

@@ -54,7 +54,8 @@ extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_
 #define STUB_PASS_FD   5
 /* The stubs' data pages: one memfd, a page per address space (its slot), mapped read-only at
  * STUB_DATA in that stub and read-write in the Sentry, which writes map records and vDSO
- * parameters there with plain stores instead of a PTRACE_POKEDATA per word. */
+ * parameters there with plain stores instead of a PTRACE_POKEDATA per word. A stub gets the
+ * file (fd 6) from the source stub and closes it once its page is mapped. */
 #define STUB_PAGES_FD  6
 #define STUB_SLOTS     16384 /* address spaces at once (64 MiB of sparse file) */
 /* The stub's scratch page (writable by the stub, and so by the application's other threads:
@@ -351,6 +352,9 @@ static int seize_thread(struct fb_pctx *ctx, pid_t tid)
         if (inject(ctx, fb_stub_syscall_site, SYS_mmap, STUB_DATA, 4096, PROT_READ,
                    MAP_SHARED | MAP_FIXED, STUB_PAGES_FD, (long)ctx->as->slot * 4096) !=
             (long)STUB_DATA)
+            return -EFAULT;
+        /* ... and nothing left that could map it (or another stub's page) writable. */
+        if (inject(ctx, fb_stub_syscall_site, SYS_close, STUB_PAGES_FD, 0, 0, 0, 0, 0) != 0)
             return -EFAULT;
         atomic_store(&ctx->as->data_mapped, true);
     }
@@ -706,14 +710,15 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
 _Static_assert(FDMAP_BATCH_MAX <= MAP_BATCH_MAX, "fd map records fit the data page");
 
 /* The fd number the k-th fd of a message arrives as in a stub: the lowest free numbers, in
- * order, and a stub holds only the memory file, the fd socket and the data-page file. */
+ * order, and a stub holds only the memory file and the fd socket (the control socket and the
+ * data-page file are closed when its first thread is seized, before any fd is sent). */
 static int fdmap_number(int k)
 {
     int fd = -1;
     for (int i = 0; i <= k; i++)
         do
             fd++;
-        while (fd == FB_STUB_MEMFD || fd == STUB_PASS_FD || fd == STUB_PAGES_FD);
+        while (fd == FB_STUB_MEMFD || fd == STUB_PASS_FD);
     return fd;
 }
 

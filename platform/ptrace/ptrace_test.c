@@ -3,8 +3,10 @@
 #include "fbtest.h"
 #include "platform/platform.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -329,6 +331,79 @@ static void test_map_cost(void)
     plat->ops->as_release(as);
 }
 
+/* Parent pid and command name of a host process, from /proc/PID/stat; -1 if gone. */
+static int proc_parent(int pid, char *comm, size_t len)
+{
+    char path[64], buf[512], *open_p, *close_p;
+    int ppid = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    if (fgets(buf, sizeof(buf), f) && (open_p = strchr(buf, '(')) && (close_p = strrchr(buf, ')'))) {
+        snprintf(comm, len, "%.*s", (int)(close_p - open_p - 1), open_p + 1);
+        if (sscanf(close_p + 2, "%*c %d", &ppid) != 1)
+            ppid = -1;
+    }
+    fclose(f);
+    return ppid;
+}
+
+/* Every stub (a child of the source stub, itself our child) holds its data page read-only and
+ * shared, and no descriptor of the data-page file that could map it (or another stub's page)
+ * writable: the application's map records stay the Sentry's. */
+static void test_stub_data_page(void)
+{
+    struct fb_as *as;
+    struct fb_pctx *ctx;
+    struct fb_map_req req = {0x10000000, 4096, 8192, PROT_READ};
+    int source = -1, stubs = 0, good = 0;
+    struct dirent *de;
+    char comm[64];
+    DIR *d;
+
+    FBT_CHECK_EQ(fb_as_new(plat, &as), 0);
+    FBT_CHECK_EQ(plat->ops->ctx_new(plat, &ctx), 0);
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, &req, 1, false), 0); /* seizes a stub thread */
+    d = opendir("/proc");
+    FBT_CHECK(d != NULL);
+    while (d && (de = readdir(d)))
+        if (atoi(de->d_name) > 0 && proc_parent(atoi(de->d_name), comm, sizeof(comm)) == getpid() &&
+            strcmp(comm, "fnbox-stub") == 0)
+            source = atoi(de->d_name);
+    FBT_CHECK(source > 0);
+    rewinddir(d);
+    while (d && (de = readdir(d))) {
+        int pid = atoi(de->d_name);
+        char path[64], line[256], link[64];
+        bool ro_shared = false, alive = false;
+        FILE *f;
+        if (pid <= 0 || proc_parent(pid, comm, sizeof(comm)) != source)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+        f = fopen(path, "r");
+        while (f && fgets(line, sizeof(line), f)) {
+            alive |= strncmp(line, "100000000000-", 13) == 0; /* its stub code */
+            ro_shared |= strncmp(line, "100000001000-100000002000 r--s ", 31) == 0;
+        }
+        if (f)
+            fclose(f);
+        if (!alive) /* a stub of an earlier test, on its way out */
+            continue;
+        stubs++;
+        snprintf(path, sizeof(path), "/proc/%d/fd/6", pid);
+        good += ro_shared && readlink(path, link, sizeof(link)) < 0;
+    }
+    if (d)
+        closedir(d);
+    FBT_CHECK(stubs >= 1);
+    FBT_CHECK_EQ(good, stubs);
+    plat->ops->ctx_release(ctx);
+    plat->ops->as_release(as);
+}
+
 int main(void)
 {
     struct fb_error err = {0};
@@ -348,6 +423,7 @@ int main(void)
     FBT_RUN(test_second_thread_in_as);
     FBT_RUN(test_map_many);
     FBT_RUN(test_map_fds);
+    FBT_RUN(test_stub_data_page);
     FBT_RUN(test_syscall_roundtrip_cost);
     FBT_RUN(test_map_cost);
     FBT_EXIT();
