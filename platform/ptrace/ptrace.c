@@ -564,9 +564,23 @@ static int ptrace_as_new(struct fb_platform *base, struct fb_as **out)
     as->p = p;
 
     pthread_mutex_lock(&p->ctl_lock);
-    n = write(p->ctl_fd, "f", 1);
-    if (n == 1)
-        n = read(p->ctl_fd, &pid, sizeof(pid));
+    do
+        n = write(p->ctl_fd, "f", 1);
+    while (n < 0 && errno == EINTR);
+    if (n == 1) {
+        /* The whole pid, across interruptions and short reads: a partial one left behind
+         * would be read as the next stub's. */
+        size_t got = 0;
+        while (got < sizeof(pid)) {
+            ssize_t k = read(p->ctl_fd, (char *)&pid + got, sizeof(pid) - got);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            got += (size_t)k;
+        }
+        n = (ssize_t)got;
+    }
     pthread_mutex_unlock(&p->ctl_lock);
     if (n != sizeof(pid) || pid <= 0) {
         fb_err("source stub did not create a stub (n=%zd pid=%d)", n, pid);
