@@ -824,7 +824,7 @@ out:
 #define MEM_THREADS_MAX 8
 
 struct mem_job {
-    struct fb_image_reader *r;
+    int fd;
     const struct fb_image_chunk *c;
     size_t nc;
     void *(*dst)(uint64_t first, uint32_t n, void *arg);
@@ -838,27 +838,21 @@ struct mem_job {
 static void *mem_worker(void *arg)
 {
     struct mem_job *j = arg;
+    uint8_t *comp = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
     struct fb_error e = {0};
     size_t i;
 
-    while (!atomic_load(&j->failed) && (i = atomic_fetch_add(&j->next, 1)) < j->nc) {
-        const struct fb_image_chunk *c = &j->c[i];
-        const uint8_t *data = j->r->buf + c->pos + CHUNK_HDR;
-        size_t len = (size_t)c->n * PAGE;
-        uint8_t *out = j->dst(c->first, c->n, j->arg);
+    if (!comp)
+        fb_error_set(&e, ENOMEM, "out of memory");
+    while (!e.code && !atomic_load(&j->failed) && (i = atomic_fetch_add(&j->next, 1)) < j->nc) {
+        uint8_t *out = j->dst(j->c[i].first, j->c[i].n, j->arg);
         if (!out) {
             atomic_store(&j->failed, true); /* dst said why, in its own error */
             break;
         }
-        /* No checksum here: the first pass checked the section's over every byte of it. */
-        if (c->clen == len) {
-            memcpy(out, data, len);
-        } else if (LZ4_decompress_safe((const char *)data, (char *)out, (int)c->clen, (int)len) !=
-                   (int)len) {
-            fb_error_set(&e, EINVAL, "%s: corrupt image (memory chunk does not decompress)",
-                         j->r->path);
-            break;
-        }
+        /* Through the fd, with the chunk's own checksum: the file may have changed since
+         * the section was checked. */
+        fb_image_chunk_read(j->fd, &j->c[i], j->c[i].n, comp, out, &e);
     }
     if (e.code) {
         pthread_mutex_lock(&j->lock);
@@ -867,6 +861,7 @@ static void *mem_worker(void *arg)
         atomic_store(&j->failed, true);
         pthread_mutex_unlock(&j->lock);
     }
+    free(comp);
     return NULL;
 }
 
@@ -995,24 +990,18 @@ int fb_image_read_memory_into(struct fb_image_reader *r, const char *name,
                               void *(*dst)(uint64_t first, uint32_t n, void *arg), void *arg,
                               int threads, struct fb_error *err)
 {
-    const struct fb_image_section_info *s = fb_image_section(r, name);
-    struct mem_job j = {.r = r, .dst = dst, .arg = arg};
+    struct mem_job j = {.fd = r->fd, .dst = dst, .arg = arg};
     struct dst_adapter a = {dst, arg};
     struct fb_image_chunk *chunks = NULL;
     pthread_t th[MEM_THREADS_MAX - 1];
     size_t nc = 0;
-    void *map = MAP_FAILED;
-    int rc = -1, started = 0, i;
+    int started = 0, i;
 
-    if (threads < 2 || r->buf || !r->size || !s || s->kind != FB_IMAGE_SECTION_MEMORY)
+    if (threads < 2 || r->buf || r->fd < 0)
         return fb_image_read_memory_runs(r, name, copy_to_dst, &a, err);
-    map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
-    if (map == MAP_FAILED)
-        return fb_image_read_memory_runs(r, name, copy_to_dst, &a, err);
-    r->buf = map;
     /* 1. Every header checked, the section checksum over all of it, before any run is used. */
-    if (memory_chunks(r, s, &chunks, &nc, err) < 0)
-        goto out;
+    if (fb_image_memory_chunks(r, name, &chunks, &nc, err) < 0)
+        return -1;
     /* 2. The chunks, shared out as they come. */
     j.c = chunks;
     j.nc = nc;
@@ -1028,17 +1017,13 @@ int fb_image_read_memory_into(struct fb_image_reader *r, const char *name,
     for (i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     pthread_mutex_destroy(&j.lock);
+    free(chunks);
     if (atomic_load(&j.failed)) {
         if (err && j.err.code)
             *err = j.err;
-        goto out;
+        return -1;
     }
-    rc = 0;
-out:
-    munmap(map, r->size);
-    r->buf = NULL;
-    free(chunks);
-    return rc;
+    return 0;
 }
 
 long fb_image_ws_check(const void *ws, size_t len, uint64_t max_page)
