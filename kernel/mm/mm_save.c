@@ -88,27 +88,35 @@ struct load_ctx {
  * pages allocated in one call first (MADV_POPULATE_WRITE) so that decompressing into them
  * takes no page fault per page, no copy through a buffer and no file lock (pwrite serialised
  * the loader threads on the memfd's inode lock). */
+/* Stored pages [first, first+n) of an image against the reference counts it restored: inside
+ * the pages the counts cover (top), and every one referenced (else it would join the free
+ * list holding data, while the allocator hands free pages out as zero). */
+static int stored_run_ok(const struct fb_memfile *mf, uint64_t first, uint32_t n,
+                         struct fb_error *err)
+{
+    if (first == 0 || first + n > mf->top)
+        return fb_error_set(err, EINVAL, "image memory pages %lu+%u are out of range",
+                            (unsigned long)first, n);
+    for (uint64_t k = first; k < first + n; k++)
+        if (!mf->refs[k])
+            return fb_error_set(err, EINVAL,
+                                "corrupt image (memory page %lu is stored but not referenced)",
+                                (unsigned long)k);
+    return 0;
+}
+
 static void *load_dst(uint64_t first, uint32_t n, void *arg)
 {
     struct load_ctx *c = arg;
+    struct fb_error e = {0};
     void *p;
 
-    if (first == 0 || first + n > (c->mf->size >> FB_PAGE_SHIFT)) {
+    if (stored_run_ok(c->mf, first, n, &e) < 0) {
         pthread_mutex_lock(&c->lock);
-        fb_error_set(c->err, EINVAL, "image memory pages %lu+%u are out of range",
-                     (unsigned long)first, n);
+        *c->err = e;
         pthread_mutex_unlock(&c->lock);
         return NULL;
     }
-    for (uint64_t k = first; k < first + n; k++)
-        if (!c->mf->refs[k]) {
-            pthread_mutex_lock(&c->lock);
-            fb_error_set(c->err, EINVAL,
-                         "corrupt image (memory page %lu is stored but not referenced)",
-                         (unsigned long)k);
-            pthread_mutex_unlock(&c->lock);
-            return NULL;
-        }
     p = fb_mf_ptr(c->mf, first << FB_PAGE_SHIFT);
     /* Best effort: without it (kernels before 5.14) the pages fault in one by one instead. */
     (void)madvise(p, (size_t)n * PAGE, MADV_POPULATE_WRITE);
@@ -161,8 +169,7 @@ struct fb_mf_lazy {
     size_t nchunks;
     pthread_mutex_t lock; /* fills after the restore: a task thread at a time */
     uint8_t *comp, *pages; /* one chunk, as stored and decompressed (allocated when needed) */
-    size_t cached;         /* the chunk in pages, or SIZE_MAX */
-    uint32_t cached_pages; /* how many of its pages were decompressed */
+    size_t cached;         /* the chunk decompressed whole in pages, or SIZE_MAX */
 };
 
 static bool lazy_test(struct fb_memfile *mf, uint64_t p)
@@ -204,16 +211,10 @@ int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struc
     mf->lazy_top = mf->top;
     for (i = 0; i < lz->nchunks; i++) {
         const struct fb_image_chunk *c = &lz->chunks[i];
-        if (c->first == 0 || c->first + c->n > mf->top)
-            return fb_error_set(err, EINVAL, "image memory pages %lu+%u are out of range",
-                                (unsigned long)c->first, c->n);
-        for (uint64_t p = c->first; p < c->first + c->n; p++) {
-            if (!mf->refs[p])
-                return fb_error_set(err, EINVAL, "corrupt image (memory page %lu is stored but "
-                                    "not referenced)",
-                                    (unsigned long)p);
+        if (stored_run_ok(mf, c->first, c->n, err) < 0)
+            return -1;
+        for (uint64_t p = c->first; p < c->first + c->n; p++)
             atomic_fetch_or_explicit(&mf->lazy[p / 64], 1ull << (p % 64), memory_order_relaxed);
-        }
         n += c->n;
     }
     atomic_store_explicit(&mf->nlazy, n, memory_order_release);
@@ -280,18 +281,17 @@ static __attribute__((noreturn)) void lazy_fatal(const struct fb_error *e)
 void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
 {
     struct fb_mf_lazy *lz = mf->lz;
-    uint64_t lo = off >> FB_PAGE_SHIFT, hi = (off + len + PAGE - 1) >> FB_PAGE_SHIFT;
+    uint64_t lo = off >> FB_PAGE_SHIFT, hi = (off + len + PAGE - 1) >> FB_PAGE_SHIFT, p;
     size_t a = 0, b;
 
     if (!lz || !len || lo >= mf->lazy_top)
         return;
     hi = FB_MIN(hi, mf->lazy_top);
     /* Most accesses of a warm sandbox touch pages already in: no lock for those. */
-    for (a = lo; a < hi && !lazy_test(mf, a); a++)
+    for (p = lo; p < hi && !lazy_test(mf, p); p++)
         ;
-    if (a == hi)
+    if (p == hi)
         return;
-    a = 0;
     pthread_mutex_lock(&lz->lock);
     /* The first chunk ending above lo. */
     b = lz->nchunks;
@@ -304,11 +304,9 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
     }
     for (; a < lz->nchunks && lz->chunks[a].first < hi; a++) {
         const struct fb_image_chunk *c = &lz->chunks[a];
-        uint64_t end = chunk_wanted_end(mf, c, lo, hi, NULL);
-        uint32_t pages = (uint32_t)(end - c->first);
-        if (!end)
+        if (!chunk_wanted_end(mf, c, lo, hi, NULL))
             continue;
-        if (lz->cached != a || lz->cached_pages < pages) {
+        if (lz->cached != a) {
             struct fb_error e = {0};
             lz->cached = SIZE_MAX;
             if (!lz->comp)
@@ -322,7 +320,6 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
             if (e.code)
                 lazy_fatal(&e);
             lz->cached = a;
-            lz->cached_pages = c->n;
         }
         lazy_place(mf, c, lz->pages, lo, hi, NULL);
     }
