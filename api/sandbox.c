@@ -220,12 +220,9 @@ static void pin_to_sandbox_cpu(void)
  * on the sandbox's, then joins the Sentry there. With no other CPU, nothing changes. */
 static void keep_off_sandbox_cpu(void)
 {
-    cpu_set_t set = fb_cpus_before_pin;
+    cpu_set_t set;
 
-    if (sandbox_cpu < 0)
-        return;
-    CPU_CLR(sandbox_cpu, &set);
-    if (CPU_COUNT(&set) > 0)
+    if (sandbox_cpu >= 0 && fb_cpus_except(sandbox_cpu, &set))
         (void)sched_setaffinity(0, sizeof(set), &set);
 }
 

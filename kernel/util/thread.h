@@ -17,7 +17,7 @@ extern cpu_set_t fb_cpus_before_pin;
  * like any. Returns as pthread_create. */
 int fb_thread_start_any_cpu(pthread_t *th, void *(*fn)(void *), void *arg);
 
-/* fb_cpus_before_pin without the CPU the caller runs on: false if that leaves none. */
-bool fb_cpus_other_than_mine(cpu_set_t *out);
+/* fb_cpus_before_pin without `cpu`: false if that leaves none (or nothing was pinned). */
+bool fb_cpus_except(int cpu, cpu_set_t *out);
 
 #endif
