@@ -3,6 +3,7 @@
 #include "fbtest.h"
 #include "kernel/mm/mm_save.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -97,6 +98,25 @@ static void test_mm_round_trip(void)
     fb_memfile_destroy(&mf2);
 }
 
+/* Save mf to an image at path; load an image at path into mf, lazily or not. */
+static void save_to(struct fb_memfile *mf, const char *path)
+{
+    struct fb_image_writer *w;
+    struct fb_error err = {0};
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_save(mf, w, &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+}
+
+static void load_from(struct fb_memfile *mf, const char *path, bool lazy)
+{
+    struct fb_image_reader *r;
+    struct fb_error err = {0};
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(lazy ? fb_memfile_load_lazy(mf, r, &err) : fb_memfile_load(mf, r, &err), 0);
+    fb_image_close(r);
+}
+
 /* A lazy load: nothing decompressed until wanted; the wanted pages (and gaps of up to two
  * between them) filled up front, the others on first need, a freed page never filled (its
  * offset may hold new data), a save fills everything first. */
@@ -104,8 +124,6 @@ static void test_lazy_load(void)
 {
     struct fb_memfile mf1, mf2, mf3;
     struct fb_error err = {0};
-    struct fb_image_writer *w;
-    struct fb_image_reader *r;
     char path[] = "/tmp/fnbox-mmsave-XXXXXX", path2[] = "/tmp/fnbox-mmsave-XXXXXX";
     uint64_t off, want[8] = {0}, p;
     int fd = mkstemp(path), fd2 = mkstemp(path2), good;
@@ -120,13 +138,8 @@ static void test_lazy_load(void)
     for (p = 1; p <= 200; p++)
         for (int k = 0; k < 512; k++)
             ((uint64_t *)fb_mf_ptr(&mf1, p * 4096))[k] = p;
-    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_save(&mf1, w, &err), 0);
-    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
-
-    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, &err), 0);
-    fb_image_close(r);
+    save_to(&mf1, path);
+    load_from(&mf2, path, true);
     FBT_CHECK_EQ(mf2.nlazy, 200);
     FBT_CHECK_EQ(mf2.used_pages, 200);
     /* Wanted: 10, 12 (11 is a gap of one: filled too), 100. */
@@ -160,15 +173,9 @@ static void test_lazy_load(void)
     /* A save of a lazily restored file holds every page. */
     fb_memfile_destroy(&mf2);
     FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
-    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, &err), 0);
-    fb_image_close(r);
-    FBT_CHECK_EQ(fb_image_writer_open(path2, &w, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_save(&mf2, w, &err), 0);
-    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
-    FBT_CHECK_EQ(fb_image_open(path2, &r, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_load(&mf3, r, &err), 0);
-    fb_image_close(r);
+    load_from(&mf2, path, true);
+    save_to(&mf2, path2);
+    load_from(&mf3, path2, false);
     for (p = 1, good = 0; p <= 200; p++)
         good += ((uint64_t *)fb_mf_ptr(&mf3, p * 4096))[5] == p;
     FBT_CHECK_EQ(good, 200);
