@@ -120,6 +120,8 @@ static void free_run(struct fb_memfile *mf, uint64_t start, uint64_t n)
     mf->used_pages -= n;
     if (mf->lz)
         fb_mf_lazy_forget(mf, start, n);
+    if (mf->ending)
+        return; /* never handed out again, so never seen again unzeroed; gone at exit */
     if (fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start << 12),
                   (off_t)(n << 12)) != 0)
         fb_warn("punching memory-file hole: %s", strerror(errno));

@@ -74,6 +74,26 @@ static void test_memfile_limit(void)
     mf.limit_hit = false;
 }
 
+/* The last task's exit frees without punching holes, and never reuses what it freed (the pages
+ * are not zeroed). */
+static void test_memfile_ending(void)
+{
+    uint64_t a = fb_mf_alloc(&mf, 8), b, used = mf.used_pages, res;
+
+    FBT_CHECK(a != 0);
+    memset(fb_mf_ptr(&mf, a), 0x5a, 8 * FB_PAGE_SIZE);
+    res = fb_mf_resident_bytes(&mf);
+    mf.ending = true;
+    fb_mf_put(&mf, a, 8);
+    FBT_CHECK_EQ(mf.used_pages, used - 8);
+    FBT_CHECK_EQ(fb_mf_resident_bytes(&mf), res); /* no hole punched */
+    b = fb_mf_alloc(&mf, 8);
+    FBT_CHECK(b != 0 && b != a); /* the unzeroed run is not handed out again */
+    FBT_CHECK_EQ(((uint8_t *)fb_mf_ptr(&mf, b))[0], 0);
+    fb_mf_put(&mf, b, 8);
+    mf.ending = false;
+}
+
 static void test_vma_insert_split_merge(void)
 {
     struct fb_vma_set s = {0};
@@ -216,6 +236,7 @@ int main(void)
     FBT_RUN(test_radix_basic);
     FBT_RUN(test_memfile_alloc_free_reuse);
     FBT_RUN(test_memfile_limit);
+    FBT_RUN(test_memfile_ending);
     FBT_RUN(test_vma_insert_split_merge);
     FBT_RUN(test_mm_mmap_copy_fork_cow);
     FBT_RUN(test_mm_fixed_noreplace_munmap);

@@ -668,6 +668,8 @@ static void *task_main(void *arg)
         if (t->tg && t->tg->nr_cpu_timers)
             fb_cputimers_account(t->tg);
     }
+    if (fb_k->nr_tasks == 1)
+        fb_k->mf.ending = true; /* the last task: nothing runs after it (see the field) */
     fb_task_exit_finish(t);
     fb_current = NULL;
     /* The platform context must be released on this thread (it traces the stub thread), and
