@@ -3,12 +3,16 @@
 # HTTP on loopback, with wrk (Debian package). Prints wrk's latency distribution, the error
 # count, the server-side split (queue / restore / run) from the server's own log, and process,
 # fd and memory counts before and after. Bounded: DURATION seconds (default 10) per phase.
+# Phases: paced (one connection, PACE_MS between requests: a warm invocation's latency while
+# the pool keeps up), one connection flat out and CONNS connections (sustained throughput: each
+# invocation costs a refill, so these measure the refill), and cold (pool min 0).
 set -u
 cd "$(dirname "$0")/.."
 FNBOX=$(realpath build/fnbox)
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-4}
 POOL=${POOL:-8}
+PACE_MS=${PACE_MS:-20}
 tmp=$(mktemp -d /tmp/fnbox-loadtest-XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
@@ -49,9 +53,17 @@ end
 EOF
 : >"$tmp/server.log.mark"
 counts before
+phase() { echo "$1 $(grep -c '^{"ts"' "$tmp/server.log")" >>"$tmp/phases"; }
+sed 's/^done = /function delay() return '"$PACE_MS"' end\ndone = /' "$tmp/post.lua" >"$tmp/paced.lua"
+phase paced
+echo "== paced: one connection, ${PACE_MS} ms between requests (warm latency while the pool keeps up): wrk -c1 -t1 -d${DURATION}s"
+wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/paced.lua" "$url/v1/functions/hello/invoke"
+sleep 2
+phase flat-out
 echo "== one request at a time (latency): wrk -c1 -t1 -d${DURATION}s"
 wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
 sleep 2
+phase "${CONNS}-connections"
 echo "== $CONNS connections (throughput with pool refill): wrk -c$CONNS -t2 -d${DURATION}s"
 wrk -c"$CONNS" -t2 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
 sleep 3
@@ -59,16 +71,19 @@ counts after
 echo "== cold: pool min 0, one request at a time (each invocation restores its sandbox)"
 curl -s -X PUT "$url/v1/functions/hello/pool" -d '{"min":0}' >/dev/null
 sleep 1
+phase cold
 wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
 echo "== server-side split (from the invocation log; overhead = total - restore - run)"
-python3 - "$tmp/server.log" <<'EOF'
+python3 - "$tmp/server.log" "$tmp/phases" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"ts"')]
+marks = [(l.split()[0], int(l.split()[1])) for l in open(sys.argv[2])]
 def pct(v, p):
     v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))] if v else float("nan")
-for start in ("warm", "cold"):
-    sel = [r for r in rows if r["start"] == start]
-    print("%s: %d invocations" % (start, len(sel)))
+for i, (name, first) in enumerate(marks):
+    sel = rows[first:marks[i + 1][1] if i + 1 < len(marks) else len(rows)]
+    warm = sum(1 for r in sel if r["start"] == "warm")
+    print("%s: %d invocations (%d warm, %d cold)" % (name, len(sel), warm, len(sel) - warm))
     for key in ("queue_ms", "restore_ms", "run_ms", "total_ms"):
         v = [r[key] for r in sel]
         print("  %-10s p50 %8.3f ms   p99 %8.3f ms" % (key, pct(v, .5), pct(v, .99)))
