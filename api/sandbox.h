@@ -20,6 +20,8 @@ struct fb_sandbox_config {
     int64_t t0_ns;       /* when the caller started (host monotonic), for timing logs */
     int ready_fd;        /* restore: "ready\n" is written here once the sandbox is restored,
                           * -1 = none */
+    int netns_fd;        /* above 2: the Sentry (and Gofer) join this network namespace
+                          * instead of the Sentry making a new one (fb_sandbox_check_netns) */
 };
 
 struct fb_sandbox {
@@ -29,6 +31,13 @@ struct fb_sandbox {
     char cgroup[128];  /* the sandbox's cpu cgroup directory ("" = none), removed at the end */
     char warning[256]; /* a limit that could not be applied (e.g. --cpu without cgroups) */
 };
+
+/* Is fd an open network namespace other than the caller's own (for netns_fd)? 0 or -1 with
+ * err saying why not. */
+int fb_sandbox_check_netns(int fd, struct fb_error *err);
+/* A new network namespace with nothing in it, open O_CLOEXEC (made by a short-lived thread:
+ * the caller stays where it is), or -1 with err set. */
+int fb_sandbox_empty_netns(struct fb_error *err);
 
 /* Start the Gofer and the Sentry. Returns 0 or -1 with err set. */
 int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,

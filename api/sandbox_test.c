@@ -155,6 +155,35 @@ static void test_cpu_cgroup_removed(void)
     FBT_CHECK(stat(cg, &st) != 0);
 }
 
+/* The shared empty network namespace of a warm pool, and what --netns-fd refuses. */
+static void test_netns_check(void)
+{
+    struct fb_error err = {0};
+    struct stat a, b;
+    int ns = fb_sandbox_empty_netns(&err), own, mnt, p[2];
+
+    FBT_CHECK(ns > 2);
+    if (ns < 0)
+        return;
+    FBT_CHECK_EQ(fcntl(ns, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    FBT_CHECK_EQ(fb_sandbox_check_netns(ns, &err), 0);
+    own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    FBT_CHECK(fstat(ns, &a) == 0 && fstat(own, &b) == 0 && a.st_ino != b.st_ino); /* made, not ours */
+    FBT_CHECK_EQ(fb_sandbox_check_netns(own, &err), -1);
+    FBT_CHECK(strstr(err.msg, "own network namespace") != NULL);
+    mnt = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+    FBT_CHECK_EQ(fb_sandbox_check_netns(mnt, &err), -1);
+    FBT_CHECK(strstr(err.msg, "not a network namespace") != NULL);
+    FBT_CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+    FBT_CHECK_EQ(fb_sandbox_check_netns(p[0], &err), -1);
+    FBT_CHECK(strstr(err.msg, "not a namespace") != NULL);
+    close(p[0]);
+    close(p[1]);
+    close(mnt);
+    close(own);
+    close(ns);
+}
+
 int main(void)
 {
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -163,6 +192,7 @@ int main(void)
     FBT_RUN(test_timeout_kill_leaves_nothing);
     FBT_RUN(test_oom_kill_leaves_nothing);
     FBT_RUN(test_failed_start_leaves_nothing);
+    FBT_RUN(test_netns_check);
     if (access("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", W_OK) == 0)
         FBT_RUN(test_cpu_cgroup_removed);
     else

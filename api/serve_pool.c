@@ -54,14 +54,8 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
-    char *argv[] = {(char *)s->o.fnbox_bin,
-                    "restore",
-                    "--ready-fd",
-                    "3",
-                    img->path,
-                    NULL,
-                    NULL,
-                    NULL}; /* options go before IMAGE */
+    char *argv[10]; /* options go before IMAGE */
+    int argc = 0;
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
 
@@ -69,11 +63,20 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         return fb_error_set(err, ENOMEM, "out of memory"), NULL;
     sb->done_fd = -1;
     snprintf(mem, sizeof(mem), "%uM", memory_mb);
-    if (memory_mb != override_from) {
-        argv[4] = "--memory";
-        argv[5] = mem;
-        argv[6] = img->path;
+    argv[argc++] = (char *)s->o.fnbox_bin;
+    argv[argc++] = "restore";
+    argv[argc++] = "--ready-fd";
+    argv[argc++] = "3";
+    if (s->netns_fd >= 0) { /* fd 4 in the child */
+        argv[argc++] = "--netns-fd";
+        argv[argc++] = "4";
     }
+    if (memory_mb != override_from) {
+        argv[argc++] = "--memory";
+        argv[argc++] = mem;
+    }
+    argv[argc++] = img->path;
+    argv[argc] = NULL;
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
         pipe2(rd, O_CLOEXEC) < 0) {
         fb_error_set(err, errno, "pipe: %s", strerror(errno));
@@ -87,12 +90,15 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
         signal(SIGPIPE, SIG_DFL);
+        int ns = s->netns_fd >= 0 ? fcntl(s->netns_fd, F_DUPFD, 10) : -1; /* clear of 0-4 */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(er[1], 2);
         dup2(rd[1], 3);
-        syscall(SYS_close_range, 4, ~0u, 0);
+        if (ns >= 0)
+            dup2(ns, 4);
+        syscall(SYS_close_range, ns >= 0 ? 5 : 4, ~0u, 0);
         execv(argv[0], argv);
         _exit(125);
     }

@@ -456,6 +456,46 @@ fx 'x
 exec 7>&-
 t ready_fd "--ready-fd reports ready once restored, then the exit status before the teardown" bash -c '[ "$(cat "$0")" = "ready
 exit $2" ] && [ "$1" = "got x" ]' "$tmp/ready" "$out" "$status"
+# --netns-fd: the Sentry and the Gofer join the given namespace (seen while the sandbox waits
+# for its request); without it the Sentry has one of its own. Refusals: not a namespace, or
+# the caller's own network namespace.
+netns_of_restore() { # [restore args...]: "SENTRY-NS GOFER-NS OUTPUT"
+    local ctl s g i
+    rm -f "$tmp/nsfifo" && mkfifo "$tmp/nsfifo"
+    "$FNBOX" restore "$@" "$tmp/sh.img" <"$tmp/nsfifo" >"$tmp/nsout" 2>&1 &
+    ctl=$!
+    exec 9>"$tmp/nsfifo"
+    for i in $(seq 100); do
+        s=$(pgrep -P "$ctl" -x fnbox-sentry) && g=$(pgrep -P "$ctl" -x fnbox-gofer) && break
+        sleep 0.05
+    done
+    echo "$(readlink /proc/$s/ns/net) $(readlink /proc/$g/ns/net)"
+    echo z >&9
+    exec 9>&-
+    wait "$ctl"
+    cat "$tmp/nsout"
+}
+unshare -n sleep 120 &
+nsholder=$!
+for _ in $(seq 50); do [ "$(readlink /proc/$nsholder/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.05; done
+given=$(readlink /proc/$nsholder/ns/net)
+own=$(readlink /proc/self/ns/net)
+got=$(netns_of_restore --netns-fd 8 8</proc/$nsholder/ns/net)
+t netns_fd "--netns-fd: the Sentry and the Gofer join the given network namespace" \
+    test "$got" = "$given $given
+got z"
+got=$(netns_of_restore)
+sentry_ns=${got%% *}
+t netns_own "without --netns-fd the Sentry makes its own network namespace" \
+    bash -c '[ "$0" != "$1" ] && [ "$0" != "$2" ] && [ "${3#* }" = "$1
+got z" ]' "$sentry_ns" "$own" "$given" "$got"
+kill "$nsholder"
+fx '' restore --netns-fd 8 "$tmp/sh.img" 8</etc/hostname
+t netns_fd_not_ns "--netns-fd with a plain file is refused (2)" \
+    bash -c '[ "$0" = 2 ] && grep -q "not a namespace" <<<"$1"' "$status" "$err"
+fx '' restore --netns-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
+t netns_fd_host "--netns-fd with the caller's own network namespace is refused (2)" \
+    bash -c '[ "$0" = 2 ] && grep -q "own network namespace" <<<"$1"' "$status" "$err"
 fx '' restore --help
 t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"
 fx '' checkpoint --template python -o "$tmp/x.img"

@@ -171,6 +171,13 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 check pool_warms_up "2 idle sandboxes" [ "$(jget "['idle']")" = 2 ]
+# The pools' sandboxes (Sentry and Gofer of each, at least hello's two) share one network
+# namespace the server made, which is not the host's.
+netns=$(for p in $(pgrep -f -- "$state/" | grep -vx "$srv_pid"); do
+    case "$(cat /proc/$p/comm 2>/dev/null)" in fnbox-sentry | fnbox-gofer) readlink /proc/$p/ns/net ;; esac
+done | sort | uniq -c)
+check shared_netns "one network namespace for the pool's Sentries and Gofers, not the host's ($netns)" \
+    '[ "$(wc -l <<<"$netns")" = 1 ] && [ "$(awk "{print \$1}" <<<"$netns")" -ge 4 ] && [ "$(awk "{print \$2}" <<<"$netns")" != "$(readlink /proc/self/ns/net)" ]'
 
 req POST /v1/functions/hello/invoke -d '{"name":"ada"}'
 check invoke "200 {hello: ada}, warm" \
