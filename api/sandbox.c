@@ -274,6 +274,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     }
     if (cfg->netns_fd > 2)
         close(cfg->netns_fd);
+    if (cfg->ready_fd > 2)
+        close(cfg->ready_fd); /* the controller's report to a warm pool, not the Sentry's */
     if (cgroup_fd >= 0) {
         /* Join the cpu cgroup before any stub exists: every stub inherits it. */
         if (write(cgroup_fd, "0\n", 2) != 2)
@@ -387,6 +389,18 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     fb_log_role = "gofer";
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     prctl(PR_SET_NAME, "fnbox-gofer");
+    /* Not the controller's: its stdin and stdout are the sandbox's request and response, its
+     * ready fd tells a warm pool the program's exit. Stderr stays, for the Gofer's own log. */
+    {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0) {
+            report(status_fd, FB_SANDBOX_START_FAILED, errno, "gofer: /dev/null");
+            _exit(1);
+        }
+        close(null);
+        if (cfg->ready_fd > 2)
+            close(cfg->ready_fd);
+    }
     if (cfg->netns_fd > 2) { /* off the host's network too, when that is free */
         if (setns(cfg->netns_fd, CLONE_NEWNET) != 0)
             fb_warn("gofer: joining the network namespace: %s", strerror(errno));

@@ -178,6 +178,19 @@ netns=$(for p in $(pgrep -f -- "$state/" | grep -vx "$srv_pid"); do
 done | sort | uniq -c)
 check shared_netns "one network namespace for the pool's Sentries and Gofers, not the host's ($netns)" \
     '[ "$(wc -l <<<"$netns")" = 1 ] && [ "$(awk "{print \$1}" <<<"$netns")" -ge 4 ] && [ "$(awk "{print \$2}" <<<"$netns")" != "$(readlink /proc/self/ns/net)" ]'
+# fd hygiene: only the controller holds its ready pipe (a Sentry or Gofer writing "exit 0" on
+# it would end an invocation early); the Gofer does not hold the request and response pipes.
+ctl=$(pgrep -P "$srv_pid" -f -- "restore .*$state/" | head -1)
+ready=$(readlink /proc/$ctl/fd/3)
+leaks=$(for c in $(pgrep -P "$ctl"); do
+    for f in /proc/$c/fd/*; do
+        t=$(readlink "$f")
+        [ "$t" = "$ready" ] && echo "$(cat /proc/$c/comm):$f"
+        [ "$(cat /proc/$c/comm)" = fnbox-gofer ] && case "$f" in */fd/0 | */fd/1) [ "$t" = /dev/null ] || echo "gofer:$f=$t" ;; esac
+    done
+done)
+check sandbox_fds "no ready pipe in the Sentry or Gofer, the Gofer's stdin/stdout /dev/null (controller $ctl, ready $ready; $leaks)" \
+    '[ -n "$ctl" ] && [ "${ready#pipe:}" != "$ready" ] && [ -z "$leaks" ] && [ "$(pgrep -P "$ctl" | wc -l)" = 2 ]'
 
 req POST /v1/functions/hello/invoke -d '{"name":"ada"}'
 check invoke "200 {hello: ada}, warm" \
