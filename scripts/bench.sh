@@ -37,7 +37,7 @@ WORK=$(mktemp -d /tmp/fnbox-bench.XXXXXX) || exit 1
 trap 'rm -rf "$WORK"' EXIT
 log() { printf 'bench: %s\n' "$*" >&2; }
 
-for p in timeit getppid_loop readfile spawn; do
+for p in timeit getppid_loop readfile spawn answer_ms; do
     if [ ! -x "$BB/$p" ]; then
         echo "bench: $BB/$p is missing; run \`make bench\`" >&2
         exit 1
@@ -283,8 +283,9 @@ for v in "${VARIANTS[@]}"; do # every answer must be the function's
     k=$((k + 1))
 done
 
-# Restore -> response, timed the same way for both (scripts/bench/*_fn.sh): from the start of
-# the restore until the answer is complete. runsc checkpoints a container (runsc_fn.sh prepare
+# Restore -> response, for both (scripts/bench/*_fn.sh): from the start of the restore until
+# the answer is complete (fnbox: on its stdout, by build/bench/answer_ms; runsc: in the output
+# file of its detached container, polled). runsc checkpoints a container (runsc_fn.sh prepare
 # runs the function in an OCI bundle until it waits on stdin, then `runsc checkpoint`).
 RUNSC_FN=$WORK/runsc-fn
 RUNSC_CKPT="n/a"
@@ -397,8 +398,10 @@ echo "checkpoint rows: 'save' is the checkpoint of the function already running 
     "python start and import, then the save). The training run that templates add by default" \
     "(restore once on {}, record the working set) took ${TRAIN_MS:-?} ms in one more run" \
     "(save ${SAVE_MS:-?} ms)."
-echo "restore -> response: scripts/bench/fnbox_fn.sh and runsc_fn.sh (restore start until the" \
-    "answer is complete; runsc restores the container image made by \`runsc checkpoint\`)."
+echo "restore -> response: scripts/bench/fnbox_fn.sh and runsc_fn.sh, from the restore's start" \
+    "until the answer is complete: fnbox's on its stdout (build/bench/answer_ms; the teardown" \
+    "after it is not timed, as an invocation does not wait for it), runsc's in its detached" \
+    "container's output file (polled; runsc restores the image made by \`runsc checkpoint\`)."
 echo "20 fnbox restores of the python image at once: $CONC_MS." 
 echo "CPU per restore of the python image, every process together (scripts/bench/restore_cpu.sh," \
     "system-wide busy time over 40 sequential restores): $RESTORE_CPU." 
