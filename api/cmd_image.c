@@ -659,6 +659,9 @@ static const char restore_usage[] =
     "                        (for warm pools: one empty namespace, made once, for every\n"
     "                        sandbox; making one costs about a millisecond of CPU). Refused if\n"
     "                        it is not a network namespace or is this process's own\n"
+    "  --empty-root-fd N     the Sentry joins the mount namespace open on fd N, whose root\n"
+    "                        must be an empty read-only directory (checked), instead of making\n"
+    "                        its own (for warm pools: one made once serves every sandbox)\n"
     "  --lazy                do not load and map the memory the program had touched before it\n"
     "                        runs (the default, also --prefault), but fault it back in as it is\n"
     "                        touched: less work up front for a big image of which a request\n"
@@ -685,6 +688,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"mount", required_argument, NULL, 'm'},
         {"ready-fd", required_argument, NULL, 'R'},
         {"netns-fd", required_argument, NULL, 'E'},
+        {"empty-root-fd", required_argument, NULL, 'O'},
         {"prefault", no_argument, NULL, 'F'},
         {"lazy", no_argument, NULL, 'L'},
         {"no-image-mounts", no_argument, NULL, 'N'},
@@ -756,6 +760,15 @@ int fb_cmd_restore(int argc, char **argv)
             if (fb_sandbox_check_netns((int)v, &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
             cfg.netns_fd = (int)v;
+            break;
+        case 'O':
+            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||
+                fcntl((int)v, F_GETFD) < 0)
+                return fb_cli_usage_error(restore_usage,
+                                          "--empty-root-fd: expected an open fd >= 3");
+            if (fb_sandbox_check_mntns((int)v, &err) < 0)
+                return fb_cli_usage_error(restore_usage, err.msg);
+            cfg.root_ns_fd = (int)v;
             break;
         case 'F':
             cfg.kernel.prefault = true;

@@ -22,6 +22,9 @@ struct fb_sandbox_config {
                           * -1 = none */
     int netns_fd;        /* above 2: the Sentry (and Gofer) join this network namespace
                           * instead of the Sentry making a new one (fb_sandbox_check_netns) */
+    int root_ns_fd;      /* above 2: the Sentry joins this mount namespace, whose root must be
+                          * an empty read-only directory (checked), instead of making its own
+                          * empty root (fb_sandbox_empty_root_ns) */
 };
 
 struct fb_sandbox {
@@ -38,6 +41,13 @@ int fb_sandbox_check_netns(int fd, struct fb_error *err);
 /* A new network namespace with nothing in it, open O_CLOEXEC (made by a short-lived thread:
  * the caller stays where it is), or -1 with err set. */
 int fb_sandbox_empty_netns(struct fb_error *err);
+
+/* A mount namespace whose root is an empty read-only tmpfs (the Sentry's root), open
+ * O_CLOEXEC: made by a short-lived child process, or -1 with err set. */
+int fb_sandbox_empty_root_ns(struct fb_error *err);
+/* Is fd a mount namespace (for root_ns_fd)? Whether its root is empty and read-only, the Sentry
+ * checks once inside. 0 or -1 with err saying why not. */
+int fb_sandbox_check_mntns(int fd, struct fb_error *err);
 
 /* Start the Gofer and the Sentry. Returns 0 or -1 with err set. */
 int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,

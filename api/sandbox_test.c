@@ -179,6 +179,17 @@ static void test_netns_check(void)
     FBT_CHECK(strstr(err.msg, "not a namespace") != NULL);
     close(p[0]);
     close(p[1]);
+    /* The Sentry's shared empty root: a mount namespace (a network one is refused). */
+    {
+        int root = fb_sandbox_empty_root_ns(&err);
+        FBT_CHECK(root > 2);
+        FBT_CHECK_EQ(fb_sandbox_check_mntns(root, &err), 0);
+        FBT_CHECK_EQ(fb_sandbox_check_mntns(ns, &err), -1);
+        FBT_CHECK(strstr(err.msg, "not a mount namespace") != NULL);
+        FBT_CHECK(fstat(root, &a) == 0 && fstat(mnt, &b) == 0 && a.st_ino != b.st_ino);
+        if (root >= 0)
+            close(root);
+    }
     close(mnt);
     close(own);
     close(ns);

@@ -54,7 +54,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
-    char *argv[10]; /* options go before IMAGE */
+    char *argv[12]; /* options go before IMAGE */
     int argc = 0;
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
@@ -70,6 +70,10 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     if (s->netns_fd >= 0) { /* fd 4 in the child */
         argv[argc++] = "--netns-fd";
         argv[argc++] = "4";
+    }
+    if (s->rootns_fd >= 0) { /* fd 5 in the child */
+        argv[argc++] = "--empty-root-fd";
+        argv[argc++] = "5";
     }
     if (memory_mb != override_from) {
         argv[argc++] = "--memory";
@@ -90,15 +94,18 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
         signal(SIGPIPE, SIG_DFL);
-        int ns = s->netns_fd >= 0 ? fcntl(s->netns_fd, F_DUPFD, 10) : -1; /* clear of 0-4 */
+        int ns = s->netns_fd >= 0 ? fcntl(s->netns_fd, F_DUPFD, 10) : -1; /* clear of 0-5 */
+        int root = s->rootns_fd >= 0 ? fcntl(s->rootns_fd, F_DUPFD, 10) : -1;
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(er[1], 2);
         dup2(rd[1], 3);
-        if (ns >= 0)
-            dup2(ns, 4);
-        syscall(SYS_close_range, ns >= 0 ? 5 : 4, ~0u, 0);
+        if (ns < 0 || dup2(ns, 4) < 0)
+            close(4);
+        if (root < 0 || dup2(root, 5) < 0)
+            close(5);
+        syscall(SYS_close_range, 6, ~0u, 0);
         execv(argv[0], argv);
         _exit(125);
     }

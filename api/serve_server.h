@@ -58,6 +58,8 @@ struct fb_server {
     bool manager_started;
     int wake_fd;               /* eventfd: wakes the pool manager */
     int netns_fd; /* one empty network namespace every sandbox joins (-1: each makes its own) */
+    int rootns_fd; /* one mount namespace with an empty root every Sentry joins (-1: each
+                    * makes its own) */
     pthread_mutex_t save_lock; /* serialises registry writes */
     char registry_path[4096];
     char images_dir[4096], code_dir[4096], tmp_dir[4096];

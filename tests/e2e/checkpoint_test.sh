@@ -496,6 +496,13 @@ t netns_fd_not_ns "--netns-fd with a plain file is refused (2)" \
 fx '' restore --netns-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t netns_fd_host "--netns-fd with the caller's own network namespace is refused (2)" \
     bash -c '[ "$0" = 2 ] && grep -q "own network namespace" <<<"$1"' "$status" "$err"
+# --empty-root-fd: the Sentry checks the root it joins (the serve tests cover the real one).
+fx '' restore --empty-root-fd 8 "$tmp/sh.img" 8</proc/self/ns/mnt
+t empty_root_fd_host "--empty-root-fd with the host's mount namespace: refused by the Sentry (125)" \
+    bash -c '[ "$0" = 125 ] && grep -q "not an empty read-only directory" <<<"$1"' "$status" "$err"
+fx '' restore --empty-root-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
+t empty_root_fd_not_mnt "--empty-root-fd with a network namespace is refused (2)" \
+    bash -c '[ "$0" = 2 ] && grep -q "not a mount namespace" <<<"$1"' "$status" "$err"
 fx '' restore --help
 t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"
 fx '' checkpoint --template python -o "$tmp/x.img"

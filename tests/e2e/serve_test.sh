@@ -178,6 +178,12 @@ netns=$(for p in $(pgrep -f -- "$state/" | grep -vx "$srv_pid"); do
 done | sort | uniq -c)
 check shared_netns "one network namespace for the pool's Sentries and Gofers, not the host's ($netns)" \
     '[ "$(wc -l <<<"$netns")" = 1 ] && [ "$(awk "{print \$1}" <<<"$netns")" -ge 4 ] && [ "$(awk "{print \$2}" <<<"$netns")" != "$(readlink /proc/self/ns/net)" ]'
+# ... and one mount namespace (an empty read-only root) for the pools' Sentries, not the host's.
+mntns=$(for p in $(pgrep -f -- "$state/" | grep -vx "$srv_pid"); do
+    [ "$(cat /proc/$p/comm 2>/dev/null)" = fnbox-sentry ] && readlink /proc/$p/ns/mnt
+done | sort | uniq -c)
+check shared_empty_root "one mount namespace for the pool's Sentries, not the host's ($mntns)" \
+    '[ "$(wc -l <<<"$mntns")" = 1 ] && [ "$(awk "{print \$1}" <<<"$mntns")" -ge 2 ] && [ "$(awk "{print \$2}" <<<"$mntns")" != "$(readlink /proc/self/ns/mnt)" ]'
 # fd hygiene: only the controller holds its ready pipe (a Sentry or Gofer writing "exit 0" on
 # it would end an invocation early); the Gofer does not hold the request and response pipes.
 ctl=$(pgrep -P "$srv_pid" -f -- "restore .*$state/" | head -1)
