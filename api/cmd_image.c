@@ -26,6 +26,7 @@
 #include "api/image_meta.h"
 #include "api/sandbox.h"
 #include "kernel/util/log.h"
+#include "kernel/mm/mm_save.h"
 #include "snapshot/image.h"
 #include "snapshot/state.h"
 
@@ -176,6 +177,7 @@ static int checkpoint_error(int rc, const char *msg)
 
 #define TRAIN_EVENT_MAX 65536
 #define TRAIN_TIMEOUT_MS 10000 /* at most; normally the function's own limit plus 2 s */
+#define RENUMBER_MAX_PAGES (64u << 10) /* 256 MiB of pages held while renumbering an image */
 
 /* The image's hot pages from a training run, increasing (fb_mm_ws_write). */
 struct hot_pages {
@@ -283,7 +285,24 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
     {
         struct hot_pages hp = {(const uint64_t *)(ws + 8 + wslen), (len - 8 - wslen) / 8};
         int64_t t0 = fb_host_mono_ns();
-        int r = hp.n ? fb_image_rechunk(img_fd, is_hot, &hp, &err) : 0;
+        struct fb_image_rewrite rw = {.hot = is_hot, .arg = &hp};
+        uint64_t *order = NULL;
+        size_t norder = 0;
+        int r;
+        /* Hot pages first, contiguous (kernel/mm/mm_save.h); without an order (an image too
+         * big to hold in memory here, or a table that does not read), only regrouped. */
+        if (hp.n && fb_memfile_renumber_order(img_fd, hp.p, hp.n, &order, &norder, &err) == 0 &&
+            norder <= RENUMBER_MAX_PAGES) {
+            rw.order = order;
+            rw.norder = norder;
+            rw.raw = fb_memfile_renumber_raw;
+            rw.raw_arg = &rw;
+            rw.add_name = "pagemap";
+            rw.add_data = order;
+            rw.add_len = norder * sizeof(*order);
+        }
+        r = hp.n ? fb_image_rewrite(img_fd, &rw, &err) : 0;
+        free(order);
         if (r == -2) {
             snprintf(damaged, damaged_len, "%s", err.msg);
             goto out;
@@ -292,8 +311,8 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
             fb_warn("grouping the image's memory by working set: %s (restores decompress "
                     "more)", err.msg);
         else
-            fb_dbg("memory regrouped around %zu hot pages in %.1f ms", hp.n,
-                   (fb_host_mono_ns() - t0) / 1e6);
+            fb_dbg("memory regrouped around %zu hot pages%s in %.1f ms", hp.n,
+                   rw.norder ? ", renumbered to come first" : "", (fb_host_mono_ns() - t0) / 1e6);
     }
     if (fb_image_append_raw(img_fd, "workingset", ws + 8, (size_t)wslen, &err) < 0)
         fb_warn("adding the working set to the image: %s", err.msg);

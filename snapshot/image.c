@@ -1179,16 +1179,18 @@ int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
 
 struct rechunk_ctx {
     struct fb_image_writer *w;
-    bool (*hot)(uint64_t page, void *arg);
-    void *arg;
+    const struct fb_image_rewrite *rw;
     bool have, last_hot;
     struct fb_error *err;
+    /* renumbering: (old page, new page) sorted by old; the pages by new number - 1 */
+    uint64_t (*pairs)[2];
+    uint8_t *pages;
+    bool *stored;
 };
 
-static int rechunk_page(uint64_t index, const void *page, void *arg)
+static int emit_page(struct rechunk_ctx *c, uint64_t old, uint64_t index, const void *page)
 {
-    struct rechunk_ctx *c = arg;
-    bool h = c->hot(index, c->arg);
+    bool h = c->rw->hot && c->rw->hot(old, c->rw->arg);
 
     if (c->have && h != c->last_hot && fb_image_memory_break(c->w, c->err) < 0)
         return -1;
@@ -1197,8 +1199,68 @@ static int rechunk_page(uint64_t index, const void *page, void *arg)
     return fb_image_memory_page(c->w, index, page, c->err);
 }
 
+static int cmp_pair(const void *a, const void *b)
+{
+    uint64_t x = ((const uint64_t *)a)[0], y = ((const uint64_t *)b)[0];
+    return x < y ? -1 : x > y;
+}
+
+static int rechunk_page(uint64_t index, const void *page, void *arg)
+{
+    struct rechunk_ctx *c = arg;
+    uint64_t key[2] = {index, 0}, (*hit)[2];
+
+    if (!c->pairs)
+        return emit_page(c, index, index, page);
+    hit = bsearch(key, c->pairs, c->rw->norder, sizeof(*c->pairs), cmp_pair);
+    if (!hit)
+        return fb_error_set(c->err, EINVAL, "image: renumbering: stored page %lu not in the order",
+                            (unsigned long)index);
+    memcpy(c->pages + ((*hit)[1] - 1) * PAGE, page, PAGE);
+    c->stored[(*hit)[1] - 1] = true;
+    return 0;
+}
+
+/* A memory section, renumbered: every stored page collected, then written in the new order. */
+static int rewrite_memory(struct fb_image_reader *r, const char *name, struct rechunk_ctx *c)
+{
+    const struct fb_image_rewrite *rw = c->rw;
+    size_t i;
+
+    c->have = false;
+    if (rw->norder) {
+        c->pairs = malloc(rw->norder * sizeof(*c->pairs));
+        c->pages = malloc(rw->norder * PAGE);
+        c->stored = calloc(rw->norder, sizeof(*c->stored));
+        if (!c->pairs || !c->pages || !c->stored)
+            return fb_error_set(c->err, ENOMEM, "image: renumbering: out of memory");
+        for (i = 0; i < rw->norder; i++) {
+            c->pairs[i][0] = rw->order[i];
+            c->pairs[i][1] = i + 1;
+        }
+        qsort(c->pairs, rw->norder, sizeof(*c->pairs), cmp_pair);
+        for (i = 1; i < rw->norder; i++)
+            if (c->pairs[i][0] == c->pairs[i - 1][0])
+                return fb_error_set(c->err, EINVAL, "image: renumbering: page %lu twice",
+                                    (unsigned long)c->pairs[i][0]);
+    }
+    if (fb_image_memory_begin(c->w, name, c->err) < 0 ||
+        fb_image_read_memory(r, name, rechunk_page, c, c->err) < 0)
+        return -1;
+    for (i = 0; rw->norder && i < rw->norder; i++)
+        if (c->stored[i] && emit_page(c, rw->order[i], i + 1, c->pages + i * PAGE) < 0)
+            return -1;
+    return fb_image_memory_end(c->w, c->err);
+}
+
 int fb_image_rechunk(int fd, bool (*hot)(uint64_t page, void *arg), void *arg,
                      struct fb_error *err)
+{
+    struct fb_image_rewrite rw = {.hot = hot, .arg = arg};
+    return fb_image_rewrite(fd, &rw, err);
+}
+
+int fb_image_rewrite(int fd, const struct fb_image_rewrite *rw, struct fb_error *err)
 {
     struct fb_image_reader *r = NULL;
     struct fb_image_writer *w = NULL;
@@ -1228,23 +1290,31 @@ int fb_image_rechunk(int fd, bool (*hot)(uint64_t page, void *arg), void *arg,
     for (i = 0; i < r->nsec; i++) {
         const struct fb_image_section_info *s = &r->sec[i];
         if (s->kind == FB_IMAGE_SECTION_MEMORY) {
-            struct rechunk_ctx c = {.w = w, .hot = hot, .arg = arg, .err = err};
-            if (fb_image_memory_begin(w, s->name, err) < 0 ||
-                fb_image_read_memory(r, s->name, rechunk_page, &c, err) < 0 ||
-                fb_image_memory_end(w, err) < 0)
+            struct rechunk_ctx c = {.w = w, .rw = rw, .err = err};
+            int k = rewrite_memory(r, s->name, &c);
+            free(c.pairs);
+            free(c.pages);
+            free(c.stored);
+            if (k < 0)
                 goto out;
         } else {
-            void *data;
-            size_t len;
+            void *data, *repl = NULL;
+            size_t len, rlen = 0;
             int k;
             if (fb_image_read_raw(r, s->name, &data, &len, err) < 0)
                 goto out;
-            k = fb_image_add_raw(w, s->name, data, len, err);
+            k = rw->raw ? rw->raw(s->name, data, len, &repl, &rlen, rw->raw_arg, err) : 0;
+            if (k == 0)
+                k = repl ? fb_image_add_raw(w, s->name, repl, rlen, err)
+                         : fb_image_add_raw(w, s->name, data, len, err);
             free(data);
+            free(repl);
             if (k < 0)
                 goto out;
         }
     }
+    if (rw->add_name && fb_image_add_raw(w, rw->add_name, rw->add_data, rw->add_len, err) < 0)
+        goto out;
     i = fb_image_writer_commit(w, err); /* frees w, closes wfd */
     w = NULL;
     if (i < 0 || fstat(mfd, &st) != 0 ||

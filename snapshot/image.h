@@ -77,6 +77,26 @@ int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
  * damaged: for a file not yet renamed into place). */
 int fb_image_rechunk(int fd, bool (*hot)(uint64_t page, void *arg), void *arg,
                      struct fb_error *err);
+/* The general form: how fb_image_rewrite changes the image. */
+struct fb_image_rewrite {
+    /* Memory sections: chunks split where hot(page) changes (page: the old number). */
+    bool (*hot)(uint64_t page, void *arg);
+    void *arg;
+    /* Memory sections renumbered: old page order[i] becomes page i + 1 (every stored page must
+     * be in it); norder 0 keeps the numbers. */
+    const uint64_t *order;
+    size_t norder;
+    /* Raw sections: *out (malloc'd) replaces a section's content, NULL keeps it. */
+    int (*raw)(const char *name, const void *in, size_t len, void **out, size_t *outlen,
+               void *arg, struct fb_error *err);
+    void *raw_arg;
+    /* One raw section added at the end (NULL: none). */
+    const char *add_name;
+    const void *add_data;
+    size_t add_len;
+};
+/* Same contract as fb_image_rechunk. */
+int fb_image_rewrite(int fd, const struct fb_image_rewrite *rw, struct fb_error *err);
 /* Write the header and section table, fsync, rename into place. Frees w either way. */
 int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err);
 void fb_image_writer_abort(struct fb_image_writer *w);

@@ -395,6 +395,107 @@ static void test_rechunk(void)
     free(after);
 }
 
+/* Renumbering: the pages come back under their new numbers, the raw hook replaces a section,
+ * the added section is there; a stored page the order leaves out fails and changes nothing. */
+static int renumber_raw(const char *name, const void *in, size_t len, void **out,
+                        size_t *outlen, void *arg, struct fb_error *err)
+{
+    (void)in;
+    (void)len;
+    (void)arg;
+    (void)err;
+    if (strcmp(name, "refs") != 0)
+        return 0;
+    *out = strdup("new");
+    *outlen = 3;
+    return 0;
+}
+
+static int which_page(uint64_t index, const void *page, void *arg)
+{
+    uint64_t *got = arg; /* got[i]: which old page's content page i + 1 holds */
+    for (uint64_t k = 0; k < 100; k++)
+        if (memcmp(page, pages + k * 4096, 4096) == 0)
+            got[index - 1] = k + 10;
+    return 0;
+}
+
+static bool hot_even(uint64_t page, void *arg)
+{
+    (void)arg;
+    return page % 2 == 0;
+}
+
+static void test_rewrite_renumber(void)
+{
+    struct fb_image_writer *w;
+    struct fb_image_reader *r;
+    struct fb_image_chunk *chunks;
+    struct fb_error err = {0};
+    uint64_t order[100], got[100] = {0}, p;
+    size_t n, i, len, k = 0;
+    void *data;
+    int fd;
+
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "refs", "old", 3, &err), 0);
+    FBT_CHECK_EQ(fb_image_memory_begin(w, "memory", &err), 0);
+    for (p = 10; p < 110; p++)
+        FBT_CHECK_EQ(fb_image_memory_page(w, p, pages + (p - 10) * 4096, &err), 0);
+    FBT_CHECK_EQ(fb_image_memory_end(w, &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    /* the even ("hot") pages first, then the odd ones */
+    for (p = 10; p < 110; p += 2)
+        order[k++] = p;
+    for (p = 11; p < 110; p += 2)
+        order[k++] = p;
+    {
+        struct fb_image_rewrite rw = {.hot = hot_even, .order = order, .norder = 100,
+                                      .raw = renumber_raw, .add_name = "map",
+                                      .add_data = order, .add_len = sizeof(order)};
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        FBT_CHECK(fd >= 0);
+        FBT_CHECK_EQ(fb_image_rewrite(fd, &rw, &err), 0);
+        close(fd);
+    }
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_image_read_memory(r, "memory", which_page, got, &err), 0);
+    for (i = 0; i < 100; i++) /* every tenth page is all zeros: not stored */
+        FBT_CHECK_EQ(got[i], (order[i] - 10) % 10 ? order[i] : 0);
+    FBT_CHECK_EQ(fb_image_memory_chunks(r, "memory", &chunks, &n, &err), 0);
+    FBT_CHECK(n <= 20); /* 50 hot then 50 cold pages in runs (not 100 alternating ones) */
+    for (i = 0; i < n; i++) /* no chunk mixes hot and cold */
+        FBT_CHECK(chunks[i].first > 50 || chunks[i].first + chunks[i].n <= 51);
+    free(chunks);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "refs", &data, &len, &err), 0);
+    FBT_CHECK(len == 3 && memcmp(data, "new", 3) == 0);
+    free(data);
+    FBT_CHECK_EQ(fb_image_read_raw(r, "map", &data, &len, &err), 0);
+    FBT_CHECK(len == sizeof(order) && memcmp(data, order, len) == 0);
+    free(data);
+    fb_image_close(r);
+
+    /* An order without page 10: refused, the file as it was. */
+    {
+        struct fb_image_rewrite rw = {.order = order + 1, .norder = 99};
+        struct stat st;
+        uint8_t *before, *after;
+        FBT_CHECK_EQ(stat(path, &st), 0);
+        before = malloc((size_t)st.st_size);
+        after = malloc((size_t)st.st_size);
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        FBT_CHECK(fd >= 0 && before && after);
+        FBT_CHECK_EQ(pread(fd, before, (size_t)st.st_size, 0), st.st_size);
+        FBT_CHECK_EQ(fb_image_rewrite(fd, &rw, &err), -1);
+        FBT_CHECK(strstr(err.msg, "not in the order") != NULL);
+        FBT_CHECK_EQ(pread(fd, after, (size_t)st.st_size, 0), st.st_size);
+        FBT_CHECK(memcmp(before, after, (size_t)st.st_size) == 0);
+        close(fd);
+        free(before);
+        free(after);
+    }
+}
+
 /* The working-set section checker: its layout, and every way it can be wrong. */
 static void test_ws_check(void)
 {
@@ -504,6 +605,7 @@ int main(void)
     FBT_RUN(test_parallel_read);
     FBT_RUN(test_ws_check);
     FBT_RUN(test_rechunk);
+    FBT_RUN(test_rewrite_renumber);
     FBT_RUN(test_truncated_everywhere);
     FBT_RUN(test_random_corruption_never_crashes);
     FBT_RUN(test_crash_safe_write);

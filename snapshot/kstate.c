@@ -2274,9 +2274,11 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
            fb_image_section(img, "workingset");
     if ((lazy ? fb_memfile_load_lazy(&fb_k->mf, img, err) : fb_memfile_load(&fb_k->mf, img, err)) <
             0 ||
+        fb_memfile_remap_load(&fb_k->mf, img, err) < 0 ||
         fb_image_read_raw(img, "kernel", &blob, &len, err) < 0 ||
         (fb_k->opts.prefault && fb_image_section(img, "workingset") &&
          fb_image_read_raw(img, "workingset", &ws, &wslen, err) < 0)) {
+        fb_memfile_remap_end(&fb_k->mf);
         fb_image_close(img);
         free(blob);
         return -1;
@@ -2286,11 +2288,13 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     fb_dbg("image memory %s in %.2f ms (%lu pages)", lazy ? "checked" : "loaded",
            (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
     if (ws && fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) < 0) {
+        fb_memfile_remap_end(&fb_k->mf);
         free(blob);
         free(ws);
         return fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)");
     }
     if (fb_sr_parse(&doc, blob, len) < 0) {
+        fb_memfile_remap_end(&fb_k->mf);
         free(blob);
         free(ws);
         return fb_error_set(err, EINVAL, "image: the kernel state is not valid msgpack");
@@ -2348,6 +2352,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0 ||
         load_futexes(&l, &top) < 0 || load_locks(&l, &top) < 0 || load_timers(&l, &top) < 0)
         goto out;
+    fb_memfile_remap_end(&fb_k->mf); /* every saved page number is translated by now */
     fb_dbg("kernel objects loaded at %.2f ms (files re-walked through the Gofer)",
            (fb_host_mono_ns() - t0) / 1e6);
     if (lazy) {
@@ -2425,6 +2430,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     fb_dbg("kernel restored in %.2f ms (%u processes)", (fb_host_mono_ns() - t0) / 1e6, ntgs);
     rc = 0;
 out:
+    fb_memfile_remap_end(&fb_k->mf);
     if (rc < 0 && l.bad && !err->code)
         bad(&l, "truncated");
     loader_free(&l);

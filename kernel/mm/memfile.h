@@ -38,6 +38,10 @@ struct fb_memfile {
     uint64_t lazy_top;
     _Atomic uint64_t nlazy;
     struct fb_mf_lazy *lz;
+    /* While a restore loads kernel objects from an image whose pages were renumbered
+     * (section "pagemap"): (saved page, page now) pairs sorted by the first, nremap of them. */
+    uint64_t (*remap)[2];
+    size_t nremap;
 };
 
 struct fb_mf_extent {
@@ -93,6 +97,9 @@ extern void (*fb_mf_fatal)(const struct fb_error *err);
 /* A freed page's content is not wanted any more (memfile.c); the lazy state goes with the file. */
 void fb_mf_lazy_forget(struct fb_memfile *mf, uint64_t page, uint64_t n);
 void fb_mf_lazy_release(struct fb_memfile *mf);
+/* The offset that saved memory-file offset `off` (page aligned) has now: itself, unless the
+ * image's pages were renumbered; UINT64_MAX for a page the renumbering does not name. */
+uint64_t fb_mf_saved_off(const struct fb_memfile *mf, uint64_t off);
 
 /* Bytes of memory the host actually holds for the file (touched pages). */
 uint64_t fb_mf_resident_bytes(const struct fb_memfile *mf);

@@ -427,6 +427,149 @@ void fb_mf_lazy_release(struct fb_memfile *mf)
     mf->lazy = NULL;
 }
 
+/* ---- renumbering --------------------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool in_sorted(const uint64_t *v, size_t n, uint64_t x)
+{
+    return bsearch(&x, v, n, sizeof(*v), cmp_u64) != NULL;
+}
+
+int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
+                              size_t *n, struct fb_error *err)
+{
+    struct fb_image_reader *r;
+    uint8_t *refs = NULL;
+    uint64_t *o = NULL, p;
+    size_t len, i, k = 0, nrefs;
+    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+    if (dfd < 0)
+        return fb_error_set(err, errno, "image: %s", strerror(errno));
+    if (fb_image_fdopen(dfd, "image", &r, err) < 0) /* takes dfd */
+        return -1;
+    if (fb_image_read_raw(r, "pagerefs", (void **)&refs, &len, err) < 0) {
+        fb_image_close(r);
+        return -1;
+    }
+    fb_image_close(r);
+    nrefs = len / 12;
+    if (len % 12 || !(o = malloc((nrefs ? nrefs : 1) * sizeof(*o)))) {
+        free(refs);
+        return fb_error_set(err, len % 12 ? EINVAL : ENOMEM, "image: page reference table");
+    }
+    /* Two passes over the (increasing) table: the hot pages, then the others. */
+    for (int pass = 0; pass < 2; pass++)
+        for (i = 0; i < nrefs; i++) {
+            memcpy(&p, refs + i * 12, 8);
+            if (in_sorted(hot, nhot, p) == (pass == 0))
+                o[k++] = p;
+        }
+    free(refs);
+    *order = o;
+    *n = k;
+    return 0;
+}
+
+int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void **out,
+                            size_t *outlen, void *arg, struct fb_error *err)
+{
+    const struct fb_image_rewrite *rw = arg;
+    uint64_t (*pairs)[2];
+    uint8_t *o;
+    size_t i, n = len / 12;
+
+    if (strcmp(name, "pagerefs") != 0 || !rw->norder)
+        return 0;
+    if (len % 12 || n != rw->norder)
+        return fb_error_set(err, EINVAL, "image: renumbering: %zu referenced pages, %zu ordered",
+                            n, rw->norder);
+    pairs = malloc((n ? n : 1) * sizeof(*pairs));
+    o = malloc(len ? len : 1);
+    if (!pairs || !o) {
+        free(pairs);
+        free(o);
+        return fb_error_set(err, ENOMEM, "out of memory");
+    }
+    for (i = 0; i < n; i++) {
+        pairs[i][0] = rw->order[i];
+        pairs[i][1] = i + 1;
+    }
+    qsort(pairs, n, sizeof(*pairs), cmp_u64); /* by the first u64: the old page */
+    /* Every record to its new page; the order is increasing in new pages by construction. */
+    for (i = 0; i < n; i++) {
+        uint64_t old, key[2], (*hit)[2];
+        memcpy(&old, (const uint8_t *)in + i * 12, 8);
+        key[0] = old;
+        hit = bsearch(key, pairs, n, sizeof(*pairs), cmp_u64);
+        if (!hit) {
+            free(pairs);
+            free(o);
+            return fb_error_set(err, EINVAL, "image: renumbering: page %lu not in the order",
+                                (unsigned long)old);
+        }
+        memcpy(o + ((*hit)[1] - 1) * 12, &(*hit)[1], 8);
+        memcpy(o + ((*hit)[1] - 1) * 12 + 8, (const uint8_t *)in + i * 12 + 8, 4);
+    }
+    free(pairs);
+    *out = o;
+    *outlen = len;
+    return 0;
+}
+
+int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
+{
+    uint8_t *map = NULL;
+    size_t len, n, i;
+
+    if (!fb_image_section(r, "pagemap"))
+        return 0;
+    if (fb_image_read_raw(r, "pagemap", (void **)&map, &len, err) < 0)
+        return -1;
+    n = len / 8;
+    if (len % 8 || n >= mf->top || !(mf->remap = malloc((n ? n : 1) * sizeof(*mf->remap)))) {
+        free(map);
+        return fb_error_set(err, len % 8 || n >= mf->top ? EINVAL : ENOMEM,
+                            "corrupt image (page map)");
+    }
+    for (i = 0; i < n; i++) {
+        memcpy(&mf->remap[i][0], map + i * 8, 8);
+        mf->remap[i][1] = i + 1;
+    }
+    free(map);
+    qsort(mf->remap, n, sizeof(*mf->remap), cmp_u64);
+    for (i = 0; i < n; i++)
+        if (mf->remap[i][0] == 0 || mf->remap[i][0] >= (mf->size >> FB_PAGE_SHIFT) ||
+            (i && mf->remap[i][0] == mf->remap[i - 1][0])) {
+            fb_memfile_remap_end(mf);
+            return fb_error_set(err, EINVAL, "corrupt image (page map)");
+        }
+    mf->nremap = n;
+    return 0;
+}
+
+void fb_memfile_remap_end(struct fb_memfile *mf)
+{
+    free(mf->remap);
+    mf->remap = NULL;
+    mf->nremap = 0;
+}
+
+uint64_t fb_mf_saved_off(const struct fb_memfile *mf, uint64_t off)
+{
+    uint64_t key[2] = {off >> FB_PAGE_SHIFT, 0}, (*hit)[2];
+
+    if (!mf->remap)
+        return off;
+    hit = bsearch(key, mf->remap, mf->nremap, sizeof(*mf->remap), cmp_u64);
+    return hit ? ((*hit)[1] << FB_PAGE_SHIFT) | (off & (PAGE - 1)) : UINT64_MAX;
+}
+
 /* ---- address spaces ---------------------------------------------------------------------- */
 
 void fb_mm_save(struct fb_mm *mm, struct fb_sw *w, uint64_t (*map_id)(struct fb_mappable *, void *),
@@ -567,7 +710,9 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
         *r->err = true;
     for (i = 0; i + 1 < ps.n && !*r->err; i += 2) {
         uint64_t vpn = fb_sr_u64(&ps), pte = fb_sr_u64(&ps) & ~FB_PTE_MAPPED;
-        uint64_t page = pte >> FB_PAGE_SHIFT;
+        uint64_t page;
+        pte = pte ? fb_mf_saved_off(mf, pte) : 0; /* the page's number now (flags kept) */
+        page = pte >> FB_PAGE_SHIFT;
         if (*r->err || !pte || page == 0 || page >= mf->top || !mf->refs[page] ||
             vpn >= (FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) || fb_radix_set(&mm->pt, vpn, pte) < 0) {
             *r->err = true;
@@ -639,12 +784,6 @@ static size_t sort_unique(uint64_t *a, size_t n)
         if (!u || a[u - 1] != a[j])
             a[u++] = a[j];
     return u;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int put_all(int fd, const void *p, size_t len)

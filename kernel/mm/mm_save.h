@@ -26,6 +26,27 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
 int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err);
 
+/* ---- renumbering (image sections "pagemap", rewritten "pagerefs" and "memory") ------------------
+ * After the training run, `fnbox checkpoint` renumbers the image's memory-file pages so that the
+ * hot ones (touched by the invocation) come first, contiguous: a restore then fills them from a
+ * few long chunks instead of hundreds of one- or two-page ones (hot and cold pages interleave
+ * in the order they were allocated). The kernel state keeps the old numbers; the section
+ * "pagemap" lists the old page of each new one (u64 each: new page i + 1 was old page
+ * map[i]), and a restore translates every page it loads from the kernel state
+ * (fb_mf_saved_off). */
+
+/* The new order of the image open on fd: every page its reference table names, the hot ones
+ * (increasing list, old numbers) first, each group in increasing order. malloc'd. */
+int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
+                              size_t *n, struct fb_error *err);
+/* fb_image_rewrite's raw hook for it: rewrites "pagerefs" in the new numbers (arg: the
+ * struct fb_image_rewrite, whose order is used). */
+int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void **out,
+                            size_t *outlen, void *arg, struct fb_error *err);
+/* Restore: read the image's "pagemap" (if any) into mf's translation; end drops it. */
+int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
+void fb_memfile_remap_end(struct fb_memfile *mf);
+
 /* An address space: layout fields, VMAs (backing objects by id from map_id) and the page
  * table. */
 void fb_mm_save(struct fb_mm *mm, struct fb_sw *w,

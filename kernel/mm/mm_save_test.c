@@ -1,6 +1,8 @@
 /* Unit tests for memory save/restore: an address space with anonymous, copy-on-write shared
  * and zero pages goes through an image into a fresh memory file and comes back identical. */
 #include "fbtest.h"
+
+#include <fcntl.h>
 #include "kernel/mm/mm_save.h"
 
 #include <stdbool.h>
@@ -186,6 +188,78 @@ static void test_lazy_load(void)
     fb_memfile_destroy(&mf3);
 }
 
+/* Renumbering: the order puts the hot pages first; after the rewrite page k's content and
+ * reference count are at its new number, and a restore translates saved numbers (an unknown
+ * one to UINT64_MAX); a hostile page map is refused. */
+static void test_renumber(void)
+{
+    struct fb_memfile mf1, mf2;
+    struct fb_error err = {0};
+    char path[] = "/tmp/fnbox-mmsave-XXXXXX";
+    uint64_t hot[] = {5, 17, 30}, *order = NULL, p;
+    size_t n = 0;
+    int fd = mkstemp(path), good = 0;
+    struct fb_image_reader *r;
+
+    FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_mf_alloc(&mf1, 40), 4096); /* pages 1..40, page k holds k */
+    for (p = 1; p <= 40; p++)
+        ((uint64_t *)fb_mf_ptr(&mf1, p * 4096))[9] = p;
+    fb_mf_get(&mf1, 17 * 4096, 1); /* two references */
+    close(fd);
+    save_to(&mf1, path);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    FBT_CHECK_EQ(fb_memfile_renumber_order(fd, hot, 3, &order, &n, &err), 0);
+    FBT_CHECK_EQ(n, 40);
+    FBT_CHECK(n == 40 && order[0] == 5 && order[1] == 17 && order[2] == 30 && order[3] == 1 &&
+              order[39] == 40);
+    {
+        struct fb_image_rewrite rw = {.order = order, .norder = n,
+                                      .raw = fb_memfile_renumber_raw, .add_name = "pagemap",
+                                      .add_data = order, .add_len = n * 8};
+        rw.raw_arg = &rw;
+        FBT_CHECK_EQ(fb_image_rewrite(fd, &rw, &err), 0);
+    }
+    close(fd);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load(&mf2, r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_remap_load(&mf2, r, &err), 0);
+    fb_image_close(r);
+    for (p = 1; p <= 40; p++) {
+        uint64_t now = fb_mf_saved_off(&mf2, p * 4096);
+        good += now < (41 << 12) && ((uint64_t *)fb_mf_ptr(&mf2, now))[9] == p &&
+                fb_mf_refs(&mf2, now) == (p == 17 ? 2u : 1u);
+    }
+    FBT_CHECK_EQ(good, 40);
+    FBT_CHECK_EQ(fb_mf_saved_off(&mf2, 5 * 4096), 1 * 4096);  /* hot: first */
+    FBT_CHECK_EQ(fb_mf_saved_off(&mf2, 30 * 4096 + 3), 3 * 4096 + 3); /* flags kept */
+    FBT_CHECK_EQ(fb_mf_saved_off(&mf2, 41 * 4096), UINT64_MAX);
+    fb_memfile_remap_end(&mf2);
+    FBT_CHECK_EQ(fb_mf_saved_off(&mf2, 41 * 4096), 41 * 4096);
+    free(order);
+    /* A page map naming a page twice: corrupt. */
+    {
+        uint64_t twice[2] = {3, 3};
+        unlink(path);
+        save_to(&mf1, path);
+        fd = open(path, O_RDWR | O_CLOEXEC);
+        FBT_CHECK_EQ(fb_image_append_raw(fd, "pagemap", twice, sizeof(twice), &err), 0);
+        close(fd);
+    }
+    fb_memfile_destroy(&mf2);
+    FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load(&mf2, r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_remap_load(&mf2, r, &err), -1);
+    FBT_CHECK(strstr(err.msg, "page map") != NULL);
+    FBT_CHECK(mf2.remap == NULL);
+    fb_image_close(r);
+    unlink(path);
+    fb_memfile_destroy(&mf1);
+    fb_memfile_destroy(&mf2);
+}
+
 static void test_refuses_bad_pagerefs(void)
 {
     struct fb_memfile mf;
@@ -224,5 +298,6 @@ int main(void)
     FBT_RUN(test_mm_round_trip);
     FBT_RUN(test_refuses_bad_pagerefs);
     FBT_RUN(test_lazy_load);
+    FBT_RUN(test_renumber);
     FBT_EXIT();
 }

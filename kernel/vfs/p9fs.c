@@ -905,7 +905,7 @@ int fb_p9fs_cache_load(struct fb_inode *ino, struct fb_sr *r)
     if (*r->err || s.n % 2)
         return -EINVAL;
     for (i = 0; i < s.n; i += 2) {
-        uint64_t idx = fb_sr_u64(&s), off = fb_sr_u64(&s);
+        uint64_t idx = fb_sr_u64(&s), off = fb_mf_saved_off(&fb_k->mf, fb_sr_u64(&s));
         if (*r->err || off % FB_PAGE_SIZE || off >= fb_k->mf.size || !fb_mf_refs(&fb_k->mf, off) ||
             fb_radix_get(&pi->cache, idx))
             return -EINVAL;

@@ -1324,7 +1324,7 @@ struct fb_inode *fb_tmpfs_load_inode(struct fb_sb *sb, struct fb_inode *existing
         if (*r->err || s.n % 2)
             goto bad;
         for (i = 0; i < s.n; i += 2) {
-            uint64_t idx = fb_sr_u64(&s), off = fb_sr_u64(&s);
+            uint64_t idx = fb_sr_u64(&s), off = fb_mf_saved_off(&fb_k->mf, fb_sr_u64(&s));
             /* The memory file was restored with its reference counts: adopt the reference. */
             if (*r->err || off % PAGE || off >= fb_k->mf.size || !fb_mf_refs(&fb_k->mf, off) ||
                 idx > (MAX_FILE_SIZE >> FB_PAGE_SHIFT) || fb_radix_get(&n->pages, idx) ||
