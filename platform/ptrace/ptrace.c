@@ -1013,6 +1013,8 @@ int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error 
         p->free_slots = malloc(STUB_SLOTS * sizeof(int));
     if (!p || !p->free_slots) {
         kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
         close(sv[0]);
         close(pv[0]);
         munmap(pages, (size_t)STUB_SLOTS * 4096);
@@ -1030,6 +1032,8 @@ int fb_ptrace_platform_new(int memfd, struct fb_platform **out, struct fb_error 
             ;
         if (n != 1) {
             kill(pid, SIGKILL);
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
             close(sv[0]);
             close(pv[0]);
             munmap(p->pages, (size_t)STUB_SLOTS * 4096);
