@@ -447,6 +447,17 @@ fx 'after
 ' restore "$tmp/sp.img"
 t socketpair_state "a socketpair keeps its queued bytes and works after a restore" test "$status" = 0 -a "$out" = "before after True"
 
+# Started with stdin (or stdout) closed, fnbox's own fds must not take their numbers: the
+# program gets an empty request, not one of fnbox's files (it used to read the image).
+out=$(timeout -k 5 60 "$FNBOX" restore "$tmp/sh.img" <&- 2>"$tmp/err")
+status=$?
+err=$(cat "$tmp/err")
+t closed_stdin "restore with stdin closed: an empty request" test "$status" = 7 -a "$out" = "got "
+timeout -k 5 60 "$FNBOX" run -- /bin/sh -c 'read x; echo "[$x]" >&2' <&- >&- 2>"$tmp/err"
+status=$?
+t closed_stdio "run with stdin and stdout closed: the program sees end of file" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = "[]" ]' "$status" "$(cat "$tmp/err")"
+
 # --- restore options --------------------------------------------------------------------------------------
 fx '' checkpoint -o "$tmp/loop.img" -- /bin/sh -c 'read x; while :; do :; done'
 fx 'go
