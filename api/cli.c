@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,4 +219,12 @@ int fb_templates_dir(char *out, size_t size)
     }
     snprintf(out, size, "/usr/share/fnbox/templates");
     return stat(out, &st) == 0 ? 0 : -1;
+}
+
+int fb_cli_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            return -1;
+    return 0;
 }

@@ -42,4 +42,9 @@ int fb_cmd_inspect(int argc, char **argv);
  * when none exists. */
 int fb_templates_dir(char *out, size_t size);
 
+/* Started with 0, 1 or 2 closed, the first fds opened (an image, the Gofer's socket, a
+ * listening socket) would take their numbers and be taken for stdio: open /dev/null on each
+ * closed one. First thing in main(). 0, or -1 if that fails. */
+int fb_cli_std_fds(void);
+
 #endif

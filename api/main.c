@@ -77,11 +77,8 @@ static int exec_serve(char **argv)
 
 int main(int argc, char **argv)
 {
-    /* Started with 0, 1 or 2 closed, the first fds fnbox opens (the Gofer's socket, a status
-     * pipe) would take their numbers and be mistaken for stdio; /dev/null keeps them taken. */
-    for (int fd = 0; fd < 3; fd++)
-        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-            return 125;
+    if (fb_cli_std_fds() < 0)
+        return 125;
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;
