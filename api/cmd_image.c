@@ -669,11 +669,12 @@ static const char restore_usage[] =
     "                        --mount, e.g. the code directory): only the default view and the\n"
     "                        --mount options given here. Use it for images you did not make:\n"
     "                        an image can name any host path, read-write\n"
-    "  --ready-fd N          write \"ready\\n\" to fd N once the sandbox is restored and waiting\n"
-    "                        for its request (for warm pools; the host page tables are then\n"
-    "                        filled too, so that nothing is left on the request's path), and\n"
-    "                        \"exit STATUS\\n\" as soon as the program has exited: its output is\n"
-    "                        complete then, before the sandbox is torn down\n"
+    "  --ready-fd N          write \"ready PID\\n\" to fd N once the sandbox is restored and\n"
+    "                        waiting for its request (PID: its Gofer's, whose view a warm pool\n"
+    "                        may give to later restores with --view-fd; the host page tables\n"
+    "                        are then filled too, so that nothing is left on the request's\n"
+    "                        path), and \"exit STATUS\\n\" as soon as the program has exited: its\n"
+    "                        output is complete then, before the sandbox is torn down\n"
     "  --netns-fd N          join the network namespace open on fd N instead of making one\n"
     "                        (for warm pools: one empty namespace, made once, for every\n"
     "                        sandbox; making one costs about a millisecond of CPU). Refused if\n"
@@ -681,6 +682,9 @@ static const char restore_usage[] =
     "  --empty-root-fd N     the Sentry joins the mount namespace open on fd N, whose root\n"
     "                        must be an empty read-only directory (checked), instead of making\n"
     "                        its own (for warm pools: one made once serves every sandbox)\n"
+    "  --view-fd N           the Gofer joins the mount namespace open on fd N: the view that\n"
+    "                        another Gofer of this image built (for warm pools; its root must\n"
+    "                        be a read-only tmpfs, checked) instead of building one\n"
     "  --lazy                do not load and map the memory the program had touched before it\n"
     "                        runs (the default, also --prefault), but fault it back in as it is\n"
     "                        touched: less work up front for a big image of which a request\n"
@@ -708,6 +712,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"ready-fd", required_argument, NULL, 'R'},
         {"netns-fd", required_argument, NULL, 'E'},
         {"empty-root-fd", required_argument, NULL, 'O'},
+        {"view-fd", required_argument, NULL, 'V'},
         {"prefault", no_argument, NULL, 'F'},
         {"lazy", no_argument, NULL, 'L'},
         {"no-image-mounts", no_argument, NULL, 'N'},
@@ -779,6 +784,14 @@ int fb_cmd_restore(int argc, char **argv)
             if (fb_sandbox_check_netns((int)v, &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
             cfg.netns_fd = (int)v;
+            break;
+        case 'V':
+            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||
+                fcntl((int)v, F_GETFD) < 0)
+                return fb_cli_usage_error(restore_usage, "--view-fd: expected an open fd >= 3");
+            if (fb_sandbox_check_mntns((int)v, &err) < 0)
+                return fb_cli_usage_error(restore_usage, err.msg);
+            cfg.view_fd = (int)v;
             break;
         case 'O':
             if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||

@@ -22,7 +22,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -305,6 +307,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
         close(cfg->netns_fd);
     if (cfg->ready_fd > 2)
         close(cfg->ready_fd); /* the controller's report to a warm pool, not the Sentry's */
+    if (cfg->view_fd > 2)
+        close(cfg->view_fd); /* the Gofer's */
     if (cgroup_fd >= 0) {
         /* Join the cpu cgroup before any stub exists: every stub inherits it. */
         if (write(cgroup_fd, "0\n", 2) != 2)
@@ -405,6 +409,24 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     _exit(0);
 }
 
+/* Join the view another Gofer of the same image built (--view-fd), instead of building it
+ * again: a mount namespace whose root must be the view's read-only tmpfs. */
+static int join_view(int fd, struct fb_error *err)
+{
+    struct statfs fs;
+
+    if (setns(fd, CLONE_NEWNS) != 0)
+        return fb_error_set(err, errno, "gofer: joining the given view: %s", strerror(errno));
+    close(fd);
+    if (chdir("/") != 0 || statfs("/", &fs) != 0)
+        return fb_error_set(err, errno, "gofer: the given view: %s", strerror(errno));
+    if (fs.f_type != TMPFS_MAGIC || !(fs.f_flags & ST_RDONLY))
+        return fb_error_set(err, EINVAL,
+                            "gofer: the given mount namespace is not a view (its root is not a "
+                            "read-only tmpfs)");
+    return 0;
+}
+
 /* ---- the Gofer side ---------------------------------------------------------------------------- */
 
 static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config *cfg, int sock,
@@ -442,7 +464,7 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
     int64_t v0 = fb_host_mono_ns();
-    if (fb_gofer_prepare_view(&cfg->gofer, &err) < 0) {
+    if ((cfg->view_fd > 2 ? join_view(cfg->view_fd, &err) : fb_gofer_prepare_view(&cfg->gofer, &err)) < 0) {
         report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
         _exit(1);
     }
@@ -849,8 +871,11 @@ again:
     if (got == sizeof(m) && m.kind == STATUS_RESTORED) {
         sb->restored_ns = fb_host_mono_ns();
         fb_dbg("+%.1f ms: sandbox restored", (sb->restored_ns - cfg->t0_ns) / 1e6);
-        if (cfg->ready_fd >= 0)
-            (void)!write(cfg->ready_fd, "ready\n", 6);
+        if (cfg->ready_fd >= 0) {
+            char line[32];
+            int len = snprintf(line, sizeof(line), "ready %d\n", (int)sb->gofer);
+            (void)!write(cfg->ready_fd, line, (size_t)len);
+        }
         got = 0;
         memset(&m, 0, sizeof(m));
         goto again;

@@ -22,6 +22,9 @@ struct fb_sandbox_config {
                           * -1 = none */
     int netns_fd;        /* above 2: the Sentry (and Gofer) join this network namespace
                           * instead of the Sentry making a new one (fb_sandbox_check_netns) */
+    int view_fd;         /* above 2: the Gofer joins this mount namespace, the view another
+                          * Gofer of the same image built (its root must be a read-only tmpfs,
+                          * checked), instead of building its own */
     int root_ns_fd;      /* above 2: the Sentry joins this mount namespace, whose root must be
                           * an empty read-only directory (checked), instead of making its own
                           * empty root (fb_sandbox_empty_root_ns) */

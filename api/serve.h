@@ -126,6 +126,12 @@ struct fb_image {
     uint64_t size;
     double checkpoint_ms;
     unsigned gen;
+    /* The Gofer's view of this image, taken from the first sandbox restored from it (its
+     * Gofer's mount namespace): every later restore joins it (--view-fd) instead of building
+     * the same view again. */
+    int view_fd;
+    int64_t view_ns; /* when it was taken */
+    bool have_view;
 };
 
 /* One restored sandbox: a `fnbox restore IMAGE --ready-fd 3` child process. */
@@ -138,6 +144,8 @@ struct fb_sb {
     struct fb_function *fn; /* pool sandboxes hold a reference; NULL for one-off ones */
     uint32_t memory_mb;
     int64_t spawn_ns, ready_ns;
+    pid_t gofer;      /* from its ready line (host pid), 0 if not said */
+    bool joined_view; /* its Gofer joined the image's view rather than building one */
     bool reaped;
     int wait_status;
 };

@@ -60,6 +60,8 @@ void fb_image_put(struct fb_server *s, struct fb_image *img)
         unlink(img->path);
         fb_serve_remove_tree(img->code_dir);
     }
+    if (img->have_view)
+        close(img->view_fd);
     free(img->path);
     free(img->code_dir);
     free(img);

@@ -78,9 +78,10 @@ void fb_server_wake(struct fb_server *s);
 
 /* Sandboxes (serve_pool.c). */
 /* `fnbox restore IMAGE --ready-fd 3`, with --memory when memory_mb differs from the image's
- * (override_from). The child dies with the calling thread (PR_SET_PDEATHSIG). */
+ * (override_from), joining the Gofer view view_fd (the caller's, -1: none). The child dies
+ * with the calling thread (PR_SET_PDEATHSIG). */
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          uint32_t override_from, struct fb_error *err);
+                          uint32_t override_from, int view_fd, struct fb_error *err);
 /* Kill (if needed), reap and close; the caller then drops the image reference under the lock. */
 void fb_sb_reap(struct fb_sb *sb);
 void fb_pool_manager_start(struct fb_server *s);

@@ -467,8 +467,8 @@ exec 7>"$tmp/ready"
 fx 'x
 ' restore --ready-fd 7 "$tmp/sh.img"
 exec 7>&-
-t ready_fd "--ready-fd reports ready once restored, then the exit status before the teardown" bash -c '[ "$(cat "$0")" = "ready
-exit $2" ] && [ "$1" = "got x" ]' "$tmp/ready" "$out" "$status"
+t ready_fd "--ready-fd reports ready (and the Gofer's pid) once restored, then the exit status before the teardown" \
+    bash -c '[[ "$(cat "$0")" =~ ^ready\ [0-9]+$'"'"'\n'"'"'exit\ $2$ ]] && [ "$1" = "got x" ]' "$tmp/ready" "$out" "$status"
 # --netns-fd: the Sentry and the Gofer join the given namespace (seen while the sandbox waits
 # for its request); without it the Sentry has one of its own. Refusals: not a namespace, or
 # the caller's own network namespace.
@@ -515,6 +515,13 @@ t empty_root_fd_host "--empty-root-fd with the host's mount namespace: refused b
     bash -c '[ "$0" = 125 ] && grep -q "not an empty read-only directory" <<<"$1"' "$status" "$err"
 fx '' restore --empty-root-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t empty_root_fd_not_mnt "--empty-root-fd with a network namespace is refused (2)" \
+    bash -c '[ "$0" = 2 ] && grep -q "not a mount namespace" <<<"$1"' "$status" "$err"
+# --view-fd: the Gofer checks that what it joins is a view (a read-only tmpfs root).
+fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/mnt
+t view_fd_host "--view-fd with the host's mount namespace: refused by the Gofer (125)" \
+    bash -c '[ "$0" = 125 ] && grep -q "not a view" <<<"$1"' "$status" "$err"
+fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
+t view_fd_not_mnt "--view-fd with a network namespace is refused (2)" \
     bash -c '[ "$0" = 2 ] && grep -q "not a mount namespace" <<<"$1"' "$status" "$err"
 fx '' restore --help
 t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"

@@ -205,6 +205,19 @@ check invoke_headers "queue/restore/run durations and outcome" \
     [ -n "$(hdr x-fnbox-queue-ms)" -a -n "$(hdr x-fnbox-restore-ms)" -a -n "$(hdr x-fnbox-run-ms)" -a "$(hdr x-fnbox-outcome)" = ok ]
 req POST /v1/functions/hello/invoke
 check invoke_empty_event "200 {hello: world}" [ "$code" = 200 -a "$(jget "['hello']")" = world ]
+# After those two invocations the pool refilled: the refills' Gofers joined the view the
+# first ready sandbox of the image built (one mount namespace, not the host's) instead of
+# building their own.
+for _ in $(seq 50); do
+    req GET /v1/functions/hello/pool
+    [ "$(jget "['idle']")" = 2 ] && break
+    sleep 0.1
+done
+views=$(for p in $(pgrep -f -- "$state/images/hello-"); do
+    [ "$(cat /proc/$p/comm 2>/dev/null)" = fnbox-gofer ] && readlink /proc/$p/ns/mnt
+done | sort | uniq -c | sort -rn)
+check shared_view "the refilled Gofers of hello share one view ($views)" \
+    '[ "$(head -1 <<<"$views" | awk "{print \$1}")" -ge 2 ] && [ "$(head -1 <<<"$views" | awk "{print \$2}")" != "$(readlink /proc/self/ns/mnt)" ]'
 req POST /v1/functions/boom/invoke -d '{"n":7}'
 check cold_start "cold header and a restore time" \
     '[ "$(hdr x-fnbox-start)" = cold ] && [ "$(hdr x-fnbox-restore-ms)" != 0.000 ]'
