@@ -300,6 +300,7 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
             rw.add_name = "pagemap";
             rw.add_data = order;
             rw.add_len = norder * sizeof(*order);
+            rw.minor = 1; /* readers of 1.0 must refuse it (snapshot/image.h) */
         }
         r = hp.n ? fb_image_rewrite(img_fd, &rw, &err) : 0;
         free(order);

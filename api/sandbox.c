@@ -93,23 +93,32 @@ static int prepare_stdio(int fd)
 }
 
 /* Replace the root with an empty read-only tmpfs: from here on the Sentry cannot name any host
- * file. Its only ways out are the fds it holds (gofer socket, stdio, memory file). */
-static int enter_empty_root(struct fb_error *err)
+ * file. Its only ways out are the fds it holds (gofer socket, stdio, memory file). System calls
+ * only (a child forked from a threaded server runs it too): 0, or an errno, *what naming the
+ * step that failed. */
+static int empty_root_steps(const char **what)
 {
     const char *dir = "/tmp";
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-        return fb_error_set(err, errno, "making mounts private: %s", strerror(errno));
+        return *what = "making mounts private", errno;
     if (mount("fnbox-sentry", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=0500") !=
         0)
-        return fb_error_set(err, errno, "mounting the Sentry's empty root: %s", strerror(errno));
+        return *what = "mounting the Sentry's empty root", errno;
     if (mkdir("/tmp/old", 0700) != 0 || syscall(SYS_pivot_root, dir, "/tmp/old") != 0)
-        return fb_error_set(err, errno, "pivot_root: %s", strerror(errno));
+        return *what = "pivot_root", errno;
     if (chdir("/") != 0 || umount2("/old", MNT_DETACH) != 0 || rmdir("/old") != 0)
-        return fb_error_set(err, errno, "dropping the host root: %s", strerror(errno));
+        return *what = "dropping the host root", errno;
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
               NULL) != 0)
-        return fb_error_set(err, errno, "making the empty root read-only: %s", strerror(errno));
+        return *what = "making the empty root read-only", errno;
     return 0;
+}
+
+static int enter_empty_root(struct fb_error *err)
+{
+    const char *what = "";
+    int e = empty_root_steps(&what);
+    return e ? fb_error_set(err, e, "%s: %s", what, strerror(e)) : 0;
 }
 
 /* Join a prepared empty root instead (--empty-root-fd): the same result for the ~0.4 ms of
@@ -490,10 +499,10 @@ int fb_sandbox_empty_root_ns(struct fb_error *err)
     pid = fork();
     if (pid == 0) {
         /* Only system calls here: the caller may have other threads. */
-        struct fb_error ignored;
-        int r = unshare(CLONE_NEWNS) != 0 ? errno : 0;
-        if (!r && enter_empty_root(&ignored) < 0)
-            r = ignored.code ? ignored.code : EIO;
+        const char *what;
+        int r;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        r = unshare(CLONE_NEWNS) != 0 ? errno : empty_root_steps(&what);
         (void)!write(p[1], &r, sizeof(r));
         pause(); /* killed once the namespace is open */
         _exit(0);

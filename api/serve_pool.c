@@ -212,20 +212,48 @@ static int view_dup(struct fb_server *s, struct fb_image *img)
     return img->have_view ? fcntl(img->view_fd, F_DUPFD_CLOEXEC, 3) : -1;
 }
 
+/* The Gofer named on the ready line, if it still is the restore's child: the controller reaps
+ * it only at its end, but a restore that died right after saying ready may have, and its pid
+ * may be another process's by now (another function's Gofer). The /proc directory fd pins the
+ * process it was opened for: its parent checked, its namespace is that process's. */
 static void view_capture(struct fb_image *img, const struct fb_sb *sb)
 {
-    char path[48];
-    int fd;
+    char path[48], st[512], *close_paren;
+    int dir, fd, ppid = 0;
+    ssize_t n;
 
     if (img->have_view || sb->gofer <= 1 || sb->joined_view)
         return;
-    snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)sb->gofer);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    snprintf(path, sizeof(path), "/proc/%d", (int)sb->gofer);
+    dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
         return; /* the next one then */
+    fd = openat(dir, "stat", O_RDONLY | O_CLOEXEC);
+    n = fd < 0 ? -1 : read(fd, st, sizeof(st) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n > 0) {
+        st[n] = 0;
+        close_paren = strrchr(st, ')'); /* after the command name, which may hold anything */
+        if (!close_paren || sscanf(close_paren + 1, " %*c %d", &ppid) != 1)
+            ppid = 0;
+    }
+    fd = ppid == sb->pid ? openat(dir, "ns/mnt", O_RDONLY | O_CLOEXEC) : -1;
+    close(dir);
+    if (fd < 0)
+        return;
     img->view_fd = fd;
     img->view_ns = fb_serve_now_ns();
     img->have_view = true;
+}
+
+/* A restore that joined the view failed: do not hand it to the next one (it gets a fresh). */
+static void view_drop(struct fb_image *img)
+{
+    if (img->have_view) {
+        close(img->view_fd);
+        img->have_view = false;
+    }
 }
 
 /* 1 when the sandbox reported ready, 0 when not yet, -1 when it never will. */
@@ -702,6 +730,8 @@ static void *manager_main(void *arg)
                 }
                 if (c <= 0) {
                     int64_t back = 100000000ll << (fn->fail_streak < 7 ? fn->fail_streak : 7);
+                    if (sb->joined_view)
+                        view_drop(sb->image);
                     fn->fail_streak++;
                     fn->backoff_until_ns = now + (back > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : back);
                     if (c < 0)
@@ -835,6 +865,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
             sb = fb_sb_spawn(s, img, inv->memory_mb, fn->cfg.memory_mb, view, &err);
             if (view >= 0)
                 close(view);
+            bool joined = view >= 0;
             if (sb && sb_wait_ready(sb, &err) < 0) {
                 fb_sb_reap(sb);
                 free(sb);
@@ -842,6 +873,8 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
             }
             pthread_mutex_lock(&s->lock);
             if (!sb) {
+                if (joined)
+                    view_drop(img);
                 fn->n_busy--;
                 fb_image_put(s, img);
                 pthread_cond_broadcast(&fn->cond);

@@ -131,6 +131,7 @@ struct fb_image_writer {
     bool keep_origin;
     uint64_t created;
     struct fb_image_cpu cpu;
+    uint32_t minor; /* the minor version written: FB_IMAGE_MINOR_BASE unless a feature needs more */
     /* current memory section */
     bool in_memory;
     uint64_t run_first, run_n, last_index;
@@ -400,7 +401,7 @@ int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err)
     memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, FB_IMAGE_MAGIC, 8);
     put32(hdr + 8, FB_IMAGE_VERSION_MAJOR);
-    put32(hdr + 12, FB_IMAGE_VERSION_MINOR);
+    put32(hdr + 12, w->minor > FB_IMAGE_MINOR_BASE ? w->minor : FB_IMAGE_MINOR_BASE);
     memcpy(hdr + 16, ARCH, strlen(ARCH));
     put64(hdr + 32, w->keep_origin ? w->created : (uint64_t)time(NULL));
     if (w->keep_origin)
@@ -1163,6 +1164,7 @@ int fb_image_append_raw(int fd, const char *name, const void *data, size_t len,
     w->keep_origin = true;
     w->created = r->created;
     w->cpu = r->cpu;
+    w->minor = r->minor;
     fb_image_close(r);
     if (w->fd < 0) {
         free(w);
@@ -1287,6 +1289,7 @@ int fb_image_rewrite(int fd, const struct fb_image_rewrite *rw, struct fb_error 
     w->keep_origin = true; /* the same image: its creation time and CPU requirements */
     w->created = r->created;
     w->cpu = r->cpu;
+    w->minor = r->minor > rw->minor ? r->minor : rw->minor;
     for (i = 0; i < r->nsec; i++) {
         const struct fb_image_section_info *s = &r->sec[i];
         if (s->kind == FB_IMAGE_SECTION_MEMORY) {

@@ -12,7 +12,11 @@
 
 #define FB_IMAGE_MAGIC         "FNBOXIMG"
 #define FB_IMAGE_VERSION_MAJOR 1 /* readers refuse any other major */
-#define FB_IMAGE_VERSION_MINOR 0 /* readers accept any minor <= their own */
+#define FB_IMAGE_VERSION_MINOR 1 /* readers accept any minor <= their own */
+/* Written unless a feature needs more: 1 for images whose pages were renumbered (section
+ * "pagemap": a reader of 1.0 would load the kernel state's page numbers into the new
+ * numbering, so it must refuse them). */
+#define FB_IMAGE_MINOR_BASE 0
 #define FB_IMAGE_MAX_SECTIONS  64
 #define FB_IMAGE_NAME_LEN      16
 #define FB_IMAGE_CHUNK_PAGES   64 /* pages per memory chunk at most (256 KiB before compression) */
@@ -94,6 +98,8 @@ struct fb_image_rewrite {
     const char *add_name;
     const void *add_data;
     size_t add_len;
+    /* The minor version the rewritten image needs at least (0: the image's own). */
+    uint32_t minor;
 };
 /* Same contract as fb_image_rechunk. */
 int fb_image_rewrite(int fd, const struct fb_image_rewrite *rw, struct fb_error *err);

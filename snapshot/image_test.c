@@ -452,13 +452,18 @@ static void test_rewrite_renumber(void)
     {
         struct fb_image_rewrite rw = {.hot = hot_even, .order = order, .norder = 100,
                                       .raw = renumber_raw, .add_name = "map",
-                                      .add_data = order, .add_len = sizeof(order)};
+                                      .add_data = order, .add_len = sizeof(order), .minor = 1};
         fd = open(path, O_RDWR | O_CLOEXEC);
         FBT_CHECK(fd >= 0);
         FBT_CHECK_EQ(fb_image_rewrite(fd, &rw, &err), 0);
         close(fd);
     }
     FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    {
+        uint32_t maj, min;
+        fb_image_version(r, &maj, &min);
+        FBT_CHECK(maj == 1 && min == 1); /* written as 1.1: readers of 1.0 refuse it */
+    }
     FBT_CHECK_EQ(fb_image_read_memory(r, "memory", which_page, got, &err), 0);
     for (i = 0; i < 100; i++) /* every tenth page is all zeros: not stored */
         FBT_CHECK_EQ(got[i], (order[i] - 10) % 10 ? order[i] : 0);

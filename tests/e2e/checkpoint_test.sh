@@ -146,7 +146,7 @@ t py_prefault "default restore: the answer with almost no page faults; --lazy: t
 fx "" inspect "$tmp/hello.img"
 t ws_section "a template image carries a working set, and inspect says how big" bash -c 'grep -q "^  workingset " <<<"$0" && grep -q "^Working set: [0-9]* pages" <<<"$0"' "$out"
 t renumbered "a template image's pages are renumbered hot-first: a page map, and its memory in few chunks" \
-    bash -c 'grep -q "^  pagemap " <<<"$0" && [ "$(awk "\$1 == \"memory\" {print \$NF}" <<<"$0")" -lt 200 ]' "$out"
+    bash -c 'grep -q "^  pagemap " <<<"$0" && grep -q "format 1.1" <<<"$0" && [ "$(awk "\$1 == \"memory\" {print \$NF}" <<<"$0")" -lt 200 ]' "$out"
 fx "" inspect --json "$tmp/hello.img"
 t ws_inspect_json "inspect --json: working_set_pages" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["working_set_pages"] > 0 else 1)' "$out"
 fx '{"name":"ws"}' restore -vv "$tmp/hello.img"
