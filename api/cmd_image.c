@@ -703,6 +703,19 @@ static int restore_error(int rc, const char *msg)
     return rc;
 }
 
+/* An option naming an open fd of the caller (3 or above), checked by check if given. */
+static int fd_option(const char *arg, const char *name, int (*check)(int, struct fb_error *),
+                     int *out, struct fb_error *err)
+{
+    uint64_t v;
+    if (fb_cli_parse_u64(arg, &v) < 0 || v < 3 || v > 65535 || fcntl((int)v, F_GETFD) < 0)
+        return fb_error_set(err, EINVAL, "%s: expected an open fd >= 3", name);
+    if (check && check((int)v, err) < 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 int fb_cmd_restore(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -771,37 +784,23 @@ int fb_cmd_restore(int argc, char **argv)
             nextra++;
             break;
         case 'R':
-            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||
-                fcntl((int)v, F_GETFD) < 0)
-                return fb_cli_usage_error(restore_usage, "--ready-fd: expected an open fd >= 3");
-            cfg.ready_fd = (int)v;
+            if (fd_option(optarg, "--ready-fd", NULL, &cfg.ready_fd, &err) < 0)
+                return fb_cli_usage_error(restore_usage, err.msg);
             cfg.kernel.prefault = true;
             cfg.kernel.populate = true;
             break;
         case 'E':
-            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||
-                fcntl((int)v, F_GETFD) < 0)
-                return fb_cli_usage_error(restore_usage, "--netns-fd: expected an open fd >= 3");
-            if (fb_sandbox_check_netns((int)v, &err) < 0)
+            if (fd_option(optarg, "--netns-fd", fb_sandbox_check_netns, &cfg.netns_fd, &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
-            cfg.netns_fd = (int)v;
             break;
         case 'V':
-            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||
-                fcntl((int)v, F_GETFD) < 0)
-                return fb_cli_usage_error(restore_usage, "--view-fd: expected an open fd >= 3");
-            if (fb_sandbox_check_mntns((int)v, &err) < 0)
+            if (fd_option(optarg, "--view-fd", fb_sandbox_check_mntns, &cfg.view_fd, &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
-            cfg.view_fd = (int)v;
             break;
         case 'O':
-            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 3 || v > 65535 ||
-                fcntl((int)v, F_GETFD) < 0)
-                return fb_cli_usage_error(restore_usage,
-                                          "--empty-root-fd: expected an open fd >= 3");
-            if (fb_sandbox_check_mntns((int)v, &err) < 0)
+            if (fd_option(optarg, "--empty-root-fd", fb_sandbox_check_mntns, &cfg.root_ns_fd,
+                          &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
-            cfg.root_ns_fd = (int)v;
             break;
         case 'F':
             cfg.kernel.prefault = true;

@@ -529,30 +529,31 @@ int fb_sandbox_empty_root_ns(struct fb_error *err)
     return fd;
 }
 
-int fb_sandbox_check_mntns(int fd, struct fb_error *err)
+/* fd is a namespace of the given type (what: its name in messages). */
+static int check_ns_type(int fd, int type, const char *what, struct fb_error *err)
 {
-    int type = ioctl(fd, NS_GET_NSTYPE);
-    if (type < 0)
+    int t = ioctl(fd, NS_GET_NSTYPE);
+    if (t < 0)
         return fb_error_set(err, errno == ENOTTY ? EINVAL : errno, "fd %d is not a namespace: %s",
                             fd, errno == ENOTTY ? "not an nsfs file" : strerror(errno));
-    if (type != CLONE_NEWNS)
-        return fb_error_set(err, EINVAL, "fd %d is a namespace, but not a mount namespace", fd);
+    if (t != type)
+        return fb_error_set(err, EINVAL, "fd %d is a namespace, but not a %s namespace", fd, what);
     return 0;
+}
+
+int fb_sandbox_check_mntns(int fd, struct fb_error *err)
+{
+    return check_ns_type(fd, CLONE_NEWNS, "mount", err);
 }
 
 int fb_sandbox_check_netns(int fd, struct fb_error *err)
 {
     struct stat st, own;
-    int type = ioctl(fd, NS_GET_NSTYPE);
 
-    if (type < 0 || fstat(fd, &st) != 0)
-        return fb_error_set(err, errno == ENOTTY ? EINVAL : errno,
-                            "fd %d is not a namespace: %s", fd,
-                            errno == ENOTTY ? "not an nsfs file" : strerror(errno));
-    if (type != CLONE_NEWNET)
-        return fb_error_set(err, EINVAL, "fd %d is a namespace, but not a network namespace", fd);
-    if (stat("/proc/self/ns/net", &own) == 0 && own.st_ino == st.st_ino &&
-        own.st_dev == st.st_dev)
+    if (check_ns_type(fd, CLONE_NEWNET, "network", err) < 0)
+        return -1;
+    if (fstat(fd, &st) == 0 && stat("/proc/self/ns/net", &own) == 0 &&
+        own.st_ino == st.st_ino && own.st_dev == st.st_dev)
         return fb_error_set(err, EINVAL,
                             "fd %d is this process's own network namespace: the sandbox would "
                             "share the host's network",
