@@ -55,7 +55,16 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
     char *argv[14]; /* options go before IMAGE */
-    int argc = 0;
+    int argc = 0, i;
+    /* What the sandbox joins instead of making its own, as fds 4, 5 and 6 of the child. */
+    const struct {
+        int fd;
+        char *opt, *num;
+    } pass[3] = {
+        {s->netns_fd, "--netns-fd", "4"},
+        {s->rootns_fd, "--empty-root-fd", "5"},
+        {view_fd, "--view-fd", "6"},
+    };
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
 
@@ -67,18 +76,11 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     argv[argc++] = "restore";
     argv[argc++] = "--ready-fd";
     argv[argc++] = "3";
-    if (s->netns_fd >= 0) { /* fd 4 in the child */
-        argv[argc++] = "--netns-fd";
-        argv[argc++] = "4";
-    }
-    if (s->rootns_fd >= 0) { /* fd 5 in the child */
-        argv[argc++] = "--empty-root-fd";
-        argv[argc++] = "5";
-    }
-    if (view_fd >= 0) { /* fd 6 in the child */
-        argv[argc++] = "--view-fd";
-        argv[argc++] = "6";
-    }
+    for (i = 0; i < 3; i++)
+        if (pass[i].fd >= 0) {
+            argv[argc++] = pass[i].opt;
+            argv[argc++] = pass[i].num;
+        }
     if (memory_mb != override_from) {
         argv[argc++] = "--memory";
         argv[argc++] = mem;
@@ -98,20 +100,17 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
         signal(SIGPIPE, SIG_DFL);
-        int ns = s->netns_fd >= 0 ? fcntl(s->netns_fd, F_DUPFD, 10) : -1; /* clear of 0-5 */
-        int root = s->rootns_fd >= 0 ? fcntl(s->rootns_fd, F_DUPFD, 10) : -1;
-        int view = view_fd >= 0 ? fcntl(view_fd, F_DUPFD, 10) : -1;
+        int high[3]; /* copies clear of 0-6 first: the dup2s below may land on the originals */
+        for (i = 0; i < 3; i++)
+            high[i] = pass[i].fd >= 0 ? fcntl(pass[i].fd, F_DUPFD, 10) : -1;
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(er[1], 2);
         dup2(rd[1], 3);
-        if (ns < 0 || dup2(ns, 4) < 0)
-            close(4);
-        if (root < 0 || dup2(root, 5) < 0)
-            close(5);
-        if (view < 0 || dup2(view, 6) < 0)
-            close(6);
+        for (i = 0; i < 3; i++)
+            if (high[i] < 0 || dup2(high[i], 4 + i) < 0)
+                close(4 + i);
         syscall(SYS_close_range, 7, ~0u, 0);
         execv(argv[0], argv);
         _exit(125);
@@ -202,13 +201,12 @@ static void stderr_reason(struct fb_sb *sb, char *buf, size_t size)
  * most, then the next ready sandbox gives a fresh one. Caller holds s->lock for all three. */
 #define VIEW_MAX_AGE_NS (60ll * 1000000000)
 
-static int view_dup(struct fb_server *s, struct fb_image *img)
+static int view_dup(struct fb_image *img)
 {
     if (img->have_view && fb_serve_now_ns() - img->view_ns > VIEW_MAX_AGE_NS) {
         close(img->view_fd);
         img->have_view = false;
     }
-    (void)s;
     return img->have_view ? fcntl(img->view_fd, F_DUPFD_CLOEXEC, 3) : -1;
 }
 
@@ -646,7 +644,7 @@ static void *manager_main(void *arg)
                     (fn->n_busy == 0 && now - fn->last_done_ns >= REFILL_QUIET_NS)) &&
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
                 struct fb_error err = {0};
-                int view = view_dup(s, fn->image);
+                int view = view_dup(fn->image);
                 sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, fn->cfg.memory_mb, view, &err);
                 if (view >= 0)
                     close(view);
@@ -858,7 +856,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         if (fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max &&
             (fn->n_starting <= fn->n_waiting || custom)) {
             struct fb_image *img = fn->image;
-            int view = view_dup(s, img);
+            int view = view_dup(img);
             img->refs++;
             fn->n_busy++; /* the slot is ours while the restore runs */
             pthread_mutex_unlock(&s->lock);

@@ -330,6 +330,30 @@ static int check_page(uint64_t index, const void *page, void *arg)
     return 0;
 }
 
+/* fb_image_rewrite(rw) on the image at path fails with an error containing why, and not a
+ * byte of the file changed. */
+static void rewrite_refused(const struct fb_image_rewrite *rw, const char *why)
+{
+    struct fb_error err = {0};
+    struct stat st;
+    uint8_t *before, *after;
+    int fd;
+
+    FBT_CHECK_EQ(stat(path, &st), 0);
+    before = malloc((size_t)st.st_size);
+    after = malloc((size_t)st.st_size);
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    FBT_CHECK(fd >= 0 && before && after);
+    FBT_CHECK_EQ(pread(fd, before, (size_t)st.st_size, 0), st.st_size);
+    FBT_CHECK_EQ(fb_image_rewrite(fd, rw, &err), -1);
+    FBT_CHECK(strstr(err.msg, why) != NULL);
+    FBT_CHECK_EQ(pread(fd, after, (size_t)st.st_size, 0), st.st_size);
+    FBT_CHECK(memcmp(before, after, (size_t)st.st_size) == 0);
+    close(fd);
+    free(before);
+    free(after);
+}
+
 static void test_rechunk(void)
 {
     struct fb_image_writer *w;
@@ -340,8 +364,6 @@ static void test_rechunk(void)
     uint64_t created, p;
     void *meta;
     int fd, bad = 0;
-    struct stat st;
-    uint8_t *before, *after;
 
     FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
     FBT_CHECK_EQ(fb_image_add_raw(w, "meta", "M1", 2, &err), 0);
@@ -380,19 +402,10 @@ static void test_rechunk(void)
     p = fb_image_section(r, "memory")->offset + 100;
     fb_image_close(r);
     flip((off_t)p);
-    FBT_CHECK_EQ(stat(path, &st), 0);
-    before = malloc((size_t)st.st_size);
-    after = malloc((size_t)st.st_size);
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    FBT_CHECK(fd >= 0 && before && after);
-    FBT_CHECK_EQ(pread(fd, before, (size_t)st.st_size, 0), st.st_size);
-    FBT_CHECK_EQ(fb_image_rechunk(fd, hot7, NULL, &err), -1);
-    FBT_CHECK(strstr(err.msg, "corrupt") != NULL);
-    FBT_CHECK_EQ(pread(fd, after, (size_t)st.st_size, 0), st.st_size);
-    FBT_CHECK(memcmp(before, after, (size_t)st.st_size) == 0);
-    close(fd);
-    free(before);
-    free(after);
+    {
+        struct fb_image_rewrite rw = {.hot = hot7};
+        rewrite_refused(&rw, "corrupt");
+    }
 }
 
 /* Renumbering: the pages come back under their new numbers, the raw hook replaces a section,
@@ -483,21 +496,7 @@ static void test_rewrite_renumber(void)
     /* An order without page 10: refused, the file as it was. */
     {
         struct fb_image_rewrite rw = {.order = order + 1, .norder = 99};
-        struct stat st;
-        uint8_t *before, *after;
-        FBT_CHECK_EQ(stat(path, &st), 0);
-        before = malloc((size_t)st.st_size);
-        after = malloc((size_t)st.st_size);
-        fd = open(path, O_RDWR | O_CLOEXEC);
-        FBT_CHECK(fd >= 0 && before && after);
-        FBT_CHECK_EQ(pread(fd, before, (size_t)st.st_size, 0), st.st_size);
-        FBT_CHECK_EQ(fb_image_rewrite(fd, &rw, &err), -1);
-        FBT_CHECK(strstr(err.msg, "not in the order") != NULL);
-        FBT_CHECK_EQ(pread(fd, after, (size_t)st.st_size, 0), st.st_size);
-        FBT_CHECK(memcmp(before, after, (size_t)st.st_size) == 0);
-        close(fd);
-        free(before);
-        free(after);
+        rewrite_refused(&rw, "not in the order");
     }
 }
 

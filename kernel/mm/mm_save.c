@@ -499,7 +499,7 @@ int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void *
         return fb_error_set(err, EINVAL, "image: renumbering: %zu referenced pages, %zu ordered",
                             n, rw->norder);
     pairs = malloc((n ? n : 1) * sizeof(*pairs));
-    o = malloc(len ? len : 1);
+    o = calloc(1, len ? len : 1); /* a slot no record reaches keeps page 0: refused below */
     if (!pairs || !o) {
         free(pairs);
         free(o);
@@ -526,6 +526,14 @@ int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void *
         memcpy(o + ((*hit)[1] - 1) * 12 + 8, (const uint8_t *)in + i * 12 + 8, 4);
     }
     free(pairs);
+    for (i = 0; i < n; i++) { /* two records for one page leave another page without one */
+        uint64_t page;
+        memcpy(&page, o + i * 12, 8);
+        if (page != i + 1) {
+            free(o);
+            return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
+        }
+    }
     *out = o;
     *outlen = len;
     return 0;
