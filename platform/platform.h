@@ -113,9 +113,11 @@ struct fb_platform_ops {
      * and fixed, n of them in one round trip: the host then serves the application's faults
      * there from its page cache, with no copy and no stop in the Sentry. In order; returns 0,
      * or the first failure's -errno with *done = how many were mapped before it (-EIO when the
-     * platform can no longer do it: callers fall back to copies in the memory file). */
+     * platform can no longer do it: callers fall back to copies in the memory file). With
+     * populate, the host page tables are filled too (a warm sandbox: the request then takes no
+     * host fault on program text). */
     int (*map_fds)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req, int n,
-                   int *done);
+                   bool populate, int *done);
     int (*unmap)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len);
     int (*protect)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot);
 

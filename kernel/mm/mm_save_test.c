@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -293,11 +294,42 @@ static void test_refuses_bad_pagerefs(void)
     unlink(path);
 }
 
+/* A restore keeps, of the file pages it would bring back (the hints), only those in its address
+ * space's list of the working set, and says so: exactly the intersection, nothing else's list. */
+static void test_ws_filter(void)
+{
+    struct fb_mm mm = {.image_index = 2};
+    uint64_t hints[] = {40, 7, 12, 99, 13};
+    /* Address space 1: 7 and 99 (not ours); address space 2: 5, 12, 13, 60, 99. */
+    uint8_t ws[8 + 2 * 8 + 8 + 5 * 8];
+    const uint32_t h1[2] = {1, 2}, h2[2] = {2, 5};
+    const uint64_t l1[] = {7, 99}, l2[] = {5, 12, 13, 60, 99};
+
+    memcpy(ws, h1, 8);
+    memcpy(ws + 8, l1, sizeof(l1));
+    memcpy(ws + 24, h2, 8);
+    memcpy(ws + 32, l2, sizeof(l2));
+    mm.refault = malloc(sizeof(hints));
+    FBT_CHECK(mm.refault != NULL);
+    memcpy(mm.refault, hints, sizeof(hints));
+    mm.nrefault = 5;
+    FBT_CHECK_EQ(fb_mm_ws_filter(&mm, ws, sizeof(ws)), 3);
+    FBT_CHECK_EQ(mm.nrefault, 3);
+    FBT_CHECK_EQ(mm.refault[0], 12);
+    FBT_CHECK_EQ(mm.refault[1], 13);
+    FBT_CHECK_EQ(mm.refault[2], 99);
+    FBT_CHECK(mm.refault_exact);
+    mm.image_index = 3; /* no list of its own: nothing is kept */
+    FBT_CHECK_EQ(fb_mm_ws_filter(&mm, ws, sizeof(ws)), 0);
+    free(mm.refault);
+}
+
 int main(void)
 {
     FBT_RUN(test_mm_round_trip);
     FBT_RUN(test_refuses_bad_pagerefs);
     FBT_RUN(test_lazy_load);
     FBT_RUN(test_renumber);
+    FBT_RUN(test_ws_filter);
     FBT_EXIT();
 }

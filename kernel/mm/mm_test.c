@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct fb_pctx *fb_mm_current_ctx(void)
 {
@@ -226,6 +228,88 @@ static void test_mm_growsdown(void)
     fb_mm_put(mm);
 }
 
+/* A file mapping for the host-mapped test: its content is a host file, get_pages copies pages
+ * of it into the memory file and counts the calls. */
+struct test_file {
+    struct fb_mappable m;
+    int fd, get_pages_calls;
+};
+
+static void tf_ref(struct fb_mappable *m)
+{
+    (void)m;
+}
+
+static int tf_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, unsigned flags,
+                        uint64_t *out)
+{
+    struct test_file *f = (struct test_file *)m;
+    struct stat st;
+    (void)n;
+    (void)flags;
+    f->get_pages_calls++;
+    if (fstat(f->fd, &st) != 0 || pgoff * FB_PAGE_SIZE >= (uint64_t)st.st_size)
+        return -EFAULT;
+    out[0] = fb_mf_alloc(&mf, 1);
+    if (!out[0])
+        return -ENOMEM;
+    if (pread(f->fd, fb_mf_ptr(&mf, out[0]), FB_PAGE_SIZE, (off_t)(pgoff * FB_PAGE_SIZE)) < 0)
+        return -EIO;
+    return 1;
+}
+
+static int tf_host_fd(struct fb_mappable *m)
+{
+    return ((struct test_file *)m)->fd;
+}
+
+static const struct fb_mappable_ops tf_ops = {tf_ref, tf_ref, tf_get_pages, tf_host_fd};
+
+/* Text the host maps straight from its file is read from the file when the Sentry has no copy
+ * (the syscall path reads the instruction before every call): nothing is brought into the
+ * memory file for it. The same VMA not host-mapped goes through get_pages as before. */
+static void test_mm_copy_in_host_mapped(void)
+{
+    struct fb_mm *mm = fb_mm_new(&mf, NULL);
+    struct test_file f = {.m = {&tf_ops}};
+    char path[] = "/tmp/fnbox-mm-test-XXXXXX", buf[8] = {0};
+    uint8_t page[3 * FB_PAGE_SIZE];
+    struct fb_vma *v;
+    int64_t a;
+
+    f.fd = mkstemp(path);
+    FBT_CHECK(f.fd >= 0);
+    unlink(path);
+    for (size_t i = 0; i < sizeof(page); i++)
+        page[i] = (uint8_t)(i * 7 + i / FB_PAGE_SIZE);
+    FBT_CHECK_EQ(pwrite(f.fd, page, 2 * FB_PAGE_SIZE + 100, 0), 2 * FB_PAGE_SIZE + 100);
+    /* Pages 1-2 of the file, and a third page wholly beyond its end. */
+    a = fb_mm_mmap(mm, 0, 3 * FB_PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE, &f.m,
+                   FB_PAGE_SIZE, 7, "text");
+    FBT_CHECK(a > 0);
+    v = fb_vma_find(&mm->vmas, (uint64_t)a);
+    FBT_CHECK(v != NULL);
+    v->flags |= FB_VMA_HOSTMAP; /* as after the platform mapped the file (host_map_many) */
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + 300, buf, 2), 0);
+    FBT_CHECK(memcmp(buf, page + FB_PAGE_SIZE + 300, 2) == 0);
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + FB_PAGE_SIZE - 3, buf, 6), 0); /* crosses */
+    FBT_CHECK(memcmp(buf, page + 2 * FB_PAGE_SIZE - 3, 6) == 0);
+    FBT_CHECK_EQ(f.get_pages_calls, 0);
+    FBT_CHECK_EQ(mm->resident, 0);
+    /* Past the end of the file: the usual way, which says so. */
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + 2 * FB_PAGE_SIZE, buf, 1), -EFAULT);
+    FBT_CHECK_EQ(f.get_pages_calls, 1);
+    /* Not host-mapped: the page comes into the memory file, with the same bytes. */
+    v = fb_vma_find(&mm->vmas, (uint64_t)a);
+    v->flags &= ~FB_VMA_HOSTMAP;
+    FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + 300, buf, 2), 0);
+    FBT_CHECK(memcmp(buf, page + FB_PAGE_SIZE + 300, 2) == 0);
+    FBT_CHECK_EQ(f.get_pages_calls, 2);
+    FBT_CHECK_EQ(mm->resident, 1);
+    fb_mm_put(mm);
+    close(f.fd);
+}
+
 int main(void)
 {
     struct fb_error err;
@@ -242,6 +326,7 @@ int main(void)
     FBT_RUN(test_mm_fixed_noreplace_munmap);
     FBT_RUN(test_mm_brk_mremap);
     FBT_RUN(test_mm_growsdown);
+    FBT_RUN(test_mm_copy_in_host_mapped);
     fb_memfile_destroy(&mf);
     FBT_EXIT();
 }

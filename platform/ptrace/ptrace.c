@@ -743,7 +743,7 @@ static int fdmap_number(int k)
  * system call site, which never runs for it, and could read nothing there it may not read
  * anyway. */
 static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req,
-                          int n, int *done)
+                          int n, bool populate, int *done)
 {
     struct fb_platform_ptrace *p = ctx->p;
     char byte = 'f';
@@ -801,7 +801,8 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
             r = -errno;
             goto out;
         }
-        r = inject(ctx, fb_stub_map_site, 0, k, MAP_PRIVATE | MAP_FIXED, 1, 0, 0, 0);
+        r = inject(ctx, fb_stub_map_site, 0, k,
+                   MAP_PRIVATE | MAP_FIXED | (populate ? MAP_POPULATE : 0), 1, 0, 0, 0);
         if (r == 1 || r == -ESRCH) {
             /* The stub did not take our fds (something else in it did, or it died): they may
              * be left queued where the next receive would find them. Stop passing fds. */

@@ -194,15 +194,15 @@ static void test_map_fds(void)
     req[0] = (struct fb_map_fd_req){0x800000, 4096, 0, PROT_READ, fd};
     req[1] = (struct fb_map_fd_req){0x900000, 4096, 4096, PROT_READ, fd};
     req[2] = (struct fb_map_fd_req){0xa00000, 4096, 4096, PROT_READ, wfd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 3, &done), -EACCES);
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 3, false, &done), -EACCES);
     FBT_CHECK_EQ(done, 2);
     req[0] = (struct fb_map_fd_req){FB_STUB_BASE, 4096, 0, PROT_READ, fd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), -EINVAL);
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, false, &done), -EINVAL);
     req[0] = (struct fb_map_fd_req){0x700000, 4096, 100, PROT_READ, fd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), -EINVAL);
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, false, &done), -EINVAL);
     /* Still usable: the load at CODE_ADDR+19 reads 0x700000, the file's second page. */
     req[0] = (struct fb_map_fd_req){0x700000, 4096, 4096, PROT_READ, fd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), 0);
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, false, &done), 0);
     FBT_CHECK_EQ(done, 1);
     cpu_init(&cpu, CODE_ADDR + 19);
     k.ctx = ctx;
