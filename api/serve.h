@@ -146,6 +146,7 @@ struct fb_sb {
     int64_t spawn_ns, ready_ns;
     pid_t gofer;      /* from its ready line (host pid), 0 if not said */
     bool joined_view; /* its Gofer joined the image's view rather than building one */
+    int cpu;          /* the host CPU it was started on (pinned there), -1 if not chosen */
     bool reaped;
     int wait_status;
 };

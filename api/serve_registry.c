@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <dirent.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -533,6 +534,16 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
         s->rootns_fd = fb_sandbox_empty_root_ns(&e);
         if (s->rootns_fd < 0)
             fb_info("Sentries make their own empty roots: %s", e.msg);
+    }
+    {
+        /* The CPUs refills and invocations are kept apart on (serve_pool.c). */
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof(set), &set) == 0)
+            for (int c = 0; c < CPU_SETSIZE && s->ncpus < FB_SERVE_MAX_CPUS; c++)
+                if (CPU_ISSET(c, &set))
+                    s->cpus[s->ncpus++] = c;
+        if (s->ncpus < 2)
+            s->ncpus = 0;
     }
     s->started_ns = fb_serve_now_ns();
     return s;

@@ -44,6 +44,8 @@ struct fb_function {
     struct fb_hist duration;
 };
 
+#define FB_SERVE_MAX_CPUS 64
+
 struct fb_server {
     struct fb_serve_options o;
     pthread_mutex_t lock;
@@ -60,6 +62,10 @@ struct fb_server {
     int netns_fd; /* one empty network namespace every sandbox joins (-1: each makes its own) */
     int rootns_fd; /* one mount namespace with an empty root every Sentry joins (-1: each
                     * makes its own) */
+    /* The host CPUs pool sandboxes are placed on, one each (fb_pool_refill_cpu); none when
+     * the server may use only one. */
+    int cpus[FB_SERVE_MAX_CPUS];
+    int ncpus;
     pthread_mutex_t save_lock; /* serialises registry writes */
     char registry_path[4096];
     char images_dir[4096], code_dir[4096], tmp_dir[4096];
@@ -78,10 +84,18 @@ void fb_server_wake(struct fb_server *s);
 
 /* Sandboxes (serve_pool.c). */
 /* `fnbox restore IMAGE --ready-fd 3`, with --memory when memory_mb differs from the image's
- * (override_from), joining the Gofer view view_fd (the caller's, -1: none). The child dies
- * with the calling thread (PR_SET_PDEATHSIG). */
+ * (override_from), joining the Gofer view view_fd (the caller's, -1: none), on host CPU cpu
+ * (the whole sandbox is pinned to the CPU its restore starts on; -1: wherever the host puts
+ * it). The child dies with the calling thread (PR_SET_PDEATHSIG). */
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          uint32_t override_from, int view_fd, struct fb_error *err);
+                          uint32_t override_from, int view_fd, int cpu, struct fb_error *err);
+/* The CPU the pool manager starts a refill on: the least loaded (refills under way, invocations
+ * running, sandboxes tearing down), then the one with the fewest idle sandboxes; -1 when the
+ * server has one CPU. Caller holds the lock. */
+int fb_pool_refill_cpu(struct fb_server *s);
+/* Take the idle sandbox an invocation of fn should run on: the newest one on the
+ * least loaded CPU (refills, invocations, teardowns). NULL if none is idle. */
+struct fb_sb *fb_pool_take_idle(struct fb_server *s, struct fb_function *fn);
 /* Kill (if needed), reap and close; the caller then drops the image reference under the lock. */
 void fb_sb_reap(struct fb_sb *sb);
 void fb_pool_manager_start(struct fb_server *s);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/serve.h"
+#include "api/serve_server.h"
 #include "fbtest.h"
 
 static void test_names(void)
@@ -438,6 +439,47 @@ static void test_exec_capture(void)
     free(errout);
 }
 
+/* Pool placement: refills go to the least loaded CPU (refills, invocations, teardowns), ties to
+ * the one with fewer idle sandboxes; an invocation takes the newest idle sandbox on the least
+ * loaded CPU, the newest of all when every CPU is as loaded. */
+static void test_pool_placement(void)
+{
+    struct fb_server s = {.ncpus = 2, .cpus = {0, 1}};
+    struct fb_function fn = {0};
+    struct fb_sb idle[3] = {{.cpu = 1}, {.cpu = 0}, {.cpu = 1}}, refill = {.cpu = 1},
+                 busy = {.cpu = 0}, *got;
+
+    s.fns = &fn;
+    fn.idle = &idle[0]; /* newest first */
+    idle[0].next = &idle[1];
+    idle[1].next = &idle[2];
+    fn.n_idle = 3;
+    /* Nothing under way: the CPU with fewer idle sandboxes gets the refill. */
+    FBT_CHECK_EQ(fb_pool_refill_cpu(&s), 0);
+    /* A refill on CPU 1: the invocation takes CPU 0's sandbox, not the newest. */
+    s.starting = &refill;
+    got = fb_pool_take_idle(&s, &fn);
+    FBT_CHECK(got == &idle[1]);
+    FBT_CHECK_EQ(fn.n_idle, 2);
+    FBT_CHECK(fn.idle == &idle[0] && idle[0].next == &idle[2] && !idle[2].next);
+    /* It runs on CPU 0 (busy) and CPU 1 refills: as loaded; CPU 0 has fewer idle (none). */
+    fn.busy = &busy;
+    FBT_CHECK_EQ(fb_pool_refill_cpu(&s), 0);
+    /* Both CPUs loaded once: the newest idle sandbox. */
+    got = fb_pool_take_idle(&s, &fn);
+    FBT_CHECK(got == &idle[0]);
+    /* A second refill on CPU 1: CPU 0 is the less loaded. */
+    refill.next = &idle[0];
+    idle[0].cpu = 1;
+    FBT_CHECK_EQ(fb_pool_refill_cpu(&s), 0);
+    /* One CPU: no placement. */
+    s.ncpus = 0;
+    FBT_CHECK_EQ(fb_pool_refill_cpu(&s), -1);
+    got = fb_pool_take_idle(&s, &fn);
+    FBT_CHECK(got == &idle[2] && fn.n_idle == 0 && !fn.idle);
+    FBT_CHECK(fb_pool_take_idle(&s, &fn) == NULL);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/fnbox-serve-unit-XXXXXX");
@@ -458,6 +500,7 @@ int main(void)
     FBT_RUN(test_copy_tree);
     FBT_RUN(test_extract);
     FBT_RUN(test_exec_capture);
+    FBT_RUN(test_pool_placement);
     fb_serve_remove_tree(tmpdir);
     FBT_EXIT();
 }
