@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -47,6 +48,48 @@ void fb_server_wake(struct fb_server *s)
 
 /* ---- one sandbox --------------------------------------------------------------------------------
  */
+
+/* What the child of fb_sb_spawn sets up before it becomes `fnbox restore`. */
+struct spawn_child {
+    char **argv;
+    int cpu;
+    int std[4];  /* its 0-3: request, response, log, ready pipe */
+    int pass[3]; /* its 4-6 (-1: closed): the namespaces and the view it joins */
+};
+
+/* The child, sharing the server's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does) rather
+ * than a copy of it: fork copied the page tables of a server with every pool's bookkeeping
+ * and made each of its threads take copy-on-write faults after every refill, ~1 ms of CPU a
+ * sandbox. So it writes no memory of the server's and makes only system calls (the server
+ * installs no signal handlers: nothing of its can run here). It dies with the thread that
+ * started it (pool manager or one request). */
+static int spawn_child_main(void *arg)
+{
+    const struct spawn_child *c = arg;
+    sigset_t none;
+    int high[3], i;
+
+    sigemptyset(&none);
+    signal(SIGPIPE, SIG_DFL);
+    for (i = 0; i < 3; i++) /* copies clear of 0-6 first: the dup2s may land on the originals */
+        high[i] = c->pass[i] >= 0 ? fcntl(c->pass[i], F_DUPFD, 10) : -1;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (c->cpu >= 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(c->cpu, &one);
+        (void)sched_setaffinity(0, sizeof(one), &one); /* best effort */
+    }
+    for (i = 0; i < 4; i++)
+        dup2(c->std[i], i);
+    for (i = 0; i < 3; i++)
+        if (high[i] < 0 || dup2(high[i], 4 + i) < 0)
+            close(4 + i);
+    syscall(SYS_close_range, 7, ~0u, 0);
+    sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
+    execv(c->argv[0], c->argv);
+    _exit(125);
+}
 
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
                           uint32_t override_from, int view_fd, int cpu, struct fb_error *err)
@@ -92,37 +135,18 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         fb_error_set(err, errno, "pipe: %s", strerror(errno));
         goto fail;
     }
-    pid = fork();
-    if (pid == 0) {
-        /* Only async-signal-safe calls until exec: other server threads may hold locks. The
-         * sandbox dies with the thread that started it (pool manager or one request). */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
-        signal(SIGPIPE, SIG_DFL);
-        int high[3]; /* copies clear of 0-6 first: the dup2s below may land on the originals */
-        for (i = 0; i < 3; i++)
-            high[i] = pass[i].fd >= 0 ? fcntl(pass[i].fd, F_DUPFD, 10) : -1;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (cpu >= 0) {
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpu, &one);
-            (void)sched_setaffinity(0, sizeof(one), &one); /* best effort */
-        }
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        dup2(er[1], 2);
-        dup2(rd[1], 3);
-        for (i = 0; i < 3; i++)
-            if (high[i] < 0 || dup2(high[i], 4 + i) < 0)
-                close(4 + i);
-        syscall(SYS_close_range, 7, ~0u, 0);
-        execv(argv[0], argv);
-        _exit(125);
+    {
+        struct spawn_child c = {.argv = argv, .cpu = cpu,
+                                .std = {in[0], out[1], er[1], rd[1]},
+                                .pass = {pass[0].fd, pass[1].fd, pass[2].fd}};
+        /* The child's stack: ours is not used while it runs (CLONE_VFORK suspends us until
+         * it has exec'd). */
+        _Alignas(16) char stack[32768];
+        pid = clone(spawn_child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
+                    &c);
     }
     if (pid < 0) {
-        fb_error_set(err, errno, "fork: %s", strerror(errno));
+        fb_error_set(err, errno, "starting fnbox restore: %s", strerror(errno));
         goto fail;
     }
     close(in[0]);
