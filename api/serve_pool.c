@@ -5,13 +5,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -136,14 +136,14 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         goto fail;
     }
     {
-        struct spawn_child c = {.argv = argv, .cpu = cpu,
+        struct spawn_child c = {.argv = argv,
+                                .cpu = cpu,
                                 .std = {in[0], out[1], er[1], rd[1]},
                                 .pass = {pass[0].fd, pass[1].fd, pass[2].fd}};
         /* The child's stack: ours is not used while it runs (CLONE_VFORK suspends us until
          * it has exec'd). */
         _Alignas(16) char stack[32768];
-        pid = clone(spawn_child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD,
-                    &c);
+        pid = clone(spawn_child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
     }
     if (pid < 0) {
         fb_error_set(err, errno, "starting fnbox restore: %s", strerror(errno));
@@ -647,9 +647,10 @@ static void reap_exiting(struct fb_server *s)
  * of CPU; an invocation on the CPU a refill is using waits for its share: the python
  * function's warm invocation, paced every 20 ms, took 2.6 ms at p50 so, 1.5 ms with no refill
  * running. So a CPU's load is its refills under way, invocations running and sandboxes
- * tearing down; the pool manager starts each refill on the least loaded CPU (fb_pool_refill_cpu) (then the one
- * with the fewest idle sandboxes, which keeps some idle on every CPU), and an invocation takes
- * the newest idle sandbox on the least loaded CPU (fb_pool_take_idle). */
+ * tearing down; the pool manager starts each refill on the least loaded CPU, then the one
+ * with the fewest idle sandboxes, which keeps some idle on every CPU (fb_pool_refill_cpu),
+ * and an invocation takes the newest idle sandbox on the least loaded CPU
+ * (fb_pool_take_idle). */
 static int cpu_load(struct fb_server *s, int cpu)
 {
     int load = 0;

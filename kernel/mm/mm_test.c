@@ -240,8 +240,7 @@ static void tf_ref(struct fb_mappable *m)
     (void)m;
 }
 
-static int tf_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, unsigned flags,
-                        uint64_t *out)
+static int tf_get_pages(struct fb_mappable *m, uint64_t pgoff, int n, unsigned flags, uint64_t *out)
 {
     struct test_file *f = (struct test_file *)m;
     struct stat st;
@@ -284,8 +283,8 @@ static void test_mm_copy_in_host_mapped(void)
         page[i] = (uint8_t)(i * 7 + i / FB_PAGE_SIZE);
     FBT_CHECK_EQ(pwrite(f.fd, page, 2 * FB_PAGE_SIZE + 100, 0), 2 * FB_PAGE_SIZE + 100);
     /* Pages 1-2 of the file, and a third page wholly beyond its end. */
-    a = fb_mm_mmap(mm, 0, 3 * FB_PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE, &f.m,
-                   FB_PAGE_SIZE, 7, "text");
+    a = fb_mm_mmap(mm, 0, 3 * FB_PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE, &f.m, FB_PAGE_SIZE,
+                   7, "text");
     FBT_CHECK(a > 0);
     v = fb_vma_find(&mm->vmas, (uint64_t)a);
     FBT_CHECK(v != NULL);
