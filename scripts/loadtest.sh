@@ -53,7 +53,10 @@ end
 EOF
 : >"$tmp/server.log.mark"
 counts before
-phase() { echo "$1 $(grep -c '^{"ts"' "$tmp/server.log")" >>"$tmp/phases"; }
+# Each mark: the phase, the invocations logged so far, the machine's busy CPU time so far (clock
+# ticks, every process: the server, the sandboxes, their refills and teardowns, wrk too).
+busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+phase() { echo "$1 $(grep -c '^{"ts"' "$tmp/server.log") $(busy)" >>"$tmp/phases"; }
 sed 's/^done = /function delay() return '"$PACE_MS"' end\ndone = /' "$tmp/post.lua" >"$tmp/paced.lua"
 phase paced
 echo "== paced: one connection, ${PACE_MS} ms between requests (warm latency while the pool keeps up): wrk -c1 -t1 -d${DURATION}s"
@@ -73,11 +76,15 @@ curl -s -X PUT "$url/v1/functions/hello/pool" -d '{"min":0}' >/dev/null
 sleep 1
 phase cold
 wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
+sleep 1 # the last refills and teardowns
+echo "end $(grep -c '^{"ts"' "$tmp/server.log") $(busy)" >>"$tmp/phases"
 echo "== server-side split (from the invocation log; overhead = total - restore - run)"
-python3 - "$tmp/server.log" "$tmp/phases" <<'EOF'
+python3 - "$tmp/server.log" "$tmp/phases" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"ts"')]
-marks = [(l.split()[0], int(l.split()[1])) for l in open(sys.argv[2])]
+allmarks = [(l.split()[0], int(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[2])]
+hz = int(sys.argv[3])
+marks = [(m[0], m[1]) for m in allmarks if m[0] != "end"]
 def pct(v, p):
     v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))] if v else float("nan")
 for i, (name, first) in enumerate(marks):
@@ -89,6 +96,11 @@ for i, (name, first) in enumerate(marks):
         print("  %-10s p50 %8.3f ms   p99 %8.3f ms" % (key, pct(v, .5), pct(v, .99)))
     v = [r["total_ms"] - r["restore_ms"] - r["run_ms"] for r in sel]
     print("  %-10s p50 %8.3f ms   p99 %8.3f ms" % ("overhead", pct(v, .5), pct(v, .99)))
+    if sel and i + 1 < len(allmarks):
+        # From this phase's start to the next's: its invocations, and the refills and
+        # teardowns they caused (a warm pool refills one sandbox per invocation).
+        cpu = (allmarks[i + 1][2] - allmarks[i][2]) * 1000.0 / hz
+        print("  CPU per invocation, whole machine: %.1f ms" % (cpu / len(sel)))
 warm = sum(1 for r in rows if r["start"] == "warm")
 print("invocations %d, warm %d, cold %d, outcomes %s" % (len(rows), warm, len(rows) - warm,
       sorted(set(r["outcome"] for r in rows))))
