@@ -129,9 +129,8 @@ struct fb_image {
     /* The Gofer's view of this image, taken from the first sandbox restored from it (its
      * Gofer's mount namespace): every later restore joins it (--view-fd) instead of building
      * the same view again. */
-    int view_fd;
+    int view_fd;     /* -1: none yet */
     int64_t view_ns; /* when it was taken */
-    bool have_view;
 };
 
 /* One restored sandbox: a `fnbox restore IMAGE --ready-fd 3` child process. */

@@ -232,13 +232,21 @@ static void stderr_reason(struct fb_sb *sb, char *buf, size_t size)
  * most, then the next ready sandbox gives a fresh one. Caller holds s->lock for all three. */
 #define VIEW_MAX_AGE_NS (60ll * 1000000000)
 
+/* A restore that joined the view failed, or the view is too old: the next ready sandbox of the
+ * image gives a fresh one. */
+static void view_drop(struct fb_image *img)
+{
+    if (img->view_fd >= 0) {
+        close(img->view_fd);
+        img->view_fd = -1;
+    }
+}
+
 static int view_dup(struct fb_image *img)
 {
-    if (img->have_view && fb_serve_now_ns() - img->view_ns > VIEW_MAX_AGE_NS) {
-        close(img->view_fd);
-        img->have_view = false;
-    }
-    return img->have_view ? fcntl(img->view_fd, F_DUPFD_CLOEXEC, 3) : -1;
+    if (img->view_fd >= 0 && fb_serve_now_ns() - img->view_ns > VIEW_MAX_AGE_NS)
+        view_drop(img);
+    return img->view_fd >= 0 ? fcntl(img->view_fd, F_DUPFD_CLOEXEC, 3) : -1;
 }
 
 /* The Gofer named on the ready line, if it still is the restore's child: the controller reaps
@@ -251,7 +259,7 @@ static void view_capture(struct fb_image *img, const struct fb_sb *sb)
     int dir, fd, ppid = 0;
     ssize_t n;
 
-    if (img->have_view || sb->gofer <= 1 || sb->joined_view)
+    if (img->view_fd >= 0 || sb->gofer <= 1 || sb->joined_view)
         return;
     snprintf(path, sizeof(path), "/proc/%d", (int)sb->gofer);
     dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -273,16 +281,6 @@ static void view_capture(struct fb_image *img, const struct fb_sb *sb)
         return;
     img->view_fd = fd;
     img->view_ns = fb_serve_now_ns();
-    img->have_view = true;
-}
-
-/* A restore that joined the view failed: do not hand it to the next one (it gets a fresh). */
-static void view_drop(struct fb_image *img)
-{
-    if (img->have_view) {
-        close(img->view_fd);
-        img->have_view = false;
-    }
 }
 
 /* 1 when the sandbox reported ready, 0 when not yet, -1 when it never will. */

@@ -53,6 +53,17 @@ void fb_fn_put(struct fb_server *s, struct fb_function *fn)
     free(fn);
 }
 
+/* A new image record: one reference, no view yet. */
+static struct fb_image *image_new(void)
+{
+    struct fb_image *img = calloc(1, sizeof(*img));
+    if (img) {
+        img->refs = 1;
+        img->view_fd = -1;
+    }
+    return img;
+}
+
 void fb_image_put(struct fb_server *s, struct fb_image *img)
 {
     if (!img || --img->refs > 0)
@@ -61,7 +72,7 @@ void fb_image_put(struct fb_server *s, struct fb_image *img)
         unlink(img->path);
         fb_serve_remove_tree(img->code_dir);
     }
-    if (img->have_view)
+    if (img->view_fd >= 0)
         close(img->view_fd);
     free(img->path);
     free(img->code_dir);
@@ -379,13 +390,12 @@ static struct fb_function *load_one(struct fb_server *s, struct json_object *e)
         fb_error_set(&err, errno, "image %s: %s", str, strerror(errno));
         goto bad;
     }
-    fn->image = calloc(1, sizeof(*fn->image));
+    fn->image = image_new();
     if (!fn->image)
         goto bad;
     fn->image->path = strdup(str);
     if ((str = jstr(img, "code_dir")))
         fn->image->code_dir = strdup(str);
-    fn->image->refs = 1;
     fn->image->size = (uint64_t)st.st_size;
     if (json_object_object_get_ex(img, "checkpoint_ms", &v))
         fn->image->checkpoint_ms = json_object_get_double(v);
@@ -598,7 +608,7 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
                               const void *archive, size_t archive_len, const char *archive_path,
                               int *http_status, struct fb_error *err)
 {
-    struct fb_image *img = calloc(1, sizeof(*img));
+    struct fb_image *img = image_new();
     char *argv[24 + 2 * FB_SERVE_MAX_ENV], mem[16], tmo[24], hint[16];
     char *out = NULL, *errout = NULL, *src = NULL;
     int argc = 0, st, i;
@@ -611,7 +621,6 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
     gen = s->next_gen++;
     pthread_mutex_unlock(&s->lock);
     img->gen = gen;
-    img->refs = 1;
     if (asprintf(&img->path, "%s/%s-%u.img", s->images_dir, cfg->name, gen) < 0 ||
         asprintf(&img->code_dir, "%s/%s-%u", s->code_dir, cfg->name, gen) < 0) {
         *http_status = 500;
@@ -894,7 +903,7 @@ int fb_server_add_image(struct fb_server *s, const char *name, const char *uploa
         *http_status = 400;
         goto out;
     }
-    img = calloc(1, sizeof(*img));
+    img = image_new();
     if (!img) {
         *http_status = 500;
         fb_error_set(err, ENOMEM, "out of memory");
@@ -903,7 +912,6 @@ int fb_server_add_image(struct fb_server *s, const char *name, const char *uploa
     pthread_mutex_lock(&s->lock);
     img->gen = s->next_gen++;
     pthread_mutex_unlock(&s->lock);
-    img->refs = 1;
     if (asprintf(&img->path, "%s/%s-%u.img", s->images_dir, name, img->gen) < 0) {
         img->path = NULL;
         *http_status = 500;
