@@ -650,8 +650,13 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code)
 
 /* ---- Sentry access -------------------------------------------------------------------------- */
 
-/* Memory-file offset of the byte at addr, populating and un-sharing as needed. */
-static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off)
+/* Memory-file offset of the byte at addr, populating and un-sharing as needed. With host_fd
+ * (a read), a page the Sentry has no copy of in a VMA the host maps straight from its file is
+ * not brought in: returns 1 with *host_fd and *off saying where in that file the byte is (a
+ * pristine private mapping that was never writable: the file's bytes are the memory's). The
+ * syscall path reads the program's text there on every call (is_int80): bringing it in filled
+ * 32 pages of page cache, ~0.3 ms for each new call site. */
+static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off, int *host_fd)
 {
     struct fb_vma *vma = vma_for_access(mm, addr);
     uint64_t vpn = VPN(addr), pte;
@@ -660,6 +665,11 @@ static int translate(struct fb_mm *mm, uint64_t addr, bool write, uint64_t *off)
     if (!vma || !prot_allows(vma, write))
         return -EFAULT;
     pte = fb_radix_get(&mm->pt, vpn);
+    if (!pte && host_fd && (vma->flags & FB_VMA_HOSTMAP) && vma->map->ops->host_fd &&
+        (*host_fd = vma->map->ops->host_fd(vma->map)) >= 0) {
+        *off = vma->off + (addr - vma->start);
+        return 1;
+    }
     if (!pte) {
         r = populate(mm, vma, FB_PAGE_ROUND_DOWN(addr), FB_PAGE_ROUND_DOWN(addr) + PAGE);
         if (r < 0)
@@ -688,7 +698,7 @@ int fb_mm_word_ptr(struct fb_mm *mm, uint64_t addr, bool write, uint32_t **out)
         return -EINVAL;
     if (addr >= FB_MM_MAX_ADDR)
         return -EFAULT;
-    r = translate(mm, addr, write, &off);
+    r = translate(mm, addr, write, &off, NULL);
     if (r < 0)
         return -EFAULT;
     *out = fb_mf_ptr(mm->mf, off);
@@ -699,29 +709,12 @@ int fb_mm_file_offset(struct fb_mm *mm, uint64_t addr, uint64_t *off)
 {
     if (addr >= FB_MM_MAX_ADDR)
         return -EFAULT;
-    return translate(mm, addr, false, off) < 0 ? -EFAULT : 0;
+    return translate(mm, addr, false, off, NULL) < 0 ? -EFAULT : 0;
 }
 
 static bool range_ok(uint64_t addr, size_t len)
 {
     return addr + len >= addr && addr + len <= FB_MM_MAX_ADDR;
-}
-
-/* Read n bytes at addr (within one page) of a VMA the host maps straight from its file, where
- * the Sentry holds no copy of the page: from the file itself, not by bringing the page and its
- * read-ahead into the memory file. Such a VMA is a pristine private mapping that was never
- * writable, so the file's bytes are the memory's. The syscall path reads the program's text
- * there on every call (is_int80): a cache fill cost ~0.3 ms for each new call site, three of
- * them on a restored function's request. Returns 0, or -1 to take the usual way. */
-static int copy_in_host_mapped(struct fb_mm *mm, uint64_t addr, void *dst, size_t n)
-{
-    struct fb_vma *vma = fb_vma_find(&mm->vmas, addr);
-    int fd;
-
-    if (!vma || !(vma->flags & FB_VMA_HOSTMAP) || !prot_allows(vma, false) ||
-        !vma->map->ops->host_fd || (fd = vma->map->ops->host_fd(vma->map)) < 0)
-        return -1;
-    return pread(fd, dst, n, (off_t)(vma->off + (addr - vma->start))) == (ssize_t)n ? 0 : -1;
 }
 
 int fb_mm_copy_in(struct fb_mm *mm, uint64_t addr, void *dst, size_t len)
@@ -732,15 +725,14 @@ int fb_mm_copy_in(struct fb_mm *mm, uint64_t addr, void *dst, size_t len)
     while (len) {
         uint64_t off;
         size_t n = FB_MIN(len, PAGE - (addr & (PAGE - 1)));
-        if (!fb_radix_get(&mm->pt, VPN(addr)) && copy_in_host_mapped(mm, addr, d, n) == 0) {
-            d += n;
-            addr += n;
-            len -= n;
-            continue;
-        }
-        if (translate(mm, addr, false, &off) < 0)
+        int fd, r = translate(mm, addr, false, &off, &fd);
+        /* From the host file; a short read (the file ends inside the page) the usual way. */
+        if (r == 1 && pread(fd, d, n, (off_t)off) != (ssize_t)n)
+            r = translate(mm, addr, false, &off, NULL);
+        if (r < 0)
             return -EFAULT;
-        memcpy(d, fb_mf_ptr(mm->mf, off), n);
+        if (r == 0)
+            memcpy(d, fb_mf_ptr(mm->mf, off), n);
         d += n;
         addr += n;
         len -= n;
@@ -756,7 +748,7 @@ int fb_mm_copy_out(struct fb_mm *mm, uint64_t addr, const void *src, size_t len)
     while (len) {
         uint64_t off;
         size_t n = FB_MIN(len, PAGE - (addr & (PAGE - 1)));
-        if (translate(mm, addr, true, &off) < 0)
+        if (translate(mm, addr, true, &off, NULL) < 0)
             return -EFAULT;
         memcpy(fb_mf_ptr(mm->mf, off), s, n);
         s += n;
@@ -773,7 +765,7 @@ int fb_mm_zero_out(struct fb_mm *mm, uint64_t addr, size_t len)
     while (len) {
         uint64_t off;
         size_t n = FB_MIN(len, PAGE - (addr & (PAGE - 1)));
-        if (translate(mm, addr, true, &off) < 0)
+        if (translate(mm, addr, true, &off, NULL) < 0)
             return -EFAULT;
         memset(fb_mf_ptr(mm->mf, off), 0, n);
         addr += n;
@@ -789,15 +781,17 @@ int64_t fb_mm_copy_string_in(struct fb_mm *mm, uint64_t addr, char *dst, size_t 
         uint64_t off;
         size_t n = FB_MIN(max - done, PAGE - (addr & (PAGE - 1)));
         const char *p, *nul;
-        if (!range_ok(addr, 1) || translate(mm, addr, false, &off) < 0)
+        int fd, r = range_ok(addr, 1) ? translate(mm, addr, false, &off, &fd) : -EFAULT;
+        if (r == 1 && pread(fd, dst + done, n, (off_t)off) != (ssize_t)n)
+            r = translate(mm, addr, false, &off, NULL); /* as fb_mm_copy_in */
+        if (r < 0)
             return -EFAULT;
-        p = fb_mf_ptr(mm->mf, off);
+        p = r == 1 ? dst + done : fb_mf_ptr(mm->mf, off);
         nul = memchr(p, 0, n);
-        if (nul) {
-            memcpy(dst + done, p, (size_t)(nul - p) + 1);
+        if (p != dst + done) /* else read into place already */
+            memcpy(dst + done, p, nul ? (size_t)(nul - p) + 1 : n);
+        if (nul)
             return (int64_t)(done + (size_t)(nul - p));
-        }
-        memcpy(dst + done, p, n);
         done += n;
         addr += n;
     }
@@ -817,7 +811,7 @@ int64_t fb_mm_iovec(struct fb_mm *mm, uint64_t addr, size_t len, bool write, str
         uint64_t off;
         size_t n = FB_MIN(len - done, PAGE - (addr & (PAGE - 1)));
         uint8_t *p;
-        int r = translate(mm, addr, write, &off);
+        int r = translate(mm, addr, write, &off, NULL);
         if (r < 0) {
             if (done == 0)
                 return r == -ENOMEM ? -ENOMEM : -EFAULT;

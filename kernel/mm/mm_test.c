@@ -265,8 +265,9 @@ static int tf_host_fd(struct fb_mappable *m)
 static const struct fb_mappable_ops tf_ops = {tf_ref, tf_ref, tf_get_pages, tf_host_fd};
 
 /* Text the host maps straight from its file is read from the file when the Sentry has no copy
- * (the syscall path reads the instruction before every call): nothing is brought into the
- * memory file for it. The same VMA not host-mapped goes through get_pages as before. */
+ * (the syscall path reads the instruction before every call; a path may be a string in
+ * read-only data): nothing is brought into the memory file for it, by fb_mm_copy_in or
+ * fb_mm_copy_string_in. The same VMA not host-mapped goes through get_pages as before. */
 static void test_mm_copy_in_host_mapped(void)
 {
     struct fb_mm *mm = fb_mm_new(&mf, NULL);
@@ -281,6 +282,7 @@ static void test_mm_copy_in_host_mapped(void)
     unlink(path);
     for (size_t i = 0; i < sizeof(page); i++)
         page[i] = (uint8_t)(i * 7 + i / FB_PAGE_SIZE);
+    memcpy(page + FB_PAGE_SIZE + 500, "a path", 7); /* NUL included */
     FBT_CHECK_EQ(pwrite(f.fd, page, 2 * FB_PAGE_SIZE + 100, 0), 2 * FB_PAGE_SIZE + 100);
     /* Pages 1-2 of the file, and a third page wholly beyond its end. */
     a = fb_mm_mmap(mm, 0, 3 * FB_PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE, &f.m, FB_PAGE_SIZE,
@@ -293,6 +295,11 @@ static void test_mm_copy_in_host_mapped(void)
     FBT_CHECK(memcmp(buf, page + FB_PAGE_SIZE + 300, 2) == 0);
     FBT_CHECK_EQ(fb_mm_copy_in(mm, (uint64_t)a + FB_PAGE_SIZE - 3, buf, 6), 0); /* crosses */
     FBT_CHECK(memcmp(buf, page + 2 * FB_PAGE_SIZE - 3, 6) == 0);
+    {
+        char str[64];
+        FBT_CHECK_EQ(fb_mm_copy_string_in(mm, (uint64_t)a + 500, str, sizeof(str)), 6);
+        FBT_CHECK_STR(str, "a path");
+    }
     FBT_CHECK_EQ(f.get_pages_calls, 0);
     FBT_CHECK_EQ(mm->resident, 0);
     /* Past the end of the file: the usual way, which says so. */
