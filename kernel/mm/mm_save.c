@@ -463,19 +463,21 @@ int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t
         free(refs);
         return fb_error_set(err, len % 12 ? EINVAL : ENOMEM, "image: page reference table");
     }
-    /* Two passes over the table (strictly increasing, as load_refs requires: a page twice
-     * would leave a renumbered slot unwritten): the hot pages, then the others. */
+    /* The table must be strictly increasing, as load_refs requires (a page twice would leave
+     * a renumbered slot unwritten); then two passes: the hot pages, then the others. */
+    for (i = 0, p = 0; i < nrefs; i++) {
+        uint64_t page;
+        memcpy(&page, refs + i * 12, 8);
+        if (page <= p) { /* page 0 is never a page either */
+            free(refs);
+            free(o);
+            return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
+        }
+        p = page;
+    }
     for (int pass = 0; pass < 2; pass++)
         for (i = 0; i < nrefs; i++) {
-            uint64_t prev = 0;
             memcpy(&p, refs + i * 12, 8);
-            if (i)
-                memcpy(&prev, refs + (i - 1) * 12, 8);
-            if (p == 0 || (i && p <= prev)) {
-                free(refs);
-                free(o);
-                return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
-            }
             if (in_sorted(hot, nhot, p) == (pass == 0))
                 o[k++] = p;
         }

@@ -290,6 +290,18 @@ static void test_refuses_bad_pagerefs(void)
     FBT_CHECK_EQ(fb_memfile_load(&mf, r, &err), -1);
     FBT_CHECK(strstr(err.msg, "corrupt"));
     fb_image_close(r);
+    /* Renumbering reads the same table: refused too, nothing ordered. */
+    {
+        uint64_t hot[1] = {3}, *order = NULL;
+        size_t norder = 0;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        FBT_CHECK(fd >= 0);
+        memset(&err, 0, sizeof(err));
+        FBT_CHECK_EQ(fb_memfile_renumber_order(fd, hot, 1, &order, &norder, &err), -1);
+        FBT_CHECK(strstr(err.msg, "page reference table"));
+        FBT_CHECK(order == NULL);
+        close(fd);
+    }
     fb_memfile_destroy(&mf);
     unlink(path);
 }
