@@ -179,11 +179,18 @@ static int checkpoint_error(int rc, const char *msg)
 #define TRAIN_TIMEOUT_MS 10000 /* at most; normally the function's own limit plus 2 s */
 #define RENUMBER_MAX_PAGES (64u << 10) /* 256 MiB of pages held while renumbering an image */
 
-/* The image's hot pages from a training run, increasing (fb_mm_ws_write). */
+/* The image's hot pages from a training run, sorted (fb_mm_ws_write gives them in address
+ * order: a sorted copy to look them up in). */
 struct hot_pages {
     const uint64_t *p;
     size_t n;
 };
+
+static int cmp_page(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
 
 static bool is_hot(uint64_t page, void *arg)
 {
@@ -283,7 +290,10 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
         goto out;
     }
     {
-        struct hot_pages hp = {(const uint64_t *)(ws + 8 + wslen), (len - 8 - wslen) / 8};
+        const uint64_t *hot = (const uint64_t *)(ws + 8 + wslen);
+        size_t nhot = (len - 8 - wslen) / 8;
+        uint64_t *sorted = malloc((nhot ? nhot : 1) * sizeof(*sorted));
+        struct hot_pages hp = {sorted, sorted ? nhot : 0};
         int64_t t0 = fb_host_mono_ns();
         struct fb_image_rewrite rw = {.hot = is_hot, .arg = &hp};
         uint64_t *order = NULL;
@@ -291,7 +301,11 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
         int r;
         /* Hot pages first, contiguous (kernel/mm/mm_save.h); without an order (an image too
          * big to hold in memory here, or a table that does not read), only regrouped. */
-        if (hp.n && fb_memfile_renumber_order(img_fd, hp.p, hp.n, &order, &norder, &err) == 0 &&
+        if (sorted) {
+            memcpy(sorted, hot, nhot * sizeof(*sorted));
+            qsort(sorted, nhot, sizeof(*sorted), cmp_page);
+        }
+        if (hp.n && fb_memfile_renumber_order(img_fd, hot, nhot, &order, &norder, &err) == 0 &&
             norder <= RENUMBER_MAX_PAGES) {
             rw.order = order;
             rw.norder = norder;
@@ -304,6 +318,7 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
         }
         r = hp.n ? fb_image_rewrite(img_fd, &rw, &err) : 0;
         free(order);
+        free(sorted);
         if (r == -2) {
             snprintf(damaged, damaged_len, "%s", err.msg);
             goto out;

@@ -435,16 +435,30 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static bool in_sorted(const uint64_t *v, size_t n, uint64_t x)
+/* The index of page x in a reference table (12-byte records, pages strictly increasing), or
+ * SIZE_MAX if the table does not name it. */
+static size_t ref_index(const uint8_t *refs, size_t nrefs, uint64_t x)
 {
-    return bsearch(&x, v, n, sizeof(*v), cmp_u64) != NULL;
+    size_t lo = 0, hi = nrefs;
+    while (lo < hi) {
+        size_t m = lo + (hi - lo) / 2;
+        uint64_t p;
+        memcpy(&p, refs + m * 12, 8);
+        if (p < x)
+            lo = m + 1;
+        else if (p > x)
+            hi = m;
+        else
+            return m;
+    }
+    return SIZE_MAX;
 }
 
 int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
                               size_t *n, struct fb_error *err)
 {
     struct fb_image_reader *r;
-    uint8_t *refs = NULL;
+    uint8_t *refs = NULL, *placed = NULL;
     uint64_t *o = NULL, p;
     size_t len, i, k = 0, nrefs;
     int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -459,29 +473,39 @@ int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t
     }
     fb_image_close(r);
     nrefs = len / 12;
-    if (len % 12 || !(o = malloc((nrefs ? nrefs : 1) * sizeof(*o)))) {
+    if (len % 12 || !(o = malloc((nrefs ? nrefs : 1) * sizeof(*o))) ||
+        !(placed = calloc(nrefs ? nrefs : 1, 1))) {
         free(refs);
+        free(o);
         return fb_error_set(err, len % 12 ? EINVAL : ENOMEM, "image: page reference table");
     }
     /* The table must be strictly increasing, as load_refs requires (a page twice would leave
-     * a renumbered slot unwritten); then two passes: the hot pages, then the others. */
+     * a renumbered slot unwritten), and is searched below. */
     for (i = 0, p = 0; i < nrefs; i++) {
         uint64_t page;
         memcpy(&page, refs + i * 12, 8);
         if (page <= p) { /* page 0 is never a page either */
             free(refs);
             free(o);
+            free(placed);
             return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
         }
         p = page;
     }
-    for (int pass = 0; pass < 2; pass++)
-        for (i = 0; i < nrefs; i++) {
-            memcpy(&p, refs + i * 12, 8);
-            if (in_sorted(hot, nhot, p) == (pass == 0))
-                o[k++] = p;
+    /* The hot pages in the order given (a page named twice, or one the table does not name:
+     * a page the invocation allocated itself, skipped), then the others, increasing. */
+    for (i = 0; i < nhot; i++) {
+        size_t at = ref_index(refs, nrefs, hot[i]);
+        if (at != SIZE_MAX && !placed[at]) {
+            placed[at] = 1;
+            o[k++] = hot[i];
         }
+    }
+    for (i = 0; i < nrefs; i++)
+        if (!placed[i])
+            memcpy(&o[k++], refs + i * 12, 8);
     free(refs);
+    free(placed);
     *order = o;
     *n = k;
     return 0;
@@ -765,44 +789,45 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
 /* ---- working set ------------------------------------------------------------------------- */
 
 static pthread_mutex_t ws_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t *ws_pairs; /* (index << 40 | vpn): vpns fit in 36 bits (47-bit addresses) */
+/* What was noted: (index << 40 | vpn) (vpns fit in 36 bits: 47-bit addresses) and the
+ * memory-file page it mapped then (the image's hot page), 0 for none. */
+struct ws_ent {
+    uint64_t key, page;
+};
+static struct ws_ent *ws_ents;
 static size_t ws_n, ws_cap;
-static uint64_t *ws_pages; /* memory-file pages those mapped then (hot pages of the image) */
-static size_t ws_npages, ws_pcap;
 
-static void ws_push(uint64_t **a, size_t *n, size_t *cap, uint64_t v)
+#define WS_KEY(index, vpn) ((uint64_t)(index) << 40 | ((vpn) & ((1ull << 40) - 1)))
+
+static void ws_push(uint64_t key, uint64_t page)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 4096;
-        uint64_t *np = nc < (1u << 24) ? realloc(*a, nc * sizeof(*np)) : NULL;
+    if (ws_n == ws_cap) {
+        size_t nc = ws_cap ? ws_cap * 2 : 4096;
+        struct ws_ent *np = nc < (1u << 24) ? realloc(ws_ents, nc * sizeof(*np)) : NULL;
         if (!np)
             return; /* a shorter working set: restores fault the rest in */
-        *a = np;
-        *cap = nc;
+        ws_ents = np;
+        ws_cap = nc;
     }
-    (*a)[(*n)++] = v;
+    ws_ents[ws_n++] = (struct ws_ent){key, page};
 }
 
 void fb_mm_ws_note(uint32_t index, uint64_t vpn, uint64_t page)
 {
     pthread_mutex_lock(&ws_lock);
     if (index < (1u << 20))
-        ws_push(&ws_pairs, &ws_n, &ws_cap, (uint64_t)index << 40 | (vpn & ((1ull << 40) - 1)));
-    if (page)
-        ws_push(&ws_pages, &ws_npages, &ws_pcap, page);
+        ws_push(WS_KEY(index, vpn), page);
     pthread_mutex_unlock(&ws_lock);
 }
 
 static int cmp_u64(const void *a, const void *b);
 
-static size_t sort_unique(uint64_t *a, size_t n)
+static int cmp_ent(const void *a, const void *b)
 {
-    size_t u = 0;
-    qsort(a, n, sizeof(*a), cmp_u64);
-    for (size_t j = 0; j < n; j++)
-        if (!u || a[u - 1] != a[j])
-            a[u++] = a[j];
-    return u;
+    const struct ws_ent *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->page < y->page ? -1 : x->page > y->page;
 }
 
 static int put_all(int fd, const void *p, size_t len)
@@ -819,6 +844,17 @@ static int put_all(int fd, const void *p, size_t len)
     return 0;
 }
 
+/* Sort ws_ents by key (then page) and drop repeated (key, page) pairs. */
+static void ws_sort(void)
+{
+    size_t u = 0;
+    qsort(ws_ents, ws_n, sizeof(*ws_ents), cmp_ent);
+    for (size_t j = 0; j < ws_n; j++)
+        if (!u || ws_ents[u - 1].key != ws_ents[j].key || ws_ents[u - 1].page != ws_ents[j].page)
+            ws_ents[u++] = ws_ents[j];
+    ws_n = u;
+}
+
 int fb_mm_ws_write(int fd)
 {
     size_t i = 0, j, k;
@@ -826,31 +862,31 @@ int fb_mm_ws_write(int fd)
     int r = 0;
 
     pthread_mutex_lock(&ws_lock);
-    ws_n = sort_unique(ws_pairs, ws_n);
-    ws_npages = sort_unique(ws_pages, ws_npages);
+    ws_sort();
     /* The section's length first (the hot pages follow it). */
-    for (i = 0; i < ws_n;) {
-        for (j = i; j < ws_n && ws_pairs[j] >> 40 == ws_pairs[i] >> 40; j++)
-            ;
-        len += 8 + (uint64_t)(j - i) * 8;
-        i = j;
+    for (i = 0; i < ws_n; i = j) {
+        for (j = i, k = 0; j < ws_n && ws_ents[j].key >> 40 == ws_ents[i].key >> 40; j++)
+            k += j == i || ws_ents[j].key != ws_ents[j - 1].key;
+        len += 8 + (uint64_t)k * 8;
     }
     r = put_all(fd, &len, sizeof(len));
-    i = 0;
-    while (i < ws_n && r == 0) {
-        uint32_t hdr[2] = {(uint32_t)(ws_pairs[i] >> 40), 0};
-        for (j = i; j < ws_n && ws_pairs[j] >> 40 == hdr[0]; j++)
-            ;
-        hdr[1] = (uint32_t)(j - i);
+    for (i = 0; i < ws_n && r == 0; i = j) {
+        uint32_t hdr[2] = {(uint32_t)(ws_ents[i].key >> 40), 0};
+        for (j = i; j < ws_n && ws_ents[j].key >> 40 == hdr[0]; j++)
+            hdr[1] += j == i || ws_ents[j].key != ws_ents[j - 1].key;
         r = put_all(fd, hdr, sizeof(hdr));
-        for (k = i; k < j && r == 0; k++) {
-            uint64_t vpn = ws_pairs[k] & ((1ull << 40) - 1);
-            r = put_all(fd, &vpn, sizeof(vpn));
-        }
-        i = j;
+        for (k = i; k < j && r == 0; k++)
+            if (k == i || ws_ents[k].key != ws_ents[k - 1].key) {
+                uint64_t vpn = ws_ents[k].key & ((1ull << 40) - 1);
+                r = put_all(fd, &vpn, sizeof(vpn));
+            }
     }
-    for (k = 0; k < ws_npages && r == 0; k++)
-        r = put_all(fd, &ws_pages[k], sizeof(ws_pages[k]));
+    /* The hot pages in address order (a page twice: fb_memfile_renumber_order keeps the first),
+     * so that renumbered, pages next to each other in an address space are next to each
+     * other in the memory file too, and a restore maps a run of them in one mapping. */
+    for (k = 0; k < ws_n && r == 0; k++)
+        if (ws_ents[k].page)
+            r = put_all(fd, &ws_ents[k].page, sizeof(ws_ents[k].page));
     pthread_mutex_unlock(&ws_lock);
     return r;
 }

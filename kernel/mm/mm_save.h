@@ -30,13 +30,17 @@ int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct f
  * After the training run, `fnbox checkpoint` renumbers the image's memory-file pages so that the
  * hot ones (touched by the invocation) come first, contiguous: a restore then fills them from a
  * few long chunks instead of hundreds of one- or two-page ones (hot and cold pages interleave
- * in the order they were allocated). The kernel state keeps the old numbers; the section
+ * in the order they were allocated). The hot ones go in address order (address space, then
+ * virtual page), so that pages next to each other in an address space are next to each other
+ * in the memory file and a restore maps a run of them in one host mapping. The kernel state keeps the old numbers; the section
  * "pagemap" lists the old page of each new one (u64 each: new page i + 1 was old page
  * map[i]), and a restore translates every page it loads from the kernel state
  * (fb_mf_saved_off). */
 
 /* The new order of the image open on fd: every page its reference table names, the hot ones
- * (increasing list, old numbers) first, each group in increasing order. malloc'd. */
+ * (old numbers) first in the order of the list hot (fb_mm_ws_write gives them in address
+ * order; a page listed twice or not in the table is skipped), then the others increasing.
+ * malloc'd. */
 int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
                               size_t *n, struct fb_error *err);
 /* fb_image_rewrite's raw hook for it: rewrites "pagerefs" in the new numbers (arg: the
@@ -71,8 +75,9 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
  * u64 page numbers, strictly increasing. */
 
 /* Write what was noted: a u64 length, that many bytes in the section layout, then the
- * image's memory-file pages the noted pages mapped (u64 each, increasing: the image's hot
- * pages, for fb_image_rechunk). 0 or -errno. */
+ * image's memory-file pages the noted pages mapped (u64 each: the image's hot pages, for
+ * fb_image_rechunk and fb_memfile_renumber_order), in the order of the addresses that mapped
+ * them (a page mapped twice may be listed twice). 0 or -errno. */
 int fb_mm_ws_write(int fd);
 /* Mark in want (one bit per memory-file page below top) the pages that the working set ws of
  * the address spaces mms (image order: the section's index i is mms[i - 1]) touches; returns

@@ -239,6 +239,18 @@ static void test_renumber(void)
     fb_memfile_remap_end(&mf2);
     FBT_CHECK_EQ(fb_mf_saved_off(&mf2, 41 * 4096), 41 * 4096);
     free(order);
+    /* The hot list's own order is kept (fb_mm_ws_write gives address order); a page listed
+     * twice counts once and one the table does not name is skipped. */
+    {
+        uint64_t addr_order[] = {30, 5, 99, 30, 17};
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        FBT_CHECK_EQ(fb_memfile_renumber_order(fd, addr_order, 5, &order, &n, &err), 0);
+        close(fd);
+        FBT_CHECK_EQ(n, 40);
+        FBT_CHECK(n == 40 && order[0] == 30 && order[1] == 5 && order[2] == 17 &&
+                  order[3] == 1 && order[4] == 2 && order[39] == 40);
+        free(order);
+    }
     /* A page map naming a page twice: corrupt. */
     {
         uint64_t twice[2] = {3, 3};
@@ -336,6 +348,39 @@ static void test_ws_filter(void)
     free(mm.refault);
 }
 
+/* The recorded working set: each address space's vpns, increasing and once each; then the hot
+ * pages in address order (not page order), a page without a page (0) left out. */
+static void test_ws_write_order(void)
+{
+    uint64_t len, v[6], hot[8];
+    uint32_t hdr[2];
+    int fd = memfd_create("ws", 0);
+    const uint64_t vpns1[] = {0, 2, 3, 4, 9}, pages[] = {70, 65, 60, 50, 10};
+
+    FBT_CHECK(fd >= 0);
+    fb_mm_ws_note(1, 9, 50);
+    fb_mm_ws_note(2, 5, 10);
+    fb_mm_ws_note(1, 0, 70);
+    fb_mm_ws_note(1, 3, 60);
+    fb_mm_ws_note(1, 2, 65);
+    fb_mm_ws_note(1, 3, 60); /* twice: once */
+    fb_mm_ws_note(1, 4, 0);  /* no page of the image */
+    FBT_CHECK_EQ(fb_mm_ws_write(fd), 0);
+    FBT_CHECK_EQ(pread(fd, &len, 8, 0), 8);
+    FBT_CHECK_EQ(len, (8 + 5 * 8) + (8 + 1 * 8));
+    FBT_CHECK_EQ(pread(fd, hdr, 8, 8), 8);
+    FBT_CHECK(hdr[0] == 1 && hdr[1] == 5);
+    FBT_CHECK_EQ(pread(fd, v, 5 * 8, 16), 5 * 8);
+    FBT_CHECK(memcmp(v, vpns1, sizeof(vpns1)) == 0);
+    FBT_CHECK_EQ(pread(fd, hdr, 8, 16 + 5 * 8), 8);
+    FBT_CHECK(hdr[0] == 2 && hdr[1] == 1);
+    FBT_CHECK_EQ(pread(fd, v, 8, 16 + 5 * 8 + 8), 8);
+    FBT_CHECK_EQ(v[0], 5);
+    FBT_CHECK_EQ(pread(fd, hot, sizeof(hot), 8 + (off_t)len), (ssize_t)sizeof(pages));
+    FBT_CHECK(memcmp(hot, pages, sizeof(pages)) == 0);
+    close(fd);
+}
+
 int main(void)
 {
     FBT_RUN(test_mm_round_trip);
@@ -343,5 +388,6 @@ int main(void)
     FBT_RUN(test_lazy_load);
     FBT_RUN(test_renumber);
     FBT_RUN(test_ws_filter);
+    FBT_RUN(test_ws_write_order);
     FBT_EXIT();
 }
