@@ -58,7 +58,7 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_
     if (fb_platform_new(opts->platform, fb_k->mf.fd, &fb_k->plat, err) < 0)
         return -1;
     /* What needs no Gofer first: the Gofer is usually still building its view. */
-    fb_procfs_host_init(); /* host facts (CPUs, memory, cpuid) while the host is reachable */
+    fb_procfs_host_init(); /* host facts (CPUs, memory) while system calls are allowed */
     r = fb_ktimer_start();
     if (r < 0)
         return fb_error_set(err, -r, "starting the timer thread: %s", strerror(-r));

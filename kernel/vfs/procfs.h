@@ -73,8 +73,9 @@ int fb_procfs_gen_filesystems(struct fb_pbuf *b);
 /* A random version-4 UUID with a newline (/proc/sys/kernel/random/uuid). */
 int fb_procfs_gen_uuid(struct fb_pbuf *b);
 
-/* Facts about the host gathered once, before the Sentry locks itself down (CPUID, sysinfo(2),
- * sched_getaffinity(2)); later calls are cheap. Called by fb_procfs_new. Tests may call it. */
+/* Facts about the host that need system calls (sysinfo(2), sched_getaffinity(2)), gathered once
+ * before the Sentry locks itself down; later calls are cheap. Called at boot and by fb_procfs_new.
+ * Tests may call it. The CPUID facts of /proc/cpuinfo are gathered at its first read instead. */
 void fb_procfs_host_init(void);
 /* Online CPUs the sandbox sees (>= 1). */
 int fb_procfs_ncpus(void);

@@ -5,6 +5,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -702,16 +703,24 @@ int fb_procfs_gen_fdinfo(struct fb_pbuf *b, struct fb_file *f, bool cloexec)
 
 /* ---- host facts ------------------------------------------------------------------------------ */
 
+/* What only system calls tell: read at boot by fb_procfs_host_init, before the lock-down. */
 static struct {
     bool done;
     int ncpus;
     uint64_t mem;
+} host;
+
+/* What CPUID tells, for /proc/cpuinfo alone. Every CPUID exits to the hypervisor on a VM (6-10 us
+ * each, some 20 of them), so these are gathered at the first cpuinfo read (cpu_facts), not on
+ * every boot and restore. Written once under cpu_once, read-only afterwards. */
+static struct {
     char vendor[13], model_name[49];
     unsigned family, model, stepping, cpuid_level;
     unsigned cache_kb, clflush, phys_bits, virt_bits;
-    uint64_t khz; /* 0 until known */
+    uint64_t khz; /* TSC: from CPUID, else measured */
     char flags[2048];
-} host;
+} cpu;
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 
 static void cpuid(unsigned leaf, unsigned sub, unsigned r[4])
 {
@@ -825,7 +834,7 @@ static void flags_from(char *out, size_t size, uint32_t reg, const struct flag_n
 }
 
 #define FLAGS_FROM(reg, table)                                                                     \
-    flags_from(host.flags, sizeof(host.flags), reg, table, FB_ARRAY_SIZE(table))
+    flags_from(cpu.flags, sizeof(cpu.flags), reg, table, FB_ARRAY_SIZE(table))
 
 /* TSC frequency from CPUID (leaf 0x15, 0x16, the hypervisor timing leaf) or the brand string. */
 static uint64_t cpuid_khz(unsigned max, unsigned hv_max)
@@ -848,7 +857,7 @@ static uint64_t cpuid_khz(unsigned max, unsigned hv_max)
         if (r[0] & 0xffff)
             return (uint64_t)(r[0] & 0xffff) * 1000;
     }
-    at = strstr(host.model_name, "@ ");
+    at = strstr(cpu.model_name, "@ ");
     if (at) {
         double ghz = strtod(at + 2, NULL);
         if (ghz > 0.1 && ghz < 20)
@@ -857,7 +866,7 @@ static uint64_t cpuid_khz(unsigned max, unsigned hv_max)
     return 0;
 }
 
-/* Last resort: time the TSC against CLOCK_MONOTONIC for 2 ms (once, at the first cpuinfo). */
+/* Last resort: time the TSC against CLOCK_MONOTONIC for 2 ms (once, from cpu_facts_read). */
 static uint64_t measure_khz(void)
 {
     struct timespec a, b;
@@ -876,11 +885,8 @@ static uint64_t measure_khz(void)
 
 void fb_procfs_host_init(void)
 {
-    unsigned r[4], max, ext_max, hv_max = 0;
-    uint32_t ecx1 = 0, edx1 = 0;
     cpu_set_t set;
     struct sysinfo si;
-    bool intel;
 
     if (host.done)
         return;
@@ -894,15 +900,24 @@ void fb_procfs_host_init(void)
         host.mem = (uint64_t)si.totalram * (si.mem_unit ? si.mem_unit : 1);
     if (!host.mem)
         host.mem = 1ull << 30;
+}
+
+/* Fills cpu from CPUID; run once, by cpu_facts, usually after the lock-down: the one system call
+ * it may make (clock_gettime in measure_khz, when the vDSO falls back) stays allowed. */
+static void cpu_facts_read(void)
+{
+    unsigned r[4], max, ext_max, hv_max = 0;
+    uint32_t ecx1 = 0, edx1 = 0;
+    bool intel;
 
     cpuid(0, 0, r);
     max = r[0];
-    host.cpuid_level = max;
-    memcpy(host.vendor, &r[1], 4);
-    memcpy(host.vendor + 4, &r[3], 4);
-    memcpy(host.vendor + 8, &r[2], 4);
-    host.vendor[12] = 0;
-    intel = strcmp(host.vendor, "GenuineIntel") == 0;
+    cpu.cpuid_level = max;
+    memcpy(cpu.vendor, &r[1], 4);
+    memcpy(cpu.vendor + 4, &r[3], 4);
+    memcpy(cpu.vendor + 8, &r[2], 4);
+    cpu.vendor[12] = 0;
+    intel = strcmp(cpu.vendor, "GenuineIntel") == 0;
     cpuid(0x80000000, 0, r);
     ext_max = r[0] >= 0x80000000 && r[0] < 0x8000ffff ? r[0] : 0;
 
@@ -915,10 +930,10 @@ void fb_procfs_host_init(void)
             fam += (r[0] >> 20) & 0xff;
         if (fam >= 6)
             model |= ((r[0] >> 16) & 0xf) << 4;
-        host.family = fam;
-        host.model = model;
-        host.stepping = r[0] & 0xf;
-        host.clflush = ((r[1] >> 8) & 0xff) * 8;
+        cpu.family = fam;
+        cpu.model = model;
+        cpu.stepping = r[0] & 0xf;
+        cpu.clflush = ((r[1] >> 8) & 0xff) * 8;
         ecx1 = r[2];
         edx1 = r[3];
         if (ecx1 & (1u << 31)) {
@@ -927,28 +942,28 @@ void fb_procfs_host_init(void)
                 hv_max = r[0];
         }
     }
-    if (!host.clflush)
-        host.clflush = 64;
+    if (!cpu.clflush)
+        cpu.clflush = 64;
     if (ext_max >= 0x80000004) {
-        char *p = host.model_name, *s;
+        char *p = cpu.model_name, *s;
         cpuid(0x80000002, 0, (unsigned *)p);
         cpuid(0x80000003, 0, (unsigned *)(p + 16));
         cpuid(0x80000004, 0, (unsigned *)(p + 32));
-        host.model_name[48] = 0;
+        cpu.model_name[48] = 0;
         for (s = p; *s == ' '; s++)
             ;
         memmove(p, s, strlen(s) + 1);
         for (s = p + strlen(p); s > p && s[-1] == ' '; s--)
             s[-1] = 0;
     }
-    if (!host.model_name[0])
-        strcpy(host.model_name, "unknown");
-    host.phys_bits = 36;
-    host.virt_bits = 48;
+    if (!cpu.model_name[0])
+        strcpy(cpu.model_name, "unknown");
+    cpu.phys_bits = 36;
+    cpu.virt_bits = 48;
     if (ext_max >= 0x80000008) {
         cpuid(0x80000008, 0, r);
-        host.phys_bits = r[0] & 0xff;
-        host.virt_bits = (r[0] >> 8) & 0xff;
+        cpu.phys_bits = r[0] & 0xff;
+        cpu.virt_bits = (r[0] >> 8) & 0xff;
     }
 
     /* Cache size: Intel shows its last-level cache (leaf 4), others their L2 (0x80000006). */
@@ -964,21 +979,20 @@ void fb_procfs_host_init(void)
             if (type == 2 || level < best_level) /* instruction caches do not count */
                 continue;
             best_level = level;
-            host.cache_kb =
-                (unsigned)(((uint64_t)((r[1] >> 22) + 1) * (((r[1] >> 12) & 0x3ff) + 1) *
-                            ((r[1] & 0xfff) + 1) * ((uint64_t)r[2] + 1)) >>
-                           10);
+            cpu.cache_kb = (unsigned)(((uint64_t)((r[1] >> 22) + 1) * (((r[1] >> 12) & 0x3ff) + 1) *
+                                       ((r[1] & 0xfff) + 1) * ((uint64_t)r[2] + 1)) >>
+                                      10);
         }
     }
-    if (!host.cache_kb && ext_max >= 0x80000006) {
+    if (!cpu.cache_kb && ext_max >= 0x80000006) {
         cpuid(0x80000006, 0, r);
-        host.cache_kb = r[2] >> 16;
+        cpu.cache_kb = r[2] >> 16;
     }
 
-    host.khz = cpuid_khz(max, hv_max);
+    cpu.khz = cpuid_khz(max, hv_max);
 
     /* Flags, in Linux's order. */
-    host.flags[0] = 0;
+    cpu.flags[0] = 0;
     FLAGS_FROM(edx1, w0_1edx);
     if (ext_max >= 0x80000001) {
         cpuid(0x80000001, 0, r);
@@ -992,29 +1006,29 @@ void fb_procfs_host_init(void)
             invariant_tsc = r[3] & (1u << 8);
         }
         if (invariant_tsc)
-            flags_add(host.flags, sizeof(host.flags), "constant_tsc");
+            flags_add(cpu.flags, sizeof(cpu.flags), "constant_tsc");
         if (intel && max >= 0xa) {
             cpuid(0xa, 0, r);
             if ((r[0] & 0xff) != 0)
-                flags_add(host.flags, sizeof(host.flags), "arch_perfmon");
+                flags_add(cpu.flags, sizeof(cpu.flags), "arch_perfmon");
         }
-        flags_add(host.flags, sizeof(host.flags), "rep_good");
-        flags_add(host.flags, sizeof(host.flags), "nopl");
+        flags_add(cpu.flags, sizeof(cpu.flags), "rep_good");
+        flags_add(cpu.flags, sizeof(cpu.flags), "nopl");
         if (max >= 0xb) {
             cpuid(0xb, 0, r);
             if (r[1] != 0)
-                flags_add(host.flags, sizeof(host.flags), "xtopology");
+                flags_add(cpu.flags, sizeof(cpu.flags), "xtopology");
         }
         if (invariant_tsc)
-            flags_add(host.flags, sizeof(host.flags), "nonstop_tsc");
-        flags_add(host.flags, sizeof(host.flags), "cpuid");
+            flags_add(cpu.flags, sizeof(cpu.flags), "nonstop_tsc");
+        flags_add(cpu.flags, sizeof(cpu.flags), "cpuid");
         if (max >= 6) {
             cpuid(6, 0, r);
             if (r[2] & 1)
-                flags_add(host.flags, sizeof(host.flags), "aperfmperf");
+                flags_add(cpu.flags, sizeof(cpu.flags), "aperfmperf");
         }
-        if (host.khz && max >= 0x15)
-            flags_add(host.flags, sizeof(host.flags), "tsc_known_freq");
+        if (cpu.khz && max >= 0x15)
+            flags_add(cpu.flags, sizeof(cpu.flags), "tsc_known_freq");
     }
     FLAGS_FROM(ecx1 & ~(1u << 27) /* osxsave is hidden by Linux */, w4_1ecx);
     if (ext_max >= 0x80000001) {
@@ -1047,6 +1061,15 @@ void fb_procfs_host_init(void)
         cpuid(0x80000008, 0, r);
         FLAGS_FROM(r[1], w13_ext8ebx);
     }
+    /* After the flags: tsc_known_freq is for a frequency CPUID told, not one measured. */
+    if (!cpu.khz)
+        cpu.khz = measure_khz();
+}
+
+/* The CPUID facts, gathered on first use; safe from any number of task threads at once. */
+static void cpu_facts(void)
+{
+    pthread_once(&cpu_once, cpu_facts_read);
 }
 
 int fb_procfs_ncpus(void)
@@ -1069,29 +1092,27 @@ int fb_procfs_gen_cpuinfo(struct fb_pbuf *b)
     unsigned long long bogo;
 
     fb_procfs_host_init();
-    if (!host.khz)
-        host.khz = measure_khz();
-    bogo = (unsigned long long)host.khz * 2 / 10; /* hundredths of BogoMIPS */
+    cpu_facts();
+    bogo = (unsigned long long)cpu.khz * 2 / 10; /* hundredths of BogoMIPS */
     for (i = 0; i < host.ncpus; i++) {
         fb_pbuf_printf(b, "processor\t: %d\nvendor_id\t: %s\ncpu family\t: %u\nmodel\t\t: %u\n", i,
-                       host.vendor, host.family, host.model);
-        fb_pbuf_printf(b, "model name\t: %s\nstepping\t: %u\n", host.model_name, host.stepping);
-        fb_pbuf_printf(b, "cpu MHz\t\t: %llu.%03llu\n", (unsigned long long)(host.khz / 1000),
-                       (unsigned long long)(host.khz % 1000));
-        if (host.cache_kb)
-            fb_pbuf_printf(b, "cache size\t: %u KB\n", host.cache_kb);
+                       cpu.vendor, cpu.family, cpu.model);
+        fb_pbuf_printf(b, "model name\t: %s\nstepping\t: %u\n", cpu.model_name, cpu.stepping);
+        fb_pbuf_printf(b, "cpu MHz\t\t: %llu.%03llu\n", (unsigned long long)(cpu.khz / 1000),
+                       (unsigned long long)(cpu.khz % 1000));
+        if (cpu.cache_kb)
+            fb_pbuf_printf(b, "cache size\t: %u KB\n", cpu.cache_kb);
         fb_pbuf_printf(b,
                        "physical id\t: 0\nsiblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n"
                        "apicid\t\t: %d\ninitial apicid\t: %d\n",
                        host.ncpus, i, host.ncpus, i, i);
         fb_pbuf_printf(b, "fpu\t\t: yes\nfpu_exception\t: yes\ncpuid level\t: %u\nwp\t\t: yes\n",
-                       host.cpuid_level);
-        fb_pbuf_printf(b, "flags\t\t: %s\n", host.flags);
+                       cpu.cpuid_level);
+        fb_pbuf_printf(b, "flags\t\t: %s\n", cpu.flags);
         fb_pbuf_printf(b, "bugs\t\t:\nbogomips\t: %llu.%02llu\n", bogo / 100, bogo % 100);
-        fb_pbuf_printf(b, "clflush size\t: %u\ncache_alignment\t: %u\n", host.clflush,
-                       host.clflush);
-        fb_pbuf_printf(b, "address sizes\t: %u bits physical, %u bits virtual\n", host.phys_bits,
-                       host.virt_bits);
+        fb_pbuf_printf(b, "clflush size\t: %u\ncache_alignment\t: %u\n", cpu.clflush, cpu.clflush);
+        fb_pbuf_printf(b, "address sizes\t: %u bits physical, %u bits virtual\n", cpu.phys_bits,
+                       cpu.virt_bits);
         fb_pbuf_printf(b, "power management:\n\n");
     }
     return pbuf_result(b);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -686,6 +687,57 @@ static void test_cpuinfo(void)
     fb_pbuf_free(&b);
 }
 
+#define CPUINFO_THREADS 4
+
+struct cpuinfo_reader {
+    pthread_barrier_t *start;
+    struct fb_pbuf b;
+    int r;
+};
+
+static void *cpuinfo_read(void *arg)
+{
+    struct cpuinfo_reader *c = arg;
+    pthread_barrier_wait(c->start);
+    c->r = fb_procfs_gen_cpuinfo(&c->b);
+    return NULL;
+}
+
+/* The CPUID facts (and the measured TSC frequency, where CPUID tells none) are gathered at the
+ * first read: readers racing for it, and any later read, must see the same text. Runs before any
+ * other cpuinfo read, so that the threads do race for the first one. */
+static void test_cpuinfo_concurrent_first(void)
+{
+    struct cpuinfo_reader c[CPUINFO_THREADS];
+    pthread_t th[CPUINFO_THREADS];
+    pthread_barrier_t start;
+    struct fb_pbuf again = {0};
+    int i, started = 0;
+
+    memset(c, 0, sizeof(c));
+    FBT_CHECK_EQ(pthread_barrier_init(&start, NULL, CPUINFO_THREADS), 0);
+    for (i = 0; i < CPUINFO_THREADS; i++) {
+        c[i].start = &start;
+        c[i].r = -1;
+        if (pthread_create(&th[i], NULL, cpuinfo_read, &c[i]) != 0)
+            break;
+        started++;
+    }
+    /* Short of threads, those started wait at the barrier for good: fail without joining them. */
+    FBT_CHECK_EQ(started, CPUINFO_THREADS);
+    for (i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+    FBT_CHECK_EQ(fb_procfs_gen_cpuinfo(&again), 0);
+    for (i = 0; i < CPUINFO_THREADS; i++) {
+        FBT_CHECK_EQ(c[i].r, 0);
+        FBT_CHECK_STR(c[i].b.data, again.data);
+        fb_pbuf_free(&c[i].b);
+    }
+    FBT_CHECK(strstr(again.data, "model name\t: "));
+    fb_pbuf_free(&again);
+}
+
 static void test_uptime_stat_loadavg(void)
 {
     struct fake f;
@@ -765,6 +817,7 @@ int main(void)
     FBT_RUN(test_auxv);
     FBT_RUN(test_mounts_and_fdinfo);
     FBT_RUN(test_meminfo);
+    FBT_RUN(test_cpuinfo_concurrent_first); /* the first cpuinfo read of the program */
     FBT_RUN(test_cpuinfo);
     FBT_RUN(test_uptime_stat_loadavg);
     FBT_RUN(test_uuid);
