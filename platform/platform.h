@@ -54,7 +54,10 @@ struct fb_map_req {
 struct fb_map_fd_req {
     uint64_t addr, len, off;
     int prot;
-    int fd; /* the Sentry's read-only host fd */
+    int fd; /* the Sentry's read-only host fd; several requests may name the same one */
+    /* Fill the host page tables for it now (a warm sandbox: the pages the next request will
+     * touch, which then takes no host fault there). */
+    bool populate;
 };
 struct fb_as;   /* one application address space (ptrace: one stub process) */
 struct fb_pctx; /* one execution context, owned by one Sentry host thread (one task) */
@@ -110,14 +113,16 @@ struct fb_platform_ops {
     int (*map_many)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req, int n,
                     bool populate);
     /* Optional: map [off, off+len) of host files (fd: read-only, the Sentry's) at addr, private
-     * and fixed, n of them in one round trip: the host then serves the application's faults
-     * there from its page cache, with no copy and no stop in the Sentry. In order; returns 0,
-     * or the first failure's -errno with *done = how many were mapped before it (-EIO when the
-     * platform can no longer do it: callers fall back to copies in the memory file). With
-     * populate, the host page tables are filled too (a warm sandbox: the request then takes no
-     * host fault on program text). */
+     * and fixed, n of them in as few round trips as it can: the host then serves the
+     * application's faults there from its page cache, with no copy and no stop in the Sentry.
+     * Requests with populate have their host page tables filled too. Requests for consecutive
+     * ranges of one file at contiguous offsets, with the same prot, become one host mapping
+     * whatever their populate (so a caller may populate parts of a mapping only). In order;
+     * returns 0, or the first failure's -errno with *done = how many were mapped before it
+     * (-EIO when the platform can no longer do it: callers fall back to copies in the memory
+     * file). */
     int (*map_fds)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req, int n,
-                   bool populate, int *done);
+                   int *done);
     int (*unmap)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len);
     int (*protect)(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot);
 

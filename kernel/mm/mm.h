@@ -61,6 +61,13 @@ struct fb_mm {
     uint64_t *refault;
     size_t nrefault;
     bool refault_exact; /* the hints are a recorded working set: fill no neighbours */
+    /* Restore with a recorded working set: the pages this address space touched in the
+     * training run (nws page numbers, increasing; malloc'd, set by fb_mm_ws_filter), so that a
+     * warm fb_mm_prefault fills the host page tables of host-mapped text for those only. NULL:
+     * no working set for this address space (fb_mm_prefault then populates whole VMAs).
+     * Dropped by fb_mm_prefault. */
+    uint64_t *ws;
+    size_t nws;
     uint32_t image_index; /* restored: 1-based position of this address space in the image */
     /* Made by exec: at the first run, map what exec wrote (stack, vDSO) and the program's
      * text and read-only data in one go, instead of a fault for each (fb_mm_premap). */
@@ -111,7 +118,9 @@ int fb_mm_fault(struct fb_mm *mm, uint64_t addr, int code, int *si_code);
 /* After a restore: fill the pages listed in mm->refault and map every page with a page-table
  * entry into the address space through ctx (a context of the calling thread), in a few
  * platform round trips, so that the request takes no Sentry faults. `host_ptes` also fills the
- * host page tables (warm pools: that work is then off the request's path). Returns 0 or -errno. */
+ * host page tables (warm pools: that work is then off the request's path): of every mapped
+ * page, and of host-mapped files the pages in mm->ws (all of them without it). Drops
+ * mm->refault and mm->ws. Returns 0 or -errno. */
 int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes);
 /* The first run after exec (mm->premap): map the pristine file mappings from their host files
  * and every page exec populated, in as few platform round trips as possible. Through the

@@ -944,7 +944,8 @@ long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len)
         off += (size_t)hdr[1] * 8;
     }
     /* Both lists are sorted: one merge pass. */
-    qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), cmp_u64);
+    if (mm->nrefault) /* (refault may be NULL: qsort's array must not) */
+        qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), cmp_u64);
     for (i = 0, off = 0; i < mm->nrefault; i++) {
         uint64_t v = 0;
         while (off < nmine) {
@@ -958,5 +959,12 @@ long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len)
     }
     mm->nrefault = kept;
     mm->refault_exact = true;
+    /* A copy, not a pointer into ws: the section is the restore's, the mm outlives it. At
+     * least one element, so that an empty list is still a list (populate nothing). */
+    free(mm->ws);
+    mm->ws = mine ? malloc(((size_t)nmine ? nmine : 1) * sizeof(*mm->ws)) : NULL;
+    mm->nws = mm->ws ? nmine : 0;
+    if (mm->ws)
+        memcpy(mm->ws, mine, (size_t)nmine * 8);
     return (long)kept;
 }

@@ -88,7 +88,8 @@ int fb_mm_ws_write(int fd);
 long fb_mm_ws_want(struct fb_mm *const *mms, size_t n, const uint8_t *ws, size_t len,
                    uint64_t *want, uint64_t top);
 /* Keep only mm's refault hints that are in its working set in ws (len bytes, already checked
- * with fb_image_ws_check); returns how many were kept. */
+ * with fb_image_ws_check), and keep a copy of that working set in mm->ws for fb_mm_prefault
+ * (none when ws has no list for mm, or memory is short); returns how many hints were kept. */
 long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len);
 
 #endif

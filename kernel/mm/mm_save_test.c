@@ -321,7 +321,8 @@ static void test_refuses_bad_pagerefs(void)
 }
 
 /* A restore keeps, of the file pages it would bring back (the hints), only those in its address
- * space's list of the working set, and says so: exactly the intersection, nothing else's list. */
+ * space's list of the working set, and says so: exactly the intersection, nothing else's list.
+ * That list is kept (copied) for the prefault; with no list there is none. */
 static void test_ws_filter(void)
 {
     struct fb_mm mm = {.image_index = 2};
@@ -345,8 +346,13 @@ static void test_ws_filter(void)
     FBT_CHECK_EQ(mm.refault[1], 13);
     FBT_CHECK_EQ(mm.refault[2], 99);
     FBT_CHECK(mm.refault_exact);
+    /* Its own list is kept for prefault (host-mapped text), a copy. */
+    FBT_CHECK(mm.ws != NULL && mm.ws != (uint64_t *)(ws + 32));
+    FBT_CHECK_EQ(mm.nws, 5);
+    FBT_CHECK(memcmp(mm.ws, l2, sizeof(l2)) == 0);
     mm.image_index = 3; /* no list of its own: nothing is kept */
     FBT_CHECK_EQ(fb_mm_ws_filter(&mm, ws, sizeof(ws)), 0);
+    FBT_CHECK(mm.ws == NULL && mm.nws == 0);
     free(mm.refault);
 }
 

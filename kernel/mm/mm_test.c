@@ -2,8 +2,11 @@
  * operations that need no platform (mmap bookkeeping, copy-in/out, COW on fork, brk, mremap). */
 #include "fbtest.h"
 #include "kernel/mm/mm.h"
+#include "kernel/util/cleanup.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -316,6 +319,217 @@ static void test_mm_copy_in_host_mapped(void)
     close(f.fd);
 }
 
+/* A platform that only records the direct file mappings asked of it (fb_mm_prefault's) and
+ * fails the one at index fail_at. */
+static struct {
+    struct fb_map_fd_req req[512];
+    int n, fail_at, unmaps;
+    uint64_t unmap_addr, unmap_len;
+} fp;
+static char fp_as;
+
+static int fp_as_new(struct fb_platform *p, struct fb_as **out)
+{
+    (void)p;
+    *out = (struct fb_as *)&fp_as;
+    return 0;
+}
+
+static void fp_as_release(struct fb_as *as)
+{
+    (void)as;
+}
+
+static int fp_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req, int n,
+                      int *done)
+{
+    (void)ctx;
+    (void)as;
+    for (*done = 0; *done < n; (*done)++) {
+        if (fp.n == fp.fail_at || fp.n == (int)FB_ARRAY_SIZE(fp.req))
+            return -EACCES;
+        fp.req[fp.n++] = req[*done];
+    }
+    return 0;
+}
+
+static int fp_unmap(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len)
+{
+    (void)ctx;
+    (void)as;
+    fp.unmaps++;
+    fp.unmap_addr = addr;
+    fp.unmap_len = len;
+    return 0;
+}
+
+static int fp_map(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot,
+                  uint64_t off)
+{
+    (void)ctx, (void)as, (void)addr, (void)len, (void)prot, (void)off;
+    return 0;
+}
+
+static const struct fb_platform_ops fp_ops = {.name = "fake",
+                                              .as_new = fp_as_new,
+                                              .as_release = fp_as_release,
+                                              .map = fp_map,
+                                              .map_fds = fp_map_fds,
+                                              .unmap = fp_unmap};
+static struct fb_platform fake_plat = {.ops = &fp_ops};
+
+static int cmp_req_addr(const void *a, const void *b)
+{
+    const struct fb_map_fd_req *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The recorded requests fp.req[from, to), the populated ones first, tile [start, end) with
+ * f's fd, contiguous in the file from offset off, with one prot; returns how many of its pages
+ * are populated, or -1 if they do not. Sorts them by address. */
+static long fp_covers(int from, int to, uint64_t start, uint64_t end, uint64_t off, int fd)
+{
+    uint64_t at = start;
+    long pop = 0;
+
+    for (int i = from + 1; i < to; i++)
+        if (fp.req[i].populate && !fp.req[i - 1].populate)
+            return -1;
+    qsort(fp.req + from, (size_t)(to - from), sizeof(fp.req[0]), cmp_req_addr);
+    for (int i = from; i < to; i++) {
+        const struct fb_map_fd_req *r = &fp.req[i];
+        if (r->addr != at || !r->len || r->off != off + (at - start) || r->fd != fd ||
+            r->prot != (PROT_READ | PROT_EXEC))
+            return -1;
+        pop += r->populate ? (long)(r->len / FB_PAGE_SIZE) : 0;
+        at += r->len;
+    }
+    return at == end ? pop : -1;
+}
+
+/* Is page vpn in a populated request of fp.req[from, to)? */
+static bool fp_populated(int from, int to, uint64_t vpn)
+{
+    uint64_t a = vpn * FB_PAGE_SIZE;
+    for (int i = from; i < to; i++)
+        if (a >= fp.req[i].addr && a < fp.req[i].addr + fp.req[i].len)
+            return fp.req[i].populate;
+    return false;
+}
+
+/* A new address space on the fake platform, with text of f's file at 0x400000 (64 pages) and
+ * at 0x600000 (1024 pages), both host-mappable, and a copy of the working set ws[0, n) (none if
+ * ws is NULL); the platform's record cleared, to fail the request at index fail_at. */
+static struct fb_mm *fp_mm(struct test_file *f, const uint64_t *ws, size_t n, int fail_at)
+{
+    struct fb_mm *mm = fb_mm_new(&mf, &fake_plat);
+
+    memset(&fp, 0, sizeof(fp));
+    fp.fail_at = fail_at;
+    if (mm && (fb_mm_mmap(mm, 0x400000, 64 * FB_PAGE_SIZE, PROT_READ | PROT_EXEC,
+                          MAP_PRIVATE | MAP_FIXED, &f->m, 0, 7, "a") != 0x400000 ||
+               fb_mm_mmap(mm, 0x600000, 1024 * FB_PAGE_SIZE, PROT_READ | PROT_EXEC,
+                          MAP_PRIVATE | MAP_FIXED, &f->m, 8 * FB_PAGE_SIZE, 7, "b") != 0x600000 ||
+               (ws && !(mm->ws = malloc((n ? n : 1) * sizeof(*ws)))))) {
+        fb_mm_put(mm);
+        return NULL;
+    }
+    if (mm && ws && n) {
+        memcpy(mm->ws, ws, n * sizeof(*ws));
+        mm->nws = n;
+    }
+    return mm;
+}
+
+/* A warm restore (fb_mm_prefault with host_ptes) maps host-mappable text whole, populating
+ * only its working set when it has one: runs of touched pages, widened over gaps of two pages
+ * and to a VMA's end two pages away, then the rest unpopulated, by requests contiguous in the
+ * file (one host mapping); a VMA touched all over in fewer, coarser runs that still cover
+ * every touched page. Without a working set, whole VMAs are populated; a cold restore
+ * populates nothing. A VMA whose requests fail part-way is unmapped again and left to the
+ * Sentry's copies, while the ones before it stay host-mapped. */
+static void test_mm_prefault_host_ws(void)
+{
+    struct test_file f = {.m = {&tf_ops}, .fd = open("/proc/self/exe", O_RDONLY)};
+    /* a: 0x400 + {2, 10, 11, 14, 30, 34, 62}; b: every 4th page of its first half (128 runs with
+     * gaps of 3: too many), none of its second half */
+    const uint64_t a_ws[] = {0x3fb, 0x402, 0x40a, 0x40b, 0x40e, 0x41e, 0x422, 0x43e, 0x500};
+    uint64_t big[9 + 128];
+    struct fb_mm *mm;
+    int na;
+    long pop;
+
+    FBT_CHECK(f.fd >= 0);
+    memcpy(big, a_ws, sizeof(a_ws));
+    for (int i = 0; i < 128; i++)
+        big[9 + i] = 0x600 + 4 * (uint64_t)i + 1;
+
+    /* With a working set. */
+    mm = fp_mm(&f, big, FB_ARRAY_SIZE(big), -1);
+    FBT_CHECK(mm != NULL);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    FBT_CHECK(mm->ws == NULL && mm->nws == 0);
+    FBT_CHECK_EQ(fp.n > 2, 1);
+    /* a: hot 0-2, cold 3-9, hot 10-14, cold 15-29, hot 30, cold 31-33, hot 34, cold 35-61,
+     * hot 62-63 */
+    na = 9;
+    FBT_CHECK_EQ(fp_covers(0, na, 0x400000, 0x440000, 0, f.fd), 3 + 5 + 1 + 1 + 2);
+    FBT_CHECK(fp.req[0].populate && fp.req[0].addr == 0x400000 && fp.req[0].len == 3 * 4096);
+    FBT_CHECK(fp.req[2].populate && fp.req[2].addr == 0x40a000 && fp.req[2].len == 5 * 4096);
+    FBT_CHECK(fp.req[4].populate && fp.req[4].addr == 0x41e000 && fp.req[4].len == 4096);
+    FBT_CHECK(fp.req[6].populate && fp.req[6].addr == 0x422000 && fp.req[6].len == 4096);
+    FBT_CHECK(fp.req[8].populate && fp.req[8].addr == 0x43e000 && fp.req[8].len == 2 * 4096);
+    /* b: at most 64 runs, every touched page in one, less than all of it populated */
+    FBT_CHECK(fp.n - na <= 2 * 64 + 1);
+    pop = fp_covers(na, fp.n, 0x600000, 0xa00000, 8 * FB_PAGE_SIZE, f.fd);
+    FBT_CHECK(pop >= 128 && pop <= 512);
+    for (int i = 0; i < 128; i++)
+        FBT_CHECK(fp_populated(na, fp.n, big[9 + i]));
+    FBT_CHECK((fb_vma_find(&mm->vmas, 0x400000)->flags & FB_VMA_HOSTMAP) &&
+              (fb_vma_find(&mm->vmas, 0x600000)->flags & FB_VMA_HOSTMAP));
+    FBT_CHECK_EQ(fp.unmaps, 0);
+    fb_mm_put(mm);
+
+    /* Without one: whole VMAs, populated. */
+    mm = fp_mm(&f, NULL, 0, -1);
+    FBT_CHECK(mm != NULL);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    FBT_CHECK_EQ(fp.n, 2);
+    FBT_CHECK_EQ(fp_covers(0, 1, 0x400000, 0x440000, 0, f.fd), 64);
+    FBT_CHECK_EQ(fp_covers(1, 2, 0x600000, 0xa00000, 8 * FB_PAGE_SIZE, f.fd), 1024);
+    fb_mm_put(mm);
+
+    /* A cold restore: whole VMAs, unpopulated, working set or not. */
+    mm = fp_mm(&f, big, FB_ARRAY_SIZE(big), -1);
+    FBT_CHECK(mm != NULL);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, false), 0);
+    FBT_CHECK_EQ(fp.n, 2);
+    FBT_CHECK_EQ(fp_covers(0, 2, 0x400000, 0x440000, 0, f.fd), -1); /* two VMAs, not one */
+    FBT_CHECK_EQ(fp_covers(0, 1, 0x400000, 0x440000, 0, f.fd), 0);
+    FBT_CHECK_EQ(fp_covers(1, 2, 0x600000, 0xa00000, 8 * FB_PAGE_SIZE, f.fd), 0);
+    fb_mm_put(mm);
+
+    /* The platform fails b's second request: a stays host-mapped, b is unmapped again. */
+    mm = fp_mm(&f, big, FB_ARRAY_SIZE(big), na + 1);
+    FBT_CHECK(mm != NULL);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    FBT_CHECK_EQ(fp.n, na + 1);
+    FBT_CHECK(fb_vma_find(&mm->vmas, 0x400000)->flags & FB_VMA_HOSTMAP);
+    FBT_CHECK(!(fb_vma_find(&mm->vmas, 0x600000)->flags & FB_VMA_HOSTMAP));
+    FBT_CHECK_EQ(fp.unmaps, 1);
+    FBT_CHECK(fp.unmap_addr == 0x600000 && fp.unmap_len == 1024 * FB_PAGE_SIZE);
+    fb_mm_put(mm);
+
+    /* An empty working set: nothing populated. */
+    mm = fp_mm(&f, big, 0, -1);
+    FBT_CHECK(mm != NULL && mm->ws != NULL);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    FBT_CHECK_EQ(fp.n, 2);
+    FBT_CHECK_EQ(fp_covers(0, 1, 0x400000, 0x440000, 0, f.fd), 0);
+    fb_mm_put(mm);
+    close(f.fd);
+}
+
 int main(void)
 {
     struct fb_error err;
@@ -333,6 +547,7 @@ int main(void)
     FBT_RUN(test_mm_brk_mremap);
     FBT_RUN(test_mm_growsdown);
     FBT_RUN(test_mm_copy_in_host_mapped);
+    FBT_RUN(test_mm_prefault_host_ws);
     fb_memfile_destroy(&mf);
     FBT_EXIT();
 }

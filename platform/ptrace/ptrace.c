@@ -65,9 +65,13 @@ extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_
 #define SCR_IOV        64
 #define SCR_BYTE       88
 #define SCR_CMSG       96
-/* Records of a map batch (address|prot, length, offset, fd: four words each) that fit the
- * stub's data page before the vDSO parameters at its end. */
+/* Records of a map batch (address | prot | REC_POPULATE, length, offset, fd: four words each)
+ * that fit the stub's data page before the vDSO parameters at its end. The stub passes bits
+ * 0-10 of the first word's low 12 to mmap as prot and adds MAP_POPULATE to the flags of a
+ * record with REC_POPULATE (stub_x86_64.S keeps the same numbers). */
 #define MAP_BATCH_MAX 126
+#define REC_PROT      0x7ff
+#define REC_POPULATE  0x800
 _Static_assert(STUB_DATA + MAP_BATCH_MAX * 32 <= FB_VDSO_PARAMS_ADDR &&
                    FB_VDSO_PARAMS_ADDR + sizeof(struct fb_vdso_params) <= STUB_DATA + 4096,
                "map batches and vDSO parameters share the data page");
@@ -683,9 +687,10 @@ static bool map_range_ok(uint64_t addr, uint64_t len, uint64_t off)
 /* Write record i of a map batch into the data page of ctx's stub (read-only to the stub and
  * the application; the Sentry's view of it is writable). */
 static void put_map_record(struct fb_pctx *ctx, int i, uint64_t addr, uint64_t len, int prot,
-                           uint64_t off, int fd)
+                           bool populate, uint64_t off, int fd)
 {
-    const uint64_t w[4] = {addr | (uint64_t)(prot & 0xfff), len, off, (uint64_t)fd};
+    const uint64_t w[4] = {addr | (uint64_t)(prot & REC_PROT) | (populate ? REC_POPULATE : 0),
+                           len, off, (uint64_t)fd};
     memcpy(slot_page(ctx->as) + (size_t)i * 32, w, sizeof(w));
 }
 
@@ -706,7 +711,7 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
     while (n > 0) {
         int k = n < MAP_BATCH_MAX ? n : MAP_BATCH_MAX;
         for (i = 0; i < k; i++)
-            put_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
+            put_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, false, req[i].off,
                            FB_STUB_MEMFD);
         r = inject(ctx, fb_stub_map_site, 0, k,
                    MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), 0, 0, 0, 0);
@@ -741,9 +746,14 @@ static int fdmap_number(int k)
  * loop receive, mmap (private, fixed) and close them. The fds must be read-only (the caller
  * checks): the application running in the stub could reach them only through the stub's
  * system call site, which never runs for it, and could read nothing there it may not read
- * anyway. */
+ * anyway. A round trip takes as many requests as the data page holds whose distinct fds fit
+ * one message; each fd travels once and its requests share its number in the stub, whose
+ * close of every record's fd then closes it once and fails (EBADF) for the others. Nothing
+ * can take that number in between: the only host calls a stub makes are the Sentry's injected
+ * ones (its seccomp filter), and of those only the receive here creates fds, under pass_lock,
+ * which this call holds. */
 static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_fd_req *req,
-                          int n, bool populate, int *done)
+                          int n, int *done)
 {
     struct fb_platform_ptrace *p = ctx->p;
     char byte = 'f';
@@ -766,11 +776,25 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
         return (int)r;
     pthread_mutex_lock(&p->pass_lock);
     while (n > 0) {
-        int k = n < FDMAP_BATCH_MAX ? n : FDMAP_BATCH_MAX;
-        size_t ctl = CMSG_SPACE(sizeof(int) * (size_t)k);
-        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
-                            .msg_controllen = ctl};
-        /* The stub's msghdr: iov -> the byte, control -> room for k fds. */
+        int fds[FDMAP_BATCH_MAX], nfds = 0, k;
+        size_t ctl;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf};
+
+        for (k = 0; k < n && k < MAP_BATCH_MAX; k++) {
+            int j = 0;
+            while (j < nfds && fds[j] != req[k].fd)
+                j++;
+            if (j == nfds) {
+                if (nfds == FDMAP_BATCH_MAX)
+                    break;
+                fds[nfds++] = req[k].fd;
+            }
+            put_map_record(ctx, k, req[k].addr, req[k].len, req[k].prot, req[k].populate,
+                           req[k].off, fdmap_number(j));
+        }
+        ctl = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        mh.msg_controllen = ctl;
+        /* The stub's msghdr: iov -> the byte, control -> room for the fds. */
         const uint64_t words[][2] = {
             {0, 0},                             /* msg_name */
             {8, 0},                             /* msg_namelen (+pad) */
@@ -784,14 +808,10 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
         };
 
         memset(&cm, 0, sizeof(cm));
-        cm.h.cmsg_len = CMSG_LEN(sizeof(int) * (size_t)k);
+        cm.h.cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
         cm.h.cmsg_level = SOL_SOCKET;
         cm.h.cmsg_type = SCM_RIGHTS;
-        for (i = 0; i < k; i++) {
-            memcpy(CMSG_DATA(&cm.h) + (size_t)i * sizeof(int), &req[i].fd, sizeof(int));
-            put_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].off,
-                           fdmap_number(i));
-        }
+        memcpy(CMSG_DATA(&cm.h), fds, sizeof(int) * (size_t)nfds);
         for (i = 0; i < (int)FB_ARRAY_SIZE(words); i++)
             if (ptrace(PTRACE_POKEDATA, ctx->tid, STUB_SCRATCH + words[i][0], words[i][1]) != 0) {
                 r = -errno;
@@ -801,8 +821,7 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
             r = -errno;
             goto out;
         }
-        r = inject(ctx, fb_stub_map_site, 0, k,
-                   MAP_PRIVATE | MAP_FIXED | (populate ? MAP_POPULATE : 0), 1, 0, 0, 0);
+        r = inject(ctx, fb_stub_map_site, 0, k, MAP_PRIVATE | MAP_FIXED, 1, 0, 0, 0);
         if (r == 1 || r == -ESRCH) {
             /* The stub did not take our fds (something else in it did, or it died): they may
              * be left queued where the next receive would find them. Stop passing fds. */

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <pthread.h>
 #include <signal.h>
@@ -162,9 +163,100 @@ static void test_map_many(void)
     free(cpu.fp);
 }
 
+/* /proc/PID/task/TID of a live thread of ctx's stub (its leader may have exited, and then
+ * shows no maps), in buf; false if none. */
+static bool stub_proc(struct fb_pctx *ctx, char *buf, size_t len)
+{
+    uint64_t pid = 0;
+    struct dirent *de;
+    char path[64];
+    bool found = false;
+    DIR *d;
+
+    if (!plat->ops->cpu_ns || plat->ops->cpu_ns(ctx, &pid) < 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%lu/task", (unsigned long)pid);
+    d = opendir(path);
+    while (d && !found && (de = readdir(d))) {
+        char maps[128], line[8];
+        FILE *f;
+        if (atoi(de->d_name) <= 0 || snprintf(buf, len, "%s/%s", path, de->d_name) >= (int)len ||
+            snprintf(maps, sizeof(maps), "%s/maps", buf) >= (int)sizeof(maps))
+            continue;
+        f = fopen(maps, "r");
+        found = f && fgets(line, sizeof(line), f);
+        if (f)
+            fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* How many host mappings of the stub at proc (stub_proc) overlap [start, end), and the Rss
+ * (kB) of the one that starts at start (-1 if none does). */
+static int stub_vmas(const char *proc, uint64_t start, uint64_t end, long *rss)
+{
+    char path[160], line[512];
+    int n = 0;
+    bool in = false;
+    FILE *f;
+
+    *rss = -1;
+    snprintf(path, sizeof(path), "%s/smaps", proc);
+    f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long a, b;
+        long kb;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
+            n += a < end && b > start;
+            in = a == start;
+        } else if (in && sscanf(line, "Rss: %ld kB", &kb) == 1) {
+            *rss = kb;
+        }
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Descriptors open in the stub at proc (stub_proc). */
+static int stub_fds(const char *proc)
+{
+    char path[160];
+    struct dirent *de;
+    int n = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "%s/fd", proc);
+    d = opendir(path);
+    while (d && (de = readdir(d)))
+        n += de->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* The byte at addr in the stub at proc (stub_proc), read through /proc; -1 if unreadable. */
+static int stub_byte(const char *proc, uint64_t addr)
+{
+    char path[160];
+    uint8_t b;
+    int fd, r;
+
+    snprintf(path, sizeof(path), "%s/mem", proc);
+    fd = open(path, O_RDONLY);
+    r = fd >= 0 && pread(fd, &b, 1, (off_t)addr) == 1 ? b : -1;
+    if (fd >= 0)
+        close(fd);
+    return r;
+}
+
 /* map_fds: host files mapped straight into the address space read their content, several in
  * one call; a failing mmap in the stub reports its error and how many went before it, and
- * leaves the mechanism usable (every received fd closed); the stub region is refused. */
+ * leaves the mechanism usable (every received fd closed); the stub region is refused. Requests
+ * sharing an fd over consecutive ranges make one host mapping, resident where they asked to be
+ * populated only; more requests and more fds than one round trip carries all arrive. */
 static void test_map_fds(void)
 {
     struct fb_as *as;
@@ -173,16 +265,22 @@ static void test_map_fds(void)
     struct fb_stop stop;
     struct kicker k;
     pthread_t th;
-    char path[] = "/tmp/fnbox-ptrace-test-XXXXXX";
-    uint8_t page[8192] = {0};
-    struct fb_map_fd_req req[3];
-    int fd, wfd, done = -1;
+    char path[] = "/tmp/fnbox-ptrace-test-XXXXXX", proc[96];
+    static uint8_t file[64 * 4096]; /* page i: bytes i + 1 */
+    static struct fb_map_fd_req req[200];
+    int fd, wfd, done = -1, dups[80], fds0, i;
+    long rss;
+    /* A range of 64 pages, 64 KiB-aligned. It holds 0x700000 (page 32), which the code at
+     * CODE_ADDR+19 loads. */
+    const uint64_t base = 0x6e0000;
 
     FBT_CHECK(plat->ops->map_fds != NULL);
     fd = mkstemp(path);
     FBT_CHECK(fd >= 0);
-    memcpy(page + 4096, "\x10\x20\x30\x40\x50\x60\x70\x80", 8);
-    FBT_CHECK_EQ(write(fd, page, sizeof(page)), (ssize_t)sizeof(page));
+    for (i = 0; i < 64; i++)
+        memset(file + (size_t)i * 4096, i + 1, 4096);
+    memcpy(file + 32 * 4096, "\x10\x20\x30\x40\x50\x60\x70\x80", 8);
+    FBT_CHECK_EQ(write(fd, file, sizeof(file)), (ssize_t)sizeof(file));
     close(fd);
     fd = open(path, O_RDONLY);
     wfd = open(path, O_WRONLY);
@@ -190,20 +288,44 @@ static void test_map_fds(void)
     FBT_CHECK(fd >= 0 && wfd >= 0);
     setup_as(&as, &ctx);
     FBT_CHECK(as && ctx);
-    /* Two good ones, then a write-only fd, whose mmap fails in the stub (EACCES). */
-    req[0] = (struct fb_map_fd_req){0x800000, 4096, 0, PROT_READ, fd};
-    req[1] = (struct fb_map_fd_req){0x900000, 4096, 4096, PROT_READ, fd};
-    req[2] = (struct fb_map_fd_req){0xa00000, 4096, 4096, PROT_READ, wfd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 3, false, &done), -EACCES);
+    /* Two good ones, then a write-only fd, whose mmap fails in the stub (EACCES), then one
+     * sharing the first fd, never reached. */
+    req[0] = (struct fb_map_fd_req){0x800000, 4096, 0, PROT_READ, fd, false};
+    req[1] = (struct fb_map_fd_req){0x900000, 4096, 4096, PROT_READ, fd, true};
+    req[2] = (struct fb_map_fd_req){0xa00000, 4096, 4096, PROT_READ, wfd, false};
+    req[3] = (struct fb_map_fd_req){0xb00000, 4096, 4096, PROT_READ, fd, false};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 4, &done), -EACCES);
     FBT_CHECK_EQ(done, 2);
-    req[0] = (struct fb_map_fd_req){FB_STUB_BASE, 4096, 0, PROT_READ, fd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, false, &done), -EINVAL);
-    req[0] = (struct fb_map_fd_req){0x700000, 4096, 100, PROT_READ, fd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, false, &done), -EINVAL);
-    /* Still usable: the load at CODE_ADDR+19 reads 0x700000, the file's second page. */
-    req[0] = (struct fb_map_fd_req){0x700000, 4096, 4096, PROT_READ, fd};
-    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, false, &done), 0);
-    FBT_CHECK_EQ(done, 1);
+    FBT_CHECK(stub_proc(ctx, proc, sizeof(proc)));
+    fds0 = stub_fds(proc); /* the memory file and the fd socket: every received one closed */
+    FBT_CHECK_EQ(fds0, 2);
+    req[0] = (struct fb_map_fd_req){FB_STUB_BASE, 4096, 0, PROT_READ, fd, false};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), -EINVAL);
+    req[0] = (struct fb_map_fd_req){0x700000, 4096, 100, PROT_READ, fd, false};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 1, &done), -EINVAL);
+    /* Still usable: three requests of one fd over the range, the ends populated, then the
+     * middle unpopulated (the order the mm makes them in: see host_map_reqs). */
+    req[0] = (struct fb_map_fd_req){base, 16 * 4096, 0, PROT_READ, fd, true};
+    req[1] = (struct fb_map_fd_req){base + 48 * 4096, 16 * 4096, 48 * 4096, PROT_READ, fd, true};
+    req[2] = (struct fb_map_fd_req){base + 16 * 4096, 32 * 4096, 16 * 4096, PROT_READ, fd, false};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 3, &done), 0);
+    FBT_CHECK_EQ(done, 3);
+    FBT_CHECK_EQ(stub_vmas(proc, base, base + 64 * 4096, &rss), 1); /* merged by the host */
+    FBT_CHECK_EQ(rss, 32 * 4); /* kB: the populated pages, and only those */
+    /* In ascending order too, elsewhere: one mapping (its Rss depends on the host's
+     * fault-around, which fills the neighbours already mapped of the pages it populates). */
+    for (i = 0; i < 4; i++)
+        req[i] = (struct fb_map_fd_req){0xc00000 + (uint64_t)i * 16 * 4096, 16 * 4096,
+                                        (uint64_t)i * 16 * 4096, PROT_READ, fd, i % 2 == 0};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 4, &done), 0);
+    FBT_CHECK_EQ(stub_vmas(proc, 0xc00000, 0xc40000, &rss), 1);
+    FBT_CHECK(rss >= 32 * 4 && rss < 64 * 4);
+    FBT_CHECK_EQ(stub_fds(proc), fds0);
+    FBT_CHECK_EQ(stub_byte(proc, base + 5 * 4096), 6);
+    FBT_CHECK_EQ(stub_byte(proc, base + 20 * 4096), 21);
+    FBT_CHECK_EQ(stub_byte(proc, base + 63 * 4096 + 4095), 64);
+    /* The load at CODE_ADDR+19 reads 0x700000, page 32 of the file, unpopulated: the host's
+     * fault serves it. */
     cpu_init(&cpu, CODE_ADDR + 19);
     k.ctx = ctx;
     pthread_create(&th, NULL, kick_later, &k);
@@ -211,6 +333,24 @@ static void test_map_fds(void)
     pthread_join(th, NULL);
     FBT_CHECK_EQ(cpu.regs.rip, CODE_ADDR + 27);
     FBT_CHECK_EQ(cpu.regs.rax, 0x8070605040302010ull);
+    /* 200 one-page requests: the first 100 over 10 fds, then 70 more fds in turn. Round trips
+     * end at the data page's 126 records, then at a message's 64 fds. */
+    for (i = 0; i < 80; i++) {
+        dups[i] = dup(fd);
+        FBT_CHECK(dups[i] >= 0);
+    }
+    for (i = 0; i < 200; i++)
+        req[i] = (struct fb_map_fd_req){0x10000000 + (uint64_t)i * 8192, 4096,
+                                        (uint64_t)(i % 64) * 4096, PROT_READ,
+                                        i < 100 ? dups[i % 10] : dups[10 + (i - 100) % 70],
+                                        i % 2 == 0};
+    FBT_CHECK_EQ(plat->ops->map_fds(ctx, as, req, 200, &done), 0);
+    FBT_CHECK_EQ(done, 200);
+    for (i = 0; i < 200; i += 7)
+        FBT_CHECK_EQ(stub_byte(proc, 0x10000000 + (uint64_t)i * 8192 + 100), i % 64 + 1);
+    FBT_CHECK_EQ(stub_fds(proc), fds0);
+    for (i = 0; i < 80; i++)
+        close(dups[i]);
     plat->ops->ctx_release(ctx);
     plat->ops->as_release(as);
     close(fd);

@@ -14,6 +14,10 @@
 #define SIGCHLD 17
 #define CTL_FD 4
 #define PROT_READ 1
+#define MAP_POPULATE 0x8000
+/* A map record's first word: address | prot (bits 0-10) | REC_POPULATE (ptrace.c's copy). */
+#define REC_PROT 0x7ff
+#define REC_POPULATE 0x800
 #define DATA_OFF 4096
 #define SCRATCH_OFF 8192
 #define PASS_FD 5
@@ -116,13 +120,16 @@ fb_stub_clone_trap:
     hlt
 
 /* Batched mappings: the tracer writes %rdi records of four words into the (read-only to us)
- * data page -- address | prot, length, offset, fd -- sets %rsi to the mmap flags and %rdx to 1
- * when the fds are host files it just sent on PASS_FD (else they name the memory file). Those
- * are received first (msghdr prepared in the scratch page) and every record's fd is closed at
- * the end whatever happened. The fd numbers come from the records, never from the scratch
- * page: other application threads of the stub could write there meanwhile. Mapping stops at
- * the first failure. Collects at the int3: %rax = 0 when all are mapped, the first failure's
- * -errno with %r12 = its index, or 1 when the receive did not return the one byte sent. */
+ * data page -- address | prot | REC_POPULATE, length, offset, fd -- sets %rsi to the mmap flags
+ * and %rdx to 1 when the fds are host files it just sent on PASS_FD (else they name the memory
+ * file). A record with REC_POPULATE is mapped with MAP_POPULATE added to the flags; mmap gets
+ * only the prot bits. Those fds are received first (msghdr prepared in the scratch page) and
+ * every record's fd is closed at the end whatever happened (records may share one: its later
+ * closes fail with EBADF, harmlessly). The fd numbers come from the records, never from the
+ * scratch page: other application threads of the stub could write there meanwhile. Mapping
+ * stops at the first failure. Collects at the int3: %rax = 0 when all are mapped, the first
+ * failure's -errno with %r12 = its index, or 1 when the receive did not return the one byte
+ * sent. */
 fb_stub_map_site:
     mov %rdi, %r13
     mov %rsi, %r14
@@ -145,10 +152,13 @@ fb_stub_map_site:
     jae 5f
     mov (%r15), %rdi
     mov %rdi, %rdx
-    and $0xfff, %edx
-    and $-4096, %rdi
-    mov 8(%r15), %rsi
+    and $REC_PROT, %edx
     mov %r14, %r10
+    test $REC_POPULATE, %edi
+    jz 3f
+    or $MAP_POPULATE, %r10
+3:  and $-4096, %rdi
+    mov 8(%r15), %rsi
     mov 24(%r15), %r8
     mov 16(%r15), %r9
     mov $SYS_mmap, %eax
