@@ -297,7 +297,7 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
         int64_t t0 = fb_host_mono_ns();
         struct fb_image_rewrite rw = {.hot = is_hot, .arg = &hp};
         uint64_t *order = NULL;
-        size_t norder = 0, nfirst = 0;
+        size_t norder = 0;
         int r;
         /* Hot pages first, contiguous (kernel/mm/mm_save.h); without an order (an image too
          * big to hold in memory here, or a table that does not read), only regrouped. */
@@ -305,8 +305,7 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
             memcpy(sorted, hot, nhot * sizeof(*sorted));
             qsort(sorted, nhot, sizeof(*sorted), cmp_page);
         }
-        if (hp.n && fb_memfile_renumber_order(img_fd, hot, nhot, &order, &norder, &nfirst, &err) ==
-                      0 &&
+        if (hp.n && fb_memfile_renumber_order(img_fd, hot, nhot, &order, &norder, &err) == 0 &&
             norder <= RENUMBER_MAX_PAGES) {
             rw.order = order;
             rw.norder = norder;
@@ -330,13 +329,6 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
         else
             fb_dbg("memory regrouped around %zu hot pages%s in %.1f ms", hp.n,
                    rw.norder ? ", renumbered to come first" : "", (fb_host_mono_ns() - t0) / 1e6);
-        /* Renumbered, the hot pages are pages 1..nfirst: a restore can fill them before it
-         * knows the address spaces (snapshot/kstate.c, restore_open). */
-        if (r == 0 && rw.norder && nfirst) {
-            uint64_t h = nfirst;
-            if (fb_image_append_raw(img_fd, "hotpages", &h, sizeof(h), &err) < 0)
-                fb_warn("adding the hot page count to the image: %s", err.msg);
-        }
     }
     if (fb_image_append_raw(img_fd, "workingset", ws + 8, (size_t)wslen, &err) < 0)
         fb_warn("adding the working set to the image: %s", err.msg);

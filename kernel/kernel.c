@@ -62,11 +62,6 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_
     r = fb_ktimer_start();
     if (r < 0)
         return fb_error_set(err, -r, "starting the timer thread: %s", strerror(-r));
-    /* A restore's first steps (the image checked, its hot memory filled) need nothing below:
-     * under way while the Gofer builds its view. After the platform's start: a fork and a
-     * thread start need the Sentry's address space, which the filling holds busy. */
-    if (opts->restore)
-        fb_snapshot_restore_early(opts->image_fd);
     r = fb_p9c_new(gofer_sock, 0, &fb_k->p9);
     if (r < 0)
         return fb_error_set(err, -r, "connecting to the gofer: %s", strerror(-r));

@@ -14,8 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2249,159 +2247,46 @@ static void loader_free(struct loader *l)
         fb_fs_ctx_put(l->tmp_fs);
 }
 
-/* The first steps of a restore, which need neither the Gofer nor the kernel lock nor any other
- * kernel object: the image opened and checked, the memory file's reference counts loaded (a
- * lazy restore: its page index; else every page), the kernel state and working set read, and
- * for a lazy restore the image's leading hot pages (section "hotpages": the working set's pages,
- * numbered first by `fnbox checkpoint`) filled. fb_snapshot_restore_early runs them on a thread
- * of their own from kernel init on, while the Sentry waits for the Gofer's view. */
-struct restore_open {
-    int fd;
-    int64_t t0;
-    struct fb_image_reader *img;
-    void *blob, *ws;
-    size_t len, wslen;
-    bool lazy;
-    uint64_t hot; /* pages filled ahead */
-    int rc;
-    struct fb_error err;
-};
-
-static struct restore_open early;
-static pthread_t early_th;
-static bool early_started;
-
-/* Fill pages [1, n] of a lazy restore now, before the address spaces say which are wanted: the
- * image says they are (section "hotpages"). */
-static int fill_hot(struct fb_image_reader *img, uint64_t *n, struct fb_error *err)
-{
-    void *data = NULL;
-    size_t len = 0;
-    uint64_t h, *want;
-    int r;
-
-    *n = 0;
-    if (!fb_image_section(img, "hotpages"))
-        return 0;
-    if (fb_image_read_raw(img, "hotpages", &data, &len, err) < 0)
-        return -1;
-    if (len != sizeof(h)) {
-        free(data);
-        return fb_error_set(err, EINVAL, "corrupt image (hot pages: %zu bytes)", len);
-    }
-    memcpy(&h, data, sizeof(h));
-    free(data);
-    if (h >= fb_k->mf.top)
-        return fb_error_set(err, EINVAL, "corrupt image (%lu hot pages of %lu)",
-                            (unsigned long)h, (unsigned long)(fb_k->mf.top - 1));
-    want = calloc((fb_k->mf.top + 63) / 64 + 1, sizeof(*want)); /* +1: fill_wanted's gaps */
-    if (!want)
-        return fb_error_set(err, ENOMEM, "out of memory");
-    for (uint64_t p = 1; p <= h; p++)
-        want[p / 64] |= 1ull << (p % 64);
-    r = fb_memfile_fill_wanted_n(&fb_k->mf, want, 1, err);
-    free(want);
-    *n = h;
-    return r;
-}
-
-static int restore_open(struct restore_open *o)
-{
-    struct fb_error *err = &o->err;
-
-    o->rc = -1;
-    if (fb_image_fdopen(o->fd, "image", &o->img, err) < 0)
-        return -1;
-    /* With a working set to go by, memory is restored lazily: the pages the invocation will
-     * touch once the address spaces are known, the rest when first needed. */
-    o->lazy = fb_k->opts.prefault && !fb_k->opts.ws_record && !fb_mm_lazy_off &&
-              fb_image_section(o->img, "workingset");
-    if ((o->lazy ? fb_memfile_load_lazy(&fb_k->mf, o->img, err)
-                 : fb_memfile_load(&fb_k->mf, o->img, err)) < 0 ||
-        fb_memfile_remap_load(&fb_k->mf, o->img, err) < 0 ||
-        fb_image_read_raw(o->img, "kernel", &o->blob, &o->len, err) < 0 ||
-        (fb_k->opts.prefault && fb_image_section(o->img, "workingset") &&
-         fb_image_read_raw(o->img, "workingset", &o->ws, &o->wslen, err) < 0)) {
-        fb_memfile_remap_end(&fb_k->mf);
-        fb_image_close(o->img);
-        free(o->blob);
-        free(o->ws);
-        return -1;
-    }
-    fb_dbg("image memory %s in %.2f ms (%lu pages)", o->lazy ? "checked" : "loaded",
-           (fb_host_mono_ns() - o->t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
-    if (o->lazy && fill_hot(o->img, &o->hot, err) < 0) {
-        fb_memfile_remap_end(&fb_k->mf);
-        fb_image_close(o->img);
-        free(o->blob);
-        free(o->ws);
-        return -1;
-    }
-    if (o->hot)
-        fb_dbg("hot pages: %lu read at %.2f ms", (unsigned long)o->hot,
-               (fb_host_mono_ns() - o->t0) / 1e6);
-    fb_image_close(o->img);
-    o->rc = 0;
-    return 0;
-}
-
-static void *early_main(void *arg)
-{
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    restore_open(arg);
-    return NULL;
-}
-
-void fb_snapshot_restore_early(int fd)
-{
-    early.fd = fd;
-    early.t0 = fb_host_mono_ns();
-    early_started = pthread_create(&early_th, NULL, early_main, &early) == 0;
-}
-
 int fb_snapshot_restore(int fd, struct fb_error *err)
 {
+    struct fb_image_reader *img;
     struct loader l;
     struct fb_sr_doc doc;
     struct fb_sr top, kr;
     struct fb_thread_group **tgs = NULL;
     uint32_t ntgs = 0, i;
-    void *blob, *ws;
-    size_t len, wslen;
+    void *blob = NULL, *ws = NULL;
+    size_t len, wslen = 0;
     char magic[16];
-    int64_t t0, saved_mono, saved_boot;
+    int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
     uint64_t version, next_pid, pid_max;
     uint16_t *pids = fb_pid_table();
     bool lazy;
     int rc = -1;
-    struct restore_open o;
 
     memset(&l, 0, sizeof(l));
     l.err = err;
-    if (early_started) {
-        pthread_join(early_th, NULL);
-        early_started = false;
-        o = early;
-        fb_dbg("early restore steps joined at %.2f ms", (fb_host_mono_ns() - o.t0) / 1e6);
-    } else {
-        memset(&o, 0, sizeof(o));
-        o.fd = fd;
-        o.t0 = fb_host_mono_ns();
-        restore_open(&o);
-    }
-    if (o.rc < 0) {
-        *err = o.err;
+    if (fb_image_fdopen(fd, "image", &img, err) < 0)
+        return -1;
+    /* With a working set to go by, memory is restored lazily: the pages the invocation will
+     * touch once the address spaces are known, the rest when first needed. */
+    lazy = fb_k->opts.prefault && !fb_k->opts.ws_record && !fb_mm_lazy_off &&
+           fb_image_section(img, "workingset");
+    if ((lazy ? fb_memfile_load_lazy(&fb_k->mf, img, err) : fb_memfile_load(&fb_k->mf, img, err)) <
+            0 ||
+        fb_memfile_remap_load(&fb_k->mf, img, err) < 0 ||
+        fb_image_read_raw(img, "kernel", &blob, &len, err) < 0 ||
+        (fb_k->opts.prefault && fb_image_section(img, "workingset") &&
+         fb_image_read_raw(img, "workingset", &ws, &wslen, err) < 0)) {
+        fb_memfile_remap_end(&fb_k->mf);
+        fb_image_close(img);
+        free(blob);
         return -1;
     }
-    t0 = o.t0;
-    blob = o.blob;
-    len = o.len;
-    ws = o.ws;
-    wslen = o.wslen;
-    lazy = o.lazy;
     fb_mm_ws_recording = fb_k->opts.ws_record;
+    fb_image_close(img);
+    fb_dbg("image memory %s in %.2f ms (%lu pages)", lazy ? "checked" : "loaded",
+           (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
     if (ws && fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) < 0) {
         fb_memfile_remap_end(&fb_k->mf);
         free(blob);

@@ -18,10 +18,5 @@ int fb_snapshot_write(int fd, struct fb_error *err);
 /* Rebuild the kernel from the image on fd (takes fd over) and start every task. The file tree
  * has been built as at boot (same gofer view). Kernel lock held. */
 int fb_snapshot_restore(int fd, struct fb_error *err);
-/* Begin the restore from fd now, on a thread of its own: the steps that need no other kernel
- * object (the image checked, memory loaded or indexed, the hot pages filled) overlap kernel init
- * and the wait for the Gofer; fb_snapshot_restore (same fd) joins them. The memory file must
- * exist, and nothing else may use it until then. */
-void fb_snapshot_restore_early(int fd);
 
 #endif

@@ -382,15 +382,9 @@ static void *hot_worker(void *arg)
 
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err)
 {
-    return fb_memfile_fill_wanted_n(mf, want, 2, err);
-}
-
-int fb_memfile_fill_wanted_n(struct fb_memfile *mf, const uint64_t *want, int threads,
-                             struct fb_error *err)
-{
     struct hot_job j = {.mf = mf, .want = want, .err = err};
     pthread_t th;
-    bool two = false;
+    bool two;
 
     if (!mf->lz)
         return 0;
@@ -399,8 +393,7 @@ int fb_memfile_fill_wanted_n(struct fb_memfile *mf, const uint64_t *want, int th
     pthread_mutex_init(&j.lock, NULL);
     /* Two threads, the helper on any CPU (the sandbox is pinned to one): the restore has the
      * CPUs to itself here. */
-    if (threads > 1)
-        two = fb_thread_start_any_cpu(&th, hot_worker, &j) == 0;
+    two = fb_thread_start_any_cpu(&th, hot_worker, &j) == 0;
     hot_worker(&j);
     if (two)
         pthread_join(th, NULL);
@@ -462,7 +455,7 @@ static size_t ref_index(const uint8_t *refs, size_t nrefs, uint64_t x)
 }
 
 int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
-                              size_t *n, size_t *nfirst, struct fb_error *err)
+                              size_t *n, struct fb_error *err)
 {
     struct fb_image_reader *r;
     uint8_t *refs = NULL, *placed = NULL;
@@ -508,8 +501,6 @@ int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t
             o[k++] = hot[i];
         }
     }
-    if (nfirst)
-        *nfirst = k;
     for (i = 0; i < nrefs; i++)
         if (!placed[i])
             memcpy(&o[k++], refs + i * 12, 8);

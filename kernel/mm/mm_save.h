@@ -25,9 +25,6 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
  * first needed (fb_mf_need). */
 int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err);
-/* The same with `threads` threads (1 or 2; fb_memfile_fill_wanted: 2). */
-int fb_memfile_fill_wanted_n(struct fb_memfile *mf, const uint64_t *want, int threads,
-                             struct fb_error *err);
 
 /* ---- renumbering (image sections "pagemap", rewritten "pagerefs" and "memory") ------------------
  * After the training run, `fnbox checkpoint` renumbers the image's memory-file pages so that the
@@ -43,9 +40,9 @@ int fb_memfile_fill_wanted_n(struct fb_memfile *mf, const uint64_t *want, int th
 /* The new order of the image open on fd: every page its reference table names, the hot ones
  * (old numbers) first in the order of the list hot (fb_mm_ws_write gives them in address
  * order; a page listed twice or not in the table is skipped), then the others increasing.
- * malloc'd. *nfirst (if not NULL): how many hot ones lead. */
+ * malloc'd. */
 int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
-                              size_t *n, size_t *nfirst, struct fb_error *err);
+                              size_t *n, struct fb_error *err);
 /* fb_image_rewrite's raw hook for it: rewrites "pagerefs" in the new numbers (arg: the
  * struct fb_image_rewrite, whose order is used). */
 int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void **out,

@@ -156,24 +156,6 @@ ws_line=$(grep -o 'working set: [0-9]* of [0-9]*' <<<"$err")
 # request does not touch again: none or almost none are kept.)
 t ws_prefault "restore prefaults only the working set's file pages ($ws_line) and answers" bash -c '
     set -- $1; [ -n "$3" ] && [ "$3" -lt "$5" ] && grep -q "\"hello\": \"ws\"" <<<"$0"' "$out" "$ws_line"
-# The image's hot pages (section "hotpages": renumbered, pages 1..N are the working set's) are
-# filled by a thread of their own from kernel init on, before the address spaces are known; a
-# count beyond the image's pages is refused as corruption, never trusted.
-fx '{"name":"hot"}' restore -vv "$tmp/hello.img"
-hot_line=$(grep -o 'hot pages: [0-9]* read' <<<"$err")
-t hot_early "the hot pages are filled ahead ($hot_line) and the function answers" bash -c '
-    set -- $1; [ "${3:-0}" -gt 0 ] && grep -q "\"hello\": \"hot\"" <<<"$0"' "$out" "$hot_line"
-cp "$tmp/hello.img" "$tmp/hot-bad.img"
-python3 -c '
-import struct, sys; sys.path.insert(0, "tests/e2e"); import imagelib
-p = sys.argv[1]; img = bytearray(open(p, "rb").read())
-_, off, length = imagelib.sections(img)["hotpages"]
-assert length == 8
-img[off:off + 8] = struct.pack("<Q", 1 << 40)
-imagelib.fix_raw_section(img, "hotpages")
-open(p, "wb").write(img)' "$tmp/hot-bad.img"
-fx '{}' restore "$tmp/hot-bad.img"
-t hot_corrupt "a hot page count beyond the image is refused (125)" bash -c '[ "$0" = 125 ] && grep -q "corrupt image (.*hot pages" <<<"$1"' "$status" "$err"
 # A warm sandbox (--ready-fd) has the host page tables of the program text it maps straight from
 # host files filled before it says ready, for the pages of the image's working set (what the
 # training invocation touched), so that the request takes almost no host fault there and the
