@@ -49,6 +49,7 @@ struct fb_platform;
 struct fb_map_req {
     uint64_t addr, len, off;
     int prot;
+    bool populate; /* fill the host page tables now too */
 };
 /* One direct file mapping, for map_fds. */
 struct fb_map_fd_req {
@@ -108,10 +109,11 @@ struct fb_platform_ops {
                uint64_t off);
     /* Optional: n map() calls in one go, one host round trip for the lot instead of one each
      * (a restore maps a hundred runs at once). In order; stops at the first failure and returns
-     * its -errno, the earlier ones done. Unlike map(), populates only when asked: a restore
-     * maps far more than the next request touches, and a host fault in the stub is cheap. */
-    int (*map_many)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req, int n,
-                    bool populate);
+     * its -errno, the earlier ones done. Unlike map(), populates only the requests that ask:
+     * a restore maps far more than the next request touches, and a host fault in the stub is
+     * cheap. Consecutive requests at contiguous offsets with the same prot become one host
+     * mapping whether populated or not. */
+    int (*map_many)(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req, int n);
     /* Optional: map [off, off+len) of host files (fd: read-only, the Sentry's) at addr, private
      * and fixed, n of them in as few round trips as it can: the host then serves the
      * application's faults there from its page cache, with no copy and no stop in the Sentry.

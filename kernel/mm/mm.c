@@ -135,6 +135,11 @@ static int as_unmap(struct fb_mm *mm, uint64_t start, uint64_t end)
     return mm->plat->ops->unmap(mm_ctx(), mm->as, start, end - start);
 }
 
+/* A warm restore populates the host page tables of its working set's pages (text and the
+ * memory file's), widened over gaps of at most WS_POP_GAP untouched pages: populating a page
+ * or two costs less than the extra mmap of a record each side of them. */
+#define WS_POP_GAP 2
+
 /* Platform map requests gathered before they are made: one host round trip per batch instead
  * of one per run where the platform can (map_many). */
 #define MAP_BATCH 126 /* the ptrace platform takes as many per round trip */
@@ -142,6 +147,10 @@ struct map_batch {
     struct fb_map_req req[MAP_BATCH];
     int n;
     bool populate; /* with map_many; map() always populates */
+    /* A warm restore's first pass (map_present): only the pages of the working set ws[0, nws)
+     * (page numbers, increasing) and the gaps of at most WS_POP_GAP between them, populated. */
+    const uint64_t *ws;
+    size_t nws;
 };
 
 static int batch_flush(struct fb_mm *mm, struct fb_as *as, struct map_batch *b)
@@ -149,8 +158,8 @@ static int batch_flush(struct fb_mm *mm, struct fb_as *as, struct map_batch *b)
     const struct fb_platform_ops *ops = mm->plat->ops;
     int i, err = 0;
 
-    if (b->n > 1 && ops->map_many)
-        err = ops->map_many(mm_ctx(), as, b->req, b->n, b->populate);
+    if (ops->map_many && (b->n > 1 || (b->n == 1 && !b->req[0].populate)))
+        err = ops->map_many(mm_ctx(), as, b->req, b->n); /* map() always populates */
     else
         for (i = 0; i < b->n && err == 0; i++)
             err = ops->map(mm_ctx(), as, b->req[i].addr, b->req[i].len, b->req[i].prot,
@@ -163,8 +172,38 @@ static int batch_flush(struct fb_mm *mm, struct fb_as *as, struct map_batch *b)
     return err;
 }
 
+/* Is page vpn in b's working set, or in a gap of at most WS_POP_GAP pages between two of its
+ * pages? */
+static bool ws_hot(const struct map_batch *b, uint64_t vpn)
+{
+    size_t lo = 0, hi = b->nws;
+    while (lo < hi) { /* the first page of the working set at or above vpn */
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->ws[mid] < vpn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < b->nws && b->ws[lo] == vpn)
+        return true;
+    return lo > 0 && lo < b->nws && b->ws[lo] - b->ws[lo - 1] - 1 <= WS_POP_GAP;
+}
+
+static int batch_push(struct fb_mm *mm, struct fb_as *as, struct map_batch *b, uint64_t vpn,
+                      uint64_t n, uint64_t off, int prot, bool populate)
+{
+    int err;
+    if (b->n == MAP_BATCH && (err = batch_flush(mm, as, b)) < 0)
+        return err;
+    b->req[b->n++] = (struct fb_map_req){vpn << FB_PAGE_SHIFT, n * PAGE, off, prot, populate};
+    for (uint64_t i = 0; i < n; i++)
+        *fb_radix_slot(&mm->pt, vpn + i) |= FB_PTE_MAPPED;
+    return 0;
+}
+
 /* Gather the runs of present, unmapped pages in [start, end) of vma for the platform,
- * coalescing pages contiguous in the memory file with the same protection. */
+ * coalescing pages contiguous in the memory file with the same protection. With b->ws, only
+ * the parts of runs in the working set (ws_hot), populated: the rest stays for a later pass. */
 static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma, uint64_t start,
                          uint64_t end, struct map_batch *b)
 {
@@ -189,11 +228,21 @@ static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma,
                 break;
             n++;
         }
-        if (b->n == MAP_BATCH && (err = batch_flush(mm, as, b)) < 0)
-            return err;
-        b->req[b->n++] = (struct fb_map_req){run_start << FB_PAGE_SHIFT, n * PAGE, run_off, prot};
-        for (uint64_t i = 0; i < n; i++)
-            *fb_radix_slot(&mm->pt, run_start + i) |= FB_PTE_MAPPED;
+        if (!b->ws) {
+            if ((err = batch_push(mm, as, b, run_start, n, run_off, prot, b->populate)) < 0)
+                return err;
+        } else {
+            for (uint64_t i = 0; i < n;) {
+                uint64_t a;
+                while (i < n && !ws_hot(b, run_start + i))
+                    i++;
+                for (a = i; i < n && ws_hot(b, run_start + i); i++)
+                    ;
+                if (i > a && (err = batch_push(mm, as, b, run_start + a, i - a,
+                                               run_off + a * PAGE, prot, true)) < 0)
+                    return err;
+            }
+        }
         vpn = run_start + n;
     }
     return 0;
@@ -209,6 +258,8 @@ static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
     if (!as)
         return err;
     b.n = 0;
+    b.ws = NULL; /* a fault maps all it gathered, populated */
+    b.nws = 0;
     b.populate = true;
     err = as_map_gather(mm, as, vma, start, end, &b);
     if (err == 0)
@@ -253,10 +304,8 @@ static void host_mapped(struct fb_mm *mm, struct fb_vma *vma)
 }
 
 /* Populating only the working set of a host-mapped VMA: each run of touched pages widened over
- * gaps of at most WS_POP_GAP untouched ones (populating a page or two costs less than the
- * extra mmap of a record each side of them), and at most WS_POP_RUNS runs a VMA (more: the gap
+ * gaps of at most WS_POP_GAP untouched ones, and at most WS_POP_RUNS runs a VMA (more: the gap
  * allowed doubles until they fit), so that a VMA's records fit one batch. */
-#define WS_POP_GAP       2
 #define WS_POP_RUNS      64
 #define HOSTMAP_VMA_RECS (2 * WS_POP_RUNS + 1) /* the runs, the stretches between and around */
 #define HOSTMAP_BATCH    256
@@ -624,12 +673,22 @@ static int map_present(struct fb_mm *mm, bool populate)
     int r = 0;
     struct fb_as *as = fb_mm_as(mm, &r);
 
-    for (size_t i = 0; as && i < mm->vmas.n && r >= 0; i++)
-        if (!(mm->vmas.v[i].flags & FB_VMA_HOSTMAP))
-            r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start, mm->vmas.v[i].end,
-                              &b);
-    if (as && r >= 0)
-        r = batch_flush(mm, as, &b);
+    /* Populating with a working set: its pages first (a warm sandbox's request touches those:
+     * populating the rest as well cost more CPU than the faults it saved), then the others
+     * unpopulated; the host joins each with its neighbours again (same file, contiguous
+     * offsets, one prot). First, as for text (host_map_reqs): each populated page's
+     * fault-around would fill neighbours already mapped. */
+    for (int pass = populate && mm->ws ? 0 : 1; pass < 2 && as && r >= 0; pass++) {
+        b.ws = pass == 0 ? mm->ws : NULL;
+        b.nws = pass == 0 ? mm->nws : 0;
+        b.populate = populate && pass == 1 && !mm->ws;
+        for (size_t i = 0; i < mm->vmas.n && r >= 0; i++)
+            if (!(mm->vmas.v[i].flags & FB_VMA_HOSTMAP))
+                r = as_map_gather(mm, as, &mm->vmas.v[i], mm->vmas.v[i].start,
+                                  mm->vmas.v[i].end, &b);
+        if (r >= 0)
+            r = batch_flush(mm, as, &b);
+    }
     return r;
 }
 

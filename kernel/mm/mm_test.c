@@ -325,6 +325,8 @@ static struct {
     struct fb_map_fd_req req[512];
     int n, fail_at, unmaps;
     uint64_t unmap_addr, unmap_len;
+    struct fb_map_req mreq[512]; /* memory-file mappings (map, populated; map_many) */
+    int nm;
 } fp;
 static char fp_as;
 
@@ -366,7 +368,17 @@ static int fp_unmap(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64
 static int fp_map(struct fb_pctx *ctx, struct fb_as *as, uint64_t addr, uint64_t len, int prot,
                   uint64_t off)
 {
-    (void)ctx, (void)as, (void)addr, (void)len, (void)prot, (void)off;
+    (void)ctx, (void)as;
+    if (fp.nm < (int)FB_ARRAY_SIZE(fp.mreq))
+        fp.mreq[fp.nm++] = (struct fb_map_req){addr, len, off, prot, true};
+    return 0;
+}
+
+static int fp_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req, int n)
+{
+    (void)ctx, (void)as;
+    for (int i = 0; i < n && fp.nm < (int)FB_ARRAY_SIZE(fp.mreq); i++)
+        fp.mreq[fp.nm++] = req[i];
     return 0;
 }
 
@@ -374,6 +386,7 @@ static const struct fb_platform_ops fp_ops = {.name = "fake",
                                               .as_new = fp_as_new,
                                               .as_release = fp_as_release,
                                               .map = fp_map,
+                                              .map_many = fp_map_many,
                                               .map_fds = fp_map_fds,
                                               .unmap = fp_unmap};
 static struct fb_platform fake_plat = {.ops = &fp_ops};
@@ -530,6 +543,73 @@ static void test_mm_prefault_host_ws(void)
     close(f.fd);
 }
 
+/* A warm restore maps the present pages of the memory file populating only its working set's
+ * (and gaps of up to two pages between them), those first; the rest follows unpopulated, each
+ * page mapped once. Without a working set, or on a fault, everything is populated. */
+static void test_mm_prefault_memfile_ws(void)
+{
+    /* Present: pages 0-19 of an anonymous mapping; working set: 1, 2, 5 (gap of 2 to 2:
+     * filled), 12 (gap of 6: not). */
+    uint64_t ws[4], pop[20] = {0}, seen[20] = {0};
+    struct fb_mm *mm = fb_mm_new(&mf, &fake_plat);
+    int64_t a;
+    int i, first_cold = -1;
+    bool order_ok = true;
+
+    FBT_CHECK(mm != NULL);
+    memset(&fp, 0, sizeof(fp));
+    fp.fail_at = -1;
+    a = fb_mm_mmap(mm, 0, 20 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0,
+                   7, NULL);
+    FBT_CHECK(a > 0);
+    for (i = 0; i < 20; i++)
+        FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a + (uint64_t)i * 4096, "x", 1), 0);
+    ws[0] = ((uint64_t)a >> 12) + 1;
+    ws[1] = ws[0] + 1;
+    ws[2] = ws[0] + 4;
+    ws[3] = ws[0] + 11;
+    mm->ws = malloc(sizeof(ws));
+    FBT_CHECK(mm->ws != NULL);
+    memcpy(mm->ws, ws, sizeof(ws));
+    mm->nws = 4;
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    for (i = 0; i < fp.nm; i++) {
+        const struct fb_map_req *r = &fp.mreq[i];
+        for (uint64_t p = (r->addr - (uint64_t)a) >> 12; p < (r->addr + r->len - (uint64_t)a) >> 12;
+             p++) {
+            if (p < 20) {
+                seen[p]++;
+                pop[p] += r->populate;
+            }
+        }
+        if (!r->populate && first_cold < 0)
+            first_cold = i;
+        if (r->populate && first_cold >= 0)
+            order_ok = false;
+    }
+    for (i = 0; i < 20; i++) {
+        FBT_CHECK_EQ(seen[i], 1);
+        FBT_CHECK_EQ(pop[i], (uint64_t)(i >= 1 && i <= 5) || i == 12);
+    }
+    FBT_CHECK(order_ok);
+    FBT_CHECK(mm->ws == NULL);
+    fb_mm_put(mm);
+
+    /* Without a working set: all populated. */
+    mm = fb_mm_new(&mf, &fake_plat);
+    FBT_CHECK(mm != NULL);
+    memset(&fp, 0, sizeof(fp));
+    a = fb_mm_mmap(mm, 0, 20 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL, 0,
+                   7, NULL);
+    for (i = 0; i < 20; i++)
+        FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a + (uint64_t)i * 4096, "x", 1), 0);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    FBT_CHECK(fp.nm >= 1);
+    for (i = 0; i < fp.nm; i++)
+        FBT_CHECK(fp.mreq[i].populate);
+    fb_mm_put(mm);
+}
+
 int main(void)
 {
     struct fb_error err;
@@ -548,6 +628,7 @@ int main(void)
     FBT_RUN(test_mm_growsdown);
     FBT_RUN(test_mm_copy_in_host_mapped);
     FBT_RUN(test_mm_prefault_host_ws);
+    FBT_RUN(test_mm_prefault_memfile_ws);
     fb_memfile_destroy(&mf);
     FBT_EXIT();
 }

@@ -697,7 +697,7 @@ static void put_map_record(struct fb_pctx *ctx, int i, uint64_t addr, uint64_t l
 /* Many mappings of the memory file per round trip: records in the data page, then the stub's
  * map loop makes the calls. */
 static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct fb_map_req *req,
-                           int n, bool populate)
+                           int n)
 {
     long r;
     int i;
@@ -711,10 +711,9 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
     while (n > 0) {
         int k = n < MAP_BATCH_MAX ? n : MAP_BATCH_MAX;
         for (i = 0; i < k; i++)
-            put_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, false, req[i].off,
-                           FB_STUB_MEMFD);
-        r = inject(ctx, fb_stub_map_site, 0, k,
-                   MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), 0, 0, 0, 0);
+            put_map_record(ctx, i, req[i].addr, req[i].len, req[i].prot, req[i].populate,
+                           req[i].off, FB_STUB_MEMFD);
+        r = inject(ctx, fb_stub_map_site, 0, k, MAP_SHARED | MAP_FIXED, 0, 0, 0, 0);
         if (r != 0)
             return r < 0 ? (int)r : -EFAULT;
         req += k;

@@ -120,6 +120,9 @@ static void *kick_later(void *arg)
     return NULL;
 }
 
+static bool stub_proc(struct fb_pctx *ctx, char *buf, size_t len);
+static int stub_vmas(const char *proc, uint64_t start, uint64_t end, long *rss);
+
 /* map_many: more requests than one batch holds, all in place afterwards; a failing request
  * reports its error; the stub region is refused. */
 static void test_map_many(void)
@@ -136,13 +139,14 @@ static void test_map_many(void)
     FBT_CHECK(plat->ops->map_many != NULL);
     FBT_CHECK_EQ(fb_as_new(plat, &as), 0);
     FBT_CHECK_EQ(plat->ops->ctx_new(plat, &ctx), 0);
-    req[n++] = (struct fb_map_req){CODE_ADDR, 4096, 0, PROT_READ | PROT_EXEC};
-    req[n++] = (struct fb_map_req){STACK_ADDR, 4096, 4096, PROT_READ | PROT_WRITE};
+    req[n++] = (struct fb_map_req){CODE_ADDR, 4096, 0, PROT_READ | PROT_EXEC, false};
+    req[n++] = (struct fb_map_req){STACK_ADDR, 4096, 4096, PROT_READ | PROT_WRITE, false};
     for (i = 0; i < 297; i++)
-        req[n++] = (struct fb_map_req){0x10000000 + (uint64_t)i * 8192, 4096, 8192, PROT_READ};
-    req[n++] = (struct fb_map_req){0x700000, 4096, 8192, PROT_READ}; /* the last one counts */
+        req[n++] = (struct fb_map_req){0x10000000 + (uint64_t)i * 8192, 4096, 8192, PROT_READ,
+                                       false};
+    req[n++] = (struct fb_map_req){0x700000, 4096, 8192, PROT_READ, false}; /* the last counts */
     memcpy(mem + 8192, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
-    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, n, false), 0);
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, n), 0);
     /* The load at offset 19 reads 0x700000: mapped, so it reaches the loop after it. */
     cpu_init(&cpu, CODE_ADDR + 19);
     k.ctx = ctx;
@@ -152,12 +156,25 @@ static void test_map_many(void)
     pthread_join(th, NULL);
     FBT_CHECK_EQ(cpu.regs.rax, 0x8877665544332211ull);
     /* A zero length fails in the host: the error comes back. */
-    req[0] = (struct fb_map_req){0x20000000, 4096, 8192, PROT_READ};
-    req[1] = (struct fb_map_req){0x20002000, 0, 8192, PROT_READ};
-    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, 2, true), -EINVAL);
+    req[0] = (struct fb_map_req){0x20000000, 4096, 8192, PROT_READ, false};
+    req[1] = (struct fb_map_req){0x20002000, 0, 8192, PROT_READ, false};
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, 2), -EINVAL);
     /* Never over the stub page. */
-    req[0] = (struct fb_map_req){FB_STUB_BASE, 4096, 8192, PROT_READ};
-    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, 1, false), -EINVAL);
+    req[0] = (struct fb_map_req){FB_STUB_BASE, 4096, 8192, PROT_READ, false};
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, 1), -EINVAL);
+    /* Populate per request: of three contiguous requests (offsets too) the populated middle one
+     * alone is resident, and the host makes the three one mapping. */
+    {
+        char proc[96];
+        long rss = -2;
+        req[0] = (struct fb_map_req){0x30000000, 8 * 4096, 16 * 4096, PROT_READ, false};
+        req[1] = (struct fb_map_req){0x30008000, 4 * 4096, 24 * 4096, PROT_READ, true};
+        req[2] = (struct fb_map_req){0x3000c000, 8 * 4096, 28 * 4096, PROT_READ, false};
+        FBT_CHECK_EQ(plat->ops->map_many(ctx, as, req, 3), 0);
+        FBT_CHECK(stub_proc(ctx, proc, sizeof(proc)));
+        FBT_CHECK_EQ(stub_vmas(proc, 0x30000000, 0x30014000, &rss), 1);
+        FBT_CHECK_EQ(rss, 4 * 4);
+    }
     plat->ops->ctx_release(ctx);
     plat->ops->as_release(as);
     free(cpu.fp);
@@ -498,7 +515,7 @@ static void test_stub_data_page(void)
 {
     struct fb_as *as;
     struct fb_pctx *ctx;
-    struct fb_map_req req = {0x10000000, 4096, 8192, PROT_READ};
+    struct fb_map_req req = {0x10000000, 4096, 8192, PROT_READ, false};
     int source = -1, stubs = 0, good = 0;
     struct dirent *de;
     char comm[64];
@@ -506,7 +523,7 @@ static void test_stub_data_page(void)
 
     FBT_CHECK_EQ(fb_as_new(plat, &as), 0);
     FBT_CHECK_EQ(plat->ops->ctx_new(plat, &ctx), 0);
-    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, &req, 1, false), 0); /* seizes a stub thread */
+    FBT_CHECK_EQ(plat->ops->map_many(ctx, as, &req, 1), 0); /* seizes a stub thread */
     d = opendir("/proc");
     FBT_CHECK(d != NULL);
     while (d && (de = readdir(d)))
