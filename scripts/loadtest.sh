@@ -5,7 +5,9 @@
 # fd and memory counts before and after. Bounded: DURATION seconds (default 10) per phase.
 # Phases: paced (one connection, PACE_MS between requests: a warm invocation's latency while
 # the pool keeps up), one connection flat out and CONNS connections (sustained throughput: each
-# invocation costs a refill, so these measure the refill), and cold (pool min 0).
+# invocation costs a refill, so these measure the refill), and cold (pool min 0). Per phase, the
+# CPU time per invocation: the whole machine's, and the server's process tree's (cpuacct cgroup
+# v1, when it is there).
 set -u
 cd "$(dirname "$0")/.."
 FNBOX=$(realpath build/fnbox)
@@ -14,14 +16,18 @@ CONNS=${CONNS:-4}
 POOL=${POOL:-8}
 PACE_MS=${PACE_MS:-20}
 tmp=$(mktemp -d /tmp/fnbox-loadtest-XXXXXX)
+cg=/sys/fs/cgroup/cpuacct/fnbox-loadtest-$$ # the server's process tree's CPU, if cgroup v1 has it
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
-trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"; [ -d "$cg" ] && { sleep 0.5; rmdir "$cg"; }' EXIT
 
 command -v wrk >/dev/null || { echo "loadtest: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 "$FNBOX" serve --listen 127.0.0.1:$port --state-dir "$tmp/state" --code-root . \
     --queue 1000 2>"$tmp/server.log" &
 srv=$!
+# Before the server starts any sandbox (it does once a function is registered): every sandbox
+# process it starts is then in the group too, wrk is not.
+if mkdir "$cg" 2>/dev/null && ! echo "$srv" >"$cg/cgroup.procs" 2>/dev/null; then rmdir "$cg"; fi
 for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf -X POST "$url/v1/functions" -d "{\"name\":\"hello\",\"template\":\"python\",\
 \"code\":\"templates/examples/hello\",\"handler\":\"main.handler\",\"pool\":{\"min\":$POOL,\"max\":$((POOL * 2))}}" \
@@ -56,7 +62,8 @@ counts before
 # Each mark: the phase, the invocations logged so far, the machine's busy CPU time so far (clock
 # ticks, every process: the server, the sandboxes, their refills and teardowns, wrk too).
 busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-phase() { echo "$1 $(grep -c '^{"ts"' "$tmp/server.log") $(busy)" >>"$tmp/phases"; }
+tree() { cat "$cg/cpuacct.usage" 2>/dev/null || echo -1; } # ns, -1 without the group
+phase() { echo "$1 $(grep -c '^{"ts"' "$tmp/server.log") $(busy) $(tree)" >>"$tmp/phases"; }
 sed 's/^done = /function delay() return '"$PACE_MS"' end\ndone = /' "$tmp/post.lua" >"$tmp/paced.lua"
 phase paced
 echo "== paced: one connection, ${PACE_MS} ms between requests (warm latency while the pool keeps up): wrk -c1 -t1 -d${DURATION}s"
@@ -77,12 +84,13 @@ sleep 1
 phase cold
 wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
 sleep 1 # the last refills and teardowns
-echo "end $(grep -c '^{"ts"' "$tmp/server.log") $(busy)" >>"$tmp/phases"
+phase end
 echo "== server-side split (from the invocation log; overhead = total - restore - run)"
 python3 - "$tmp/server.log" "$tmp/phases" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith('{"ts"')]
-allmarks = [(l.split()[0], int(l.split()[1]), int(l.split()[2])) for l in open(sys.argv[2])]
+allmarks = [(l.split()[0], int(l.split()[1]), int(l.split()[2]), int(l.split()[3]))
+            for l in open(sys.argv[2])]
 hz = int(sys.argv[3])
 marks = [(m[0], m[1]) for m in allmarks if m[0] != "end"]
 def pct(v, p):
@@ -100,7 +108,12 @@ for i, (name, first) in enumerate(marks):
         # From this phase's start to the next's: its invocations, and the refills and
         # teardowns they caused (a warm pool refills one sandbox per invocation).
         cpu = (allmarks[i + 1][2] - allmarks[i][2]) * 1000.0 / hz
-        print("  CPU per invocation, whole machine: %.1f ms" % (cpu / len(sel)))
+        line = "  CPU per invocation, whole machine: %.1f ms" % (cpu / len(sel))
+        if allmarks[i][3] >= 0 and allmarks[i + 1][3] >= 0:
+            # The server's process tree alone (cpuacct cgroup): not wrk, not other tenants.
+            tree = (allmarks[i + 1][3] - allmarks[i][3]) / 1e6
+            line += "; the server and its sandboxes: %.1f ms" % (tree / len(sel))
+        print(line)
 warm = sum(1 for r in rows if r["start"] == "warm")
 print("invocations %d, warm %d, cold %d, outcomes %s" % (len(rows), warm, len(rows) - warm,
       sorted(set(r["outcome"] for r in rows))))
