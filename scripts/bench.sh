@@ -324,9 +324,11 @@ fi
 # CPU of one restore, every process together (system-wide /proc/stat over 40 restores).
 RESTORE_CPU=n/a
 if [ -z "${NA[fnbox]:-}" ]; then
-    RESTORE_CPU=$("$ROOT/scripts/bench/restore_cpu.sh" "$FNBOX" "$IMG" 40 2>/dev/null |
-        sed -n 's/restore_cpu_ms=//p')
+    rc_out=$("$ROOT/scripts/bench/restore_cpu.sh" "$FNBOX" "$IMG" 40 2>/dev/null)
+    RESTORE_CPU=$(sed -n 's/^restore_cpu_ms=//p' <<<"$rc_out")
     RESTORE_CPU=${RESTORE_CPU:-n/a}" ms"
+    tree=$(sed -n 's/^restore_tree_cpu_ms=//p' <<<"$rc_out")
+    [ -n "$tree" ] && RESTORE_CPU="$RESTORE_CPU (the restores' own processes alone, cpuacct cgroup: $tree ms)"
 fi
 
 # Checkpoint of the running function (the save at its ready point), beside the `runsc
