@@ -27,6 +27,7 @@
 #include "api/sandbox.h"
 #include "kernel/util/log.h"
 #include "kernel/mm/mm_save.h"
+#include "kernel/util/sort.h"
 #include "snapshot/image.h"
 #include "snapshot/state.h"
 
@@ -186,24 +187,11 @@ struct hot_pages {
     size_t n;
 };
 
-static int cmp_page(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static bool is_hot(uint64_t page, void *arg)
 {
     const struct hot_pages *h = arg;
-    size_t lo = 0, hi = h->n;
-    while (lo < hi) {
-        size_t m = lo + (hi - lo) / 2;
-        if (h->p[m] < page)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    return lo < h->n && h->p[lo] == page;
+    size_t i = fb_lower_bound_u64(h->p, h->n, page);
+    return i < h->n && h->p[i] == page;
 }
 
 /* The training run: restore the image just written (tmp, open on img_fd) once, lazily and with
@@ -303,7 +291,7 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
          * big to hold in memory here, or a table that does not read), only regrouped. */
         if (sorted) {
             memcpy(sorted, hot, nhot * sizeof(*sorted));
-            qsort(sorted, nhot, sizeof(*sorted), cmp_page);
+            qsort(sorted, nhot, sizeof(*sorted), fb_cmp_u64);
         }
         if (hp.n && fb_memfile_renumber_order(img_fd, hot, nhot, &order, &norder, &err) == 0 &&
             norder <= RENUMBER_MAX_PAGES) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "kernel/util/cleanup.h"
+#include "kernel/util/sort.h"
 
 #define HEADER_SIZE   256
 #define ENTRY_SIZE    64
@@ -1201,12 +1202,6 @@ static int emit_page(struct rechunk_ctx *c, uint64_t old, uint64_t index, const 
     return fb_image_memory_page(c->w, index, page, c->err);
 }
 
-static int cmp_pair(const void *a, const void *b)
-{
-    uint64_t x = ((const uint64_t *)a)[0], y = ((const uint64_t *)b)[0];
-    return x < y ? -1 : x > y;
-}
-
 static int rechunk_page(uint64_t index, const void *page, void *arg)
 {
     struct rechunk_ctx *c = arg;
@@ -1214,7 +1209,7 @@ static int rechunk_page(uint64_t index, const void *page, void *arg)
 
     if (!c->pairs)
         return emit_page(c, index, index, page);
-    hit = bsearch(key, c->pairs, c->rw->norder, sizeof(*c->pairs), cmp_pair);
+    hit = bsearch(key, c->pairs, c->rw->norder, sizeof(*c->pairs), fb_cmp_u64);
     if (!hit)
         return fb_error_set(c->err, EINVAL, "image: renumbering: stored page %lu not in the order",
                             (unsigned long)index);
@@ -1240,7 +1235,7 @@ static int rewrite_memory(struct fb_image_reader *r, const char *name, struct re
             c->pairs[i][0] = rw->order[i];
             c->pairs[i][1] = i + 1;
         }
-        qsort(c->pairs, rw->norder, sizeof(*c->pairs), cmp_pair);
+        qsort(c->pairs, rw->norder, sizeof(*c->pairs), fb_cmp_u64);
         for (i = 1; i < rw->norder; i++)
             if (c->pairs[i][0] == c->pairs[i - 1][0])
                 return fb_error_set(c->err, EINVAL, "image: renumbering: page %lu twice",

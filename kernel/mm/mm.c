@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "kernel/util/log.h"
+#include "kernel/util/sort.h"
 
 #define PAGE      FB_PAGE_SIZE
 #define VPN(a)    ((a) >> FB_PAGE_SHIFT)
@@ -176,14 +177,7 @@ static int batch_flush(struct fb_mm *mm, struct fb_as *as, struct map_batch *b)
  * pages? */
 static bool ws_hot(const struct map_batch *b, uint64_t vpn)
 {
-    size_t lo = 0, hi = b->nws;
-    while (lo < hi) { /* the first page of the working set at or above vpn */
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->ws[mid] < vpn)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = fb_lower_bound_u64(b->ws, b->nws, vpn);
     if (lo < b->nws && b->ws[lo] == vpn)
         return true;
     return lo > 0 && lo < b->nws && b->ws[lo] - b->ws[lo - 1] - 1 <= WS_POP_GAP;
@@ -331,19 +325,13 @@ static int host_map_reqs(const struct fb_vma *vma, int fd, bool populate, const 
                          size_t nws, struct fb_map_fd_req *req)
 {
     uint64_t s = VPN(vma->start), e = VPN(vma->end), gap = WS_POP_GAP;
-    size_t lo = 0, hi = nws;
+    size_t lo;
 
     if (!populate || !ws) {
         req[0] = host_map_req(vma, fd, s, e, populate);
         return 1;
     }
-    while (lo < hi) { /* the first page of the working set at or above s */
-        size_t mid = lo + (hi - lo) / 2;
-        if (ws[mid] < s)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    lo = fb_lower_bound_u64(ws, nws, s); /* the first page of the working set in the VMA */
     for (;; gap = gap * 2 + 1) {
         struct fb_map_fd_req cold[WS_POP_RUNS + 1];
         uint64_t cur = s; /* pages below cur have their request */
@@ -659,12 +647,6 @@ static bool prot_allows(const struct fb_vma *vma, bool write)
     return vma->prot & prot_rwx; /* x86: any access right implies read */
 }
 
-static int cmp_vpn(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Map every present, unmapped page of every VMA the host does not map itself, in as few
  * platform round trips as the batch allows. */
 static int map_present(struct fb_mm *mm, bool populate)
@@ -712,7 +694,7 @@ int fb_mm_prefault(struct fb_mm *mm, struct fb_pctx *ctx, bool host_ptes)
      * plain hints (everything touched before the checkpoint) with the usual read-ahead, which
      * fills the gaps between them in fewer, larger reads. */
     if (mm->nrefault) /* (refault may be NULL: qsort's array must not) */
-        qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), cmp_vpn);
+        qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), fb_cmp_u64);
     for (i = 0; i < mm->nrefault && r >= 0;) {
         uint64_t addr = mm->refault[i] << FB_PAGE_SHIFT, n = 1;
         struct fb_vma *vma = fb_vma_find(&mm->vmas, addr);

@@ -15,6 +15,7 @@
 #include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 #include "kernel/util/thread.h"
+#include "kernel/util/sort.h"
 
 #define PAGE FB_PAGE_SIZE
 
@@ -429,29 +430,13 @@ void fb_mf_lazy_release(struct fb_memfile *mf)
 
 /* ---- renumbering --------------------------------------------------------------------------- */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* The index of page x in a reference table (12-byte records, pages strictly increasing), or
  * SIZE_MAX if the table does not name it. */
 static size_t ref_index(const uint8_t *refs, size_t nrefs, uint64_t x)
 {
-    size_t lo = 0, hi = nrefs;
-    while (lo < hi) {
-        size_t m = lo + (hi - lo) / 2;
-        uint64_t p;
-        memcpy(&p, refs + m * 12, 8);
-        if (p < x)
-            lo = m + 1;
-        else if (p > x)
-            hi = m;
-        else
-            return m;
-    }
-    return SIZE_MAX;
+    const uint8_t *hit = bsearch(&x, refs, nrefs, 12, fb_cmp_u64);
+    return hit ? (size_t)(hit - refs) / 12 : SIZE_MAX;
 }
 
 int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
@@ -535,13 +520,13 @@ int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void *
         pairs[i][0] = rw->order[i];
         pairs[i][1] = i + 1;
     }
-    qsort(pairs, n, sizeof(*pairs), cmp_u64); /* by the first u64: the old page */
+    qsort(pairs, n, sizeof(*pairs), fb_cmp_u64); /* by the first u64: the old page */
     /* Every record to its new page; the order is increasing in new pages by construction. */
     for (i = 0; i < n; i++) {
         uint64_t old, key[2], (*hit)[2];
         memcpy(&old, (const uint8_t *)in + i * 12, 8);
         key[0] = old;
-        hit = bsearch(key, pairs, n, sizeof(*pairs), cmp_u64);
+        hit = bsearch(key, pairs, n, sizeof(*pairs), fb_cmp_u64);
         if (!hit) {
             free(pairs);
             free(o);
@@ -585,7 +570,7 @@ int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, stru
         mf->remap[i][1] = i + 1;
     }
     free(map);
-    qsort(mf->remap, n, sizeof(*mf->remap), cmp_u64);
+    qsort(mf->remap, n, sizeof(*mf->remap), fb_cmp_u64);
     for (i = 0; i < n; i++)
         if (mf->remap[i][0] == 0 || mf->remap[i][0] >= (mf->size >> FB_PAGE_SHIFT) ||
             (i && mf->remap[i][0] == mf->remap[i - 1][0])) {
@@ -609,7 +594,7 @@ uint64_t fb_mf_saved_off(const struct fb_memfile *mf, uint64_t off)
 
     if (!mf->remap)
         return off;
-    hit = bsearch(key, mf->remap, mf->nremap, sizeof(*mf->remap), cmp_u64);
+    hit = bsearch(key, mf->remap, mf->nremap, sizeof(*mf->remap), fb_cmp_u64);
     return hit ? ((*hit)[1] << FB_PAGE_SHIFT) | (off & (PAGE - 1)) : UINT64_MAX;
 }
 
@@ -820,8 +805,6 @@ void fb_mm_ws_note(uint32_t index, uint64_t vpn, uint64_t page)
     pthread_mutex_unlock(&ws_lock);
 }
 
-static int cmp_u64(const void *a, const void *b);
-
 static int cmp_ent(const void *a, const void *b)
 {
     const struct ws_ent *x = a, *y = b;
@@ -936,7 +919,7 @@ long fb_mm_ws_filter(struct fb_mm *mm, const uint8_t *ws, size_t len)
     }
     /* Both lists are sorted: one merge pass. */
     if (mm->nrefault) /* (refault may be NULL: qsort's array must not) */
-        qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), cmp_u64);
+        qsort(mm->refault, mm->nrefault, sizeof(*mm->refault), fb_cmp_u64);
     for (i = 0, off = 0; i < mm->nrefault; i++) {
         uint64_t v = 0;
         while (off < nmine) {
