@@ -838,6 +838,13 @@ static void ws_sort(void)
     ws_n = u;
 }
 
+/* Is ws_ents[k] (sorted) the first entry of its key? A page noted with two memory-file pages
+ * (before and after copy-on-write) has two entries; a new address space always a new key. */
+static bool ws_first_of_key(size_t k)
+{
+    return k == 0 || ws_ents[k].key != ws_ents[k - 1].key;
+}
+
 int fb_mm_ws_write(int fd)
 {
     size_t i = 0, j, k;
@@ -846,20 +853,19 @@ int fb_mm_ws_write(int fd)
 
     pthread_mutex_lock(&ws_lock);
     ws_sort();
-    /* The section's length first (the hot pages follow it). */
-    for (i = 0; i < ws_n; i = j) {
-        for (j = i, k = 0; j < ws_n && ws_ents[j].key >> 40 == ws_ents[i].key >> 40; j++)
-            k += j == i || ws_ents[j].key != ws_ents[j - 1].key;
-        len += 8 + (uint64_t)k * 8;
-    }
+    /* The section's length first (the hot pages follow it): a header per address space, a
+     * u64 per distinct page. */
+    for (k = 0; k < ws_n; k++)
+        len += (k == 0 || ws_ents[k].key >> 40 != ws_ents[k - 1].key >> 40 ? 8 : 0) +
+               (ws_first_of_key(k) ? 8 : 0);
     r = put_all(fd, &len, sizeof(len));
     for (i = 0; i < ws_n && r == 0; i = j) {
         uint32_t hdr[2] = {(uint32_t)(ws_ents[i].key >> 40), 0};
         for (j = i; j < ws_n && ws_ents[j].key >> 40 == hdr[0]; j++)
-            hdr[1] += j == i || ws_ents[j].key != ws_ents[j - 1].key;
+            hdr[1] += ws_first_of_key(j);
         r = put_all(fd, hdr, sizeof(hdr));
         for (k = i; k < j && r == 0; k++)
-            if (k == i || ws_ents[k].key != ws_ents[k - 1].key) {
+            if (ws_first_of_key(k)) {
                 uint64_t vpn = ws_ents[k].key & ((1ull << 40) - 1);
                 r = put_all(fd, &vpn, sizeof(vpn));
             }
