@@ -870,22 +870,39 @@ static bool range_ok(uint64_t addr, size_t len)
     return addr + len >= addr && addr + len <= FB_MM_MAX_ADDR;
 }
 
+/* The n bytes at addr (inside one page) for reading: *src points at them in the memory file,
+ * or, in a page the host maps from its file and the Sentry has no copy of, they were read from
+ * that file into buf and *src is buf. A short read (the file ends inside the page) brings the
+ * page in the usual way. 0 or -EFAULT. */
+static int read_span(struct fb_mm *mm, uint64_t addr, size_t n, void *buf, const void **src)
+{
+    uint64_t off;
+    int fd, r = translate(mm, addr, false, &off, &fd);
+
+    if (r == 1 && pread(fd, buf, n, (off_t)off) == (ssize_t)n) {
+        *src = buf;
+        return 0;
+    }
+    if (r == 1)
+        r = translate(mm, addr, false, &off, NULL);
+    if (r < 0)
+        return -EFAULT;
+    *src = fb_mf_ptr(mm->mf, off);
+    return 0;
+}
+
 int fb_mm_copy_in(struct fb_mm *mm, uint64_t addr, void *dst, size_t len)
 {
     uint8_t *d = dst;
     if (!range_ok(addr, len))
         return -EFAULT;
     while (len) {
-        uint64_t off;
         size_t n = FB_MIN(len, PAGE - (addr & (PAGE - 1)));
-        int fd, r = translate(mm, addr, false, &off, &fd);
-        /* From the host file; a short read (the file ends inside the page) the usual way. */
-        if (r == 1 && pread(fd, d, n, (off_t)off) != (ssize_t)n)
-            r = translate(mm, addr, false, &off, NULL);
-        if (r < 0)
+        const void *p;
+        if (read_span(mm, addr, n, d, &p) < 0)
             return -EFAULT;
-        if (r == 0)
-            memcpy(d, fb_mf_ptr(mm->mf, off), n);
+        if (p != d)
+            memcpy(d, p, n);
         d += n;
         addr += n;
         len -= n;
@@ -931,15 +948,12 @@ int64_t fb_mm_copy_string_in(struct fb_mm *mm, uint64_t addr, char *dst, size_t 
 {
     size_t done = 0;
     while (done < max) {
-        uint64_t off;
         size_t n = FB_MIN(max - done, PAGE - (addr & (PAGE - 1)));
+        const void *src;
         const char *p, *nul;
-        int fd, r = range_ok(addr, 1) ? translate(mm, addr, false, &off, &fd) : -EFAULT;
-        if (r == 1 && pread(fd, dst + done, n, (off_t)off) != (ssize_t)n)
-            r = translate(mm, addr, false, &off, NULL); /* as fb_mm_copy_in */
-        if (r < 0)
+        if (!range_ok(addr, 1) || read_span(mm, addr, n, dst + done, &src) < 0)
             return -EFAULT;
-        p = r == 1 ? dst + done : fb_mf_ptr(mm->mf, off);
+        p = src;
         nul = memchr(p, 0, n);
         if (p != dst + done) /* else read into place already */
             memcpy(dst + done, p, nul ? (size_t)(nul - p) + 1 : n);
