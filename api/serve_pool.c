@@ -60,7 +60,8 @@ struct spawn_child {
 /* The child, sharing the server's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does) rather
  * than a copy of it: fork copied the page tables of a server with every pool's bookkeeping
  * and made each of its threads take copy-on-write faults after every refill, ~1 ms of CPU a
- * sandbox. So it writes no memory of the server's and makes only system calls (the server
+ * sandbox. So it writes no memory of the server's but errno (its thread's, which the caller
+ * reads only if clone fails, when this never ran) and makes only system calls (the server
  * installs no signal handlers: nothing of its can run here). It dies with the thread that
  * started it (pool manager or one request). */
 static int spawn_child_main(void *arg)
@@ -649,49 +650,64 @@ static void reap_exiting(struct fb_server *s)
  * with the fewest idle sandboxes, which keeps some idle on every CPU (fb_pool_refill_cpu),
  * and an invocation takes the newest idle sandbox on the least loaded CPU
  * (fb_pool_take_idle). */
-static int cpu_load(struct fb_server *s, int cpu)
-{
-    int load = 0;
-    struct fb_sb *sb;
 
-    for (sb = s->starting; sb; sb = sb->next)
-        load += sb->cpu == cpu;
-    for (sb = s->exiting; sb; sb = sb->next)
-        load += sb->cpu == cpu;
-    for (struct fb_function *fn = s->fns; fn; fn = fn->next)
-        for (sb = fn->busy; sb; sb = sb->next)
-            load += sb->cpu == cpu;
-    return load;
+/* The slot of host CPU cpu in s->cpus, -1 if it is not one of them (a sandbox not placed). */
+static int cpu_slot(const struct fb_server *s, int cpu)
+{
+    for (int i = 0; i < s->ncpus; i++)
+        if (s->cpus[i] == cpu)
+            return i;
+    return -1;
+}
+
+/* Add the sandboxes of the list sb to the count of the CPU each is on (n: s->cpus order). */
+static void count_on(const struct fb_server *s, const struct fb_sb *sb, int *n)
+{
+    for (; sb; sb = sb->next) {
+        int k = cpu_slot(s, sb->cpu);
+        if (k >= 0)
+            n[k]++;
+    }
+}
+
+/* Every placement CPU's load, in one pass over the sandboxes (not one per CPU or candidate:
+ * this runs under the server's lock on every invocation). */
+static void cpu_loads(const struct fb_server *s, int *load)
+{
+    memset(load, 0, sizeof(*load) * (size_t)s->ncpus);
+    count_on(s, s->starting, load);
+    count_on(s, s->exiting, load);
+    for (const struct fb_function *fn = s->fns; fn; fn = fn->next)
+        count_on(s, fn->busy, load);
 }
 
 int fb_pool_refill_cpu(struct fb_server *s)
 {
-    int best = -1, best_load = 0, best_idle = 0;
+    int load[FB_SERVE_MAX_CPUS], idle[FB_SERVE_MAX_CPUS] = {0}, best = -1;
 
-    for (int i = 0; i < s->ncpus; i++) {
-        int c = s->cpus[i], load = cpu_load(s, c), idle = 0;
-        for (struct fb_function *fn = s->fns; fn; fn = fn->next)
-            for (struct fb_sb *sb = fn->idle; sb; sb = sb->next)
-                idle += sb->cpu == c;
-        if (best < 0 || load < best_load || (load == best_load && idle < best_idle)) {
-            best = c;
-            best_load = load;
-            best_idle = idle;
-        }
-    }
-    return best;
+    if (s->ncpus <= 0)
+        return -1;
+    cpu_loads(s, load);
+    for (const struct fb_function *fn = s->fns; fn; fn = fn->next)
+        count_on(s, fn->idle, idle);
+    for (int i = 0; i < s->ncpus; i++)
+        if (best < 0 || load[i] < load[best] || (load[i] == load[best] && idle[i] < idle[best]))
+            best = i;
+    return s->cpus[best];
 }
 
 struct fb_sb *fb_pool_take_idle(struct fb_server *s, struct fb_function *fn)
 {
     struct fb_sb **pp, **pick = &fn->idle, *sb;
-    int pick_load = -1;
+    int load[FB_SERVE_MAX_CPUS], pick_load = -1;
 
+    if (s->ncpus > 0)
+        cpu_loads(s, load);
     for (pp = &fn->idle; *pp && pick_load != 0; pp = &(*pp)->next) {
-        int load = (*pp)->cpu < 0 ? 0 : cpu_load(s, (*pp)->cpu);
-        if (pick_load < 0 || load < pick_load) {
+        int k = cpu_slot(s, (*pp)->cpu), l = k < 0 ? 0 : load[k];
+        if (pick_load < 0 || l < pick_load) {
             pick = pp;
-            pick_load = load;
+            pick_load = l;
         }
     }
     sb = *pick;
