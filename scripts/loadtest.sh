@@ -10,16 +10,16 @@
 # v1, when it is there).
 set -u
 cd "$(dirname "$0")/.."
+. scripts/bench/cpu.sh
 FNBOX=$(realpath build/fnbox)
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-4}
 POOL=${POOL:-8}
 PACE_MS=${PACE_MS:-20}
 tmp=$(mktemp -d /tmp/fnbox-loadtest-XXXXXX)
-cg=/sys/fs/cgroup/cpuacct/fnbox-loadtest-$$ # the server's process tree's CPU, if cgroup v1 has it
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
-trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"; [ -d "$cg" ] && { sleep 0.5; rmdir "$cg"; }' EXIT
+trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"; [ -n "$cg" ] && cpuacct_drop "$cg"' EXIT
 
 command -v wrk >/dev/null || { echo "loadtest: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 "$FNBOX" serve --listen 127.0.0.1:$port --state-dir "$tmp/state" --code-root . \
@@ -27,7 +27,7 @@ command -v wrk >/dev/null || { echo "loadtest: wrk is missing (apt-get install w
 srv=$!
 # Before the server starts any sandbox (it does once a function is registered): every sandbox
 # process it starts is then in the group too, wrk is not.
-if mkdir "$cg" 2>/dev/null && ! echo "$srv" >"$cg/cgroup.procs" 2>/dev/null; then rmdir "$cg"; fi
+cg=$(cpuacct_group fnbox-loadtest-$$ "$srv") # the server's process tree's CPU, if cgroup v1 has it
 for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf -X POST "$url/v1/functions" -d "{\"name\":\"hello\",\"template\":\"python\",\
 \"code\":\"templates/examples/hello\",\"handler\":\"main.handler\",\"pool\":{\"min\":$POOL,\"max\":$((POOL * 2))}}" \
@@ -61,9 +61,8 @@ EOF
 counts before
 # Each mark: the phase, the invocations logged so far, the machine's busy CPU time so far (clock
 # ticks, every process: the server, the sandboxes, their refills and teardowns, wrk too).
-busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-tree() { cat "$cg/cpuacct.usage" 2>/dev/null || echo -1; } # ns, -1 without the group
-phase() { echo "$1 $(grep -c '^{"ts"' "$tmp/server.log") $(busy) $(tree)" >>"$tmp/phases"; }
+tree() { [ -n "$cg" ] && cpuacct_ns "$cg" || echo -1; } # ns, -1 without the group
+phase() { echo "$1 $(grep -c '^{"ts"' "$tmp/server.log") $(busy_ticks) $(tree)" >>"$tmp/phases"; }
 sed 's/^done = /function delay() return '"$PACE_MS"' end\ndone = /' "$tmp/post.lua" >"$tmp/paced.lua"
 phase paced
 echo "== paced: one connection, ${PACE_MS} ms between requests (warm latency while the pool keeps up): wrk -c1 -t1 -d${DURATION}s"

@@ -8,24 +8,18 @@
 #   restore_cpu.sh FNBOX IMAGE [N]      prints restore_cpu_ms= [restore_tree_cpu_ms=]
 set -u
 fnbox=$1 img=$2 n=${3:-40}
-busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-cg=/sys/fs/cgroup/cpuacct/fnbox-restore-cpu-$$
-leave() { echo $$ >/sys/fs/cgroup/cpuacct/cgroup.procs && rmdir "$cg"; } 2>/dev/null
-if mkdir "$cg" 2>/dev/null; then
-    trap leave EXIT
-    echo $$ >"$cg/cgroup.procs" 2>/dev/null || { leave; trap - EXIT; cg=; }
-else
-    cg=
-fi
-u0=$([ -n "$cg" ] && cat "$cg/cpuacct.usage")
-b0=$(busy)
+. "$(dirname "$0")/cpu.sh"
+cg=$(cpuacct_group fnbox-restore-cpu-$$ $$)
+[ -n "$cg" ] && trap 'echo $$ >"$CPUACCT_ROOT/cgroup.procs"; cpuacct_drop "$cg"' EXIT
+u0=$([ -n "$cg" ] && cpuacct_ns "$cg")
+b0=$(busy_ticks)
 for _ in $(seq "$n"); do
     echo '{}' | "$fnbox" restore "$img" >/dev/null || exit 1
 done
-b1=$(busy)
+b1=$(busy_ticks)
 awk -v d=$((b1 - b0)) -v hz="$(getconf CLK_TCK)" -v n="$n" \
     'BEGIN { printf "restore_cpu_ms=%.1f\n", d * 1000 / hz / n }'
 if [ -n "$cg" ]; then
-    u1=$(cat "$cg/cpuacct.usage")
+    u1=$(cpuacct_ns "$cg")
     awk -v d=$((u1 - u0)) -v n="$n" 'BEGIN { printf "restore_tree_cpu_ms=%.1f\n", d / 1e6 / n }'
 fi

@@ -1,0 +1,32 @@
+# Sourced by scripts/loadtest.sh and scripts/bench/{restore,serve}_cpu.sh: CPU time to divide by
+# the work done.
+#   busy_ticks               the whole machine's busy time so far (clock ticks, /proc/stat)
+#   cpuacct_group NAME PID   a cgroup v1 cpuacct group of its own for PID (and every process it
+#                            starts from then on); prints its directory, fails (nothing left
+#                            behind) where there is no such controller to write to
+#   cpuacct_ns DIR           the group's CPU time so far (ns)
+#   cpuacct_drop DIR         remove the group once its processes are gone (or moved out)
+CPUACCT_ROOT=/sys/fs/cgroup/cpuacct
+
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
+cpuacct_group() {
+    local dir=$CPUACCT_ROOT/$1
+    mkdir "$dir" 2>/dev/null || return 1
+    if ! echo "$2" >"$dir/cgroup.procs" 2>/dev/null; then
+        rmdir "$dir"
+        return 1
+    fi
+    echo "$dir"
+}
+
+cpuacct_ns() { cat "$1/cpuacct.usage"; }
+
+cpuacct_drop() {
+    local i
+    for i in 1 2 3 4 5 6 7 8 9 10; do # its last processes may still be exiting
+        rmdir "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
