@@ -2364,7 +2364,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             goto out;
         }
         n = fb_mm_ws_want(l.mms, l.nmms, ws, wslen, want, fb_k->mf.top);
-        fr = fb_memfile_fill_wanted(&fb_k->mf, want, err);
+        fr = fb_memfile_fill_wanted(&fb_k->mf, want, fb_k->opts.populate, err);
         free(want);
         if (fr < 0)
             goto out;

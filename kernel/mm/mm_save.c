@@ -233,10 +233,41 @@ static bool wanted(const uint64_t *want, uint64_t p)
 #undef W
 }
 
+/* Put n decompressed pages at page p of the memory file. In place through the Sentry's
+ * mapping, allocated in one call (the fastest, used where a restore waits for it), or frugal:
+ * written with pwrite, so the Sentry neither fills nor later tears down page tables of its own
+ * for them and the kernel does not zero pages about to be overwritten (a warm pool's restore,
+ * where CPU counts and nobody waits). */
+static int put_run(struct fb_memfile *mf, uint64_t p, const uint8_t *src, uint64_t n, bool frugal,
+                   struct fb_error *err)
+{
+    if (frugal) {
+        size_t len = n * PAGE, done = 0;
+        while (done < len) {
+            ssize_t k = pwrite(mf->fd, src + done, len - done, (off_t)((p << FB_PAGE_SHIFT) + done));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                return fb_error_set(err, k < 0 ? errno : EIO, "writing memory pages: %s",
+                                    k < 0 ? strerror(errno) : "short write");
+            done += (size_t)k;
+        }
+    } else {
+        uint8_t *to = fb_mf_ptr(mf, p << FB_PAGE_SHIFT);
+        if (n > 1)
+            (void)madvise(to, n * PAGE, MADV_POPULATE_WRITE); /* one call, not n faults */
+        memcpy(to, src, n * PAGE);
+    }
+    for (uint64_t k = 0; k < n; k++)
+        lazy_clear(mf, p + k);
+    return 0;
+}
+
 /* Copy the lazy pages of chunk c that are in [lo, hi) and wanted (want NULL: all) from its
  * decompressed pages into place. */
-static void lazy_place(struct fb_memfile *mf, const struct fb_image_chunk *c, const uint8_t *pages,
-                       uint64_t lo, uint64_t hi, const uint64_t *want)
+static int lazy_place(struct fb_memfile *mf, const struct fb_image_chunk *c, const uint8_t *pages,
+                      uint64_t lo, uint64_t hi, const uint64_t *want, bool frugal,
+                      struct fb_error *err)
 {
     uint64_t p = FB_MAX(lo, c->first), end = FB_MIN(hi, c->first + c->n);
 
@@ -248,14 +279,11 @@ static void lazy_place(struct fb_memfile *mf, const struct fb_image_chunk *c, co
             p++;
             continue;
         }
-        uint8_t *to = fb_mf_ptr(mf, p << FB_PAGE_SHIFT);
-        if (n > 1)
-            (void)madvise(to, n * PAGE, MADV_POPULATE_WRITE); /* one call, not n faults */
-        memcpy(to, pages + (p - c->first) * PAGE, n * PAGE);
-        for (uint64_t k = 0; k < n; k++)
-            lazy_clear(mf, p + k);
+        if (put_run(mf, p, pages + (p - c->first) * PAGE, n, frugal, err) < 0)
+            return -1;
         p += n;
     }
+    return 0;
 }
 
 /* One past the last page of chunk c in [lo, hi) that is lazy and wanted, or 0 if none is. */
@@ -322,7 +350,7 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
                 lazy_fatal(&e);
             lz->cached = a;
         }
-        lazy_place(mf, c, lz->pages, lo, hi, NULL);
+        (void)lazy_place(mf, c, lz->pages, lo, hi, NULL, false, NULL); /* in place: no error */
     }
     pthread_mutex_unlock(&lz->lock);
 }
@@ -330,6 +358,7 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
 struct hot_job {
     struct fb_memfile *mf;
     const uint64_t *want;
+    bool frugal;
     atomic_size_t next;
     pthread_mutex_t lock;
     struct fb_error *err;
@@ -354,7 +383,7 @@ static void *hot_worker(void *arg)
             continue;
         for (p = c->first; p < c->first + c->n && lazy_test(j->mf, p) && wanted(j->want, p); p++)
             ;
-        if (p == c->first + c->n) {
+        if (p == c->first + c->n && !j->frugal) {
             /* Every page of it is wanted (an image regrouped by its working set): straight
              * into place, allocated in one call. */
             uint8_t *to = fb_mf_ptr(j->mf, c->first << FB_PAGE_SHIFT);
@@ -368,7 +397,7 @@ static void *hot_worker(void *arg)
          * chunk's own checksum checked, not from the mapping the section was checked in: a
          * file changed since gives an error, never wrong memory or a SIGBUS. */
         if (fb_image_chunk_read(lz->fd, c, (uint32_t)(end - c->first), comp, pages, &e) == 0)
-            lazy_place(j->mf, c, pages, 0, end, j->want);
+            (void)lazy_place(j->mf, c, pages, 0, end, j->want, j->frugal, &e);
     }
     if (e.code) {
         pthread_mutex_lock(&j->lock);
@@ -381,20 +410,23 @@ static void *hot_worker(void *arg)
     return NULL;
 }
 
-int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err)
+int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
+                           struct fb_error *err)
 {
-    struct hot_job j = {.mf = mf, .want = want, .err = err};
+    struct hot_job j = {.mf = mf, .want = want, .frugal = frugal, .err = err};
     pthread_t th;
-    bool two;
+    bool two = false;
 
     if (!mf->lz)
         return 0;
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
     pthread_mutex_init(&j.lock, NULL);
-    /* Two threads, the helper on any CPU (the sandbox is pinned to one): the restore has the
-     * CPUs to itself here. */
-    two = fb_thread_start_any_cpu(&th, hot_worker, &j) == 0;
+    /* Two threads, the helper on any CPU (the sandbox is pinned to one), when the restore has
+     * the CPUs to itself and is waited for; one when frugal (a thread and its malloc arena
+     * cost more CPU than they save). */
+    if (!frugal)
+        two = fb_thread_start_any_cpu(&th, hot_worker, &j) == 0;
     hot_worker(&j);
     if (two)
         pthread_join(th, NULL);

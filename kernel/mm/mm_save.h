@@ -21,10 +21,13 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
  * chunk header, its checksum) and every stored page marked as still in the image (a dup of
  * the image's fd is kept to read them later); nothing decompressed. Then, once the address
  * spaces are loaded and the pages the working set will touch are known (bitmap want, one bit
- * per page below mf->top), those are filled by two threads. Every other page is read in when
- * first needed (fb_mf_need). */
+ * per page below mf->top), those are filled: by two threads, decompressed in place, for the
+ * least wall time; or frugal, for the least CPU (a warm pool's restore, which nobody waits
+ * for): one thread, written with pwrite. Every other page is read in when first needed
+ * (fb_mf_need). */
 int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
-int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err);
+int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
+                           struct fb_error *err);
 
 /* ---- renumbering (image sections "pagemap", rewritten "pagerefs" and "memory") ------------------
  * After the training run, `fnbox checkpoint` renumbers the image's memory-file pages so that the

@@ -125,7 +125,7 @@ static void load_from(struct fb_memfile *mf, const char *path, bool lazy)
  * offset may hold new data), a save fills everything first. */
 static void test_lazy_load(void)
 {
-    struct fb_memfile mf1, mf2, mf3;
+    struct fb_memfile mf1, mf2, mf3, mf4;
     struct fb_error err = {0};
     char path[] = "/tmp/fnbox-mmsave-XXXXXX", path2[] = "/tmp/fnbox-mmsave-XXXXXX";
     uint64_t off, want[8] = {0}, p;
@@ -148,7 +148,7 @@ static void test_lazy_load(void)
     /* Wanted: 10, 12 (11 is a gap of one: filled too), 100. */
     want[0] = 1ull << 10 | 1ull << 12;
     want[1] = 1ull << (100 - 64);
-    FBT_CHECK_EQ(fb_memfile_fill_wanted(&mf2, want, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_wanted(&mf2, want, false, &err), 0);
     FBT_CHECK_EQ(mf2.nlazy, 196);
     for (p = 10; p <= 12; p++) {
         FBT_CHECK(!fb_mf_is_lazy(&mf2, p * 4096));
@@ -156,6 +156,18 @@ static void test_lazy_load(void)
     }
     FBT_CHECK(fb_mf_is_lazy(&mf2, 13 * 4096));
     FBT_CHECK(fb_mf_is_lazy(&mf2, 150 * 4096));
+    /* Frugal (pwrite, one thread): the same pages, the same content, seen through the mapping. */
+    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
+    load_from(&mf4, path, true);
+    FBT_CHECK_EQ(fb_memfile_fill_wanted(&mf4, want, true, &err), 0);
+    FBT_CHECK_EQ(mf4.nlazy, 196);
+    for (p = 1, good = 0; p <= 200; p++)
+        good += fb_mf_is_lazy(&mf4, p * 4096) == fb_mf_is_lazy(&mf2, p * 4096);
+    FBT_CHECK_EQ(good, 200);
+    for (p = 10; p <= 12; p++)
+        FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, p * 4096))[511], p);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 100 * 4096))[0], 100);
+    fb_memfile_destroy(&mf4);
     /* On need: exactly the range asked for. */
     fb_mf_need(&mf2, 150 * 4096 + 100, 10);
     FBT_CHECK(!fb_mf_is_lazy(&mf2, 150 * 4096));
