@@ -31,6 +31,14 @@ struct fb_gofer_config {
  * process's mount namespace may then be half-built: the caller should exit). */
 int fb_gofer_prepare_view(const struct fb_gofer_config *cfg, struct fb_error *err);
 
+/* What fb_gofer_prepare_view would build for cfg now, as text: every entry's path in the view
+ * with, for a bind, the device and inode of its host source (and ro/rw, directory or file), for
+ * a symlink its target. Views with equal fingerprints serve the same host objects at the same
+ * paths (a replaced file or directory is another inode): one may stand in for the other
+ * (api/ns_cache.c). Looks, captures nothing: no mount namespace needed. Caller frees; NULL with
+ * err set if the view could not be built either. */
+char *fb_gofer_view_fingerprint(const struct fb_gofer_config *cfg, struct fb_error *err);
+
 /* Serve 9P2000.L on sock until the peer closes it (returns 0) or a fatal channel error (returns
  * -errno, after logging it). Serves the calling process's "/" (the view after
  * fb_gofer_prepare_view). Everything is read-only except the trees of cfg->mounts with !ro,

@@ -37,11 +37,14 @@ struct view_ent {
     int tree_fd;  /* VIEW_BIND: detached clone from open_tree() */
     bool is_dir;  /* VIEW_BIND: source is a directory (else a regular file) */
     bool ro;
+    dev_t dev;    /* VIEW_BIND: the source's identity */
+    ino_t ino;
 };
 
 struct view {
     struct view_ent *ents;
     size_t n, cap;
+    bool fp_only; /* collecting for fb_gofer_view_fingerprint: sources looked at, not captured */
 };
 
 /* Top-level host directories of the default view (symlinks on merged-/usr systems). */
@@ -153,15 +156,24 @@ static int view_add_bind(struct view *v, int dirfd, const char *name, const char
 {
     struct view_ent *e;
     struct stat st;
-    int fd;
+    int fd = -1;
 
-    fd = open_tree(dirfd, name,
-                   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (nofollow ? AT_SYMLINK_NOFOLLOW : 0));
-    if (fd < 0)
-        return fb_error_set(err, errno, "cannot bind '%s' into the view: %s", name,
-                            strerror(errno));
-    if (fstat(fd, &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
-        close(fd);
+    if (v->fp_only) {
+        if (fstatat(dirfd, name, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
+            return fb_error_set(err, errno, "cannot bind '%s' into the view: %s", name,
+                                strerror(errno));
+    } else {
+        fd = open_tree(dirfd, name,
+                       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (nofollow ? AT_SYMLINK_NOFOLLOW : 0));
+        if (fd < 0)
+            return fb_error_set(err, errno, "cannot bind '%s' into the view: %s", name,
+                                strerror(errno));
+        if (fstat(fd, &st) < 0)
+            st.st_mode = 0;
+    }
+    if (!(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+        if (fd >= 0)
+            close(fd);
         return fb_error_set(err, EINVAL, "'%s' is neither a directory nor a regular file", name);
     }
     e = view_add(v, dst, VIEW_BIND, err);
@@ -172,6 +184,8 @@ static int view_add_bind(struct view *v, int dirfd, const char *name, const char
     e->tree_fd = fd;
     e->is_dir = S_ISDIR(st.st_mode);
     e->ro = ro;
+    e->dev = st.st_dev;
+    e->ino = st.st_ino;
     return 0;
 }
 
@@ -462,6 +476,58 @@ static int view_place(const struct view_ent *e, struct view_parent *vp, int stag
     return 0;
 }
 
+/* Every entry of the view of cfg, in the order they are placed. */
+static int view_collect(struct view *v, const struct fb_gofer_config *cfg, struct fb_error *err)
+{
+    if (cfg->root) {
+        if (view_collect_root(v, cfg->root, err) < 0)
+            return -1;
+    } else if (view_collect_default(v, err) < 0) {
+        return -1;
+    }
+    if (!view_add(v, "/tmp", VIEW_EMPTYDIR, err) || !view_add(v, "/dev", VIEW_EMPTYDIR, err) ||
+        !view_add(v, "/proc", VIEW_EMPTYDIR, err))
+        return -1;
+    return view_collect_mounts(v, cfg, err);
+}
+
+char *fb_gofer_view_fingerprint(const struct fb_gofer_config *cfg, struct fb_error *err)
+{
+    struct view v = {.fp_only = true};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (view_collect(&v, cfg, err) < 0) {
+        view_free(&v);
+        return NULL;
+    }
+    f = open_memstream(&buf, &len);
+    if (!f) {
+        view_free(&v);
+        fb_error_set(err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    fprintf(f, "fnbox view 1\n");
+    for (size_t i = 0; i < v.n; i++) {
+        const struct view_ent *e = &v.ents[i];
+        fprintf(f, "%d %s", (int)e->kind, e->dst);
+        if (e->kind == VIEW_BIND)
+            fprintf(f, " %c%c %llx:%llx", e->ro ? 'r' : 'w', e->is_dir ? 'd' : 'f',
+                    (unsigned long long)e->dev, (unsigned long long)e->ino);
+        else if (e->kind == VIEW_SYMLINK)
+            fprintf(f, " -> %s", e->target);
+        fputc('\n', f);
+    }
+    view_free(&v);
+    if (fclose(f) != 0) {
+        free(buf);
+        fb_error_set(err, ENOMEM, "out of memory");
+        return NULL;
+    }
+    return buf;
+}
+
 int fb_gofer_prepare_view(const struct fb_gofer_config *cfg, struct fb_error *err)
 {
     struct view v = {0};
@@ -478,16 +544,7 @@ int fb_gofer_prepare_view(const struct fb_gofer_config *cfg, struct fb_error *er
         return fb_error_set(err, errno, "gofer: making mounts private: %s", strerror(errno));
 
     /* 1. Capture every host object while the host tree is still visible. */
-    if (cfg->root) {
-        if (view_collect_root(&v, cfg->root, err) < 0)
-            goto out;
-    } else if (view_collect_default(&v, err) < 0) {
-        goto out;
-    }
-    if (!view_add(&v, "/tmp", VIEW_EMPTYDIR, err) || !view_add(&v, "/dev", VIEW_EMPTYDIR, err) ||
-        !view_add(&v, "/proc", VIEW_EMPTYDIR, err))
-        goto out;
-    if (view_collect_mounts(&v, cfg, err) < 0)
+    if (view_collect(&v, cfg, err) < 0)
         goto out;
 
     /* 2. Assemble the view on a fresh tmpfs. */

@@ -9,7 +9,7 @@ set -u
 FNBOX=${FNBOX:-build/fnbox}
 E2E=$PWD/build/e2e
 tmp=$(mktemp -d /tmp/fnbox-ckpt-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+trap 'for d in "$tmp"/nscache*/ns; do umount -R "$d"; done 2>/dev/null; rm -rf "$tmp"' EXIT
 failed=0
 
 pass() { echo "PASS e2e/ckpt_$1"; }
@@ -545,10 +545,15 @@ got=$(netns_of_restore --netns-fd 8 8</proc/$nsholder/ns/net)
 t netns_fd "--netns-fd: the Sentry and the Gofer join the given network namespace" \
     test "$got" = "$given $given
 got z"
-got=$(netns_of_restore)
+got=$(FNBOX_NS_CACHE=0 netns_of_restore)
 sentry_ns=${got%% *}
-t netns_own "without --netns-fd the Sentry makes its own network namespace" \
+t netns_own "without --netns-fd (and no namespace cache) the Sentry makes its own network namespace" \
     bash -c '[ "$0" != "$1" ] && [ "$0" != "$2" ] && [ "${3#* }" = "$1
+got z" ]' "$sentry_ns" "$own" "$given" "$got"
+got=$(FNBOX_NS_CACHE_DIR=$tmp/nscache2/ns netns_of_restore)
+sentry_ns=${got%% *}
+t netns_cached "with the namespace cache the Sentry and the Gofer join its empty network namespace" \
+    bash -c '[ "$0" != "$1" ] && [ "$0" != "$2" ] && [ "${3#* }" = "$0
 got z" ]' "$sentry_ns" "$own" "$given" "$got"
 kill "$nsholder"
 fx '' restore --netns-fd 8 "$tmp/sh.img" 8</etc/hostname
@@ -564,6 +569,30 @@ t empty_root_fd_host "--empty-root-fd with the host's mount namespace: refused b
 fx '' restore --empty-root-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t empty_root_fd_not_mnt "--empty-root-fd with a network namespace is refused (2)" \
     bash -c '[ "$0" = 2 ] && grep -q "not a mount namespace" <<<"$1"' "$status" "$err"
+# --- namespaces kept between restores (api/ns_cache.h), in a cache directory of this test's -------
+nsc=$tmp/nscache/ns
+mkdir -p "$tmp/nsfn"
+cp "$tmp/shfn/main.sh" "$tmp/nsfn/main.sh"
+fx "" checkpoint --template shell --code "$tmp/nsfn" -o "$tmp/nsfn.img"
+FNBOX_NS_CACHE_DIR=$nsc fx '{"n":2}
+' restore -vv "$tmp/nsfn.img"
+t ns_cache_first "the first restore makes the namespaces and keeps them" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":2}" ] && grep -q "network made and kept, root made and kept, view to build" <<<"$2" && grep -q "view kept" <<<"$2"' "$status" "$out" "$err"
+FNBOX_NS_CACHE_DIR=$nsc fx '{"n":3}
+' restore -vv "$tmp/nsfn.img"
+t ns_cache_joined "the next one joins all three and answers the same" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":3}" ] && grep -q "network joined, root joined, view joined" <<<"$2"' "$status" "$out" "$err"
+t ns_cache_private "the cache directory is a private mount of its own" bash -c 'grep -q " $0 $0 .* - " /proc/self/mountinfo && ! grep " $0 $0 " /proc/self/mountinfo | grep -q shared:' "$nsc"
+# The code directory replaced by a copy (same content and times, another inode), the original
+# deleted: a cached view would serve the deleted directory, whose files are gone.
+mv "$tmp/nsfn" "$tmp/nsfn.old"
+cp -a "$tmp/nsfn.old" "$tmp/nsfn"
+rm -rf "$tmp/nsfn.old"
+FNBOX_NS_CACHE_DIR=$nsc fx '{"n":4}
+' restore -vv "$tmp/nsfn.img"
+t ns_cache_replaced_code "a replaced code directory gets a fresh view, not the cached one" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":4}" ] && grep -q "network joined, root joined, view to build" <<<"$2"' "$status" "$out" "$err"
+FNBOX_NS_CACHE=0 FNBOX_NS_CACHE_DIR=$nsc fx '{"n":5}
+' restore -vv "$tmp/nsfn.img"
+t ns_cache_off "FNBOX_NS_CACHE=0: no cache, the same answer" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":5}" ] && ! grep -q "namespace cache" <<<"$2"' "$status" "$out" "$err"
+
 # --view-fd: the Gofer checks that what it joins is a view (a read-only tmpfs root).
 fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/mnt
 t view_fd_host "--view-fd with the host's mount namespace: refused by the Gofer (125)" \

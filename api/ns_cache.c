@@ -1,0 +1,261 @@
+/* Namespaces kept between command-line runs (see ns_cache.h). */
+#include "api/ns_cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/nsfs.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kernel/util/log.h"
+
+#define FP_MAX (1u << 20) /* a view's fingerprint is a few kB; --root with 4096 entries more */
+
+static const char *cache_path(void)
+{
+    const char *off = getenv("FNBOX_NS_CACHE"), *dir = getenv("FNBOX_NS_CACHE_DIR");
+
+    if (off && (!strcmp(off, "0") || !strcmp(off, "off") || !strcmp(off, "no")))
+        return NULL;
+    return dir && dir[0] == '/' ? dir : FB_NS_CACHE_DIR;
+}
+
+static uint64_t boot_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
+/* mkdir -p of path's parents and path itself, mode 0700 for what it makes. */
+static int make_dirs(const char *path)
+{
+    char p[PATH_MAX];
+    size_t n = strlen(path);
+
+    if (n >= sizeof(p))
+        return -1;
+    memcpy(p, path, n + 1);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        if (mkdir(p, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *s = '/';
+    }
+    return mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int fb_ns_cache_open(void)
+{
+    const char *path = cache_path();
+    struct statx stx;
+    int fd;
+
+    if (!path)
+        return -1;
+    if (make_dirs(path) < 0) {
+        fb_dbg("namespace cache %s: %s (not used)", path, strerror(errno));
+        return -1;
+    }
+    fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) != 0) {
+        fb_dbg("namespace cache %s: %s (not used)", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (stx.stx_uid != geteuid() || (stx.stx_mode & 077)) {
+        fb_dbg("namespace cache %s: not owned by this user or open to others (not used)", path);
+        close(fd);
+        return -1;
+    }
+    /* A mount of its own, private: the bind mounts made in it stay out of every other mount
+     * namespace (and out of the views copied from the host's). */
+    if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+        !(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+        close(fd);
+        if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0 ||
+            mount(NULL, path, NULL, MS_PRIVATE | MS_REC, NULL) != 0) {
+            fb_dbg("namespace cache %s: making it a private mount: %s (not used)", path,
+                   strerror(errno));
+            return -1;
+        }
+        fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    return fd;
+}
+
+/* "<key>.<expiry>.<pid>": key, expiry; false for anything else (sidecars included). */
+static bool parse_name(const char *name, char *key, size_t cap, uint64_t *expiry)
+{
+    const char *dot2 = strrchr(name, '.'), *dot1;
+    char *end;
+    size_t n;
+
+    if (!dot2 || dot2 == name)
+        return false;
+    for (dot1 = dot2 - 1; dot1 > name && *dot1 != '.'; dot1--)
+        ;
+    if (dot1 == name || dot2[1] < '0' || dot2[1] > '9' || dot1[1] < '0' || dot1[1] > '9')
+        return false;
+    strtoul(dot2 + 1, &end, 10);
+    if (*end)
+        return false;
+    *expiry = strtoull(dot1 + 1, &end, 10);
+    if (end != dot2)
+        return false;
+    n = (size_t)(dot1 - name);
+    if (n >= cap)
+        return false;
+    memcpy(key, name, n);
+    key[n] = 0;
+    return true;
+}
+
+static void remove_entry(int dirfd, const char *name)
+{
+    char path[PATH_MAX], fp[NAME_MAX + 4];
+
+    snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+    (void)umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+    unlinkat(dirfd, name, 0);
+    snprintf(fp, sizeof(fp), "%s.fp", name);
+    unlinkat(dirfd, fp, 0);
+}
+
+static bool fp_matches(int dirfd, const char *name, const char *fp)
+{
+    char side[NAME_MAX + 4], *buf;
+    size_t want = strlen(fp), got = 0;
+    bool ok = false;
+    int fd;
+
+    snprintf(side, sizeof(side), "%s.fp", name);
+    fd = openat(dirfd, side, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    buf = malloc(want + 1);
+    while (buf && got <= want) {
+        ssize_t k = read(fd, buf + got, want + 1 - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    ok = buf && got == want && memcmp(buf, fp, want) == 0;
+    free(buf);
+    close(fd);
+    return ok;
+}
+
+int fb_ns_cache_get(int dirfd, const char *key, const char *fp, int nstype)
+{
+    uint64_t now = boot_seconds(), expiry;
+    char k[NAME_MAX + 1];
+    struct dirent *de;
+    int found = -1, dfd;
+    DIR *d;
+
+    if (dirfd < 0)
+        return -1;
+    dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    while ((de = readdir(d))) {
+        if (!parse_name(de->d_name, k, sizeof(k), &expiry))
+            continue;
+        if (now >= expiry || expiry > now + FB_NS_CACHE_NS_TTL) {
+            /* expired, or from another boot's clock */
+            remove_entry(dirfd, de->d_name);
+            continue;
+        }
+        if (found >= 0 || strcmp(k, key) != 0 || (fp && !fp_matches(dirfd, de->d_name, fp)))
+            continue;
+        found = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (found >= 0) {
+            int t = ioctl(found, NS_GET_NSTYPE);
+            if (t != nstype) {
+                close(found);
+                found = -1;
+                if (t < 0) /* the mount went and left the empty file, or worse */
+                    remove_entry(dirfd, de->d_name);
+            }
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+int fb_ns_cache_put(int dirfd, const char *key, const char *fp, const char *ns_path,
+                    uint32_t ttl_s)
+{
+    char name[NAME_MAX + 1], side[NAME_MAX + 4], path[PATH_MAX];
+    size_t len = fp ? strlen(fp) : 0;
+    int fd;
+
+    if (dirfd < 0 || len > FP_MAX)
+        return -1;
+    if ((size_t)snprintf(name, sizeof(name) - 3, "%s.%llu.%d", key,
+                         (unsigned long long)(boot_seconds() + ttl_s), (int)getpid()) >=
+        sizeof(name) - 3)
+        return -1;
+    snprintf(side, sizeof(side), "%s.fp", name);
+    if (fp) { /* the sidecar first: a published entry always has it */
+        size_t done = 0;
+        fd = openat(dirfd, side, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return -1;
+        while (done < len) {
+            ssize_t k = write(fd, fp + done, len - done);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                break;
+            done += (size_t)k;
+        }
+        close(fd);
+        if (done < len) {
+            unlinkat(dirfd, side, 0);
+            return -1;
+        }
+    }
+    fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        unlinkat(dirfd, side, 0);
+        return -1;
+    }
+    close(fd);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+    if (mount(ns_path, path, NULL, MS_BIND, NULL) != 0) {
+        fb_dbg("namespace cache: binding %s: %s", ns_path, strerror(errno));
+        unlinkat(dirfd, name, 0);
+        unlinkat(dirfd, side, 0);
+        return -1;
+    }
+    return 0;
+}
+
+void fb_ns_cache_view_key(const char *fp, char *key, size_t cap)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: the name only; the sidecar decides */
+
+    for (const unsigned char *p = (const unsigned char *)fp; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    snprintf(key, cap, "view-%016llx", (unsigned long long)h);
+}
