@@ -740,6 +740,23 @@ struct ns_cache_use {
     char key[32];
 };
 
+/* An empty namespace of type (CLONE_NEW*) from the cache, or made by make and kept there. */
+static int cache_empty_ns(int dir, const char *key, int type, int (*make)(struct fb_error *),
+                          const char **how)
+{
+    struct fb_error e = {0};
+    char path[64];
+    int fd = fb_ns_cache_get(dir, key, NULL, type);
+
+    *how = "joined";
+    if (fd < 0 && (fd = make(&e)) >= 0) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        *how = fb_ns_cache_put(dir, key, NULL, path, FB_NS_CACHE_NS_TTL) == 0 ? "made and kept"
+                                                                              : "made";
+    }
+    return fd;
+}
+
 /* Join what the cache holds for namespaces the caller did not give; make and publish the
  * empty network namespace and root when it holds none (the view, once the Gofer built it:
  * cache_publish_view). */
@@ -747,7 +764,6 @@ static void cache_join(struct ns_cache_use *c, struct fb_sandbox_config *cfg)
 {
     struct fb_error e = {0};
     const char *how[2] = {"-", "-"};
-    char path[64];
     int fd;
 
     c->dir = c->netns = c->rootns = c->view = -1;
@@ -758,26 +774,12 @@ static void cache_join(struct ns_cache_use *c, struct fb_sandbox_config *cfg)
     c->dir = fb_ns_cache_open();
     if (c->dir < 0)
         return;
-    if (cfg->netns_fd <= 2) {
-        fd = fb_ns_cache_get(c->dir, "net.1", NULL, CLONE_NEWNET);
-        how[0] = "joined";
-        if (fd < 0 && (fd = fb_sandbox_empty_netns(&e)) >= 0) {
-            snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-            how[0] = fb_ns_cache_put(c->dir, "net.1", NULL, path, FB_NS_CACHE_NS_TTL) == 0
-                         ? "made and kept" : "made";
-        }
-        cfg->netns_fd = c->netns = fd;
-    }
-    if (cfg->root_ns_fd <= 2) {
-        fd = fb_ns_cache_get(c->dir, "root.1", NULL, CLONE_NEWNS);
-        how[1] = "joined";
-        if (fd < 0 && (fd = fb_sandbox_empty_root_ns(&e)) >= 0) {
-            snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-            how[1] = fb_ns_cache_put(c->dir, "root.1", NULL, path, FB_NS_CACHE_NS_TTL) == 0
-                         ? "made and kept" : "made";
-        }
-        cfg->root_ns_fd = c->rootns = fd;
-    }
+    if (cfg->netns_fd <= 2)
+        cfg->netns_fd = c->netns =
+            cache_empty_ns(c->dir, "net.1", CLONE_NEWNET, fb_sandbox_empty_netns, &how[0]);
+    if (cfg->root_ns_fd <= 2)
+        cfg->root_ns_fd = c->rootns =
+            cache_empty_ns(c->dir, "root.1", CLONE_NEWNS, fb_sandbox_empty_root_ns, &how[1]);
     if (cfg->view_fd <= 2) {
         c->fp = fb_gofer_view_fingerprint(&cfg->gofer, &e); /* NULL: the Gofer will say why */
         if (c->fp) {

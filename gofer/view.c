@@ -44,8 +44,32 @@ struct view_ent {
 struct view {
     struct view_ent *ents;
     size_t n, cap;
-    bool fp_only; /* collecting for fb_gofer_view_fingerprint: sources looked at, not captured */
+    /* Collecting for fb_gofer_view_fingerprint: sources looked at, not captured, and each entry
+     * written to fp as the next one starts (scratch holds it meanwhile), none kept: a view's
+     * entries are ~4 kB each, and this runs on a restore's critical path. */
+    FILE *fp;
+    struct view_ent scratch;
+    bool scratch_used;
 };
+
+/* Write the entry in scratch, if any, to the fingerprint. */
+static void fp_flush(struct view *v)
+{
+    const struct view_ent *e = &v->scratch;
+
+    if (!v->scratch_used)
+        return;
+    fprintf(v->fp, "%d %s", (int)e->kind, e->dst);
+    if (e->kind == VIEW_BIND)
+        fprintf(v->fp, " %c%c %llx:%llx", e->ro ? 'r' : 'w', e->is_dir ? 'd' : 'f',
+                (unsigned long long)e->dev, (unsigned long long)e->ino);
+    else if (e->kind == VIEW_SYMLINK)
+        fprintf(v->fp, " -> %s", e->target ? e->target : "");
+    fputc('\n', v->fp);
+    free(v->scratch.target);
+    v->scratch.target = NULL;
+    v->scratch_used = false;
+}
 
 /* Top-level host directories of the default view (symlinks on merged-/usr systems). */
 static const char *const default_top[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
@@ -130,6 +154,17 @@ static struct view_ent *view_add(struct view *v, const char *dst, enum view_kind
 {
     struct view_ent *e;
 
+    if (v->fp) {
+        fp_flush(v);
+        e = &v->scratch;
+        memset(e, 0, sizeof(*e));
+        e->tree_fd = -1;
+        e->kind = kind;
+        if (view_norm(dst, e->dst, sizeof(e->dst), err) < 0)
+            return NULL;
+        v->scratch_used = true;
+        return e;
+    }
     if (v->n == v->cap) {
         size_t n = v->cap ? v->cap * 2 : 32;
         struct view_ent *p = realloc(v->ents, n * sizeof(*p));
@@ -152,13 +187,15 @@ static struct view_ent *view_add(struct view *v, const char *dst, enum view_kind
 
 /* Capture host object dirfd/name (absolute or relative name) as a bind entry at dst. */
 static int view_add_bind(struct view *v, int dirfd, const char *name, const char *dst, bool ro,
-                         bool nofollow, struct fb_error *err)
+                         bool nofollow, const struct stat *known, struct fb_error *err)
 {
     struct view_ent *e;
     struct stat st;
     int fd = -1;
 
-    if (v->fp_only) {
+    if (v->fp && known) { /* the caller has just looked, the same way */
+        st = *known;
+    } else if (v->fp) {
         if (fstatat(dirfd, name, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
             return fb_error_set(err, errno, "cannot bind '%s' into the view: %s", name,
                                 strerror(errno));
@@ -221,13 +258,13 @@ static int view_add_host(struct view *v, const char *path, struct fb_error *err)
         if (!strncmp(target, "/run/", 5) || !strncmp(target, "/var/run/", 9) ||
             !strncmp(target, "../run/", 7)) {
             if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-                return view_add_bind(v, AT_FDCWD, path, path, true, false, err);
+                return view_add_bind(v, AT_FDCWD, path, path, true, false, &st, err);
             return 0;
         }
         return view_add_symlink(v, path, target, err);
     }
     if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))
-        return view_add_bind(v, AT_FDCWD, path, path, true, true, err);
+        return view_add_bind(v, AT_FDCWD, path, path, true, true, &st, err);
     return 0;
 }
 
@@ -304,7 +341,7 @@ static int view_collect_root(struct view *v, const char *root, struct fb_error *
             if (view_add_symlink(v, dst, target, err) < 0)
                 return -1;
         } else if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
-            if (view_add_bind(v, dfd, de->d_name, dst, true, true, err) < 0)
+            if (view_add_bind(v, dfd, de->d_name, dst, true, true, &st, err) < 0)
                 return fb_error_prefix(err, "root directory '%s'", root);
         } else {
             fb_info("root directory: skipping special file %s", de->d_name);
@@ -333,7 +370,7 @@ static int view_collect_mounts(struct view *v, const struct fb_gofer_config *cfg
             return fb_error_prefix(err, "mount '%s'", m->src);
         if (access(m->src, F_OK) < 0)
             return fb_error_set(err, errno, "mount source '%s': %s", m->src, strerror(errno));
-        if (view_add_bind(v, AT_FDCWD, m->src, norm, m->ro, false, err) < 0)
+        if (view_add_bind(v, AT_FDCWD, m->src, norm, m->ro, false, NULL, err) < 0)
             return fb_error_prefix(err, "mount '%s:%s'", m->src, m->dst);
     }
     /* Parents before children: stable insertion sort of the user mounts by depth. */
@@ -493,36 +530,23 @@ static int view_collect(struct view *v, const struct fb_gofer_config *cfg, struc
 
 char *fb_gofer_view_fingerprint(const struct fb_gofer_config *cfg, struct fb_error *err)
 {
-    struct view v = {.fp_only = true};
+    struct view v = {0};
     char *buf = NULL;
     size_t len = 0;
-    FILE *f;
+    int r;
 
-    if (view_collect(&v, cfg, err) < 0) {
-        view_free(&v);
-        return NULL;
-    }
-    f = open_memstream(&buf, &len);
-    if (!f) {
-        view_free(&v);
+    v.fp = open_memstream(&buf, &len);
+    if (!v.fp) {
         fb_error_set(err, ENOMEM, "out of memory");
         return NULL;
     }
-    fprintf(f, "fnbox view 1\n");
-    for (size_t i = 0; i < v.n; i++) {
-        const struct view_ent *e = &v.ents[i];
-        fprintf(f, "%d %s", (int)e->kind, e->dst);
-        if (e->kind == VIEW_BIND)
-            fprintf(f, " %c%c %llx:%llx", e->ro ? 'r' : 'w', e->is_dir ? 'd' : 'f',
-                    (unsigned long long)e->dev, (unsigned long long)e->ino);
-        else if (e->kind == VIEW_SYMLINK)
-            fprintf(f, " -> %s", e->target);
-        fputc('\n', f);
-    }
-    view_free(&v);
-    if (fclose(f) != 0) {
+    fprintf(v.fp, "fnbox view 1\n");
+    r = view_collect(&v, cfg, err);
+    fp_flush(&v);
+    if (fclose(v.fp) != 0 && r == 0)
+        r = fb_error_set(err, ENOMEM, "out of memory");
+    if (r < 0) {
         free(buf);
-        fb_error_set(err, ENOMEM, "out of memory");
         return NULL;
     }
     return buf;
