@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/cli.h"
+#include "api/ns_cache.h"
 #include "api/sandbox.h"
 #include "kernel/util/log.h"
 
@@ -55,7 +56,12 @@ static const char run_usage[] =
     "\n"
     "Exit status: the program's; 126 if it cannot be executed, 127 if it is not found,\n"
     "124 on --timeout, 137 when --memory is exceeded, 125 if the sandbox itself failed, 2 for\n"
-    "bad options.\n";
+    "bad options.\n"
+    "\n"
+    "Like fnbox restore, a run joins the empty network namespace, the empty root and the view\n"
+    "of the host files an earlier one kept under /run/fnbox/ns, and keeps those it makes\n"
+    "(FNBOX_NS_CACHE=0: make them afresh, keep nothing; FNBOX_NS_CACHE_DIR=DIR: keep them in\n"
+    "DIR; see fnbox restore --help).\n";
 
 
 /* An unlinked temporary file for an image. */
@@ -72,7 +78,8 @@ static int temp_image(struct fb_error *err)
 /* --checkpoint-torture: run, and whenever the sandbox checkpoints itself, restore the image in a
  * fresh sandbox; until the program ends. FNBOX_TORTURE_LOG names a file that gets one line per
  * run: "restores=N" (how often the program really went through an image). */
-static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg, int *status,
+static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg,
+                                       struct fb_ns_cache_use *cache, int *status,
                                        struct fb_error *err)
 {
     enum fb_sandbox_outcome out;
@@ -87,10 +94,12 @@ static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg, int *statu
     cfg->kernel.checkpoint = true;
     cfg->kernel.ckpt_fd = out_fd;
     for (;;) {
+        fb_ns_cache_join(cache, cfg);
         if (fb_sandbox_start(cfg, &sb, err) < 0) {
             out = FB_SANDBOX_CRASHED;
             break;
         }
+        fb_ns_cache_publish_view(cache, cfg, sb.gofer);
         fb_sandbox_forward_signals(&sb);
         out = fb_sandbox_wait(&sb, cfg, status, err);
         fb_sandbox_forward_signals(NULL);
@@ -156,6 +165,7 @@ int fb_cmd_run(int argc, char **argv)
     const char *rw_mounts[64];
     struct fb_error err = {0};
     struct fb_sandbox sb;
+    struct fb_ns_cache_use cache = FB_NS_CACHE_USE_INIT;
     enum fb_sandbox_outcome out;
     int c, status = 0, nmounts = 0;
     uint64_t v;
@@ -264,18 +274,22 @@ int fb_cmd_run(int argc, char **argv)
     cfg.stdio[2] = 2;
 
     if (cfg.kernel.torture_us)
-        out = torture(&cfg, &status, &err);
+        out = torture(&cfg, &cache, &status, &err);
     else {
+        fb_ns_cache_join(&cache, &cfg);
         if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
             fprintf(stderr, "fnbox: %s\n", err.msg);
+            fb_ns_cache_release(&cache);
             return 125;
         }
+        fb_ns_cache_publish_view(&cache, &cfg, sb.gofer);
         if (sb.warning[0])
             fprintf(stderr, "fnbox: warning: %s\n", sb.warning);
         fb_sandbox_forward_signals(&sb);
         out = fb_sandbox_wait(&sb, &cfg, &status, &err);
         fb_sandbox_forward_signals(NULL);
     }
+    fb_ns_cache_release(&cache);
     switch (out) {
     case FB_SANDBOX_EXITED:
         if (WIFEXITED(status))

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <linux/nsfs.h>
 #include <stdbool.h>
@@ -16,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/sandbox.h"
+#include "gofer/gofer.h"
 #include "kernel/util/log.h"
 
 #define FP_MAX (1u << 20) /* a view's fingerprint is a few kB; --root with 4096 entries more */
@@ -258,4 +261,91 @@ void fb_ns_cache_view_key(const char *fp, char *key, size_t cap)
     for (const unsigned char *p = (const unsigned char *)fp; *p; p++)
         h = (h ^ *p) * 0x100000001b3ull;
     snprintf(key, cap, "view-%016llx", (unsigned long long)h);
+}
+
+/* ---- for a command's sandboxes ------------------------------------------------------------- */
+
+/* An empty namespace of type (CLONE_NEW*) from the cache, or made by make and kept there. */
+static int empty_ns(int dir, const char *key, int type, int (*make)(struct fb_error *),
+                    const char **how)
+{
+    struct fb_error e = {0};
+    char path[64];
+    int fd = fb_ns_cache_get(dir, key, NULL, type);
+
+    *how = "joined";
+    if (fd < 0 && (fd = make(&e)) >= 0) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        *how = fb_ns_cache_put(dir, key, NULL, path, FB_NS_CACHE_NS_TTL) == 0 ? "made and kept"
+                                                                              : "made";
+    }
+    return fd;
+}
+
+void fb_ns_cache_join(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg)
+{
+    struct fb_error e = {0};
+    const char *how[3] = {"-", "-", "-"};
+    int fd;
+
+    if (cfg->ready_fd >= 0 || (cfg->netns_fd > 2 && cfg->root_ns_fd > 2 && cfg->view_fd > 2))
+        return;
+    if (c->dir < 0)
+        c->dir = fb_ns_cache_open();
+    if (c->dir < 0)
+        return;
+    if (cfg->netns_fd <= 2 && c->netns < 0)
+        cfg->netns_fd = c->netns =
+            empty_ns(c->dir, "net.1", CLONE_NEWNET, fb_sandbox_empty_netns, &how[0]);
+    if (cfg->root_ns_fd <= 2 && c->rootns < 0)
+        cfg->root_ns_fd = c->rootns =
+            empty_ns(c->dir, "root.1", CLONE_NEWNS, fb_sandbox_empty_root_ns, &how[1]);
+    if (cfg->view_fd <= 2 && c->view < 0) {
+        free(c->fp);
+        c->fp = fb_gofer_view_fingerprint(&cfg->gofer, &e); /* NULL: the Gofer will say why */
+        if (c->fp) {
+            fb_ns_cache_view_key(c->fp, c->key, sizeof(c->key));
+            fd = fb_ns_cache_get(c->dir, c->key, c->fp, CLONE_NEWNS);
+            how[2] = "to build";
+            if (fd >= 0) {
+                cfg->view_fd = c->view = fd;
+                free(c->fp);
+                c->fp = NULL;
+                how[2] = "joined";
+            }
+        }
+    }
+    fb_dbg("namespace cache: network %s, root %s, view %s", how[0], how[1], how[2]);
+}
+
+void fb_ns_cache_publish_view(struct fb_ns_cache_use *c, const struct fb_sandbox_config *cfg,
+                              pid_t gofer)
+{
+    struct fb_error e = {0};
+    char path[64], *now;
+
+    if (c->dir < 0 || !c->fp)
+        return;
+    now = fb_gofer_view_fingerprint(&cfg->gofer, &e);
+    snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)gofer);
+    fb_dbg("namespace cache: view %s",
+           !now || strcmp(now, c->fp) ? "changed while built: not kept"
+           : fb_ns_cache_put(c->dir, c->key, c->fp, path, FB_NS_CACHE_VIEW_TTL) == 0 ? "kept"
+                                                                                     : "not kept");
+    free(now);
+    free(c->fp);
+    c->fp = NULL;
+}
+
+void fb_ns_cache_release(struct fb_ns_cache_use *c)
+{
+    int *fds[] = {&c->dir, &c->netns, &c->rootns, &c->view};
+
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+    free(c->fp);
+    c->fp = NULL;
 }

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define FB_NS_CACHE_DIR      "/run/fnbox/ns"
 #define FB_NS_CACHE_VIEW_TTL 60   /* seconds: as fnbox serve's views (VIEW_MAX_AGE_NS) */
@@ -43,5 +44,30 @@ int fb_ns_cache_put(int dirfd, const char *key, const char *fp, const char *ns_p
 
 /* A view's key from its fingerprint: "view-" and 16 hex digits. */
 void fb_ns_cache_view_key(const char *fp, char *key, size_t cap);
+
+/* ---- for a command's sandboxes (fnbox restore, fnbox run) ---- */
+
+struct fb_sandbox_config;
+
+/* The namespaces a command took from the cache, or made and kept there, for its sandboxes. */
+struct fb_ns_cache_use {
+    int dir;                 /* the cache directory, or -1: no cache */
+    int netns, rootns, view; /* fds given to the sandbox configuration, or -1 */
+    char *fp;                /* the fingerprint of a view the next Gofer builds, to keep it */
+    char key[32];
+};
+#define FB_NS_CACHE_USE_INIT {.dir = -1, .netns = -1, .rootns = -1, .view = -1, .fp = NULL}
+
+/* Before fb_sandbox_start: give cfg what the cache holds for the namespaces it does not name
+ * yet; make and keep the empty network namespace and root when it holds none. Nothing for a
+ * warm pool's sandbox (cfg->ready_fd): its owner holds them. Callable before every start of a
+ * series (torture restarts): what was given stays. */
+void fb_ns_cache_join(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg);
+/* After fb_sandbox_start (its Gofer has built its view): keep that view, if it was built, not
+ * joined, and its host sources are still the ones the fingerprint saw. */
+void fb_ns_cache_publish_view(struct fb_ns_cache_use *c, const struct fb_sandbox_config *cfg,
+                              pid_t gofer);
+/* After the last sandbox: close what c holds. */
+void fb_ns_cache_release(struct fb_ns_cache_use *c);
 
 #endif
