@@ -26,31 +26,99 @@
 #define ARCH          "x86_64"
 #define MAX_FILE_SIZE (1ull << 40)
 
-/* ---- CRC32C ------------------------------------------------------------------------------------ */
+/* ---- CRC32C ------------------------------------------------------------------------------------
+ * With SSE4.2's crc32 instruction. One stream of it is bound by the instruction's latency (3
+ * cycles for 8 bytes) while the CPU could start one every cycle, so long buffers are cut into
+ * three blocks checksummed side by side and the three results joined: the CRC of A||B, run
+ * from the register value a after A, is shift(a, |B|) ^ crc(0, B), where shift(x, n) -- the
+ * register after n zero bytes from x -- is linear in x, so one table per block length does it
+ * (four of 256 entries: one per byte of x), built from the 32 single-bit values at first use.
+ * A restore checks ~2 MB of image this way, ~0.5 ms with one stream. */
 
 static uint32_t crc_table[256];
+static bool crc_hw;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+/* shift by LONG and by SHORT zero bytes, per byte of the register */
+#define CRC_LONG  2048
+#define CRC_SHORT 256
+static uint32_t crc_shift_long[4][256], crc_shift_short[4][256];
+
+static uint64_t crc_hw8(uint64_t c, uint64_t v)
+{
+    __asm__("crc32q %1, %0" : "+r"(c) : "rm"(v));
+    return c;
+}
+
+/* The register after n zero bytes (n a multiple of 8), from c. */
+static uint32_t crc_hw_zeros(uint32_t c, size_t n)
+{
+    uint64_t r = c;
+    for (size_t i = 0; i < n; i += 8)
+        r = crc_hw8(r, 0);
+    return (uint32_t)r;
+}
+
+static void crc_shift_table(uint32_t t[4][256], size_t n)
+{
+    uint32_t bit[32];
+    for (int i = 0; i < 32; i++)
+        bit[i] = crc_hw_zeros(1u << i, n);
+    for (int k = 0; k < 4; k++)
+        for (int v = 0; v < 256; v++) {
+            uint32_t x = 0;
+            for (int j = 0; j < 8; j++)
+                if (v >> j & 1)
+                    x ^= bit[8 * k + j];
+            t[k][v] = x;
+        }
+}
+
+static uint32_t crc_shift(const uint32_t t[4][256], uint32_t x)
+{
+    return t[0][x & 0xff] ^ t[1][x >> 8 & 0xff] ^ t[2][x >> 16 & 0xff] ^ t[3][x >> 24];
+}
 
 static void crc_init(void)
 {
-    uint32_t i, j, c;
+    uint32_t i, j, c, a, b, cx, d;
     for (i = 0; i < 256; i++) {
         c = i;
         for (j = 0; j < 8; j++)
             c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
         crc_table[i] = c;
     }
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cx), "=d"(d) : "a"(1), "c"(0));
+    crc_hw = (cx >> 20) & 1;
+    if (crc_hw) {
+        crc_shift_table(crc_shift_long, CRC_LONG);
+        crc_shift_table(crc_shift_short, CRC_SHORT);
+    }
 }
 
-static bool have_sse42(void)
+/* Rounds of three blocks of n bytes side by side, as long as they fit. */
+static uint64_t crc_hw_triple(uint64_t c, const uint8_t **pp, size_t *lenp, size_t n,
+                              const uint32_t t[4][256])
 {
-    static int known = -1;
-    if (known < 0) {
-        unsigned a, b, c, d;
-        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-        known = (c >> 20) & 1;
-        crc_init();
+    const uint8_t *p = *pp;
+    size_t len = *lenp;
+
+    while (len >= 3 * n) {
+        uint64_t c1 = 0, c2 = 0, v0, v1, v2;
+        for (size_t i = 0; i < n; i += 8) {
+            memcpy(&v0, p + i, 8);
+            memcpy(&v1, p + n + i, 8);
+            memcpy(&v2, p + 2 * n + i, 8);
+            c = crc_hw8(c, v0);
+            c1 = crc_hw8(c1, v1);
+            c2 = crc_hw8(c2, v2);
+        }
+        c = crc_shift(t, crc_shift(t, (uint32_t)c) ^ (uint32_t)c1) ^ (uint32_t)c2;
+        p += 3 * n;
+        len -= 3 * n;
     }
-    return known;
+    *pp = p;
+    *lenp = len;
+    return c;
 }
 
 uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len)
@@ -58,11 +126,14 @@ uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len)
     const uint8_t *p = data;
     uint64_t c = ~crc;
 
-    if (have_sse42()) {
+    pthread_once(&crc_once, crc_init);
+    if (crc_hw) {
+        c = crc_hw_triple(c, &p, &len, CRC_LONG, crc_shift_long);
+        c = crc_hw_triple(c, &p, &len, CRC_SHORT, crc_shift_short);
         while (len >= 8) {
             uint64_t v;
             memcpy(&v, p, 8);
-            __asm__("crc32q %1, %0" : "+r"(c) : "rm"(v));
+            c = crc_hw8(c, v);
             p += 8;
             len -= 8;
         }
@@ -77,6 +148,18 @@ uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len)
     while (len--)
         c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
     return ~(uint32_t)c;
+}
+
+/* The one-byte-at-a-time table version, whatever the CPU (tests compare the two). */
+uint32_t fb_crc32c_sw(uint32_t crc, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint32_t c = ~crc;
+
+    pthread_once(&crc_once, crc_init);
+    while (len--)
+        c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
+    return ~c;
 }
 
 /* ---- little-endian helpers ------------------------------------------------------------------------ */

@@ -180,5 +180,7 @@ long fb_image_ws_check(const void *ws, size_t len, uint64_t max_page);
 int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err);
 
 uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len);
+/* The same by table, a byte at a time, on any CPU (for tests of the fast one). */
+uint32_t fb_crc32c_sw(uint32_t crc, const void *data, size_t len);
 
 #endif
