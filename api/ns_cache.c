@@ -188,8 +188,14 @@ int fb_ns_cache_get(int dirfd, const char *key, const char *fp, int nstype)
             remove_entry(dirfd, de->d_name);
             continue;
         }
-        if (found >= 0 || strcmp(k, key) != 0 || (fp && !fp_matches(dirfd, de->d_name, fp)))
+        if (strcmp(k, key) != 0 || (fp && !fp_matches(dirfd, de->d_name, fp)))
             continue;
+        if (found >= 0) {
+            /* A second one of the same (restores that started together each made one): one
+             * is enough. Whoever holds it open keeps its namespace. */
+            remove_entry(dirfd, de->d_name);
+            continue;
+        }
         found = openat(dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (found >= 0) {
             int t = ioctl(found, NS_GET_NSTYPE);

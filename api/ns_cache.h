@@ -33,7 +33,8 @@ int fb_ns_cache_open(void);
 
 /* An fd (O_RDONLY, O_CLOEXEC) of an unexpired entry key of namespace type nstype (CLONE_NEW*)
  * whose fingerprint is fp (NULL: no fingerprint), or -1. Removes every expired entry it
- * sees, of any key. */
+ * sees, of any key, and other entries equal to the one it returns (restores that started
+ * together each made one). */
 int fb_ns_cache_get(int dirfd, const char *key, const char *fp, int nstype);
 
 /* Publish the namespace at ns_path (e.g. /proc/PID/ns/mnt, /proc/self/fd/N) as an entry key

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api/sandbox.h"
@@ -72,6 +73,21 @@ static void test_put_get(void)
     if (got >= 0)
         close(got);
     FBT_CHECK_EQ(entries(), 3); /* net, view and its sidecar */
+    /* Two of the same (a second publisher: another pid): the next lookup keeps one. */
+    {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(fb_ns_cache_put(cache, "net.1", NULL, path, 60) == 0 ? 0 : 1);
+        int st = -1;
+        waitpid(pid, &st, 0);
+        FBT_CHECK_EQ(st, 0);
+        FBT_CHECK_EQ(entries(), 4);
+        got = fb_ns_cache_get(cache, "net.1", NULL, CLONE_NEWNET);
+        FBT_CHECK(got >= 0 && same_ns(got, net));
+        if (got >= 0)
+            close(got);
+        FBT_CHECK_EQ(entries(), 3);
+    }
     /* A namespace that cannot be bound (its own: a loop) leaves nothing behind. */
     FBT_CHECK_EQ(fb_ns_cache_put(cache, "loop", "x", "/proc/self/ns/mnt", 60), -1);
     FBT_CHECK_EQ(entries(), 3);
