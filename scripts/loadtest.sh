@@ -22,12 +22,15 @@ url=http://127.0.0.1:$port
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"; [ -n "$cg" ] && cpuacct_drop "$cg"' EXIT
 
 command -v wrk >/dev/null || { echo "loadtest: wrk is missing (apt-get install wrk)" >&2; exit 1; }
-"$FNBOX" serve --listen 127.0.0.1:$port --state-dir "$tmp/state" --code-root . \
-    --queue 1000 2>"$tmp/server.log" &
+# The server's process tree's CPU, if cgroup v1 has it: the server joins the group before it
+# starts, so every process it ever starts is in it too; wrk is not.
+cg=$(cpuacct_group fnbox-loadtest-$$)
+(
+    [ -n "$cg" ] && echo $BASHPID >"$cg/cgroup.procs"
+    exec "$FNBOX" serve --listen 127.0.0.1:$port --state-dir "$tmp/state" --code-root . \
+        --queue 1000
+) 2>"$tmp/server.log" &
 srv=$!
-# Before the server starts any sandbox (it does once a function is registered): every sandbox
-# process it starts is then in the group too, wrk is not.
-cg=$(cpuacct_group fnbox-loadtest-$$ "$srv") # the server's process tree's CPU, if cgroup v1 has it
 for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf -X POST "$url/v1/functions" -d "{\"name\":\"hello\",\"template\":\"python\",\
 \"code\":\"templates/examples/hello\",\"handler\":\"main.handler\",\"pool\":{\"min\":$POOL,\"max\":$((POOL * 2))}}" \

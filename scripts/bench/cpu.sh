@@ -4,6 +4,9 @@
 #   cpuacct_group NAME PID   a cgroup v1 cpuacct group of its own for PID (and every process it
 #                            starts from then on); prints its directory, fails (nothing left
 #                            behind) where there is no such controller to write to
+#   cpuacct_group NAME       the same, empty: a process joins it itself before it starts
+#                            anything (echo $BASHPID >DIR/cgroup.procs; exec ...), so that no
+#                            helper it starts at start-up is left outside
 #   cpuacct_ns DIR           the group's CPU time so far (ns)
 #   cpuacct_drop DIR         remove the group once its processes are gone (or moved out)
 CPUACCT_ROOT=/sys/fs/cgroup/cpuacct
@@ -13,7 +16,7 @@ busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 cpuacct_group() {
     local dir=$CPUACCT_ROOT/$1
     mkdir "$dir" 2>/dev/null || return 1
-    if ! echo "$2" >"$dir/cgroup.procs" 2>/dev/null; then
+    if [ -n "${2:-}" ] && ! echo "$2" >"$dir/cgroup.procs" 2>/dev/null; then
         rmdir "$dir"
         return 1
     fi

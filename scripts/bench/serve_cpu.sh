@@ -17,10 +17,13 @@ command -v wrk >/dev/null || { echo "serve_cpu: wrk is missing (apt-get install 
 tmp=$(mktemp -d /tmp/fnbox-serve-cpu-XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
-"$fnbox" serve --listen 127.0.0.1:$port --state-dir "$tmp/state" --code-root . --queue 1000 \
-    2>"$tmp/server.log" &
+cg=$(cpuacct_group fnbox-serve-cpu-$$) # joined by the server before it starts anything
+(
+    [ -n "$cg" ] && echo $BASHPID >"$cg/cgroup.procs"
+    exec "$fnbox" serve --listen 127.0.0.1:$port --state-dir "$tmp/state" --code-root . \
+        --queue 1000
+) 2>"$tmp/server.log" &
 srv=$!
-cg=$(cpuacct_group fnbox-serve-cpu-$$ "$srv")
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$tmp"; [ -n "$cg" ] && cpuacct_drop "$cg"' EXIT
 [ -n "$cg" ] || { echo "serve_cpu: no cgroup v1 cpuacct controller to measure with" >&2; exit 1; }
 for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
