@@ -2256,6 +2256,8 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     struct fb_thread_group **tgs = NULL;
     uint32_t ntgs = 0, i;
     void *blob = NULL, *ws = NULL;
+    uint64_t *fill_want = NULL; /* what a fill in progress reads: freed once it is done */
+    long ws_pages = -1;
     size_t len, wslen = 0;
     char magic[16];
     int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
@@ -2364,12 +2366,19 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             goto out;
         }
         n = fb_mm_ws_want(l.mms, l.nmms, ws, wslen, want, fb_k->mf.top);
-        fr = fb_memfile_fill_wanted(&fb_k->mf, want, fb_k->opts.populate, err);
-        free(want);
+        if (fb_k->opts.populate) {
+            /* A warm pool's: filled first, frugally, then mapped with their page tables. */
+            fr = fb_memfile_fill_wanted(&fb_k->mf, want, true, err);
+            free(want);
+        } else {
+            /* Read by a helper thread while this one maps the address spaces below (mappings
+             * need no content), then joined: fill_want is freed once it is done. */
+            fr = fb_memfile_fill_start(&fb_k->mf, want, err);
+            fill_want = want;
+        }
         if (fr < 0)
             goto out;
-        fb_dbg("working set: %ld memory pages read at %.2f ms, %lu left in the image",
-               n, (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.nlazy);
+        ws_pages = n;
     }
     /* Threads sharing an address space each need a host thread inside its stub; normally the
      * cloning thread makes one (as_add_thread), here a temporary context of this thread makes
@@ -2406,6 +2415,11 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             goto out;
         }
     }
+    if (fb_memfile_fill_finish(&fb_k->mf, err) < 0)
+        goto out;
+    if (ws_pages >= 0) /* (the CLI's fill went on while the address spaces were mapped) */
+        fb_dbg("working set: %ld memory pages read at %.2f ms, %lu left in the image", ws_pages,
+               (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.nlazy);
     fb_dbg("address spaces and stub threads ready at %.2f ms", (fb_host_mono_ns() - t0) / 1e6);
     /* Start every thread. A process that was being killed (its exit group begun, its threads
      * not gone yet) goes on dying: the threads' exiting flags are not saved, and without them
@@ -2430,6 +2444,11 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     fb_dbg("kernel restored in %.2f ms (%u processes)", (fb_host_mono_ns() - t0) / 1e6, ntgs);
     rc = 0;
 out:
+    if (fb_k->mf.fill) { /* an error on the way: the helper must be done with want */
+        struct fb_error e = {0};
+        (void)fb_memfile_fill_finish(&fb_k->mf, &e);
+    }
+    free(fill_want);
     fb_memfile_remap_end(&fb_k->mf);
     if (rc < 0 && l.bad && !err->code)
         bad(&l, "truncated");

@@ -38,6 +38,8 @@ struct fb_memfile {
     uint64_t lazy_top;
     _Atomic uint64_t nlazy;
     struct fb_mf_lazy *lz;
+    /* A fill of the working set in progress (fb_memfile_fill_start), or NULL. */
+    struct fb_mf_fill *fill;
     /* While a restore loads kernel objects from an image whose pages were renumbered
      * (section "pagemap"): (saved page, page now) pairs sorted by the first, nremap of them. */
     uint64_t (*remap)[2];

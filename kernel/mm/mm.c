@@ -3,6 +3,7 @@
  * vma.prot minus PROT_WRITE unless FB_PTE_WRITE. So every change of the page table first
  * removes or re-protects the platform mapping, and every platform mapping is made from it. */
 #include "kernel/mm/mm.h"
+#include "kernel/mm/mm_save.h"
 #include "kernel/util/cleanup.h"
 
 #include <errno.h>
@@ -195,6 +196,13 @@ static int batch_push(struct fb_mm *mm, struct fb_as *as, struct map_batch *b, u
     return 0;
 }
 
+/* Is the page at off still in the image, and staying there: not among those a fill in progress
+ * brings in (a restore maps the address spaces while its working set is read). */
+static bool still_lazy(const struct fb_memfile *mf, uint64_t off)
+{
+    return fb_mf_is_lazy(mf, off) && !fb_mf_fill_wants(mf, off);
+}
+
 /* Gather the runs of present, unmapped pages in [start, end) of vma for the platform,
  * coalescing pages contiguous in the memory file with the same protection. With b->ws, only
  * the parts of runs in the working set (ws_hot), populated: the rest stays for a later pass. */
@@ -210,7 +218,7 @@ static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma,
         if (!fb_radix_next(&mm->pt, vpn, endvpn, &found, &pte))
             break;
         vpn = found + 1;
-        if ((pte & FB_PTE_MAPPED) || fb_mf_is_lazy(mm->mf, PTE_OFF(pte)))
+        if ((pte & FB_PTE_MAPPED) || still_lazy(mm->mf, PTE_OFF(pte)))
             continue; /* mapped already / still in the image: faults in when touched */
         run_start = found;
         run_off = PTE_OFF(pte);
@@ -218,7 +226,7 @@ static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma,
         while (run_start + n < endvpn) {
             uint64_t next = fb_radix_get(&mm->pt, run_start + n);
             if (!next || (next & FB_PTE_MAPPED) || PTE_OFF(next) != run_off + n * PAGE ||
-                eff_prot(vma, next) != prot || fb_mf_is_lazy(mm->mf, PTE_OFF(next)))
+                eff_prot(vma, next) != prot || still_lazy(mm->mf, PTE_OFF(next)))
                 break;
             n++;
         }

@@ -315,6 +315,13 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
 
     if (!lz || !len || lo >= mf->lazy_top)
         return;
+    if (mf->fill) {
+        /* Only the restoring thread runs while a fill is in progress: let it end first (the
+         * pages may be among its own). */
+        struct fb_error e = {0};
+        if (fb_memfile_fill_finish(mf, &e) < 0)
+            lazy_fatal(&e);
+    }
     hi = FB_MIN(hi, mf->lazy_top);
     /* Most accesses of a warm sandbox touch pages already in: no lock for those. */
     for (p = lo; p < hi && !lazy_test(mf, p); p++)
@@ -410,26 +417,73 @@ static void *hot_worker(void *arg)
     return NULL;
 }
 
-int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
-                           struct fb_error *err)
-{
-    struct hot_job j = {.mf = mf, .want = want, .frugal = frugal, .err = err};
+/* A fill in progress (fb_memfile_fill_start): the job its threads share. */
+struct fb_mf_fill {
+    struct hot_job j;
+    struct fb_error err;
     pthread_t th;
-    bool two = false;
+    bool two;
+};
+
+int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err)
+{
+    struct fb_mf_fill *f;
 
     if (!mf->lz)
         return 0;
+    f = calloc(1, sizeof(*f));
+    if (!f)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    f->j = (struct hot_job){.mf = mf, .want = want, .err = &f->err};
+    atomic_init(&f->j.next, 0);
+    atomic_init(&f->j.failed, false);
+    pthread_mutex_init(&f->j.lock, NULL);
+    mf->fill = f;
+    /* The helper on any CPU (the sandbox is pinned to one): it fills while the caller maps the
+     * address spaces, then the caller joins it in fb_memfile_fill_finish. */
+    f->two = fb_thread_start_any_cpu(&f->th, hot_worker, &f->j) == 0;
+    return 0;
+}
+
+int fb_memfile_fill_finish(struct fb_memfile *mf, struct fb_error *err)
+{
+    struct fb_mf_fill *f = mf->fill;
+    bool failed;
+
+    if (!f)
+        return 0;
+    hot_worker(&f->j); /* what the helper has not taken yet */
+    if (f->two)
+        pthread_join(f->th, NULL);
+    mf->fill = NULL;
+    failed = atomic_load(&f->j.failed);
+    if (failed)
+        *err = f->err;
+    pthread_mutex_destroy(&f->j.lock);
+    free(f);
+    return failed ? -1 : 0;
+}
+
+bool fb_mf_fill_wants(const struct fb_memfile *mf, uint64_t off)
+{
+    uint64_t p = off >> FB_PAGE_SHIFT;
+    return mf->fill && p < mf->lazy_top && wanted(mf->fill->j.want, p);
+}
+
+int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
+                           struct fb_error *err)
+{
+    struct hot_job j = {.mf = mf, .want = want, .frugal = true, .err = err};
+
+    if (!mf->lz)
+        return 0;
+    if (!frugal)
+        return fb_memfile_fill_start(mf, want, err) < 0 ? -1 : fb_memfile_fill_finish(mf, err);
+    /* Frugal: one thread (a thread and its malloc arena cost more CPU than they save). */
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
     pthread_mutex_init(&j.lock, NULL);
-    /* Two threads, the helper on any CPU (the sandbox is pinned to one), when the restore has
-     * the CPUs to itself and is waited for; one when frugal (a thread and its malloc arena
-     * cost more CPU than they save). */
-    if (!frugal)
-        two = fb_thread_start_any_cpu(&th, hot_worker, &j) == 0;
     hot_worker(&j);
-    if (two)
-        pthread_join(th, NULL);
     pthread_mutex_destroy(&j.lock);
     return atomic_load(&j.failed) ? -1 : 0;
 }

@@ -168,6 +168,32 @@ static void test_lazy_load(void)
         FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, p * 4096))[511], p);
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 100 * 4096))[0], 100);
     fb_memfile_destroy(&mf4);
+    /* In two halves: while it runs, the pages it brings count as coming (a restore maps them
+     * meanwhile), the others do not; a need of a lazy page finishes it first; then the same
+     * pages are in as with the one-call fill. */
+    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
+    load_from(&mf4, path, true);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, &err), 0);
+    FBT_CHECK(mf4.fill != NULL);
+    FBT_CHECK(fb_mf_fill_wants(&mf4, 10 * 4096) && fb_mf_fill_wants(&mf4, 11 * 4096));
+    FBT_CHECK(fb_mf_fill_wants(&mf4, 100 * 4096));
+    FBT_CHECK(!fb_mf_fill_wants(&mf4, 13 * 4096) && !fb_mf_fill_wants(&mf4, 150 * 4096));
+    fb_mf_need(&mf4, 150 * 4096, 8); /* finishes the fill, then reads page 150 */
+    FBT_CHECK(mf4.fill == NULL);
+    FBT_CHECK(!fb_mf_fill_wants(&mf4, 10 * 4096));
+    FBT_CHECK_EQ(mf4.nlazy, 195);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 11 * 4096))[3], 11);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 150 * 4096))[3], 150);
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, &err), 0); /* nothing left: a no-op */
+    fb_memfile_destroy(&mf4);
+    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
+    load_from(&mf4, path, true);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, &err), 0);
+    FBT_CHECK(mf4.fill == NULL);
+    FBT_CHECK_EQ(mf4.nlazy, 196);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 100 * 4096))[511], 100);
+    fb_memfile_destroy(&mf4);
     /* On need: exactly the range asked for. */
     fb_mf_need(&mf2, 150 * 4096 + 100, 10);
     FBT_CHECK(!fb_mf_is_lazy(&mf2, 150 * 4096));
