@@ -2257,7 +2257,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     uint32_t ntgs = 0, i;
     void *blob = NULL, *ws = NULL;
     uint64_t *fill_want = NULL; /* what a fill in progress reads: freed once it is done */
-    long ws_pages = -1;
+    long ws_pages = -1, early;
     size_t len, wslen = 0;
     char magic[16];
     int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
@@ -2283,6 +2283,17 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         fb_memfile_remap_end(&fb_k->mf);
         fb_image_close(img);
         free(blob);
+        return -1;
+    }
+    /* A command-line restore of an image whose hot pages come first (renumbered): a helper
+     * starts reading them now, beside the kernel objects' loading and the Gofer's re-walks. */
+    if (lazy && !fb_k->opts.populate && fb_k->mf.nremap && ws &&
+        (early = fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT)) > 0 &&
+        fb_memfile_fill_start(&fb_k->mf, NULL, (uint64_t)early, err) < 0) {
+        fb_memfile_remap_end(&fb_k->mf);
+        fb_image_close(img);
+        free(blob);
+        free(ws);
         return -1;
     }
     fb_mm_ws_recording = fb_k->opts.ws_record;
@@ -2370,10 +2381,14 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             /* A warm pool's: filled first, frugally, then mapped with their page tables. */
             fr = fb_memfile_fill_wanted(&fb_k->mf, want, true, err);
             free(want);
+        } else if (fb_k->mf.fill) {
+            fb_memfile_fill_narrow(&fb_k->mf, want);
+            fill_want = want;
+            fr = 0;
         } else {
             /* Read by a helper thread while this one maps the address spaces below (mappings
              * need no content), then joined: fill_want is freed once it is done. */
-            fr = fb_memfile_fill_start(&fb_k->mf, want, err);
+            fr = fb_memfile_fill_start(&fb_k->mf, want, 0, err);
             fill_want = want;
         }
         if (fr < 0)
@@ -2415,7 +2430,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
             goto out;
         }
     }
-    if (fb_memfile_fill_finish(&fb_k->mf, err) < 0)
+    if (fb_memfile_fill_finish(&fb_k->mf, false, err) < 0)
         goto out;
     if (ws_pages >= 0) /* (the CLI's fill went on while the address spaces were mapped) */
         fb_dbg("working set: %ld memory pages read at %.2f ms, %lu left in the image", ws_pages,
@@ -2446,7 +2461,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
 out:
     if (fb_k->mf.fill) { /* an error on the way: the helper must be done with want */
         struct fb_error e = {0};
-        (void)fb_memfile_fill_finish(&fb_k->mf, &e);
+        (void)fb_memfile_fill_finish(&fb_k->mf, true, &e);
     }
     free(fill_want);
     fb_memfile_remap_end(&fb_k->mf);

@@ -307,6 +307,8 @@ static __attribute__((noreturn)) void lazy_fatal(const struct fb_error *e)
     _exit(1);
 }
 
+static bool fill_has_want(const struct fb_memfile *mf);
+
 void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
 {
     struct fb_mf_lazy *lz = mf->lz;
@@ -315,11 +317,11 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
 
     if (!lz || !len || lo >= mf->lazy_top)
         return;
-    if (mf->fill) {
+    if (mf->fill && fill_has_want(mf)) {
         /* Only the restoring thread runs while a fill is in progress: let it end first (the
          * pages may be among its own). */
         struct fb_error e = {0};
-        if (fb_memfile_fill_finish(mf, &e) < 0)
+        if (fb_memfile_fill_finish(mf, false, &e) < 0)
             lazy_fatal(&e);
     }
     hi = FB_MIN(hi, mf->lazy_top);
@@ -364,8 +366,13 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
 
 struct hot_job {
     struct fb_memfile *mf;
-    const uint64_t *want;
+    const uint64_t *_Atomic want; /* NULL: not known yet, every chunk in order */
     bool frugal;
+    /* Started before the kernel objects were loaded (which may read pages of the fill through
+     * fb_mf_fill meanwhile): chunks are decompressed into a buffer and copied into place, so that
+     * a page only ever holds its final bytes (LZ4 writes ahead of itself in its output). */
+    bool early;
+    uint64_t early_limit; /* until narrowed: chunks starting below this page only */
     atomic_size_t next;
     pthread_mutex_t lock;
     struct fb_error *err;
@@ -382,15 +389,27 @@ static void *hot_worker(void *arg)
 
     if (!pages || !comp)
         fb_error_set(&e, ENOMEM, "out of memory");
-    while (!e.code && !atomic_load(&j->failed) &&
-           (i = atomic_fetch_add(&j->next, 1)) < lz->nchunks) {
-        const struct fb_image_chunk *c = &lz->chunks[i];
-        uint64_t end = chunk_wanted_end(j->mf, c, 0, UINT64_MAX, j->want), p;
+    while (!e.code && !atomic_load(&j->failed)) {
+        const struct fb_image_chunk *c;
+        const uint64_t *want = atomic_load(&j->want);
+        if (!want) {
+            /* Not narrowed yet: only the chunks within the budget, in order. Only the helper
+             * runs now (the caller joins at the finish, after narrowing), so looking before
+             * taking is no race. */
+            i = atomic_load(&j->next);
+            if (i >= lz->nchunks || lz->chunks[i].first >= j->early_limit)
+                break;
+        }
+        if ((i = atomic_fetch_add(&j->next, 1)) >= lz->nchunks)
+            break;
+        c = &lz->chunks[i];
+        want = atomic_load(&j->want);
+        uint64_t end = chunk_wanted_end(j->mf, c, 0, UINT64_MAX, want), p;
         if (!end)
             continue;
-        for (p = c->first; p < c->first + c->n && lazy_test(j->mf, p) && wanted(j->want, p); p++)
+        for (p = c->first; p < c->first + c->n && lazy_test(j->mf, p) && wanted(want, p); p++)
             ;
-        if (p == c->first + c->n && !j->frugal) {
+        if (p == c->first + c->n && !j->frugal && !j->early) {
             /* Every page of it is wanted (an image regrouped by its working set): straight
              * into place, allocated in one call. */
             uint8_t *to = fb_mf_ptr(j->mf, c->first << FB_PAGE_SHIFT);
@@ -404,7 +423,7 @@ static void *hot_worker(void *arg)
          * chunk's own checksum checked, not from the mapping the section was checked in: a
          * file changed since gives an error, never wrong memory or a SIGBUS. */
         if (fb_image_chunk_read(lz->fd, c, (uint32_t)(end - c->first), comp, pages, &e) == 0)
-            (void)lazy_place(j->mf, c, pages, 0, end, j->want, j->frugal, &e);
+            (void)lazy_place(j->mf, c, pages, 0, end, want, j->frugal, &e);
     }
     if (e.code) {
         pthread_mutex_lock(&j->lock);
@@ -425,7 +444,8 @@ struct fb_mf_fill {
     bool two;
 };
 
-int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err)
+int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, uint64_t early_pages,
+                          struct fb_error *err)
 {
     struct fb_mf_fill *f;
 
@@ -434,7 +454,9 @@ int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, struct fb
     f = calloc(1, sizeof(*f));
     if (!f)
         return fb_error_set(err, ENOMEM, "out of memory");
-    f->j = (struct hot_job){.mf = mf, .want = want, .err = &f->err};
+    f->j = (struct hot_job){.mf = mf, .err = &f->err, .early = !want,
+                            .early_limit = 1 + early_pages};
+    atomic_init(&f->j.want, want);
     atomic_init(&f->j.next, 0);
     atomic_init(&f->j.failed, false);
     pthread_mutex_init(&f->j.lock, NULL);
@@ -445,14 +467,17 @@ int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, struct fb
     return 0;
 }
 
-int fb_memfile_fill_finish(struct fb_memfile *mf, struct fb_error *err)
+int fb_memfile_fill_finish(struct fb_memfile *mf, bool cancel, struct fb_error *err)
 {
     struct fb_mf_fill *f = mf->fill;
     bool failed;
 
     if (!f)
         return 0;
-    hot_worker(&f->j); /* what the helper has not taken yet */
+    if (cancel) /* no chunk is taken any more: the pages stay lazy */
+        atomic_store(&f->j.next, SIZE_MAX / 2);
+    else
+        hot_worker(&f->j); /* what the helper has not taken yet */
     if (f->two)
         pthread_join(f->th, NULL);
     mf->fill = NULL;
@@ -467,19 +492,34 @@ int fb_memfile_fill_finish(struct fb_memfile *mf, struct fb_error *err)
 bool fb_mf_fill_wants(const struct fb_memfile *mf, uint64_t off)
 {
     uint64_t p = off >> FB_PAGE_SHIFT;
-    return mf->fill && p < mf->lazy_top && wanted(mf->fill->j.want, p);
+    const uint64_t *want = mf->fill ? atomic_load(&mf->fill->j.want) : NULL;
+    return want && p < mf->lazy_top && wanted(want, p);
+}
+
+/* Does the fill in progress know what it wants yet (else it reads every chunk in order)? */
+static bool fill_has_want(const struct fb_memfile *mf)
+{
+    return atomic_load(&mf->fill->j.want) != NULL;
+}
+
+void fb_memfile_fill_narrow(struct fb_memfile *mf, const uint64_t *want)
+{
+    if (mf->fill)
+        atomic_store(&mf->fill->j.want, want);
 }
 
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
                            struct fb_error *err)
 {
-    struct hot_job j = {.mf = mf, .want = want, .frugal = true, .err = err};
+    struct hot_job j = {.mf = mf, .frugal = true, .err = err};
 
     if (!mf->lz)
         return 0;
     if (!frugal)
-        return fb_memfile_fill_start(mf, want, err) < 0 ? -1 : fb_memfile_fill_finish(mf, err);
+        return fb_memfile_fill_start(mf, want, 0, err) < 0 ? -1
+                                                         : fb_memfile_fill_finish(mf, false, err);
     /* Frugal: one thread (a thread and its malloc arena cost more CPU than they save). */
+    atomic_init(&j.want, want);
     atomic_init(&j.next, 0);
     atomic_init(&j.failed, false);
     pthread_mutex_init(&j.lock, NULL);

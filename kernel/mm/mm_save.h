@@ -28,14 +28,22 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
 int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
                            struct fb_error *err);
-/* The same fill (not frugal) in two halves, for a caller with other work meanwhile (mapping
- * the address spaces, which does not need the pages' content): start puts a helper thread to
- * it (want must live until finish); finish fills what is left on the calling thread and waits
- * for the helper. In between, fb_mf_fill_wants says which lazy pages the fill will bring (to
- * be treated as present), and a fb_mf_need of a lazy page finishes the fill first. */
-int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, struct fb_error *err);
-int fb_memfile_fill_finish(struct fb_memfile *mf, struct fb_error *err);
+/* The same fill (not frugal) in two halves, for a caller with other work meanwhile (loading
+ * the kernel objects, mapping the address spaces: mappings need no content): start puts a
+ * helper thread to it (want must live until finish); finish fills what is left on the calling
+ * thread and waits for the helper (cancel: takes no more chunks, for an error path). In
+ * between, fb_mf_fill_wants says which lazy pages the fill will bring (to be treated as
+ * present), and a fb_mf_need of a lazy page finishes the fill first.
+ * want may be NULL at the start, for an image whose hot pages come first ("pagemap"): the
+ * helper reads the chunks of pages 1..early_pages in order until fb_memfile_fill_narrow gives
+ * it the set (the caller learns it from the address spaces; early_pages bounds what it may
+ * read beyond it, e.g. the working set's size); meanwhile fb_mf_fill_wants says no and a
+ * fb_mf_need reads what it needs itself. */
+int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, uint64_t early_pages,
+                          struct fb_error *err);
+int fb_memfile_fill_finish(struct fb_memfile *mf, bool cancel, struct fb_error *err);
 bool fb_mf_fill_wants(const struct fb_memfile *mf, uint64_t off);
+void fb_memfile_fill_narrow(struct fb_memfile *mf, const uint64_t *want);
 
 /* ---- renumbering (image sections "pagemap", rewritten "pagerefs" and "memory") ------------------
  * After the training run, `fnbox checkpoint` renumbers the image's memory-file pages so that the

@@ -173,7 +173,7 @@ static void test_lazy_load(void)
      * pages are in as with the one-call fill. */
     FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
     load_from(&mf4, path, true);
-    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, 0, &err), 0);
     FBT_CHECK(mf4.fill != NULL);
     FBT_CHECK(fb_mf_fill_wants(&mf4, 10 * 4096) && fb_mf_fill_wants(&mf4, 11 * 4096));
     FBT_CHECK(fb_mf_fill_wants(&mf4, 100 * 4096));
@@ -184,15 +184,61 @@ static void test_lazy_load(void)
     FBT_CHECK_EQ(mf4.nlazy, 195);
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 11 * 4096))[3], 11);
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 150 * 4096))[3], 150);
-    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, &err), 0); /* nothing left: a no-op */
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, false, &err), 0); /* nothing left: a no-op */
     fb_memfile_destroy(&mf4);
     FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
     load_from(&mf4, path, true);
-    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, 0, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, false, &err), 0);
     FBT_CHECK(mf4.fill == NULL);
     FBT_CHECK_EQ(mf4.nlazy, 196);
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 100 * 4096))[511], 100);
+    fb_memfile_destroy(&mf4);
+    /* Started before the set is known (hot pages first): nothing counts as coming until it is
+     * narrowed; a need meanwhile reads for itself without ending the fill; at the end every
+     * wanted page is in, every page in has its content, and at most what the helper read in
+     * order before the narrowing is in beyond them. */
+    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
+    load_from(&mf4, path, true);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, NULL, 200, &err), 0);
+    FBT_CHECK(!fb_mf_fill_wants(&mf4, 10 * 4096));
+    fb_mf_need(&mf4, 180 * 4096, 8);
+    FBT_CHECK(mf4.fill != NULL);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 180 * 4096))[7], 180);
+    fb_memfile_fill_narrow(&mf4, want);
+    FBT_CHECK(fb_mf_fill_wants(&mf4, 100 * 4096) && !fb_mf_fill_wants(&mf4, 150 * 4096));
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, false, &err), 0);
+    for (p = 10; p <= 12; p++)
+        FBT_CHECK(!fb_mf_is_lazy(&mf4, p * 4096));
+    FBT_CHECK(!fb_mf_is_lazy(&mf4, 100 * 4096) && !fb_mf_is_lazy(&mf4, 180 * 4096));
+    FBT_CHECK(mf4.nlazy <= 195);
+    for (p = 1, good = 0; p <= 200; p++)
+        good += fb_mf_is_lazy(&mf4, p * 4096) || ((uint64_t *)fb_mf_ptr(&mf4, p * 4096))[9] == p;
+    FBT_CHECK_EQ(good, 200);
+    fb_memfile_destroy(&mf4);
+    /* Its budget: before the narrowing, no chunk starting beyond the first early_pages. */
+    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
+    load_from(&mf4, path, true);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, NULL, 20, &err), 0);
+    usleep(100 * 1000); /* the helper has long read what it may */
+    for (p = 21 + FB_IMAGE_CHUNK_PAGES, good = 0; p <= 200; p++)
+        good += fb_mf_is_lazy(&mf4, p * 4096);
+    FBT_CHECK_EQ(good, 200 - (20 + FB_IMAGE_CHUNK_PAGES));
+    fb_memfile_fill_narrow(&mf4, want);
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, false, &err), 0);
+    FBT_CHECK(!fb_mf_is_lazy(&mf4, 100 * 4096) && fb_mf_is_lazy(&mf4, 150 * 4096));
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 100 * 4096))[1], 100);
+    fb_memfile_destroy(&mf4);
+    /* Cancelled (an error on the way): no chunk taken after, the rest stays lazy, content of
+     * what was read is right. */
+    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
+    load_from(&mf4, path, true);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, NULL, 200, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, true, &err), 0);
+    FBT_CHECK(mf4.fill == NULL);
+    for (p = 1, good = 0; p <= 200; p++)
+        good += fb_mf_is_lazy(&mf4, p * 4096) || ((uint64_t *)fb_mf_ptr(&mf4, p * 4096))[9] == p;
+    FBT_CHECK_EQ(good, 200);
     fb_memfile_destroy(&mf4);
     /* On need: exactly the range asked for. */
     fb_mf_need(&mf2, 150 * 4096 + 100, 10);
