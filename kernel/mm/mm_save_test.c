@@ -120,6 +120,23 @@ static void load_from(struct fb_memfile *mf, const char *path, bool lazy)
     fb_image_close(r);
 }
 
+/* A fresh memory file with the image at path loaded lazily. */
+static void fresh_lazy(struct fb_memfile *mf, const char *path)
+{
+    struct fb_error err = {0};
+    FBT_CHECK_EQ(fb_memfile_init(mf, 1ull << 32, &err), 0);
+    load_from(mf, path, true);
+}
+
+/* Pages 1..n that are still lazy or hold their number (as test_lazy_load writes them). */
+static int right_or_lazy(struct fb_memfile *mf, uint64_t n)
+{
+    int good = 0;
+    for (uint64_t p = 1; p <= n; p++)
+        good += fb_mf_is_lazy(mf, p * 4096) || ((uint64_t *)fb_mf_ptr(mf, p * 4096))[9] == p;
+    return good;
+}
+
 /* A lazy load: nothing decompressed until wanted; the wanted pages (and gaps of up to two
  * between them) filled up front, the others on first need, a freed page never filled (its
  * offset may hold new data), a save fills everything first. */
@@ -171,8 +188,7 @@ static void test_lazy_load(void)
     /* In two halves: while it runs, the pages it brings count as coming (a restore maps them
      * meanwhile), the others do not; a need of a lazy page finishes it first; then the same
      * pages are in as with the one-call fill. */
-    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
-    load_from(&mf4, path, true);
+    fresh_lazy(&mf4, path);
     FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, 0, &err), 0);
     FBT_CHECK(mf4.fill != NULL);
     FBT_CHECK(fb_mf_fill_wants(&mf4, 10 * 4096) && fb_mf_fill_wants(&mf4, 11 * 4096));
@@ -186,8 +202,7 @@ static void test_lazy_load(void)
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf4, 150 * 4096))[3], 150);
     FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, false, &err), 0); /* nothing left: a no-op */
     fb_memfile_destroy(&mf4);
-    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
-    load_from(&mf4, path, true);
+    fresh_lazy(&mf4, path);
     FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, want, 0, &err), 0);
     FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, false, &err), 0);
     FBT_CHECK(mf4.fill == NULL);
@@ -198,8 +213,7 @@ static void test_lazy_load(void)
      * narrowed; a need meanwhile reads for itself without ending the fill; at the end every
      * wanted page is in, every page in has its content, and at most what the helper read in
      * order before the narrowing is in beyond them. */
-    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
-    load_from(&mf4, path, true);
+    fresh_lazy(&mf4, path);
     FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, NULL, 200, &err), 0);
     FBT_CHECK(!fb_mf_fill_wants(&mf4, 10 * 4096));
     fb_mf_need(&mf4, 180 * 4096, 8);
@@ -212,13 +226,10 @@ static void test_lazy_load(void)
         FBT_CHECK(!fb_mf_is_lazy(&mf4, p * 4096));
     FBT_CHECK(!fb_mf_is_lazy(&mf4, 100 * 4096) && !fb_mf_is_lazy(&mf4, 180 * 4096));
     FBT_CHECK(mf4.nlazy <= 195);
-    for (p = 1, good = 0; p <= 200; p++)
-        good += fb_mf_is_lazy(&mf4, p * 4096) || ((uint64_t *)fb_mf_ptr(&mf4, p * 4096))[9] == p;
-    FBT_CHECK_EQ(good, 200);
+    FBT_CHECK_EQ(right_or_lazy(&mf4, 200), 200);
     fb_memfile_destroy(&mf4);
     /* Its budget: before the narrowing, no chunk starting beyond the first early_pages. */
-    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
-    load_from(&mf4, path, true);
+    fresh_lazy(&mf4, path);
     FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, NULL, 20, &err), 0);
     usleep(100 * 1000); /* the helper has long read what it may */
     for (p = 21 + FB_IMAGE_CHUNK_PAGES, good = 0; p <= 200; p++)
@@ -231,14 +242,11 @@ static void test_lazy_load(void)
     fb_memfile_destroy(&mf4);
     /* Cancelled (an error on the way): no chunk taken after, the rest stays lazy, content of
      * what was read is right. */
-    FBT_CHECK_EQ(fb_memfile_init(&mf4, 1ull << 32, &err), 0);
-    load_from(&mf4, path, true);
+    fresh_lazy(&mf4, path);
     FBT_CHECK_EQ(fb_memfile_fill_start(&mf4, NULL, 200, &err), 0);
     FBT_CHECK_EQ(fb_memfile_fill_finish(&mf4, true, &err), 0);
     FBT_CHECK(mf4.fill == NULL);
-    for (p = 1, good = 0; p <= 200; p++)
-        good += fb_mf_is_lazy(&mf4, p * 4096) || ((uint64_t *)fb_mf_ptr(&mf4, p * 4096))[9] == p;
-    FBT_CHECK_EQ(good, 200);
+    FBT_CHECK_EQ(right_or_lazy(&mf4, 200), 200);
     fb_memfile_destroy(&mf4);
     /* On need: exactly the range asked for. */
     fb_mf_need(&mf2, 150 * 4096 + 100, 10);
