@@ -910,7 +910,7 @@ int fb_cmd_restore(int argc, char **argv)
         rc = restore_error(125, err.msg);
         goto out;
     }
-    fb_ns_cache_publish_view(&cache, &cfg, sb.gofer);
+    fb_ns_cache_publish_view(&cache, &cfg, &sb);
     fb_sandbox_forward_signals(&sb);
     out = fb_sandbox_wait(&sb, &cfg, &status, &err);
     fb_sandbox_forward_signals(NULL);

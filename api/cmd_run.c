@@ -99,7 +99,7 @@ static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg,
             out = FB_SANDBOX_CRASHED;
             break;
         }
-        fb_ns_cache_publish_view(cache, cfg, sb.gofer);
+        fb_ns_cache_publish_view(cache, cfg, &sb);
         fb_sandbox_forward_signals(&sb);
         out = fb_sandbox_wait(&sb, cfg, status, err);
         fb_sandbox_forward_signals(NULL);
@@ -282,7 +282,7 @@ int fb_cmd_run(int argc, char **argv)
             fb_ns_cache_release(&cache);
             return 125;
         }
-        fb_ns_cache_publish_view(&cache, &cfg, sb.gofer);
+        fb_ns_cache_publish_view(&cache, &cfg, &sb);
         if (sb.warning[0])
             fprintf(stderr, "fnbox: warning: %s\n", sb.warning);
         fb_sandbox_forward_signals(&sb);

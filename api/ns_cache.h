@@ -52,22 +52,23 @@ struct fb_sandbox_config;
 
 /* The namespaces a command took from the cache, or made and kept there, for its sandboxes. */
 struct fb_ns_cache_use {
-    int dir;                 /* the cache directory, or -1: no cache */
-    int netns, rootns, view; /* fds given to the sandbox configuration, or -1 */
-    char *fp;                /* the fingerprint of a view the next Gofer builds, to keep it */
-    char key[32];
+    int dir;           /* the cache directory, or -1: no cache */
+    int netns, rootns; /* fds given to the sandbox configuration, or -1 */
+    char key[32];      /* the last view kept */
 };
-#define FB_NS_CACHE_USE_INIT {.dir = -1, .netns = -1, .rootns = -1, .view = -1, .fp = NULL}
+#define FB_NS_CACHE_USE_INIT {.dir = -1, .netns = -1, .rootns = -1}
 
 /* Before fb_sandbox_start: give cfg what the cache holds for the namespaces it does not name
- * yet; make and keep the empty network namespace and root when it holds none. Nothing for a
+ * yet (the view: the cache's directory, where the Gofer looks); make and keep the empty
+ * network namespace and root when it holds none. Nothing for a
  * warm pool's sandbox (cfg->ready_fd): its owner holds them. Callable before every start of a
  * series (torture restarts): what was given stays. */
 void fb_ns_cache_join(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg);
-/* After fb_sandbox_start (its Gofer has built its view): keep that view, if it was built, not
- * joined, and its host sources are still the ones the fingerprint saw. */
+/* After fb_sandbox_start: keep the Gofer's view, if it built one (it looks for a kept one
+ * itself, cfg->view_cache_fd) and the host's sources are still the ones its fingerprint saw. */
+struct fb_sandbox;
 void fb_ns_cache_publish_view(struct fb_ns_cache_use *c, const struct fb_sandbox_config *cfg,
-                              pid_t gofer);
+                              const struct fb_sandbox *sb);
 /* After the last sandbox: close what c holds. */
 void fb_ns_cache_release(struct fb_ns_cache_use *c);
 

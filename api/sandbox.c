@@ -1,6 +1,7 @@
 /* Starting and supervising one sandbox: the Gofer (file server in its own mount namespace) and
  * the Sentry (the kernel, in new pid/mount/ipc/uts/net namespaces with an empty root). */
 #include "api/sandbox.h"
+#include "api/ns_cache.h"
 #include "api/confine.h"
 
 #include <dirent.h>
@@ -318,6 +319,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
         close(cfg->ready_fd); /* the controller's report to a warm pool, not the Sentry's */
     if (cfg->view_fd > 2)
         close(cfg->view_fd); /* the Gofer's */
+    if (cfg->view_cache_fd > 2)
+        close(cfg->view_cache_fd); /* the Gofer's */
     if (cgroup_fd >= 0) {
         /* Join the cpu cgroup before any stub exists: every stub inherits it. */
         if (write(cgroup_fd, "0\n", 2) != 2)
@@ -438,6 +441,28 @@ static int join_view(int fd, struct fb_error *err)
 
 /* ---- the Gofer side ---------------------------------------------------------------------------- */
 
+/* A kept view equal to the one this Gofer would build (cfg->view_cache_fd), or -1. The Gofer
+ * looks, still in the host's mount namespace, on its own CPU beside the Sentry's start. */
+static int cached_view(const struct fb_sandbox_config *cfg, char *key, size_t cap)
+{
+    struct fb_error e = {0};
+    char *fp;
+    int fd = -1;
+
+    key[0] = 0;
+    if (cfg->view_cache_fd <= 2)
+        return -1;
+    fp = fb_gofer_view_fingerprint(&cfg->gofer, &e); /* NULL: building says why */
+    if (fp) {
+        fb_ns_cache_view_key(fp, key, cap);
+        fd = fb_ns_cache_get(cfg->view_cache_fd, key, fp, CLONE_NEWNS);
+        free(fp);
+    }
+    close(cfg->view_cache_fd);
+    fb_dbg("namespace cache: view %s", fd >= 0 ? "joined" : "to build");
+    return fd;
+}
+
 static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config *cfg, int sock,
                                                  int status_fd)
 {
@@ -473,13 +498,16 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
     int64_t v0 = fb_host_mono_ns();
-    if ((cfg->view_fd > 2 ? join_view(cfg->view_fd, &err) : fb_gofer_prepare_view(&cfg->gofer, &err)) < 0) {
+    char key[32] = "";
+    int view = cfg->view_fd > 2 ? cfg->view_fd : cached_view(cfg, key, sizeof(key));
+    if ((view > 2 ? join_view(view, &err) : fb_gofer_prepare_view(&cfg->gofer, &err)) < 0) {
         report(status_fd, FB_SANDBOX_START_FAILED, err.code, err.msg);
         _exit(1);
     }
     fb_dbg("+%.1f ms: gofer view ready (built in %.2f ms)",
            (fb_host_mono_ns() - cfg->t0_ns) / 1e6, (fb_host_mono_ns() - v0) / 1e6);
-    report(status_fd, -1, 0, NULL); /* view ready */
+    /* view ready; code 1: built here, from the fingerprint whose key is the message */
+    report(status_fd, -1, view <= 2, key[0] ? key : NULL);
     close(status_fd);
     pin_to_sandbox_cpu(); /* serve where the Sentry asks: hand-offs stay on one CPU */
     r = fb_gofer_serve(sock, &gc);
@@ -763,6 +791,8 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
         fb_error_set(err, EIO, "the gofer exited before serving");
         goto fail_kill;
     }
+    sb->view_built = m.code == 1;
+    snprintf(sb->view_key, sizeof(sb->view_key), "%.31s", m.msg);
     return 0;
 
 fail_kill:

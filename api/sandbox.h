@@ -28,10 +28,16 @@ struct fb_sandbox_config {
     int root_ns_fd;      /* above 2: the Sentry joins this mount namespace, whose root must be
                           * an empty read-only directory (checked), instead of making its own
                           * empty root (fb_sandbox_empty_root_ns) */
+    int view_cache_fd;   /* above 2, without view_fd: the namespace cache's directory
+                          * (api/ns_cache.h), where the Gofer looks for a kept view equal to the
+                          * one it would build (the look, a fingerprint of the host, runs beside
+                          * the Sentry's start instead of before it) */
 };
 
 struct fb_sandbox {
     pid_t sentry, gofer;
+    bool view_built;   /* the Gofer built its view (did not join one): a view to keep */
+    char view_key[32]; /* with view_built: the key of the fingerprint it built from, or "" */
     int status_fd; /* the Sentry reports the outcome here */
     int64_t restored_ns; /* restore: host monotonic time the Sentry said it was restored, or 0 */
     char cgroup[128];  /* the sandbox's cpu cgroup directory ("" = none), removed at the end */

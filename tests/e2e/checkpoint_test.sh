@@ -576,10 +576,10 @@ cp "$tmp/shfn/main.sh" "$tmp/nsfn/main.sh"
 fx "" checkpoint --template shell --code "$tmp/nsfn" -o "$tmp/nsfn.img"
 FNBOX_NS_CACHE_DIR=$nsc fx '{"n":2}
 ' restore -vv "$tmp/nsfn.img"
-t ns_cache_first "the first restore makes the namespaces and keeps them" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":2}" ] && grep -q "network made and kept, root made and kept, view to build" <<<"$2" && grep -q "view kept" <<<"$2"' "$status" "$out" "$err"
+t ns_cache_first "the first restore makes the namespaces and keeps them" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":2}" ] && grep -q "network made and kept, root made and kept" <<<"$2" && grep -q "view to build" <<<"$2" && grep -q "view kept" <<<"$2"' "$status" "$out" "$err"
 FNBOX_NS_CACHE_DIR=$nsc fx '{"n":3}
 ' restore -vv "$tmp/nsfn.img"
-t ns_cache_joined "the next one joins all three and answers the same" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":3}" ] && grep -q "network joined, root joined, view joined" <<<"$2"' "$status" "$out" "$err"
+t ns_cache_joined "the next one joins all three and answers the same" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":3}" ] && grep -q "network joined, root joined" <<<"$2" && grep -q "namespace cache: view joined" <<<"$2"' "$status" "$out" "$err"
 t ns_cache_private "the cache directory is a private mount of its own" bash -c 'grep -q " $0 $0 .* - " /proc/self/mountinfo && ! grep " $0 $0 " /proc/self/mountinfo | grep -q shared:' "$nsc"
 # The code directory replaced by a copy (same content and times, another inode), the original
 # deleted: a cached view would serve the deleted directory, whose files are gone.
@@ -588,7 +588,7 @@ cp -a "$tmp/nsfn.old" "$tmp/nsfn"
 rm -rf "$tmp/nsfn.old"
 FNBOX_NS_CACHE_DIR=$nsc fx '{"n":4}
 ' restore -vv "$tmp/nsfn.img"
-t ns_cache_replaced_code "a replaced code directory gets a fresh view, not the cached one" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":4}" ] && grep -q "network joined, root joined, view to build" <<<"$2"' "$status" "$out" "$err"
+t ns_cache_replaced_code "a replaced code directory gets a fresh view, not the cached one" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":4}" ] && grep -q "network joined, root joined" <<<"$2" && grep -q "namespace cache: view to build" <<<"$2"' "$status" "$out" "$err"
 FNBOX_NS_CACHE=0 FNBOX_NS_CACHE_DIR=$nsc fx '{"n":5}
 ' restore -vv "$tmp/nsfn.img"
 t ns_cache_off "FNBOX_NS_CACHE=0: no cache, the same answer" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":5}" ] && ! grep -q "namespace cache" <<<"$2"' "$status" "$out" "$err"

@@ -186,13 +186,13 @@ wait "$ctl" 2>/dev/null
 
 # --- namespaces kept between runs (api/ns_cache.h), in a cache directory of this test's -----------
 FNBOX_NS_CACHE_DIR=$tmp/nscache/ns run ns_cache_run_first run -vv -- /bin/echo one &&
-    if [ "$status" = 0 ] && [ "$out" = one ] && grep -q "network made and kept, root made and kept, view to build" <<<"$err" && grep -q "view kept" <<<"$err"; then
+    if [ "$status" = 0 ] && [ "$out" = one ] && grep -q "network made and kept, root made and kept" <<<"$err" && grep -q "view to build" <<<"$err" && grep -q "view kept" <<<"$err"; then
         pass ns_cache_run_first
     else
         fail ns_cache_run_first "status $status, out '$out', err '${err:0:300}'"
     fi
 FNBOX_NS_CACHE_DIR=$tmp/nscache/ns run ns_cache_run_joined run -vv -- /bin/echo two &&
-    if [ "$status" = 0 ] && [ "$out" = two ] && grep -q "network joined, root joined, view joined" <<<"$err"; then
+    if [ "$status" = 0 ] && [ "$out" = two ] && grep -q "network joined, root joined" <<<"$err" && grep -q "namespace cache: view joined" <<<"$err"; then
         pass ns_cache_run_joined
     else
         fail ns_cache_run_joined "status $status, out '$out', err '${err:0:300}'"
@@ -200,7 +200,7 @@ FNBOX_NS_CACHE_DIR=$tmp/nscache/ns run ns_cache_run_joined run -vv -- /bin/echo 
 # Another --mount is another view: built, not the one above.
 mkdir -p "$tmp/nsdata" && echo data >"$tmp/nsdata/f"
 FNBOX_NS_CACHE_DIR=$tmp/nscache/ns run ns_cache_run_other_view run -vv --mount "$tmp/nsdata:/d" -- /bin/cat /d/f &&
-    if [ "$status" = 0 ] && [ "$out" = data ] && grep -q "network joined, root joined, view to build" <<<"$err"; then
+    if [ "$status" = 0 ] && [ "$out" = data ] && grep -q "network joined, root joined" <<<"$err" && grep -q "namespace cache: view to build" <<<"$err"; then
         pass ns_cache_run_other_view
     else
         fail ns_cache_run_other_view "status $status, out '$out', err '${err:0:300}'"
