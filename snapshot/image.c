@@ -966,6 +966,33 @@ static int copy_to_dst(uint64_t first, uint32_t n, const void *pages, void *arg)
     return 0;
 }
 
+/* Append c to the chunk table being built. */
+static int chunks_push(struct fb_image_chunk **chunks, size_t *nc, size_t *cap,
+                       const struct fb_image_chunk *c, struct fb_error *err)
+{
+    if (*nc == *cap) {
+        size_t n = *cap ? *cap * 2 : 64;
+        struct fb_image_chunk *p = realloc(*chunks, n * sizeof(*p));
+        if (!p)
+            return fb_error_set(err, ENOMEM, "out of memory");
+        *chunks = p;
+        *cap = n;
+    }
+    (*chunks)[(*nc)++] = *c;
+    return 0;
+}
+
+/* The walk of section s is over: its checksum and chunk count must be the table's. */
+static int chunks_end(const struct fb_image_reader *r, const struct fb_image_section_info *s,
+                      uint32_t crc, size_t nc, struct fb_error *err)
+{
+    if (crc != s->checksum || nc != s->chunks)
+        return fb_error_set(err, EINVAL,
+                            "%s: corrupt image (memory section '%s' checksum mismatch)", r->path,
+                            s->name);
+    return 0;
+}
+
 /* Check every chunk header of memory section s and the section checksum over all of it, in
  * the mapping r->buf, and return the chunk table. */
 static int memory_chunks(struct fb_image_reader *r, const struct fb_image_section_info *s,
@@ -986,26 +1013,15 @@ static int memory_chunks(struct fb_image_reader *r, const struct fb_image_sectio
                          r->path);
             goto fail;
         }
-        if (chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0)
+        if (chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0 ||
+            chunks_push(&chunks, &nc, &cap, &c, err) < 0)
             goto fail;
-        if (nc == cap) {
-            struct fb_image_chunk *p = realloc(chunks, (cap = cap ? cap * 2 : 64) * sizeof(*p));
-            if (!p) {
-                fb_error_set(err, ENOMEM, "out of memory");
-                goto fail;
-            }
-            chunks = p;
-        }
-        chunks[nc++] = c;
         crc = fb_crc32c(crc, hdr, CHUNK_HDR + c.clen);
         next_min = c.first + c.n;
         pos += CHUNK_HDR + c.clen;
     }
-    if (crc != s->checksum || nc != s->chunks) {
-        fb_error_set(err, EINVAL, "%s: corrupt image (memory section '%s' checksum mismatch)",
-                     r->path, s->name);
+    if (chunks_end(r, s, crc, nc, err) < 0)
         goto fail;
-    }
     *out = chunks;
     *nout = nc;
     return 0;
@@ -1014,27 +1030,78 @@ fail:
     return -1;
 }
 
+/* memory_chunks for an image read through its fd: the section streamed in blocks through one
+ * buffer, checksummed as it goes, each chunk header taken from the block holding it (or read
+ * on its own where it straddles two). Mapping the whole file instead cost a restore its page
+ * faults and their teardown: 0.35-0.5 against 0.2 ms for the python example's 1.9 MB. */
+size_t fb_image_stream_block = 64 * 1024;
+
+static int memory_chunks_fd(struct fb_image_reader *r, const struct fb_image_section_info *s,
+                            struct fb_image_chunk **out, size_t *nout, struct fb_error *err)
+{
+    const uint64_t BLOCK = fb_image_stream_block ? fb_image_stream_block : 64 * 1024;
+    struct fb_image_chunk *chunks = NULL;
+    uint64_t pos = s->offset, end = s->offset + s->length, next_min = 0;
+    uint64_t woff = 0, wlen = 0, done = s->offset; /* window [woff, woff+wlen); read up to done */
+    uint8_t *win = NULL;
+    uint32_t crc = 0;
+    size_t nc = 0, cap = 0;
+
+    if (end > r->size || end < pos)
+        return fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
+    win = malloc(BLOCK);
+    if (!win)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    for (;;) {
+        uint8_t hdr[CHUNK_HDR];
+        struct fb_image_chunk c;
+        /* Stream (and checksum) up to the next header's end, or the section's. */
+        while (done < end && (pos >= end || done < pos + CHUNK_HDR)) {
+            uint64_t k = FB_MIN(BLOCK, end - done);
+            if (rd_at(r, win, k, done, err) < 0)
+                goto fail;
+            crc = fb_crc32c(crc, win, (size_t)k);
+            woff = done;
+            wlen = k;
+            done += k;
+        }
+        if (pos >= end)
+            break;
+        if (end - pos < CHUNK_HDR) {
+            fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk header cut short)",
+                         r->path);
+            goto fail;
+        }
+        if (pos >= woff && pos + CHUNK_HDR <= woff + wlen)
+            memcpy(hdr, win + (pos - woff), CHUNK_HDR);
+        else if (rd_at(r, hdr, CHUNK_HDR, pos, err) < 0) /* across two blocks */
+            goto fail;
+        if (chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0 ||
+            chunks_push(&chunks, &nc, &cap, &c, err) < 0)
+            goto fail;
+        next_min = c.first + c.n;
+        pos += CHUNK_HDR + c.clen;
+    }
+    if (chunks_end(r, s, crc, nc, err) < 0)
+        goto fail;
+    free(win);
+    *out = chunks;
+    *nout = nc;
+    return 0;
+fail:
+    free(win);
+    free(chunks);
+    return -1;
+}
+
 int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
                            struct fb_image_chunk **out, size_t *n, struct fb_error *err)
 {
     const struct fb_image_section_info *s = fb_image_section(r, name);
-    void *map;
-    int rc;
 
     if (!s || s->kind != FB_IMAGE_SECTION_MEMORY)
         return fb_error_set(err, ENOENT, "%s: image has no '%s' memory section", r->path, name);
-    if (r->buf)
-        return memory_chunks(r, s, out, n, err);
-    if (!r->size)
-        return fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
-    map = mmap(NULL, r->size, PROT_READ, MAP_PRIVATE, r->fd, 0);
-    if (map == MAP_FAILED)
-        return fb_error_set(err, errno, "%s: mapping the image: %s", r->path, strerror(errno));
-    r->buf = map;
-    rc = memory_chunks(r, s, out, n, err);
-    munmap(map, r->size);
-    r->buf = NULL;
-    return rc;
+    return r->buf ? memory_chunks(r, s, out, n, err) : memory_chunks_fd(r, s, out, n, err);
 }
 
 int fb_image_chunk_read(int fd, const struct fb_image_chunk *c, uint32_t pages, void *comp,

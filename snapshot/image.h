@@ -151,7 +151,10 @@ struct fb_image_chunk {
 };
 
 /* Check a memory section (every chunk header, the section checksum over all of it) without
- * decompressing it, and return its chunk table (malloc'd, *n entries, pages increasing). */
+ * decompressing it, and return its chunk table (malloc'd, *n entries, pages increasing). A
+ * reader of a file streams the section through a buffer of fb_image_stream_block bytes (64
+ * KiB; tests make it small so that headers straddle blocks). */
+extern size_t fb_image_stream_block;
 int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
                            struct fb_image_chunk **out, size_t *n, struct fb_error *err);
 /* Read chunk c from the image file open on fd into comp (scratch space of

@@ -389,6 +389,23 @@ static void test_rechunk(void)
             mixed += hot7(p, NULL) != hot7(chunks[i].first, NULL);
     FBT_CHECK_EQ(mixed, 0);
     FBT_CHECK(n >= 100 / 7);
+    /* Streamed through small blocks (headers across two of them, block sizes not dividing
+     * anything): the same table. */
+    for (size_t blk = 7; blk <= 4099; blk += 1023) {
+        struct fb_image_chunk *c2 = NULL;
+        size_t n2 = 0;
+        fb_image_stream_block = blk;
+        FBT_CHECK_EQ(fb_image_memory_chunks(r, "memory", &c2, &n2, &err), 0);
+        FBT_CHECK_EQ(n2, n);
+        for (i = 0; c2 && i < n; i++)
+            mixed += c2[i].pos != chunks[i].pos || c2[i].first != chunks[i].first ||
+                     c2[i].n != chunks[i].n || c2[i].clen != chunks[i].clen ||
+                     c2[i].crc != chunks[i].crc;
+        FBT_CHECK(c2 != NULL);
+        FBT_CHECK_EQ(mixed, 0);
+        free(c2);
+    }
+    fb_image_stream_block = 64 * 1024;
     free(chunks);
     FBT_CHECK_EQ(fb_image_read_memory(r, "memory", check_page, &bad, &err), 0);
     FBT_CHECK_EQ(bad, 0);
@@ -406,6 +423,16 @@ static void test_rechunk(void)
         struct fb_image_rewrite rw = {.hot = hot7};
         rewrite_refused(&rw, "corrupt");
     }
+    /* The chunk table refuses it too, whatever the stream's block size. */
+    for (size_t blk = 7; blk <= 64 * 1024; blk *= 97) {
+        fb_image_stream_block = blk;
+        memset(&err, 0, sizeof(err));
+        FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+        FBT_CHECK_EQ(fb_image_memory_chunks(r, "memory", &chunks, &n, &err), -1);
+        FBT_CHECK(strstr(err.msg, "corrupt") != NULL);
+        fb_image_close(r);
+    }
+    fb_image_stream_block = 64 * 1024;
 }
 
 /* Renumbering: the pages come back under their new numbers, the raw hook replaces a section,
