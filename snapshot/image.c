@@ -145,9 +145,7 @@ uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len)
         }
         return ~(uint32_t)c;
     }
-    while (len--)
-        c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
-    return ~(uint32_t)c;
+    return fb_crc32c_sw(crc, data, len);
 }
 
 /* The one-byte-at-a-time table version, whatever the CPU (tests compare the two). */
@@ -982,62 +980,16 @@ static int chunks_push(struct fb_image_chunk **chunks, size_t *nc, size_t *cap,
     return 0;
 }
 
-/* The walk of section s is over: its checksum and chunk count must be the table's. */
-static int chunks_end(const struct fb_image_reader *r, const struct fb_image_section_info *s,
-                      uint32_t crc, size_t nc, struct fb_error *err)
-{
-    if (crc != s->checksum || nc != s->chunks)
-        return fb_error_set(err, EINVAL,
-                            "%s: corrupt image (memory section '%s' checksum mismatch)", r->path,
-                            s->name);
-    return 0;
-}
-
-/* Check every chunk header of memory section s and the section checksum over all of it, in
- * the mapping r->buf, and return the chunk table. */
-static int memory_chunks(struct fb_image_reader *r, const struct fb_image_section_info *s,
-                         struct fb_image_chunk **out, size_t *nout, struct fb_error *err)
-{
-    struct fb_image_chunk *chunks = NULL;
-    uint64_t pos = s->offset, end = s->offset + s->length, next_min = 0;
-    uint32_t crc = 0;
-    size_t nc = 0, cap = 0;
-
-    if (end > r->size || end < pos)
-        return fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
-    while (pos < end) {
-        const uint8_t *hdr = r->buf + pos;
-        struct fb_image_chunk c;
-        if (end - pos < CHUNK_HDR) {
-            fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk header cut short)",
-                         r->path);
-            goto fail;
-        }
-        if (chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0 ||
-            chunks_push(&chunks, &nc, &cap, &c, err) < 0)
-            goto fail;
-        crc = fb_crc32c(crc, hdr, CHUNK_HDR + c.clen);
-        next_min = c.first + c.n;
-        pos += CHUNK_HDR + c.clen;
-    }
-    if (chunks_end(r, s, crc, nc, err) < 0)
-        goto fail;
-    *out = chunks;
-    *nout = nc;
-    return 0;
-fail:
-    free(chunks);
-    return -1;
-}
-
-/* memory_chunks for an image read through its fd: the section streamed in blocks through one
- * buffer, checksummed as it goes, each chunk header taken from the block holding it (or read
- * on its own where it straddles two). Mapping the whole file instead cost a restore its page
- * faults and their teardown: 0.35-0.5 against 0.2 ms for the python example's 1.9 MB. */
+/* Check every chunk header of memory section s and the section checksum over all of it, and
+ * return the chunk table. The section is streamed in blocks through one buffer (rd_at: from
+ * the file, or copied from r->buf), checksummed as it goes, each chunk header taken from the
+ * block holding it (or read on its own where it straddles two). Mapping the whole file instead
+ * cost a restore its page faults and their teardown: 0.35-0.5 against 0.2 ms for the python
+ * example's 1.9 MB. */
 size_t fb_image_stream_block = 64 * 1024;
 
-static int memory_chunks_fd(struct fb_image_reader *r, const struct fb_image_section_info *s,
-                            struct fb_image_chunk **out, size_t *nout, struct fb_error *err)
+static int memory_chunks(struct fb_image_reader *r, const struct fb_image_section_info *s,
+                         struct fb_image_chunk **out, size_t *nout, struct fb_error *err)
 {
     const uint64_t BLOCK = fb_image_stream_block ? fb_image_stream_block : 64 * 1024;
     struct fb_image_chunk *chunks = NULL;
@@ -1082,8 +1034,11 @@ static int memory_chunks_fd(struct fb_image_reader *r, const struct fb_image_sec
         next_min = c.first + c.n;
         pos += CHUNK_HDR + c.clen;
     }
-    if (chunks_end(r, s, crc, nc, err) < 0)
+    if (crc != s->checksum || nc != s->chunks) {
+        fb_error_set(err, EINVAL, "%s: corrupt image (memory section '%s' checksum mismatch)",
+                     r->path, s->name);
         goto fail;
+    }
     free(win);
     *out = chunks;
     *nout = nc;
@@ -1101,7 +1056,7 @@ int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
 
     if (!s || s->kind != FB_IMAGE_SECTION_MEMORY)
         return fb_error_set(err, ENOENT, "%s: image has no '%s' memory section", r->path, name);
-    return r->buf ? memory_chunks(r, s, out, n, err) : memory_chunks_fd(r, s, out, n, err);
+    return memory_chunks(r, s, out, n, err);
 }
 
 int fb_image_chunk_read(int fd, const struct fb_image_chunk *c, uint32_t pages, void *comp,
