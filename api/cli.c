@@ -228,3 +228,21 @@ int fb_cli_std_fds(void)
             return -1;
     return 0;
 }
+
+int fb_cli_mkdir_p(const char *path, struct fb_error *err)
+{
+    char tmp[PATH_MAX];
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s", path) >= sizeof(tmp))
+        return fb_error_set(err, ENAMETOOLONG, "mkdir %.64s...: path too long", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+                return fb_error_set(err, errno, "mkdir %s: %s", tmp, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+        return fb_error_set(err, errno, "mkdir %s: %s", tmp, strerror(errno));
+    return 0;
+}

@@ -46,5 +46,7 @@ int fb_templates_dir(char *out, size_t size);
  * listening socket) would take their numbers and be taken for stdio: open /dev/null on each
  * closed one. First thing in main(). 0, or -1 if that fails. */
 int fb_cli_std_fds(void);
+/* mkdir -p: path's missing parents and path itself, each made 0700. 0, or -1 with err set. */
+int fb_cli_mkdir_p(const char *path, struct fb_error *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/cli.h"
 #include "api/sandbox.h"
 #include "gofer/gofer.h"
 #include "kernel/util/log.h"
@@ -39,36 +40,17 @@ static uint64_t boot_seconds(void)
     return (uint64_t)ts.tv_sec;
 }
 
-/* mkdir -p of path's parents and path itself, mode 0700 for what it makes. */
-static int make_dirs(const char *path)
-{
-    char p[PATH_MAX];
-    size_t n = strlen(path);
-
-    if (n >= sizeof(p))
-        return -1;
-    memcpy(p, path, n + 1);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        if (mkdir(p, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *s = '/';
-    }
-    return mkdir(p, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int fb_ns_cache_open(void)
 {
+    struct fb_error e = {0};
     const char *path = cache_path();
     struct statx stx;
     int fd;
 
     if (!path)
         return -1;
-    if (make_dirs(path) < 0) {
-        fb_dbg("namespace cache %s: %s (not used)", path, strerror(errno));
+    if (fb_cli_mkdir_p(path, &e) < 0) {
+        fb_dbg("namespace cache: %s (not used)", e.msg);
         return -1;
     }
     fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

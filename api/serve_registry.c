@@ -475,22 +475,6 @@ static int load_registry(struct fb_server *s, struct fb_error *err)
     return 0;
 }
 
-static int mkdir_p(const char *path, struct fb_error *err)
-{
-    char tmp[PATH_MAX], *p;
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-                return fb_error_set(err, errno, "mkdir %s: %s", tmp, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-        return fb_error_set(err, errno, "mkdir %s: %s", tmp, strerror(errno));
-    return 0;
-}
-
 struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_error *err)
 {
     struct fb_server *s = calloc(1, sizeof(*s));
@@ -505,7 +489,7 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
     pthread_mutex_init(&s->save_lock, NULL);
     pthread_cond_init(&s->inflight_cond, NULL);
     s->next_gen = 1;
-    if (mkdir_p(o->state_dir, err) < 0)
+    if (fb_cli_mkdir_p(o->state_dir, err) < 0)
         goto fail;
     state = realpath(o->state_dir, NULL);
     if (!state) {
@@ -517,10 +501,10 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
     snprintf(s->code_dir, sizeof(s->code_dir), "%s/code", state);
     snprintf(s->tmp_dir, sizeof(s->tmp_dir), "%s/tmp", state);
     free(state);
-    if (mkdir_p(s->images_dir, err) < 0 || mkdir_p(s->code_dir, err) < 0)
+    if (fb_cli_mkdir_p(s->images_dir, err) < 0 || fb_cli_mkdir_p(s->code_dir, err) < 0)
         goto fail;
     fb_serve_remove_tree(s->tmp_dir); /* uploads interrupted by a crash */
-    if (mkdir_p(s->tmp_dir, err) < 0)
+    if (fb_cli_mkdir_p(s->tmp_dir, err) < 0)
         goto fail;
     s->code_root_real = realpath(o->code_root, NULL);
     if (!s->code_root_real) {
