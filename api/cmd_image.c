@@ -905,12 +905,10 @@ int fb_cmd_restore(int argc, char **argv)
     cfg.stdio[0] = in_fd >= 0 ? in_fd : 0;
     cfg.stdio[1] = 1;
     cfg.stdio[2] = 2;
-    fb_ns_cache_join(&cache, &cfg);
-    if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+    if (fb_ns_cache_sandbox_start(&cache, &cfg, &sb, &err) < 0) {
         rc = restore_error(125, err.msg);
         goto out;
     }
-    fb_ns_cache_publish_view(&cache, &cfg, &sb);
     fb_sandbox_forward_signals(&sb);
     out = fb_sandbox_wait(&sb, &cfg, &status, &err);
     fb_sandbox_forward_signals(NULL);

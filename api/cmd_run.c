@@ -94,12 +94,10 @@ static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg,
     cfg->kernel.checkpoint = true;
     cfg->kernel.ckpt_fd = out_fd;
     for (;;) {
-        fb_ns_cache_join(cache, cfg);
-        if (fb_sandbox_start(cfg, &sb, err) < 0) {
+        if (fb_ns_cache_sandbox_start(cache, cfg, &sb, err) < 0) {
             out = FB_SANDBOX_CRASHED;
             break;
         }
-        fb_ns_cache_publish_view(cache, cfg, &sb);
         fb_sandbox_forward_signals(&sb);
         out = fb_sandbox_wait(&sb, cfg, status, err);
         fb_sandbox_forward_signals(NULL);
@@ -276,13 +274,11 @@ int fb_cmd_run(int argc, char **argv)
     if (cfg.kernel.torture_us)
         out = torture(&cfg, &cache, &status, &err);
     else {
-        fb_ns_cache_join(&cache, &cfg);
-        if (fb_sandbox_start(&cfg, &sb, &err) < 0) {
+        if (fb_ns_cache_sandbox_start(&cache, &cfg, &sb, &err) < 0) {
             fprintf(stderr, "fnbox: %s\n", err.msg);
             fb_ns_cache_release(&cache);
             return 125;
         }
-        fb_ns_cache_publish_view(&cache, &cfg, &sb);
         if (sb.warning[0])
             fprintf(stderr, "fnbox: warning: %s\n", sb.warning);
         fb_sandbox_forward_signals(&sb);

@@ -253,7 +253,8 @@ void fb_ns_cache_view_key(const char *fp, char *key, size_t cap)
 
 /* ---- for a command's sandboxes ------------------------------------------------------------- */
 
-/* An empty namespace of type (CLONE_NEW*) from the cache, or made by make and kept there. */
+/* An empty namespace of type (CLONE_NEW*) from the cache, or made by make and kept there; -1
+ * if neither (the sandbox then makes its own). */
 static int empty_ns(int dir, const char *key, int type, int (*make)(struct fb_error *),
                     const char **how)
 {
@@ -262,15 +263,23 @@ static int empty_ns(int dir, const char *key, int type, int (*make)(struct fb_er
     int fd = fb_ns_cache_get(dir, key, NULL, type);
 
     *how = "joined";
-    if (fd < 0 && (fd = make(&e)) >= 0) {
-        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        *how = fb_ns_cache_put(dir, key, NULL, path, FB_NS_CACHE_NS_TTL) == 0 ? "made and kept"
-                                                                              : "made";
+    if (fd >= 0)
+        return fd;
+    fd = make(&e);
+    if (fd < 0) {
+        *how = "-";
+        return -1;
     }
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    *how = fb_ns_cache_put(dir, key, NULL, path, FB_NS_CACHE_NS_TTL) == 0 ? "made and kept"
+                                                                          : "made";
     return fd;
 }
 
-void fb_ns_cache_join(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg)
+/* Give cfg what the cache holds for the namespaces it does not name yet (the view: the cache's
+ * directory, where the Gofer looks); make and keep the empty network namespace and root when
+ * it holds none. */
+static void join(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg)
 {
     const char *how[3] = {"-", "-", "-"};
 
@@ -295,26 +304,37 @@ void fb_ns_cache_join(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg)
     fb_dbg("namespace cache: network %s, root %s, view %s", how[0], how[1], how[2]);
 }
 
-void fb_ns_cache_publish_view(struct fb_ns_cache_use *c, const struct fb_sandbox_config *cfg,
-                              const struct fb_sandbox *sb)
+/* Keep the view the Gofer built (it says so with the key of the fingerprint it built from),
+ * if the host's sources are still those that fingerprint saw (a source replaced meanwhile
+ * would sit in the view under the new fingerprint). */
+static void publish_view(struct fb_ns_cache_use *c, const struct fb_sandbox_config *cfg,
+                         const struct fb_sandbox *sb)
 {
     struct fb_error e = {0};
-    char path[64], *fp;
+    char path[64], key[32], *fp;
 
-    if (c->dir < 0 || cfg->view_cache_fd != c->dir || !sb->view_built || !sb->view_key[0])
+    if (c->dir < 0 || cfg->view_cache_fd != c->dir || !sb->view_key[0])
         return;
-    /* Kept only if the host's sources are still those the Gofer's fingerprint saw before it
-     * built (a source replaced meanwhile would sit in the view under the new fingerprint). */
     fp = fb_gofer_view_fingerprint(&cfg->gofer, &e);
     if (!fp)
         return;
-    fb_ns_cache_view_key(fp, c->key, sizeof(c->key));
+    fb_ns_cache_view_key(fp, key, sizeof(key));
     snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)sb->gofer);
     fb_dbg("namespace cache: view %s",
-           strcmp(c->key, sb->view_key) ? "changed while built: not kept"
-           : fb_ns_cache_put(c->dir, c->key, fp, path, FB_NS_CACHE_VIEW_TTL) == 0 ? "kept"
-                                                                                  : "not kept");
+           strcmp(key, sb->view_key) ? "changed while built: not kept"
+           : fb_ns_cache_put(c->dir, key, fp, path, FB_NS_CACHE_VIEW_TTL) == 0 ? "kept"
+                                                                              : "not kept");
     free(fp);
+}
+
+int fb_ns_cache_sandbox_start(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg,
+                              struct fb_sandbox *sb, struct fb_error *err)
+{
+    join(c, cfg);
+    if (fb_sandbox_start(cfg, sb, err) < 0)
+        return -1;
+    publish_view(c, cfg, sb);
+    return 0;
 }
 
 void fb_ns_cache_release(struct fb_ns_cache_use *c)

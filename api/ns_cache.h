@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "api/sandbox.h"
+
 #define FB_NS_CACHE_DIR      "/run/fnbox/ns"
 #define FB_NS_CACHE_VIEW_TTL 60   /* seconds: as fnbox serve's views (VIEW_MAX_AGE_NS) */
 #define FB_NS_CACHE_NS_TTL   3600 /* seconds: the empty network namespace and root */
@@ -48,27 +50,21 @@ void fb_ns_cache_view_key(const char *fp, char *key, size_t cap);
 
 /* ---- for a command's sandboxes (fnbox restore, fnbox run) ---- */
 
-struct fb_sandbox_config;
-
 /* The namespaces a command took from the cache, or made and kept there, for its sandboxes. */
 struct fb_ns_cache_use {
     int dir;           /* the cache directory, or -1: no cache */
     int netns, rootns; /* fds given to the sandbox configuration, or -1 */
-    char key[32];      /* the last view kept */
 };
 #define FB_NS_CACHE_USE_INIT {.dir = -1, .netns = -1, .rootns = -1}
 
-/* Before fb_sandbox_start: give cfg what the cache holds for the namespaces it does not name
- * yet (the view: the cache's directory, where the Gofer looks); make and keep the empty
- * network namespace and root when it holds none. Nothing for a
- * warm pool's sandbox (cfg->ready_fd): its owner holds them. Callable before every start of a
- * series (torture restarts): what was given stays. */
-void fb_ns_cache_join(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg);
-/* After fb_sandbox_start: keep the Gofer's view, if it built one (it looks for a kept one
- * itself, cfg->view_cache_fd) and the host's sources are still the ones its fingerprint saw. */
-struct fb_sandbox;
-void fb_ns_cache_publish_view(struct fb_ns_cache_use *c, const struct fb_sandbox_config *cfg,
-                              const struct fb_sandbox *sb);
+/* fb_sandbox_start with the cache: cfg gets what the cache holds for the namespaces it does not
+ * name yet (the view: the cache's directory, where the Gofer looks for a kept one), and the
+ * empty network namespace and root are made and kept when it holds none; after the start, a
+ * view the Gofer built is kept if the host's sources are still those it was built from.
+ * Nothing of the cache for a warm pool's sandbox (cfg->ready_fd): its owner holds its own.
+ * Callable before every start of a series (torture restarts): what was given stays. */
+int fb_ns_cache_sandbox_start(struct fb_ns_cache_use *c, struct fb_sandbox_config *cfg,
+                              struct fb_sandbox *sb, struct fb_error *err);
 /* After the last sandbox: close what c holds. */
 void fb_ns_cache_release(struct fb_ns_cache_use *c);
 

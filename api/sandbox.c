@@ -506,8 +506,8 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     }
     fb_dbg("+%.1f ms: gofer view ready (built in %.2f ms)",
            (fb_host_mono_ns() - cfg->t0_ns) / 1e6, (fb_host_mono_ns() - v0) / 1e6);
-    /* view ready; code 1: built here, from the fingerprint whose key is the message */
-    report(status_fd, -1, view <= 2, key[0] ? key : NULL);
+    /* view ready; the message: the key of the fingerprint it was built from, if built here */
+    report(status_fd, -1, 0, view <= 2 && key[0] ? key : NULL);
     close(status_fd);
     pin_to_sandbox_cpu(); /* serve where the Sentry asks: hand-offs stay on one CPU */
     r = fb_gofer_serve(sock, &gc);
@@ -791,7 +791,6 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
         fb_error_set(err, EIO, "the gofer exited before serving");
         goto fail_kill;
     }
-    sb->view_built = m.code == 1;
     snprintf(sb->view_key, sizeof(sb->view_key), "%.31s", m.msg);
     return 0;
 

@@ -36,8 +36,8 @@ struct fb_sandbox_config {
 
 struct fb_sandbox {
     pid_t sentry, gofer;
-    bool view_built;   /* the Gofer built its view (did not join one): a view to keep */
-    char view_key[32]; /* with view_built: the key of the fingerprint it built from, or "" */
+    char view_key[32]; /* the Gofer built its view from the fingerprint of this key (a view
+                        * to keep, api/ns_cache.h), or "": it joined one, or did not look */
     int status_fd; /* the Sentry reports the outcome here */
     int64_t restored_ns; /* restore: host monotonic time the Sentry said it was restored, or 0 */
     char cgroup[128];  /* the sandbox's cpu cgroup directory ("" = none), removed at the end */
