@@ -436,6 +436,16 @@ static void *hot_worker(void *arg)
     return NULL;
 }
 
+static void job_init(struct hot_job *j, struct fb_memfile *mf, const uint64_t *want, bool frugal,
+                     struct fb_error *err)
+{
+    *j = (struct hot_job){.mf = mf, .frugal = frugal, .err = err};
+    atomic_init(&j->want, want);
+    atomic_init(&j->next, 0);
+    atomic_init(&j->failed, false);
+    pthread_mutex_init(&j->lock, NULL);
+}
+
 /* A fill in progress (fb_memfile_fill_start): the job its threads share. */
 struct fb_mf_fill {
     struct hot_job j;
@@ -454,12 +464,9 @@ int fb_memfile_fill_start(struct fb_memfile *mf, const uint64_t *want, uint64_t 
     f = calloc(1, sizeof(*f));
     if (!f)
         return fb_error_set(err, ENOMEM, "out of memory");
-    f->j = (struct hot_job){.mf = mf, .err = &f->err, .early = !want,
-                            .early_limit = 1 + early_pages};
-    atomic_init(&f->j.want, want);
-    atomic_init(&f->j.next, 0);
-    atomic_init(&f->j.failed, false);
-    pthread_mutex_init(&f->j.lock, NULL);
+    job_init(&f->j, mf, want, false, &f->err);
+    f->j.early = !want;
+    f->j.early_limit = 1 + early_pages;
     mf->fill = f;
     /* The helper on any CPU (the sandbox is pinned to one): it fills while the caller maps the
      * address spaces, then the caller joins it in fb_memfile_fill_finish. */
@@ -511,7 +518,7 @@ void fb_memfile_fill_narrow(struct fb_memfile *mf, const uint64_t *want)
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
                            struct fb_error *err)
 {
-    struct hot_job j = {.mf = mf, .frugal = true, .err = err};
+    struct hot_job j;
 
     if (!mf->lz)
         return 0;
@@ -519,10 +526,7 @@ int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool fru
         return fb_memfile_fill_start(mf, want, 0, err) < 0 ? -1
                                                          : fb_memfile_fill_finish(mf, false, err);
     /* Frugal: one thread (a thread and its malloc arena cost more CPU than they save). */
-    atomic_init(&j.want, want);
-    atomic_init(&j.next, 0);
-    atomic_init(&j.failed, false);
-    pthread_mutex_init(&j.lock, NULL);
+    job_init(&j, mf, want, true, err);
     hot_worker(&j);
     pthread_mutex_destroy(&j.lock);
     return atomic_load(&j.failed) ? -1 : 0;
