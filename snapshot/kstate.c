@@ -2257,7 +2257,7 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
     uint32_t ntgs = 0, i;
     void *blob = NULL, *ws = NULL;
     uint64_t *fill_want = NULL; /* what a fill in progress reads: freed once it is done */
-    long ws_pages = -1, early;
+    long ws_pages = -1, wsn;
     size_t len, wslen = 0;
     char magic[16];
     int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
@@ -2285,26 +2285,21 @@ int fb_snapshot_restore(int fd, struct fb_error *err)
         free(blob);
         return -1;
     }
-    /* A command-line restore of an image whose hot pages come first (renumbered): a helper
-     * starts reading them now, beside the kernel objects' loading and the Gofer's re-walks. */
-    if (lazy && !fb_k->opts.populate && fb_k->mf.nremap && ws &&
-        (early = fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT)) > 0 &&
-        fb_memfile_fill_start(&fb_k->mf, NULL, (uint64_t)early, err) < 0) {
-        fb_memfile_remap_end(&fb_k->mf);
-        fb_image_close(img);
-        free(blob);
-        free(ws);
-        return -1;
-    }
     fb_mm_ws_recording = fb_k->opts.ws_record;
     fb_image_close(img);
     fb_dbg("image memory %s in %.2f ms (%lu pages)", lazy ? "checked" : "loaded",
            (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
-    if (ws && fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) < 0) {
+    wsn = ws ? fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) : 0;
+    /* A command-line restore of an image whose hot pages come first (renumbered): a helper
+     * starts reading them now, beside the kernel objects' loading and the Gofer's re-walks,
+     * within the working set's size until it is told which pages exactly. */
+    if (wsn < 0 || (lazy && !fb_k->opts.populate && fb_k->mf.nremap && wsn > 0 &&
+                    fb_memfile_fill_start(&fb_k->mf, NULL, (uint64_t)wsn, err) < 0)) {
         fb_memfile_remap_end(&fb_k->mf);
         free(blob);
         free(ws);
-        return fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)");
+        return wsn < 0 ? fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)")
+                       : -1;
     }
     if (fb_sr_parse(&doc, blob, len) < 0) {
         fb_memfile_remap_end(&fb_k->mf);

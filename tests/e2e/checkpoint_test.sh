@@ -147,6 +147,18 @@ fx "" inspect "$tmp/hello.img"
 t ws_section "a template image carries a working set, and inspect says how big" bash -c 'grep -q "^  workingset " <<<"$0" && grep -q "^Working set: [0-9]* pages" <<<"$0"' "$out"
 t renumbered "a template image's pages are renumbered hot-first: a page map, and its memory in few chunks" \
     bash -c 'grep -q "^  pagemap " <<<"$0" && grep -q "format 1.1" <<<"$0" && [ "$(awk "\$1 == \"memory\" {print \$NF}" <<<"$0")" -lt 200 ]' "$out"
+# A working set that claims more pages than it holds, checksums fixed: refused before anything
+# of it is read or run.
+cp "$tmp/hello.img" "$tmp/badws.img"
+python3 -c '
+import struct, sys; sys.path.insert(0, "tests/e2e"); import imagelib
+p = sys.argv[1]; img = bytearray(open(p, "rb").read())
+_, off, length = imagelib.sections(img)["workingset"]
+struct.pack_into("<I", img, off + 4, 0xffffffff)
+imagelib.fix_raw_section(img, "workingset")
+open(p, "wb").write(img)' "$tmp/badws.img"
+fx '{}' restore "$tmp/badws.img"
+t ws_corrupt "a malformed working set (checksums valid) is refused (125)" bash -c '[ "$0" = 125 ] && grep -q "corrupt kernel state (working set)" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
 fx "" inspect --json "$tmp/hello.img"
 t ws_inspect_json "inspect --json: working_set_pages" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["working_set_pages"] > 0 else 1)' "$out"
 fx '{"name":"ws"}' restore -vv "$tmp/hello.img"
