@@ -52,19 +52,22 @@ struct view {
     bool scratch_used;
 };
 
-/* Write the entry in scratch, if any, to the fingerprint. */
+/* Write the entry in scratch, if any, to the fingerprint. Paths and targets are host names,
+ * which may hold newlines: each is written with its length first, so that no name can pass
+ * for another entry's line. */
 static void fp_flush(struct view *v)
 {
     const struct view_ent *e = &v->scratch;
 
     if (!v->scratch_used)
         return;
-    fprintf(v->fp, "%d %s", (int)e->kind, e->dst);
+    fprintf(v->fp, "%d %zu:%s", (int)e->kind, strlen(e->dst), e->dst);
     if (e->kind == VIEW_BIND)
         fprintf(v->fp, " %c%c %llx:%llx", e->ro ? 'r' : 'w', e->is_dir ? 'd' : 'f',
                 (unsigned long long)e->dev, (unsigned long long)e->ino);
     else if (e->kind == VIEW_SYMLINK)
-        fprintf(v->fp, " -> %s", e->target ? e->target : "");
+        fprintf(v->fp, " -> %zu:%s", e->target ? strlen(e->target) : 0,
+                e->target ? e->target : "");
     fputc('\n', v->fp);
     free(v->scratch.target);
     v->scratch.target = NULL;
@@ -540,7 +543,7 @@ char *fb_gofer_view_fingerprint(const struct fb_gofer_config *cfg, struct fb_err
         fb_error_set(err, ENOMEM, "out of memory");
         return NULL;
     }
-    fprintf(v.fp, "fnbox view 1\n");
+    fprintf(v.fp, "fnbox view 2\n");
     r = view_collect(&v, cfg, err);
     fp_flush(&v);
     if (fclose(v.fp) != 0 && r == 0)

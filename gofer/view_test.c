@@ -80,7 +80,7 @@ static void test_root_symlink(void)
     FBT_CHECK_EQ(symlink("usr/lib", link), 0);
     cfg.root = root;
     a = fp_of(&cfg);
-    FBT_CHECK(strstr(a, "/lib -> usr/lib") != NULL);
+    FBT_CHECK(strstr(a, "/lib -> 7:usr/lib") != NULL);
     FBT_CHECK(strstr(a, "/usr") == NULL); /* --root replaces the default view */
     FBT_CHECK_EQ(unlink(link), 0);
     FBT_CHECK_EQ(symlink("usr/lib64", link), 0);
@@ -88,6 +88,22 @@ static void test_root_symlink(void)
     FBT_CHECK(strcmp(a, b) != 0);
     free(a);
     free(b);
+    /* A name with a newline cannot pass for another entry: a symlink whose target spells the
+     * line of a second symlink, against that second symlink itself. */
+    {
+        char other[320], *c, *d;
+        FBT_CHECK_EQ(unlink(link), 0);
+        FBT_CHECK_EQ(symlink("x\n1 /m -> y", link), 0);
+        c = fp_of(&cfg);
+        FBT_CHECK_EQ(unlink(link), 0);
+        FBT_CHECK_EQ(symlink("x", link), 0);
+        snprintf(other, sizeof(other), "%s/m", root);
+        FBT_CHECK_EQ(symlink("y", other), 0);
+        d = fp_of(&cfg);
+        FBT_CHECK(strcmp(c, d) != 0);
+        free(c);
+        free(d);
+    }
 }
 
 int main(void)
