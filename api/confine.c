@@ -271,6 +271,8 @@ static const struct rule gofer_rules[] = {
     ALLOW("getpid", "libc"),
     ALLOW("gettid", "libc"),
     ALLOW_IF("tgkill", ARG_EQ(2, SIGABRT), "sig = SIGABRT", "abort() of an assertion"),
+    ALLOW_IF("sched_setaffinity", ARG_EQ(0, 0), "pid = 0 (itself)",
+             "move to the Sentry's CPU once locked down (the lock-down's cost stays off it)"),
     ALLOW("exit_group", "the Gofer ends"),
     ALLOW("exit", "the Gofer ends"),
 };

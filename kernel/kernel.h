@@ -16,6 +16,7 @@
 struct fb_task;
 struct fb_mount;
 struct fb_p9_client;
+struct fb_snapshot_prep;
 struct fb_file;
 
 /* What the controller asks the Sentry to run, and how. */
@@ -66,6 +67,7 @@ struct fb_kernel {
     struct fb_platform *plat;
     struct fb_memfile mf;
     struct fb_p9_client *p9; /* connection to the gofer */
+    struct fb_snapshot_prep *restore_prep; /* opts.restore: the image's half, read at init */
     struct fb_mount *root_mount;
 
     /* Tasks: pid namespace with the first program as pid 1. */
@@ -115,8 +117,11 @@ static inline void fb_kernel_unlock(void)
     pthread_mutex_unlock(&fb_k->lock);
 }
 
-/* Create the kernel: memory file, platform (forks the source stub). Before lock-down. */
-int fb_kernel_init(const struct fb_kernel_opts *opts, int gofer_sock, struct fb_error *err);
+/* Create the kernel: memory file, platform (forks the source stub), and for a restore the
+ * image's half of it (snapshot/kstate.h). Needs no Gofer. Before lock-down. */
+int fb_kernel_init(const struct fb_kernel_opts *opts, struct fb_error *err);
+/* Connect to the Gofer (waits for it to serve) and build the file tree on it. */
+int fb_kernel_connect(int gofer_sock, struct fb_error *err);
 /* Start pid 1 from opts->argv and run until every task has exited. Returns the wait status of
  * pid 1 (as waitpid reports it), or -1 with err set if the program could not start. */
 int fb_kernel_run(struct fb_error *err);

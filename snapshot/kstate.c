@@ -2247,67 +2247,126 @@ static void loader_free(struct loader *l)
         fb_fs_ctx_put(l->tmp_fs);
 }
 
-int fb_snapshot_restore(int fd, struct fb_error *err)
+/* The image's half of a restore: what needs neither the Gofer nor the file tree. */
+struct fb_snapshot_prep {
+    int rc; /* 0, or -1 with err: reported when the restore goes on */
+    struct fb_error err;
+    void *blob, *ws; /* the kernel section and the working set */
+    size_t len, wslen;
+    long wsn; /* the working set's page count (fb_image_ws_check) */
+    bool lazy, parsed;
+    struct fb_sr_doc doc; /* parsed from blob */
+    int64_t t0;
+};
+
+static struct fb_snapshot_prep *prep_fail(struct fb_snapshot_prep *p)
 {
+    fb_memfile_remap_end(&fb_k->mf);
+    free(p->blob);
+    free(p->ws);
+    p->blob = p->ws = NULL;
+    p->rc = -1;
+    return p;
+}
+
+struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
+{
+    struct fb_snapshot_prep *p = calloc(1, sizeof(*p));
     struct fb_image_reader *img;
+    struct fb_error *err;
+
+    if (!p)
+        return NULL;
+    err = &p->err;
+    p->t0 = fb_host_mono_ns();
+    if (fb_image_fdopen(fd, "image", &img, err) < 0)
+        return prep_fail(p);
+    /* With a working set to go by, memory is restored lazily: the pages the invocation will
+     * touch once the address spaces are known, the rest when first needed. */
+    p->lazy = fb_k->opts.prefault && !fb_k->opts.ws_record && !fb_mm_lazy_off &&
+              fb_image_section(img, "workingset");
+    if ((p->lazy ? fb_memfile_load_lazy(&fb_k->mf, img, err)
+                 : fb_memfile_load(&fb_k->mf, img, err)) < 0 ||
+        fb_memfile_remap_load(&fb_k->mf, img, err) < 0 ||
+        fb_image_read_raw(img, "kernel", &p->blob, &p->len, err) < 0 ||
+        (fb_k->opts.prefault && fb_image_section(img, "workingset") &&
+         fb_image_read_raw(img, "workingset", &p->ws, &p->wslen, err) < 0)) {
+        fb_image_close(img);
+        return prep_fail(p);
+    }
+    fb_image_close(img);
+    fb_dbg("image memory %s in %.2f ms (%lu pages)", p->lazy ? "checked" : "loaded",
+           (fb_host_mono_ns() - p->t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
+    p->wsn = p->ws ? fb_image_ws_check(p->ws, p->wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) : 0;
+    if (p->wsn < 0) {
+        fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)");
+        return prep_fail(p);
+    }
+    if (fb_sr_parse(&p->doc, p->blob, p->len) < 0) {
+        fb_error_set(err, EINVAL, "image: the kernel state is not valid msgpack");
+        return prep_fail(p);
+    }
+    p->parsed = true;
+    return p;
+}
+
+void fb_snapshot_prep_free(struct fb_snapshot_prep *p)
+{
+    if (!p)
+        return;
+    if (fb_k->mf.fill) { /* an error on the way: the helper must be done */
+        struct fb_error e = {0};
+        (void)fb_memfile_fill_finish(&fb_k->mf, true, &e);
+    }
+    fb_memfile_remap_end(&fb_k->mf);
+    if (p->parsed)
+        fb_sr_doc_free(&p->doc);
+    free(p->blob);
+    free(p->ws);
+    free(p);
+}
+
+int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
+{
     struct loader l;
-    struct fb_sr_doc doc;
     struct fb_sr top, kr;
     struct fb_thread_group **tgs = NULL;
     uint32_t ntgs = 0, i;
-    void *blob = NULL, *ws = NULL;
     uint64_t *fill_want = NULL; /* what a fill in progress reads: freed once it is done */
-    long ws_pages = -1, wsn;
-    size_t len, wslen = 0;
+    long ws_pages = -1;
     char magic[16];
-    int64_t t0 = fb_host_mono_ns(), saved_mono, saved_boot;
+    int64_t t0, saved_mono, saved_boot;
     uint64_t version, next_pid, pid_max;
     uint16_t *pids = fb_pid_table();
+    void *ws;
+    size_t wslen;
     bool lazy;
     int rc = -1;
 
+    if (!p)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    if (p->rc < 0) {
+        *err = p->err;
+        fb_snapshot_prep_free(p);
+        return -1;
+    }
     memset(&l, 0, sizeof(l));
     l.err = err;
-    if (fb_image_fdopen(fd, "image", &img, err) < 0)
-        return -1;
-    /* With a working set to go by, memory is restored lazily: the pages the invocation will
-     * touch once the address spaces are known, the rest when first needed. */
-    lazy = fb_k->opts.prefault && !fb_k->opts.ws_record && !fb_mm_lazy_off &&
-           fb_image_section(img, "workingset");
-    if ((lazy ? fb_memfile_load_lazy(&fb_k->mf, img, err) : fb_memfile_load(&fb_k->mf, img, err)) <
-            0 ||
-        fb_memfile_remap_load(&fb_k->mf, img, err) < 0 ||
-        fb_image_read_raw(img, "kernel", &blob, &len, err) < 0 ||
-        (fb_k->opts.prefault && fb_image_section(img, "workingset") &&
-         fb_image_read_raw(img, "workingset", &ws, &wslen, err) < 0)) {
-        fb_memfile_remap_end(&fb_k->mf);
-        fb_image_close(img);
-        free(blob);
-        return -1;
-    }
+    t0 = p->t0;
+    ws = p->ws;
+    wslen = p->wslen;
+    lazy = p->lazy;
     fb_mm_ws_recording = fb_k->opts.ws_record;
-    fb_image_close(img);
-    fb_dbg("image memory %s in %.2f ms (%lu pages)", lazy ? "checked" : "loaded",
-           (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
-    wsn = ws ? fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) : 0;
     /* A command-line restore of an image whose hot pages come first (renumbered): a helper
      * starts reading them now, beside the kernel objects' loading and the Gofer's re-walks,
-     * within the working set's size until it is told which pages exactly. */
-    if (wsn < 0 || (lazy && !fb_k->opts.populate && fb_k->mf.nremap && wsn > 0 &&
-                    fb_memfile_fill_start(&fb_k->mf, NULL, (uint64_t)wsn, err) < 0)) {
-        fb_memfile_remap_end(&fb_k->mf);
-        free(blob);
-        free(ws);
-        return wsn < 0 ? fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)")
-                       : -1;
+     * within the working set's size until it is told which pages exactly. Not earlier: until
+     * the Gofer serves, the other CPU is the Gofer's. */
+    if (lazy && !fb_k->opts.populate && fb_k->mf.nremap && p->wsn > 0 &&
+        fb_memfile_fill_start(&fb_k->mf, NULL, (uint64_t)p->wsn, err) < 0) {
+        fb_snapshot_prep_free(p);
+        return -1;
     }
-    if (fb_sr_parse(&doc, blob, len) < 0) {
-        fb_memfile_remap_end(&fb_k->mf);
-        free(blob);
-        free(ws);
-        return fb_error_set(err, EINVAL, "image: the kernel state is not valid msgpack");
-    }
-    fb_sr_open(&top, &doc.up.data, &l.bad);
+    fb_sr_open(&top, &p->doc.up.data, &l.bad);
     if (!fb_sr_str(&top, magic, sizeof(magic)) || strcmp(magic, "fnbox-kernel") != 0) {
         bad(&l, "magic");
         goto out;
@@ -2459,13 +2518,10 @@ out:
         (void)fb_memfile_fill_finish(&fb_k->mf, true, &e);
     }
     free(fill_want);
-    fb_memfile_remap_end(&fb_k->mf);
     if (rc < 0 && l.bad && !err->code)
         bad(&l, "truncated");
     loader_free(&l);
     free(tgs);
-    fb_sr_doc_free(&doc);
-    free(blob);
-    free(ws);
+    fb_snapshot_prep_free(p);
     return rc;
 }

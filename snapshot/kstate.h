@@ -15,8 +15,17 @@
  * error naming the process, fd and kind. */
 int fb_snapshot_write(int fd, struct fb_error *err);
 
-/* Rebuild the kernel from the image on fd (takes fd over) and start every task. The file tree
- * has been built as at boot (same gofer view). Kernel lock held. */
-int fb_snapshot_restore(int fd, struct fb_error *err);
+/* A restore in two halves. The first reads and checks the image on fd (takes fd over): its
+ * memory section, kernel state and working set, and starts reading the hot pages. It needs
+ * neither the Gofer nor the file tree, so the Sentry runs it while the Gofer still starts.
+ * NULL only when out of memory; an image's error is kept and returned by the second half. */
+struct fb_snapshot_prep;
+struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd);
+/* The second: rebuild every kernel object (re-walking files through the Gofer; the file tree
+ * has been built as at boot, same view), map the address spaces and start every task. Takes p
+ * over (NULL: out of memory). Kernel lock held. */
+int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err);
+/* Drop a first half that will not be finished. */
+void fb_snapshot_prep_free(struct fb_snapshot_prep *p);
 
 #endif
