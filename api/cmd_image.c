@@ -691,6 +691,10 @@ static const char restore_usage[] =
     "  --view-fd N           the Gofer joins the mount namespace open on fd N: the view that\n"
     "                        another Gofer of this image built (for warm pools; its root must\n"
     "                        be a read-only tmpfs, checked) instead of building one\n"
+    "  --hot-fd N            fd N holds the image's hot pages decompressed, in a memory file\n"
+    "                        sealed against change (fnbox serve makes one per image for its\n"
+    "                        warm pools): they are copied from it instead of being read and\n"
+    "                        decompressed from the image by every restore\n"
     "  --lazy                do not load and map the memory the program had touched before it\n"
     "                        runs (the default, also --prefault), but fault it back in as it is\n"
     "                        touched: less work up front for a big image of which a request\n"
@@ -733,6 +737,19 @@ static int fd_option(const char *arg, const char *name, int (*check)(int, struct
     return 0;
 }
 
+/* What fnbox serve hands its warm restores: a memory file of whole pages sealed against any
+ * change (fb_memfile_hot_make); the Sentry checks it again. */
+static int check_hot_fd(int fd, struct fb_error *err)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+    struct stat st;
+
+    if (seals < 0 || !(seals & F_SEAL_WRITE) || !(seals & F_SEAL_SHRINK) ||
+        !(seals & F_SEAL_GROW) || fstat(fd, &st) != 0 || st.st_size % 4096)
+        return fb_error_set(err, EINVAL, "--hot-fd: not a sealed memory file of whole pages");
+    return 0;
+}
+
 int fb_cmd_restore(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -744,6 +761,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"netns-fd", required_argument, NULL, 'E'},
         {"empty-root-fd", required_argument, NULL, 'O'},
         {"view-fd", required_argument, NULL, 'V'},
+        {"hot-fd", required_argument, NULL, 'H'},
         {"prefault", no_argument, NULL, 'F'},
         {"lazy", no_argument, NULL, 'L'},
         {"no-image-mounts", no_argument, NULL, 'N'},
@@ -813,6 +831,10 @@ int fb_cmd_restore(int argc, char **argv)
             break;
         case 'V':
             if (fd_option(optarg, "--view-fd", fb_sandbox_check_mntns, &cfg.view_fd, &err) < 0)
+                return fb_cli_usage_error(restore_usage, err.msg);
+            break;
+        case 'H':
+            if (fd_option(optarg, "--hot-fd", check_hot_fd, &cfg.kernel.hot_fd, &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
             break;
         case 'O':

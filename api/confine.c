@@ -98,6 +98,9 @@ static const struct rule sentry_rules[] = {
     ALLOW("readv", "host stdio (vectored application reads)"),
     ALLOW("writev", "host stdio (vectored application writes), logs"),
     ALLOW("pread64", "donated Gofer files, memory file; checkpoint restore: the image fd"),
+    ALLOW("copy_file_range",
+          "warm restore: hot pages from the server's sealed decompressed copy into the memory "
+          "file"),
     ALLOW("pwrite64", "memory file; checkpoint: the image fd"),
     ALLOW("preadv", "donated Gofer files (vectored reads)"),
     ALLOW("lseek", "host stdio files; checkpoint: the image fd"),

@@ -508,6 +508,8 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
     }
     if (cfg->root_ns_fd > 2)
         close(cfg->root_ns_fd); /* the Sentry's */
+    if (cfg->kernel.hot_fd > 2)
+        close(cfg->kernel.hot_fd); /* the Sentry's */
     if (cfg->netns_fd > 2) { /* off the host's network too, when that is free */
         if (setns(cfg->netns_fd, CLONE_NEWNET) != 0)
             fb_warn("gofer: joining the network namespace: %s", strerror(errno));

@@ -131,6 +131,11 @@ struct fb_image {
      * the same view again. */
     int view_fd;     /* -1: none yet */
     int64_t view_ns; /* when it was taken */
+    /* Its hot pages decompressed once, sealed (fb_memfile_hot_make), given to every restore
+     * (--hot-fd): each copies them instead of reading and decompressing its own. Made by the
+     * pool manager before the image's first refill; -1: none (not yet, or not such an image). */
+    int hot_fd;
+    bool hot_tried;
 };
 
 /* One restored sandbox: a `fnbox restore IMAGE --ready-fd 3` child process. */

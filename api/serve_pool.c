@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel/mm/mm_save.h"
 #include "kernel/util/log.h"
 
 #define READY_TIMEOUT_MS 30000 /* a restore that has not reported ready by then is killed */
@@ -54,7 +55,7 @@ struct spawn_child {
     char **argv;
     int cpu;
     int std[4];  /* its 0-3: request, response, log, ready pipe */
-    int pass[3]; /* its 4-6 (-1: closed): the namespaces and the view it joins */
+    int pass[4]; /* its 4-7 (-1: closed): the namespaces and the view it joins, the hot pages */
 };
 
 /* The child, sharing the server's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does) rather
@@ -68,11 +69,11 @@ static int spawn_child_main(void *arg)
 {
     const struct spawn_child *c = arg;
     sigset_t none;
-    int high[3], i;
+    int high[4], i;
 
     sigemptyset(&none);
     signal(SIGPIPE, SIG_DFL);
-    for (i = 0; i < 3; i++) /* copies clear of 0-6 first: the dup2s may land on the originals */
+    for (i = 0; i < 4; i++) /* copies clear of 0-7 first: the dup2s may land on the originals */
         high[i] = c->pass[i] >= 0 ? fcntl(c->pass[i], F_DUPFD, 10) : -1;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (c->cpu >= 0) {
@@ -83,31 +84,34 @@ static int spawn_child_main(void *arg)
     }
     for (i = 0; i < 4; i++)
         dup2(c->std[i], i);
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 4; i++)
         if (high[i] < 0 || dup2(high[i], 4 + i) < 0)
             close(4 + i);
-    syscall(SYS_close_range, 7, ~0u, 0);
+    syscall(SYS_close_range, 8, ~0u, 0);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
     execv(c->argv[0], c->argv);
     _exit(125);
 }
 
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          uint32_t override_from, int view_fd, int cpu, struct fb_error *err)
+                          uint32_t override_from, int view_fd, int hot_fd, int cpu,
+                          struct fb_error *err)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
-    char *argv[14]; /* options go before IMAGE */
+    char *argv[16]; /* options go before IMAGE */
     int argc = 0, i;
-    /* What the sandbox joins instead of making its own, as fds 4, 5 and 6 of the child. */
+    /* What the sandbox joins instead of making its own, as fds 4, 5 and 6 of the child, and
+     * its hot pages as fd 7. */
     const struct {
         int fd;
         char *opt, *num;
-    } pass[3] = {
+    } pass[4] = {
         {s->netns_fd, "--netns-fd", "4"},
         {s->rootns_fd, "--empty-root-fd", "5"},
         {view_fd, "--view-fd", "6"},
+        {hot_fd, "--hot-fd", "7"},
     };
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
@@ -120,7 +124,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     argv[argc++] = "restore";
     argv[argc++] = "--ready-fd";
     argv[argc++] = "3";
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 4; i++)
         if (pass[i].fd >= 0) {
             argv[argc++] = pass[i].opt;
             argv[argc++] = pass[i].num;
@@ -140,7 +144,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         struct spawn_child c = {.argv = argv,
                                 .cpu = cpu,
                                 .std = {in[0], out[1], er[1], rd[1]},
-                                .pass = {pass[0].fd, pass[1].fd, pass[2].fd}};
+                                .pass = {pass[0].fd, pass[1].fd, pass[2].fd, pass[3].fd}};
         /* The child's stack: ours is not used while it runs (CLONE_VFORK suspends us until
          * it has exec'd). */
         _Alignas(16) char stack[32768];
@@ -282,6 +286,25 @@ static void view_capture(struct fb_image *img, const struct fb_sb *sb)
         return;
     img->view_fd = fd;
     img->view_ns = fb_serve_now_ns();
+}
+
+/* The image's hot pages decompressed once for all its restores (fb_memfile_hot_make): tried
+ * once per image, before its first refill (~2-3 ms, under the lock like the rest of the
+ * manager's bookkeeping). Without it, restores decompress their own, as before. */
+static void hot_make(struct fb_image *img)
+{
+    struct fb_error err = {0};
+    uint64_t pages;
+
+    if (img->hot_tried)
+        return;
+    img->hot_tried = true;
+    if (fb_memfile_hot_make(img->path, &img->hot_fd, &pages, &err) < 0)
+        fb_warn("%s: hot pages not shared (%s): each restore decompresses its own", img->path,
+                err.msg);
+    else if (img->hot_fd >= 0)
+        fb_dbg("%s: %lu hot pages decompressed once for every restore", img->path,
+               (unsigned long)pages);
 }
 
 /* 1 when the sandbox reported ready, 0 when not yet, -1 when it never will. */
@@ -753,8 +776,9 @@ static void *manager_main(void *arg)
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
                 struct fb_error err = {0};
                 int view = view_dup(fn->image);
+                hot_make(fn->image);
                 sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, fn->cfg.memory_mb, view,
-                                 fb_pool_refill_cpu(s), &err);
+                                 fn->image->hot_fd, fb_pool_refill_cpu(s), &err);
                 if (view >= 0)
                     close(view);
                 if (!sb) {
@@ -963,11 +987,11 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         if (fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max &&
             (fn->n_starting <= fn->n_waiting || custom)) {
             struct fb_image *img = fn->image;
-            int view = view_dup(img);
+            int view = view_dup(img), hot = img->hot_fd; /* closed only with the last ref */
             img->refs++;
             fn->n_busy++; /* the slot is ours while the restore runs */
             pthread_mutex_unlock(&s->lock);
-            sb = fb_sb_spawn(s, img, inv->memory_mb, fn->cfg.memory_mb, view, -1, &err);
+            sb = fb_sb_spawn(s, img, inv->memory_mb, fn->cfg.memory_mb, view, hot, -1, &err);
             if (view >= 0)
                 close(view);
             bool joined = view >= 0;

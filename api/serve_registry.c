@@ -60,6 +60,7 @@ static struct fb_image *image_new(void)
     if (img) {
         img->refs = 1;
         img->view_fd = -1;
+        img->hot_fd = -1;
     }
     return img;
 }
@@ -74,6 +75,8 @@ void fb_image_put(struct fb_server *s, struct fb_image *img)
     }
     if (img->view_fd >= 0)
         close(img->view_fd);
+    if (img->hot_fd >= 0)
+        close(img->hot_fd);
     free(img->path);
     free(img->code_dir);
     free(img);

@@ -2301,6 +2301,14 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
     fb_image_close(img);
     fb_dbg("image memory %s in %.2f ms (%lu pages)", p->lazy ? "checked" : "loaded",
            (fb_host_mono_ns() - p->t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
+    if (fb_k->opts.hot_fd > 2) { /* taken over (closed when it serves nothing) */
+        int hot = fb_k->opts.hot_fd;
+        fb_k->opts.hot_fd = -1;
+        if (!p->lazy)
+            close(hot);
+        else if (fb_memfile_use_hot(&fb_k->mf, hot, err) < 0)
+            return prep_fail(p);
+    }
     p->wsn = p->ws ? fb_image_ws_check(p->ws, p->wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) : 0;
     if (p->wsn < 0) {
         fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)");

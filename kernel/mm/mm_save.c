@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel/util/cleanup.h"
@@ -166,6 +167,10 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
 
 struct fb_mf_lazy {
     int fd; /* the image, read again for pages wanted later */
+    /* A warm pool's: the image's hot pages already decompressed (fb_memfile_hot_make), pages
+     * 0..hot_pages-1 of the memory file, copied from instead of decompressed. */
+    int hot_fd;
+    uint64_t hot_pages;
     struct fb_image_chunk *chunks;
     size_t nchunks;
     pthread_mutex_t lock; /* fills after the restore: a task thread at a time */
@@ -198,6 +203,7 @@ int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struc
     if (!lz)
         return fb_error_set(err, ENOMEM, "out of memory");
     lz->fd = -1;
+    lz->hot_fd = -1;
     lz->cached = SIZE_MAX;
     pthread_mutex_init(&lz->lock, NULL);
     mf->lz = lz;
@@ -364,6 +370,40 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
     pthread_mutex_unlock(&lz->lock);
 }
 
+/* Copy the lazy, wanted pages of [lo, hi) from the hot pages' file into place: frugal with
+ * copy_file_range (no buffer, no page tables of the Sentry's own), else read straight into the
+ * Sentry's mapping, allocated in one call. */
+static int hot_copy(struct fb_memfile *mf, uint64_t lo, uint64_t hi, const uint64_t *want,
+                    bool frugal, struct fb_error *err)
+{
+    int fd = mf->lz->hot_fd;
+
+    for (uint64_t p = lo, n; p < hi; p += n ? n : 1) {
+        size_t len, done = 0;
+        for (n = 0; p + n < hi && lazy_test(mf, p + n) && wanted(want, p + n); n++)
+            ;
+        if (!n)
+            continue;
+        len = n * PAGE;
+        if (!frugal && n > 1)
+            (void)madvise(fb_mf_ptr(mf, p << FB_PAGE_SHIFT), len, MADV_POPULATE_WRITE);
+        while (done < len) {
+            loff_t in = (loff_t)((p << FB_PAGE_SHIFT) + done), out = in;
+            ssize_t k = frugal ? copy_file_range(fd, &in, mf->fd, &out, len - done, 0)
+                               : pread(fd, fb_mf_ptr(mf, (uint64_t)in), len - done, in);
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0)
+                return fb_error_set(err, k < 0 ? errno : EIO, "copying the hot pages: %s",
+                                    k < 0 ? strerror(errno) : "cut short");
+            done += (size_t)k;
+        }
+        for (uint64_t k = 0; k < n; k++)
+            lazy_clear(mf, p + k);
+    }
+    return 0;
+}
+
 struct hot_job {
     struct fb_memfile *mf;
     const uint64_t *_Atomic want; /* NULL: not known yet, every chunk in order */
@@ -407,6 +447,10 @@ static void *hot_worker(void *arg)
         uint64_t end = chunk_wanted_end(j->mf, c, 0, UINT64_MAX, want), p;
         if (!end)
             continue;
+        if (c->first + c->n <= lz->hot_pages) { /* decompressed already */
+            (void)hot_copy(j->mf, c->first, end, want, j->frugal, &e);
+            continue;
+        }
         for (p = c->first; p < c->first + c->n && lazy_test(j->mf, p) && wanted(want, p); p++)
             ;
         if (p == c->first + c->n && !j->frugal && !j->early) {
@@ -532,6 +576,108 @@ int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool fru
     return atomic_load(&j.failed) ? -1 : 0;
 }
 
+/* ---- the hot pages, decompressed once for many restores ----------------------------------- */
+
+#define HOT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+int fb_memfile_hot_make(const char *path, int *out, uint64_t *pages, struct fb_error *err)
+{
+    struct fb_image_reader *r;
+    struct fb_image_chunk *chunks = NULL;
+    size_t nchunks = 0, wslen = 0, i;
+    uint8_t *comp = NULL, *buf = NULL;
+    void *ws = NULL;
+    uint64_t end = 0;
+    long wsn;
+    int fd = -1, rc = -1;
+
+    *out = -1;
+    *pages = 0;
+    if (fb_image_open(path, &r, err) < 0)
+        return -1;
+    if (!fb_image_section(r, "pagemap") || !fb_image_section(r, "workingset")) {
+        rc = 0; /* hot pages not first: nothing to gain */
+        goto out;
+    }
+    if (fb_image_read_raw(r, "workingset", &ws, &wslen, err) < 0 ||
+        fb_image_memory_chunks(r, "memory", &chunks, &nchunks, err) < 0)
+        goto out;
+    wsn = fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT);
+    if (wsn < 0) {
+        fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)");
+        goto out;
+    }
+    comp = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+    buf = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
+    fd = memfd_create("fnbox-hot-pages", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (!comp || !buf || fd < 0) {
+        fb_error_set(err, fd < 0 ? errno : ENOMEM, "the hot pages' file: %s",
+                     fd < 0 ? strerror(errno) : "out of memory");
+        goto out;
+    }
+    /* The chunks a restore's early reader takes: those starting within the working set's
+     * size (the hot pages come first). */
+    for (i = 0; i < nchunks && chunks[i].first < 1 + (uint64_t)wsn; i++) {
+        const struct fb_image_chunk *c = &chunks[i];
+        size_t len = (size_t)c->n * PAGE, done = 0;
+        if (fb_image_chunk_read(fb_image_fd(r), c, c->n, comp, buf, err) < 0)
+            goto out;
+        while (done < len) {
+            ssize_t k = pwrite(fd, buf + done, len - done, (off_t)((c->first << FB_PAGE_SHIFT) + done));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k <= 0) {
+                fb_error_set(err, k < 0 ? errno : EIO, "writing the hot pages' file: %s",
+                             k < 0 ? strerror(errno) : "short write");
+                goto out;
+            }
+            done += (size_t)k;
+        }
+        end = c->first + c->n;
+    }
+    if (end == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (fcntl(fd, F_ADD_SEALS, HOT_SEALS) != 0) {
+        fb_error_set(err, errno, "sealing the hot pages' file: %s", strerror(errno));
+        goto out;
+    }
+    *out = fd;
+    *pages = end;
+    fd = -1;
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(comp);
+    free(buf);
+    free(ws);
+    free(chunks);
+    fb_image_close(r);
+    return rc;
+}
+
+int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err)
+{
+    struct stat st;
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    if (!mf->lz) {
+        close(fd);
+        return 0;
+    }
+    if (seals < 0 || (seals & HOT_SEALS) != HOT_SEALS || fstat(fd, &st) != 0 ||
+        !S_ISREG(st.st_mode) || st.st_size % PAGE) {
+        close(fd);
+        return fb_error_set(err, EINVAL, "the hot pages' file is not a sealed memory file of "
+                            "whole pages");
+    }
+    mf->lz->hot_fd = fd;
+    mf->lz->hot_pages = FB_MIN((uint64_t)st.st_size >> FB_PAGE_SHIFT, mf->lazy_top);
+    return 0;
+}
+
 void fb_mf_lazy_forget(struct fb_memfile *mf, uint64_t page, uint64_t n)
 {
     for (uint64_t p = page; p < page + n && p < mf->lazy_top; p++)
@@ -546,6 +692,8 @@ void fb_mf_lazy_release(struct fb_memfile *mf)
         return;
     if (lz->fd >= 0)
         close(lz->fd);
+    if (lz->hot_fd >= 0)
+        close(lz->hot_fd);
     free(lz->chunks);
     free(lz->comp);
     free(lz->pages);

@@ -281,6 +281,95 @@ static void test_lazy_load(void)
     fb_memfile_destroy(&mf3);
 }
 
+/* The hot pages decompressed once (a warm pool's): the file holds the chunks starting within
+ * the working set's size, sealed; a restore given it copies those pages from it (a file saying
+ * otherwise shows it is the one read) and the rest from the image; an unsealed one is refused;
+ * an image without its hot pages first gets none. */
+static void test_hot_file(void)
+{
+    struct fb_memfile mf1, mf2;
+    struct fb_error err = {0};
+    char path[] = "/tmp/fnbox-mmsave-XXXXXX", plain[] = "/tmp/fnbox-mmsave-XXXXXX";
+    struct fb_image_writer *w;
+    uint64_t pages, want[8] = {0}, page[512], p, ws[1 + 40];
+    uint32_t hdr[2] = {1, 40};
+    int fd = mkstemp(path), fd2 = mkstemp(plain), hot, fake, good;
+
+    close(fd);
+    close(fd2);
+    FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_mf_alloc(&mf1, 200), 4096);
+    for (p = 1; p <= 200; p++)
+        for (int k = 0; k < 512; k++)
+            ((uint64_t *)fb_mf_ptr(&mf1, p * 4096))[k] = p;
+    save_to(&mf1, plain); /* no working set: nothing to share */
+    FBT_CHECK_EQ(fb_memfile_hot_make(plain, &hot, &pages, &err), 0);
+    FBT_CHECK_EQ(hot, -1);
+    /* A working set of 40 pages (one address space) and a page map: chunks of 16 pages from
+     * page 1, so those starting at 1, 17 and 33 are hot: pages 1..48. */
+    memcpy(ws, hdr, sizeof(hdr));
+    for (p = 0; p < 40; p++)
+        ws[1 + p] = 0x400 + p;
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_save(&mf1, w, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "pagemap", ws, 8, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "workingset", ws, sizeof(ws), &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_hot_make(path, &hot, &pages, &err), 0);
+    FBT_CHECK(hot >= 0);
+    FBT_CHECK_EQ(pages, 1 + 3 * FB_IMAGE_WRITE_CHUNK_PAGES);
+    FBT_CHECK_EQ(pread(hot, page, sizeof(page), 10 * 4096), (ssize_t)sizeof(page));
+    FBT_CHECK_EQ(page[100], 10);
+    FBT_CHECK(pwrite(hot, page, 8, 0) < 0); /* sealed */
+    /* The file is what the restore reads below it: a copy whose page 10 says 999. */
+    fake = memfd_create("fake-hot", MFD_ALLOW_SEALING);
+    FBT_CHECK_EQ(ftruncate(fake, (off_t)pages * 4096), 0);
+    for (p = 1; p < pages; p++) {
+        for (int k = 0; k < 512; k++)
+            page[k] = p == 10 ? 999 : p;
+        FBT_CHECK_EQ(pwrite(fake, page, sizeof(page), (off_t)p * 4096), (ssize_t)sizeof(page));
+    }
+    want[0] = 1ull << 10 | 1ull << 12;
+    want[1] = 1ull << (100 - 64);
+    fresh_lazy(&mf2, path);
+    FBT_CHECK(fb_memfile_use_hot(&mf2, dup(fake), &err) < 0); /* not sealed yet */
+    FBT_CHECK_EQ(fcntl(fake, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE),
+                 0);
+    FBT_CHECK_EQ(fb_memfile_use_hot(&mf2, dup(fake), &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_wanted(&mf2, want, true, &err), 0); /* frugal */
+    FBT_CHECK_EQ(mf2.nlazy, 196);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 10 * 4096))[5], 999);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 12 * 4096))[5], 12);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 100 * 4096))[5], 100); /* from the image */
+    fb_memfile_destroy(&mf2);
+    fresh_lazy(&mf2, path); /* the same into the mapping (two threads) */
+    FBT_CHECK_EQ(fb_memfile_use_hot(&mf2, dup(fake), &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf2, want, 0, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf2, false, &err), 0);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 10 * 4096))[7], 999);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 11 * 4096))[7], 11);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 100 * 4096))[7], 100);
+    fb_memfile_destroy(&mf2);
+    /* The real one, both ways of filling (two threads into the mapping; early, in order):
+     * every page right. */
+    fresh_lazy(&mf2, path);
+    FBT_CHECK_EQ(fb_memfile_use_hot(&mf2, dup(hot), &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_start(&mf2, NULL, 40, &err), 0);
+    fb_memfile_fill_narrow(&mf2, want);
+    FBT_CHECK_EQ(fb_memfile_fill_finish(&mf2, false, &err), 0);
+    FBT_CHECK(!fb_mf_is_lazy(&mf2, 100 * 4096) && !fb_mf_is_lazy(&mf2, 11 * 4096));
+    fb_mf_need(&mf2, 4096, 200 * 4096);
+    for (p = 1, good = 0; p <= 200; p++)
+        good += ((uint64_t *)fb_mf_ptr(&mf2, p * 4096))[511] == p;
+    FBT_CHECK_EQ(good, 200);
+    fb_memfile_destroy(&mf2);
+    close(fake);
+    close(hot);
+    unlink(path);
+    unlink(plain);
+    fb_memfile_destroy(&mf1);
+}
+
 /* Renumbering: the order puts the hot pages first; after the rewrite page k's content and
  * reference count are at its new number, and a restore translates saved numbers (an unknown
  * one to UINT64_MAX); a hostile page map is refused. */
@@ -484,6 +573,7 @@ int main(void)
     FBT_RUN(test_mm_round_trip);
     FBT_RUN(test_refuses_bad_pagerefs);
     FBT_RUN(test_lazy_load);
+    FBT_RUN(test_hot_file);
     FBT_RUN(test_renumber);
     FBT_RUN(test_ws_filter);
     FBT_RUN(test_ws_write_order);

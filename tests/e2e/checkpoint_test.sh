@@ -612,6 +612,10 @@ t view_fd_host "--view-fd with the host's mount namespace: refused by the Gofer 
 fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t view_fd_not_mnt "--view-fd with a network namespace is refused (2)" \
     bash -c '[ "$0" = 2 ] && grep -q "not a mount namespace" <<<"$1"' "$status" "$err"
+# --hot-fd: only a memory file sealed against change (what fnbox serve makes) is taken.
+fx '' restore --hot-fd 8 "$tmp/sh.img" 8<"$tmp/sh.img"
+t hot_fd_unsealed "--hot-fd with a plain file is refused (2)" \
+    bash -c '[ "$0" = 2 ] && grep -q "not a sealed memory file" <<<"$1"' "$status" "$err"
 fx '' restore --help
 t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"
 fx '' checkpoint --template python -o "$tmp/x.img"

@@ -493,6 +493,14 @@ check metrics "Prometheus text with the required families" \
     '[[ "$body" == *'\''fnbox_invocations_total{function="hello",outcome="ok"}'\''* && "$body" == *fnbox_invocation_duration_seconds_bucket* && "$body" == *fnbox_restore_duration_seconds_count* && "$body" == *'\''fnbox_cold_starts_total{function='\''* && "$body" == *'\''fnbox_warm_pool_sandboxes{function="hello"}'\''* && "$body" == *fnbox_build_info* ]]'
 check invocation_log "one JSON log line per invocation" \
     grep -q '"event":"invoke".*"function":"hello".*"outcome":"ok"' "$tmp/server.log"
+# Warm restores copy the image's hot pages from the server's one decompressed copy.
+hot_seen=0
+for _ in $(seq 50); do # a pool sandbox exists most of the time; wait for one if not
+    ps -eo args | grep -F -- "$state/" | grep -q -- "restore --ready-fd 3 .*--hot-fd 7 " &&
+        { hot_seen=1; break; }
+    sleep 0.1
+done
+check hot_pages_shared "pool sandboxes restored with --hot-fd" [ $hot_seen = 1 ]
 
 # ---- leaks over many invocations ----------------------------------------------------------------
 n=200
