@@ -1059,6 +1059,48 @@ int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
     return memory_chunks(r, s, out, n, err);
 }
 
+int fb_image_memory_chunk_headers(struct fb_image_reader *r, const char *name,
+                                  struct fb_image_chunk **out, size_t *n, struct fb_error *err)
+{
+    const struct fb_image_section_info *s = fb_image_section(r, name);
+    struct fb_image_chunk *chunks = NULL;
+    uint64_t pos, end, next_min = 0;
+    size_t nc = 0, cap = 0;
+
+    if (!s || s->kind != FB_IMAGE_SECTION_MEMORY)
+        return fb_error_set(err, ENOENT, "%s: image has no '%s' memory section", r->path, name);
+    pos = s->offset;
+    end = s->offset + s->length;
+    if (end > r->size || end < pos)
+        return fb_error_set(err, EINVAL, "%s: truncated image (memory section)", r->path);
+    while (pos < end) {
+        uint8_t hdr[CHUNK_HDR];
+        struct fb_image_chunk c;
+        if (end - pos < CHUNK_HDR) {
+            fb_error_set(err, EINVAL, "%s: corrupt image (memory chunk header cut short)",
+                         r->path);
+            goto fail;
+        }
+        if (rd_at(r, hdr, CHUNK_HDR, pos, err) < 0 ||
+            chunk_decode(r, hdr, pos, end, next_min, &c, err) < 0 ||
+            chunks_push(&chunks, &nc, &cap, &c, err) < 0)
+            goto fail;
+        next_min = c.first + c.n;
+        pos += CHUNK_HDR + c.clen;
+    }
+    if (nc != s->chunks) {
+        fb_error_set(err, EINVAL, "%s: corrupt image (memory section '%s' chunk count)", r->path,
+                     s->name);
+        goto fail;
+    }
+    *out = chunks;
+    *n = nc;
+    return 0;
+fail:
+    free(chunks);
+    return -1;
+}
+
 int fb_image_chunk_read(int fd, const struct fb_image_chunk *c, uint32_t pages, void *comp,
                         void *out, struct fb_error *err)
 {

@@ -157,6 +157,12 @@ struct fb_image_chunk {
 extern size_t fb_image_stream_block;
 int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
                            struct fb_image_chunk **out, size_t *n, struct fb_error *err);
+/* The same table from the chunk headers alone (each checked, their count against the section
+ * header's), without reading the pages or the section checksum: for an image its caller has
+ * checked whole already (a warm pool's, whose server read every chunk to make its hot pages'
+ * file). Each chunk's own checksum is still checked when it is read. */
+int fb_image_memory_chunk_headers(struct fb_image_reader *r, const char *name,
+                                  struct fb_image_chunk **out, size_t *n, struct fb_error *err);
 /* Read chunk c from the image file open on fd into comp (scratch space of
  * FB_IMAGE_CHUNK_PAGES pages), check it against the chunk's own checksum (the file may have
  * changed since the table was made: an error, never wrong bytes) and decompress its first

@@ -2289,7 +2289,9 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
      * touch once the address spaces are known, the rest when first needed. */
     p->lazy = fb_k->opts.prefault && !fb_k->opts.ws_record && !fb_mm_lazy_off &&
               fb_image_section(img, "workingset");
-    if ((p->lazy ? fb_memfile_load_lazy(&fb_k->mf, img, err)
+    /* Given the hot pages' file (fnbox serve's), the image was checked whole by the server
+     * when it made it: the chunk headers are enough here. */
+    if ((p->lazy ? fb_memfile_load_lazy(&fb_k->mf, img, fb_k->opts.hot_fd > 2, err)
                  : fb_memfile_load(&fb_k->mf, img, err)) < 0 ||
         fb_memfile_remap_load(&fb_k->mf, img, err) < 0 ||
         fb_image_read_raw(img, "kernel", &p->blob, &p->len, err) < 0 ||

@@ -191,7 +191,8 @@ static void lazy_clear(struct fb_memfile *mf, uint64_t p)
         atomic_fetch_sub_explicit(&mf->nlazy, 1, memory_order_release);
 }
 
-int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
+int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
+                         struct fb_error *err)
 {
     struct fb_mf_lazy *lz;
     uint64_t n = 0;
@@ -207,7 +208,8 @@ int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struc
     lz->cached = SIZE_MAX;
     pthread_mutex_init(&lz->lock, NULL);
     mf->lz = lz;
-    if (fb_image_memory_chunks(r, "memory", &lz->chunks, &lz->nchunks, err) < 0)
+    if ((checked ? fb_image_memory_chunk_headers(r, "memory", &lz->chunks, &lz->nchunks, err)
+                 : fb_image_memory_chunks(r, "memory", &lz->chunks, &lz->nchunks, err)) < 0)
         return -1; /* the memory file's release frees lz */
     lz->fd = fcntl(fb_image_fd(r), F_DUPFD_CLOEXEC, 3);
     if (lz->fd < 0)

@@ -18,14 +18,16 @@ int fb_memfile_save_filtered(struct fb_memfile *mf, struct fb_image_writer *w,
 int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
 
 /* A lazy restore, in two steps. First the reference counts, the memory section checked (every
- * chunk header, its checksum) and every stored page marked as still in the image (a dup of
+ * chunk header, its checksum; with `checked`, an image the caller has checked whole, the
+ * headers only) and every stored page marked as still in the image (a dup of
  * the image's fd is kept to read them later); nothing decompressed. Then, once the address
  * spaces are loaded and the pages the working set will touch are known (bitmap want, one bit
  * per page below mf->top), those are filled: by two threads, decompressed in place, for the
  * least wall time; or frugal, for the least CPU (a warm pool's restore, which nobody waits
  * for): one thread, written with pwrite. Every other page is read in when first needed
  * (fb_mf_need). */
-int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err);
+int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
+                         struct fb_error *err);
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
                            struct fb_error *err);
 /* The same fill (not frugal) in two halves, for a caller with other work meanwhile (loading

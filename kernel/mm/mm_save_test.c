@@ -116,7 +116,7 @@ static void load_from(struct fb_memfile *mf, const char *path, bool lazy)
     struct fb_image_reader *r;
     struct fb_error err = {0};
     FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-    FBT_CHECK_EQ(lazy ? fb_memfile_load_lazy(mf, r, &err) : fb_memfile_load(mf, r, &err), 0);
+    FBT_CHECK_EQ(lazy ? fb_memfile_load_lazy(mf, r, false, &err) : fb_memfile_load(mf, r, &err), 0);
     fb_image_close(r);
 }
 
