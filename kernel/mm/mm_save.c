@@ -241,6 +241,24 @@ static bool wanted(const uint64_t *want, uint64_t p)
 #undef W
 }
 
+/* Write n pages from src at page p of the file open on fd, whole. */
+static int pwrite_pages(int fd, const uint8_t *src, uint64_t p, uint64_t n, const char *what,
+                        struct fb_error *err)
+{
+    size_t len = n * PAGE, done = 0;
+
+    while (done < len) {
+        ssize_t k = pwrite(fd, src + done, len - done, (off_t)((p << FB_PAGE_SHIFT) + done));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return fb_error_set(err, k < 0 ? errno : EIO, "%s: %s", what,
+                                k < 0 ? strerror(errno) : "short write");
+        done += (size_t)k;
+    }
+    return 0;
+}
+
 /* Put n decompressed pages at page p of the memory file. In place through the Sentry's
  * mapping, allocated in one call (the fastest, used where a restore waits for it), or frugal:
  * written with pwrite, so the Sentry neither fills nor later tears down page tables of its own
@@ -250,16 +268,8 @@ static int put_run(struct fb_memfile *mf, uint64_t p, const uint8_t *src, uint64
                    struct fb_error *err)
 {
     if (frugal) {
-        size_t len = n * PAGE, done = 0;
-        while (done < len) {
-            ssize_t k = pwrite(mf->fd, src + done, len - done, (off_t)((p << FB_PAGE_SHIFT) + done));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0)
-                return fb_error_set(err, k < 0 ? errno : EIO, "writing memory pages: %s",
-                                    k < 0 ? strerror(errno) : "short write");
-            done += (size_t)k;
-        }
+        if (pwrite_pages(mf->fd, src, p, n, "writing memory pages", err) < 0)
+            return -1;
     } else {
         uint8_t *to = fb_mf_ptr(mf, p << FB_PAGE_SHIFT);
         if (n > 1)
@@ -621,20 +631,9 @@ int fb_memfile_hot_make(const char *path, int *out, uint64_t *pages, struct fb_e
      * size (the hot pages come first). */
     for (i = 0; i < nchunks && chunks[i].first < 1 + (uint64_t)wsn; i++) {
         const struct fb_image_chunk *c = &chunks[i];
-        size_t len = (size_t)c->n * PAGE, done = 0;
-        if (fb_image_chunk_read(fb_image_fd(r), c, c->n, comp, buf, err) < 0)
+        if (fb_image_chunk_read(fb_image_fd(r), c, c->n, comp, buf, err) < 0 ||
+            pwrite_pages(fd, buf, c->first, c->n, "writing the hot pages' file", err) < 0)
             goto out;
-        while (done < len) {
-            ssize_t k = pwrite(fd, buf + done, len - done, (off_t)((c->first << FB_PAGE_SHIFT) + done));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k <= 0) {
-                fb_error_set(err, k < 0 ? errno : EIO, "writing the hot pages' file: %s",
-                             k < 0 ? strerror(errno) : "short write");
-                goto out;
-            }
-            done += (size_t)k;
-        }
         end = c->first + c->n;
     }
     if (end == 0) {
