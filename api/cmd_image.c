@@ -747,8 +747,10 @@ static int check_hot_fd(int fd, struct fb_error *err)
     int seals = fcntl(fd, F_GET_SEALS);
     struct stat st;
 
-    if (seals < 0 || !(seals & F_SEAL_WRITE) || !(seals & F_SEAL_SHRINK) ||
-        !(seals & F_SEAL_GROW) || fstat(fd, &st) != 0 || st.st_size % 4096)
+    int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+
+    if (seals < 0 || (seals & want) != want || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_size % 4096)
         return fb_error_set(err, EINVAL, "--hot-fd: not a sealed memory file of whole pages");
     return 0;
 }
