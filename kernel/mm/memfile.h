@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/mm/radix.h"
 #include "kernel/util/error.h"
 
 #define FB_PAGE_SIZE  4096ULL
@@ -41,8 +42,9 @@ struct fb_memfile {
     /* A fill of the working set in progress (fb_memfile_fill_start), or NULL. */
     struct fb_mf_fill *fill;
     /* While a restore loads kernel objects from an image whose pages were renumbered
-     * (section "pagemap"): (saved page, page now) pairs sorted by the first, nremap of them. */
-    uint64_t (*remap)[2];
+     * (section "pagemap"): saved page -> page now, nremap of them (a radix tree: no sort, one
+     * node per 512 saved pages, not a table as long as the largest saved number). */
+    struct fb_radix remap;
     size_t nremap;
 };
 

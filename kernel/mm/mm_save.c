@@ -839,42 +839,43 @@ int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, stru
     if (fb_image_read_raw(r, "pagemap", (void **)&map, &len, err) < 0)
         return -1;
     n = len / 8;
-    if (len % 8 || n >= mf->top || !(mf->remap = malloc((n ? n : 1) * sizeof(*mf->remap)))) {
+    if (len % 8 || n >= mf->top) {
         free(map);
-        return fb_error_set(err, len % 8 || n >= mf->top ? EINVAL : ENOMEM,
-                            "corrupt image (page map)");
+        return fb_error_set(err, EINVAL, "corrupt image (page map)");
     }
     for (i = 0; i < n; i++) {
-        memcpy(&mf->remap[i][0], map + i * 8, 8);
-        mf->remap[i][1] = i + 1;
-    }
-    free(map);
-    qsort(mf->remap, n, sizeof(*mf->remap), fb_cmp_u64);
-    for (i = 0; i < n; i++)
-        if (mf->remap[i][0] == 0 || mf->remap[i][0] >= (mf->size >> FB_PAGE_SHIFT) ||
-            (i && mf->remap[i][0] == mf->remap[i - 1][0])) {
+        uint64_t old;
+        memcpy(&old, map + i * 8, 8);
+        if (old == 0 || old >= (mf->size >> FB_PAGE_SHIFT) || fb_radix_get(&mf->remap, old)) {
+            free(map);
             fb_memfile_remap_end(mf);
             return fb_error_set(err, EINVAL, "corrupt image (page map)");
         }
+        if (fb_radix_set(&mf->remap, old, i + 1) < 0) {
+            free(map);
+            fb_memfile_remap_end(mf);
+            return fb_error_set(err, ENOMEM, "out of memory");
+        }
+    }
+    free(map);
     mf->nremap = n;
     return 0;
 }
 
 void fb_memfile_remap_end(struct fb_memfile *mf)
 {
-    free(mf->remap);
-    mf->remap = NULL;
+    fb_radix_destroy(&mf->remap, NULL, NULL);
     mf->nremap = 0;
 }
 
 uint64_t fb_mf_saved_off(const struct fb_memfile *mf, uint64_t off)
 {
-    uint64_t key[2] = {off >> FB_PAGE_SHIFT, 0}, (*hit)[2];
+    uint64_t now;
 
-    if (!mf->remap)
+    if (!mf->nremap)
         return off;
-    hit = bsearch(key, mf->remap, mf->nremap, sizeof(*mf->remap), fb_cmp_u64);
-    return hit ? ((*hit)[1] << FB_PAGE_SHIFT) | (off & (PAGE - 1)) : UINT64_MAX;
+    now = fb_radix_get(&mf->remap, off >> FB_PAGE_SHIFT);
+    return now ? (now << FB_PAGE_SHIFT) | (off & (PAGE - 1)) : UINT64_MAX;
 }
 
 /* ---- address spaces ---------------------------------------------------------------------- */

@@ -447,7 +447,7 @@ static void test_renumber(void)
     FBT_CHECK_EQ(fb_memfile_load(&mf2, r, &err), 0);
     FBT_CHECK_EQ(fb_memfile_remap_load(&mf2, r, &err), -1);
     FBT_CHECK(strstr(err.msg, "page map") != NULL);
-    FBT_CHECK(mf2.remap == NULL);
+    FBT_CHECK(mf2.nremap == 0 && mf2.remap.count == 0);
     fb_image_close(r);
     unlink(path);
     fb_memfile_destroy(&mf1);
