@@ -1059,6 +1059,34 @@ int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
     return memory_chunks(r, s, out, n, err);
 }
 
+int fb_image_section_verify(int fd, const struct fb_image_section_info *s, struct fb_error *err)
+{
+    const uint64_t BLOCK = 64 * 1024;
+    uint8_t *buf = malloc(BLOCK);
+    uint64_t off = s->offset, end = s->offset + s->length;
+    uint32_t crc = 0;
+
+    if (!buf)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    while (off < end) {
+        ssize_t k = pread(fd, buf, (size_t)FB_MIN(BLOCK, end - off), (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            free(buf);
+            return fb_error_set(err, k < 0 ? errno : EIO, "image: reading section '%s': %s",
+                                s->name, k < 0 ? strerror(errno) : "cut short");
+        }
+        crc = fb_crc32c(crc, buf, (size_t)k);
+        off += (uint64_t)k;
+    }
+    free(buf);
+    if (crc != s->checksum)
+        return fb_error_set(err, EINVAL, "image: corrupt image (section '%s' checksum mismatch)",
+                            s->name);
+    return 0;
+}
+
 int fb_image_memory_chunk_headers(struct fb_image_reader *r, const char *name,
                                   struct fb_image_chunk **out, size_t *n, struct fb_error *err)
 {

@@ -163,6 +163,10 @@ int fb_image_memory_chunks(struct fb_image_reader *r, const char *name,
  * file). Each chunk's own checksum is still checked when it is read. */
 int fb_image_memory_chunk_headers(struct fb_image_reader *r, const char *name,
                                   struct fb_image_chunk **out, size_t *n, struct fb_error *err);
+/* Check section s (as fb_image_section gave it) of the image open on fd against its checksum,
+ * reading it through a 64 KiB buffer: what fb_image_memory_chunks checks beyond the headers,
+ * for a caller that does it later or on another thread. */
+int fb_image_section_verify(int fd, const struct fb_image_section_info *s, struct fb_error *err);
 /* Read chunk c from the image file open on fd into comp (scratch space of
  * FB_IMAGE_CHUNK_PAGES pages), check it against the chunk's own checksum (the file may have
  * changed since the table was made: an error, never wrong bytes) and decompress its first

@@ -2278,6 +2278,7 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
     struct fb_snapshot_prep *p = calloc(1, sizeof(*p));
     struct fb_image_reader *img;
     struct fb_error *err;
+    bool early;
 
     if (!p)
         return NULL;
@@ -2289,9 +2290,14 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
      * touch once the address spaces are known, the rest when first needed. */
     p->lazy = fb_k->opts.prefault && !fb_k->opts.ws_record && !fb_mm_lazy_off &&
               fb_image_section(img, "workingset");
-    /* Given the hot pages' file (fnbox serve's), the image was checked whole by the server
-     * when it made it: the chunk headers are enough here. */
-    if ((p->lazy ? fb_memfile_load_lazy(&fb_k->mf, img, fb_k->opts.hot_fd > 2, err)
+    /* A command-line restore of an image whose hot pages come first (renumbered) starts an
+     * early reader below: it checks the memory section against its checksum first, on the
+     * other CPU, so here the chunk headers are enough; the kernel objects wait for its verdict
+     * (fb_snapshot_restore). Given the hot pages' file (fnbox serve's), the server checked
+     * the image whole when it made it: the headers are enough too. */
+    early = p->lazy && !fb_k->opts.populate && fb_k->opts.hot_fd <= 2 &&
+            fb_image_section(img, "pagemap");
+    if ((p->lazy ? fb_memfile_load_lazy(&fb_k->mf, img, early || fb_k->opts.hot_fd > 2, err)
                  : fb_memfile_load(&fb_k->mf, img, err)) < 0 ||
         fb_memfile_remap_load(&fb_k->mf, img, err) < 0 ||
         fb_image_read_raw(img, "kernel", &p->blob, &p->len, err) < 0 ||
@@ -2300,6 +2306,8 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
         fb_image_close(img);
         return prep_fail(p);
     }
+    if (early)
+        fb_memfile_verify_later(&fb_k->mf, fb_image_section(img, "memory"));
     fb_image_close(img);
     fb_dbg("image memory %s in %.2f ms (%lu pages)", p->lazy ? "checked" : "loaded",
            (fb_host_mono_ns() - p->t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
@@ -2322,9 +2330,12 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
      * re-walks, within the working set's size until it is told which pages exactly. Started
      * at the second half instead, it was still reading ~0.45 ms after the address spaces were
      * mapped. */
-    if (p->lazy && !fb_k->opts.populate && fb_k->mf.nremap && p->wsn > 0 &&
-        fb_memfile_fill_start(&fb_k->mf, NULL, (uint64_t)p->wsn, err) < 0)
+    if (early && fb_k->mf.nremap && p->wsn > 0) {
+        if (fb_memfile_fill_start(&fb_k->mf, NULL, (uint64_t)p->wsn, err) < 0)
+            return prep_fail(p);
+    } else if (fb_memfile_verify(&fb_k->mf, err) < 0) { /* no reader: here and now */
         return prep_fail(p);
+    }
     if (fb_sr_parse(&p->doc, p->blob, p->len) < 0) {
         fb_error_set(err, EINVAL, "image: the kernel state is not valid msgpack");
         return prep_fail(p);
@@ -2380,6 +2391,12 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
     wslen = p->wslen;
     lazy = p->lazy;
     fb_mm_ws_recording = fb_k->opts.ws_record;
+    /* Nothing of the image is used before its memory section is known good (the early reader
+     * checks it first, on the other CPU, while all of the above went on). */
+    if (fb_memfile_verify(&fb_k->mf, err) < 0) {
+        fb_snapshot_prep_free(p);
+        return -1;
+    }
     fb_sr_open(&top, &p->doc.up.data, &l.bad);
     if (!fb_sr_str(&top, magic, sizeof(magic)) || strcmp(magic, "fnbox-kernel") != 0) {
         bad(&l, "magic");

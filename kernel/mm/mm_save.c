@@ -165,12 +165,22 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
 
 /* ---- lazy restore -------------------------------------------------------------------------- */
 
+enum { VERIFY_NONE, VERIFY_PENDING, VERIFY_RUNNING, VERIFY_FAILED };
+
 struct fb_mf_lazy {
     int fd; /* the image, read again for pages wanted later */
     /* A warm pool's: the image's hot pages already decompressed (fb_memfile_hot_make), pages
      * 0..hot_pages-1 of the memory file, copied from instead of decompressed. */
     int hot_fd;
     uint64_t hot_pages;
+    /* The memory section's checksum, checked after its headers (fb_memfile_verify_later) by
+     * the early reader before anything else, or by whoever asks first (fb_memfile_verify).
+     * verify_state: VERIFY_* below, under lock; verified signalled when it leaves PENDING or
+     * RUNNING. */
+    struct fb_image_section_info verify;
+    _Atomic int verify_state;
+    struct fb_error verify_err;
+    pthread_cond_t verified;
     struct fb_image_chunk *chunks;
     size_t nchunks;
     pthread_mutex_t lock; /* fills after the restore: a task thread at a time */
@@ -207,6 +217,7 @@ int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool 
     lz->hot_fd = -1;
     lz->cached = SIZE_MAX;
     pthread_mutex_init(&lz->lock, NULL);
+    pthread_cond_init(&lz->verified, NULL);
     mf->lz = lz;
     if ((checked ? fb_image_memory_chunk_headers(r, "memory", &lz->chunks, &lz->nchunks, err)
                  : fb_image_memory_chunks(r, "memory", &lz->chunks, &lz->nchunks, err)) < 0)
@@ -346,6 +357,11 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
     /* Most accesses of a warm sandbox touch pages already in: no lock for those. */
     for (p = lo; p < hi && !lazy_test(mf, p); p++)
         ;
+    if (p < hi && lz->verify_state != VERIFY_NONE) { /* a read before the section's check */
+        struct fb_error e = {0};
+        if (fb_memfile_verify(mf, &e) < 0)
+            lazy_fatal(&e);
+    }
     if (p == hi)
         return;
     pthread_mutex_lock(&lz->lock);
@@ -380,6 +396,41 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
         (void)lazy_place(mf, c, lz->pages, lo, hi, NULL, false, NULL); /* in place: no error */
     }
     pthread_mutex_unlock(&lz->lock);
+}
+
+void fb_memfile_verify_later(struct fb_memfile *mf, const struct fb_image_section_info *s)
+{
+    if (!mf->lz)
+        return;
+    mf->lz->verify = *s;
+    mf->lz->verify_state = VERIFY_PENDING;
+}
+
+int fb_memfile_verify(struct fb_memfile *mf, struct fb_error *err)
+{
+    struct fb_mf_lazy *lz = mf->lz;
+    int st;
+
+    if (!lz)
+        return 0;
+    pthread_mutex_lock(&lz->lock);
+    if (lz->verify_state == VERIFY_PENDING) {
+        struct fb_error e = {0};
+        lz->verify_state = VERIFY_RUNNING;
+        pthread_mutex_unlock(&lz->lock);
+        int r = fb_image_section_verify(lz->fd, &lz->verify, &e);
+        pthread_mutex_lock(&lz->lock);
+        lz->verify_err = e;
+        lz->verify_state = r < 0 ? VERIFY_FAILED : VERIFY_NONE;
+        pthread_cond_broadcast(&lz->verified);
+    }
+    while (lz->verify_state == VERIFY_RUNNING)
+        pthread_cond_wait(&lz->verified, &lz->lock);
+    st = lz->verify_state;
+    if (st == VERIFY_FAILED)
+        *err = lz->verify_err;
+    pthread_mutex_unlock(&lz->lock);
+    return st == VERIFY_FAILED ? -1 : 0;
 }
 
 /* Copy the lazy, wanted pages of [lo, hi) from the hot pages' file into place: frugal with
@@ -441,6 +492,8 @@ static void *hot_worker(void *arg)
 
     if (!pages || !comp)
         fb_error_set(&e, ENOMEM, "out of memory");
+    else
+        (void)fb_memfile_verify(j->mf, &e); /* nothing is read from an image not checked */
     while (!e.code && !atomic_load(&j->failed)) {
         const struct fb_image_chunk *c;
         const uint64_t *want = atomic_load(&j->want);
@@ -699,6 +752,7 @@ void fb_mf_lazy_release(struct fb_memfile *mf)
     free(lz->comp);
     free(lz->pages);
     pthread_mutex_destroy(&lz->lock);
+    pthread_cond_destroy(&lz->verified);
     free(lz);
     mf->lz = NULL;
     atomic_store(&mf->nlazy, 0);

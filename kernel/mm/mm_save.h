@@ -28,6 +28,13 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
  * (fb_mf_need). */
 int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
                          struct fb_error *err);
+/* A lazy load with `checked` whose memory section is still to be checked against its
+ * checksum: verify_later notes it (s from fb_image_section); fb_memfile_verify checks it on the
+ * calling thread, or waits for the thread already doing so, and says whether it holds (the
+ * same answer every time after). A fill's helper does it first, before reading any chunk, so
+ * a restore can start the helper and check its outcome only before it uses any memory. */
+void fb_memfile_verify_later(struct fb_memfile *mf, const struct fb_image_section_info *s);
+int fb_memfile_verify(struct fb_memfile *mf, struct fb_error *err);
 int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool frugal,
                            struct fb_error *err);
 /* The same fill (not frugal) in two halves, for a caller with other work meanwhile (loading

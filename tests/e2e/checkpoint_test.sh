@@ -62,6 +62,18 @@ t lazy_off "FNBOX_NO_LAZY_RESTORE=1: everything read up front, same answer" bash
 fx "one
 " restore "$tmp/lazy.img"
 t lazy_trained_event "the training event itself" test "$status" = 0 -a "$out" = "one ok 7"
+# One byte of the memory section flipped, far from the hot pages (the early reader checks the
+# whole section first, on the other CPU): refused before the program runs, nothing answered.
+cp "$tmp/lazy.img" "$tmp/lazy_flip.img"
+python3 -c '
+import sys; sys.path.insert(0, "tests/e2e"); import imagelib
+p = sys.argv[1]; img = bytearray(open(p, "rb").read())
+_, off, length = imagelib.sections(img)["memory"]
+img[off + length - 200] ^= 0x5a
+open(p, "wb").write(img)' "$tmp/lazy_flip.img"
+fx "one
+" restore "$tmp/lazy_flip.img"
+t lazy_memory_flipped "a flipped memory byte: 125, corrupt image, no answer" bash -c '[ "$0" = 125 ] && grep -q "corrupt image" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
 # The image overwritten in place while a restored sandbox still needs pages from it: a clear
 # error (the pages' checksums), never wrong memory, no process left behind.
 cp "$tmp/lazy.img" "$tmp/lazy2.img"
