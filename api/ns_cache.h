@@ -1,11 +1,11 @@
 /* Namespaces kept between runs of the command line (`fnbox restore`): the empty network
- * namespace, the Sentry's empty root and the Gofer's view, each bind-mounted under a directory of
+ * and IPC namespaces, the Sentry's empty root and the Gofer's view, each bind-mounted under a directory of
  * the host (default /run/fnbox/ns) so that the next restore joins them instead of making its
  * own, as `fnbox serve` does with the ones it holds in memory. Making them is most of a
  * restore's set-up: ~0.6 ms of CPU for the network namespace (and as much again to tear it
  * down), 1.5-2.5 ms for the view, on the restore's critical path.
  *
- * An entry is "<key>.<expiry>.<pid>": key names what it is ("net.1", "root.1",
+ * An entry is "<key>.<expiry>.<pid>": key names what it is ("net.1", "ipc.1", "root.1",
  * "view-<hash>"), expiry is CLOCK_BOOTTIME seconds after which it is removed by whichever
  * restore sees it next, pid the publisher's (publishers never collide). A view's entry has a
  * sidecar "<name>.fp" holding the view's full fingerprint (fb_gofer_view_fingerprint): a cached
@@ -27,7 +27,7 @@
 
 #define FB_NS_CACHE_DIR      "/run/fnbox/ns"
 #define FB_NS_CACHE_VIEW_TTL 60   /* seconds: as fnbox serve's views (VIEW_MAX_AGE_NS) */
-#define FB_NS_CACHE_NS_TTL   3600 /* seconds: the empty network namespace and root */
+#define FB_NS_CACHE_NS_TTL   3600 /* seconds: the empty network and IPC namespaces, the root */
 
 /* The cache directory, open O_PATH, made if missing; -1 if the cache is off or unusable (the
  * reason logged at debug level). */
@@ -52,10 +52,10 @@ void fb_ns_cache_view_key(const char *fp, char *key, size_t cap);
 
 /* The namespaces a command took from the cache, or made and kept there, for its sandboxes. */
 struct fb_ns_cache_use {
-    int dir;           /* the cache directory, or -1: no cache */
-    int netns, rootns; /* fds given to the sandbox configuration, or -1 */
+    int dir;                  /* the cache directory, or -1: no cache */
+    int netns, rootns, ipcns; /* fds given to the sandbox configuration, or -1 */
 };
-#define FB_NS_CACHE_USE_INIT {.dir = -1, .netns = -1, .rootns = -1}
+#define FB_NS_CACHE_USE_INIT {.dir = -1, .netns = -1, .rootns = -1, .ipcns = -1}
 
 /* fb_sandbox_start with the cache: cfg gets what the cache holds for the namespaces it does not
  * name yet (the view: the cache's directory, where the Gofer looks for a kept one), and the

@@ -315,6 +315,15 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     }
     if (cfg->netns_fd > 2)
         close(cfg->netns_fd);
+    if (cfg->ipcns_fd > 2) {
+        if (setns(cfg->ipcns_fd, CLONE_NEWIPC) != 0) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "sentry: joining the IPC namespace: %s", strerror(errno));
+            report(status_fd, FB_SANDBOX_CRASHED, errno, msg);
+            _exit(1);
+        }
+        close(cfg->ipcns_fd);
+    }
     if (cfg->ready_fd > 2)
         close(cfg->ready_fd); /* the controller's report to a warm pool, not the Sentry's */
     if (cfg->view_fd > 2)
@@ -510,6 +519,13 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
         close(cfg->root_ns_fd); /* the Sentry's */
     if (cfg->kernel.hot_fd > 2)
         close(cfg->kernel.hot_fd); /* the Sentry's */
+    if (cfg->ipcns_fd > 2) {
+        if (setns(cfg->ipcns_fd, CLONE_NEWIPC) != 0) {
+            report(status_fd, FB_SANDBOX_START_FAILED, errno, "gofer: joining the IPC namespace");
+            _exit(1);
+        }
+        close(cfg->ipcns_fd);
+    }
     if (cfg->netns_fd > 2) { /* off the host's network too, when that is free */
         if (setns(cfg->netns_fd, CLONE_NEWNET) != 0)
             fb_warn("gofer: joining the network namespace: %s", strerror(errno));
@@ -585,20 +601,20 @@ static int check_ns_type(int fd, int type, const char *what, struct fb_error *er
         return fb_error_set(err, errno == ENOTTY ? EINVAL : errno, "fd %d is not a namespace: %s",
                             fd, errno == ENOTTY ? "not an nsfs file" : strerror(errno));
     if (t != type)
-        return fb_error_set(err, EINVAL, "fd %d is a namespace, but not a %s namespace", fd, what);
+        return fb_error_set(err, EINVAL, "fd %d is a namespace, but not %s namespace", fd, what);
     return 0;
 }
 
 int fb_sandbox_check_mntns(int fd, struct fb_error *err)
 {
-    return check_ns_type(fd, CLONE_NEWNS, "mount", err);
+    return check_ns_type(fd, CLONE_NEWNS, "a mount", err);
 }
 
 int fb_sandbox_check_netns(int fd, struct fb_error *err)
 {
     struct stat st, own;
 
-    if (check_ns_type(fd, CLONE_NEWNET, "network", err) < 0)
+    if (check_ns_type(fd, CLONE_NEWNET, "a network", err) < 0)
         return -1;
     if (fstat(fd, &st) == 0 && stat("/proc/self/ns/net", &own) == 0 &&
         own.st_ino == st.st_ino && own.st_dev == st.st_dev)
@@ -609,31 +625,63 @@ int fb_sandbox_check_netns(int fd, struct fb_error *err)
     return 0;
 }
 
-static void *empty_netns_thread(void *arg)
+int fb_sandbox_check_ipcns(int fd, struct fb_error *err)
 {
-    int *fd = arg;
-    /* A thread's network namespace is its own: the process stays where it is. */
-    if (unshare(CLONE_NEWNET) != 0) {
-        *fd = -errno;
+    struct stat st, own;
+
+    if (check_ns_type(fd, CLONE_NEWIPC, "an IPC", err) < 0)
+        return -1;
+    if (fstat(fd, &st) == 0 && stat("/proc/self/ns/ipc", &own) == 0 &&
+        own.st_ino == st.st_ino && own.st_dev == st.st_dev)
+        return fb_error_set(err, EINVAL,
+                            "fd %d is this process's own IPC namespace: the sandbox would share "
+                            "the host's",
+                            fd);
+    return 0;
+}
+
+struct empty_ns_job {
+    int type;         /* CLONE_NEWNET or CLONE_NEWIPC */
+    const char *path; /* its /proc/thread-self/ns entry */
+    int fd;           /* the result, or -errno */
+};
+
+static void *empty_ns_thread(void *arg)
+{
+    struct empty_ns_job *j = arg;
+    /* A thread's network and IPC namespaces are its own: the process stays where it is. */
+    if (unshare(j->type) != 0) {
+        j->fd = -errno;
         return NULL;
     }
-    *fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        *fd = -errno;
+    j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+    if (j->fd < 0)
+        j->fd = -errno;
     return NULL;
+}
+
+static int empty_ns(int type, const char *path, const char *what, struct fb_error *err)
+{
+    struct empty_ns_job j = {type, path, -EIO};
+    pthread_t th;
+    int r = pthread_create(&th, NULL, empty_ns_thread, &j);
+
+    if (r != 0)
+        return fb_error_set(err, r, "making %s namespace: %s", what, strerror(r));
+    pthread_join(th, NULL);
+    if (j.fd < 0)
+        return fb_error_set(err, -j.fd, "making %s namespace: %s", what, strerror(-j.fd));
+    return j.fd;
 }
 
 int fb_sandbox_empty_netns(struct fb_error *err)
 {
-    pthread_t th;
-    int fd = -EIO, r = pthread_create(&th, NULL, empty_netns_thread, &fd);
+    return empty_ns(CLONE_NEWNET, "/proc/thread-self/ns/net", "a network", err);
+}
 
-    if (r != 0)
-        return fb_error_set(err, r, "making a network namespace: %s", strerror(r));
-    pthread_join(th, NULL);
-    if (fd < 0)
-        return fb_error_set(err, -fd, "making a network namespace: %s", strerror(-fd));
-    return fd;
+int fb_sandbox_empty_ipcns(struct fb_error *err)
+{
+    return empty_ns(CLONE_NEWIPC, "/proc/thread-self/ns/ipc", "an IPC", err);
 }
 
 static pid_t clone_child(unsigned long flags)
@@ -758,7 +806,7 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
     if (sandbox_cpu >= 0 && sched_getaffinity(0, sizeof(fb_cpus_before_pin),
                                               &fb_cpus_before_pin) != 0)
         CPU_ZERO(&fb_cpus_before_pin);
-    sb->gofer = clone_child(CLONE_NEWIPC);
+    sb->gofer = clone_child(cfg->ipcns_fd > 2 ? 0 : CLONE_NEWIPC); /* else it joins one */
     if (sb->gofer < 0) {
         fb_error_set(err, errno, "starting the gofer: %s", strerror(errno));
         goto fail;
@@ -780,7 +828,7 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
     /* The network namespace, the costly one to create (~0.5-1 ms), the Sentry makes itself
      * (sentry_main): then it is made while the Gofer builds its view, not before the Gofer's
      * clone returns to us. */
-    sb->sentry = clone_child(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+    sb->sentry = clone_child(CLONE_NEWPID | (cfg->ipcns_fd > 2 ? 0 : CLONE_NEWIPC) | CLONE_NEWUTS |
                              (cfg->root_ns_fd > 2 ? 0 : CLONE_NEWNS)); /* else it joins one */
     if (sb->sentry < 0) {
         fb_error_set(err, errno, "starting the sentry: %s", strerror(errno));

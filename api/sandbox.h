@@ -22,6 +22,10 @@ struct fb_sandbox_config {
                           * -1 = none */
     int netns_fd;        /* above 2: the Sentry (and Gofer) join this network namespace
                           * instead of the Sentry making a new one (fb_sandbox_check_netns) */
+    int ipcns_fd;        /* above 2: the Sentry and the Gofer join this IPC namespace instead
+                          * of each making one (fb_sandbox_check_ipcns): neither can make a
+                          * SysV IPC object or a POSIX message queue (their filters), so an
+                          * empty one serves any number of sandboxes */
     int view_fd;         /* above 2: the Gofer joins this mount namespace, the view another
                           * Gofer of the same image built (its root must be a read-only tmpfs,
                           * checked), instead of building its own */
@@ -50,6 +54,10 @@ int fb_sandbox_check_netns(int fd, struct fb_error *err);
 /* A new network namespace with nothing in it, open O_CLOEXEC (made by a short-lived thread:
  * the caller stays where it is), or -1 with err set. */
 int fb_sandbox_empty_netns(struct fb_error *err);
+
+/* The same for an IPC namespace (for ipcns_fd). */
+int fb_sandbox_check_ipcns(int fd, struct fb_error *err);
+int fb_sandbox_empty_ipcns(struct fb_error *err);
 
 /* A mount namespace whose root is an empty read-only tmpfs (the Sentry's root), open
  * O_CLOEXEC: made by a short-lived child process, or -1 with err set. */

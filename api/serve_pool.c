@@ -55,7 +55,8 @@ struct spawn_child {
     char **argv;
     int cpu;
     int std[4];  /* its 0-3: request, response, log, ready pipe */
-    int pass[4]; /* its 4-7 (-1: closed): the namespaces and the view it joins, the hot pages */
+    int pass[5]; /* its 4-8 (-1: closed): the namespaces and the view it joins, the hot
+                  * pages, the IPC namespace */
 };
 
 /* The child, sharing the server's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does) rather
@@ -69,11 +70,11 @@ static int spawn_child_main(void *arg)
 {
     const struct spawn_child *c = arg;
     sigset_t none;
-    int high[4], i;
+    int high[5], i;
 
     sigemptyset(&none);
     signal(SIGPIPE, SIG_DFL);
-    for (i = 0; i < 4; i++) /* copies clear of 0-7 first: the dup2s may land on the originals */
+    for (i = 0; i < 5; i++) /* copies clear of 0-8 first: the dup2s may land on the originals */
         high[i] = c->pass[i] >= 0 ? fcntl(c->pass[i], F_DUPFD, 10) : -1;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (c->cpu >= 0) {
@@ -84,10 +85,10 @@ static int spawn_child_main(void *arg)
     }
     for (i = 0; i < 4; i++)
         dup2(c->std[i], i);
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 5; i++)
         if (high[i] < 0 || dup2(high[i], 4 + i) < 0)
             close(4 + i);
-    syscall(SYS_close_range, 8, ~0u, 0);
+    syscall(SYS_close_range, 9, ~0u, 0);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
     execv(c->argv[0], c->argv);
     _exit(125);
@@ -100,18 +101,19 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
-    char *argv[16]; /* options go before IMAGE */
+    char *argv[18]; /* options go before IMAGE */
     int argc = 0, i;
-    /* What the sandbox joins instead of making its own, as fds 4, 5 and 6 of the child, and
-     * its hot pages as fd 7. */
+    /* What the sandbox joins instead of making its own, as fds 4, 5, 6 and 8 of the child,
+     * and its hot pages as fd 7. */
     const struct {
         int fd;
         char *opt, *num;
-    } pass[4] = {
+    } pass[5] = {
         {s->netns_fd, "--netns-fd", "4"},
         {s->rootns_fd, "--empty-root-fd", "5"},
         {view_fd, "--view-fd", "6"},
         {hot_fd, "--hot-fd", "7"},
+        {s->ipcns_fd, "--ipcns-fd", "8"},
     };
     struct fb_sb *sb = calloc(1, sizeof(*sb));
     pid_t pid;
@@ -124,7 +126,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     argv[argc++] = "restore";
     argv[argc++] = "--ready-fd";
     argv[argc++] = "3";
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 5; i++)
         if (pass[i].fd >= 0) {
             argv[argc++] = pass[i].opt;
             argv[argc++] = pass[i].num;
@@ -144,7 +146,8 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         struct spawn_child c = {.argv = argv,
                                 .cpu = cpu,
                                 .std = {in[0], out[1], er[1], rd[1]},
-                                .pass = {pass[0].fd, pass[1].fd, pass[2].fd, pass[3].fd}};
+                                .pass = {pass[0].fd, pass[1].fd, pass[2].fd, pass[3].fd,
+                                         pass[4].fd}};
         /* The child's stack: ours is not used while it runs (CLONE_VFORK suspends us until
          * it has exec'd). */
         _Alignas(16) char stack[32768];

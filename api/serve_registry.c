@@ -487,6 +487,7 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
     s->o = *o;
     s->wake_fd = -1;
     s->netns_fd = -1;
+    s->ipcns_fd = -1;
     s->rootns_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->save_lock, NULL);
@@ -527,6 +528,11 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
         s->netns_fd = fb_sandbox_empty_netns(&e);
         if (s->netns_fd < 0)
             fb_info("sandboxes make their own network namespaces: %s", e.msg);
+        /* And its IPC namespace: nothing in a sandbox may make an IPC object either (its
+         * making and teardown per sandbox saved). */
+        s->ipcns_fd = fb_sandbox_empty_ipcns(&e);
+        if (s->ipcns_fd < 0)
+            fb_info("sandboxes make their own IPC namespaces: %s", e.msg);
         /* The same for the Sentry's empty root (a mount namespace of its own, ~0.5 ms). */
         s->rootns_fd = fb_sandbox_empty_root_ns(&e);
         if (s->rootns_fd < 0)

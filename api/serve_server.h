@@ -60,6 +60,7 @@ struct fb_server {
     bool manager_started;
     int wake_fd;               /* eventfd: wakes the pool manager */
     int netns_fd; /* one empty network namespace every sandbox joins (-1: each makes its own) */
+    int ipcns_fd; /* one empty IPC namespace every sandbox joins (-1: each makes its own) */
     int rootns_fd; /* one mount namespace with an empty root every Sentry joins (-1: each
                     * makes its own) */
     /* The host CPUs pool sandboxes are placed on, one each (fb_pool_refill_cpu); none when

@@ -544,7 +544,7 @@ t ready_fd "--ready-fd reports ready (and the Gofer's pid) once restored, then t
 # --netns-fd: the Sentry and the Gofer join the given namespace (seen while the sandbox waits
 # for its request); without it the Sentry has one of its own. Refusals: not a namespace, or
 # the caller's own network namespace.
-netns_of_restore() { # [restore args...]: "SENTRY-NS GOFER-NS OUTPUT"
+netns_of_restore() { # [restore args...]: "SENTRY-NS GOFER-NS OUTPUT" (NS=ipc: IPC namespaces)
     local ctl s g i
     rm -f "$tmp/nsfifo" && mkfifo "$tmp/nsfifo"
     "$FNBOX" restore "$@" "$tmp/sh.img" <"$tmp/nsfifo" >"$tmp/nsout" 2>&1 &
@@ -554,7 +554,7 @@ netns_of_restore() { # [restore args...]: "SENTRY-NS GOFER-NS OUTPUT"
         s=$(pgrep -P "$ctl" -x fnbox-sentry) && g=$(pgrep -P "$ctl" -x fnbox-gofer) && break
         sleep 0.05
     done
-    echo "$(readlink /proc/$s/ns/net) $(readlink /proc/$g/ns/net)"
+    echo "$(readlink /proc/$s/ns/${NS:-net}) $(readlink /proc/$g/ns/${NS:-net})"
     echo z >&9
     exec 9>&-
     wait "$ctl"
@@ -580,6 +580,32 @@ t netns_cached "with the namespace cache the Sentry and the Gofer join its empty
     bash -c '[ "$0" != "$1" ] && [ "$0" != "$2" ] && [ "${3#* }" = "$0
 got z" ]' "$sentry_ns" "$own" "$given" "$got"
 kill "$nsholder"
+# The same for the IPC namespace (--ipcns-fd, the cache's "ipc.1"); without either, each of
+# the Sentry and the Gofer has one of its own.
+unshare -i sleep 120 &
+nsholder=$!
+for _ in $(seq 50); do [ "$(readlink /proc/$nsholder/ns/ipc)" != "$(readlink /proc/self/ns/ipc)" ] && break; sleep 0.05; done
+given=$(readlink /proc/$nsholder/ns/ipc)
+own=$(readlink /proc/self/ns/ipc)
+got=$(NS=ipc netns_of_restore --ipcns-fd 8 8</proc/$nsholder/ns/ipc)
+t ipcns_fd "--ipcns-fd: the Sentry and the Gofer join the given IPC namespace" \
+    test "$got" = "$given $given
+got z"
+got=$(NS=ipc FNBOX_NS_CACHE=0 netns_of_restore)
+t ipcns_own "without --ipcns-fd (and no namespace cache) each makes its own IPC namespace" \
+    bash -c 's=${0%% *}; g=${0#* }; g=${g%%$'"'"'\n'"'"'*}; [ "$s" != "$1" ] && [ "$g" != "$1" ] && [ "$s" != "$g" ]' "$got" "$own"
+got=$(NS=ipc FNBOX_NS_CACHE_DIR=$tmp/nscache3/ns netns_of_restore)
+cached="ipc:[$(stat -L -c %i "$(ls -d "$tmp"/nscache3/ns/ipc.1.* | head -1)")]"
+t ipcns_cached "with the namespace cache both join its empty IPC namespace" \
+    test "$got" = "$cached $cached
+got z"
+kill "$nsholder"
+fx '' restore --ipcns-fd 8 "$tmp/sh.img" 8</proc/self/ns/ipc
+t ipcns_fd_host "--ipcns-fd with the caller's own IPC namespace is refused (2)" \
+    bash -c '[ "$0" = 2 ] && grep -q "own IPC namespace" <<<"$1"' "$status" "$err"
+fx '' restore --ipcns-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
+t ipcns_fd_not_ipc "--ipcns-fd with a network namespace is refused (2)" \
+    bash -c '[ "$0" = 2 ] && grep -q "not an IPC namespace" <<<"$1"' "$status" "$err"
 fx '' restore --netns-fd 8 "$tmp/sh.img" 8</etc/hostname
 t netns_fd_not_ns "--netns-fd with a plain file is refused (2)" \
     bash -c '[ "$0" = 2 ] && grep -q "not a namespace" <<<"$1"' "$status" "$err"
