@@ -610,34 +610,32 @@ int fb_sandbox_check_mntns(int fd, struct fb_error *err)
     return check_ns_type(fd, CLONE_NEWNS, "a mount", err);
 }
 
-int fb_sandbox_check_netns(int fd, struct fb_error *err)
+/* fd is a namespace of type (what: its name with an article) other than this process's own
+ * (own: its /proc/self/ns entry; name: what it is called in the message). */
+static int check_ns_not_own(int fd, int type, const char *what, const char *own_path,
+                            const char *name, struct fb_error *err)
 {
     struct stat st, own;
 
-    if (check_ns_type(fd, CLONE_NEWNET, "a network", err) < 0)
+    if (check_ns_type(fd, type, what, err) < 0)
         return -1;
-    if (fstat(fd, &st) == 0 && stat("/proc/self/ns/net", &own) == 0 &&
-        own.st_ino == st.st_ino && own.st_dev == st.st_dev)
+    if (fstat(fd, &st) == 0 && stat(own_path, &own) == 0 && own.st_ino == st.st_ino &&
+        own.st_dev == st.st_dev)
         return fb_error_set(err, EINVAL,
-                            "fd %d is this process's own network namespace: the sandbox would "
-                            "share the host's network",
-                            fd);
+                            "fd %d is this process's own %s namespace: the sandbox would share "
+                            "the host's %s",
+                            fd, name, name);
     return 0;
+}
+
+int fb_sandbox_check_netns(int fd, struct fb_error *err)
+{
+    return check_ns_not_own(fd, CLONE_NEWNET, "a network", "/proc/self/ns/net", "network", err);
 }
 
 int fb_sandbox_check_ipcns(int fd, struct fb_error *err)
 {
-    struct stat st, own;
-
-    if (check_ns_type(fd, CLONE_NEWIPC, "an IPC", err) < 0)
-        return -1;
-    if (fstat(fd, &st) == 0 && stat("/proc/self/ns/ipc", &own) == 0 &&
-        own.st_ino == st.st_ino && own.st_dev == st.st_dev)
-        return fb_error_set(err, EINVAL,
-                            "fd %d is this process's own IPC namespace: the sandbox would share "
-                            "the host's",
-                            fd);
-    return 0;
+    return check_ns_not_own(fd, CLONE_NEWIPC, "an IPC", "/proc/self/ns/ipc", "IPC", err);
 }
 
 struct empty_ns_job {
