@@ -1275,8 +1275,15 @@ int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err)
             if (fb_image_read_raw(&r, r.sec[i].name, &d, &l, err) < 0)
                 return -1;
             free(d);
-        } else if (fb_image_read_memory(&r, r.sec[i].name, NULL, NULL, err) < 0) {
-            return -1;
+        } else {
+            /* The headers-only walk first (a warm restore's), then the whole section. */
+            struct fb_image_chunk *c = NULL;
+            size_t n = 0;
+            if (fb_image_memory_chunk_headers(&r, r.sec[i].name, &c, &n, err) == 0)
+                free(c);
+            memset(err, 0, sizeof(*err));
+            if (fb_image_read_memory(&r, r.sec[i].name, NULL, NULL, err) < 0)
+                return -1;
         }
     }
     return 0;

@@ -189,7 +189,8 @@ int fb_image_read_memory_into(struct fb_image_reader *r, const char *name,
  * total number of pages, or -1 if the section is malformed. */
 long fb_image_ws_check(const void *ws, size_t len, uint64_t max_page);
 
-/* Validate a whole image in memory (fuzzing, `fnbox inspect --verify`). */
+/* Validate a whole image in memory (the fuzz target): every section, and each memory section
+ * both by its chunk headers alone (a warm restore's walk) and whole. */
 int fb_image_check_buffer(const void *buf, size_t len, struct fb_error *err);
 
 uint32_t fb_crc32c(uint32_t crc, const void *data, size_t len);
