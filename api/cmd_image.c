@@ -744,18 +744,13 @@ static int fd_option(const char *arg, const char *name, int (*check)(int, struct
     return 0;
 }
 
-/* What fnbox serve hands its warm restores: a memory file of whole pages sealed against any
- * change (fb_memfile_hot_make); the Sentry checks it again. */
+/* What fnbox serve hands its warm restores (fb_memfile_hot_make); the Sentry checks it again. */
 static int check_hot_fd(int fd, struct fb_error *err)
 {
-    int seals = fcntl(fd, F_GET_SEALS);
-    struct stat st;
+    uint64_t pages;
 
-    int want = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
-
-    if (seals < 0 || (seals & want) != want || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-        st.st_size % 4096)
-        return fb_error_set(err, EINVAL, "--hot-fd: not a sealed memory file of whole pages");
+    if (fb_memfile_hot_check(fd, &pages, err) < 0)
+        return fb_error_prefix(err, "--hot-fd: ");
     return 0;
 }
 

@@ -712,23 +712,29 @@ out:
     return rc;
 }
 
-int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err)
+int fb_memfile_hot_check(int fd, uint64_t *pages, struct fb_error *err)
 {
     struct stat st;
     int seals = fcntl(fd, F_GET_SEALS);
 
-    if (!mf->lz) {
-        close(fd);
-        return 0;
-    }
     if (seals < 0 || (seals & HOT_SEALS) != HOT_SEALS || fstat(fd, &st) != 0 ||
-        !S_ISREG(st.st_mode) || st.st_size % PAGE) {
-        close(fd);
+        !S_ISREG(st.st_mode) || st.st_size % PAGE)
         return fb_error_set(err, EINVAL, "the hot pages' file is not a sealed memory file of "
                             "whole pages");
+    *pages = (uint64_t)st.st_size >> FB_PAGE_SHIFT;
+    return 0;
+}
+
+int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err)
+{
+    uint64_t pages;
+
+    if (!mf->lz || fb_memfile_hot_check(fd, &pages, err) < 0) {
+        close(fd);
+        return mf->lz ? -1 : 0;
     }
     mf->lz->hot_fd = fd;
-    mf->lz->hot_pages = FB_MIN((uint64_t)st.st_size >> FB_PAGE_SHIFT, mf->lazy_top);
+    mf->lz->hot_pages = FB_MIN(pages, mf->lazy_top);
     return 0;
 }
 

@@ -63,6 +63,8 @@ void fb_memfile_fill_narrow(struct fb_memfile *mf, const uint64_t *want);
  * one not sealed so) copies those pages from it instead of reading and decompressing chunks. */
 int fb_memfile_hot_make(const char *image_path, int *out, uint64_t *pages, struct fb_error *err);
 int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err);
+/* Is fd such a file (sealed so, whole pages)? 0 with *pages its length, or -1 with err. */
+int fb_memfile_hot_check(int fd, uint64_t *pages, struct fb_error *err);
 
 /* ---- renumbering (image sections "pagemap", rewritten "pagerefs" and "memory") ------------------
  * After the training run, `fnbox checkpoint` renumbers the image's memory-file pages so that the
