@@ -750,7 +750,7 @@ static int check_hot_fd(int fd, struct fb_error *err)
     uint64_t pages;
 
     if (fb_memfile_hot_check(fd, &pages, err) < 0)
-        return fb_error_prefix(err, "--hot-fd: ");
+        return fb_error_prefix(err, "--hot-fd");
     return 0;
 }
 

@@ -503,7 +503,7 @@ static int confine(const char *who, const struct cap_keep *caps, size_t ncaps,
                    const struct bpf_prog *prog, struct fb_error *err)
 {
     if (drop_caps(caps, ncaps, err) < 0)
-        return fb_error_prefix(err, "%s lock-down: ", who);
+        return fb_error_prefix(err, "%s lock-down", who);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return fb_error_set(err, errno, "%s lock-down: no_new_privs: %s", who, strerror(errno));
     return load_filter(who, prog, err);
