@@ -132,10 +132,10 @@ struct fb_image {
     int view_fd;     /* -1: none yet */
     int64_t view_ns; /* when it was taken */
     /* Its hot pages decompressed once, sealed (fb_memfile_hot_make), given to every restore
-     * (--hot-fd): each copies them instead of reading and decompressing its own. Made by the
-     * pool manager before the image's first refill; -1: none (not yet, or not such an image). */
+     * (--hot-fd): each copies them instead of reading and decompressing its own. Made with the
+     * image (built, uploaded or reloaded), never changed after; -1: none (not such an image,
+     * or making it failed). */
     int hot_fd;
-    bool hot_tried;
 };
 
 /* One restored sandbox: a `fnbox restore IMAGE --ready-fd 3` child process. */

@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kernel/mm/mm_save.h"
 #include "kernel/util/log.h"
 
 #define READY_TIMEOUT_MS 30000 /* a restore that has not reported ready by then is killed */
@@ -95,8 +94,7 @@ static int spawn_child_main(void *arg)
 }
 
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          uint32_t override_from, int view_fd, int hot_fd, int cpu,
-                          struct fb_error *err)
+                          uint32_t override_from, int view_fd, int cpu, struct fb_error *err)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
@@ -112,7 +110,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         {s->netns_fd, "--netns-fd", "4"},
         {s->rootns_fd, "--empty-root-fd", "5"},
         {view_fd, "--view-fd", "6"},
-        {hot_fd, "--hot-fd", "7"},
+        {img->hot_fd, "--hot-fd", "7"},
         {s->ipcns_fd, "--ipcns-fd", "8"},
     };
     struct fb_sb *sb = calloc(1, sizeof(*sb));
@@ -289,25 +287,6 @@ static void view_capture(struct fb_image *img, const struct fb_sb *sb)
         return;
     img->view_fd = fd;
     img->view_ns = fb_serve_now_ns();
-}
-
-/* The image's hot pages decompressed once for all its restores (fb_memfile_hot_make): tried
- * once per image, before its first refill (~2-3 ms, under the lock like the rest of the
- * manager's bookkeeping). Without it, restores decompress their own, as before. */
-static void hot_make(struct fb_image *img)
-{
-    struct fb_error err = {0};
-    uint64_t pages;
-
-    if (img->hot_tried)
-        return;
-    img->hot_tried = true;
-    if (fb_memfile_hot_make(img->path, &img->hot_fd, &pages, &err) < 0)
-        fb_warn("%s: hot pages not shared (%s): each restore decompresses its own", img->path,
-                err.msg);
-    else if (img->hot_fd >= 0)
-        fb_dbg("%s: %lu hot pages decompressed once for every restore", img->path,
-               (unsigned long)pages);
 }
 
 /* 1 when the sandbox reported ready, 0 when not yet, -1 when it never will. */
@@ -779,9 +758,8 @@ static void *manager_main(void *arg)
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
                 struct fb_error err = {0};
                 int view = view_dup(fn->image);
-                hot_make(fn->image);
                 sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, fn->cfg.memory_mb, view,
-                                 fn->image->hot_fd, fb_pool_refill_cpu(s), &err);
+                                 fb_pool_refill_cpu(s), &err);
                 if (view >= 0)
                     close(view);
                 if (!sb) {
@@ -990,11 +968,11 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         if (fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max &&
             (fn->n_starting <= fn->n_waiting || custom)) {
             struct fb_image *img = fn->image;
-            int view = view_dup(img), hot = img->hot_fd; /* closed only with the last ref */
+            int view = view_dup(img);
             img->refs++;
             fn->n_busy++; /* the slot is ours while the restore runs */
             pthread_mutex_unlock(&s->lock);
-            sb = fb_sb_spawn(s, img, inv->memory_mb, fn->cfg.memory_mb, view, hot, -1, &err);
+            sb = fb_sb_spawn(s, img, inv->memory_mb, fn->cfg.memory_mb, view, -1, &err);
             if (view >= 0)
                 close(view);
             bool joined = view >= 0;

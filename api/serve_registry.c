@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel/mm/mm_save.h"
 #include "kernel/util/log.h"
 
 /* ---- references (caller holds s->lock) ----------------------------------------------------------
@@ -63,6 +64,22 @@ static struct fb_image *image_new(void)
         img->hot_fd = -1;
     }
     return img;
+}
+
+/* The image's hot pages decompressed once for all its restores (fb_memfile_hot_make), when the
+ * image is made or reloaded, before any sandbox uses it and outside the server's lock (its
+ * cost grows with the working set). Without it, restores decompress their own. */
+static void image_hot(struct fb_image *img)
+{
+    struct fb_error err = {0};
+    uint64_t pages;
+
+    if (fb_memfile_hot_make(img->path, &img->hot_fd, &pages, &err) < 0)
+        fb_warn("%s: hot pages not shared (%s): each restore decompresses its own", img->path,
+                err.msg);
+    else if (img->hot_fd >= 0)
+        fb_dbg("%s: %lu hot pages decompressed once for every restore", img->path,
+               (unsigned long)pages);
 }
 
 void fb_image_put(struct fb_server *s, struct fb_image *img)
@@ -405,6 +422,7 @@ static struct fb_function *load_one(struct fb_server *s, struct json_object *e)
     fn->image->gen = (unsigned)jint(img, "generation", 0);
     if (fn->image->gen >= s->next_gen)
         s->next_gen = fn->image->gen + 1;
+    image_hot(fn->image);
     return fn;
 bad:
     fb_warn("registry: skipping function '%s': %s", fn->cfg.name, err.msg);
@@ -687,6 +705,7 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
         if (!img->size)
             img->size = (uint64_t)sst.st_size;
     }
+    image_hot(img);
     free(out);
     free(errout);
     free(src);
@@ -917,6 +936,7 @@ int fb_server_add_image(struct fb_server *s, const char *name, const char *uploa
         goto out;
     }
     img->size = (uint64_t)st.st_size;
+    image_hot(img);
     ok = true;
 out:
     free(out);
