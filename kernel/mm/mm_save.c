@@ -889,10 +889,13 @@ int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void *
     return 0;
 }
 
+#define REMAP_LEAVES_MIN 4096
+
 int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_error *err)
 {
     uint8_t *map = NULL;
     size_t len, n, i;
+    uint64_t leaves = 0, *leaf;
 
     if (!fb_image_section(r, "pagemap"))
         return 0;
@@ -903,21 +906,44 @@ int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, stru
         free(map);
         return fb_error_set(err, EINVAL, "corrupt image (page map)");
     }
+    /* One bit per leaf the tree has: per 512 pages of the memory file (16 KiB for 256 GiB). */
+    leaf = calloc((mf->size >> (FB_PAGE_SHIFT + 15)) + 1, sizeof(*leaf));
+    if (!leaf) {
+        free(map);
+        return fb_error_set(err, ENOMEM, "out of memory");
+    }
     for (i = 0; i < n; i++) {
         uint64_t old;
         memcpy(&old, map + i * 8, 8);
         if (old == 0 || old >= (mf->size >> FB_PAGE_SHIFT) || fb_radix_get(&mf->remap, old)) {
             free(map);
+            free(leaf);
             fb_memfile_remap_end(mf);
             return fb_error_set(err, EINVAL, "corrupt image (page map)");
         }
+        /* A leaf of the tree per 512 saved pages that have any entry: a map spread thin on
+         * purpose would cost 4 KiB per entry. Saved pages are a memory file's, dense but for
+         * what was freed before the checkpoint: refuse a map that needs more leaves than
+         * REMAP_LEAVES_MIN or one per 64 entries, whichever is more (a tree of at most ~64
+         * bytes per entry, or 16 MiB). */
+        if (!(leaf[old >> 15] & (1ull << ((old >> 9) & 63)))) {
+            leaf[old >> 15] |= 1ull << ((old >> 9) & 63);
+            if (++leaves > FB_MAX((uint64_t)REMAP_LEAVES_MIN, n / 64)) {
+                free(map);
+                free(leaf);
+                fb_memfile_remap_end(mf);
+                return fb_error_set(err, EINVAL, "corrupt image (page map too sparse)");
+            }
+        }
         if (fb_radix_set(&mf->remap, old, i + 1) < 0) {
             free(map);
+            free(leaf);
             fb_memfile_remap_end(mf);
             return fb_error_set(err, ENOMEM, "out of memory");
         }
     }
     free(map);
+    free(leaf);
     mf->nremap = n;
     return 0;
 }

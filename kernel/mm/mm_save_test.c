@@ -512,6 +512,39 @@ static void test_renumber(void)
     unlink(path);
     fb_memfile_destroy(&mf1);
     fb_memfile_destroy(&mf2);
+    /* A page map spread thin (one saved page per 512, a leaf of the tree each): refused past
+     * 4096 leaves, before the tree grows with it; the same number of pages close together
+     * is fine. */
+    {
+        size_t np = 5000;
+        uint64_t *spread = malloc(np * 8);
+        FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 40, &err), 0);
+        FBT_CHECK_EQ(fb_mf_alloc(&mf1, np + 1), 4096);
+        ((uint64_t *)fb_mf_ptr(&mf1, 4096))[0] = 1;
+        for (int pass = 0; pass < 2; pass++) {
+            for (p = 0; p < np; p++)
+                spread[p] = pass ? 1 + p : 1 + p * 512;
+            fd = mkstemp(path);
+            close(fd);
+            save_to(&mf1, path);
+            fd = open(path, O_RDWR | O_CLOEXEC);
+            FBT_CHECK_EQ(fb_image_append_raw(fd, "pagemap", spread, np * 8, &err), 0);
+            close(fd);
+            FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 40, &err), 0);
+            FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+            FBT_CHECK_EQ(fb_memfile_load(&mf2, r, &err), 0);
+            memset(&err, 0, sizeof(err));
+            FBT_CHECK_EQ(fb_memfile_remap_load(&mf2, r, &err), pass ? 0 : -1);
+            FBT_CHECK(pass || strstr(err.msg, "too sparse") != NULL);
+            FBT_CHECK_EQ(mf2.nremap, pass ? np : 0);
+            fb_image_close(r);
+            fb_memfile_destroy(&mf2);
+            unlink(path);
+            strcpy(path, "/tmp/fnbox-mmsave-XXXXXX");
+        }
+        free(spread);
+        fb_memfile_destroy(&mf1);
+    }
 }
 
 static void test_refuses_bad_pagerefs(void)
