@@ -16,7 +16,8 @@ B        := build
 LAYERS   := kernel platform gofer snapshot api
 ALL_C    := $(shell find $(LAYERS) -name '*.c' | sort)
 TEST_C   := $(filter %_test.c,$(ALL_C))
-LIB_C    := $(filter-out %_test.c api/main.c api/serve_main.c kernel/loader/vdso/%,$(ALL_C))
+LIB_C    := $(filter-out %_test.c api/main.c api/serve_main.c snapshot/crc_gen.c kernel/loader/vdso/%,\
+                         $(ALL_C))
 ASM_S    := $(shell find $(LAYERS) -name '*.S' | sort)
 LIB_O    := $(LIB_C:%.c=$(B)/obj/%.o) $(ASM_S:%.S=$(B)/obj/%.o)
 TEST_BIN := $(TEST_C:%.c=$(B)/unit/%)
@@ -62,6 +63,14 @@ $(B)/gen/confine_bpf.h: api/confine.c api/confine.h kernel/util/error.c kernel/u
 	$(B)/gen/confine-gen > $@.tmp && mv $@.tmp $@
 $(B)/obj/api/confine.o: $(B)/gen/confine_bpf.h
 $(B)/obj/api/confine.o: CFLAGS += -I$(B)/gen
+
+# The CRC-32C tables of snapshot/image.c, computed once here instead of in every process.
+$(B)/gen/crc_tables.h: snapshot/crc_gen.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -std=gnu11 -Wall -Wextra -Werror -o $(B)/gen/crc-gen snapshot/crc_gen.c
+	$(B)/gen/crc-gen 2048 256 > $@.tmp && mv $@.tmp $@
+$(B)/obj/snapshot/image.o: $(B)/gen/crc_tables.h
+$(B)/obj/snapshot/image.o: CFLAGS += -I$(B)/gen
 
 # fnbox's vDSO: a freestanding shared object of its own, embedded by vdso_blob.S (.incbin).
 VDSO_CFLAGS := -O2 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fPIC -ffreestanding \
@@ -130,9 +139,11 @@ $(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kern
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) -lpthread
 
-$(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snapshot/*.h api/*.h)
+$(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snapshot/*.h api/*.h) \
+                     $(B)/gen/crc_tables.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) -llz4 -lmsgpackc -lpthread
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(B)/gen -o $@ tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) -llz4 \
+	    -lmsgpackc -lpthread
 
 $(B)/fuzz/serve_fuzz: tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) api/serve.h
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/platform/x86.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,16 +33,20 @@
  * three blocks checksummed side by side and the three results joined: the CRC of A||B, run
  * from the register value a after A, is shift(a, |B|) ^ crc(0, B), where shift(x, n) -- the
  * register after n zero bytes from x -- is linear in x, so one table per block length does it
- * (four of 256 entries: one per byte of x), built from the 32 single-bit values at first use.
- * A restore checks ~2 MB of image this way, ~0.5 ms with one stream. */
+ * (four of 256 entries: one per byte of x). The tables are computed at build time
+ * (snapshot/crc_gen.c): built here at first use they cost ~80 µs of every process that checks
+ * an image. A restore checks ~2 MB of image this way, ~0.5 ms with one stream. */
 
-static uint32_t crc_table[256];
-static bool crc_hw;
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 /* shift by LONG and by SHORT zero bytes, per byte of the register */
 #define CRC_LONG  2048
 #define CRC_SHORT 256
-static uint32_t crc_shift_long[4][256], crc_shift_short[4][256];
+#include "crc_tables.h" /* build/gen: crc_table, crc_shift_long, crc_shift_short */
+#if CRC_GEN_LONG != CRC_LONG || CRC_GEN_SHORT != CRC_SHORT
+#error "build/gen/crc_tables.h was made for other block lengths"
+#endif
+
+static bool crc_hw;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static uint64_t crc_hw8(uint64_t c, uint64_t v)
 {
@@ -49,50 +54,16 @@ static uint64_t crc_hw8(uint64_t c, uint64_t v)
     return c;
 }
 
-/* The register after n zero bytes (n a multiple of 8), from c. */
-static uint32_t crc_hw_zeros(uint32_t c, size_t n)
-{
-    uint64_t r = c;
-    for (size_t i = 0; i < n; i += 8)
-        r = crc_hw8(r, 0);
-    return (uint32_t)r;
-}
-
-static void crc_shift_table(uint32_t t[4][256], size_t n)
-{
-    uint32_t bit[32];
-    for (int i = 0; i < 32; i++)
-        bit[i] = crc_hw_zeros(1u << i, n);
-    for (int k = 0; k < 4; k++)
-        for (int v = 0; v < 256; v++) {
-            uint32_t x = 0;
-            for (int j = 0; j < 8; j++)
-                if (v >> j & 1)
-                    x ^= bit[8 * k + j];
-            t[k][v] = x;
-        }
-}
-
 static uint32_t crc_shift(const uint32_t t[4][256], uint32_t x)
 {
     return t[0][x & 0xff] ^ t[1][x >> 8 & 0xff] ^ t[2][x >> 16 & 0xff] ^ t[3][x >> 24];
 }
 
+/* glibc's record of the CPU's features, made at start: no CPUID of our own (each one exits to
+ * the hypervisor on a VM). */
 static void crc_init(void)
 {
-    uint32_t i, j, c, a, b, cx, d;
-    for (i = 0; i < 256; i++) {
-        c = i;
-        for (j = 0; j < 8; j++)
-            c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
-        crc_table[i] = c;
-    }
-    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(cx), "=d"(d) : "a"(1), "c"(0));
-    crc_hw = (cx >> 20) & 1;
-    if (crc_hw) {
-        crc_shift_table(crc_shift_long, CRC_LONG);
-        crc_shift_table(crc_shift_short, CRC_SHORT);
-    }
+    crc_hw = CPU_FEATURE_ACTIVE(SSE4_2);
 }
 
 /* Rounds of three blocks of n bytes side by side, as long as they fit. */
@@ -154,7 +125,6 @@ uint32_t fb_crc32c_sw(uint32_t crc, const void *data, size_t len)
     const uint8_t *p = data;
     uint32_t c = ~crc;
 
-    pthread_once(&crc_once, crc_init);
     while (len--)
         c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
     return ~c;
