@@ -372,6 +372,11 @@ static int compile_filter(const char *who, const struct rule *rules, size_t n, s
     if (!ctx)
         return fb_error_set(err, ENOMEM, "%s seccomp: seccomp_init failed", who);
     r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    /* A binary tree of system call numbers rather than a list. Loading a filter, the host runs
+     * it once per system call number with the seccomp action cache being built (interrupts
+     * off): through a list of ~60 numbers that is ~0.2 ms per filter here, through a tree ~0.1. */
+    if (!r)
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     for (i = 0; !r && i < n; i++) {
         const struct rule *ru = &rules[i];
         struct scmp_arg_cmp c[2];
