@@ -65,12 +65,14 @@ extern const char fb_stub_source_entry[], fb_stub_syscall_site[], fb_stub_clone_
 #define SCR_IOV        64
 #define SCR_BYTE       88
 #define SCR_CMSG       96
-/* Records of a map batch (address | prot | REC_POPULATE, length, offset, fd: four words each)
- * that fit the stub's data page before the vDSO parameters at its end. The stub passes bits
- * 0-10 of the first word's low 12 to mmap as prot and adds MAP_POPULATE to the flags of a
- * record with REC_POPULATE (stub_x86_64.S keeps the same numbers). */
+/* Records of a map batch (address | prot | REC_CLOSE | REC_POPULATE, length, offset, fd: four
+ * words each) that fit the stub's data page before the vDSO parameters at its end. The stub
+ * passes bits 0-9 of the first word's low 12 to mmap as prot, adds MAP_POPULATE to the flags of
+ * a record with REC_POPULATE and, in a batch of passed host files, closes the fd of each record
+ * with REC_CLOSE (stub_x86_64.S keeps the same numbers). */
 #define MAP_BATCH_MAX 126
-#define REC_PROT      0x7ff
+#define REC_PROT      0x3ff
+#define REC_CLOSE     0x400
 #define REC_POPULATE  0x800
 _Static_assert(STUB_DATA + MAP_BATCH_MAX * 32 <= FB_VDSO_PARAMS_ADDR &&
                    FB_VDSO_PARAMS_ADDR + sizeof(struct fb_vdso_params) <= STUB_DATA + 4096,
@@ -722,6 +724,28 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
     return 0;
 }
 
+/* Mark the last record of the batch's first n that names each fd: the stub closes the fd
+ * there, once, instead of once per record (a python function's files take ~170 records for
+ * 13 fds: ~150 failing closes per restore). */
+static void mark_closes(struct fb_pctx *ctx, int n)
+{
+    uint8_t *page = slot_page(ctx->as);
+    uint64_t seen = 0; /* fd numbers of a batch are below 64 + 2 (fdmap_number) */
+    int i;
+
+    for (i = n - 1; i >= 0; i--) {
+        uint64_t w0, fd;
+        memcpy(&w0, page + (size_t)i * 32, 8);
+        memcpy(&fd, page + (size_t)i * 32 + 24, 8);
+        if (fd < 64 && (seen >> fd & 1))
+            continue;
+        if (fd < 64)
+            seen |= 1ull << fd;
+        w0 |= REC_CLOSE;
+        memcpy(page + (size_t)i * 32, &w0, 8);
+    }
+}
+
 /* Files mapped per round trip: the fds travel in one message (and the kernel's SCM_RIGHTS
  * limit is 253). */
 #define FDMAP_BATCH_MAX 64
@@ -791,6 +815,7 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
             put_map_record(ctx, k, req[k].addr, req[k].len, req[k].prot, req[k].populate,
                            req[k].off, fdmap_number(j));
         }
+        mark_closes(ctx, k);
         ctl = CMSG_SPACE(sizeof(int) * (size_t)nfds);
         mh.msg_controllen = ctl;
         /* The stub's msghdr: iov -> the byte, control -> room for the fds. */

@@ -15,8 +15,10 @@
 #define CTL_FD 4
 #define PROT_READ 1
 #define MAP_POPULATE 0x8000
-/* A map record's first word: address | prot (bits 0-10) | REC_POPULATE (ptrace.c's copy). */
-#define REC_PROT 0x7ff
+/* A map record's first word: address | prot (bits 0-9) | REC_CLOSE | REC_POPULATE (ptrace.c's
+ * copy). */
+#define REC_PROT 0x3ff
+#define REC_CLOSE 0x400
 #define REC_POPULATE 0x800
 #define DATA_OFF 4096
 #define SCRATCH_OFF 8192
@@ -124,9 +126,10 @@ fb_stub_clone_trap:
  * and %rdx to 1 when the fds are host files it just sent on PASS_FD (else they name the memory
  * file). A record with REC_POPULATE is mapped with MAP_POPULATE added to the flags; mmap gets
  * only the prot bits. Those fds are received first (msghdr prepared in the scratch page) and
- * every record's fd is closed at the end whatever happened (records may share one: its later
- * closes fail with EBADF, harmlessly). The fd numbers come from the records, never from the
- * scratch page: other application threads of the stub could write there meanwhile. Mapping
+ * the fd of every record marked REC_CLOSE is closed at the end whatever happened (records may
+ * share an fd; the tracer marks the last record naming each). The fd numbers come from the
+ * records, never from the scratch page: other application threads of the stub could write
+ * there meanwhile. Mapping
  * stops at the first failure. Collects at the int3: %rax = 0 when all are mapped, the first
  * failure's -errno with %r12 = its index, or 1 when the receive did not return the one byte
  * sent. */
@@ -175,10 +178,12 @@ fb_stub_map_site:
     lea fb_stub_code_start+DATA_OFF(%rip), %r15
 6:  cmp %r13, %r14
     jae 8f
+    testl $REC_CLOSE, (%r15)
+    jz 7f
     mov 24(%r15), %rdi
     mov $SYS_close, %eax
     syscall
-    add $32, %r15
+7:  add $32, %r15
     inc %r14
     jmp 6b
 8:  mov %rbx, %rax
