@@ -303,25 +303,35 @@ static const struct cap_keep gofer_caps[] = {
      "chmod/utimes of files owned by others, links to them (protected_hardlinks)"},
 };
 
+int fb_confine_drop_bound(struct fb_error *err)
+{
+    cap_value_t c;
+
+    for (c = 0; c <= CAP_LAST_CAP; c++)
+        if (cap_get_bound(c) > 0 && cap_drop_bound(c) != 0)
+            return fb_error_set(err, errno, "dropping capability %d from the bounding set: %s", c,
+                                strerror(errno));
+    return 0;
+}
+
 /* Keep exactly `keep` in the effective and permitted sets; clear inheritable, ambient and the
  * bounding set; lock the securebits so that uid 0 never regains capabilities (no setuid fixup,
  * no root privilege on exec). */
 static int drop_caps(const struct cap_keep *keep, size_t nkeep, struct fb_error *err)
 {
     cap_value_t vals[8];
-    cap_value_t c;
     cap_t caps;
     size_t i;
     unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
                     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
                     SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 
-    if (cap_reset_ambient() != 0)
+    /* One call. libcap's cap_reset_ambient() first asks for each capability whether it is
+     * ambient (42 calls) and then makes this one; EINVAL: a host without ambient sets. */
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
         return fb_error_set(err, errno, "clearing ambient capabilities: %s", strerror(errno));
-    for (c = 0; c <= CAP_LAST_CAP; c++)
-        if (cap_drop_bound(c) != 0 && errno != EINVAL)
-            return fb_error_set(err, errno, "dropping capability %d from the bounding set: %s", c,
-                                strerror(errno));
+    if (fb_confine_drop_bound(err) < 0)
+        return -1;
     if (cap_set_secbits(bits) != 0)
         return fb_error_set(err, errno, "locking securebits: %s", strerror(errno));
     caps = cap_init(); /* all clear */

@@ -21,6 +21,12 @@ int fb_confine_sentry(struct fb_error *err);
  * Returns 0 or -1 with err set. */
 int fb_confine_gofer(struct fb_error *err);
 
+/* Empty the calling process's capability bounding set (what an exec could gain; its own
+ * capabilities stay), dropping only what is still in it: each drop commits new credentials.
+ * The controller does it before it clones the Gofer and the Sentry, whose lock-downs then find
+ * nothing left to drop. Returns 0 or -1 with err set (EPERM without CAP_SETPCAP). */
+int fb_confine_drop_bound(struct fb_error *err);
+
 /* Whether the BPF programs built into fnbox (compiled from the rule tables at build time) are
  * what libseccomp makes of the tables now. For the unit test. */
 bool fb_confine_programs_current(void);

@@ -804,6 +804,10 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
     if (sandbox_cpu >= 0 && sched_getaffinity(0, sizeof(fb_cpus_before_pin),
                                               &fb_cpus_before_pin) != 0)
         CPU_ZERO(&fb_cpus_before_pin);
+    /* The controller execs nothing and needs no bounding set: emptied here, once, it is
+     * inherited by the Gofer and the Sentry, whose lock-downs skip ~41 credential commits
+     * each. If it fails, theirs still drop it (and report what stops them). */
+    (void)fb_confine_drop_bound(NULL);
     sb->gofer = clone_child(cfg->ipcns_fd > 2 ? 0 : CLONE_NEWIPC); /* else it joins one */
     if (sb->gofer < 0) {
         fb_error_set(err, errno, "starting the gofer: %s", strerror(errno));
