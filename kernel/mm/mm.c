@@ -174,14 +174,29 @@ static int batch_flush(struct fb_mm *mm, struct fb_as *as, struct map_batch *b)
     return err;
 }
 
-/* Is page vpn in b's working set, or in a gap of at most WS_POP_GAP pages between two of its
- * pages? */
-static bool ws_hot(const struct map_batch *b, uint64_t vpn)
+/* The first stretch of hot pages -- pages of b's working set and those in gaps of at most
+ * WS_POP_GAP between two of them -- that meets [p, end): true with it, clipped, in [*s, *e).
+ * One binary search, then a walk along the working set (asking page by page, with a search
+ * each, was ~1 % of a warm restore's CPU). */
+static bool ws_stretch(const struct map_batch *b, uint64_t p, uint64_t end, uint64_t *s,
+                       uint64_t *e)
 {
-    size_t lo = fb_lower_bound_u64(b->ws, b->nws, vpn);
-    if (lo < b->nws && b->ws[lo] == vpn)
-        return true;
-    return lo > 0 && lo < b->nws && b->ws[lo] - b->ws[lo - 1] - 1 <= WS_POP_GAP;
+    const uint64_t *ws = b->ws;
+    size_t i = fb_lower_bound_u64(ws, b->nws, p); /* the first page of the working set >= p */
+
+    if (i == b->nws)
+        return false;
+    /* p itself is hot when it lies in a small gap before ws[i] (or is ws[i]). */
+    *s = i > 0 && ws[i] - ws[i - 1] - 1 <= WS_POP_GAP ? p : ws[i];
+    if (*s >= end)
+        return false;
+    for (; i + 1 < b->nws && ws[i + 1] - ws[i] - 1 <= WS_POP_GAP; i++)
+        if (ws[i + 1] >= end) {
+            *e = end; /* the stretch goes on past the end */
+            return true;
+        }
+    *e = ws[i] + 1 < end ? ws[i] + 1 : end;
+    return true;
 }
 
 static int batch_push(struct fb_mm *mm, struct fb_as *as, struct map_batch *b, uint64_t vpn,
@@ -205,7 +220,7 @@ static bool still_lazy(const struct fb_memfile *mf, uint64_t off)
 
 /* Gather the runs of present, unmapped pages in [start, end) of vma for the platform,
  * coalescing pages contiguous in the memory file with the same protection. With b->ws, only
- * the parts of runs in the working set (ws_hot), populated: the rest stays for a later pass. */
+ * the parts of runs in the working set (ws_stretch), populated: the rest stays for a later pass. */
 static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma, uint64_t start,
                          uint64_t end, struct map_batch *b)
 {
@@ -234,16 +249,11 @@ static int as_map_gather(struct fb_mm *mm, struct fb_as *as, struct fb_vma *vma,
             if ((err = batch_push(mm, as, b, run_start, n, run_off, prot, b->populate)) < 0)
                 return err;
         } else {
-            for (uint64_t i = 0; i < n;) {
-                uint64_t a;
-                while (i < n && !ws_hot(b, run_start + i))
-                    i++;
-                for (a = i; i < n && ws_hot(b, run_start + i); i++)
-                    ;
-                if (i > a && (err = batch_push(mm, as, b, run_start + a, i - a,
-                                               run_off + a * PAGE, prot, true)) < 0)
+            uint64_t p = run_start, s, e;
+            for (; p < run_start + n && ws_stretch(b, p, run_start + n, &s, &e); p = e)
+                if ((err = batch_push(mm, as, b, s, e - s, run_off + (s - run_start) * PAGE, prot,
+                                      true)) < 0)
                     return err;
-            }
         }
         vpn = run_start + n;
     }

@@ -610,6 +610,77 @@ static void test_mm_prefault_memfile_ws(void)
     fb_mm_put(mm);
 }
 
+/* The pages a warm restore populates are exactly the working set's and those in gaps of at
+ * most two between two of its pages, whatever the working set: random ones over 64 pages,
+ * some absent (runs end there), one read-only (another VMA), working-set pages beyond both
+ * ends too, against that definition page by page. */
+static void test_mm_prefault_memfile_ws_random(void)
+{
+    uint32_t seed = 1;
+    int round, bad = 0;
+
+    for (round = 0; round < 300; round++) {
+        uint64_t ws[80], base;
+        bool present[64], in_ws[70 + 6] = {0};
+        int pop[64] = {0}, seen[64] = {0}, nws = 0, i, j;
+        struct fb_mm *mm = fb_mm_new(&mf, &fake_plat);
+        int64_t a;
+
+        FBT_CHECK(mm != NULL);
+        memset(&fp, 0, sizeof(fp));
+        fp.fail_at = -1;
+        a = fb_mm_mmap(mm, 0, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       NULL, 0, 7, NULL);
+        FBT_CHECK(a > 0);
+        base = (uint64_t)a >> 12;
+        for (i = 0; i < 64; i++) {
+            seed = seed * 1103515245u + 12345u;
+            present[i] = (seed >> 16) % 8 != 0;
+            if (present[i])
+                FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a + (uint64_t)i * 4096, "x", 1), 0);
+        }
+        FBT_CHECK_EQ(fb_mm_mprotect(mm, (uint64_t)a + 40 * 4096, 4096, PROT_READ), 0);
+        /* Working set: pages -3 .. 66 of the mapping, each with probability 1/3. */
+        for (i = -3; i < 67; i++) {
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 16) % 3 == 0) {
+                ws[nws++] = base + (uint64_t)(int64_t)i;
+                in_ws[i + 3] = true;
+            }
+        }
+        mm->ws = malloc(sizeof(ws));
+        FBT_CHECK(mm->ws != NULL);
+        memcpy(mm->ws, ws, (size_t)nws * sizeof(*ws));
+        mm->nws = (size_t)nws;
+        FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+        for (i = 0; i < fp.nm; i++) {
+            const struct fb_map_req *r = &fp.mreq[i];
+            for (uint64_t v = r->addr >> 12; v < (r->addr + r->len) >> 12; v++)
+                if (v >= base && v < base + 64) {
+                    seen[v - base]++;
+                    pop[v - base] += r->populate;
+                }
+        }
+        for (i = 0; i < 64; i++) {
+            /* hot: in the working set, or between two of its pages at most two apart */
+            bool hot = in_ws[i + 3];
+            int lo = 0, hi = 0; /* in_ws indexes (page + 3) of the neighbours; 0: none */
+            for (j = i + 2; j >= 0 && !lo; j--)
+                if (in_ws[j])
+                    lo = j + 1; /* + 1: index 0 exists too */
+            for (j = i + 4; j < 70 && !hi; j++)
+                if (in_ws[j])
+                    hi = j + 1;
+            if (!hot && lo && hi && hi - lo - 1 <= 2)
+                hot = true;
+            if (seen[i] != (present[i] ? 1 : 0) || pop[i] != (present[i] && hot ? 1 : 0))
+                bad++;
+        }
+        fb_mm_put(mm);
+    }
+    FBT_CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
     struct fb_error err;
@@ -629,6 +700,7 @@ int main(void)
     FBT_RUN(test_mm_copy_in_host_mapped);
     FBT_RUN(test_mm_prefault_host_ws);
     FBT_RUN(test_mm_prefault_memfile_ws);
+    FBT_RUN(test_mm_prefault_memfile_ws_random);
     fb_memfile_destroy(&mf);
     FBT_EXIT();
 }
