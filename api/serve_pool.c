@@ -49,13 +49,16 @@ void fb_server_wake(struct fb_server *s)
 /* ---- one sandbox --------------------------------------------------------------------------------
  */
 
+/* Fds a restore is given beyond its standard ones and the ready pipe (0-3): the namespaces and
+ * the view it joins, the hot pages, the IPC namespace, as its fds 4 to 4 + SPAWN_PASS - 1. */
+#define SPAWN_PASS 5
+
 /* What the child of fb_sb_spawn sets up before it becomes `fnbox restore`. */
 struct spawn_child {
     char **argv;
     int cpu;
-    int std[4];  /* its 0-3: request, response, log, ready pipe */
-    int pass[5]; /* its 4-8 (-1: closed): the namespaces and the view it joins, the hot
-                  * pages, the IPC namespace */
+    int std[4];           /* its 0-3: request, response, log, ready pipe */
+    int pass[SPAWN_PASS]; /* its 4-8 (-1: closed) */
 };
 
 /* The child, sharing the server's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does) rather
@@ -69,11 +72,11 @@ static int spawn_child_main(void *arg)
 {
     const struct spawn_child *c = arg;
     sigset_t none;
-    int high[5], i;
+    int high[SPAWN_PASS], i;
 
     sigemptyset(&none);
     signal(SIGPIPE, SIG_DFL);
-    for (i = 0; i < 5; i++) /* copies clear of 0-8 first: the dup2s may land on the originals */
+    for (i = 0; i < SPAWN_PASS; i++) /* copies clear of 0-8 first: dup2s may hit the originals */
         high[i] = c->pass[i] >= 0 ? fcntl(c->pass[i], F_DUPFD, 10) : -1;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (c->cpu >= 0) {
@@ -84,10 +87,10 @@ static int spawn_child_main(void *arg)
     }
     for (i = 0; i < 4; i++)
         dup2(c->std[i], i);
-    for (i = 0; i < 5; i++)
+    for (i = 0; i < SPAWN_PASS; i++)
         if (high[i] < 0 || dup2(high[i], 4 + i) < 0)
             close(4 + i);
-    syscall(SYS_close_range, 9, ~0u, 0);
+    syscall(SYS_close_range, 4 + SPAWN_PASS, ~0u, 0);
     sigprocmask(SIG_SETMASK, &none, NULL); /* the server blocks its stop signals */
     execv(c->argv[0], c->argv);
     _exit(125);
@@ -106,7 +109,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     const struct {
         int fd;
         char *opt, *num;
-    } pass[5] = {
+    } pass[SPAWN_PASS] = {
         {s->netns_fd, "--netns-fd", "4"},
         {s->rootns_fd, "--empty-root-fd", "5"},
         {view_fd, "--view-fd", "6"},
@@ -124,7 +127,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     argv[argc++] = "restore";
     argv[argc++] = "--ready-fd";
     argv[argc++] = "3";
-    for (i = 0; i < 5; i++)
+    for (i = 0; i < SPAWN_PASS; i++)
         if (pass[i].fd >= 0) {
             argv[argc++] = pass[i].opt;
             argv[argc++] = pass[i].num;
@@ -141,11 +144,9 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         goto fail;
     }
     {
-        struct spawn_child c = {.argv = argv,
-                                .cpu = cpu,
-                                .std = {in[0], out[1], er[1], rd[1]},
-                                .pass = {pass[0].fd, pass[1].fd, pass[2].fd, pass[3].fd,
-                                         pass[4].fd}};
+        struct spawn_child c = {.argv = argv, .cpu = cpu, .std = {in[0], out[1], er[1], rd[1]}};
+        for (i = 0; i < SPAWN_PASS; i++)
+            c.pass[i] = pass[i].fd;
         /* The child's stack: ours is not used while it runs (CLONE_VFORK suspends us until
          * it has exec'd). */
         _Alignas(16) char stack[32768];
