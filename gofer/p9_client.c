@@ -237,6 +237,23 @@ static int lerror_code(uint32_t ecode)
     return -(int)ecode;
 }
 
+/* A donated fd is kept only if it is a regular file -- a hostile gofer must not hand the Sentry
+ * a socket or a device -- and, with want_ro, open read-only (what was asked for). Returns fd,
+ * or -1 after closing it. */
+static int donated_fd_check(int fd, bool want_ro)
+{
+    struct stat st;
+    int fl = want_ro ? fcntl(fd, F_GETFL) : O_RDONLY;
+
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
+        fb_warn("gofer donated an fd that is not a %s; ignoring it",
+                want_ro ? "read-only regular file" : "regular file");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /*
  * One round trip: encode req (tag assigned here), send, receive and decode into rep. Returns 0
  * if rep->type == rtype, the negated Rlerror code, or -EPROTO. Strings in rep point into c->buf
@@ -532,8 +549,137 @@ int fb_p9c_open_fd(struct fb_p9_client *c, uint32_t fid, int *host_fd)
     pthread_mutex_lock(&c->lock);
     err = rpc(c, &req, FB_P9_RLOPEN, &rep, host_fd);
     pthread_mutex_unlock(&c->lock);
+    if (err == 0 && *host_fd >= 0 && (*host_fd = donated_fd_check(*host_fd, true)) < 0)
+        return -EPROTO;
     if (err == 0 && *host_fd < 0)
         err = -EOPNOTSUPP;
+    return err;
+}
+
+/* The reply of a batch (fb_p9c_open_fds) at buf[0, size): decoded against the request's tag;
+ * fd is the one that came with it, or -1. Returns fds[i]'s value, or -EPROTO for a reply the
+ * batch cannot have (wrong tag or type, undecodable, an fd with an error). */
+static int batch_reply(const uint8_t *buf, uint32_t size, uint16_t tag, int fd)
+{
+    struct fb_p9_msg rep;
+
+    if (fb_p9_decode(buf, size, &rep) != 0 || rep.tag != tag)
+        return -EPROTO;
+    if (rep.type == FB_P9_RLERROR)
+        return fd >= 0 ? -EPROTO : lerror_code(rep.u.rlerror.ecode);
+    if (rep.type != FB_P9_RLOPEN)
+        return -EPROTO;
+    return fd >= 0 ? fd : -EOPNOTSUPP;
+}
+
+int fb_p9c_open_fds(struct fb_p9_client *c, const uint32_t *fids, int n, int *fds)
+{
+    uint16_t tags[FB_P9C_BATCH];
+    size_t len = 0, have = 0;
+    int i, got = 0, err = 0;
+
+    if (n < 0 || n > FB_P9C_BATCH)
+        return -EINVAL;
+    for (i = 0; i < n; i++)
+        fds[i] = -EIO;
+    pthread_mutex_lock(&c->lock);
+    if (c->dead) {
+        err = c->dead;
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        struct fb_p9_msg req = {.type = FB_P9_TLOPEN};
+        ssize_t k;
+        req.tag = tags[i] = tag_next(c);
+        req.u.tlopen.fid = fids[i];
+        req.u.tlopen.flags = FB_P9_L_RDONLY | FB_P9_LOPEN_DONATE_FD | FB_P9_LOPEN_FD_ONLY;
+        k = fb_p9_encode(&req, c->buf + len, c->msize - len);
+        if (k < 0) {
+            err = (int)k;
+            goto out;
+        }
+        len += (size_t)k;
+    }
+    {
+        struct iovec iov = {c->buf, len};
+        err = chan_send(c, &iov, 1);
+        if (err)
+            goto out;
+    }
+    /* The replies: each Rlopen comes with its fd, and a read that takes one (an skb with fds)
+     * ends with it, so an fd belongs to the last reply a read completes, and that reply must
+     * end the read. Replies without an fd (errors) may arrive several in one read. */
+    while (got < n) {
+        union {
+            char buf[CMSG_SPACE(sizeof(int) * P9C_MAX_RX_FDS)];
+            struct cmsghdr align;
+        } ctl;
+        struct iovec iov = {c->buf + have, c->msize - have};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                            .msg_controllen = sizeof(ctl.buf)};
+        size_t pos = 0;
+        int fd = -1;
+        ssize_t r = recvmsg(c->sock, &mh, MSG_CMSG_CLOEXEC);
+
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r <= 0) {
+            err = chan_fail(c, r < 0 && errno == EPIPE ? -EPIPE : -ECONNRESET);
+            goto out;
+        }
+        if (mh.msg_controllen)
+            take_fds(&mh, &fd); /* the first; any other is closed */
+        have += (size_t)r;
+        while (got < n) {
+            uint32_t size;
+            int v, fr = fb_p9_frame(c->buf + pos, have - pos, c->msize, &size);
+            if (fr == -EAGAIN || (fr == 0 && have - pos < size))
+                break;
+            if (fr < 0) {
+                fb_err("gofer sent a reply with a bad size in a batch");
+                err = chan_fail(c, -EPROTO);
+                goto out_fd;
+            }
+            /* an fd goes with the reply that ends this read */
+            v = batch_reply(c->buf + pos, size, tags[got], pos + size == have ? fd : -1);
+            if (v == -EPROTO) {
+                fb_err("gofer sent an unexpected reply in a batch of opens");
+                err = chan_fail(c, -EPROTO);
+                goto out_fd;
+            }
+            if (pos + size == have)
+                fd = -1; /* taken (or it was none) */
+            if (v >= 0 && donated_fd_check(v, true) < 0)
+                v = -EPROTO; /* not the channel's fault: this one file is read the other way */
+            fds[got++] = v;
+            pos += size;
+        }
+        if (fd >= 0) { /* an fd with no reply to end this read */
+            fb_err("gofer sent an fd in the middle of a batch's replies");
+            err = chan_fail(c, -EPROTO);
+            goto out_fd;
+        }
+        if (got == n && pos != have) {
+            fb_err("gofer sent %zu bytes beyond a batch's replies", have - pos);
+            err = chan_fail(c, -EPROTO);
+            goto out;
+        }
+        memmove(c->buf, c->buf + pos, have - pos);
+        have -= pos;
+        continue;
+    out_fd:
+        if (fd >= 0)
+            close(fd);
+        goto out;
+    }
+out:
+    if (err)
+        for (i = 0; i < n; i++) {
+            if (i < got && fds[i] >= 0)
+                close(fds[i]);
+            fds[i] = err;
+        }
+    pthread_mutex_unlock(&c->lock);
     return err;
 }
 
@@ -580,16 +726,8 @@ int fb_p9c_lopen(struct fb_p9_client *c, uint32_t fid, uint32_t flags, struct fb
     pthread_mutex_unlock(&c->lock);
     if (err)
         return err;
-    if (fd >= 0) {
-        struct stat st;
-        /* Only a regular file is acceptable: a hostile gofer must not hand us a socket. */
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-            fb_warn("gofer donated an fd that is not a regular file; ignoring it");
-            close(fd);
-            fd = -1;
-        }
-        *host_fd = fd;
-    }
+    if (fd >= 0)
+        *host_fd = donated_fd_check(fd, false);
     if (qid)
         *qid = rep.u.ropen.qid;
     if (iounit)

@@ -53,6 +53,12 @@ int fb_p9c_walk_getattr(struct fb_p9_client *c, uint32_t fid, int nwname,
 /* fnbox extension: a fresh read-only host fd for the regular file at fid (which stays
  * unopened), in one round trip. -EOPNOTSUPP if the server does not donate fds. */
 int fb_p9c_open_fd(struct fb_p9_client *c, uint32_t fid, int *host_fd);
+/* fb_p9c_open_fd for fids[0, n) (n <= FB_P9C_BATCH) in one round trip: the n requests go out
+ * together and the replies, which the server sends in order, are read as they come. fds[i] is
+ * the fd for fids[i] or its -errno. Returns 0, or the channel's error (then every fds[i] is it
+ * too; a reply out of order or unframed kills the channel, as for every call). */
+#define FB_P9C_BATCH 64
+int fb_p9c_open_fds(struct fb_p9_client *c, const uint32_t *fids, int n, int *fds);
 int fb_p9c_setattr(struct fb_p9_client *c, uint32_t fid, const struct fb_p9_setattr *sa);
 
 /* Open fid with Linux open flags (O_RDONLY/O_WRONLY/O_RDWR/O_TRUNC/O_APPEND/O_DIRECTORY...).
