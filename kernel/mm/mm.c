@@ -290,14 +290,44 @@ static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
  * never writable (so it holds no page of its own), of an object with a read-only host fd, on
  * a platform that can. Not while recording a working set: that needs every first touch to
  * fault. Returns the fd or -1. */
+static bool host_mappable(const struct fb_mm *mm, const struct fb_vma *vma)
+{
+    return mm->plat->ops->map_fds && vma->map && vma->map->ops->host_fd && !fb_mm_ws_recording &&
+           !fb_mm_hostmap_off && (vma->flags & FB_VMA_PRISTINE) &&
+           !(vma->flags & (FB_VMA_SHARED | FB_VMA_HOSTMAP)) && !(vma->prot & PROT_WRITE) &&
+           (vma->prot & prot_rwx);
+}
+
 static int host_map_fd(struct fb_mm *mm, const struct fb_vma *vma)
 {
-    if (!mm->plat->ops->map_fds || !vma->map || !vma->map->ops->host_fd || fb_mm_ws_recording ||
-        fb_mm_hostmap_off || !(vma->flags & FB_VMA_PRISTINE) ||
-        (vma->flags & (FB_VMA_SHARED | FB_VMA_HOSTMAP)) || (vma->prot & PROT_WRITE) ||
-        !(vma->prot & prot_rwx))
-        return -1;
-    return vma->map->ops->host_fd(vma->map);
+    return host_mappable(mm, vma) ? vma->map->ops->host_fd(vma->map) : -1;
+}
+
+/* The host fds of the files of vmas[0, n) asked for together where their objects can
+ * (host_fds_ahead: one round trip to the Gofer for a restore's ~10 files instead of one each). */
+static void host_fds_ahead(struct fb_mm *mm, struct fb_vma *vmas, size_t n)
+{
+    struct fb_mappable *maps[64];
+    int k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        struct fb_mappable *m = vmas[i].map;
+        int j;
+        if (!host_mappable(mm, &vmas[i]) || !m->ops->host_fds_ahead ||
+            (k && m->ops != maps[0]->ops))
+            continue;
+        for (j = 0; j < k && maps[j] != m; j++)
+            ;
+        if (j < k)
+            continue;
+        if (k == (int)FB_ARRAY_SIZE(maps)) {
+            maps[0]->ops->host_fds_ahead(maps, k);
+            k = 0;
+        }
+        maps[k++] = m;
+    }
+    if (k > 1) /* one alone: its host_fd costs the same round trip */
+        maps[0]->ops->host_fds_ahead(maps, k);
 }
 
 /* Pages of ours in [start, end) are no longer mapped in the platform (their entries stay: the
@@ -433,6 +463,8 @@ static int host_map_many(struct fb_mm *mm, struct fb_vma *vmas, size_t n, bool p
     int mapped = 0, k = 0, nv = 0, r = 0, nreq = 0;
     uint64_t pop = 0;
 
+    if (n > 1)
+        host_fds_ahead(mm, vmas, n);
     for (size_t i = 0; i < n && r >= 0; i++) {
         int fd = host_map_fd(mm, &vmas[i]), j;
         if (fd < 0)

@@ -28,6 +28,9 @@ struct fb_mappable_ops {
      * directly for private read-only mappings (the host page cache then serves them, shared and
      * copy-free). -1 when there is none. The object keeps ownership. */
     int (*host_fd)(struct fb_mappable *m);
+    /* Optional: get ready the host fds of maps[0, n) (objects with these ops) at once, so that
+     * host_fd then costs nothing -- a restore maps many files together. Best effort. */
+    void (*host_fds_ahead)(struct fb_mappable *const *maps, int n);
 };
 #define FB_GETPAGES_WRITE 1u /* for a shared writable mapping */
 #define FB_GETPAGES_EXACT 2u /* bring in only the pages asked for, no read-ahead (prefault) */

@@ -265,7 +265,22 @@ static int tf_host_fd(struct fb_mappable *m)
     return ((struct test_file *)m)->fd;
 }
 
-static const struct fb_mappable_ops tf_ops = {tf_ref, tf_ref, tf_get_pages, tf_host_fd};
+/* host_fds_ahead: how often it was asked, and for which objects the last time */
+static struct {
+    int calls, n;
+    struct fb_mappable *maps[8];
+} ahead;
+
+static void tf_host_fds_ahead(struct fb_mappable *const *maps, int n)
+{
+    ahead.calls++;
+    ahead.n = n;
+    for (int i = 0; i < n && i < 8; i++)
+        ahead.maps[i] = maps[i];
+}
+
+static const struct fb_mappable_ops tf_ops = {tf_ref, tf_ref, tf_get_pages, tf_host_fd,
+                                              tf_host_fds_ahead};
 
 /* Text the host maps straight from its file is read from the file when the Sentry has no copy
  * (the syscall path reads the instruction before every call; a path may be a string in
@@ -542,6 +557,37 @@ static void test_mm_prefault_host_ws(void)
     close(f.fd);
 }
 
+/* A restore asks for the host fds of all its files at once (host_fds_ahead), each object
+ * once however many VMAs map it, and not for a lone file (its host_fd costs the same). */
+static void test_mm_host_fds_ahead(void)
+{
+    struct test_file f1 = {.m = {&tf_ops}, .fd = open("/proc/self/exe", O_RDONLY)},
+                     f2 = {.m = {&tf_ops}, .fd = open("/proc/self/exe", O_RDONLY)};
+    struct fb_mm *mm;
+
+    FBT_CHECK(f1.fd >= 0 && f2.fd >= 0);
+    memset(&ahead, 0, sizeof(ahead));
+    mm = fp_mm(&f1, NULL, 0, -1); /* two VMAs of f1 */
+    FBT_CHECK(mm != NULL);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    FBT_CHECK_EQ(ahead.calls, 0);
+    fb_mm_put(mm);
+
+    mm = fp_mm(&f1, NULL, 0, -1);
+    FBT_CHECK(mm != NULL);
+    FBT_CHECK_EQ(fb_mm_mmap(mm, 0x2000000, 16 * FB_PAGE_SIZE, PROT_READ | PROT_EXEC,
+                            MAP_PRIVATE | MAP_FIXED, &f2.m, 0, 7, "c"),
+                 0x2000000);
+    FBT_CHECK_EQ(fb_mm_prefault(mm, NULL, true), 0);
+    FBT_CHECK_EQ(ahead.calls, 1);
+    FBT_CHECK_EQ(ahead.n, 2);
+    FBT_CHECK(ahead.maps[0] == &f1.m && ahead.maps[1] == &f2.m);
+    FBT_CHECK_EQ(fp.n, 3); /* and all three mapped from the host file */
+    fb_mm_put(mm);
+    close(f1.fd);
+    close(f2.fd);
+}
+
 /* A warm restore maps the present pages of the memory file populating only its working set's
  * (and gaps of up to two pages between them), those first; the rest follows unpopulated, each
  * page mapped once. Without a working set, or on a fault, everything is populated. */
@@ -699,6 +745,7 @@ int main(void)
     FBT_RUN(test_mm_copy_in_host_mapped);
     FBT_RUN(test_mm_prefault_host_ws);
     FBT_RUN(test_mm_prefault_memfile_ws);
+    FBT_RUN(test_mm_host_fds_ahead);
     FBT_RUN(test_mm_prefault_memfile_ws_random);
     fb_memfile_destroy(&mf);
     FBT_EXIT();

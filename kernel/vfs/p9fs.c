@@ -776,11 +776,36 @@ static int map_host_fd(struct fb_mappable *m)
     return pi->host_fd_ro ? pi->host_fd : -1;
 }
 
+/* Readers for several files in one round trip: the donated fds of those that have none yet
+ * (what ensure_reader would ask for one at a time). One that fails is left to ensure_reader. */
+static void map_host_fds_ahead(struct fb_mappable *const *maps, int n)
+{
+    struct p9_inode *pis[FB_P9C_BATCH];
+    uint32_t fids[FB_P9C_BATCH];
+    int fds[FB_P9C_BATCH], k = 0, i;
+    struct fb_p9_client *c = NULL;
+
+    for (i = 0; i < n && k < FB_P9C_BATCH; i++) {
+        struct p9_inode *pi = fb_container_of(maps[i], struct p9_inode, mappable);
+        if (pi->host_fd >= 0 || pi->io_fid != FB_P9_NOFID || (c && pi->c != c))
+            continue;
+        c = pi->c;
+        pis[k] = pi;
+        fids[k++] = pi->fid;
+    }
+    if (k < 2 || fb_p9c_open_fds(c, fids, k, fds) < 0)
+        return;
+    for (i = 0; i < k; i++)
+        if (fds[i] >= 0)
+            pis[i]->host_fd = fds[i];
+}
+
 static const struct fb_mappable_ops p9_map_ops = {
     .get = map_get,
     .put = map_put,
     .get_pages = map_get_pages,
     .host_fd = map_host_fd,
+    .host_fds_ahead = map_host_fds_ahead,
 };
 
 /* ---- filesystem ------------------------------------------------------------------------------- */
