@@ -237,17 +237,16 @@ static int lerror_code(uint32_t ecode)
     return -(int)ecode;
 }
 
-/* A donated fd is kept only if it is a regular file -- a hostile gofer must not hand the Sentry
- * a socket or a device -- and, with want_ro, open read-only (what was asked for). Returns fd,
- * or -1 after closing it. */
-static int donated_fd_check(int fd, bool want_ro)
+/* A donated fd is kept only if it is what the protocol donates (gofer/p9.h): a regular file
+ * open read-only -- a hostile gofer must not hand the Sentry a socket, a device or a writable
+ * file. Returns fd, or -1 after closing it. */
+static int donated_fd_check(int fd)
 {
     struct stat st;
-    int fl = want_ro ? fcntl(fd, F_GETFL) : O_RDONLY;
+    int fl = fcntl(fd, F_GETFL);
 
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fl < 0 || (fl & O_ACCMODE) != O_RDONLY) {
-        fb_warn("gofer donated an fd that is not a %s; ignoring it",
-                want_ro ? "read-only regular file" : "regular file");
+        fb_warn("gofer donated an fd that is not a read-only regular file; ignoring it");
         close(fd);
         return -1;
     }
@@ -549,7 +548,7 @@ int fb_p9c_open_fd(struct fb_p9_client *c, uint32_t fid, int *host_fd)
     pthread_mutex_lock(&c->lock);
     err = rpc(c, &req, FB_P9_RLOPEN, &rep, host_fd);
     pthread_mutex_unlock(&c->lock);
-    if (err == 0 && *host_fd >= 0 && (*host_fd = donated_fd_check(*host_fd, true)) < 0)
+    if (err == 0 && *host_fd >= 0 && (*host_fd = donated_fd_check(*host_fd)) < 0)
         return -EPROTO;
     if (err == 0 && *host_fd < 0)
         err = -EOPNOTSUPP;
@@ -649,7 +648,7 @@ int fb_p9c_open_fds(struct fb_p9_client *c, const uint32_t *fids, int n, int *fd
             }
             if (pos + size == have)
                 fd = -1; /* taken (or it was none) */
-            if (v >= 0 && donated_fd_check(v, true) < 0)
+            if (v >= 0 && donated_fd_check(v) < 0)
                 v = -EPROTO; /* not the channel's fault: this one file is read the other way */
             fds[got++] = v;
             pos += size;
@@ -727,7 +726,7 @@ int fb_p9c_lopen(struct fb_p9_client *c, uint32_t fid, uint32_t flags, struct fb
     if (err)
         return err;
     if (fd >= 0)
-        *host_fd = donated_fd_check(fd, false);
+        *host_fd = donated_fd_check(fd);
     if (qid)
         *qid = rep.u.ropen.qid;
     if (iounit)
