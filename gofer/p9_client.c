@@ -555,59 +555,38 @@ int fb_p9c_open_fd(struct fb_p9_client *c, uint32_t fid, int *host_fd)
     return err;
 }
 
-/* The reply of a batch (fb_p9c_open_fds) at buf[0, size): decoded against the request's tag;
- * fd is the one that came with it, or -1. Returns fds[i]'s value, or -EPROTO for a reply the
- * batch cannot have (wrong tag or type, undecodable, an fd with an error). */
-static int batch_reply(const uint8_t *buf, uint32_t size, uint16_t tag, int fd)
+/* Several requests in one round trip: reqs[0, n) (tags assigned here) are encoded and sent
+ * together, and the replies, which the server sends in order, read as they come. Each reply is
+ * handed to take(arg, i, reply, fd) with the fd that came with it (-1 if none), which owns it
+ * from then on; take returns 0, or -EPROTO for a reply the batch cannot have. An fd belongs to
+ * the reply that ends the read that took it (a read stops after a message with fds), and such a
+ * reply must end the read. Any framing error, a reply out of order or refused by take kills the
+ * channel. Returns 0 once all n replies were taken, else the channel's error (replies 0..k-1
+ * were taken, the others not: *taken = k). Caller holds c->lock. */
+static int batch_rpc(struct fb_p9_client *c, struct fb_p9_msg *reqs, int n,
+                     int (*take)(void *arg, int i, const struct fb_p9_msg *rep, int fd), void *arg,
+                     int *taken)
 {
-    struct fb_p9_msg rep;
-
-    if (fb_p9_decode(buf, size, &rep) != 0 || rep.tag != tag)
-        return -EPROTO;
-    if (rep.type == FB_P9_RLERROR)
-        return fd >= 0 ? -EPROTO : lerror_code(rep.u.rlerror.ecode);
-    if (rep.type != FB_P9_RLOPEN)
-        return -EPROTO;
-    return fd >= 0 ? fd : -EOPNOTSUPP;
-}
-
-int fb_p9c_open_fds(struct fb_p9_client *c, const uint32_t *fids, int n, int *fds)
-{
-    uint16_t tags[FB_P9C_BATCH];
     size_t len = 0, have = 0;
     int i, got = 0, err = 0;
 
-    if (n < 0 || n > FB_P9C_BATCH)
-        return -EINVAL;
-    for (i = 0; i < n; i++)
-        fds[i] = -EIO;
-    pthread_mutex_lock(&c->lock);
-    if (c->dead) {
-        err = c->dead;
-        goto out;
-    }
+    *taken = 0;
+    if (c->dead)
+        return c->dead;
     for (i = 0; i < n; i++) {
-        struct fb_p9_msg req = {.type = FB_P9_TLOPEN};
         ssize_t k;
-        req.tag = tags[i] = tag_next(c);
-        req.u.tlopen.fid = fids[i];
-        req.u.tlopen.flags = FB_P9_L_RDONLY | FB_P9_LOPEN_DONATE_FD | FB_P9_LOPEN_FD_ONLY;
-        k = fb_p9_encode(&req, c->buf + len, c->msize - len);
-        if (k < 0) {
-            err = (int)k;
-            goto out;
-        }
+        reqs[i].tag = tag_next(c);
+        k = fb_p9_encode(&reqs[i], c->buf + len, c->msize - len);
+        if (k < 0)
+            return (int)k == -EMSGSIZE ? -ENAMETOOLONG : (int)k;
         len += (size_t)k;
     }
     {
         struct iovec iov = {c->buf, len};
         err = chan_send(c, &iov, 1);
         if (err)
-            goto out;
+            return err;
     }
-    /* The replies: each Rlopen comes with its fd, and a read that takes one (an skb with fds)
-     * ends with it, so an fd belongs to the last reply a read completes, and that reply must
-     * end the read. Replies without an fd (errors) may arrive several in one read. */
     while (got < n) {
         union {
             char buf[CMSG_SPACE(sizeof(int) * P9C_MAX_RX_FDS)];
@@ -624,60 +603,164 @@ int fb_p9c_open_fds(struct fb_p9_client *c, const uint32_t *fids, int n, int *fd
             continue;
         if (r <= 0) {
             err = chan_fail(c, r < 0 && errno == EPIPE ? -EPIPE : -ECONNRESET);
-            goto out;
+            break;
         }
         if (mh.msg_controllen)
             take_fds(&mh, &fd); /* the first; any other is closed */
         have += (size_t)r;
-        while (got < n) {
+        while (got < n && !err) {
+            struct fb_p9_msg rep;
             uint32_t size;
-            int v, fr = fb_p9_frame(c->buf + pos, have - pos, c->msize, &size);
+            int fr = fb_p9_frame(c->buf + pos, have - pos, c->msize, &size);
+            bool last;
             if (fr == -EAGAIN || (fr == 0 && have - pos < size))
                 break;
-            if (fr < 0) {
-                fb_err("gofer sent a reply with a bad size in a batch");
+            last = fr == 0 && pos + size == have;
+            if (fr < 0 || fb_p9_decode(c->buf + pos, size, &rep) != 0 || rep.tag != reqs[got].tag) {
+                fb_err("gofer sent a malformed or out-of-order reply in a batch");
                 err = chan_fail(c, -EPROTO);
-                goto out_fd;
+                break;
             }
-            /* an fd goes with the reply that ends this read */
-            v = batch_reply(c->buf + pos, size, tags[got], pos + size == have ? fd : -1);
-            if (v == -EPROTO) {
-                fb_err("gofer sent an unexpected reply in a batch of opens");
+            if (take(arg, got, &rep, last ? fd : -1) != 0) {
+                if (last)
+                    fd = -1; /* take owned it */
+                fb_err("gofer sent an unexpected reply (%s) in a batch",
+                       fb_p9_type_name(rep.type));
                 err = chan_fail(c, -EPROTO);
-                goto out_fd;
+                break;
             }
-            if (pos + size == have)
-                fd = -1; /* taken (or it was none) */
-            if (v >= 0 && donated_fd_check(v) < 0)
-                v = -EPROTO; /* not the channel's fault: this one file is read the other way */
-            fds[got++] = v;
+            if (last)
+                fd = -1;
+            got++;
             pos += size;
         }
-        if (fd >= 0) { /* an fd with no reply to end this read */
+        if (!err && fd >= 0) {
             fb_err("gofer sent an fd in the middle of a batch's replies");
             err = chan_fail(c, -EPROTO);
-            goto out_fd;
         }
+        if (fd >= 0)
+            close(fd);
+        if (err)
+            break;
         if (got == n && pos != have) {
             fb_err("gofer sent %zu bytes beyond a batch's replies", have - pos);
             err = chan_fail(c, -EPROTO);
-            goto out;
+            break;
         }
         memmove(c->buf, c->buf + pos, have - pos);
         have -= pos;
-        continue;
-    out_fd:
+    }
+    *taken = got;
+    return err;
+}
+
+/* A batch of opens' replies: the fd, or the error. */
+static int take_open_fd(void *arg, int i, const struct fb_p9_msg *rep, int fd)
+{
+    int *fds = arg;
+
+    if (rep->type == FB_P9_RLERROR && fd < 0) {
+        fds[i] = lerror_code(rep->u.rlerror.ecode);
+        return 0;
+    }
+    if (rep->type != FB_P9_RLOPEN) {
         if (fd >= 0)
             close(fd);
-        goto out;
+        return -EPROTO;
     }
-out:
+    /* A refused fd fails its entry only: that file is read the other way. */
+    fds[i] = fd < 0 ? -EOPNOTSUPP : donated_fd_check(fd) < 0 ? -EPROTO : fd;
+    return 0;
+}
+
+int fb_p9c_open_fds(struct fb_p9_client *c, const uint32_t *fids, int n, int *fds)
+{
+    struct fb_p9_msg reqs[FB_P9C_BATCH];
+    int i, got, err;
+
+    if (n < 0 || n > FB_P9C_BATCH)
+        return -EINVAL;
+    for (i = 0; i < n; i++) {
+        reqs[i] = (struct fb_p9_msg){.type = FB_P9_TLOPEN};
+        reqs[i].u.tlopen.fid = fids[i];
+        reqs[i].u.tlopen.flags = FB_P9_L_RDONLY | FB_P9_LOPEN_DONATE_FD | FB_P9_LOPEN_FD_ONLY;
+    }
+    pthread_mutex_lock(&c->lock);
+    err = batch_rpc(c, reqs, n, take_open_fd, fds, &got);
+    pthread_mutex_unlock(&c->lock);
     if (err)
         for (i = 0; i < n; i++) {
             if (i < got && fds[i] >= 0)
                 close(fds[i]);
             fds[i] = err;
         }
+    return err;
+}
+
+/* A batch of walks' replies: the attributes, or the error (no fid made then). */
+static int take_walk(void *arg, int i, const struct fb_p9_msg *rep, int fd)
+{
+    struct fb_p9c_walk1 *w = arg;
+
+    if (fd >= 0) {
+        close(fd);
+        return -EPROTO;
+    }
+    if (rep->type == FB_P9_RLERROR) {
+        w[i].rc = lerror_code(rep->u.rlerror.ecode);
+        return 0;
+    }
+    if (rep->type != FB_P9_RWALKGETATTR || rep->u.rwalk.nwqid != 1)
+        return -EPROTO; /* one name asked: one qid, or an error */
+    w[i].rc = 0;
+    w[i].attr = rep->u.rwalk.attr;
+    return 0;
+}
+
+int fb_p9c_walk_getattr_many(struct fb_p9_client *c, struct fb_p9c_walk1 *w, int n)
+{
+    struct fb_p9_msg reqs[FB_P9C_BATCH];
+    int i, got = 0, err = 0, made = 0;
+    bool sent = false;
+
+    if (n < 0 || n > FB_P9C_BATCH)
+        return -EINVAL;
+    for (i = 0; i < n; i++) {
+        int r = check_name(w[i].name);
+        if (r < 0)
+            return r;
+        if (w[i].fid == FB_P9_NOFID && (w[i].parent < 0 || w[i].parent >= i))
+            return -EINVAL;
+        w[i].rc = -EIO;
+    }
+    pthread_mutex_lock(&c->lock);
+    for (made = 0; made < n; made++) {
+        err = fid_alloc(c, &w[made].newfid);
+        if (err)
+            break;
+    }
+    if (!err) {
+        for (i = 0; i < n; i++) {
+            reqs[i] = (struct fb_p9_msg){.type = FB_P9_TWALKGETATTR};
+            reqs[i].u.twalk.fid = w[i].fid != FB_P9_NOFID ? w[i].fid : w[w[i].parent].newfid;
+            reqs[i].u.twalk.newfid = w[i].newfid;
+            reqs[i].u.twalk.nwname = 1;
+            reqs[i].u.twalk.wnames[0] = fb_p9_cstr(w[i].name);
+        }
+        sent = true;
+        err = batch_rpc(c, reqs, n, take_walk, w, &got);
+    }
+    for (i = 0; i < n; i++) {
+        if (i >= made || !sent) { /* never on the wire */
+            if (i < made)
+                fid_release(c, w[i].newfid);
+            w[i].rc = err;
+        } else if (i >= got) {
+            w[i].rc = err; /* its fate unknown on a dead channel: the number stays taken */
+        } else if (w[i].rc < 0) {
+            fid_release(c, w[i].newfid); /* the server made none */
+        }
+    }
     pthread_mutex_unlock(&c->lock);
     return err;
 }

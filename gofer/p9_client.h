@@ -59,6 +59,22 @@ int fb_p9c_open_fd(struct fb_p9_client *c, uint32_t fid, int *host_fd);
  * too; a reply out of order or unframed kills the channel, as for every call). */
 #define FB_P9C_BATCH 64
 int fb_p9c_open_fds(struct fb_p9_client *c, const uint32_t *fids, int n, int *fds);
+/* One step of a batch of walks: name from fid, or, fid FB_P9_NOFID, from the fid the earlier
+ * entry `parent` makes; out: rc (0 or -errno), the new fid and the attributes of what it names. */
+struct fb_p9c_walk1 {
+    uint32_t fid;
+    int parent;
+    const char *name;
+    int rc;
+    uint32_t newfid;
+    struct fb_p9_attr attr;
+};
+/* fb_p9c_walk_getattr of one name for w[0, n) (n <= FB_P9C_BATCH) in one round trip: an entry
+ * whose parent failed fails too (the server knows no such fid). Invalid names or parents refuse
+ * the whole batch (-EINVAL, nothing sent). Each entry with rc 0 holds newfid for the caller.
+ * Returns 0, or the channel's error (the entries answered before it keep their results, the
+ * others have it as rc). */
+int fb_p9c_walk_getattr_many(struct fb_p9_client *c, struct fb_p9c_walk1 *w, int n);
 int fb_p9c_setattr(struct fb_p9_client *c, uint32_t fid, const struct fb_p9_setattr *sa);
 
 /* Open fid with Linux open flags (O_RDONLY/O_WRONLY/O_RDWR/O_TRUNC/O_APPEND/O_DIRECTORY...).

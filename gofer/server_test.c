@@ -387,6 +387,35 @@ static void test_open_fds_batch(void)
     fb_p9c_clunk(G.c, dir);
 }
 
+/* Walks in one round trip, each from a fid or from an earlier entry's new fid: a chain down to
+ * a file, a missing name and a walk from it (which fails: no such fid), a file beside; the new
+ * fids work; a bad name refuses the batch before anything is sent. */
+static void test_walk_many(void)
+{
+    struct fb_p9c_walk1 w[6] = {
+        {G.root, -1, "dir", 0, 0, {0}},      {FB_P9_NOFID, 0, "sub", 0, 0, {0}},
+        {FB_P9_NOFID, 1, "deep.txt", 0, 0, {0}}, {G.root, -1, "missing", 0, 0, {0}},
+        {FB_P9_NOFID, 3, "x", 0, 0, {0}},    {G.root, -1, "hello.txt", 0, 0, {0}},
+    };
+    struct fb_p9c_walk1 bad[2] = {{G.root, -1, "dir", 0, 0, {0}}, {G.root, -1, "..", 0, 0, {0}}};
+    struct fb_p9_attr a;
+
+    FBT_CHECK_EQ(fb_p9c_walk_getattr_many(G.c, w, 6), 0);
+    FBT_CHECK(w[0].rc == 0 && S_ISDIR(w[0].attr.mode));
+    FBT_CHECK(w[1].rc == 0 && S_ISDIR(w[1].attr.mode));
+    FBT_CHECK(w[2].rc == 0 && S_ISREG(w[2].attr.mode) && w[2].attr.size == 5);
+    FBT_CHECK_EQ(w[3].rc, -ENOENT);
+    FBT_CHECK_EQ(w[4].rc, -EBADF);
+    FBT_CHECK(w[5].rc == 0 && w[5].attr.size == 12);
+    FBT_CHECK_EQ(fb_p9c_getattr(G.c, w[2].newfid, FB_P9_GETATTR_BASIC, &a), 0);
+    FBT_CHECK(a.size == 5 && a.qid.path == w[2].attr.qid.path);
+    for (int i = 0; i < 6; i++)
+        if (w[i].rc == 0)
+            FBT_CHECK_EQ(fb_p9c_clunk(G.c, w[i].newfid), 0);
+    FBT_CHECK_EQ(fb_p9c_walk_getattr_many(G.c, bad, 2), -EINVAL);
+    FBT_CHECK_EQ(fb_p9c_getattr(G.c, G.root, FB_P9_GETATTR_BASIC, &a), 0); /* still in step */
+}
+
 static void test_clone_walk(void)
 {
     uint32_t f, g;
@@ -1747,6 +1776,7 @@ int main(void)
     FBT_RUN(test_clone_walk);
     FBT_RUN(test_walkgetattr_and_open_fd);
     FBT_RUN(test_open_fds_batch);
+    FBT_RUN(test_walk_many);
     FBT_RUN(test_lopen_read);
     FBT_RUN(test_big_read);
     FBT_RUN(test_donated_fd);

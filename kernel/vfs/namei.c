@@ -80,6 +80,134 @@ int fb_vfs_lookup_one(struct fb_path *dir, const char *name, struct fb_path *out
     return 0;
 }
 
+#define AHEAD_MAX 64 /* names a batch looks up (the 9P client's batch) */
+
+/* One name of a batch, with where its dentry goes: under dir (a cached dentry, referenced) or
+ * under what entry ask.parent finds. */
+struct ahead {
+    struct fb_lookup_ask ask;
+    struct fb_dentry *dir;
+    struct fb_dentry *made; /* the dentry made for it (referenced until the end) */
+    char name[FB_NAME_MAX + 1];
+};
+
+/* The entry for name under (dir | parent), added if new; -1 when the batch is full. */
+static int ahead_entry(struct ahead *a, int *n, struct fb_dentry *dir, int parent,
+                       const char *name)
+{
+    int i;
+
+    for (i = 0; i < *n; i++)
+        if (a[i].dir == dir && a[i].ask.parent == parent && !strcmp(a[i].name, name))
+            return i;
+    if (*n == AHEAD_MAX)
+        return -1;
+    i = (*n)++;
+    memset(&a[i], 0, sizeof(a[i]));
+    snprintf(a[i].name, sizeof(a[i].name), "%s", name);
+    a[i].dir = dir;
+    if (dir) {
+        fb_dentry_get(dir);
+        a[i].ask.dir = dir->inode;
+    }
+    a[i].ask.parent = parent;
+    a[i].ask.name = a[i].name;
+    return i;
+}
+
+void fb_vfs_lookup_ahead(const struct fb_path *root, const char *const *paths, int n)
+{
+    struct ahead *a = calloc(AHEAD_MAX, sizeof(*a));
+    const struct fb_inode_ops *ops = NULL;
+    struct fb_sb *sb = NULL;
+    int na = 0, i;
+
+    if (!a)
+        return;
+    for (i = 0; i < n; i++) {
+        const char *p = paths[i];
+        struct fb_dentry *d = root->dentry;
+        int at = -1; /* the batch entry reached, once past the cache */
+
+        if (!p || p[0] != '/')
+            continue;
+        fb_dentry_get(d);
+        while (*p) {
+            char name[FB_NAME_MAX + 1];
+            size_t len;
+            while (*p == '/')
+                p++;
+            len = strcspn(p, "/");
+            if (!len)
+                break;
+            if (len > FB_NAME_MAX || (len == 1 && p[0] == '.') ||
+                (len == 2 && p[0] == '.' && p[1] == '.'))
+                break; /* the usual lookup deals with these */
+            memcpy(name, p, len);
+            name[len] = 0;
+            p += len;
+            if (at < 0) {
+                struct fb_dentry *c;
+                if (d->mounted_on || !d->inode || !S_ISDIR(d->inode->st.mode))
+                    break;
+                c = fb_dentry_child(d, name);
+                if (c) {
+                    fb_dentry_put(d);
+                    d = c;
+                    if (!c->inode)
+                        break; /* known not to exist */
+                    continue;
+                }
+                if (!d->inode->ops || !d->inode->ops->lookup_many ||
+                    (sb && (d->inode->sb != sb || d->inode->ops != ops)))
+                    break;
+                sb = d->inode->sb;
+                ops = d->inode->ops;
+                at = ahead_entry(a, &na, d, -1, name);
+            } else {
+                at = ahead_entry(a, &na, NULL, at, name);
+            }
+            if (at < 0)
+                break;
+        }
+        fb_dentry_put(d);
+    }
+    if (na > 1) { /* one alone: its lookup costs the same round trip */
+        struct fb_lookup_ask ask[AHEAD_MAX];
+        for (i = 0; i < na; i++)
+            ask[i] = a[i].ask;
+        ops->lookup_many(ask, na);
+        for (i = 0; i < na; i++) {
+            struct fb_dentry *parent = a[i].dir ? a[i].dir : a[ask[i].parent].made;
+            struct fb_dentry *c;
+            if (!ask[i].ino)
+                continue;
+            /* Its parent found nothing or is not a directory (a symlink is followed by the
+             * usual lookup): drop it; so if the name is cached by now. */
+            c = parent && parent->inode && S_ISDIR(parent->inode->st.mode)
+                    ? fb_dentry_child(parent, a[i].name)
+                    : NULL;
+            if (!parent || !parent->inode || !S_ISDIR(parent->inode->st.mode) || c) {
+                if (c)
+                    fb_dentry_put(c);
+                fb_inode_put(ask[i].ino);
+                continue;
+            }
+            a[i].made = fb_dentry_new(parent, a[i].name, ask[i].ino);
+            if (!a[i].made)
+                fb_inode_put(ask[i].ino);
+        }
+    }
+    for (i = 0; i < na; i++) {
+        if (a[i].dir)
+            fb_dentry_put(a[i].dir);
+    }
+    for (i = na - 1; i >= 0; i--) /* children first: each holds its parent */
+        if (a[i].made)
+            fb_dentry_put(a[i].made); /* stays in the cache */
+    free(a);
+}
+
 /* Step to the parent of cur, staying inside root and crossing mounts upwards. */
 static void step_up(struct fb_path *cur, const struct fb_path *root)
 {

@@ -142,6 +142,36 @@ static int p9_lookup(struct fb_inode *dir, const char *name, struct fb_inode **o
     return make_inode(dir->sb, P(dir)->c, fid, &attr, out);
 }
 
+/* lookup_many: the walks of all names at once (fb_p9c_walk_getattr_many), each from its dir's
+ * fid or from the fid an earlier one makes. */
+static void p9_lookup_many(struct fb_lookup_ask *ask, int n)
+{
+    struct fb_p9c_walk1 w[FB_P9C_BATCH];
+    struct fb_p9_client *c = NULL;
+    struct fb_sb *sb = NULL;
+    int i;
+
+    if (n < 1 || n > FB_P9C_BATCH)
+        return;
+    for (i = 0; i < n; i++) {
+        ask[i].ino = NULL;
+        if (ask[i].dir) {
+            if (c && (P(ask[i].dir)->c != c || ask[i].dir->sb != sb))
+                return; /* one channel, one filesystem */
+            c = P(ask[i].dir)->c;
+            sb = ask[i].dir->sb;
+        }
+        w[i] = (struct fb_p9c_walk1){ask[i].dir ? P(ask[i].dir)->fid : FB_P9_NOFID,
+                                     ask[i].parent, ask[i].name, 0, 0, {0}};
+    }
+    if (!c)
+        return;
+    (void)fb_p9c_walk_getattr_many(c, w, n); /* a dead channel fails every later call anyway */
+    for (i = 0; i < n; i++)
+        if (w[i].rc == 0 && make_inode(sb, c, w[i].newfid, &w[i].attr, &ask[i].ino) < 0)
+            ask[i].ino = NULL; /* make_inode clunked it */
+}
+
 /* Walk to name in dir and build its inode (after a create). */
 static int lookup_new(struct fb_inode *dir, const char *name, struct fb_inode **out)
 {
@@ -392,6 +422,7 @@ static void p9_release(struct fb_inode *ino)
 
 static const struct fb_inode_ops p9_iops = {
     .lookup = p9_lookup,
+    .lookup_many = p9_lookup_many,
     .create = p9_create,
     .mkdir = p9_mkdir,
     .mknod = p9_mknod,

@@ -84,9 +84,22 @@ struct fb_stat {
     struct timespec atime, mtime, ctime, btime;
 };
 
+/* One name of a batch of lookups (fb_inode_ops.lookup_many): name in dir or, dir NULL, in what
+ * the earlier entry `parent` finds; ino is what it names (a new reference), NULL if nothing. */
+struct fb_lookup_ask {
+    struct fb_inode *dir;
+    int parent;
+    const char *name;
+    struct fb_inode *ino;
+};
+
 struct fb_inode_ops {
     /* Directory operations (return -errno). `name` is one component, never "." or "..". */
     int (*lookup)(struct fb_inode *dir, const char *name, struct fb_inode **out);
+    /* Optional: what lookup would find for each of ask[0, n) (dirs of this filesystem), all at
+     * once (one round trip for a remote one). Best effort: an entry left NULL is looked up the
+     * usual way when it is needed. */
+    void (*lookup_many)(struct fb_lookup_ask *ask, int n);
     int (*create)(struct fb_inode *dir, const char *name, mode_t mode, struct fb_inode **out);
     int (*mkdir)(struct fb_inode *dir, const char *name, mode_t mode);
     int (*mknod)(struct fb_inode *dir, const char *name, mode_t mode, dev_t rdev);
@@ -309,6 +322,12 @@ int fb_vfs_lookup_at_path(struct fb_task *t, const struct fb_path *base, const c
                           unsigned flags, struct fb_path *out, char *last, bool *trailing_slash);
 /* Look up one name in a directory (no symlink following); crosses mounts. */
 int fb_vfs_lookup_one(struct fb_path *dir, const char *name, struct fb_path *out);
+/* Bring the dentries of the absolute paths[0, n) into the cache ahead of their lookups, as far
+ * as one filesystem's lookup_many can take them in one go: the first filesystem met that has
+ * one, without crossing mounts or symlinks; the components already cached cost nothing. Lookups
+ * then find what it made and look up the rest as usual (a restore's re-walks: ~20 round trips
+ * to the Gofer in one). */
+void fb_vfs_lookup_ahead(const struct fb_path *root, const char *const *paths, int n);
 
 /* ---- operations used by syscalls ------------------------------------------------------------- */
 
