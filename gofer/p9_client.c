@@ -721,7 +721,6 @@ int fb_p9c_walk_getattr_many(struct fb_p9_client *c, struct fb_p9c_walk1 *w, int
 {
     struct fb_p9_msg reqs[FB_P9C_BATCH];
     int i, got = 0, err = 0, made = 0;
-    bool sent = false;
 
     if (n < 0 || n > FB_P9C_BATCH)
         return -EINVAL;
@@ -747,19 +746,16 @@ int fb_p9c_walk_getattr_many(struct fb_p9_client *c, struct fb_p9c_walk1 *w, int
             reqs[i].u.twalk.nwname = 1;
             reqs[i].u.twalk.wnames[0] = fb_p9_cstr(w[i].name);
         }
-        sent = true;
         err = batch_rpc(c, reqs, n, take_walk, w, &got);
     }
+    /* An answered walk that failed made no fid; an unanswered one made none either unless the
+     * requests went out and the channel then died (batch_rpc fails before sending only with
+     * the channel alive): its number stays taken then, its fate unknown. */
     for (i = 0; i < n; i++) {
-        if (i >= made || !sent) { /* never on the wire */
-            if (i < made)
-                fid_release(c, w[i].newfid);
+        if (i >= got)
             w[i].rc = err;
-        } else if (i >= got) {
-            w[i].rc = err; /* its fate unknown on a dead channel: the number stays taken */
-        } else if (w[i].rc < 0) {
-            fid_release(c, w[i].newfid); /* the server made none */
-        }
+        if (i < made && w[i].rc < 0 && (i < got || !c->dead))
+            fid_release(c, w[i].newfid);
     }
     pthread_mutex_unlock(&c->lock);
     return err;

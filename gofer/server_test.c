@@ -416,6 +416,35 @@ static void test_walk_many(void)
     FBT_CHECK_EQ(fb_p9c_getattr(G.c, G.root, FB_P9_GETATTR_BASIC, &a), 0); /* still in step */
 }
 
+/* A batch too big for the channel's msize is refused before anything is sent, and the fid
+ * numbers it took are given back (the next walk gets the last of them). */
+static void test_walk_many_too_big(void)
+{
+    static const struct fb_gofer_config cfg = {
+        .root = tree, .mounts = main_mounts, .nmounts = 2, .confine = fb_confine_gofer};
+    static struct fb_p9c_walk1 w[FB_P9C_BATCH];
+    static char name[200];
+    struct fb_p9_client *c = NULL;
+    const char *hello[1] = {"hello.txt"};
+    struct fb_p9_attr a;
+    struct gofer g;
+    uint32_t root, f;
+
+    memset(name, 'n', sizeof(name) - 1);
+    FBT_CHECK_EQ(gofer_start(&cfg, false, &g), 0);
+    FBT_CHECK_EQ(fb_p9c_new(g.sock, FB_P9_MIN_MSIZE, &c), 0);
+    g.sock = -1; /* the client's now */
+    g.c = c;
+    FBT_CHECK_EQ(fb_p9c_attach(c, "", &root, NULL), 0);
+    for (int i = 0; i < FB_P9C_BATCH; i++)
+        w[i] = (struct fb_p9c_walk1){root, -1, name, 0, 0, {0}};
+    FBT_CHECK(fb_p9c_walk_getattr_many(c, w, FB_P9C_BATCH) < 0);
+    FBT_CHECK(w[0].rc < 0 && w[FB_P9C_BATCH - 1].rc < 0);
+    FBT_CHECK_EQ(fb_p9c_walk_getattr(c, root, 1, hello, &f, &a), 0); /* the channel works */
+    FBT_CHECK_EQ(f, w[FB_P9C_BATCH - 1].newfid);
+    FBT_CHECK_EQ(gofer_stop(&g), 0);
+}
+
 static void test_clone_walk(void)
 {
     uint32_t f, g;
@@ -1777,6 +1806,7 @@ int main(void)
     FBT_RUN(test_walkgetattr_and_open_fd);
     FBT_RUN(test_open_fds_batch);
     FBT_RUN(test_walk_many);
+    FBT_RUN(test_walk_many_too_big);
     FBT_RUN(test_lopen_read);
     FBT_RUN(test_big_read);
     FBT_RUN(test_donated_fd);
