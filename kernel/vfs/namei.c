@@ -82,45 +82,40 @@ int fb_vfs_lookup_one(struct fb_path *dir, const char *name, struct fb_path *out
 
 #define AHEAD_MAX 64 /* names a batch looks up (the 9P client's batch) */
 
-/* One name of a batch, with where its dentry goes: under dir (a cached dentry, referenced) or
- * under what entry ask.parent finds. */
+/* A batch being built: the filesystem's asks, and beside each where its dentry goes -- under
+ * dir (a cached dentry, referenced) or under the one made for entry ask[].parent. */
 struct ahead {
-    struct fb_lookup_ask ask;
-    struct fb_dentry *dir;
-    struct fb_dentry *made; /* the dentry made for it (referenced until the end) */
-    char name[FB_NAME_MAX + 1];
+    struct fb_lookup_ask ask[AHEAD_MAX];
+    struct fb_dentry *dir[AHEAD_MAX], *made[AHEAD_MAX];
+    char name[AHEAD_MAX][FB_NAME_MAX + 1];
+    int n;
 };
 
 /* The entry for name under (dir | parent), added if new; -1 when the batch is full. */
-static int ahead_entry(struct ahead *a, int *n, struct fb_dentry *dir, int parent,
-                       const char *name)
+static int ahead_entry(struct ahead *a, struct fb_dentry *dir, int parent, const char *name)
 {
     int i;
 
-    for (i = 0; i < *n; i++)
-        if (a[i].dir == dir && a[i].ask.parent == parent && !strcmp(a[i].name, name))
+    for (i = 0; i < a->n; i++)
+        if (a->dir[i] == dir && a->ask[i].parent == parent && !strcmp(a->name[i], name))
             return i;
-    if (*n == AHEAD_MAX)
+    if (a->n == AHEAD_MAX)
         return -1;
-    i = (*n)++;
-    memset(&a[i], 0, sizeof(a[i]));
-    snprintf(a[i].name, sizeof(a[i].name), "%s", name);
-    a[i].dir = dir;
-    if (dir) {
+    i = a->n++;
+    snprintf(a->name[i], sizeof(a->name[i]), "%s", name);
+    a->dir[i] = dir;
+    if (dir)
         fb_dentry_get(dir);
-        a[i].ask.dir = dir->inode;
-    }
-    a[i].ask.parent = parent;
-    a[i].ask.name = a[i].name;
+    a->ask[i] = (struct fb_lookup_ask){dir ? dir->inode : NULL, parent, a->name[i], NULL};
     return i;
 }
 
 void fb_vfs_lookup_ahead(const struct fb_path *root, const char *const *paths, int n)
 {
-    struct ahead *a = calloc(AHEAD_MAX, sizeof(*a));
+    struct ahead *a = calloc(1, sizeof(*a));
     const struct fb_inode_ops *ops = NULL;
     struct fb_sb *sb = NULL;
-    int na = 0, i;
+    int i;
 
     if (!a)
         return;
@@ -163,48 +158,43 @@ void fb_vfs_lookup_ahead(const struct fb_path *root, const char *const *paths, i
                     break;
                 sb = d->inode->sb;
                 ops = d->inode->ops;
-                at = ahead_entry(a, &na, d, -1, name);
+                at = ahead_entry(a, d, -1, name);
             } else {
-                at = ahead_entry(a, &na, NULL, at, name);
+                at = ahead_entry(a, NULL, at, name);
             }
             if (at < 0)
                 break;
         }
         fb_dentry_put(d);
     }
-    if (na > 1) { /* one alone: its lookup costs the same round trip */
-        struct fb_lookup_ask ask[AHEAD_MAX];
-        for (i = 0; i < na; i++)
-            ask[i] = a[i].ask;
-        ops->lookup_many(ask, na);
-        for (i = 0; i < na; i++) {
-            struct fb_dentry *parent = a[i].dir ? a[i].dir : a[ask[i].parent].made;
-            struct fb_dentry *c;
-            if (!ask[i].ino)
-                continue;
-            /* Its parent found nothing or is not a directory (a symlink is followed by the
-             * usual lookup): drop it; so if the name is cached by now. */
-            c = parent && parent->inode && S_ISDIR(parent->inode->st.mode)
-                    ? fb_dentry_child(parent, a[i].name)
-                    : NULL;
-            if (!parent || !parent->inode || !S_ISDIR(parent->inode->st.mode) || c) {
-                if (c)
-                    fb_dentry_put(c);
-                fb_inode_put(ask[i].ino);
-                continue;
-            }
-            a[i].made = fb_dentry_new(parent, a[i].name, ask[i].ino);
-            if (!a[i].made)
-                fb_inode_put(ask[i].ino);
+    if (a->n > 1) /* one alone: its lookup costs the same round trip */
+        ops->lookup_many(a->ask, a->n);
+    for (i = 0; i < a->n; i++) {
+        struct fb_dentry *parent = a->dir[i] ? a->dir[i] : a->made[a->ask[i].parent], *c;
+        struct fb_inode *ino = a->ask[i].ino;
+        bool dir = parent && parent->inode && S_ISDIR(parent->inode->st.mode);
+
+        if (!ino)
+            continue;
+        /* Its parent found nothing or is not a directory (a symlink is followed by the usual
+         * lookup), or the name is cached by now: dropped. */
+        c = dir ? fb_dentry_child(parent, a->name[i]) : NULL;
+        if (!dir || c) {
+            if (c)
+                fb_dentry_put(c);
+            fb_inode_put(ino);
+            continue;
         }
+        a->made[i] = fb_dentry_new(parent, a->name[i], ino);
+        if (!a->made[i])
+            fb_inode_put(ino);
     }
-    for (i = 0; i < na; i++) {
-        if (a[i].dir)
-            fb_dentry_put(a[i].dir);
-    }
-    for (i = na - 1; i >= 0; i--) /* children first: each holds its parent */
-        if (a[i].made)
-            fb_dentry_put(a[i].made); /* stays in the cache */
+    for (i = 0; i < a->n; i++)
+        if (a->dir[i])
+            fb_dentry_put(a->dir[i]);
+    for (i = a->n - 1; i >= 0; i--) /* children first: each holds its parent */
+        if (a->made[i])
+            fb_dentry_put(a->made[i]); /* stays in the cache */
     free(a);
 }
 

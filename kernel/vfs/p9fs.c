@@ -154,7 +154,6 @@ static void p9_lookup_many(struct fb_lookup_ask *ask, int n)
     if (n < 1 || n > FB_P9C_BATCH)
         return;
     for (i = 0; i < n; i++) {
-        ask[i].ino = NULL;
         if (ask[i].dir) {
             if (c && (P(ask[i].dir)->c != c || ask[i].dir->sb != sb))
                 return; /* one channel, one filesystem */

@@ -85,7 +85,8 @@ struct fb_stat {
 };
 
 /* One name of a batch of lookups (fb_inode_ops.lookup_many): name in dir or, dir NULL, in what
- * the earlier entry `parent` finds; ino is what it names (a new reference), NULL if nothing. */
+ * the earlier entry `parent` finds; ino (NULL when asked) is what it names, a new reference,
+ * left NULL if nothing. */
 struct fb_lookup_ask {
     struct fb_inode *dir;
     int parent;
