@@ -724,26 +724,17 @@ static int ptrace_map_many(struct fb_pctx *ctx, struct fb_as *as, const struct f
     return 0;
 }
 
-/* Mark the last record of the batch's first n that names each fd: the stub closes the fd
- * there, once, instead of once per record (a python function's files take ~170 records for
- * 13 fds: ~150 failing closes per restore). */
-static void mark_closes(struct fb_pctx *ctx, int n)
+/* Mark record i of a map batch: the stub closes its fd after the batch (each passed fd at the
+ * last record naming it, once, instead of after every record: a python function's files take
+ * ~170 records for 13 fds). */
+static void mark_close(struct fb_pctx *ctx, int i)
 {
-    uint8_t *page = slot_page(ctx->as);
-    uint64_t seen = 0; /* fd numbers of a batch are below 64 + 2 (fdmap_number) */
-    int i;
+    uint8_t *w0 = slot_page(ctx->as) + (size_t)i * 32;
+    uint64_t v;
 
-    for (i = n - 1; i >= 0; i--) {
-        uint64_t w0, fd;
-        memcpy(&w0, page + (size_t)i * 32, 8);
-        memcpy(&fd, page + (size_t)i * 32 + 24, 8);
-        if (fd < 64 && (seen >> fd & 1))
-            continue;
-        if (fd < 64)
-            seen |= 1ull << fd;
-        w0 |= REC_CLOSE;
-        memcpy(page + (size_t)i * 32, &w0, 8);
-    }
+    memcpy(&v, w0, 8);
+    v |= REC_CLOSE;
+    memcpy(w0, &v, 8);
 }
 
 /* Files mapped per round trip: the fds travel in one message (and the kernel's SCM_RIGHTS
@@ -799,7 +790,7 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
         return (int)r;
     pthread_mutex_lock(&p->pass_lock);
     while (n > 0) {
-        int fds[FDMAP_BATCH_MAX], nfds = 0, k;
+        int fds[FDMAP_BATCH_MAX], last[FDMAP_BATCH_MAX], nfds = 0, k;
         size_t ctl;
         struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf};
 
@@ -814,8 +805,10 @@ static int ptrace_map_fds(struct fb_pctx *ctx, struct fb_as *as, const struct fb
             }
             put_map_record(ctx, k, req[k].addr, req[k].len, req[k].prot, req[k].populate,
                            req[k].off, fdmap_number(j));
+            last[j] = k;
         }
-        mark_closes(ctx, k);
+        for (i = 0; i < nfds; i++)
+            mark_close(ctx, last[i]);
         ctl = CMSG_SPACE(sizeof(int) * (size_t)nfds);
         mh.msg_controllen = ctl;
         /* The stub's msghdr: iov -> the byte, control -> room for the fds. */
