@@ -143,7 +143,7 @@ static int as_unmap(struct fb_mm *mm, uint64_t start, uint64_t end)
  * of a record each side of them (~3 us here). A file's pages are in the host's page cache
  * already, so populating one only fills a page table entry; a memory file's is a page
  * allocated and copied. For the python function, text gaps of 8 instead of 2 make 315 stub
- * mmaps instead of 399 and populate ~200 more text pages: CPU per warm invocation 9.84 ->
+ * mmaps instead of 399 and populate ~200 more text pages: CPU per warm invocation 9.98 ->
  * 9.26 ms (medians, scripts/bench/serve_cpu.sh 4 8, 4 alternating rounds; 16 gave 9.74,
  * 32 and 64 no better). */
 #define WS_POP_GAP      2
@@ -287,9 +287,9 @@ static int as_map_range(struct fb_mm *mm, struct fb_vma *vma, uint64_t start, ui
 }
 
 /* Can the file of vma be mapped straight from its host fd? A private file mapping that was
- * never writable (so it holds no page of its own), of an object with a read-only host fd, on
- * a platform that can. Not while recording a working set: that needs every first touch to
- * fault. Returns the fd or -1. */
+ * never writable (so it holds no page of its own), of an object that may have a read-only host
+ * fd, on a platform that can. Not while recording a working set: that needs every first touch
+ * to fault. */
 static bool host_mappable(const struct fb_mm *mm, const struct fb_vma *vma)
 {
     return mm->plat->ops->map_fds && vma->map && vma->map->ops->host_fd && !fb_mm_ws_recording &&
@@ -298,6 +298,7 @@ static bool host_mappable(const struct fb_mm *mm, const struct fb_vma *vma)
            (vma->prot & prot_rwx);
 }
 
+/* Its host fd if host_mappable, else -1. */
 static int host_map_fd(struct fb_mm *mm, const struct fb_vma *vma)
 {
     return host_mappable(mm, vma) ? vma->map->ops->host_fd(vma->map) : -1;

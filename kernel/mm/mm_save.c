@@ -895,7 +895,7 @@ int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, stru
 {
     uint8_t *map = NULL;
     size_t len, n, i;
-    uint64_t leaves = 0, *leaf;
+    uint64_t leaves = 0, *leaf = NULL;
 
     if (!fb_image_section(r, "pagemap"))
         return 0;
@@ -903,23 +903,21 @@ int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, stru
         return -1;
     n = len / 8;
     if (len % 8 || n >= mf->top) {
-        free(map);
-        return fb_error_set(err, EINVAL, "corrupt image (page map)");
+        fb_error_set(err, EINVAL, "corrupt image (page map)");
+        goto fail;
     }
     /* One bit per leaf the tree has: per 512 pages of the memory file (16 KiB for 256 GiB). */
     leaf = calloc((mf->size >> (FB_PAGE_SHIFT + 15)) + 1, sizeof(*leaf));
     if (!leaf) {
-        free(map);
-        return fb_error_set(err, ENOMEM, "out of memory");
+        fb_error_set(err, ENOMEM, "out of memory");
+        goto fail;
     }
     for (i = 0; i < n; i++) {
         uint64_t old;
         memcpy(&old, map + i * 8, 8);
         if (old == 0 || old >= (mf->size >> FB_PAGE_SHIFT) || fb_radix_get(&mf->remap, old)) {
-            free(map);
-            free(leaf);
-            fb_memfile_remap_end(mf);
-            return fb_error_set(err, EINVAL, "corrupt image (page map)");
+            fb_error_set(err, EINVAL, "corrupt image (page map)");
+            goto fail;
         }
         /* A leaf of the tree per 512 saved pages that have any entry: a map spread thin on
          * purpose would cost 4 KiB per entry. Saved pages are a memory file's, dense but for
@@ -929,23 +927,24 @@ int fb_memfile_remap_load(struct fb_memfile *mf, struct fb_image_reader *r, stru
         if (!(leaf[old >> 15] & (1ull << ((old >> 9) & 63)))) {
             leaf[old >> 15] |= 1ull << ((old >> 9) & 63);
             if (++leaves > FB_MAX((uint64_t)REMAP_LEAVES_MIN, n / 64)) {
-                free(map);
-                free(leaf);
-                fb_memfile_remap_end(mf);
-                return fb_error_set(err, EINVAL, "corrupt image (page map too sparse)");
+                fb_error_set(err, EINVAL, "corrupt image (page map too sparse)");
+                goto fail;
             }
         }
         if (fb_radix_set(&mf->remap, old, i + 1) < 0) {
-            free(map);
-            free(leaf);
-            fb_memfile_remap_end(mf);
-            return fb_error_set(err, ENOMEM, "out of memory");
+            fb_error_set(err, ENOMEM, "out of memory");
+            goto fail;
         }
     }
     free(map);
     free(leaf);
     mf->nremap = n;
     return 0;
+fail:
+    free(map);
+    free(leaf);
+    fb_memfile_remap_end(mf);
+    return -1;
 }
 
 void fb_memfile_remap_end(struct fb_memfile *mf)
