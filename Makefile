@@ -68,7 +68,7 @@ $(B)/obj/api/confine.o: CFLAGS += -I$(B)/gen
 $(B)/gen/crc_tables.h: snapshot/crc_gen.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -std=gnu11 -Wall -Wextra -Werror -o $(B)/gen/crc-gen snapshot/crc_gen.c
-	$(B)/gen/crc-gen 2048 256 > $@.tmp && mv $@.tmp $@
+	$(B)/gen/crc-gen > $@.tmp && mv $@.tmp $@
 $(B)/obj/snapshot/image.o: $(B)/gen/crc_tables.h
 $(B)/obj/snapshot/image.o: CFLAGS += -I$(B)/gen
 

@@ -318,8 +318,9 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     if (cfg->ipcns_fd > 2) {
         if (setns(cfg->ipcns_fd, CLONE_NEWIPC) != 0) {
             char msg[96];
-            snprintf(msg, sizeof(msg), "sentry: joining the IPC namespace: %s", strerror(errno));
-            report(status_fd, FB_SANDBOX_CRASHED, errno, msg);
+            int e = errno;
+            snprintf(msg, sizeof(msg), "sentry: joining the IPC namespace: %s", strerror(e));
+            report(status_fd, FB_SANDBOX_CRASHED, e, msg);
             _exit(1);
         }
         close(cfg->ipcns_fd);
@@ -521,7 +522,10 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
         close(cfg->kernel.hot_fd); /* the Sentry's */
     if (cfg->ipcns_fd > 2) {
         if (setns(cfg->ipcns_fd, CLONE_NEWIPC) != 0) {
-            report(status_fd, FB_SANDBOX_START_FAILED, errno, "gofer: joining the IPC namespace");
+            char msg[96];
+            int e = errno;
+            snprintf(msg, sizeof(msg), "gofer: joining the IPC namespace: %s", strerror(e));
+            report(status_fd, FB_SANDBOX_START_FAILED, e, msg);
             _exit(1);
         }
         close(cfg->ipcns_fd);

@@ -102,7 +102,8 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
     /* the image carries the function's memory limit; only a per-invocation one is passed */
-    char *argv[18]; /* options go before IMAGE */
+    /* fnbox restore --ready-fd 3, a pair per passed fd, --memory M, IMAGE, NULL */
+    char *argv[4 + 2 * SPAWN_PASS + 2 + 2]; /* options go before IMAGE */
     int argc = 0, i;
     /* What the sandbox joins instead of making its own, as fds 4, 5, 6 and 8 of the child,
      * and its hot pages as fd 7. */

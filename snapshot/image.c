@@ -37,13 +37,9 @@
  * (snapshot/crc_gen.c): built here at first use they cost ~80 µs of every process that checks
  * an image. A restore checks ~2 MB of image this way, ~0.5 ms with one stream. */
 
-/* shift by LONG and by SHORT zero bytes, per byte of the register */
-#define CRC_LONG  2048
-#define CRC_SHORT 256
-#include "crc_tables.h" /* build/gen: crc_table, crc_shift_long, crc_shift_short */
-#if CRC_GEN_LONG != CRC_LONG || CRC_GEN_SHORT != CRC_SHORT
-#error "build/gen/crc_tables.h was made for other block lengths"
-#endif
+/* build/gen: the block lengths CRC_LONG and CRC_SHORT, crc_table, and crc_shift_long and
+ * crc_shift_short (shift by CRC_LONG and by CRC_SHORT zero bytes, per byte of the register) */
+#include "crc_tables.h"
 
 static bool crc_hw;
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
