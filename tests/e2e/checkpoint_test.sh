@@ -23,6 +23,8 @@ t() {
     shift 2
     if "$@"; then pass "$name"; else fail "$name" "$what (status ${status:-?}, out '${out:0:300}', err '${err:0:400}')"; fi
 }
+# ended STATUS PATTERN: the last fx exited with STATUS and its stderr says PATTERN.
+ended() { [ "$status" = "$1" ] && grep -q -- "$2" <<<"$err"; }
 # fx STDIN-STRING fnbox-args...: run fnbox; sets $out $err $status.
 fx() {
     local in=$1
@@ -315,7 +317,7 @@ t stale_inspect "inspect reports the image as stale" bash -c '[ "$0" = 0 ] && gr
 
 # --no-image-mounts: an image someone else made does not get the host paths it names.
 fx '{}' restore --no-image-mounts "$tmp/hello.img"
-t no_image_mounts "--no-image-mounts: the code directory is not served, so the image is refused" bash -c '[ "$0" = 125 ] && grep -q "/code is gone" <<<"$1"' "$status" "$err"
+t no_image_mounts "--no-image-mounts: the code directory is not served, so the image is refused" ended 125 "/code is gone"
 fx '{"name":"own"}' restore --no-image-mounts --mount "$tmp/hello:/code:ro" --mount "$PWD/templates/python:/template:ro" "$tmp/hello2.img"
 t no_image_mounts_own "--no-image-mounts with the caller's own mounts restores" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"own\"" <<<"$1"' "$status" "$out"
 
@@ -369,7 +371,7 @@ t mutated_kernel_state "40 mutated kernel sections: refused or run, never a cras
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true
 t exit_before_ready "a program that exits first: status 1, explained, no image" bash -c '[ "$0" = 1 ] && grep -q "before its ready point" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/true.img"
 fx '' checkpoint --init-timeout 1s -o "$tmp/slow.img" -- /bin/sh -c 'sleep 30'
-t init_timeout "--init-timeout: status 124 and a message" bash -c '[ "$0" = 124 ] && grep -q "init-timeout" <<<"$1"' "$status" "$err"
+t init_timeout "--init-timeout: status 124 and a message" ended 124 "init-timeout"
 fx '' checkpoint -o "$tmp/proc.img" -- /usr/bin/python3 -c 'f = open("/proc/self/status"); input()'
 t unsupported_state "state that cannot be saved yet (an open /proc file): refused by name, no image" bash -c '[ "$0" = 125 ] && grep -q "a file on proc, which cannot be saved yet" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/proc.img"
 # A FIFO in tmpfs with bytes in it and both ends open, and one nobody holds open.
@@ -534,7 +536,7 @@ t closed_stdio "run with stdin and stdout closed: the program sees end of file" 
 fx '' checkpoint -o "$tmp/loop.img" -- /bin/sh -c 'read x; while :; do :; done'
 fx 'go
 ' restore --timeout 1s "$tmp/loop.img"
-t restore_timeout "--timeout kills the restored sandbox: 124" bash -c '[ "$0" = 124 ] && grep -q "timed out" <<<"$1"' "$status" "$err"
+t restore_timeout "--timeout kills the restored sandbox: 124" ended 124 "timed out"
 exec 7>"$tmp/ready"
 fx 'x
 ' restore --ready-fd 7 "$tmp/sh.img"
@@ -602,23 +604,23 @@ got z"
 kill "$nsholder"
 fx '' restore --ipcns-fd 8 "$tmp/sh.img" 8</proc/self/ns/ipc
 t ipcns_fd_host "--ipcns-fd with the caller's own IPC namespace is refused (2)" \
-    bash -c '[ "$0" = 2 ] && grep -q "own IPC namespace" <<<"$1"' "$status" "$err"
+    ended 2 "own IPC namespace"
 fx '' restore --ipcns-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t ipcns_fd_not_ipc "--ipcns-fd with a network namespace is refused (2)" \
-    bash -c '[ "$0" = 2 ] && grep -q "not an IPC namespace" <<<"$1"' "$status" "$err"
+    ended 2 "not an IPC namespace"
 fx '' restore --netns-fd 8 "$tmp/sh.img" 8</etc/hostname
 t netns_fd_not_ns "--netns-fd with a plain file is refused (2)" \
-    bash -c '[ "$0" = 2 ] && grep -q "not a namespace" <<<"$1"' "$status" "$err"
+    ended 2 "not a namespace"
 fx '' restore --netns-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t netns_fd_host "--netns-fd with the caller's own network namespace is refused (2)" \
-    bash -c '[ "$0" = 2 ] && grep -q "own network namespace" <<<"$1"' "$status" "$err"
+    ended 2 "own network namespace"
 # --empty-root-fd: the Sentry checks the root it joins (the serve tests cover the real one).
 fx '' restore --empty-root-fd 8 "$tmp/sh.img" 8</proc/self/ns/mnt
 t empty_root_fd_host "--empty-root-fd with the host's mount namespace: refused by the Sentry (125)" \
-    bash -c '[ "$0" = 125 ] && grep -q "not an empty read-only directory" <<<"$1"' "$status" "$err"
+    ended 125 "not an empty read-only directory"
 fx '' restore --empty-root-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t empty_root_fd_not_mnt "--empty-root-fd with a network namespace is refused (2)" \
-    bash -c '[ "$0" = 2 ] && grep -q "not a mount namespace" <<<"$1"' "$status" "$err"
+    ended 2 "not a mount namespace"
 # --- namespaces kept between restores (api/ns_cache.h), in a cache directory of this test's -------
 nsc=$tmp/nscache/ns
 mkdir -p "$tmp/nsfn"
@@ -646,14 +648,14 @@ t ns_cache_off "FNBOX_NS_CACHE=0: no cache, the same answer" bash -c '[ "$0" = 0
 # --view-fd: the Gofer checks that what it joins is a view (a read-only tmpfs root).
 fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/mnt
 t view_fd_host "--view-fd with the host's mount namespace: refused by the Gofer (125)" \
-    bash -c '[ "$0" = 125 ] && grep -q "not a view" <<<"$1"' "$status" "$err"
+    ended 125 "not a view"
 fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/net
 t view_fd_not_mnt "--view-fd with a network namespace is refused (2)" \
-    bash -c '[ "$0" = 2 ] && grep -q "not a mount namespace" <<<"$1"' "$status" "$err"
+    ended 2 "not a mount namespace"
 # --hot-fd: only a memory file sealed against change (what fnbox serve makes) is taken.
 fx '' restore --hot-fd 8 "$tmp/sh.img" 8<"$tmp/sh.img"
 t hot_fd_unsealed "--hot-fd with a plain file is refused (2)" \
-    bash -c '[ "$0" = 2 ] && grep -q "not a sealed memory file" <<<"$1"' "$status" "$err"
+    ended 2 "not a sealed memory file"
 fx '' restore --help
 t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"
 fx '' checkpoint --template python -o "$tmp/x.img"
