@@ -290,6 +290,21 @@ static bool env_flag(const char *name)
     return v && strcmp(v, "0") != 0;
 }
 
+/* Join the IPC namespace open on fd (the one a warm pool or the namespace cache shares: empty,
+ * and neither process may make an IPC object) and close fd; else report why, as code, and
+ * exit: a process left in the caller's IPC namespace would share the host's. */
+static void join_ipcns(int status_fd, int fd, const char *who, int code)
+{
+    if (setns(fd, CLONE_NEWIPC) != 0) {
+        char msg[96];
+        int e = errno;
+        snprintf(msg, sizeof(msg), "%s: joining the IPC namespace: %s", who, strerror(e));
+        report(status_fd, code, e, msg);
+        _exit(1);
+    }
+    close(fd);
+}
+
 static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config *cfg,
                                                   int gofer_sock, int status_fd, int cgroup_fd)
 {
@@ -315,16 +330,8 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     }
     if (cfg->netns_fd > 2)
         close(cfg->netns_fd);
-    if (cfg->ipcns_fd > 2) {
-        if (setns(cfg->ipcns_fd, CLONE_NEWIPC) != 0) {
-            char msg[96];
-            int e = errno;
-            snprintf(msg, sizeof(msg), "sentry: joining the IPC namespace: %s", strerror(e));
-            report(status_fd, FB_SANDBOX_CRASHED, e, msg);
-            _exit(1);
-        }
-        close(cfg->ipcns_fd);
-    }
+    if (cfg->ipcns_fd > 2)
+        join_ipcns(status_fd, cfg->ipcns_fd, "sentry", FB_SANDBOX_CRASHED);
     if (cfg->ready_fd > 2)
         close(cfg->ready_fd); /* the controller's report to a warm pool, not the Sentry's */
     if (cfg->view_fd > 2)
@@ -520,16 +527,8 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
         close(cfg->root_ns_fd); /* the Sentry's */
     if (cfg->kernel.hot_fd > 2)
         close(cfg->kernel.hot_fd); /* the Sentry's */
-    if (cfg->ipcns_fd > 2) {
-        if (setns(cfg->ipcns_fd, CLONE_NEWIPC) != 0) {
-            char msg[96];
-            int e = errno;
-            snprintf(msg, sizeof(msg), "gofer: joining the IPC namespace: %s", strerror(e));
-            report(status_fd, FB_SANDBOX_START_FAILED, e, msg);
-            _exit(1);
-        }
-        close(cfg->ipcns_fd);
-    }
+    if (cfg->ipcns_fd > 2)
+        join_ipcns(status_fd, cfg->ipcns_fd, "gofer", FB_SANDBOX_START_FAILED);
     if (cfg->netns_fd > 2) { /* off the host's network too, when that is free */
         if (setns(cfg->netns_fd, CLONE_NEWNET) != 0)
             fb_warn("gofer: joining the network namespace: %s", strerror(errno));
