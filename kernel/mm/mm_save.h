@@ -54,14 +54,17 @@ int fb_memfile_fill_finish(struct fb_memfile *mf, bool cancel, struct fb_error *
 bool fb_mf_fill_wants(const struct fb_memfile *mf, uint64_t off);
 void fb_memfile_fill_narrow(struct fb_memfile *mf, const uint64_t *want);
 
-/* The hot pages of an image decompressed once, for many restores of it (a warm pool's): the
+/* The memory of an image decompressed once, for many restores of it (a warm pool's): the
  * chunks a restore's early reader would take (those starting within the working set's size,
- * in an image whose hot pages come first) are checked and decompressed into a new memory file
- * at their page offsets, which is then sealed against any change. *out = its fd and *pages =
- * one past its last page; *out = -1 (and 0 returned) for an image without hot pages first.
- * A restore given it (fb_memfile_use_hot, after fb_memfile_load_lazy; takes fd over, refuses
- * one not sealed so) copies those pages from it instead of reading and decompressing chunks. */
-int fb_memfile_hot_make(const char *image_path, int *out, uint64_t *pages, struct fb_error *err);
+ * in an image whose hot pages come first), then every other chunk that ends within max_pages,
+ * are checked and decompressed into a new memory file at their page offsets, which is then
+ * sealed against any change. *out = its fd and *pages = one past its last page; *out = -1
+ * (and 0 returned) for an image without hot pages first. A restore given it
+ * (fb_memfile_use_hot, after fb_memfile_load_lazy; takes fd over, refuses one not sealed so)
+ * copies those pages from it, for its working set and on later faults alike, instead of
+ * reading and decompressing chunks. */
+int fb_memfile_hot_make(const char *image_path, uint64_t max_pages, int *out, uint64_t *pages,
+                        struct fb_error *err);
 int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err);
 /* Is fd such a file (sealed so, whole pages)? 0 with *pages its length, or -1 with err. */
 int fb_memfile_hot_check(int fd, uint64_t *pages, struct fb_error *err);

@@ -282,10 +282,11 @@ static void test_lazy_load(void)
     fb_memfile_destroy(&mf3);
 }
 
-/* The hot pages decompressed once (a warm pool's): the file holds the chunks starting within
- * the working set's size, sealed; a restore given it copies those pages from it (a file saying
- * otherwise shows it is the one read) and the rest from the image; an unsealed one is refused;
- * an image without its hot pages first gets none. */
+/* The memory decompressed once (a warm pool's): the file holds the chunks starting within the
+ * working set's size, then the others up to its bound, sealed; a restore given it copies those
+ * pages from it, for the working set and on a later need alike (a file saying otherwise shows
+ * it is the one read), and the rest from the image; an unsealed one is refused; an image
+ * without its hot pages first gets none. */
 static void test_hot_file(void)
 {
     struct fb_memfile mf1, mf2;
@@ -304,7 +305,7 @@ static void test_hot_file(void)
         for (int k = 0; k < 512; k++)
             ((uint64_t *)fb_mf_ptr(&mf1, p * 4096))[k] = p;
     save_to(&mf1, plain); /* no working set: nothing to share */
-    FBT_CHECK_EQ(fb_memfile_hot_make(plain, &hot, &pages, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_hot_make(plain, 1000, &hot, &pages, &err), 0);
     FBT_CHECK_EQ(hot, -1);
     /* A working set of 40 pages (one address space) and a page map: chunks of 16 pages from
      * page 1, so those starting at 1, 17 and 33 are hot: pages 1..48. */
@@ -316,9 +317,17 @@ static void test_hot_file(void)
     FBT_CHECK_EQ(fb_image_add_raw(w, "pagemap", ws, 8, &err), 0);
     FBT_CHECK_EQ(fb_image_add_raw(w, "workingset", ws, sizeof(ws), &err), 0);
     FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_hot_make(path, &hot, &pages, &err), 0);
+    /* Bounded at 40 pages: the hot chunks still, nothing after them. */
+    FBT_CHECK_EQ(fb_memfile_hot_make(path, 40, &hot, &pages, &err), 0);
     FBT_CHECK(hot >= 0);
     FBT_CHECK_EQ(pages, 1 + 3 * FB_IMAGE_WRITE_CHUNK_PAGES);
+    close(hot);
+    /* Bounded at 150 pages: the chunks ending by then too (1 + 9 chunks of 16). */
+    FBT_CHECK_EQ(fb_memfile_hot_make(path, 150, &hot, &pages, &err), 0);
+    FBT_CHECK(hot >= 0);
+    FBT_CHECK_EQ(pages, 1 + 9 * FB_IMAGE_WRITE_CHUNK_PAGES);
+    FBT_CHECK_EQ(pread(hot, page, sizeof(page), 140 * 4096), (ssize_t)sizeof(page));
+    FBT_CHECK_EQ(page[100], 140);
     FBT_CHECK_EQ(pread(hot, page, sizeof(page), 10 * 4096), (ssize_t)sizeof(page));
     FBT_CHECK_EQ(page[100], 10);
     FBT_CHECK(pwrite(hot, page, 8, 0) < 0); /* sealed */
@@ -327,7 +336,7 @@ static void test_hot_file(void)
     FBT_CHECK_EQ(ftruncate(fake, (off_t)pages * 4096), 0);
     for (p = 1; p < pages; p++) {
         for (int k = 0; k < 512; k++)
-            page[k] = p == 10 ? 999 : p;
+            page[k] = p == 10 || p == 140 ? 999 : p;
         FBT_CHECK_EQ(pwrite(fake, page, sizeof(page), (off_t)p * 4096), (ssize_t)sizeof(page));
     }
     want[0] = 1ull << 10 | 1ull << 12;
@@ -341,7 +350,15 @@ static void test_hot_file(void)
     FBT_CHECK_EQ(mf2.nlazy, 196);
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 10 * 4096))[5], 999);
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 12 * 4096))[5], 12);
-    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 100 * 4096))[5], 100); /* from the image */
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 100 * 4096))[5], 100);
+    /* Needed later (a fault outside the working set): from the file below its end, from the
+     * image above it. */
+    FBT_CHECK(fb_mf_is_lazy(&mf2, 140 * 4096) && fb_mf_is_lazy(&mf2, 190 * 4096));
+    fb_mf_need(&mf2, 140 * 4096, 4096);
+    fb_mf_need(&mf2, 190 * 4096, 4096);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 140 * 4096))[5], 999);
+    FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 190 * 4096))[5], 190);
+    FBT_CHECK(fb_mf_is_lazy(&mf2, 141 * 4096)); /* exactly the page asked for */
     fb_memfile_destroy(&mf2);
     fresh_lazy(&mf2, path); /* the same into the mapping (two threads) */
     FBT_CHECK_EQ(fb_memfile_use_hot(&mf2, dup(fake), &err), 0);
