@@ -11,7 +11,8 @@
 # Environment: BENCH_RUNS (runs of start workloads, default 11), BENCH_INNER_RUNS (runs of the
 # self-timed workloads, default 7), BENCH_DATA_DIR (default /var/tmp/fnbox-bench),
 # BENCH_GETPPID_NATIVE / BENCH_GETPPID_SANDBOX (iterations, default 100000 / 20000),
-# BENCH_PAUSE_MS (untimed pause before each run, default 100), BENCH_NO_RUNSC=1 (skip runsc),
+# BENCH_PAUSE_MS (untimed pause before each run, default 100), BENCH_MEM_RUNS (runs of the
+# ready-memory row, default 3), BENCH_NO_RUNSC=1 (skip runsc),
 # BENCH_VERBOSE_STATS=0 (skip the fnbox -v section).
 # shellcheck disable=SC2034 # NATIVE_CMD, RUNSC_CMD, FNBOX_CMD are read through a nameref
 set -u
@@ -308,6 +309,20 @@ if [ -n "${NA_RUNSC_SAVED+x}" ]; then
     [ -z "${NA[runsc]}" ] && unset 'NA[runsc]'
 fi
 
+# Memory of a ready function, waiting for its request (scripts/bench/ready_memory.sh): what the
+# host's memory cgroup charges to it. Native: python blocked on stdin; runsc: the image above
+# restored into a container; fnbox: one more sandbox in a warm pool of `fnbox serve`.
+add_row pymem "python fn ready: memory per sandbox" MB 5 0
+saved_runsc=${NA[runsc]:-}
+[[ $RUNSC_CKPT == checkpoint_ms=* ]] || NA[runsc]="runsc checkpoint failed"
+NATIVE_CMD=("$ROOT/scripts/bench/ready_memory.sh" native "$ROOT")
+RUNSC_CMD=(env "RUNSC=${RUNSC[*]}" "$ROOT/scripts/bench/ready_memory.sh" runsc "$RUNSC_FN")
+FNBOX_CMD=("$ROOT/scripts/bench/ready_memory.sh" fnbox "$FNBOX" "$ROOT" 8)
+measure pymem "${BENCH_MEM_RUNS:-3}" 120 memory_mb 1
+NA[runsc]=$saved_runsc
+[ -z "${NA[runsc]}" ] && unset 'NA[runsc]'
+MEM_PARTS=$(grep -ho 'anon_mb=.*' "$WORK"/pymem.out.* 2>/dev/null | tail -1)
+
 # 20 restores of the image at once (fnbox): wall time until all 20 have answered.
 CONC_MS=n/a
 if [ -z "${NA[fnbox]:-}" ]; then
@@ -404,6 +419,13 @@ echo "restore -> response: scripts/bench/fnbox_fn.sh and runsc_fn.sh, from the r
     "until the answer is complete: fnbox's on its stdout (build/bench/answer_ms; the teardown" \
     "after it is not timed, as an invocation does not wait for it), runsc's in its detached" \
     "container's output file (polled; runsc restores the image made by \`runsc checkpoint\`)."
+echo "memory per sandbox: what the host's memory cgroup (v1) charges to a ready python function" \
+    "waiting for its request (scripts/bench/ready_memory.sh; pages already in the page cache," \
+    "such as python's own, count where they were first read): native, python blocked on" \
+    "stdin; runsc, its image restored into a container (runsc's own cgroup for it); fnbox, a" \
+    "warm pool of \`fnbox serve\` grown from 0 to 8 ready sandboxes, the growth / 8 (last run:" \
+    "${MEM_PARTS:-n/a}: anonymous memory of its processes, the memory file's pages restored" \
+    "so far, kernel memory such as page tables)."
 echo "20 fnbox restores of the python image at once: $CONC_MS." 
 echo "CPU per restore of the python image, every process together (scripts/bench/restore_cpu.sh," \
     "system-wide busy time over 40 sequential restores): $RESTORE_CPU." 
