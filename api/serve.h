@@ -13,6 +13,7 @@
 
 #define FB_SERVE_NAME_MAX      64
 #define FB_SERVE_HANDLER_MAX   128
+#define FB_SERVE_TRAIN_EVENT_MAX (64 << 10) /* passed to fnbox checkpoint as one argument */
 #define FB_SERVE_MAX_ENV       64
 #define FB_SERVE_LOG_TAIL      4096       /* bytes of stderr kept per invocation (Lambda's Tail) */
 #define FB_SERVE_MAX_RESPONSE  (6 << 20)  /* a function's response (stdout) is cut beyond this */
@@ -71,6 +72,9 @@ struct fb_fn_config {
     uint32_t memory_mb;
     uint32_t timeout_ms;
     int pool_min, pool_max;
+    /* The event of the training run that records the working set (compact JSON, at most
+     * FB_SERVE_TRAIN_EVENT_MAX bytes), or NULL for the template's default ({}). */
+    char *train_event;
 };
 
 #define FB_SERVE_DEFAULT_MEMORY_MB  128

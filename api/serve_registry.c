@@ -193,6 +193,8 @@ static struct json_object *fn_json(const struct fb_function *fn, bool persist)
     json_object_object_add(o, "env", env_json(c));
     json_object_object_add(o, "memory_mb", json_object_new_int64(c->memory_mb));
     json_object_object_add(o, "timeout_ms", json_object_new_int64(c->timeout_ms));
+    if (c->train_event) /* made by json-c from a parsed value: it parses */
+        json_object_object_add(o, "train_event", json_tokener_parse(c->train_event));
     if (persist) {
         struct json_object *p = json_object_new_object();
         json_object_object_add(p, "min", json_object_new_int(c->pool_min));
@@ -388,6 +390,12 @@ static struct fb_function *load_one(struct fb_server *s, struct json_object *e)
         fn->cfg.role = strdup(str);
     fn->cfg.memory_mb = (uint32_t)jint(e, "memory_mb", FB_SERVE_DEFAULT_MEMORY_MB);
     fn->cfg.timeout_ms = (uint32_t)jint(e, "timeout_ms", FB_SERVE_DEFAULT_TIMEOUT_MS);
+    if (json_object_object_get_ex(e, "train_event", &v) && !json_object_is_type(v, json_type_null)) {
+        const char *t = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (t && strlen(t) <= FB_SERVE_TRAIN_EVENT_MAX)
+            fn->cfg.train_event = strdup(t); /* (one too long only trains on the default) */
+    }
     if (json_object_object_get_ex(e, "pool", &v)) {
         fn->cfg.pool_min = (int)jint(v, "min", 0);
         fn->cfg.pool_max = (int)jint(v, "max", FB_SERVE_DEFAULT_POOL_MAX);
@@ -674,6 +682,10 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
     argv[argc++] = mem;
     argv[argc++] = "--init-timeout";
     argv[argc++] = tmo;
+    if (cfg->train_event) {
+        argv[argc++] = "--train-event";
+        argv[argc++] = cfg->train_event;
+    }
     argv[argc++] = "--json";
     argv[argc++] = "-o";
     argv[argc++] = img->path;
@@ -1011,7 +1023,16 @@ int fb_server_update_code(struct fb_server *s, const char *name, const struct fb
     }
     if (code->template_[0])
         snprintf(cfg.template_, sizeof(cfg.template_), "%s", code->template_);
-    if (fb_serve_config_check(&cfg, err) < 0) {
+    if (code->train_event) {
+        free(cfg.train_event);
+        cfg.train_event = strdup(code->train_event);
+    }
+    if ((code->train_event && !cfg.train_event) || (code->code && !cfg.code) ||
+        (code->handler && !cfg.handler)) {
+        img = NULL;
+        *http_status = 500;
+        fb_error_set(err, ENOMEM, "out of memory");
+    } else if (fb_serve_config_check(&cfg, err) < 0) {
         img = NULL;
         *http_status = 400;
     } else {
@@ -1030,6 +1051,9 @@ int fb_server_update_code(struct fb_server *s, const char *name, const struct fb
         free(fn->cfg.handler);
         fn->cfg.handler = cfg.handler;
         cfg.handler = NULL;
+        free(fn->cfg.train_event);
+        fn->cfg.train_event = cfg.train_event;
+        cfg.train_event = NULL;
         snprintf(fn->cfg.template_, sizeof(fn->cfg.template_), "%s", cfg.template_);
         fn->updated_s = wall_now();
         fb_pool_evict(fn, false, &stale); /* idle sandboxes of the old code */

@@ -293,6 +293,7 @@ void fb_fn_config_free(struct fb_fn_config *c)
     free(c->handler);
     free(c->runtime);
     free(c->role);
+    free(c->train_event);
     for (i = 0; i < c->nenv; i++)
         free(c->env[i]);
     memset(c, 0, sizeof(*c));
@@ -311,10 +312,11 @@ int fb_fn_config_copy(struct fb_fn_config *dst, const struct fb_fn_config *src)
 {
     int i;
     *dst = *src;
-    dst->code = dst->handler = dst->runtime = dst->role = NULL;
+    dst->code = dst->handler = dst->runtime = dst->role = dst->train_event = NULL;
     dst->nenv = 0;
     if (dup_str(&dst->code, src->code) || dup_str(&dst->handler, src->handler) ||
-        dup_str(&dst->runtime, src->runtime) || dup_str(&dst->role, src->role))
+        dup_str(&dst->runtime, src->runtime) || dup_str(&dst->role, src->role) ||
+        dup_str(&dst->train_event, src->train_event))
         goto fail;
     for (i = 0; i < src->nenv; i++) {
         if (dup_str(&dst->env[i], src->env[i]))
@@ -477,6 +479,24 @@ static int set_str(char **dst, const char *s, struct fb_error *err)
     return 0;
 }
 
+/* "train_event": any JSON value but null, kept as compact JSON for `fnbox checkpoint
+ * --train-event`. Absent or null: the template's default. */
+static int get_train_event(struct json_object *o, struct fb_fn_config *cfg, struct fb_error *err)
+{
+    struct json_object *v;
+    const char *s;
+
+    if (!json_object_object_get_ex(o, "train_event", &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!s)
+        return fb_error_set(err, ENOMEM, "out of memory");
+    if (strlen(s) > FB_SERVE_TRAIN_EVENT_MAX)
+        return fb_error_set(err, E2BIG, "\"train_event\" is longer than %d bytes as JSON",
+                            FB_SERVE_TRAIN_EVENT_MAX);
+    return set_str(&cfg->train_event, s, err);
+}
+
 static int get_archive(struct json_object *o, const char *key, unsigned char **archive,
                        size_t *archive_len, struct fb_error *err)
 {
@@ -592,6 +612,8 @@ int fb_serve_parse_function(const char *body, size_t len, bool for_update, struc
         fb_error_set(err, EINVAL, "give either \"code\" or \"code_archive\", not both");
         goto out;
     }
+    if (get_train_event(o, cfg, err) < 0)
+        goto out;
     if (for_update) {
         if (!cfg->code && !(archive && *archive)) {
             fb_error_set(err, EINVAL, "\"code\" or \"code_archive\" is required");

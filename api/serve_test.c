@@ -164,6 +164,68 @@ static void test_parse_function(void)
         0);
     FBT_CHECK_EQ(c.memory_mb, FB_SERVE_DEFAULT_MEMORY_MB);
     FBT_CHECK_EQ(c.timeout_ms, FB_SERVE_DEFAULT_TIMEOUT_MS);
+    FBT_CHECK(c.train_event == NULL); /* the template's default */
+    fb_fn_config_free(&c);
+}
+
+/* The training run's event: any JSON value, kept compact for `fnbox checkpoint --train-event`;
+ * null means the default; copies keep it; one longer than the bound is refused; a code update
+ * may give a new one. */
+static void test_parse_train_event(void)
+{
+    struct fb_fn_config c, d;
+    struct fb_error err = {0};
+    char *big;
+    size_t n = FB_SERVE_TRAIN_EVENT_MAX, i;
+
+    FBT_CHECK_EQ(parse("{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\",\"handler\":"
+                       "\"m.h\",\"train_event\": { \"walk\" : [1, 2, \"a/b\"] }}",
+                       &c, &err),
+                 0);
+    FBT_CHECK_STR(c.train_event, "{\"walk\":[1,2,\"a/b\"]}");
+    FBT_CHECK_EQ(fb_fn_config_copy(&d, &c), 0);
+    FBT_CHECK_STR(d.train_event, c.train_event);
+    FBT_CHECK(d.train_event != c.train_event);
+    fb_fn_config_free(&d);
+    fb_fn_config_free(&c);
+    FBT_CHECK_EQ(parse("{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\",\"handler\":"
+                       "\"m.h\",\"train_event\":\"just a string\"}",
+                       &c, &err),
+                 0);
+    FBT_CHECK_STR(c.train_event, "\"just a string\"");
+    fb_fn_config_free(&c);
+    FBT_CHECK_EQ(parse("{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\",\"handler\":"
+                       "\"m.h\",\"train_event\":null}",
+                       &c, &err),
+                 0);
+    FBT_CHECK(c.train_event == NULL);
+    fb_fn_config_free(&c);
+    /* {"name":...,"train_event":"xxx...x"}: the string alone is over the bound by its quotes. */
+    big = malloc(n + 256);
+    FBT_CHECK(big != NULL);
+    if (!big)
+        return;
+    i = (size_t)sprintf(big, "{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\","
+                             "\"handler\":\"m.h\",\"train_event\":\"");
+    memset(big + i, 'x', n - 1);
+    strcpy(big + i + n - 1, "\"}");
+    FBT_CHECK_EQ(parse(big, &c, &err), -1);
+    FBT_CHECK(strstr(err.msg, "train_event") != NULL);
+    fb_fn_config_free(&c);
+    big[i + n - 2] = '"'; /* one x fewer: exactly at the bound with its quotes */
+    big[i + n - 1] = '}';
+    big[i + n] = 0;
+    FBT_CHECK_EQ(parse(big, &c, &err), 0);
+    FBT_CHECK_EQ(strlen(c.train_event), n);
+    fb_fn_config_free(&c);
+    free(big);
+    /* A code update may bring a new one. */
+    fb_fn_config_init(&c);
+    {
+        static const char upd[] = "{\"code\":\"y\",\"train_event\":{\"a\":1}}";
+        FBT_CHECK_EQ(fb_serve_parse_function(upd, strlen(upd), true, &c, NULL, NULL, &err), 0);
+    }
+    FBT_CHECK_STR(c.train_event, "{\"a\":1}");
     fb_fn_config_free(&c);
 }
 
@@ -492,6 +554,7 @@ int main(void)
     FBT_RUN(test_lambda_routes);
     FBT_RUN(test_base64);
     FBT_RUN(test_parse_function);
+    FBT_RUN(test_parse_train_event);
     FBT_RUN(test_parse_function_refusals);
     FBT_RUN(test_parse_update_and_pool);
     FBT_RUN(test_parse_lambda_create);

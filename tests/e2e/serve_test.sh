@@ -83,7 +83,7 @@ jget() { printf '%s' "$body" | $PY -c "import json,sys; d=json.load(sys.stdin); 
 # ---- functions used below ---------------------------------------------------------------------
 mkdir -p "$codedir"
 cp -r templates/examples/hello "$codedir/hello"
-mkdir -p "$codedir/boom" "$codedir/slow" "$codedir/logger" "$codedir/hog" "$codedir/v1" "$codedir/v2" "$codedir/broken"
+mkdir -p "$codedir/boom" "$codedir/slow" "$codedir/logger" "$codedir/hog" "$codedir/v1" "$codedir/v2" "$codedir/broken" "$codedir/walker"
 printf 'def handler(event, context):\n    raise ValueError("boom: " + str(event.get("n")))\n' >"$codedir/boom/main.py"
 cat >"$codedir/slow/main.py" <<'EOF'
 import time
@@ -105,6 +105,12 @@ printf 'def handler(event, context):\n    x = bytearray(event.get("mb", 200) << 
 printf 'import time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"version": 1}\n' >"$codedir/v1/main.py"
 printf 'def handler(event, context):\n    return {"version": 2}\n' >"$codedir/v2/main.py"
 printf 'import no_such_module_here\ndef handler(event, context):\n    return 1\n' >"$codedir/broken/main.py"
+# Memory made at import (so in the image) that only an event with "walk" touches.
+cat >"$codedir/walker/main.py" <<'EOF'
+BIG = [str(i) * 8 for i in range(60000)]
+def handler(event, context):
+    return {"n": sum(len(s) for s in BIG) if event.get("walk") else 0}
+EOF
 
 register() { # NAME DIR [json extra]
     req POST /v1/functions -H 'Content-Type: application/json' \
@@ -141,6 +147,19 @@ check register_import_error "422 with the import error" \
     '[ "$code" = 422 ] && [[ "$body" == *"failed"* ]]'
 req GET /v1/functions/broken
 check failed_build_not_registered "404" [ "$code" = 404 ]
+# The training run's event decides the working set kept in the image (fnbox inspect --json).
+ws_pages() { "$FNBOX" inspect --json "$1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["working_set_pages"])'; }
+register walker_default walker
+ws_default=$(ws_pages "$(jget "['image']['path']")")
+req DELETE /v1/functions/walker_default
+register walker walker '"train_event":{"walk":true}'
+ws_walk=$(ws_pages "$(jget "['image']['path']")")
+check train_event "201, kept in the description; working set $ws_default pages trained on {}, $ws_walk on the event" \
+    [ "$code" = 201 -a "$(jget "['train_event']['walk']")" = True -a "${ws_walk:-0}" -gt $((${ws_default:-0} + 300)) ]
+req POST /v1/functions/walker/invoke -d '{"walk":true}'
+check train_event_invoke "the trained function answers" [ "$code" = 200 -a "$(jget "['n']")" = 2311120 ]
+req POST /v1/functions -d '{"name":"ok","template":"python","code":"hello","handler":"main.handler","train_event":"'"$(printf '%070000d' 0)"'"}'
+check train_event_too_long "400 naming train_event" '[ "$code" = 400 ] && [[ "$body" == *train_event* ]]'
 req POST /v1/functions -d '{"name":"x","template":"python"'
 check bad_json "400 JSON error" [ "$code" = 400 -a "$(jget "['error']['code']")" = bad_request ]
 req POST /v1/functions -d '{"name":"../etc","template":"python","code":"hello","handler":"main.handler"}'
@@ -162,7 +181,7 @@ check body_too_large "413" [ "$code" = 413 -a "$(jget "['error']['code']")" = pa
 for f in boom slow logger hog; do register $f $f '"timeout_ms":3000' >/dev/null; done
 register v v1 '"pool":{"min":1}'
 req GET /v1/functions
-check list "five functions plus hello" [ "$code" = 200 -a "$(jget "['functions'].__len__()")" = 6 ]
+check list "five functions plus hello and walker" [ "$code" = 200 -a "$(jget "['functions'].__len__()")" = 7 ]
 
 # ---- invoke -----------------------------------------------------------------------------------
 for _ in $(seq 50); do
@@ -553,6 +572,9 @@ check restart_registry "functions reloaded from --state-dir" \
 req POST /v1/functions/v/invoke -d '{}'
 check restart_invoke "the reloaded image runs (version 2)" \
     [ "$code" = 200 -a "$(jget "['version']")" = 2 ]
+req GET /v1/functions/walker
+check restart_train_event "the training event is kept across a restart" \
+    [ "$code" = 200 -a "$(jget "['train_event']")" = "{'walk': True}" ]
 req DELETE /v1/functions/zipped
 check delete "204" [ "$code" = 204 ]
 req GET /v1/functions/zipped
