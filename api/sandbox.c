@@ -44,6 +44,7 @@
 struct status_msg {
     int32_t kind; /* enum fb_sandbox_outcome */
     int32_t code; /* wait status or errno */
+    uint64_t image_pages; /* the Sentry's: memory pages read in on need since its restore */
     char msg[512];
 };
 
@@ -56,6 +57,8 @@ static void report(int fd, int kind, int code, const char *msg)
     memset(&m, 0, sizeof(m));
     m.kind = kind;
     m.code = code;
+    if (fb_k) /* (the Gofer reports too, without a kernel) */
+        m.image_pages = atomic_load(&fb_k->mf.needed);
     if (msg)
         snprintf(m.msg, sizeof(m.msg), "%s", msg);
     (void)!write(fd, &m, sizeof(m));
@@ -995,6 +998,7 @@ again:
     if (got == sizeof(m)) {
         out = (enum fb_sandbox_outcome)m.kind;
         *status = m.code;
+        sb->image_pages = m.image_pages;
         if (out != FB_SANDBOX_EXITED)
             fb_error_set(err, m.code, "%s", m.msg);
     } else if (deadline && mono_ms() >= deadline) {
@@ -1010,9 +1014,10 @@ again:
     if (out == FB_SANDBOX_EXITED && cfg->ready_fd >= 0 && sb->restored_ns) {
         /* Every task is gone, so everything the program wrote is in its stdout and stderr
          * already: a warm pool can answer now instead of after the teardown below. */
-        char line[32];
+        char line[64];
         int code = WIFEXITED(*status) ? WEXITSTATUS(*status) : 128 + WTERMSIG(*status);
-        int len = snprintf(line, sizeof(line), "exit %d\n", code);
+        int len = snprintf(line, sizeof(line), "exit %d image_pages %lu\n", code,
+                           (unsigned long)sb->image_pages);
         (void)!write(cfg->ready_fd, line, (size_t)len);
     }
     /* The Sentry is pid 1 of its namespace: killing it takes every stub with it. The Gofer

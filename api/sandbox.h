@@ -44,6 +44,9 @@ struct fb_sandbox {
                         * to keep, api/ns_cache.h), or "": it joined one, or did not look */
     int status_fd; /* the Sentry reports the outcome here */
     int64_t restored_ns; /* restore: host monotonic time the Sentry said it was restored, or 0 */
+    /* restore: memory pages the program touched that its restore had left in the image (read
+     * in on need: outside the training run's working set), as the Sentry reported at the end */
+    uint64_t image_pages;
     char cgroup[128];  /* the sandbox's cpu cgroup directory ("" = none), removed at the end */
     char warning[256]; /* a limit that could not be applied (e.g. --cpu without cgroups) */
 };

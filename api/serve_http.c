@@ -223,6 +223,7 @@ static void invoke_response(struct fb_server *s, struct MHD_Connection *c, struc
     add_hdr(r, "X-Fnbox-Queue-Ms", "%.3f", inv->queue_ms);
     add_hdr(r, "X-Fnbox-Restore-Ms", "%.3f", inv->restore_ms);
     add_hdr(r, "X-Fnbox-Run-Ms", "%.3f", inv->run_ms);
+    add_hdr(r, "X-Fnbox-Image-Pages", "%llu", (unsigned long long)inv->image_pages);
     add_hdr(r, "X-Fnbox-Outcome", "%s", fb_outcome_names[inv->outcome]);
     add_hdr(r, "X-Fnbox-Exit-Status", "%d", inv->exit_status);
     add_hdr(r, "X-Fnbox-Timeout-Ms", "%u", inv->timeout_ms);

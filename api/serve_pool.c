@@ -402,12 +402,14 @@ static void set_body(struct fb_invocation *inv, const char *type, const char *fm
         inv->response = NULL;
 }
 
-/* "exit N" on the done pipe: the program exited with status N and its output is all in the
- * pipes. Returns N, -1 for nothing (yet), -2 when the pipe is closed without it. */
-static int sb_check_done(struct fb_sb *sb)
+/* "exit N image_pages P" on the done pipe: the program exited with status N, having touched P
+ * pages its restore left in the image, and its output is all in the pipes. Returns N (P in
+ * *pages), -1 for nothing (yet), -2 when the pipe is closed without it. */
+static int sb_check_done(struct fb_sb *sb, uint64_t *pages)
 {
-    char buf[32];
+    char buf[64];
     ssize_t n = read(sb->done_fd, buf, sizeof(buf) - 1);
+    unsigned long long p = 0;
     int code = -1;
 
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -416,8 +418,9 @@ static int sb_check_done(struct fb_sb *sb)
     if (n <= 0)
         return -2;
     buf[n] = 0;
-    if (sscanf(buf, "exit %d\n", &code) != 1 || code < 0 || code > 255)
+    if (sscanf(buf, "exit %d image_pages %llu\n", &code, &p) < 1 || code < 0 || code > 255)
         return -2;
+    *pages = p;
     return code;
 }
 
@@ -505,7 +508,7 @@ static bool sb_run(struct fb_sb *sb, struct fb_invocation *inv, uint32_t timeout
                 close_fd(&sb->err_fd);
         }
         if (p[4].revents) {
-            int code = sb_check_done(sb);
+            int code = sb_check_done(sb, &inv->image_pages);
             if (code >= 0) {
                 /* Everything it wrote is in the pipes: take it and answer now. */
                 if (sb->out_fd >= 0)
@@ -916,13 +919,14 @@ static void log_invocation(struct fb_server *s, const char *name, const struct f
     fprintf(stderr,
             "{\"ts\":\"%s.%03ldZ\",\"event\":\"invoke\",\"request_id\":\"%s\",\"function\":\"%s\","
             "\"outcome\":\"%s\",\"start\":\"%s\",\"exit_status\":%d,\"queue_ms\":%.3f,"
-            "\"restore_ms\":%.3f,\"run_ms\":%.3f,\"total_ms\":%.3f,\"event_bytes\":%zu,"
-            "\"response_bytes\":%zu,\"log_bytes\":%llu,\"timeout_ms\":%u,\"memory_mb\":%u,"
-            "\"message\":\"%s\"}\n",
+            "\"restore_ms\":%.3f,\"run_ms\":%.3f,\"total_ms\":%.3f,\"image_pages\":%llu,"
+            "\"event_bytes\":%zu,\"response_bytes\":%zu,\"log_bytes\":%llu,\"timeout_ms\":%u,"
+            "\"memory_mb\":%u,\"message\":\"%s\"}\n",
             when, ts.tv_nsec / 1000000, inv->request_id, name, fb_outcome_names[inv->outcome],
             inv->warm ? "warm" : "cold", inv->exit_status, inv->queue_ms, inv->restore_ms,
-            inv->run_ms, total_ms, inv->event_len, inv->response_len,
-            (unsigned long long)inv->log_total, inv->timeout_ms, inv->memory_mb, msg);
+            inv->run_ms, total_ms, (unsigned long long)inv->image_pages, inv->event_len,
+            inv->response_len, (unsigned long long)inv->log_total, inv->timeout_ms,
+            inv->memory_mb, msg);
 }
 
 int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation *inv)
@@ -1053,6 +1057,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         fn->warm_starts++;
     else
         fn->cold_starts++;
+    fn->image_pages += inv->image_pages;
     fb_hist_add(&fn->duration, (fb_serve_now_ns() - t0) / 1e9);
     fb_image_put(s, sb->image);
     sb->image = NULL;
@@ -1304,6 +1309,13 @@ char *fb_server_metrics(struct fb_server *s)
         if (!fn->building)
             mprintf(&b, "fnbox_warm_starts_total{function=\"%s\"} %llu\n", fn->cfg.name,
                     (unsigned long long)fn->warm_starts);
+    mprintf(&b, "# HELP fnbox_image_pages_total Memory pages invocations touched that their "
+                "restore had left in the image (outside the training run's working set).\n"
+                "# TYPE fnbox_image_pages_total counter\n");
+    for (fn = s->fns; fn; fn = fn->next)
+        if (!fn->building)
+            mprintf(&b, "fnbox_image_pages_total{function=\"%s\"} %llu\n", fn->cfg.name,
+                    (unsigned long long)fn->image_pages);
     mprintf(&b, "# HELP fnbox_warm_pool_sandboxes Restored sandboxes parked and ready.\n"
                 "# TYPE fnbox_warm_pool_sandboxes gauge\n");
     for (fn = s->fns; fn; fn = fn->next)

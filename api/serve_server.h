@@ -41,6 +41,7 @@ struct fb_function {
     /* metrics */
     uint64_t outcomes[FB_OUT_NR];
     uint64_t cold_starts, warm_starts;
+    uint64_t image_pages; /* summed over its invocations (fb_invocation.image_pages) */
     struct fb_hist duration;
 };
 

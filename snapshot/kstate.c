@@ -2569,6 +2569,7 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
         }
     }
     fb_dbg("kernel restored in %.2f ms (%u processes)", (fb_host_mono_ns() - t0) / 1e6, ntgs);
+    atomic_store(&fb_k->mf.needed, 0); /* from here: what the program touches beyond its set */
     rc = 0;
 out:
     if (fb_k->mf.fill) { /* an error on the way: the helper must be done with want */

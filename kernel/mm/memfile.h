@@ -38,6 +38,9 @@ struct fb_memfile {
     _Atomic uint64_t *lazy;
     uint64_t lazy_top;
     _Atomic uint64_t nlazy;
+    /* Pages read in on need (fb_mf_fill: a fault or a kernel access, not a fill of the working
+     * set), so far: after a restore, what the program touched outside its working set. */
+    _Atomic uint64_t needed;
     struct fb_mf_lazy *lz;
     /* A fill of the working set in progress (fb_memfile_fill_start), or NULL. */
     struct fb_mf_fill *fill;

@@ -193,6 +193,15 @@ static bool lazy_test(struct fb_memfile *mf, uint64_t p)
     return (atomic_load_explicit(&mf->lazy[p / 64], memory_order_acquire) >> (p % 64)) & 1;
 }
 
+/* How many pages of [lo, hi) are still in the image. */
+static uint64_t lazy_count(struct fb_memfile *mf, uint64_t lo, uint64_t hi)
+{
+    uint64_t n = 0;
+    for (uint64_t p = lo; p < hi; p++)
+        n += lazy_test(mf, p);
+    return n;
+}
+
 /* Page p's content is in place (or not wanted): clear its bit, once. */
 static void lazy_clear(struct fb_memfile *mf, uint64_t p)
 {
@@ -375,7 +384,7 @@ static int hot_copy(struct fb_memfile *mf, uint64_t lo, uint64_t hi, const uint6
 void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
 {
     struct fb_mf_lazy *lz = mf->lz;
-    uint64_t lo = off >> FB_PAGE_SHIFT, hi = (off + len + PAGE - 1) >> FB_PAGE_SHIFT, p;
+    uint64_t lo = off >> FB_PAGE_SHIFT, hi = (off + len + PAGE - 1) >> FB_PAGE_SHIFT, p, before;
     size_t a = 0, b;
 
     if (!lz || !len || lo >= mf->lazy_top)
@@ -399,6 +408,7 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
     if (p == hi)
         return;
     pthread_mutex_lock(&lz->lock);
+    before = lazy_count(mf, p, hi); /* (counted: what a fill of the working set left) */
     /* The first chunk ending above lo. */
     b = lz->nchunks;
     while (a < b) {
@@ -436,6 +446,7 @@ void fb_mf_fill(struct fb_memfile *mf, uint64_t off, uint64_t len)
         }
         (void)lazy_place(mf, c, lz->pages, lo, hi, NULL, false, NULL); /* in place: no error */
     }
+    atomic_fetch_add(&mf->needed, before - lazy_count(mf, p, hi));
     pthread_mutex_unlock(&lz->lock);
 }
 

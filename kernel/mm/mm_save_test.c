@@ -249,10 +249,14 @@ static void test_lazy_load(void)
     FBT_CHECK(mf4.fill == NULL);
     FBT_CHECK_EQ(right_or_lazy(&mf4, 200), 200);
     fb_memfile_destroy(&mf4);
-    /* On need: exactly the range asked for. */
+    /* On need: exactly the range asked for, and counted. */
+    mf2.needed = 0;
     fb_mf_need(&mf2, 150 * 4096 + 100, 10);
     FBT_CHECK(!fb_mf_is_lazy(&mf2, 150 * 4096));
     FBT_CHECK(fb_mf_is_lazy(&mf2, 151 * 4096));
+    FBT_CHECK_EQ(mf2.needed, 1);
+    fb_mf_need(&mf2, 150 * 4096, 4096); /* in already: nothing more */
+    FBT_CHECK_EQ(mf2.needed, 1);
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 150 * 4096))[511], 150);
     /* A freed lazy page is forgotten: reused, it keeps what its new owner writes. */
     fb_mf_put(&mf2, 160 * 4096, 1);
@@ -262,6 +266,7 @@ static void test_lazy_load(void)
     ((uint64_t *)fb_mf_ptr(&mf2, 160 * 4096))[0] = 4242;
     fb_mf_need(&mf2, 4096, 200 * 4096);
     FBT_CHECK_EQ(mf2.nlazy, 0);
+    FBT_CHECK_EQ(mf2.needed, 1 + 194); /* the freed page is not read */
     FBT_CHECK_EQ(((uint64_t *)fb_mf_ptr(&mf2, 160 * 4096))[0], 4242);
     for (p = 1, good = 0; p <= 200; p++)
         good += p == 160 || ((uint64_t *)fb_mf_ptr(&mf2, p * 4096))[300] == p;

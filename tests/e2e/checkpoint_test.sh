@@ -541,8 +541,8 @@ exec 7>"$tmp/ready"
 fx 'x
 ' restore --ready-fd 7 "$tmp/sh.img"
 exec 7>&-
-t ready_fd "--ready-fd reports ready (and the Gofer's pid) once restored, then the exit status before the teardown" \
-    bash -c '[[ "$(cat "$0")" =~ ^ready\ [0-9]+$'"'"'\n'"'"'exit\ $2$ ]] && [ "$1" = "got x" ]' "$tmp/ready" "$out" "$status"
+t ready_fd "--ready-fd reports ready (and the Gofer's pid) once restored, then the exit status (and no page read on need: an image without a working set loads whole) before the teardown" \
+    bash -c '[[ "$(cat "$0")" =~ ^ready\ [0-9]+$'"'"'\n'"'"'exit\ $2\ image_pages\ 0$ ]] && [ "$1" = "got x" ]' "$tmp/ready" "$out" "$status"
 # --netns-fd: the Sentry and the Gofer join the given namespace (seen while the sandbox waits
 # for its request); without it the Sentry has one of its own. Refusals: not a namespace, or
 # the caller's own network namespace.

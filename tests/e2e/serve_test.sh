@@ -151,13 +151,22 @@ check failed_build_not_registered "404" [ "$code" = 404 ]
 ws_pages() { "$FNBOX" inspect --json "$1" | $PY -c 'import json,sys; print(json.load(sys.stdin)["working_set_pages"])'; }
 register walker_default walker
 ws_default=$(ws_pages "$(jget "['image']['path']")")
-req DELETE /v1/functions/walker_default
 register walker walker '"train_event":{"walk":true}'
 ws_walk=$(ws_pages "$(jget "['image']['path']")")
 check train_event "201, kept in the description; working set $ws_default pages trained on {}, $ws_walk on the event" \
     [ "$code" = 201 -a "$(jget "['train_event']['walk']")" = True -a "${ws_walk:-0}" -gt $((${ws_default:-0} + 300)) ]
+# Each answer says how many pages it read from the image beyond its working set (cold starts
+# here: pool min 0), and the metrics sum them.
+req POST /v1/functions/walker_default/invoke -d '{"walk":true}'
+pages_default=$(hdr x-fnbox-image-pages)
 req POST /v1/functions/walker/invoke -d '{"walk":true}'
-check train_event_invoke "the trained function answers" [ "$code" = 200 -a "$(jget "['n']")" = 2311120 ]
+pages_walk=$(hdr x-fnbox-image-pages)
+check train_event_invoke "the trained function answers, reading $pages_walk pages beyond its working set (untrained: $pages_default)" \
+    [ "$code" = 200 -a "$(jget "['n']")" = 2311120 -a "${pages_default:-0}" -gt 300 -a "${pages_walk:-999}" -lt 50 ]
+req GET /metrics
+check image_pages_metric "fnbox_image_pages_total of the untrained function" \
+    '[ -n "$pages_default" ] && grep -qxF "fnbox_image_pages_total{function=\"walker_default\"} $pages_default" <<<"$body"'
+req DELETE /v1/functions/walker_default
 req POST /v1/functions -d '{"name":"ok","template":"python","code":"hello","handler":"main.handler","train_event":"'"$(printf '%070000d' 0)"'"}'
 check train_event_too_long "400 naming train_event" '[ "$code" = 400 ] && [[ "$body" == *train_event* ]]'
 req POST /v1/functions -d '{"name":"x","template":"python"'
