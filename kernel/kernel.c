@@ -356,13 +356,18 @@ started:
     }
     fb_kernel_unlock();
     fb_syscall_print_profile();
-    fb_info("stats: %lu syscalls (%.1f ms in the kernel), %lu faults (%.1f ms), %lu interrupts, "
-            "%.1f ms in the application, memory file %lu pages used, %lu read in from the image "
-            "on need",
-            (unsigned long)fb_stats.syscalls, fb_stats.syscall_ns / 1e6,
-            (unsigned long)fb_stats.faults, fb_stats.fault_ns / 1e6,
-            (unsigned long)fb_stats.interrupts, fb_stats.app_ns / 1e6,
-            (unsigned long)fb_k->mf.used_pages, (unsigned long)atomic_load(&fb_k->mf.needed));
+    {
+        char lazy[64] = ""; /* a lazy restore's: what it read beyond its working set */
+        if (fb_k->mf.lz)
+            snprintf(lazy, sizeof(lazy), ", %lu read in from the image on need",
+                     (unsigned long)atomic_load(&fb_k->mf.needed));
+        fb_info("stats: %lu syscalls (%.1f ms in the kernel), %lu faults (%.1f ms), %lu "
+                "interrupts, %.1f ms in the application, memory file %lu pages used%s",
+                (unsigned long)fb_stats.syscalls, fb_stats.syscall_ns / 1e6,
+                (unsigned long)fb_stats.faults, fb_stats.fault_ns / 1e6,
+                (unsigned long)fb_stats.interrupts, fb_stats.app_ns / 1e6,
+                (unsigned long)fb_k->mf.used_pages, lazy);
+    }
     return fb_k->init_status;
 
 fail:
