@@ -39,6 +39,15 @@ int fb_ns_cache_open(void);
  * together each made one). */
 int fb_ns_cache_get(int dirfd, const char *key, const char *fp, int nstype);
 
+/* The same for several entries in one pass over the directory: w[i].fd gets the fd of key
+ * w[i].key (fingerprint w[i].fp or NULL, type w[i].nstype), or -1. */
+struct fb_ns_cache_want {
+    const char *key, *fp;
+    int nstype;
+    int fd; /* out */
+};
+void fb_ns_cache_get_many(int dirfd, struct fb_ns_cache_want *w, size_t n);
+
 /* Publish the namespace at ns_path (e.g. /proc/PID/ns/mnt, /proc/self/fd/N) as an entry key
  * with fingerprint fp (NULL: none), expiring ttl_s seconds from now. 0 or -1 (nothing left
  * behind). */
