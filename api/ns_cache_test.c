@@ -73,6 +73,22 @@ static void test_put_get(void)
     if (got >= 0)
         close(got);
     FBT_CHECK_EQ(entries(), 3); /* net, view and its sidecar */
+    /* Several in one pass: each found by its own key, type and fingerprint; a missing one -1. */
+    {
+        struct fb_ns_cache_want w[3] = {
+            {.key = "nothing.1", .nstype = CLONE_NEWNET},
+            {.key = key, .fp = "fingerprint A", .nstype = CLONE_NEWNS},
+            {.key = "net.1", .nstype = CLONE_NEWNET},
+        };
+        fb_ns_cache_get_many(cache, w, 3);
+        FBT_CHECK_EQ(w[0].fd, -1);
+        FBT_CHECK(w[1].fd >= 0 && same_ns(w[1].fd, mnt));
+        FBT_CHECK(w[2].fd >= 0 && same_ns(w[2].fd, net));
+        for (int i = 1; i < 3; i++)
+            if (w[i].fd >= 0)
+                close(w[i].fd);
+        FBT_CHECK_EQ(entries(), 3);
+    }
     /* Two of the same (a second publisher: another pid): the next lookup keeps one. */
     {
         pid_t pid = fork();
