@@ -135,8 +135,9 @@ struct fb_image {
      * the same view again. */
     int view_fd;     /* -1: none yet */
     int64_t view_ns; /* when it was taken */
-    /* Its hot pages decompressed once, sealed (fb_memfile_hot_make), given to every restore
-     * (--hot-fd): each copies them instead of reading and decompressing its own. Made with the
+    /* Its memory (hot pages first, the rest to HOT_FILE_MAX_PAGES) decompressed once, sealed
+     * (fb_memfile_hot_make), given to every restore (--hot-fd): each copies from it, up front
+     * and on faults, instead of reading and decompressing its own. Made with the
      * image (built, uploaded or reloaded), never changed after; -1: none (not such an image,
      * or making it failed). */
     int hot_fd;

@@ -41,7 +41,7 @@ struct fb_kernel_opts {
     bool prefault; /* restore: load and map all memory before starting */
     bool populate; /* prefault: populate the host page tables too (warm pools: nothing of it
                     * is left on the request's path) */
-    int hot_fd;    /* restore, above 2: the image's hot pages decompressed by the caller
+    int hot_fd;    /* restore, above 2: the image's memory decompressed by the caller
                     * (fb_memfile_hot_make; a warm pool's), copied from instead of the image */
     /* restore, no prefault: record the working set (kernel/mm/mm_save.h) and write it to
      * ws_fd when pid 1 exits (fnbox checkpoint's training run) */
