@@ -70,9 +70,11 @@ static const char checkpoint_usage[] =
     "  --train-event EVENT   after saving, restore the image once, give it EVENT on stdin and\n"
     "                        record which memory the invocation touches (its working set, kept\n"
     "                        in the image): restores then load just that much up front and\n"
-    "                        fault the rest in when touched. Default with --template: {}. The\n"
-    "                        training run serves every mount read-only and discards the\n"
-    "                        output; its failure only leaves the working set out\n"
+    "                        fault the rest in when touched. Default with --template: {}.\n"
+    "                        Repeatable (at most 8, 64 KiB together): one run per event, the\n"
+    "                        working set their union, for a function whose requests take\n"
+    "                        different paths. A training run serves every mount read-only and\n"
+    "                        discards the output; one that fails only leaves its pages out\n"
     "  --no-train            no training run (restores load everything the program had touched)\n"
     "  --json                print a JSON summary on stdout (the program's own output then goes\n"
     "                        to stderr)\n"
@@ -178,7 +180,8 @@ static int checkpoint_error(int rc, const char *msg)
     return rc;
 }
 
-#define TRAIN_EVENT_MAX 65536
+#define TRAIN_EVENT_MAX 65536 /* bytes, all the events together */
+#define TRAIN_EVENTS_MAX 8
 #define TRAIN_TIMEOUT_MS 10000 /* at most; normally the function's own limit plus 2 s */
 #define RENUMBER_MAX_PAGES (64u << 10) /* 256 MiB of pages held while renumbering an image */
 
@@ -196,18 +199,11 @@ static bool is_hot(uint64_t page, void *arg)
     return i < h->n && h->p[i] == page;
 }
 
-/* The training run: restore the image just written (tmp, open on img_fd) once, lazily and with
- * working-set recording, give it `event` on stdin, and add the pages the invocation touched as
- * the image's "workingset" section (kernel/mm/mm_save.h); first the image's memory is
- * regrouped so that the memory-file pages those were (the hot pages) fill chunks of their own,
- * which a restore decompresses alone, straight into place. Every mount is served read-only and
- * the output is discarded, so the run leaves no trace outside the sandbox; whatever goes wrong
- * only leaves the section out, unless rewriting the image failed half-way: then `damaged` says
- * why and the checkpoint fails. */
-static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int img_fd,
-                  const char *event, uint64_t timeout_ms, char *damaged, size_t damaged_len)
+/* One training run on `event`: the recording it leaves (fb_mm_ws_write's layout, malloc'ed,
+ * *len bytes), or NULL when it ran badly or recorded nothing (said at info level). */
+static uint8_t *train_record(const struct fb_sandbox_config *ckcfg, const char *tmp,
+                             const char *event, uint64_t timeout_ms, size_t *len)
 {
-    uint64_t wslen;
     struct fb_sandbox_config cfg = *ckcfg;
     struct fb_gofer_mount mounts[64];
     struct fb_sandbox sb;
@@ -215,11 +211,11 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
     enum fb_sandbox_outcome out;
     int in[2] = {-1, -1}, wsfd = -1, nullfd = -1, rfd = -1, status = 0;
     uint8_t *ws = NULL;
-    size_t i, len = 0;
+    size_t i;
     struct stat st;
 
     if (cfg.gofer.nmounts > FB_CLI_ARRAY_SIZE(mounts))
-        return;
+        return NULL;
     for (i = 0; i < cfg.gofer.nmounts; i++) {
         mounts[i] = cfg.gofer.mounts[i];
         mounts[i].ro = true;
@@ -262,9 +258,68 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
         !(ws = malloc((size_t)st.st_size)) ||
         pread(wsfd, ws, (size_t)st.st_size, 0) != (ssize_t)st.st_size) {
         fb_info("training run recorded no working set");
+        free(ws);
+        ws = NULL;
         goto out;
     }
-    len = (size_t)st.st_size;
+    *len = (size_t)st.st_size;
+    fb_dbg("training run: %zu bytes recorded (exit status %d)", *len,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+out:
+    for (int k = 0; k < 2; k++)
+        if (in[k] >= 0)
+            close(in[k]);
+    if (wsfd >= 0)
+        close(wsfd);
+    if (nullfd >= 0)
+        close(nullfd);
+    if (rfd >= 0)
+        close(rfd);
+    return ws;
+}
+
+/* The training runs: restore the image just written (tmp, open on img_fd) once per event,
+ * lazily and with working-set recording, give it the event on stdin, and add the pages those
+ * invocations touched (the union) as the image's "workingset" section (kernel/mm/mm_save.h);
+ * first the image's memory is regrouped so that the memory-file pages those were (the hot
+ * pages) fill chunks of their own, which a restore decompresses alone, straight into place.
+ * Every mount is served read-only and the output is discarded, so a run leaves no trace
+ * outside the sandbox; a run that goes wrong only leaves its pages out (all of them: the
+ * section), unless rewriting the image failed half-way: then `damaged` says why and the
+ * checkpoint fails. */
+static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int img_fd,
+                  const char *const *events, int nevents, uint64_t timeout_ms, char *damaged,
+                  size_t damaged_len)
+{
+    uint64_t wslen;
+    struct fb_error err = {0};
+    uint8_t *ws = NULL;
+    size_t len = 0;
+
+    for (int e = 0; e < nevents; e++) {
+        size_t rl = 0, ml = 0;
+        uint8_t *r = train_record(ckcfg, tmp, events[e], timeout_ms, &rl), *m = NULL;
+        int mr;
+        if (!r)
+            continue;
+        if (!ws) {
+            ws = r;
+            len = rl;
+            continue;
+        }
+        mr = fb_mm_ws_merge(ws, len, r, rl, &m, &ml);
+        free(r);
+        if (mr < 0) {
+            fb_warn("the training runs' working sets do not merge (%s): the event %d left out",
+                    strerror(-mr), e + 1);
+            continue;
+        }
+        free(ws);
+        ws = m;
+        len = ml;
+    }
+    if (!ws)
+        return;
     /* The recording: the section's length, the section, then the image's hot pages. */
     if (len < 8) {
         fb_warn("the training run's working set is malformed: left out");
@@ -323,19 +378,10 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
     if (fb_image_append_raw(img_fd, "workingset", ws + 8, (size_t)wslen, &err) < 0)
         fb_warn("adding the working set to the image: %s", err.msg);
     else
-        fb_dbg("working set: %lu bytes (exit status %d)", (unsigned long)wslen,
-               WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        fb_dbg("working set: %lu bytes from %d training run%s", (unsigned long)wslen, nevents,
+               nevents == 1 ? "" : "s");
 out:
     free(ws);
-    for (int k = 0; k < 2; k++)
-        if (in[k] >= 0)
-            close(in[k]);
-    if (wsfd >= 0)
-        close(wsfd);
-    if (nullfd >= 0)
-        close(nullfd);
-    if (rfd >= 0)
-        close(rfd);
 }
 
 int fb_cmd_checkpoint(int argc, char **argv)
@@ -374,7 +420,9 @@ int fb_cmd_checkpoint(int argc, char **argv)
     uint64_t v, timeout_hint = 3000;
     int c, i, status = 0, nmounts = 0, fd = -1, inpipe[2] = {-1, -1}, rc;
     bool json = false, no_train = false;
-    const char *train_event = NULL;
+    const char *train_events[TRAIN_EVENTS_MAX];
+    int ntrain = 0;
+    size_t train_bytes = 0;
     struct stat st;
     msgpack_sbuffer mb;
 
@@ -438,9 +486,13 @@ int fb_cmd_checkpoint(int argc, char **argv)
             cfg.timeout_ms = v / 1000;
             break;
         case 'E':
-            if (strlen(optarg) > TRAIN_EVENT_MAX)
-                return fb_cli_usage_error(checkpoint_usage, "--train-event: at most 64 KiB");
-            train_event = optarg;
+            train_bytes += strlen(optarg);
+            if (train_bytes > TRAIN_EVENT_MAX)
+                return fb_cli_usage_error(checkpoint_usage,
+                                          "--train-event: at most 64 KiB (all events together)");
+            if (ntrain == TRAIN_EVENTS_MAX)
+                return fb_cli_usage_error(checkpoint_usage, "--train-event: at most 8 events");
+            train_events[ntrain++] = optarg;
             break;
         case 'n':
             no_train = true;
@@ -570,11 +622,12 @@ int fb_cmd_checkpoint(int argc, char **argv)
     switch (out) {
     case FB_SANDBOX_CHECKPOINTED: {
         double ms = (fb_host_mono_ns() - cfg.t0_ns) / 1e6, train_ms = 0;
-        if (!no_train && (train_event || tname)) {
+        if (!no_train && (ntrain || tname)) {
+            static const char *const dflt[] = {"{}"};
             int64_t t1 = fb_host_mono_ns();
             char damaged[sizeof(err.msg)] = "";
-            train(&cfg, tmp, fd, train_event ? train_event : "{}", timeout_hint, damaged,
-                  sizeof(damaged));
+            train(&cfg, tmp, fd, ntrain ? train_events : dflt, ntrain ? ntrain : 1, timeout_hint,
+                  damaged, sizeof(damaged));
             train_ms = (fb_host_mono_ns() - t1) / 1e6;
             if (damaged[0]) {
                 rc = checkpoint_error(125, damaged);

@@ -1269,6 +1269,106 @@ int fb_mm_ws_write(int fd)
     return r;
 }
 
+/* A recording's parts: its section (checked) and hot pages; false if malformed. */
+static bool ws_split(const uint8_t *r, size_t len, const uint8_t **sec, size_t *seclen,
+                     const uint8_t **hot, size_t *nhot)
+{
+    uint64_t wslen;
+
+    if (len < 8)
+        return false;
+    memcpy(&wslen, r, sizeof(wslen));
+    if (wslen > len - 8 || wslen % 8 || (len - 8 - wslen) % 8 ||
+        fb_image_ws_check(r + 8, (size_t)wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) < 0)
+        return false;
+    *sec = r + 8;
+    *seclen = (size_t)wslen;
+    *hot = r + 8 + wslen;
+    *nhot = (len - 8 - (size_t)wslen) / 8;
+    return true;
+}
+
+int fb_mm_ws_merge(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t **out,
+                   size_t *outlen)
+{
+    const uint8_t *sa, *sb, *ha, *hb;
+    size_t la, lb, na, nb, ia = 0, ib = 0, o = 8, i;
+    uint64_t *seen = NULL, wslen;
+    uint8_t *m;
+
+    *out = NULL;
+    if (!ws_split(a, alen, &sa, &la, &ha, &na) || !ws_split(b, blen, &sb, &lb, &hb, &nb))
+        return -EINVAL;
+    m = malloc(8 + la + lb + (na + nb) * 8); /* the union is no longer than both */
+    seen = malloc((na ? na : 1) * sizeof(*seen));
+    if (!m || !seen) {
+        free(m);
+        free(seen);
+        return -ENOMEM;
+    }
+    /* The sections: address spaces in increasing index (as checked), each a sorted union. */
+    while (ia < la || ib < lb) {
+        uint32_t hx[2] = {UINT32_MAX, 0}, hy[2] = {UINT32_MAX, 0}, hdr[2];
+        const uint8_t *vx = NULL, *vy = NULL;
+        size_t x = 0, y = 0, at;
+        if (ia < la)
+            memcpy(hx, sa + ia, sizeof(hx));
+        if (ib < lb)
+            memcpy(hy, sb + ib, sizeof(hy));
+        hdr[0] = hx[0] < hy[0] ? hx[0] : hy[0];
+        if (hx[0] == hdr[0]) {
+            vx = sa + ia + 8;
+            ia += 8 + (size_t)hx[1] * 8;
+        } else {
+            hx[1] = 0;
+        }
+        if (hy[0] == hdr[0]) {
+            vy = sb + ib + 8;
+            ib += 8 + (size_t)hy[1] * 8;
+        } else {
+            hy[1] = 0;
+        }
+        at = o;
+        o += 8;
+        hdr[1] = 0;
+        while (x < hx[1] || y < hy[1]) {
+            uint64_t u = UINT64_MAX, v = UINT64_MAX;
+            if (x < hx[1])
+                memcpy(&u, vx + x * 8, 8);
+            if (y < hy[1])
+                memcpy(&v, vy + y * 8, 8);
+            x += u <= v;
+            y += v <= u;
+            u = u < v ? u : v;
+            memcpy(m + o, &u, 8);
+            o += 8;
+            hdr[1]++;
+        }
+        memcpy(m + at, hdr, sizeof(hdr));
+    }
+    wslen = o - 8;
+    memcpy(m, &wslen, sizeof(wslen));
+    /* The hot pages: a's, then b's that a does not list. */
+    memcpy(m + o, ha, na * 8);
+    o += na * 8;
+    memcpy(seen, ha, na * 8);
+    qsort(seen, na, sizeof(*seen), fb_cmp_u64);
+    for (i = 0; i < nb; i++) {
+        uint64_t p;
+        size_t k;
+        memcpy(&p, hb + i * 8, 8);
+        k = fb_lower_bound_u64(seen, na, p);
+        if (k < na && seen[k] == p)
+            continue;
+        memcpy(m + o, &p, 8);
+        o += 8;
+    }
+    free(seen);
+    *out = m;
+    *outlen = o;
+    return 0;
+}
+
 long fb_mm_ws_want(struct fb_mm *const *mms, size_t n, const uint8_t *ws, size_t len,
                    uint64_t *want, uint64_t top)
 {

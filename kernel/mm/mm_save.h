@@ -122,6 +122,12 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
  * fb_image_rechunk and fb_memfile_renumber_order), in the order of the addresses that mapped
  * them (a page mapped twice may be listed twice). 0 or -errno. */
 int fb_mm_ws_write(int fd);
+/* Two such recordings (training runs of one image on different events) as one: each address
+ * space's pages the union of both, the hot pages a's then those of b that a does not list (a
+ * page b adds is then renumbered after a's: its neighbours in memory may be apart in the file).
+ * *out is malloc'ed (*outlen bytes). 0, -EINVAL for a malformed recording, -ENOMEM. */
+int fb_mm_ws_merge(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t **out,
+                   size_t *outlen);
 /* Mark in want (one bit per memory-file page below top) the pages that the working set ws of
  * the address spaces mms (image order: the section's index i is mms[i - 1]) touches; returns
  * how many. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include "kernel/mm/mm_save.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -683,6 +684,63 @@ static void test_ws_write_order(void)
     close(fd);
 }
 
+/* A recording in fb_mm_ws_write's layout: sections (index, count, vpns) then hot pages. */
+static size_t recording(uint8_t *buf, const uint64_t *sec, size_t nsec, const uint64_t *hot,
+                        size_t nhot)
+{
+    uint64_t len = nsec * 8;
+    memcpy(buf, &len, 8);
+    memcpy(buf + 8, sec, nsec * 8);
+    memcpy(buf + 8 + nsec * 8, hot, nhot * 8);
+    return 8 + (nsec + nhot) * 8;
+}
+#define HDR(idx, n) ((uint64_t)(idx) | (uint64_t)(n) << 32) /* u32 index, u32 count (LE) */
+
+/* Two training runs' recordings as one: per address space the union of the pages (address
+ * spaces only one run had kept), the hot pages of the first then the new ones of the second;
+ * a malformed one refused. */
+static void test_ws_merge(void)
+{
+    uint8_t a[256], b[256], *m = NULL;
+    size_t la, lb, lm = 0;
+    const uint64_t sa[] = {HDR(1, 3), 2, 5, 9, HDR(3, 1), 4};
+    const uint64_t sb[] = {HDR(1, 3), 1, 5, 11, HDR(2, 2), 6, 7};
+    const uint64_t ha[] = {40, 41, 42, 43}, hb[] = {39, 41, 44};
+    const uint64_t want_sec[] = {HDR(1, 5), 1, 2, 5, 9, 11, HDR(2, 2), 6, 7, HDR(3, 1), 4};
+    const uint64_t want_hot[] = {40, 41, 42, 43, 39, 44};
+    uint64_t len;
+
+    la = recording(a, sa, 6, ha, 4);
+    lb = recording(b, sb, 7, hb, 3);
+    FBT_CHECK_EQ(fb_mm_ws_merge(a, la, b, lb, &m, &lm), 0);
+    FBT_CHECK(m != NULL);
+    if (!m)
+        return;
+    memcpy(&len, m, 8);
+    FBT_CHECK_EQ(len, sizeof(want_sec));
+    FBT_CHECK(memcmp(m + 8, want_sec, sizeof(want_sec)) == 0);
+    FBT_CHECK_EQ(lm, 8 + sizeof(want_sec) + sizeof(want_hot));
+    FBT_CHECK(memcmp(m + 8 + sizeof(want_sec), want_hot, sizeof(want_hot)) == 0);
+    FBT_CHECK(fb_image_ws_check(m + 8, (size_t)len, 1ull << 36) == 11 - 3);
+    free(m);
+    /* With itself: the same. */
+    FBT_CHECK_EQ(fb_mm_ws_merge(a, la, a, la, &m, &lm), 0);
+    FBT_CHECK(lm == la && m && memcmp(m, a, la) == 0);
+    free(m);
+    /* Malformed: pages not increasing, a length beyond the recording, a short one. */
+    {
+        const uint64_t bad[] = {HDR(1, 2), 5, 5};
+        uint8_t c[64];
+        size_t lc = recording(c, bad, 3, ha, 1);
+        FBT_CHECK_EQ(fb_mm_ws_merge(a, la, c, lc, &m, &lm), -EINVAL);
+        FBT_CHECK_EQ(fb_mm_ws_merge(a, la, b, 12, &m, &lm), -EINVAL);
+        len = 4096;
+        memcpy(c, &len, 8);
+        FBT_CHECK_EQ(fb_mm_ws_merge(c, lc, a, la, &m, &lm), -EINVAL);
+        FBT_CHECK(m == NULL);
+    }
+}
+
 int main(void)
 {
     FBT_RUN(test_mm_round_trip);
@@ -693,5 +751,6 @@ int main(void)
     FBT_RUN(test_renumber);
     FBT_RUN(test_ws_filter);
     FBT_RUN(test_ws_write_order);
+    FBT_RUN(test_ws_merge);
     FBT_EXIT();
 }

@@ -175,6 +175,25 @@ fx '{}' restore "$tmp/badws.img"
 t ws_corrupt "a malformed working set (checksums valid) is refused (125)" bash -c '[ "$0" = 125 ] && grep -q "corrupt kernel state (working set)" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
 fx "" inspect --json "$tmp/hello.img"
 t ws_inspect_json "inspect --json: working_set_pages" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["working_set_pages"] > 0 else 1)' "$out"
+# Several training events: one run each, the working set their union, so that requests on
+# either path read nothing beyond it; more than 8 refused.
+mkdir -p "$tmp/twopath"
+cat >"$tmp/twopath/main.py" <<'EOF'
+A = [str(i) * 8 for i in range(30000)]
+B = [str(i) * 9 for i in range(30000)]
+def handler(event, context):
+    return {"n": (sum(map(len, A)) if event.get("a") else 0) + (sum(map(len, B)) if event.get("b") else 0)}
+EOF
+ws_of() { "$FNBOX" inspect --json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["working_set_pages"])'; }
+need_of() { printf '%s' "$2" | "$FNBOX" restore -v "$1" 2>&1 >/dev/null | sed -n 's/.*, \([0-9]*\) read in from the image on need.*/\1/p'; }
+fx "" checkpoint --template python --code "$tmp/twopath" --train-event '{"a":1}' -o "$tmp/two-a.img"
+fx "" checkpoint --template python --code "$tmp/twopath" --train-event '{"a":1}' --train-event '{"b":1}' -o "$tmp/two-ab.img"
+ws_a=$(ws_of "$tmp/two-a.img") ws_ab=$(ws_of "$tmp/two-ab.img")
+a_need=$(need_of "$tmp/two-a.img" '{"b":1}') ab_need_a=$(need_of "$tmp/two-ab.img" '{"a":1}') ab_need_b=$(need_of "$tmp/two-ab.img" '{"b":1}')
+t train_events "two events: working set $ws_ab pages (one: $ws_a); on need: b after training on a $a_need, a $ab_need_a and b $ab_need_b after training on both" \
+    test "$status" = 0 -a "${ws_ab:-0}" -gt $((${ws_a:-0} + 300)) -a "${a_need:-0}" -gt 300 -a "${ab_need_a:-999}" -lt 50 -a "${ab_need_b:-999}" -lt 50
+fx "" checkpoint --template python --code "$tmp/twopath" -o "$tmp/two-x.img" $(for i in 1 2 3 4 5 6 7 8 9; do printf -- '--train-event {} '; done)
+t train_events_too_many "a ninth --train-event: usage error (2)" ended 2 "at most 8 events"
 fx '{"name":"ws"}' restore -vv "$tmp/hello.img"
 ws_line=$(grep -o 'working set: [0-9]* of [0-9]*' <<<"$err")
 # (Which of them are kept is exactly the intersection: mm_save_test's test_ws_filter. Here the
