@@ -13,7 +13,8 @@
 
 #define FB_SERVE_NAME_MAX      64
 #define FB_SERVE_HANDLER_MAX   128
-#define FB_SERVE_TRAIN_EVENT_MAX (64 << 10) /* passed to fnbox checkpoint as one argument */
+#define FB_SERVE_TRAIN_EVENT_MAX (64 << 10) /* bytes: the events together, as checkpoint takes them */
+#define FB_SERVE_TRAIN_EVENTS_MAX 8
 #define FB_SERVE_MAX_ENV       64
 #define FB_SERVE_LOG_TAIL      4096       /* bytes of stderr kept per invocation (Lambda's Tail) */
 #define FB_SERVE_MAX_RESPONSE  (6 << 20)  /* a function's response (stdout) is cut beyond this */
@@ -72,9 +73,10 @@ struct fb_fn_config {
     uint32_t memory_mb;
     uint32_t timeout_ms;
     int pool_min, pool_max;
-    /* The event of the training run that records the working set (compact JSON, at most
-     * FB_SERVE_TRAIN_EVENT_MAX bytes), or NULL for the template's default ({}). */
-    char *train_event;
+    /* The events of the training runs that record the working set: a compact JSON array of 1 to
+     * FB_SERVE_TRAIN_EVENTS_MAX values (FB_SERVE_TRAIN_EVENT_MAX bytes together, as
+     * `fnbox checkpoint --train-event` takes them), or NULL for the template's default ({}). */
+    char *train_events;
 };
 
 #define FB_SERVE_DEFAULT_MEMORY_MB  128
@@ -93,6 +95,12 @@ int fb_fn_config_copy(struct fb_fn_config *dst, const struct fb_fn_config *src);
  * err->msg saying which field is wrong. Never trusts a length or type from the body. */
 int fb_serve_parse_function(const char *body, size_t len, bool for_update, struct fb_fn_config *cfg,
                             unsigned char **archive, size_t *archive_len, struct fb_error *err);
+
+/* "train_event" (one event) or "train_events" (an array of 1 to FB_SERVE_TRAIN_EVENTS_MAX) of
+ * the JSON object o, as cfg->train_events would hold them, in *out (malloc'ed; NULL: neither
+ * given). 0, or -1 with err saying what is wrong (both given, too many, too long). */
+struct json_object;
+int fb_serve_train_events(struct json_object *o, char **out, struct fb_error *err);
 
 /* Lambda CreateFunction body: FunctionName, Runtime (python3.x → python), Handler, Role,
  * Code.ZipFile (base64), Timeout (s), MemorySize (MB), Environment.Variables. */

@@ -193,8 +193,15 @@ static struct json_object *fn_json(const struct fb_function *fn, bool persist)
     json_object_object_add(o, "env", env_json(c));
     json_object_object_add(o, "memory_mb", json_object_new_int64(c->memory_mb));
     json_object_object_add(o, "timeout_ms", json_object_new_int64(c->timeout_ms));
-    if (c->train_event) /* made by json-c from a parsed value: it parses */
-        json_object_object_add(o, "train_event", json_tokener_parse(c->train_event));
+    if (c->train_events) { /* made by json-c from a parsed array: it parses */
+        struct json_object *a = json_tokener_parse(c->train_events);
+        if (a && json_object_array_length(a) == 1) /* as given: one event */
+            json_object_object_add(o, "train_event",
+                                   json_object_get(json_object_array_get_idx(a, 0)));
+        else if (a)
+            json_object_object_add(o, "train_events", json_object_get(a));
+        json_object_put(a);
+    }
     if (persist) {
         struct json_object *p = json_object_new_object();
         json_object_object_add(p, "min", json_object_new_int(c->pool_min));
@@ -390,12 +397,8 @@ static struct fb_function *load_one(struct fb_server *s, struct json_object *e)
         fn->cfg.role = strdup(str);
     fn->cfg.memory_mb = (uint32_t)jint(e, "memory_mb", FB_SERVE_DEFAULT_MEMORY_MB);
     fn->cfg.timeout_ms = (uint32_t)jint(e, "timeout_ms", FB_SERVE_DEFAULT_TIMEOUT_MS);
-    if (json_object_object_get_ex(e, "train_event", &v) && !json_object_is_type(v, json_type_null)) {
-        const char *t = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-                                                              JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (t && strlen(t) <= FB_SERVE_TRAIN_EVENT_MAX)
-            fn->cfg.train_event = strdup(t); /* (one too long only trains on the default) */
-    }
+    if (fb_serve_train_events(e, &fn->cfg.train_events, &err) < 0)
+        goto bad;
     if (json_object_object_get_ex(e, "pool", &v)) {
         fn->cfg.pool_min = (int)jint(v, "min", 0);
         fn->cfg.pool_max = (int)jint(v, "max", FB_SERVE_DEFAULT_POOL_MAX);
@@ -632,7 +635,10 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
                               int *http_status, struct fb_error *err)
 {
     struct fb_image *img = image_new();
-    char *argv[24 + 2 * FB_SERVE_MAX_ENV], mem[16], tmo[24], hint[16];
+    char *argv[24 + 2 * FB_SERVE_MAX_ENV + 2 * FB_SERVE_TRAIN_EVENTS_MAX], mem[16], tmo[24],
+        hint[16];
+    char *events[FB_SERVE_TRAIN_EVENTS_MAX] = {NULL};
+    struct json_object *evs = NULL; /* cfg's training events, parsed */
     char *out = NULL, *errout = NULL, *src = NULL;
     int argc = 0, st, i;
     unsigned gen;
@@ -640,6 +646,8 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
 
     if (!img)
         return *http_status = 500, fb_error_set(err, ENOMEM, "out of memory"), NULL;
+    if (cfg->train_events)
+        evs = json_tokener_parse(cfg->train_events); /* made by json-c: it parses */
     pthread_mutex_lock(&s->lock);
     gen = s->next_gen++;
     pthread_mutex_unlock(&s->lock);
@@ -682,9 +690,18 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
     argv[argc++] = mem;
     argv[argc++] = "--init-timeout";
     argv[argc++] = tmo;
-    if (cfg->train_event) {
+    for (i = 0; evs && i < (int)json_object_array_length(evs) && i < FB_SERVE_TRAIN_EVENTS_MAX;
+         i++) {
+        const char *t = json_object_to_json_string_ext(
+            json_object_array_get_idx(evs, (size_t)i),
+            JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!t || !(events[i] = strdup(t))) {
+            *http_status = 500;
+            fb_error_set(err, ENOMEM, "out of memory");
+            goto fail;
+        }
         argv[argc++] = "--train-event";
-        argv[argc++] = cfg->train_event;
+        argv[argc++] = events[i];
     }
     argv[argc++] = "--json";
     argv[argc++] = "-o";
@@ -725,11 +742,17 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
     free(out);
     free(errout);
     free(src);
+    for (i = 0; i < FB_SERVE_TRAIN_EVENTS_MAX; i++)
+        free(events[i]);
+    json_object_put(evs);
     return img;
 fail:
     free(out);
     free(errout);
     free(src);
+    for (i = 0; i < FB_SERVE_TRAIN_EVENTS_MAX; i++)
+        free(events[i]);
+    json_object_put(evs);
     if (img->path)
         unlink(img->path);
     fb_serve_remove_tree(img->code_dir);
@@ -1023,11 +1046,11 @@ int fb_server_update_code(struct fb_server *s, const char *name, const struct fb
     }
     if (code->template_[0])
         snprintf(cfg.template_, sizeof(cfg.template_), "%s", code->template_);
-    if (code->train_event) {
-        free(cfg.train_event);
-        cfg.train_event = strdup(code->train_event);
+    if (code->train_events) {
+        free(cfg.train_events);
+        cfg.train_events = strdup(code->train_events);
     }
-    if ((code->train_event && !cfg.train_event) || (code->code && !cfg.code) ||
+    if ((code->train_events && !cfg.train_events) || (code->code && !cfg.code) ||
         (code->handler && !cfg.handler)) {
         img = NULL;
         *http_status = 500;
@@ -1051,9 +1074,9 @@ int fb_server_update_code(struct fb_server *s, const char *name, const struct fb
         free(fn->cfg.handler);
         fn->cfg.handler = cfg.handler;
         cfg.handler = NULL;
-        free(fn->cfg.train_event);
-        fn->cfg.train_event = cfg.train_event;
-        cfg.train_event = NULL;
+        free(fn->cfg.train_events);
+        fn->cfg.train_events = cfg.train_events;
+        cfg.train_events = NULL;
         snprintf(fn->cfg.template_, sizeof(fn->cfg.template_), "%s", cfg.template_);
         fn->updated_s = wall_now();
         fb_pool_evict(fn, false, &stale); /* idle sandboxes of the old code */

@@ -293,7 +293,7 @@ void fb_fn_config_free(struct fb_fn_config *c)
     free(c->handler);
     free(c->runtime);
     free(c->role);
-    free(c->train_event);
+    free(c->train_events);
     for (i = 0; i < c->nenv; i++)
         free(c->env[i]);
     memset(c, 0, sizeof(*c));
@@ -312,11 +312,11 @@ int fb_fn_config_copy(struct fb_fn_config *dst, const struct fb_fn_config *src)
 {
     int i;
     *dst = *src;
-    dst->code = dst->handler = dst->runtime = dst->role = dst->train_event = NULL;
+    dst->code = dst->handler = dst->runtime = dst->role = dst->train_events = NULL;
     dst->nenv = 0;
     if (dup_str(&dst->code, src->code) || dup_str(&dst->handler, src->handler) ||
         dup_str(&dst->runtime, src->runtime) || dup_str(&dst->role, src->role) ||
-        dup_str(&dst->train_event, src->train_event))
+        dup_str(&dst->train_events, src->train_events))
         goto fail;
     for (i = 0; i < src->nenv; i++) {
         if (dup_str(&dst->env[i], src->env[i]))
@@ -479,22 +479,60 @@ static int set_str(char **dst, const char *s, struct fb_error *err)
     return 0;
 }
 
-/* "train_event": any JSON value but null, kept as compact JSON for `fnbox checkpoint
- * --train-event`. Absent or null: the template's default. */
-static int get_train_event(struct json_object *o, struct fb_fn_config *cfg, struct fb_error *err)
+int fb_serve_train_events(struct json_object *o, char **out, struct fb_error *err)
 {
-    struct json_object *v;
-    const char *s;
+    struct json_object *one = NULL, *many = NULL, *arr;
+    size_t n, i, total = 0;
+    int r = 0;
 
-    if (!json_object_object_get_ex(o, "train_event", &v) || json_object_is_type(v, json_type_null))
+    *out = NULL;
+    if (json_object_object_get_ex(o, "train_event", &one) && json_object_is_type(one, json_type_null))
+        one = NULL;
+    if (json_object_object_get_ex(o, "train_events", &many) &&
+        json_object_is_type(many, json_type_null))
+        many = NULL;
+    if (!one && !many)
         return 0;
-    s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!s)
-        return fb_error_set(err, ENOMEM, "out of memory");
-    if (strlen(s) > FB_SERVE_TRAIN_EVENT_MAX)
-        return fb_error_set(err, E2BIG, "\"train_event\" is longer than %d bytes as JSON",
-                            FB_SERVE_TRAIN_EVENT_MAX);
-    return set_str(&cfg->train_event, s, err);
+    if (one && many)
+        return fb_error_set(err, EINVAL, "give either \"train_event\" or \"train_events\", not both");
+    if (many) {
+        if (!json_object_is_type(many, json_type_array) ||
+            (n = json_object_array_length(many)) < 1 || n > FB_SERVE_TRAIN_EVENTS_MAX)
+            return fb_error_set(err, EINVAL,
+                                "\"train_events\" must be an array of 1 to %d events",
+                                FB_SERVE_TRAIN_EVENTS_MAX);
+        arr = json_object_get(many);
+    } else {
+        arr = json_object_new_array();
+        if (!arr || json_object_array_add(arr, json_object_get(one)) != 0) {
+            json_object_put(arr);
+            return fb_error_set(err, ENOMEM, "out of memory");
+        }
+    }
+    n = json_object_array_length(arr);
+    for (i = 0; i < n && r == 0; i++) {
+        struct json_object *e = json_object_array_get_idx(arr, i);
+        const char *s = e ? json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE)
+                          : NULL;
+        if (!e || json_object_is_type(e, json_type_null))
+            r = fb_error_set(err, EINVAL, "\"%s\": a training event may not be null",
+                             many ? "train_events" : "train_event");
+        else if (!s)
+            r = fb_error_set(err, ENOMEM, "out of memory");
+        else if ((total += strlen(s)) > FB_SERVE_TRAIN_EVENT_MAX)
+            r = fb_error_set(err, E2BIG, "\"%s\" is longer than %d bytes as JSON",
+                             many ? "train_events" : "train_event", FB_SERVE_TRAIN_EVENT_MAX);
+    }
+    if (r == 0) {
+        const char *s = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
+        *out = s ? strdup(s) : NULL;
+        if (!*out)
+            r = fb_error_set(err, ENOMEM, "out of memory");
+    }
+    json_object_put(arr);
+    return r;
 }
 
 static int get_archive(struct json_object *o, const char *key, unsigned char **archive,
@@ -612,8 +650,15 @@ int fb_serve_parse_function(const char *body, size_t len, bool for_update, struc
         fb_error_set(err, EINVAL, "give either \"code\" or \"code_archive\", not both");
         goto out;
     }
-    if (get_train_event(o, cfg, err) < 0)
-        goto out;
+    {
+        char *ev = NULL;
+        if (fb_serve_train_events(o, &ev, err) < 0)
+            goto out;
+        if (ev) {
+            free(cfg->train_events);
+            cfg->train_events = ev;
+        }
+    }
     if (for_update) {
         if (!cfg->code && !(archive && *archive)) {
             fb_error_set(err, EINVAL, "\"code\" or \"code_archive\" is required");

@@ -164,49 +164,60 @@ static void test_parse_function(void)
         0);
     FBT_CHECK_EQ(c.memory_mb, FB_SERVE_DEFAULT_MEMORY_MB);
     FBT_CHECK_EQ(c.timeout_ms, FB_SERVE_DEFAULT_TIMEOUT_MS);
-    FBT_CHECK(c.train_event == NULL); /* the template's default */
+    FBT_CHECK(c.train_events == NULL); /* the template's default */
     fb_fn_config_free(&c);
 }
 
-/* The training run's event: any JSON value, kept compact for `fnbox checkpoint --train-event`;
- * null means the default; copies keep it; one longer than the bound is refused; a code update
- * may give a new one. */
+/* The training runs' events: "train_event" (any JSON value) or "train_events" (1 to 8 of
+ * them), kept as one compact JSON array for `fnbox checkpoint --train-event`s; null means the
+ * default; copies keep them; more than the bound in bytes or count, both fields, a null event
+ * or an empty list are refused; a code update may give new ones. */
 static void test_parse_train_event(void)
 {
     struct fb_fn_config c, d;
     struct fb_error err = {0};
     char *big;
     size_t n = FB_SERVE_TRAIN_EVENT_MAX, i;
+    static const char base[] = "{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\","
+                               "\"handler\":\"m.h\",";
+    static const struct {
+        const char *fields, *want; /* want NULL: refused */
+    } cases[] = {
+        {"\"train_event\": { \"walk\" : [1, 2, \"a/b\"] }}", "[{\"walk\":[1,2,\"a/b\"]}]"},
+        {"\"train_event\":\"just a string\"}", "[\"just a string\"]"},
+        {"\"train_events\":[{\"a\":1}, 2]}", "[{\"a\":1},2]"},
+        {"\"train_event\":null,\"train_events\":null}", ""},
+        {"\"train_event\":{},\"train_events\":[{}]}", NULL},
+        {"\"train_events\":[]}", NULL},
+        {"\"train_events\":[1,2,3,4,5,6,7,8,9]}", NULL},
+        {"\"train_events\":[1,null]}", NULL},
+        {"\"train_events\":{\"a\":1}}", NULL},
+    };
+    char body[256];
 
-    FBT_CHECK_EQ(parse("{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\",\"handler\":"
-                       "\"m.h\",\"train_event\": { \"walk\" : [1, 2, \"a/b\"] }}",
-                       &c, &err),
-                 0);
-    FBT_CHECK_STR(c.train_event, "{\"walk\":[1,2,\"a/b\"]}");
-    FBT_CHECK_EQ(fb_fn_config_copy(&d, &c), 0);
-    FBT_CHECK_STR(d.train_event, c.train_event);
-    FBT_CHECK(d.train_event != c.train_event);
-    fb_fn_config_free(&d);
-    fb_fn_config_free(&c);
-    FBT_CHECK_EQ(parse("{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\",\"handler\":"
-                       "\"m.h\",\"train_event\":\"just a string\"}",
-                       &c, &err),
-                 0);
-    FBT_CHECK_STR(c.train_event, "\"just a string\"");
-    fb_fn_config_free(&c);
-    FBT_CHECK_EQ(parse("{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\",\"handler\":"
-                       "\"m.h\",\"train_event\":null}",
-                       &c, &err),
-                 0);
-    FBT_CHECK(c.train_event == NULL);
-    fb_fn_config_free(&c);
-    /* {"name":...,"train_event":"xxx...x"}: the string alone is over the bound by its quotes. */
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(body, sizeof(body), "%s%s", base, cases[i].fields);
+        FBT_CHECK_EQ(parse(body, &c, &err), cases[i].want ? 0 : -1);
+        if (cases[i].want && cases[i].want[0])
+            FBT_CHECK_STR(c.train_events ? c.train_events : "(none)", cases[i].want);
+        else if (cases[i].want)
+            FBT_CHECK(c.train_events == NULL);
+        else
+            FBT_CHECK(strstr(err.msg, "train_event") != NULL);
+        if (i == 2) {
+            FBT_CHECK_EQ(fb_fn_config_copy(&d, &c), 0);
+            FBT_CHECK_STR(d.train_events, c.train_events);
+            FBT_CHECK(d.train_events != c.train_events);
+            fb_fn_config_free(&d);
+        }
+        fb_fn_config_free(&c);
+    }
+    /* {..."train_event":"xxx...x"}: the string alone is over the bound by its quotes. */
     big = malloc(n + 256);
     FBT_CHECK(big != NULL);
     if (!big)
         return;
-    i = (size_t)sprintf(big, "{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\","
-                             "\"handler\":\"m.h\",\"train_event\":\"");
+    i = (size_t)sprintf(big, "%s\"train_event\":\"", base);
     memset(big + i, 'x', n - 1);
     strcpy(big + i + n - 1, "\"}");
     FBT_CHECK_EQ(parse(big, &c, &err), -1);
@@ -216,16 +227,16 @@ static void test_parse_train_event(void)
     big[i + n - 1] = '}';
     big[i + n] = 0;
     FBT_CHECK_EQ(parse(big, &c, &err), 0);
-    FBT_CHECK_EQ(strlen(c.train_event), n);
+    FBT_CHECK_EQ(strlen(c.train_events), n + 2); /* in its brackets */
     fb_fn_config_free(&c);
     free(big);
-    /* A code update may bring a new one. */
+    /* A code update may bring new ones. */
     fb_fn_config_init(&c);
     {
         static const char upd[] = "{\"code\":\"y\",\"train_event\":{\"a\":1}}";
         FBT_CHECK_EQ(fb_serve_parse_function(upd, strlen(upd), true, &c, NULL, NULL, &err), 0);
     }
-    FBT_CHECK_STR(c.train_event, "{\"a\":1}");
+    FBT_CHECK_STR(c.train_events, "[{\"a\":1}]");
     fb_fn_config_free(&c);
 }
 

@@ -163,6 +163,13 @@ req POST /v1/functions/walker/invoke -d '{"walk":true}'
 pages_walk=$(hdr x-fnbox-image-pages)
 check train_event_invoke "the trained function answers, reading $pages_walk pages beyond its working set (untrained: $pages_default)" \
     [ "$code" = 200 -a "$(jget "['n']")" = 2311120 -a "${pages_default:-0}" -gt 300 -a "${pages_walk:-999}" -lt 50 ]
+# Several events: one training run each, the working set their union.
+register walker2 walker '"train_events":[{"name":"x"},{"walk":true}]'
+check train_events "201, both kept in the description" [ "$code" = 201 -a "$(jget "['train_events'].__len__()")" = 2 ]
+req POST /v1/functions/walker2/invoke -d '{"walk":true}'
+check train_events_invoke "the second event's path read $(hdr x-fnbox-image-pages) pages beyond the working set" \
+    [ "$code" = 200 -a "$(jget "['n']")" = 2311120 -a "$(hdr x-fnbox-image-pages)" -lt 50 ]
+req DELETE /v1/functions/walker2
 req GET /metrics
 check image_pages_metric "fnbox_image_pages_total of the untrained function" \
     '[ -n "$pages_default" ] && grep -qxF "fnbox_image_pages_total{function=\"walker_default\"} $pages_default" <<<"$body"'
