@@ -420,7 +420,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
     uint64_t v, timeout_hint = 3000;
     int c, i, status = 0, nmounts = 0, fd = -1, inpipe[2] = {-1, -1}, rc;
     bool json = false, no_train = false;
-    const char *train_events[TRAIN_EVENTS_MAX];
+    const char *train_events[TRAIN_EVENTS_MAX + 1]; /* NULL-terminated once parsed */
     int ntrain = 0;
     size_t train_bytes = 0;
     struct stat st;
@@ -584,6 +584,14 @@ int fb_cmd_checkpoint(int argc, char **argv)
     meta.envp = cfg.kernel.envp;
     meta.cwd = cfg.kernel.cwd;
     meta.memory_limit = cfg.kernel.memory_limit;
+    /* What the training runs below will be given (kept also if they fail: inspect names the
+     * events only beside a working set). */
+    {
+        static char *dflt[] = {"{}", NULL};
+        train_events[ntrain] = NULL;
+        if (!no_train && (ntrain || tname))
+            meta.train_events = ntrain ? (char **)train_events : dflt;
+    }
     if (code_abs && fb_meta_fingerprint(code_abs, &meta, &err) < 0)
         return checkpoint_error(125, err.msg);
     msgpack_sbuffer_init(&mb);

@@ -162,7 +162,7 @@ void fb_meta_pack(const struct fb_image_meta *m, msgpack_sbuffer *out)
     size_t i;
 
     msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
-    msgpack_pack_map(&pk, 14);
+    msgpack_pack_map(&pk, m->train_events ? 15 : 14);
     pk_str(&pk, "format");
     pk_str(&pk, META_FORMAT);
     pk_str(&pk, "created");
@@ -203,6 +203,10 @@ void fb_meta_pack(const struct fb_image_meta *m, msgpack_sbuffer *out)
         pk_str(&pk, m->files[i].rel);
         msgpack_pack_uint64(&pk, m->files[i].size);
         msgpack_pack_int64(&pk, m->files[i].mtime_ns);
+    }
+    if (m->train_events) {
+        pk_str(&pk, "train_events");
+        pk_strv(&pk, m->train_events);
     }
     pk_str(&pk, "fnbox_version");
     pk_str(&pk, "0.1.0");
@@ -335,6 +339,8 @@ int fb_meta_unpack(const void *buf, size_t len, struct fb_image_meta *m, struct 
             m->argv = dup_strv(v, &bad);
         } else if (!strcmp(key, "env")) {
             m->envp = dup_strv(v, &bad);
+        } else if (!strcmp(key, "train_events")) {
+            m->train_events = dup_strv(v, &bad);
         } else if (!strcmp(key, "mounts")) {
             if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > 64) {
                 bad = true;
@@ -414,6 +420,7 @@ void fb_meta_free(struct fb_image_meta *m)
     free(m->mounts);
     free_strv(m->argv);
     free_strv(m->envp);
+    free_strv(m->train_events);
     fb_meta_free_fingerprint(m);
     memset(m, 0, sizeof(*m));
 }
@@ -535,6 +542,18 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
             fprintf(f, ",\"working_set_pages\":%lld", (long long)ws);
         else
             fprintf(f, ",\"working_set_pages\":null");
+        fprintf(f, ",\"train_events\":");
+        if (ws >= 0 && m && m->train_events) {
+            fputc('[', f);
+            for (k = 0; m->train_events[k]; k++) {
+                if (k)
+                    fputc(',', f);
+                fb_meta_json_string(f, m->train_events[k]);
+            }
+            fputc(']', f);
+        } else {
+            fprintf(f, "null");
+        }
         fprintf(f, ",\"stale\":");
         json_str_or_null(f, stale);
         fprintf(f, "}\n");
@@ -553,11 +572,14 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
                 fb_meta_human_size(s->length, sbuf, sizeof(sbuf)),
                 fb_meta_human_size(s->raw_length, rbuf, sizeof(rbuf)), s->chunks);
     }
-    if (ws >= 0)
-        fprintf(f, "\nWorking set: %lld pages (%s) touched by a training invocation; of the "
+    if (ws >= 0) {
+        fprintf(f, "\nWorking set: %lld pages (%s) touched by training invocations; of the "
                    "file pages\n             left out of the image, restores fill only these\n",
                 (long long)ws, fb_meta_human_size((uint64_t)ws * 4096, sbuf, sizeof(sbuf)));
-    else
+        /* Each event whole (up to 64 KiB together, as checkpoint took them). */
+        for (k = 0; m && m->train_events && m->train_events[k]; k++)
+            fprintf(f, "%s%s\n", k ? "             " : "Trained on:  ", m->train_events[k]);
+    } else
         fprintf(f, "\nWorking set: none (restores fill every file page the program had touched)\n");
     if (!m) {
         fprintf(f, "\n(no meta section)\n");

@@ -29,6 +29,9 @@ struct fb_image_meta {
     uint64_t memory_limit;
     struct fb_meta_file *files;
     size_t nfiles;
+    /* The events of the training runs (NULL-terminated), or NULL for none: what the image's
+     * working set was recorded on, if it has one. */
+    char **train_events;
     /* unpack: owned copies of everything above */
     bool owned;
 };

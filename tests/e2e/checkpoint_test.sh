@@ -192,6 +192,10 @@ ws_a=$(ws_of "$tmp/two-a.img") ws_ab=$(ws_of "$tmp/two-ab.img")
 a_need=$(need_of "$tmp/two-a.img" '{"b":1}') ab_need_a=$(need_of "$tmp/two-ab.img" '{"a":1}') ab_need_b=$(need_of "$tmp/two-ab.img" '{"b":1}')
 t train_events "two events: working set $ws_ab pages (one: $ws_a); on need: b after training on a $a_need, a $ab_need_a and b $ab_need_b after training on both" \
     test "$status" = 0 -a "${ws_ab:-0}" -gt $((${ws_a:-0} + 300)) -a "${a_need:-0}" -gt 300 -a "${ab_need_a:-999}" -lt 50 -a "${ab_need_b:-999}" -lt 50
+fx "" inspect --json "$tmp/two-ab.img"
+t train_events_inspect "inspect names the training events" python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["train_events"] != ["{\"a\":1}", "{\"b\":1}"])' "$out"
+fx "" inspect "$tmp/two-ab.img"
+t train_events_inspect_text "inspect's text: one line per event" bash -c 'grep -q "^Trained on:  {\"a\":1}$" <<<"$0" && grep -q "^             {\"b\":1}$" <<<"$0"' "$out"
 fx "" checkpoint --template python --code "$tmp/twopath" -o "$tmp/two-x.img" $(for i in 1 2 3 4 5 6 7 8 9; do printf -- '--train-event {} '; done)
 t train_events_too_many "a ninth --train-event: usage error (2)" ended 2 "at most 8 events"
 fx '{"name":"ws"}' restore -vv "$tmp/hello.img"
