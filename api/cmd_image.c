@@ -284,9 +284,9 @@ out:
  * first the image's memory is regrouped so that the memory-file pages those were (the hot
  * pages) fill chunks of their own, which a restore decompresses alone, straight into place.
  * Every mount is served read-only and the output is discarded, so a run leaves no trace
- * outside the sandbox; a run that goes wrong only leaves its pages out (all of them: the
- * section), unless rewriting the image failed half-way: then `damaged` says why and the
- * checkpoint fails. */
+ * outside the sandbox; a run that goes wrong (or records a malformed set) only leaves its own
+ * pages out, and the section when every run did, unless rewriting the image failed half-way:
+ * then `damaged` says why and the checkpoint fails. */
 static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int img_fd,
                   const char *const *events, int nevents, uint64_t timeout_ms, char *damaged,
                   size_t damaged_len)
@@ -302,6 +302,12 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
         int mr;
         if (!r)
             continue;
+        if (!fb_mm_ws_recording_ok(r, rl)) {
+            fb_warn("the training run on event %d recorded a malformed working set: left out",
+                    e + 1);
+            free(r);
+            continue;
+        }
         if (!ws) {
             ws = r;
             len = rl;
@@ -320,16 +326,8 @@ static void train(const struct fb_sandbox_config *ckcfg, const char *tmp, int im
     }
     if (!ws)
         return;
-    /* The recording: the section's length, the section, then the image's hot pages. */
-    if (len < 8) {
-        fb_warn("the training run's working set is malformed: left out");
-        goto out;
-    }
+    /* The recording (checked above): the section's length, the section, the hot pages. */
     memcpy(&wslen, ws, sizeof(wslen));
-    if (wslen > len - 8 || wslen % 8 || (len - 8 - wslen) % 8) {
-        fb_warn("the training run's working set is malformed: left out");
-        goto out;
-    }
     if (wslen == 0) { /* nothing touched: no section (restores then load everything) */
         fb_info("training run recorded no working set");
         goto out;

@@ -1288,6 +1288,13 @@ static bool ws_split(const uint8_t *r, size_t len, const uint8_t **sec, size_t *
     return true;
 }
 
+bool fb_mm_ws_recording_ok(const uint8_t *r, size_t len)
+{
+    const uint8_t *sec, *hot;
+    size_t seclen, nhot;
+    return ws_split(r, len, &sec, &seclen, &hot, &nhot);
+}
+
 int fb_mm_ws_merge(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, uint8_t **out,
                    size_t *outlen)
 {

@@ -122,6 +122,9 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
  * fb_image_rechunk and fb_memfile_renumber_order), in the order of the addresses that mapped
  * them (a page mapped twice may be listed twice). 0 or -errno. */
 int fb_mm_ws_write(int fd);
+/* Is r (len bytes) such a recording: its lengths whole, its section well formed (as a restore
+ * checks it)? A training Sentry ran the program, so its recording is checked before use. */
+bool fb_mm_ws_recording_ok(const uint8_t *r, size_t len);
 /* Two such recordings (training runs of one image on different events) as one: each address
  * space's pages the union of both, the hot pages a's then those of b that a does not list (a
  * page b adds is then renumbered after a's: its neighbours in memory may be apart in the file).

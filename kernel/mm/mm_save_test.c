@@ -727,6 +727,8 @@ static void test_ws_merge(void)
     FBT_CHECK_EQ(fb_mm_ws_merge(a, la, a, la, &m, &lm), 0);
     FBT_CHECK(lm == la && m && memcmp(m, a, la) == 0);
     free(m);
+    FBT_CHECK(fb_mm_ws_recording_ok(a, la) && fb_mm_ws_recording_ok(b, lb));
+    FBT_CHECK(!fb_mm_ws_recording_ok(a, 7) && !fb_mm_ws_recording_ok(a, la - 4));
     /* Malformed: pages not increasing, a length beyond the recording, a short one. */
     {
         const uint64_t bad[] = {HDR(1, 2), 5, 5};
