@@ -24,6 +24,7 @@
 #define READY_TIMEOUT_MS 30000 /* a restore that has not reported ready by then is killed */
 #define BACKOFF_MAX_NS   (10ll * 1000000000)
 #define REFILL_QUIET_NS  (20ll * 1000000) /* see the refill rule in manager_main */
+#define WS_HINT_PAGES    64 /* pages read beyond the working set that earn the hint below */
 
 const double fb_hist_bounds[FB_HIST_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                 0.25,  0.5,    1,     2.5,  5,     10,   30};
@@ -1058,6 +1059,14 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     else
         fn->cold_starts++;
     fn->image_pages += inv->image_pages;
+    /* A request far off the training runs' path: say once what would help. */
+    if (inv->image_pages >= WS_HINT_PAGES && !fn->ws_hint_said) {
+        fn->ws_hint_said = true;
+        fb_warn("function %s: an invocation read %llu memory pages beyond the working set its "
+                "image was trained on (a fault for each few, ~0.1 ms each); register it with a "
+                "\"train_event\" (or \"train_events\") like its requests",
+                fn->cfg.name, (unsigned long long)inv->image_pages);
+    }
     fb_hist_add(&fn->duration, (fb_serve_now_ns() - t0) / 1e9);
     fb_image_put(s, sb->image);
     sb->image = NULL;

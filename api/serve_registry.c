@@ -1077,6 +1077,7 @@ int fb_server_update_code(struct fb_server *s, const char *name, const struct fb
         free(fn->cfg.train_events);
         fn->cfg.train_events = cfg.train_events;
         cfg.train_events = NULL;
+        fn->ws_hint_said = false; /* a new image, a new training */
         snprintf(fn->cfg.template_, sizeof(fn->cfg.template_), "%s", cfg.template_);
         fn->updated_s = wall_now();
         fb_pool_evict(fn, false, &stale); /* idle sandboxes of the old code */

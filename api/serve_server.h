@@ -42,6 +42,7 @@ struct fb_function {
     uint64_t outcomes[FB_OUT_NR];
     uint64_t cold_starts, warm_starts;
     uint64_t image_pages; /* summed over its invocations (fb_invocation.image_pages) */
+    bool ws_hint_said;    /* the hint about its training events logged (once per image) */
     struct fb_hist duration;
 };
 

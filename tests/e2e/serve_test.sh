@@ -173,6 +173,8 @@ req DELETE /v1/functions/walker2
 req GET /metrics
 check image_pages_metric "fnbox_image_pages_total of the untrained function" \
     '[ -n "$pages_default" ] && grep -qxF "fnbox_image_pages_total{function=\"walker_default\"} $pages_default" <<<"$body"'
+check train_hint "the server's log says once what would help the untrained function, nothing for the trained one" \
+    '[ "$(grep -c "function walker_default: an invocation read [0-9]* memory pages beyond" "$tmp/server.log")" = 1 ] && ! grep -q "function walker: an invocation read" "$tmp/server.log"'
 req DELETE /v1/functions/walker_default
 req POST /v1/functions -d '{"name":"ok","template":"python","code":"hello","handler":"main.handler","train_event":"'"$(printf '%070000d' 0)"'"}'
 check train_event_too_long "400 naming train_event" '[ "$code" = 400 ] && [[ "$body" == *train_event* ]]'
