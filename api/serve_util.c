@@ -340,7 +340,7 @@ int fb_serve_extract(const void *buf, size_t len, const char *path, const char *
     while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e);
         mode_t type = archive_entry_filetype(e);
-        char full[PATH_MAX];
+        char full[PATH_MAX], member[PATH_MAX];
         const void *blk;
         size_t sz;
         la_int64_t off;
@@ -369,6 +369,9 @@ int fb_serve_extract(const void *buf, size_t len, const char *path, const char *
             fb_error_set(err, ENAMETOOLONG, "archive member name too long");
             goto out;
         }
+        /* The entry's own copy of its name goes with the next line: messages below use ours. */
+        snprintf(member, sizeof(member), "%s", name);
+        name = member;
         archive_entry_set_pathname(e, full);
         archive_entry_set_perm(e, type == AE_IFDIR ? 0755
                                                    : (archive_entry_perm(e) & 0111 ? 0755 : 0644));
