@@ -180,8 +180,6 @@ static int checkpoint_error(int rc, const char *msg)
     return rc;
 }
 
-#define TRAIN_EVENT_MAX 65536 /* bytes, all the events together */
-#define TRAIN_EVENTS_MAX 8
 #define TRAIN_TIMEOUT_MS 10000 /* at most; normally the function's own limit plus 2 s */
 #define RENUMBER_MAX_PAGES (64u << 10) /* 256 MiB of pages held while renumbering an image */
 
@@ -418,7 +416,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
     uint64_t v, timeout_hint = 3000;
     int c, i, status = 0, nmounts = 0, fd = -1, inpipe[2] = {-1, -1}, rc;
     bool json = false, no_train = false;
-    const char *train_events[TRAIN_EVENTS_MAX + 1]; /* NULL-terminated once parsed */
+    const char *train_events[FB_TRAIN_EVENTS_MAX + 1]; /* NULL-terminated once parsed */
     int ntrain = 0;
     size_t train_bytes = 0;
     struct stat st;
@@ -485,10 +483,10 @@ int fb_cmd_checkpoint(int argc, char **argv)
             break;
         case 'E':
             train_bytes += strlen(optarg);
-            if (train_bytes > TRAIN_EVENT_MAX)
+            if (train_bytes > FB_TRAIN_EVENT_BYTES)
                 return fb_cli_usage_error(checkpoint_usage,
                                           "--train-event: at most 64 KiB (all events together)");
-            if (ntrain == TRAIN_EVENTS_MAX)
+            if (ntrain == FB_TRAIN_EVENTS_MAX)
                 return fb_cli_usage_error(checkpoint_usage, "--train-event: at most 8 events");
             train_events[ntrain++] = optarg;
             break;

@@ -14,6 +14,12 @@
 #include "kernel/util/error.h"
 #include "snapshot/image.h"
 
+/* The training runs of `fnbox checkpoint` (--train-event, repeated) and of the server's
+ * "train_event"/"train_events", which it passes on: at most this many events, this many bytes
+ * together. */
+#define FB_TRAIN_EVENTS_MAX  8
+#define FB_TRAIN_EVENT_BYTES (64 << 10)
+
 struct fb_meta_file {
     char *rel;        /* path under the code directory */
     uint64_t size;

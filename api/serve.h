@@ -13,8 +13,6 @@
 
 #define FB_SERVE_NAME_MAX      64
 #define FB_SERVE_HANDLER_MAX   128
-#define FB_SERVE_TRAIN_EVENT_MAX (64 << 10) /* bytes: the events together, as checkpoint takes them */
-#define FB_SERVE_TRAIN_EVENTS_MAX 8
 #define FB_SERVE_MAX_ENV       64
 #define FB_SERVE_LOG_TAIL      4096       /* bytes of stderr kept per invocation (Lambda's Tail) */
 #define FB_SERVE_MAX_RESPONSE  (6 << 20)  /* a function's response (stdout) is cut beyond this */
@@ -74,7 +72,7 @@ struct fb_fn_config {
     uint32_t timeout_ms;
     int pool_min, pool_max;
     /* The events of the training runs that record the working set: a compact JSON array of 1 to
-     * FB_SERVE_TRAIN_EVENTS_MAX values (FB_SERVE_TRAIN_EVENT_MAX bytes together, as
+     * FB_TRAIN_EVENTS_MAX values (FB_TRAIN_EVENT_BYTES bytes together, api/image_meta.h: as
      * `fnbox checkpoint --train-event` takes them), or NULL for the template's default ({}). */
     char *train_events;
 };
@@ -96,7 +94,7 @@ int fb_fn_config_copy(struct fb_fn_config *dst, const struct fb_fn_config *src);
 int fb_serve_parse_function(const char *body, size_t len, bool for_update, struct fb_fn_config *cfg,
                             unsigned char **archive, size_t *archive_len, struct fb_error *err);
 
-/* "train_event" (one event) or "train_events" (an array of 1 to FB_SERVE_TRAIN_EVENTS_MAX) of
+/* "train_event" (one event) or "train_events" (an array of 1 to FB_TRAIN_EVENTS_MAX) of
  * the JSON object o, as cfg->train_events would hold them, in *out (malloc'ed; NULL: neither
  * given). 0, or -1 with err saying what is wrong (both given, too many, too long). */
 struct json_object;

@@ -1,6 +1,7 @@
 /* `fnbox serve` function registry: registration builds an image with `fnbox checkpoint`, the
  * registry lives in STATE/registry.json (crash-safe writes) and is reloaded at start. */
 #include "api/cli.h"
+#include "api/image_meta.h"
 #include "api/sandbox.h"
 #include "api/serve_server.h"
 
@@ -635,9 +636,9 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
                               int *http_status, struct fb_error *err)
 {
     struct fb_image *img = image_new();
-    char *argv[24 + 2 * FB_SERVE_MAX_ENV + 2 * FB_SERVE_TRAIN_EVENTS_MAX], mem[16], tmo[24],
+    char *argv[24 + 2 * FB_SERVE_MAX_ENV + 2 * FB_TRAIN_EVENTS_MAX], mem[16], tmo[24],
         hint[16];
-    char *events[FB_SERVE_TRAIN_EVENTS_MAX] = {NULL};
+    char *events[FB_TRAIN_EVENTS_MAX] = {NULL};
     struct json_object *evs = NULL; /* cfg's training events, parsed */
     char *out = NULL, *errout = NULL, *src = NULL;
     int argc = 0, st, i;
@@ -690,7 +691,7 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
     argv[argc++] = mem;
     argv[argc++] = "--init-timeout";
     argv[argc++] = tmo;
-    for (i = 0; evs && i < (int)json_object_array_length(evs) && i < FB_SERVE_TRAIN_EVENTS_MAX;
+    for (i = 0; evs && i < (int)json_object_array_length(evs) && i < FB_TRAIN_EVENTS_MAX;
          i++) {
         const char *t = json_object_to_json_string_ext(
             json_object_array_get_idx(evs, (size_t)i),
@@ -742,7 +743,7 @@ static struct fb_image *build(struct fb_server *s, const struct fb_fn_config *cf
     free(out);
     free(errout);
     free(src);
-    for (i = 0; i < FB_SERVE_TRAIN_EVENTS_MAX; i++)
+    for (i = 0; i < FB_TRAIN_EVENTS_MAX; i++)
         free(events[i]);
     json_object_put(evs);
     return img;
@@ -750,7 +751,7 @@ fail:
     free(out);
     free(errout);
     free(src);
-    for (i = 0; i < FB_SERVE_TRAIN_EVENTS_MAX; i++)
+    for (i = 0; i < FB_TRAIN_EVENTS_MAX; i++)
         free(events[i]);
     json_object_put(evs);
     if (img->path)

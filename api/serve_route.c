@@ -2,6 +2,8 @@
  * hostile network input and touches no server state, so it is unit-tested and fuzzed alone. */
 #include "api/serve.h"
 
+#include "api/image_meta.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -497,10 +499,10 @@ int fb_serve_train_events(struct json_object *o, char **out, struct fb_error *er
         return fb_error_set(err, EINVAL, "give either \"train_event\" or \"train_events\", not both");
     if (many) {
         if (!json_object_is_type(many, json_type_array) ||
-            (n = json_object_array_length(many)) < 1 || n > FB_SERVE_TRAIN_EVENTS_MAX)
+            (n = json_object_array_length(many)) < 1 || n > FB_TRAIN_EVENTS_MAX)
             return fb_error_set(err, EINVAL,
                                 "\"train_events\" must be an array of 1 to %d events",
-                                FB_SERVE_TRAIN_EVENTS_MAX);
+                                FB_TRAIN_EVENTS_MAX);
         arr = json_object_get(many);
     } else {
         arr = json_object_new_array();
@@ -520,9 +522,9 @@ int fb_serve_train_events(struct json_object *o, char **out, struct fb_error *er
                              many ? "train_events" : "train_event");
         else if (!s)
             r = fb_error_set(err, ENOMEM, "out of memory");
-        else if ((total += strlen(s)) > FB_SERVE_TRAIN_EVENT_MAX)
+        else if ((total += strlen(s)) > FB_TRAIN_EVENT_BYTES)
             r = fb_error_set(err, E2BIG, "\"%s\" is longer than %d bytes as JSON",
-                             many ? "train_events" : "train_event", FB_SERVE_TRAIN_EVENT_MAX);
+                             many ? "train_events" : "train_event", FB_TRAIN_EVENT_BYTES);
     }
     if (r == 0) {
         const char *s = json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |

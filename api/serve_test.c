@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "api/image_meta.h"
 #include "api/serve.h"
 #include "api/serve_server.h"
 #include "fbtest.h"
@@ -177,7 +178,7 @@ static void test_parse_train_event(void)
     struct fb_fn_config c, d;
     struct fb_error err = {0};
     char *big;
-    size_t n = FB_SERVE_TRAIN_EVENT_MAX, i;
+    size_t n = FB_TRAIN_EVENT_BYTES, i;
     static const char base[] = "{\"name\":\"t\",\"template\":\"python\",\"code\":\"x\","
                                "\"handler\":\"m.h\",";
     static const struct {
