@@ -486,6 +486,24 @@ static int64_t working_set_pages(struct fb_image_reader *img)
     return pages;
 }
 
+/* A string from the image in the text output: control characters escaped (\n, \t, \xNN), so
+ * that an image's names cannot move the cursor, recolour the terminal or fake lines of the
+ * report; other bytes (UTF-8 included) as they are. Returns the characters written. */
+static int put_text(FILE *f, const char *s)
+{
+    int n = 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\t')
+            n += fprintf(f, "\\%c", c == '\n' ? 'n' : 't');
+        else if (c < 0x20 || c == 0x7f)
+            n += fprintf(f, "\\x%02x", c);
+        else
+            n += fputc(c, f) != EOF;
+    }
+    return n; /* characters written */
+}
+
 void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_meta *m,
                    const char *stale, bool json)
 {
@@ -567,7 +585,10 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
             "CHUNKS");
     for (i = 0; i < n; i++) {
         const struct fb_image_section_info *s = fb_image_section_at(img, i);
-        fprintf(f, "  %-16s %-7s %12s %12s %8u\n", s->name,
+        int w;
+        fputs("  ", f);
+        w = put_text(f, s->name);
+        fprintf(f, "%*s %-7s %12s %12s %8u\n", w < 16 ? 16 - w : 0, "",
                 s->kind == FB_IMAGE_SECTION_MEMORY ? "memory" : "raw",
                 fb_meta_human_size(s->length, sbuf, sizeof(sbuf)),
                 fb_meta_human_size(s->raw_length, rbuf, sizeof(rbuf)), s->chunks);
@@ -577,31 +598,51 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
                    "file pages\n             left out of the image, restores fill only these\n",
                 (long long)ws, fb_meta_human_size((uint64_t)ws * 4096, sbuf, sizeof(sbuf)));
         /* Each event whole (up to 64 KiB together, as checkpoint took them). */
-        for (k = 0; m && m->train_events && m->train_events[k]; k++)
-            fprintf(f, "%s%s\n", k ? "             " : "Trained on:  ", m->train_events[k]);
+        for (k = 0; m && m->train_events && m->train_events[k]; k++) {
+            fputs(k ? "             " : "Trained on:  ", f);
+            put_text(f, m->train_events[k]);
+            fputc('\n', f);
+        }
     } else
         fprintf(f, "\nWorking set: none (restores fill every file page the program had touched)\n");
     if (!m) {
         fprintf(f, "\n(no meta section)\n");
         return;
     }
-    fprintf(f, "\nTemplate:  %s\n", m->template_name ? m->template_name : "(none: a program)");
-    if (m->handler)
-        fprintf(f, "Handler:   %s\n", m->handler);
-    if (m->function_name)
-        fprintf(f, "Function:  %s\n", m->function_name);
-    if (m->code)
-        fprintf(f, "Code:      %s (%zu files)\n", m->code, m->nfiles);
-    fprintf(f, "Program: ");
-    for (k = 0; m->argv && m->argv[k]; k++)
-        fprintf(f, " %s", m->argv[k]);
-    fprintf(f, "\nRoot:      %s\n", m->root ? m->root : "(the host's system directories)");
-    for (k = 0; k < m->nmounts; k++)
-        fprintf(f, "Mount:     %s -> %s (%s)\n", m->mounts[k].src, m->mounts[k].dst,
-                m->mounts[k].ro ? "ro" : "rw");
+    fputs("\nTemplate:  ", f);
+    put_text(f, m->template_name ? m->template_name : "(none: a program)");
+    if (m->handler) {
+        fputs("\nHandler:   ", f);
+        put_text(f, m->handler);
+    }
+    if (m->function_name) {
+        fputs("\nFunction:  ", f);
+        put_text(f, m->function_name);
+    }
+    if (m->code) {
+        fputs("\nCode:      ", f);
+        put_text(f, m->code);
+        fprintf(f, " (%zu files)", m->nfiles);
+    }
+    fputs("\nProgram: ", f);
+    for (k = 0; m->argv && m->argv[k]; k++) {
+        fputc(' ', f);
+        put_text(f, m->argv[k]);
+    }
+    fputs("\nRoot:      ", f);
+    put_text(f, m->root ? m->root : "(the host's system directories)");
+    for (k = 0; k < m->nmounts; k++) {
+        fputs("\nMount:     ", f);
+        put_text(f, m->mounts[k].src);
+        fputs(" -> ", f);
+        put_text(f, m->mounts[k].dst);
+        fprintf(f, " (%s)", m->mounts[k].ro ? "ro" : "rw");
+    }
     if (m->memory_limit)
-        fprintf(f, "Memory:    %s limit\n", fb_meta_human_size(m->memory_limit, sbuf, sizeof(sbuf)));
-    fprintf(f, "Status:    %s\n", stale ? stale : "up to date");
+        fprintf(f, "\nMemory:    %s limit", fb_meta_human_size(m->memory_limit, sbuf, sizeof(sbuf)));
+    fputs("\nStatus:    ", f);
+    put_text(f, stale ? stale : "up to date");
+    fputc('\n', f);
 }
 
 void fb_fsync_parent_dir(const char *path)

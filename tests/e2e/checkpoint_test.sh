@@ -196,6 +196,11 @@ fx "" inspect --json "$tmp/two-ab.img"
 t train_events_inspect "inspect names the training events" python3 -c 'import json,sys; sys.exit(json.loads(sys.argv[1])["train_events"] != ["{\"a\":1}", "{\"b\":1}"])' "$out"
 fx "" inspect "$tmp/two-ab.img"
 t train_events_inspect_text "inspect's text: one line per event" bash -c 'grep -q "^Trained on:  {\"a\":1}$" <<<"$0" && grep -q "^             {\"b\":1}$" <<<"$0"' "$out"
+# Strings from an image are escaped in inspect's text: a newline and an escape sequence in the
+# program's arguments and a training event neither split the report nor reach the terminal.
+fx "" checkpoint --train-event $'ev\n\e[2J' -o "$tmp/esc.img" -- /bin/sh -c $'read x\n: \e[31m'
+fx "" inspect "$tmp/esc.img"
+t inspect_escapes "control characters escaped (\\n, \\x1b)" bash -c '! grep -q $'"'"'\e'"'"' <<<"$0" && grep -q "^Program:  /bin/sh -c read x\\\\n: \\\\x1b\[31m$" <<<"$0" && grep -q "^Trained on:  ev\\\\n\\\\x1b\[2J$" <<<"$0"' "$out"
 fx "" checkpoint --template python --code "$tmp/twopath" -o "$tmp/two-x.img" $(for i in 1 2 3 4 5 6 7 8 9; do printf -- '--train-event {} '; done)
 t train_events_too_many "a ninth --train-event: usage error (2)" ended 2 "at most 8 events"
 fx '{"name":"ws"}' restore -vv "$tmp/hello.img"
