@@ -936,7 +936,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     struct fb_function *fn;
     struct fb_sb *sb = NULL;
     struct fb_error err = {0};
-    bool custom, tearing_down;
+    bool custom, tearing_down, hint = false;
     int64_t queue_deadline = t0 + (int64_t)s->o.queue_timeout_ms * 1000000;
 
     inv->exit_status = -1;
@@ -1059,14 +1059,9 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     else
         fn->cold_starts++;
     fn->image_pages += inv->image_pages;
-    /* A request far off the training runs' path: say once what would help. */
-    if (inv->image_pages >= WS_HINT_PAGES && !fn->ws_hint_said) {
-        fn->ws_hint_said = true;
-        fb_warn("function %s: an invocation read %llu memory pages beyond the working set its "
-                "image was trained on (a fault for each few, ~0.1 ms each); register it with a "
-                "\"train_event\" (or \"train_events\") like its requests",
-                fn->cfg.name, (unsigned long long)inv->image_pages);
-    }
+    /* A request far off the training runs' path: said once (below, outside the lock). */
+    if (inv->image_pages >= WS_HINT_PAGES && !fn->ws_hint_said)
+        hint = fn->ws_hint_said = true;
     fb_hist_add(&fn->duration, (fb_serve_now_ns() - t0) / 1e9);
     fb_image_put(s, sb->image);
     sb->image = NULL;
@@ -1085,6 +1080,11 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         fb_sb_reap(sb);
         free(sb);
     }
+    if (hint)
+        fb_warn("function %s: an invocation read %llu memory pages beyond the working set its "
+                "image was trained on (a fault for each few, ~0.1 ms each); register it with a "
+                "\"train_event\" (or \"train_events\") like its requests",
+                name, (unsigned long long)inv->image_pages);
     log_invocation(s, name, inv, (fb_serve_now_ns() - t0) / 1e6);
     return 0;
 
