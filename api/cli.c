@@ -246,3 +246,23 @@ int fb_cli_mkdir_p(const char *path, struct fb_error *err)
         return fb_error_set(err, errno, "mkdir %s: %s", tmp, strerror(errno));
     return 0;
 }
+
+int fb_cli_open_own_dir(const char *path, struct statx *stx, struct fb_error *err)
+{
+    int fd;
+
+    if (fb_cli_mkdir_p(path, err) < 0)
+        return -1;
+    fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, stx) != 0) {
+        fb_error_set(err, errno, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (stx->stx_uid != geteuid() || (stx->stx_mode & 077)) {
+        close(fd);
+        return fb_error_set(err, EPERM, "%s: not owned by this user or open to others", path);
+    }
+    return fd;
+}

@@ -48,5 +48,10 @@ int fb_templates_dir(char *out, size_t size);
 int fb_cli_std_fds(void);
 /* mkdir -p: path's missing parents and path itself, each made 0700. 0, or -1 with err set. */
 int fb_cli_mkdir_p(const char *path, struct fb_error *err);
+/* A directory of this user's that group and others cannot open, made (0700) if missing, open
+ * O_PATH with *stx its status; -1 with err if it is not one. For what is kept between runs of
+ * the command line (api/ns_cache.h, api/mem_cache.h). */
+struct statx;
+int fb_cli_open_own_dir(const char *path, struct statx *stx, struct fb_error *err);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "api/cli.h"
 #include "api/image_meta.h"
+#include "api/mem_cache.h"
 #include "api/ns_cache.h"
 #include "api/sandbox.h"
 #include "kernel/util/log.h"
@@ -647,6 +648,10 @@ int fb_cmd_checkpoint(int argc, char **argv)
         fb_fsync_parent_dir(output);
         free(tmp);
         tmp = NULL;
+        /* Its memory decompressed for the restores to come (api/mem_cache.h): named after the
+         * file as it is now, renamed. */
+        if (fb_mem_cache_put(fd, &err) < 0)
+            fb_dbg("%s (the restores read the image)", err.msg);
         if (json) {
             printf("{\"image\":");
             fb_meta_json_string(stdout, output);
@@ -757,12 +762,13 @@ static const char restore_usage[] =
     "                        be a read-only tmpfs, checked) instead of building one\n"
     "  --hot-fd N            fd N holds the image's memory decompressed (its hot pages first),\n"
     "                        in a memory file sealed against change (fnbox serve makes one per\n"
-    "                        image for its warm pools): pages are copied from it, up front and\n"
-    "                        on later faults, instead of being read and decompressed from the\n"
-    "                        image by every restore. Its maker has read and checked the whole\n"
-    "                        image: the restore checks the memory chunks' headers, and each\n"
-    "                        chunk's checksum when it reads one, but not the whole section's\n"
-    "                        up front\n"
+    "                        image for its warm pools) or a read-only file nobody may write,\n"
+    "                        with one link (the memory cache's, below): pages are copied from\n"
+    "                        it, up front and on later faults, instead of being read and\n"
+    "                        decompressed from the image by every restore. Its maker has read\n"
+    "                        and checked the whole image: the restore checks the memory\n"
+    "                        chunks' headers, and each chunk's checksum when it reads one, but\n"
+    "                        not the whole section's up front\n"
     "  --lazy                do not load and map the memory the program had touched before it\n"
     "                        runs (the default, also --prefault), but fault it back in as it is\n"
     "                        touched: less work up front for a big image of which a request\n"
@@ -784,7 +790,21 @@ static const char restore_usage[] =
     "  FNBOX_NS_CACHE=0          make all of them afresh, keep nothing\n"
     "  FNBOX_NS_CACHE_DIR=DIR    keep them in DIR instead (made if missing; only for a directory\n"
     "                            of this user's that group and others cannot open)\n"
-    "Remove them all with: umount -R /run/fnbox/ns\n";
+    "Remove them all with: umount -R /run/fnbox/ns\n"
+    "\n"
+    "Image memory kept between restores: fnbox checkpoint, or the first restore of an image\n"
+    "that has none (after its answer), keeps the image's memory decompressed in a file under\n"
+    "/run/fnbox/mem (a tmpfs of its own where /run is not one), named after the image file's\n"
+    "device, inode, size and times: later restores copy their pages from it instead of\n"
+    "checking and decompressing the image's memory, about 2 ms sooner and 2.5 ms less CPU for\n"
+    "a python function. An image file changed in any way has another name; an entry is used\n"
+    "only if it is a read-only file of this user's with one link. Entries unused for an hour,\n"
+    "and the least recently used beyond the bound, are removed when another one is made.\n"
+    "Not with --ready-fd or --hot-fd (the caller gives its own) nor --lazy.\n"
+    "  FNBOX_MEM_CACHE=0         read the image's memory every time, keep nothing\n"
+    "  FNBOX_MEM_CACHE_DIR=DIR   keep it in DIR instead (as FNBOX_NS_CACHE_DIR)\n"
+    "  FNBOX_MEM_CACHE_MB=N      keep at most N MiB in all (default 256)\n"
+    "Remove them all with: rm -f /run/fnbox/mem/v1-*\n";
 
 static int restore_error(int rc, const char *msg)
 {
@@ -847,10 +867,10 @@ int fb_cmd_restore(int argc, char **argv)
     void *mdata = NULL;
     size_t mlen = 0, i;
     struct fb_ns_cache_use cache = FB_NS_CACHE_USE_INIT;
-    int c, status = 0, nextra = 0, in_fd = -1, img_fd = -1, rc;
+    int c, status = 0, nextra = 0, in_fd = -1, img_fd = -1, cached_hot = -1, rc;
     uint64_t v, memory = 0;
     struct fb_gofer_mount extra[64];
-    bool no_image_mounts = false, lazy = false;
+    bool no_image_mounts = false, lazy = false, keep_mem = false;
 
     memset(&cfg, 0, sizeof(cfg));
     memset(&meta, 0, sizeof(meta));
@@ -986,6 +1006,21 @@ int fb_cmd_restore(int argc, char **argv)
         goto out;
     }
     cfg.kernel.image_fd = img_fd;
+    /* The image's memory decompressed by its checkpoint or an earlier restore, unless the
+     * caller gives its own (a warm pool's owner) or the restore is lazy (reads it all anyway),
+     * for an image whose hot pages come first (the others gain nothing). */
+    if (cfg.kernel.hot_fd <= 2 && cfg.ready_fd < 0 && !lazy && fb_image_section(img, "pagemap")) {
+        int hot = fb_mem_cache_get(img_fd);
+        if (hot >= 0 && hot <= 2) { /* (stdio closed by the caller) */
+            int moved = fcntl(hot, F_DUPFD_CLOEXEC, 3);
+            close(hot);
+            hot = moved;
+        }
+        if (hot > 2)
+            cfg.kernel.hot_fd = cached_hot = hot;
+        else
+            keep_mem = true;
+    }
     if (input) {
         in_fd = open(input, O_RDONLY | O_CLOEXEC);
         if (in_fd < 0) {
@@ -1006,6 +1041,13 @@ int fb_cmd_restore(int argc, char **argv)
     fb_sandbox_forward_signals(NULL);
     if (sb.restored_ns)
         fb_info("restored in %.1f ms", (sb.restored_ns - cfg.t0_ns) / 1e6);
+    /* No memory cache entry for the image: make one for the next restores, now that the
+     * answer is out (once per image: ~10 ms for the python example's 6 MiB). */
+    if (keep_mem && sb.restored_ns) {
+        struct fb_error e = {0};
+        if (fb_mem_cache_put(img_fd, &e) < 0)
+            fb_dbg("%s (the restores read the image)", e.msg);
+    }
     switch (out) {
     case FB_SANDBOX_EXITED:
         rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -1022,6 +1064,8 @@ int fb_cmd_restore(int argc, char **argv)
     }
 out:
     fb_ns_cache_release(&cache);
+    if (cached_hot >= 0)
+        close(cached_hot);
     if (in_fd >= 0)
         close(in_fd);
     if (img_fd >= 0)

@@ -246,6 +246,9 @@ int fb_cmd_serve(int argc, char **argv)
     }
 
     fb_log_role = "serve";
+    /* The images it builds keep no memory cache entry (api/mem_cache.h): the server holds each
+     * image's memory decompressed itself, for its own restores. */
+    setenv("FNBOX_MEM_CACHE", "0", 1);
     /* Every thread inherits this mask: the signals are taken synchronously below. SIGPIPE:
      * clients and sandboxes that go away are errors on a write, not a reason to die. */
     signal(SIGPIPE, SIG_IGN);

@@ -49,20 +49,9 @@ int fb_ns_cache_open(void)
 
     if (!path)
         return -1;
-    if (fb_cli_mkdir_p(path, &e) < 0) {
+    fd = fb_cli_open_own_dir(path, &stx, &e);
+    if (fd < 0) {
         fb_dbg("namespace cache: %s (not used)", e.msg);
-        return -1;
-    }
-    fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) != 0) {
-        fb_dbg("namespace cache %s: %s (not used)", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    if (stx.stx_uid != geteuid() || (stx.stx_mode & 077)) {
-        fb_dbg("namespace cache %s: not owned by this user or open to others (not used)", path);
-        close(fd);
         return -1;
     }
     /* A mount of its own, private: the bind mounts made in it stay out of every other mount

@@ -67,10 +67,6 @@ static struct fb_image *image_new(void)
     return img;
 }
 
-/* How much of an image's memory the server keeps decompressed for its restores: its hot pages
- * always, the rest up to this many pages (64 MiB; the python example's is 5 MiB). */
-#define HOT_FILE_MAX_PAGES 16384
-
 /* The image's memory decompressed once for all its restores (fb_memfile_hot_make), when the
  * image is made or reloaded, before any sandbox uses it and outside the server's lock (its
  * cost grows with the image). Without it, restores decompress their own. */
@@ -79,7 +75,7 @@ static void image_hot(struct fb_image *img)
     struct fb_error err = {0};
     uint64_t pages;
 
-    if (fb_memfile_hot_make(img->path, HOT_FILE_MAX_PAGES, &img->hot_fd, &pages, &err) < 0)
+    if (fb_memfile_hot_make(img->path, FB_HOT_FILE_MAX_PAGES, &img->hot_fd, &pages, &err) < 0)
         fb_warn("%s: memory not shared (%s): each restore decompresses its own", img->path,
                 err.msg);
     else if (img->hot_fd >= 0)

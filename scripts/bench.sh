@@ -346,6 +346,17 @@ if [ -z "${NA[fnbox]:-}" ]; then
     [ -n "$tree" ] && RESTORE_CPU="$RESTORE_CPU (the restores' own processes alone, cpuacct cgroup: $tree ms)"
 fi
 
+# The same restore with the image's memory read from the image (as the first restore of an image
+# file that no checkpoint or restore on this host has kept the memory of: api/mem_cache.h).
+UNCACHED_MS=n/a
+if [ -z "${NA[fnbox]:-}" ]; then
+    UNCACHED_MS=$(for _ in $(seq "$RUNS"); do
+        sleep "$(awk -v p="$PAUSE_MS" 'BEGIN { print p / 1000 }')"
+        FNBOX_MEM_CACHE=0 "$ROOT/scripts/bench/fnbox_fn.sh" "$FNBOX" "$IMG" 2>/dev/null |
+            sed -n 's/^response_ms=//p'
+    done | sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f ms (median of %d)", v[int((NR + 1) / 2)], NR; else print "n/a" }')
+fi
+
 # Checkpoint of the running function (the save at its ready point), beside the `runsc
 # checkpoint` command on the same function in a container (one run, made by runsc_fn.sh
 # prepare above); then the whole `fnbox checkpoint` command, python's start included.
@@ -426,6 +437,10 @@ echo "memory per sandbox: what the host's memory cgroup (v1) charges to a ready 
     "warm pool of \`fnbox serve\` grown from 0 to 8 ready sandboxes, the growth / 8 (last run:" \
     "${MEM_PARTS:-n/a}: anonymous memory of its processes, the memory file's pages restored" \
     "so far, kernel memory such as page tables)."
+echo "fnbox restores use the image's memory kept decompressed by its checkpoint (/run/fnbox/mem," \
+    "api/mem_cache.h) and the namespaces kept by the first restore (/run/fnbox/ns), as every" \
+    "restore of an unchanged image file after its first does; restore -> response with the" \
+    "memory read from the image instead (FNBOX_MEM_CACHE=0): $UNCACHED_MS."
 echo "20 fnbox restores of the python image at once: $CONC_MS." 
 echo "CPU per restore of the python image, every process together (scripts/bench/restore_cpu.sh," \
     "system-wide busy time over 40 sequential restores): $RESTORE_CPU." 

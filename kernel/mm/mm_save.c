@@ -172,6 +172,7 @@ struct fb_mf_lazy {
     /* A warm pool's: the image's hot pages already decompressed (fb_memfile_hot_make), pages
      * 0..hot_pages-1 of the memory file, copied from instead of decompressed. */
     int hot_fd;
+    bool hot_no_copy; /* copy_file_range refused between the two files (other filesystems) */
     uint64_t hot_pages;
     /* The memory section's checksum, checked after its headers (fb_memfile_verify_later) by
      * the early reader before anything else, or by whoever asks first (fb_memfile_verify).
@@ -366,10 +367,15 @@ static int hot_copy(struct fb_memfile *mf, uint64_t lo, uint64_t hi, const uint6
             (void)madvise(fb_mf_ptr(mf, p << FB_PAGE_SHIFT), len, MADV_POPULATE_WRITE);
         while (done < len) {
             loff_t in = (loff_t)((p << FB_PAGE_SHIFT) + done), out = in;
-            ssize_t k = frugal ? copy_file_range(fd, &in, mf->fd, &out, len - done, 0)
-                               : pread(fd, fb_mf_ptr(mf, (uint64_t)in), len - done, in);
+            bool copy = frugal && !mf->lz->hot_no_copy;
+            ssize_t k = copy ? copy_file_range(fd, &in, mf->fd, &out, len - done, 0)
+                             : pread(fd, fb_mf_ptr(mf, (uint64_t)in), len - done, in);
             if (k < 0 && errno == EINTR)
                 continue;
+            if (k < 0 && copy && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP)) {
+                mf->lz->hot_no_copy = true; /* a file of another filesystem: read, then */
+                continue;
+            }
             if (k <= 0)
                 return fb_error_set(err, k < 0 ? errno : EIO, "copying the hot pages: %s",
                                     k < 0 ? strerror(errno) : "cut short");
@@ -663,8 +669,8 @@ int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool fru
 
 #define HOT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
-int fb_memfile_hot_make(const char *path, uint64_t max_pages, int *out, uint64_t *pages,
-                        struct fb_error *err)
+int fb_memfile_hot_write(const char *path, uint64_t max_pages, int fd, uint64_t *pages,
+                         struct fb_error *err)
 {
     struct fb_image_reader *r;
     struct fb_image_chunk *chunks = NULL;
@@ -673,9 +679,8 @@ int fb_memfile_hot_make(const char *path, uint64_t max_pages, int *out, uint64_t
     void *ws = NULL;
     uint64_t end = 0;
     long wsn;
-    int fd = -1, rc = -1;
+    int rc = -1;
 
-    *out = -1;
     *pages = 0;
     if (fb_image_open(path, &r, err) < 0)
         return -1;
@@ -693,10 +698,8 @@ int fb_memfile_hot_make(const char *path, uint64_t max_pages, int *out, uint64_t
     }
     comp = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
     buf = malloc(FB_IMAGE_CHUNK_PAGES * PAGE);
-    fd = memfd_create("fnbox-hot-pages", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (!comp || !buf || fd < 0) {
-        fb_error_set(err, fd < 0 ? errno : ENOMEM, "the hot pages' file: %s",
-                     fd < 0 ? strerror(errno) : "out of memory");
+    if (!comp || !buf) {
+        fb_error_set(err, ENOMEM, "the hot pages' file: out of memory");
         goto out;
     }
     /* The chunks a restore's early reader takes (those starting within the working set's size:
@@ -713,21 +716,9 @@ int fb_memfile_hot_make(const char *path, uint64_t max_pages, int *out, uint64_t
             goto out;
         end = c->first + c->n;
     }
-    if (end == 0) {
-        rc = 0;
-        goto out;
-    }
-    if (fcntl(fd, F_ADD_SEALS, HOT_SEALS) != 0) {
-        fb_error_set(err, errno, "sealing the hot pages' file: %s", strerror(errno));
-        goto out;
-    }
-    *out = fd;
     *pages = end;
-    fd = -1;
     rc = 0;
 out:
-    if (fd >= 0)
-        close(fd);
     free(comp);
     free(buf);
     free(ws);
@@ -736,15 +727,47 @@ out:
     return rc;
 }
 
+int fb_memfile_hot_make(const char *path, uint64_t max_pages, int *out, uint64_t *pages,
+                        struct fb_error *err)
+{
+    int fd = memfd_create("fnbox-hot-pages", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+    *out = -1;
+    *pages = 0;
+    if (fd < 0)
+        return fb_error_set(err, errno, "the hot pages' file: %s", strerror(errno));
+    if (fb_memfile_hot_write(path, max_pages, fd, pages, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (*pages == 0) { /* hot pages not first: nothing to gain */
+        close(fd);
+        return 0;
+    }
+    if (fcntl(fd, F_ADD_SEALS, HOT_SEALS) != 0) {
+        fb_error_set(err, errno, "sealing the hot pages' file: %s", strerror(errno));
+        close(fd);
+        *pages = 0;
+        return -1;
+    }
+    *out = fd;
+    return 0;
+}
+
 int fb_memfile_hot_check(int fd, uint64_t *pages, struct fb_error *err)
 {
     struct stat st;
-    int seals = fcntl(fd, F_GET_SEALS);
+    int seals = fcntl(fd, F_GET_SEALS), fl = fcntl(fd, F_GETFL);
+    /* Sealed against change (fnbox serve's), or a file open read-only that nobody may write
+     * and that has one name at most (the command line's memory cache, api/mem_cache.h; an
+     * entry may be removed while a restore uses it). */
+    bool sealed = seals >= 0 && (seals & HOT_SEALS) == HOT_SEALS;
 
-    if (seals < 0 || (seals & HOT_SEALS) != HOT_SEALS || fstat(fd, &st) != 0 ||
-        !S_ISREG(st.st_mode) || st.st_size % PAGE)
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size % PAGE ||
+        !(sealed || (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY && !(st.st_mode & 0222) &&
+                     st.st_nlink <= 1)))
         return fb_error_set(err, EINVAL, "the hot pages' file is not a sealed memory file of "
-                            "whole pages");
+                            "whole pages, nor a read-only file of them");
     *pages = (uint64_t)st.st_size >> FB_PAGE_SHIFT;
     return 0;
 }

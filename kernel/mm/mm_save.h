@@ -63,10 +63,17 @@ void fb_memfile_fill_narrow(struct fb_memfile *mf, const uint64_t *want);
  * (fb_memfile_use_hot, after fb_memfile_load_lazy; takes fd over, refuses one not sealed so)
  * copies those pages from it, for its working set and on later faults alike, instead of
  * reading and decompressing chunks. */
+#define FB_HOT_FILE_MAX_PAGES 16384 /* what is kept beyond the hot pages: 64 MiB (the python
+                                      * example's whole memory is 5.8 MiB) */
 int fb_memfile_hot_make(const char *image_path, uint64_t max_pages, int *out, uint64_t *pages,
                         struct fb_error *err);
+/* The same pages written into fd, a file of the caller's (the command line's memory cache):
+ * *pages = one past the last page written, 0 for an image without hot pages first. */
+int fb_memfile_hot_write(const char *image_path, uint64_t max_pages, int fd, uint64_t *pages,
+                         struct fb_error *err);
 int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err);
-/* Is fd such a file (sealed so, whole pages)? 0 with *pages its length, or -1 with err. */
+/* Is fd such a file (sealed so, or open read-only with no write permission for anyone and one
+ * link: the memory cache's; whole pages)? 0 with *pages its length, or -1 with err. */
 int fb_memfile_hot_check(int fd, uint64_t *pages, struct fb_error *err);
 
 /* ---- renumbering (image sections "pagemap", rewritten "pagerefs" and "memory") ------------------

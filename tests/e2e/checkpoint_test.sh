@@ -673,6 +673,57 @@ FNBOX_NS_CACHE=0 FNBOX_NS_CACHE_DIR=$nsc fx '{"n":5}
 ' restore -vv "$tmp/nsfn.img"
 t ns_cache_off "FNBOX_NS_CACHE=0: no cache, the same answer" bash -c '[ "$0" = 0 ] && [ "$1" = "shell got: {\"n\":5}" ] && ! grep -q "namespace cache" <<<"$2"' "$status" "$out" "$err"
 
+# --- image memory kept decompressed between restores (api/mem_cache.h), in a directory of this test's
+mc=$tmp/memcache
+mkdir -m 700 "$mc"
+mcount() { find "$mc" -maxdepth 1 -name 'v1-*' | wc -l; }
+FNBOX_MEM_CACHE_DIR=$mc fx "" checkpoint --template python --code "$tmp/hello" --handler main.handler -o "$tmp/mc.img"
+mentry=$(find "$mc" -maxdepth 1 -name 'v1-*' | head -1)
+t mem_cache_checkpoint "the checkpoint keeps its image's memory: one read-only entry of whole pages" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = 1 ] && [ "$(stat -c %a "$2")" = 400 ] && (( $(stat -c %s "$2") % 4096 == 0 && $(stat -c %s "$2") > 1000000 ))' "$status" "$(mcount)" "$mentry"
+FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"ada"}' restore -vv "$tmp/mc.img"
+t mem_cache_hit "a restore takes the image's memory from the entry and answers" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"ada\"" <<<"$1" && grep -q "memory cache: image memory from entry" <<<"$2"' "$status" "$out" "$err"
+# What the restored program runs on really is the entry's: its strings changed there, the
+# answer changes (as root the 0400 entry can be written in place; its name stays).
+python3 -c '
+import sys; p = sys.argv[1]; b = open(p, "rb").read()
+assert b.count(b"hello") > 0
+open(p, "r+b").write(b.replace(b"hello", b"HELLO"))' "$mentry"
+FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"ada"}' restore "$tmp/mc.img"
+t mem_cache_used "the restore runs on the entry's memory (changed there, the answer changes)" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"HELLO\": \"ada\"" <<<"$1"' "$status" "$out"
+# The image touched (its times changed, so its change time): the entry is not for it any more.
+touch "$tmp/mc.img"
+FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"bob"}' restore -vv "$tmp/mc.img"
+t mem_cache_image_changed "a changed image file does not use the entry made from it; a new one is made" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"bob\"" <<<"$1" && grep -q "memory cache: none for this image" <<<"$2" && grep -q "memory cache: entry .* made" <<<"$2" && [ "$3" = 2 ]' "$status" "$out" "$err" "$(mcount)"
+# A copy of the image is another file: its own entry, made by its first restore.
+cp "$tmp/mc.img" "$tmp/mc2.img"
+FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"cy"}' restore "$tmp/mc2.img"
+FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"di"}' restore -vv "$tmp/mc2.img"
+t mem_cache_copy "a copied image gets its entry at its first restore, used by the next" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"di\"" <<<"$1" && grep -q "memory cache: image memory from entry" <<<"$2" && [ "$3" = 3 ]' "$status" "$out" "$err" "$(mcount)"
+# An entry others could change is not used.
+chmod 600 "$mc"/v1-*
+FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"ed"}' restore -vv "$tmp/mc2.img"
+t mem_cache_writable_entry "an entry that is not read-only is not used (the image is read)" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"ed\"" <<<"$1" && grep -q "is not a read-only file" <<<"$2"' "$status" "$out" "$err"
+chmod 400 "$mc"/v1-*
+# The bound: a cache of 1 MiB keeps nothing of a 6 MiB memory, and makes room for what it would
+# keep by removing the least recently used.
+cp "$tmp/mc.img" "$tmp/mc3.img"
+FNBOX_MEM_CACHE_MB=1 FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"fy"}' restore -vv "$tmp/mc3.img"
+t mem_cache_bound "an image memory larger than FNBOX_MEM_CACHE_MB is not kept" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"fy\"" <<<"$1" && grep -q "larger than the cache" <<<"$2" && [ "$3" = 3 ]' "$status" "$out" "$err" "$(mcount)"
+FNBOX_MEM_CACHE_MB=14 FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"gu"}' restore -vv "$tmp/mc3.img"
+t mem_cache_lru "room made by removing the least recently used entries" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"gu\"" <<<"$1" && grep -q "memory cache: entry .* removed" <<<"$2" && [ "$3" = 2 ]' "$status" "$out" "$err" "$(mcount)"
+cp "$tmp/mc.img" "$tmp/mc4.img"
+FNBOX_MEM_CACHE=0 FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"hal"}' restore -vv "$tmp/mc4.img"
+t mem_cache_off "FNBOX_MEM_CACHE=0: nothing looked up or kept, the same answer" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"hal\"" <<<"$1" && ! grep -q "memory cache" <<<"$2" && [ "$3" = 2 ]' "$status" "$out" "$err" "$(mcount)"
+
 # --view-fd: the Gofer checks that what it joins is a view (a read-only tmpfs root).
 fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/mnt
 t view_fd_host "--view-fd with the host's mount namespace: refused by the Gofer (125)" \

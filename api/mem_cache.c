@@ -1,0 +1,264 @@
+/* Image memory kept decompressed between command-line restores (see mem_cache.h). */
+#include "api/mem_cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/cli.h"
+#include "kernel/kernel.h"
+#include "kernel/mm/mm_save.h"
+#include "kernel/util/log.h"
+
+static const char *cache_path(void)
+{
+    const char *off = getenv("FNBOX_MEM_CACHE"), *dir = getenv("FNBOX_MEM_CACHE_DIR");
+
+    if (off && (!strcmp(off, "0") || !strcmp(off, "off") || !strcmp(off, "no")))
+        return NULL;
+    return dir && dir[0] == '/' ? dir : FB_MEM_CACHE_DIR;
+}
+
+static uint64_t max_bytes(void)
+{
+    const char *s = getenv("FNBOX_MEM_CACHE_MB");
+    char *end;
+    unsigned long long mb;
+
+    if (s && *s) {
+        errno = 0;
+        mb = strtoull(s, &end, 10);
+        if (!errno && !*end && mb <= (1ull << 20))
+            return (uint64_t)mb << 20;
+        fb_warn("FNBOX_MEM_CACHE_MB=%s: not a number of MiB up to 1048576 (%d used)", s,
+                FB_MEM_CACHE_MAX_MB);
+    }
+    return (uint64_t)FB_MEM_CACHE_MAX_MB << 20;
+}
+
+static int open_dir(void)
+{
+    struct fb_error e = {0};
+    const char *path = cache_path();
+    struct statx stx;
+    struct statfs sfs;
+    char opts[64];
+    int fd;
+
+    if (!path)
+        return -1;
+    fd = fb_cli_open_own_dir(path, &stx, &e);
+    if (fd < 0) {
+        fb_dbg("memory cache: %s (not used)", e.msg);
+        return -1;
+    }
+    /* Memory, not disk: the default directory gets a tmpfs of its own where /run is not one
+     * (the entries are read by every restore and worth nothing after a reboot), as large as
+     * the bound plus one entry in the making. A directory named by FNBOX_MEM_CACHE_DIR is used
+     * as it is. */
+    if (strcmp(path, FB_MEM_CACHE_DIR) == 0 && fstatfs(fd, &sfs) == 0 &&
+        sfs.f_type != TMPFS_MAGIC) {
+        snprintf(opts, sizeof(opts), "mode=0700,size=%lluk",
+                 (unsigned long long)((max_bytes() >> 10) + FB_HOT_FILE_MAX_PAGES * 4ull));
+        if (mount("fnbox-mem", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) == 0) {
+            close(fd);
+            fd = fb_cli_open_own_dir(path, &stx, &e);
+            if (fd < 0)
+                fb_dbg("memory cache: %s (not used)", e.msg);
+        } else {
+            fb_dbg("memory cache: a tmpfs on %s: %s (the directory used as it is)", path,
+                   strerror(errno));
+        }
+    }
+    return fd;
+}
+
+static uint64_t ns_of(const struct timespec *t)
+{
+    return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+
+int fb_mem_cache_name(int image_fd, char *name, size_t cap)
+{
+    struct stat st;
+
+    if (fstat(image_fd, &st) != 0)
+        return -1;
+    snprintf(name, cap, "v1-%lx-%lx-%lx-%lx-%lx", (unsigned long)st.st_dev,
+             (unsigned long)st.st_ino, (unsigned long)st.st_size,
+             (unsigned long)ns_of(&st.st_mtim), (unsigned long)ns_of(&st.st_ctim));
+    return 0;
+}
+
+/* Is this open entry one of ours, written whole? */
+static bool entry_ok(int fd, const char *name)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 0277) || st.st_nlink != 1 || st.st_size <= 0 || st.st_size % 4096) {
+        fb_dbg("memory cache: entry %s is not a read-only file of this user's with one link "
+               "and whole pages (not used)",
+               name);
+        return false;
+    }
+    return true;
+}
+
+int fb_mem_cache_get(int image_fd)
+{
+    char name[128];
+    int dir, fd;
+
+    if (fb_mem_cache_name(image_fd, name, sizeof(name)) < 0)
+        return -1;
+    dir = open_dir();
+    if (dir < 0)
+        return -1;
+    fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    close(dir);
+    if (fd < 0) {
+        fb_dbg("memory cache: none for this image (%s)", name);
+        return -1;
+    }
+    if (!entry_ok(fd, name)) {
+        close(fd);
+        return -1;
+    }
+    /* Used now: the access time orders the entries for removal. */
+    (void)futimens(fd, (struct timespec[2]){{.tv_nsec = UTIME_NOW}, {.tv_nsec = UTIME_OMIT}});
+    fb_dbg("memory cache: image memory from entry %s", name);
+    return fd;
+}
+
+struct entry {
+    char name[128];
+    uint64_t atime_ns, bytes;
+};
+
+static int by_atime(const void *a, const void *b)
+{
+    const struct entry *x = a, *y = b;
+    return x->atime_ns < y->atime_ns ? -1 : x->atime_ns > y->atime_ns;
+}
+
+/* Remove entries unused for the TTL, then the least recently used until the rest take at most
+ * max. */
+static void trim(int dir, uint64_t max)
+{
+    struct entry *e = NULL;
+    size_t n = 0, cap = 0, i;
+    uint64_t total = 0, now;
+    struct timespec ts;
+    struct dirent *d;
+    DIR *dp;
+    int rfd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (rfd < 0 || !(dp = fdopendir(rfd))) {
+        if (rfd >= 0)
+            close(rfd);
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    now = ns_of(&ts);
+    while ((d = readdir(dp))) {
+        struct stat st;
+        if (strncmp(d->d_name, "v1-", 3) != 0 || strlen(d->d_name) >= sizeof(e->name) ||
+            fstatat(dir, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (ns_of(&st.st_atim) + (uint64_t)FB_MEM_CACHE_TTL * 1000000000ull < now) {
+            fb_dbg("memory cache: entry %s unused for an hour: removed", d->d_name);
+            unlinkat(dir, d->d_name, 0);
+            continue;
+        }
+        if (n == cap) {
+            struct entry *ne = realloc(e, (cap = cap ? 2 * cap : 16) * sizeof(*e));
+            if (!ne)
+                break;
+            e = ne;
+        }
+        snprintf(e[n].name, sizeof(e[n].name), "%s", d->d_name);
+        e[n].atime_ns = ns_of(&st.st_atim);
+        e[n].bytes = (uint64_t)st.st_blocks * 512;
+        total += e[n].bytes;
+        n++;
+    }
+    closedir(dp);
+    if (n)
+        qsort(e, n, sizeof(*e), by_atime);
+    for (i = 0; i < n && total > max; i++) {
+        fb_dbg("memory cache: entry %s removed (%.1f MiB in all, %.0f MiB kept at most)",
+               e[i].name, total / 1048576.0, max / 1048576.0);
+        unlinkat(dir, e[i].name, 0);
+        total -= e[i].bytes;
+    }
+    free(e);
+}
+
+int fb_mem_cache_put(int image_fd, struct fb_error *err)
+{
+    char name[128], self[64], tmp[64];
+    uint64_t pages = 0, max;
+    int64_t t0 = fb_host_mono_ns();
+    struct stat st;
+    int dir, wdir = -1, fd = -1, rc = 0;
+
+    if (fb_mem_cache_name(image_fd, name, sizeof(name)) < 0)
+        return 0;
+    dir = open_dir();
+    if (dir < 0)
+        return 0;
+    wdir = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (wdir < 0 || flock(wdir, LOCK_EX | LOCK_NB) != 0) /* another one is making one */
+        goto out;
+    if (faccessat(dir, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        goto out;
+    fd = openat(wdir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0400);
+    if (fd < 0) {
+        rc = fb_error_set(err, errno, "memory cache: a new entry: %s", strerror(errno));
+        goto out;
+    }
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", image_fd); /* this very image file */
+    if (fb_memfile_hot_write(self, FB_HOT_FILE_MAX_PAGES, fd, &pages, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    if (pages == 0) /* its hot pages do not come first: nothing to gain */
+        goto out;
+    /* Room for it: the least recently used go (it is not kept if larger than the bound). */
+    max = max_bytes();
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_blocks * 512 > max) {
+        fb_dbg("memory cache: the image's memory is larger than the cache (%.0f MiB, "
+               "FNBOX_MEM_CACHE_MB): not kept", max / 1048576.0);
+        goto out;
+    }
+    trim(dir, max - (uint64_t)st.st_blocks * 512);
+    snprintf(tmp, sizeof(tmp), "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, tmp, dir, name, AT_SYMLINK_FOLLOW) != 0) {
+        if (errno != EEXIST)
+            rc = fb_error_set(err, errno, "memory cache: keeping the entry: %s", strerror(errno));
+        goto out;
+    }
+    rc = 1;
+    fb_dbg("memory cache: entry %s made (%lu pages) in %.1f ms", name, (unsigned long)pages,
+           (fb_host_mono_ns() - t0) / 1e6);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (wdir >= 0)
+        close(wdir); /* (the lock with it) */
+    close(dir);
+    return rc;
+}

@@ -1,0 +1,159 @@
+/* Unit tests of the memory cache's lookups (api/mem_cache.c) in a directory of its own: an
+ * entry is named after the image file's identity, so a file rewritten in place (its times
+ * set back) has another name; only a read-only file of this user's with one link and whole
+ * pages is used, and using it sets its access time; an unsafe directory or FNBOX_MEM_CACHE=0
+ * turns the cache off. Making entries needs an image: tests/e2e/checkpoint_test.sh. */
+#include "api/mem_cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fbtest.h"
+
+static char base[] = "/tmp/fnbox-memcache-XXXXXX";
+static char dir[sizeof(base) + 8], image[sizeof(base) + 16];
+
+/* An entry for the image, as put would leave it but with the given mode and size. */
+static void make_entry(const char *name, mode_t mode, size_t size)
+{
+    char path[512];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+        if (ftruncate(fd, (off_t)size) != 0)
+            perror("ftruncate");
+        fchmod(fd, mode);
+        close(fd);
+    }
+}
+
+static void test_name_follows_the_file(void)
+{
+    char a[128], b[128], c[128];
+    struct stat st;
+    struct timespec ts[2];
+    int fd = open(image, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+    FBT_CHECK(fd >= 0);
+    FBT_CHECK_EQ(write(fd, "image one", 9), 9);
+    FBT_CHECK_EQ(fb_mem_cache_name(fd, a, sizeof(a)), 0);
+    FBT_CHECK_EQ(fb_mem_cache_name(fd, b, sizeof(b)), 0);
+    FBT_CHECK_STR(a, b);
+    FBT_CHECK(strncmp(a, "v1-", 3) == 0);
+    /* Rewritten in place, the same size, its modification time set back: another name (the
+     * change time cannot be set back). */
+    FBT_CHECK_EQ(fstat(fd, &st), 0);
+    usleep(2000);
+    FBT_CHECK_EQ(pwrite(fd, "IMAGE", 5, 0), 5);
+    ts[0] = st.st_atim;
+    ts[1] = st.st_mtim;
+    FBT_CHECK_EQ(futimens(fd, ts), 0);
+    FBT_CHECK_EQ(fb_mem_cache_name(fd, c, sizeof(c)), 0);
+    FBT_CHECK(strcmp(a, c) != 0);
+    close(fd);
+}
+
+static void test_get_checks_the_entry(void)
+{
+    char name[128], path[512];
+    struct stat st0, st1;
+    int img = open(image, O_RDONLY | O_CLOEXEC), fd;
+
+    FBT_CHECK(img >= 0);
+    FBT_CHECK_EQ(fb_mem_cache_name(img, name, sizeof(name)), 0);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1); /* none */
+    make_entry(name, 0600, 8192);            /* writable */
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    make_entry(name, 0444, 8192); /* readable by others */
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    make_entry(name, 0400, 5000); /* not whole pages */
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    make_entry(name, 0400, 0); /* empty */
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    make_entry(name, 0400, 8192);
+    {
+        char second[600];
+        snprintf(second, sizeof(second), "%s.second", path);
+        FBT_CHECK_EQ(link(path, second), 0); /* two names */
+        FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+        unlink(second);
+    }
+    /* A good one: returned read-only, and its access time set. */
+    {
+        struct timespec old[2] = {{.tv_sec = 1000}, {.tv_nsec = UTIME_OMIT}};
+        FBT_CHECK_EQ(utimensat(AT_FDCWD, path, old, 0), 0);
+    }
+    FBT_CHECK_EQ(stat(path, &st0), 0);
+    fd = fb_mem_cache_get(img);
+    FBT_CHECK(fd > 2);
+    FBT_CHECK_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+    FBT_CHECK_EQ(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    FBT_CHECK_EQ(stat(path, &st1), 0);
+    FBT_CHECK(st1.st_atim.tv_sec > st0.st_atim.tv_sec);
+    close(fd);
+    /* A symbolic link in its place is not followed. */
+    unlink(path);
+    FBT_CHECK_EQ(symlink(image, path), 0);
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    unlink(path);
+    close(img);
+}
+
+static void test_off_and_unsafe_dir(void)
+{
+    char name[128];
+    char loose[sizeof(base) + 16];
+    int img = open(image, O_RDONLY | O_CLOEXEC), fd;
+
+    FBT_CHECK(img >= 0);
+    FBT_CHECK_EQ(fb_mem_cache_name(img, name, sizeof(name)), 0);
+    make_entry(name, 0400, 4096);
+    fd = fb_mem_cache_get(img);
+    FBT_CHECK(fd > 2);
+    close(fd);
+    setenv("FNBOX_MEM_CACHE", "0", 1);
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    unsetenv("FNBOX_MEM_CACHE");
+    /* A directory others may open is not used. */
+    FBT_CHECK_EQ(chmod(dir, 0755), 0);
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    FBT_CHECK_EQ(chmod(dir, 0700), 0);
+    snprintf(loose, sizeof(loose), "%s/loose", base);
+    FBT_CHECK_EQ(mkdir(loose, 0777), 0);
+    FBT_CHECK_EQ(chmod(loose, 0777), 0);
+    setenv("FNBOX_MEM_CACHE_DIR", loose, 1);
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    setenv("FNBOX_MEM_CACHE_DIR", dir, 1);
+    rmdir(loose);
+    close(img);
+}
+
+int main(void)
+{
+    char cmd[300];
+
+    if (!mkdtemp(base))
+        return 1;
+    snprintf(dir, sizeof(dir), "%s/mem", base);
+    snprintf(image, sizeof(image), "%s/a.img", base);
+    setenv("FNBOX_MEM_CACHE_DIR", dir, 1);
+    unsetenv("FNBOX_MEM_CACHE");
+    if (mkdir(dir, 0700) != 0)
+        return 1;
+    FBT_RUN(test_name_follows_the_file);
+    FBT_RUN(test_get_checks_the_entry);
+    FBT_RUN(test_off_and_unsafe_dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+    if (system(cmd) != 0)
+        fprintf(stderr, "mem_cache_test: cleaning %s up failed\n", base);
+    FBT_EXIT();
+}
