@@ -2305,6 +2305,7 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
     struct fb_snapshot_prep *p = calloc(1, sizeof(*p));
     struct fb_image_reader *img;
     struct fb_error *err;
+    uint64_t hot_pages = 0;
     bool early;
 
     if (!p)
@@ -2324,7 +2325,14 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
      * the image whole when it made it: the headers are enough too. */
     early = p->lazy && !fb_k->opts.populate && fb_k->opts.hot_fd <= 2 &&
             fb_image_section(img, "pagemap");
-    if ((p->lazy ? fb_memfile_load_lazy(&fb_k->mf, img, early || fb_k->opts.hot_fd > 2, err)
+    /* Given the hot pages' file and it holds every page, the memory section is not read. */
+    if (p->lazy && fb_k->opts.hot_fd > 2 &&
+        fb_memfile_hot_check(fb_k->opts.hot_fd, &hot_pages, err) < 0) {
+        fb_image_close(img);
+        return prep_fail(p);
+    }
+    if ((p->lazy ? fb_memfile_load_lazy(&fb_k->mf, img, early || fb_k->opts.hot_fd > 2,
+                                        hot_pages, err)
                  : fb_memfile_load(&fb_k->mf, img, err)) < 0 ||
         fb_memfile_remap_load(&fb_k->mf, img, err) < 0 ||
         fb_image_read_raw(img, "kernel", &p->blob, &p->len, err) < 0 ||
@@ -2336,7 +2344,8 @@ struct fb_snapshot_prep *fb_snapshot_restore_begin(int fd)
     if (early)
         fb_memfile_verify_later(&fb_k->mf, fb_image_section(img, "memory"));
     fb_image_close(img);
-    fb_dbg("image memory %s in %.2f ms (%lu pages)", p->lazy ? "checked" : "loaded",
+    fb_dbg("image memory %s in %.2f ms (%lu pages)",
+           !p->lazy ? "loaded" : hot_pages >= fb_k->mf.top ? "all in the hot pages' file" : "checked",
            (fb_host_mono_ns() - p->t0) / 1e6, (unsigned long)fb_k->mf.used_pages);
     if (fb_k->opts.hot_fd > 2) { /* taken over (closed when it serves nothing) */
         int hot = fb_k->opts.hot_fd;

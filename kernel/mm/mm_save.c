@@ -212,7 +212,7 @@ static void lazy_clear(struct fb_memfile *mf, uint64_t p)
 }
 
 int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
-                         struct fb_error *err)
+                         uint64_t hot_pages, struct fb_error *err)
 {
     struct fb_mf_lazy *lz;
     uint64_t n = 0;
@@ -229,6 +229,31 @@ int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool 
     pthread_mutex_init(&lz->lock, NULL);
     pthread_cond_init(&lz->verified, NULL);
     mf->lz = lz;
+    if (hot_pages >= mf->top && hot_pages > 1) {
+        /* The caller's hot pages' file holds every page (fb_memfile_hot_write made it as long
+         * as the memory file only with every chunk in it; the zero pages are holes there): no
+         * chunk of the image is ever read, so none is looked at. The chunk table is one of
+         * ranges of the file instead, every one copied from it (below hot_pages) by the fills
+         * and faults; every page in use is marked, the zero ones too (copied as zeros). */
+        lz->nchunks = (size_t)((mf->top - 1 + FB_IMAGE_CHUNK_PAGES - 1) / FB_IMAGE_CHUNK_PAGES);
+        lz->chunks = calloc(lz->nchunks ? lz->nchunks : 1, sizeof(*lz->chunks));
+        mf->lazy = calloc((mf->top + 63) / 64, sizeof(*mf->lazy));
+        if (!lz->chunks || !mf->lazy)
+            return fb_error_set(err, ENOMEM, "out of memory");
+        for (i = 0; i < lz->nchunks; i++) {
+            lz->chunks[i].first = 1 + (uint64_t)i * FB_IMAGE_CHUNK_PAGES;
+            lz->chunks[i].n = (uint32_t)FB_MIN((uint64_t)FB_IMAGE_CHUNK_PAGES,
+                                               mf->top - lz->chunks[i].first);
+        }
+        mf->lazy_top = mf->top;
+        for (uint64_t p = 1; p < mf->top; p++)
+            if (mf->refs[p]) {
+                mf->lazy[p / 64] |= 1ull << (p % 64);
+                n++;
+            }
+        atomic_store_explicit(&mf->nlazy, n, memory_order_release);
+        return 0;
+    }
     if ((checked ? fb_image_memory_chunk_headers(r, "memory", &lz->chunks, &lz->nchunks, err)
                  : fb_image_memory_chunks(r, "memory", &lz->chunks, &lz->nchunks, err)) < 0)
         return -1; /* the memory file's release frees lz */
@@ -669,6 +694,20 @@ int fb_memfile_fill_wanted(struct fb_memfile *mf, const uint64_t *want, bool fru
 
 #define HOT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
+/* One past the last page the image's memory file uses (its page reference table), or 0. */
+static uint64_t refs_top(struct fb_image_reader *r)
+{
+    struct fb_error e = {0};
+    void *refs = NULL;
+    size_t len = 0;
+    uint64_t p = 0;
+
+    if (fb_image_read_raw(r, "pagerefs", &refs, &len, &e) == 0 && len >= 12 && len % 12 == 0)
+        memcpy(&p, (uint8_t *)refs + len - 12, 8);
+    free(refs);
+    return p && p < UINT64_MAX ? p + 1 : 0;
+}
+
 int fb_memfile_hot_write(const char *path, uint64_t max_pages, int fd, uint64_t *pages,
                          struct fb_error *err)
 {
@@ -715,6 +754,18 @@ int fb_memfile_hot_write(const char *path, uint64_t max_pages, int fd, uint64_t 
             pwrite_pages(fd, buf, c->first, c->n, "writing the hot pages' file", err) < 0)
             goto out;
         end = c->first + c->n;
+    }
+    /* Every chunk in it: as long as the memory file the image fills (its last pages may be
+     * zero pages, holes here too), which tells a restore that it holds every page. */
+    if (i == nchunks && end) {
+        uint64_t top = refs_top(r);
+        if (top > end && top <= max_pages) {
+            if (ftruncate(fd, (off_t)(top << FB_PAGE_SHIFT)) != 0) {
+                fb_error_set(err, errno, "the hot pages' file: %s", strerror(errno));
+                goto out;
+            }
+            end = top;
+        }
     }
     *pages = end;
     rc = 0;

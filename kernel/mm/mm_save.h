@@ -25,9 +25,11 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
  * per page below mf->top), those are filled: by two threads, decompressed in place, for the
  * least wall time; or frugal, for the least CPU (a warm pool's restore, which nobody waits
  * for): one thread, written with pwrite. Every other page is read in when first needed
- * (fb_mf_need). */
+ * (fb_mf_need). hot_pages: the length of the hot pages' file the caller will give
+ * (fb_memfile_use_hot), 0 if none; one as long as the memory file holds every page, and the
+ * image's memory section is then not looked at. */
 int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
-                         struct fb_error *err);
+                         uint64_t hot_pages, struct fb_error *err);
 /* A lazy load with `checked` whose memory section is still to be checked against its
  * checksum: verify_later notes it (s from fb_image_section); fb_memfile_verify checks it on the
  * calling thread, or waits for the thread already doing so, and says whether it holds (the
@@ -58,7 +60,8 @@ void fb_memfile_fill_narrow(struct fb_memfile *mf, const uint64_t *want);
  * chunks a restore's early reader would take (those starting within the working set's size,
  * in an image whose hot pages come first), then every other chunk that ends within max_pages,
  * are checked and decompressed into a new memory file at their page offsets, which is then
- * sealed against any change. *out = its fd and *pages = one past its last page; *out = -1
+ * sealed against any change. *out = its fd and *pages = its length in pages: one past its last
+ * stored page, or the memory file's top when every chunk is in it (zero pages are holes); *out = -1
  * (and 0 returned) for an image without hot pages first. A restore given it
  * (fb_memfile_use_hot, after fb_memfile_load_lazy; takes fd over, refuses one not sealed so)
  * copies those pages from it, for its working set and on later faults alike, instead of

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct fb_pctx *fb_mm_current_ctx(void)
@@ -118,7 +119,7 @@ static void load_from(struct fb_memfile *mf, const char *path, bool lazy)
     struct fb_image_reader *r;
     struct fb_error err = {0};
     FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-    FBT_CHECK_EQ(lazy ? fb_memfile_load_lazy(mf, r, false, &err) : fb_memfile_load(mf, r, &err), 0);
+    FBT_CHECK_EQ(lazy ? fb_memfile_load_lazy(mf, r, false, 0, &err) : fb_memfile_load(mf, r, &err), 0);
     fb_image_close(r);
 }
 
@@ -394,6 +395,80 @@ static void test_hot_file(void)
     fb_memfile_destroy(&mf1);
 }
 
+/* A hot pages' file with every chunk in it is as long as the memory file (its last, zero pages
+ * holes), and a lazy load given it looks at no chunk of the image: one whose memory section is
+ * damaged loads, and every page (zero ones too) comes from the file. Without it, the same image
+ * is refused. */
+static void test_hot_file_whole(void)
+{
+    struct fb_memfile mf1, mf2;
+    struct fb_error err = {0};
+    struct fb_image_writer *w;
+    struct fb_image_reader *r;
+    char path[] = "/tmp/fnbox-mmsave-XXXXXX";
+    uint64_t pages, p, off, ws[1 + 8], want[1] = {~0ull};
+    uint32_t hdr[2] = {1, 8};
+    struct stat st;
+    int fd = mkstemp(path), hot, good;
+    uint8_t b;
+
+    close(fd);
+    FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_mf_alloc(&mf1, 60), 4096); /* pages 1..60; 51..60 stay zero */
+    for (p = 1; p <= 50; p++)
+        for (int k = 0; k < 512; k++)
+            ((uint64_t *)fb_mf_ptr(&mf1, p * 4096))[k] = p;
+    memcpy(ws, hdr, sizeof(hdr));
+    for (p = 0; p < 8; p++)
+        ws[1 + p] = 0x400 + p;
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_save(&mf1, w, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "pagemap", ws, 8, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "workingset", ws, sizeof(ws), &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_hot_make(path, 1000, &hot, &pages, &err), 0);
+    FBT_CHECK(hot >= 0);
+    FBT_CHECK_EQ(pages, 61); /* the memory file's top, past the zero pages */
+    FBT_CHECK_EQ(fstat(hot, &st), 0);
+    FBT_CHECK_EQ(st.st_size, 61 * 4096);
+    /* Bounded below the zero pages: not all of it, as long as its stored pages only. */
+    {
+        int part;
+        uint64_t n;
+        FBT_CHECK_EQ(fb_memfile_hot_make(path, 55, &part, &n, &err), 0);
+        FBT_CHECK_EQ(n, 51);
+        close(part);
+    }
+    /* The memory section damaged (a byte of its last chunk), checksums left as they were. */
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    off = fb_image_section(r, "memory")->offset + fb_image_section(r, "memory")->length - 100;
+    fb_image_close(r);
+    fd = open(path, O_RDWR);
+    FBT_CHECK_EQ(pread(fd, &b, 1, (off_t)off), 1);
+    b ^= 0x5a;
+    FBT_CHECK_EQ(pwrite(fd, &b, 1, (off_t)off), 1);
+    close(fd);
+    FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, false, 0, &err), -1); /* without: refused */
+    fb_image_close(r);
+    fb_memfile_destroy(&mf2);
+    FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, false, pages, &err), 0);
+    fb_image_close(r);
+    FBT_CHECK_EQ(mf2.nlazy, 60); /* every page in use, the zero ones too */
+    FBT_CHECK_EQ(fb_memfile_use_hot(&mf2, hot, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_fill_wanted(&mf2, want, true, &err), 0); /* pages 0..63 */
+    FBT_CHECK_EQ(mf2.nlazy, 0);
+    for (p = 1, good = 0; p <= 60; p++)
+        good += ((uint64_t *)fb_mf_ptr(&mf2, p * 4096))[300] == (p <= 50 ? p : 0);
+    FBT_CHECK_EQ(good, 60);
+    fb_memfile_destroy(&mf2);
+    unlink(path);
+    fb_memfile_destroy(&mf1);
+}
+
 /* The memory section's checksum checked later, by the early reader first: a good image reads
  * as before; in one with a flipped page byte the check fails, for the reader and for whoever
  * asks after, and no page is read from it. */
@@ -405,7 +480,7 @@ static void lazy_verified(const char *path, int *ok, uint64_t *nlazy, char *msg,
 
     FBT_CHECK_EQ(fb_memfile_init(&mf, 1ull << 32, &err), 0);
     FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf, r, true, &err), 0); /* headers only */
+    FBT_CHECK_EQ(fb_memfile_load_lazy(&mf, r, true, 0, &err), 0); /* headers only */
     fb_memfile_verify_later(&mf, fb_image_section(r, "memory"));
     fb_image_close(r);
     FBT_CHECK_EQ(fb_memfile_fill_start(&mf, NULL, 200, &err), 0);
@@ -749,6 +824,7 @@ int main(void)
     FBT_RUN(test_refuses_bad_pagerefs);
     FBT_RUN(test_lazy_load);
     FBT_RUN(test_hot_file);
+    FBT_RUN(test_hot_file_whole);
     FBT_RUN(test_verify_later);
     FBT_RUN(test_renumber);
     FBT_RUN(test_ws_filter);
