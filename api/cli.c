@@ -247,6 +247,15 @@ int fb_cli_mkdir_p(const char *path, struct fb_error *err)
     return 0;
 }
 
+const char *fb_cli_cache_dir(const char *off_env, const char *dir_env, const char *dflt)
+{
+    const char *off = getenv(off_env), *dir = getenv(dir_env);
+
+    if (off && (!strcmp(off, "0") || !strcmp(off, "off") || !strcmp(off, "no")))
+        return NULL;
+    return dir && dir[0] == '/' ? dir : dflt;
+}
+
 int fb_cli_open_own_dir(const char *path, struct statx *stx, struct fb_error *err)
 {
     int fd;

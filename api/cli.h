@@ -52,6 +52,8 @@ int fb_cli_mkdir_p(const char *path, struct fb_error *err);
  * O_PATH with *stx its status; -1 with err if it is not one. For what is kept between runs of
  * the command line (api/ns_cache.h, api/mem_cache.h). */
 struct statx;
+/* Such a directory's path: dflt, or $dir_env if absolute; NULL when $off_env is 0, off or no. */
+const char *fb_cli_cache_dir(const char *off_env, const char *dir_env, const char *dflt);
 int fb_cli_open_own_dir(const char *path, struct statx *stx, struct fb_error *err);
 
 #endif

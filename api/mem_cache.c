@@ -24,11 +24,7 @@
 
 static const char *cache_path(void)
 {
-    const char *off = getenv("FNBOX_MEM_CACHE"), *dir = getenv("FNBOX_MEM_CACHE_DIR");
-
-    if (off && (!strcmp(off, "0") || !strcmp(off, "off") || !strcmp(off, "no")))
-        return NULL;
-    return dir && dir[0] == '/' ? dir : FB_MEM_CACHE_DIR;
+    return fb_cli_cache_dir("FNBOX_MEM_CACHE", "FNBOX_MEM_CACHE_DIR", FB_MEM_CACHE_DIR);
 }
 
 static uint64_t max_bytes(void)

@@ -26,11 +26,7 @@
 
 static const char *cache_path(void)
 {
-    const char *off = getenv("FNBOX_NS_CACHE"), *dir = getenv("FNBOX_NS_CACHE_DIR");
-
-    if (off && (!strcmp(off, "0") || !strcmp(off, "off") || !strcmp(off, "no")))
-        return NULL;
-    return dir && dir[0] == '/' ? dir : FB_NS_CACHE_DIR;
+    return fb_cli_cache_dir("FNBOX_NS_CACHE", "FNBOX_NS_CACHE_DIR", FB_NS_CACHE_DIR);
 }
 
 static uint64_t boot_seconds(void)

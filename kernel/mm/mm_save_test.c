@@ -294,14 +294,52 @@ static void test_lazy_load(void)
  * pages from it, for the working set and on a later need alike (a file saying otherwise shows
  * it is the one read), and the rest from the image; an unsealed one is refused; an image
  * without its hot pages first gets none. */
+/* Flip a byte of the last memory chunk of the image at path (its checksums left as they were). */
+static void damage_last_chunk(const char *path)
+{
+    struct fb_image_reader *r;
+    struct fb_error err = {0};
+    uint64_t off;
+    uint8_t b;
+    int fd;
+
+    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+    off = fb_image_section(r, "memory")->offset + fb_image_section(r, "memory")->length - 100;
+    fb_image_close(r);
+    fd = open(path, O_RDWR);
+    FBT_CHECK(fd >= 0);
+    FBT_CHECK_EQ(pread(fd, &b, 1, (off_t)off), 1);
+    b ^= 0x5a;
+    FBT_CHECK_EQ(pwrite(fd, &b, 1, (off_t)off), 1);
+    close(fd);
+}
+
+/* Save mf to an image at path with a working set of n pages of one address space (pages
+ * 0x400...) and a page map, as a template's checkpoint leaves it: its hot pages come first. */
+static void save_with_ws(struct fb_memfile *mf, const char *path, uint32_t n)
+{
+    struct fb_image_writer *w;
+    struct fb_error err = {0};
+    uint64_t ws[1 + 64];
+    uint32_t hdr[2] = {1, n};
+
+    FBT_CHECK(n <= 64);
+    memcpy(ws, hdr, sizeof(hdr));
+    for (uint64_t p = 0; p < n; p++)
+        ws[1 + p] = 0x400 + p;
+    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
+    FBT_CHECK_EQ(fb_memfile_save(mf, w, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "pagemap", ws, 8, &err), 0);
+    FBT_CHECK_EQ(fb_image_add_raw(w, "workingset", ws, (1 + n) * sizeof(uint64_t), &err), 0);
+    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+}
+
 static void test_hot_file(void)
 {
     struct fb_memfile mf1, mf2;
     struct fb_error err = {0};
     char path[] = "/tmp/fnbox-mmsave-XXXXXX", plain[] = "/tmp/fnbox-mmsave-XXXXXX";
-    struct fb_image_writer *w;
-    uint64_t pages, want[8] = {0}, page[512], p, ws[1 + 40];
-    uint32_t hdr[2] = {1, 40};
+    uint64_t pages, want[8] = {0}, page[512], p;
     int fd = mkstemp(path), fd2 = mkstemp(plain), hot, fake, good;
 
     close(fd);
@@ -316,14 +354,7 @@ static void test_hot_file(void)
     FBT_CHECK_EQ(hot, -1);
     /* A working set of 40 pages (one address space) and a page map: chunks of 16 pages from
      * page 1, so those starting at 1, 17 and 33 are hot: pages 1..48. */
-    memcpy(ws, hdr, sizeof(hdr));
-    for (p = 0; p < 40; p++)
-        ws[1 + p] = 0x400 + p;
-    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_save(&mf1, w, &err), 0);
-    FBT_CHECK_EQ(fb_image_add_raw(w, "pagemap", ws, 8, &err), 0);
-    FBT_CHECK_EQ(fb_image_add_raw(w, "workingset", ws, sizeof(ws), &err), 0);
-    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    save_with_ws(&mf1, path, 40);
     /* Bounded at 40 pages: the hot chunks still, nothing after them. */
     FBT_CHECK_EQ(fb_memfile_hot_make(path, 40, &hot, &pages, &err), 0);
     FBT_CHECK(hot >= 0);
@@ -403,14 +434,11 @@ static void test_hot_file_whole(void)
 {
     struct fb_memfile mf1, mf2;
     struct fb_error err = {0};
-    struct fb_image_writer *w;
     struct fb_image_reader *r;
     char path[] = "/tmp/fnbox-mmsave-XXXXXX";
-    uint64_t pages, p, off, ws[1 + 8], want[1] = {~0ull};
-    uint32_t hdr[2] = {1, 8};
+    uint64_t pages, p, want[1] = {~0ull};
     struct stat st;
     int fd = mkstemp(path), hot, good;
-    uint8_t b;
 
     close(fd);
     FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
@@ -418,14 +446,7 @@ static void test_hot_file_whole(void)
     for (p = 1; p <= 50; p++)
         for (int k = 0; k < 512; k++)
             ((uint64_t *)fb_mf_ptr(&mf1, p * 4096))[k] = p;
-    memcpy(ws, hdr, sizeof(hdr));
-    for (p = 0; p < 8; p++)
-        ws[1 + p] = 0x400 + p;
-    FBT_CHECK_EQ(fb_image_writer_open(path, &w, &err), 0);
-    FBT_CHECK_EQ(fb_memfile_save(&mf1, w, &err), 0);
-    FBT_CHECK_EQ(fb_image_add_raw(w, "pagemap", ws, 8, &err), 0);
-    FBT_CHECK_EQ(fb_image_add_raw(w, "workingset", ws, sizeof(ws), &err), 0);
-    FBT_CHECK_EQ(fb_image_writer_commit(w, &err), 0);
+    save_with_ws(&mf1, path, 40);
     FBT_CHECK_EQ(fb_memfile_hot_make(path, 1000, &hot, &pages, &err), 0);
     FBT_CHECK(hot >= 0);
     FBT_CHECK_EQ(pages, 61); /* the memory file's top, past the zero pages */
@@ -440,14 +461,7 @@ static void test_hot_file_whole(void)
         close(part);
     }
     /* The memory section damaged (a byte of its last chunk), checksums left as they were. */
-    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-    off = fb_image_section(r, "memory")->offset + fb_image_section(r, "memory")->length - 100;
-    fb_image_close(r);
-    fd = open(path, O_RDWR);
-    FBT_CHECK_EQ(pread(fd, &b, 1, (off_t)off), 1);
-    b ^= 0x5a;
-    FBT_CHECK_EQ(pwrite(fd, &b, 1, (off_t)off), 1);
-    close(fd);
+    damage_last_chunk(path);
     FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
     FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
     FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, false, 0, &err), -1); /* without: refused */
@@ -495,11 +509,9 @@ static void test_verify_later(void)
 {
     struct fb_memfile mf1;
     struct fb_error err = {0};
-    struct fb_image_reader *r;
     char path[] = "/tmp/fnbox-mmsave-XXXXXX", msg[1100];
-    uint64_t nlazy, p, off;
+    uint64_t nlazy, p;
     int fd = mkstemp(path), ok;
-    uint8_t b;
 
     close(fd);
     FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
@@ -512,14 +524,7 @@ static void test_verify_later(void)
     FBT_CHECK(ok);
     FBT_CHECK_EQ(nlazy, 0);
     /* A byte of the last chunk's pages flipped: the first chunks' own checksums still hold. */
-    FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
-    off = fb_image_section(r, "memory")->offset + fb_image_section(r, "memory")->length - 100;
-    fb_image_close(r);
-    fd = open(path, O_RDWR);
-    FBT_CHECK_EQ(pread(fd, &b, 1, (off_t)off), 1);
-    b ^= 0x5a;
-    FBT_CHECK_EQ(pwrite(fd, &b, 1, (off_t)off), 1);
-    close(fd);
+    damage_last_chunk(path);
     lazy_verified(path, &ok, &nlazy, msg, sizeof(msg));
     FBT_CHECK(!ok);
     FBT_CHECK_EQ(nlazy, 100); /* nothing read */
