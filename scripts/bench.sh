@@ -54,6 +54,8 @@ declare -A ROW_LABEL ROW_UNIT ROW_TARGET ROW_HIGHER
 
 # --- machine and versions --------------------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+. "$ROOT/scripts/bench/cpu.sh"
+BUSY_START=$(busy_ticks) STEAL_START=$(steal_ticks)
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 REV=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
@@ -384,11 +386,12 @@ SAVE_MS=$(sed -n 's/.*"save_ms":\([0-9.]*\).*/\1/p' <<<"$CKPT_JSON")
 TRAIN_MS=$(sed -n 's/.*"train_ms":\([0-9.]*\).*/\1/p' <<<"$CKPT_JSON")
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+STEAL=$(steal_share "$BUSY_START" "$STEAL_START")
 
 # --- the table -------------------------------------------------------------------------------
 echo "fnbox benchmark, $DATE; fnbox $REV; ${RUNSC_VER}"
 echo "machine: $(nproc) CPUs ($CPU), kernel $(uname -r), load average at start $LOAD_START," \
-    "at end $LOAD_END"
+    "at end $LOAD_END; CPU time taken by the VM's host (steal) during the run: $STEAL"
 echo
 FMT='%-38s %11s %20s %20s %13s %13s %12s  %s\n'
 # shellcheck disable=SC2059

@@ -62,6 +62,7 @@ end
 EOF
 : >"$tmp/server.log.mark"
 counts before
+BUSY0=$(busy_ticks) STEAL0=$(steal_ticks)
 # Each mark: the phase, the invocations logged so far, the machine's busy CPU time so far (clock
 # ticks, every process: the server, the sandboxes, their refills and teardowns, wrk too).
 tree() { [ -n "$cg" ] && cpuacct_ns "$cg" || echo -1; } # ns, -1 without the group
@@ -80,6 +81,7 @@ echo "== $CONNS connections (throughput with pool refill): wrk -c$CONNS -t2 -d${
 wrk -c"$CONNS" -t2 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
 sleep 3
 counts after
+echo "CPU time taken by the VM's host (steal) during the three warm phases: $(steal_share "$BUSY0" "$STEAL0")"
 echo "== cold: pool min 0, one request at a time (each invocation restores its sandbox)"
 curl -s -X PUT "$url/v1/functions/hello/pool" -d '{"min":0}' >/dev/null
 sleep 1
@@ -87,6 +89,7 @@ phase cold
 wrk -c1 -t1 -d"${DURATION}s" --latency -s "$tmp/post.lua" "$url/v1/functions/hello/invoke"
 sleep 1 # the last refills and teardowns
 phase end
+echo "CPU time taken by the VM's host (steal) during the whole run: $(steal_share "$BUSY0" "$STEAL0")"
 echo "== server-side split (from the invocation log; overhead = total - restore - run)"
 python3 - "$tmp/server.log" "$tmp/phases" "$(getconf CLK_TCK)" <<'EOF'
 import json, sys

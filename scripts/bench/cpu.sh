@@ -1,6 +1,7 @@
-# Sourced by scripts/loadtest.sh and scripts/bench/{restore,serve}_cpu.sh: CPU time to divide by
-# the work done.
+# Sourced by scripts/bench.sh, scripts/loadtest.sh and scripts/bench/{restore,serve}_cpu.sh: CPU
+# time to divide by the work done.
 #   busy_ticks               the whole machine's busy time so far (clock ticks, /proc/stat)
+#   steal_ticks, steal_share what a VM's host took of the time it wanted (see below)
 #   cpuacct_group NAME PID   a cgroup v1 cpuacct group of its own for PID (and every process it
 #                            starts from then on); prints its directory, fails (nothing left
 #                            behind) where there is no such controller to write to
@@ -12,6 +13,13 @@
 CPUACCT_ROOT=/sys/fs/cgroup/cpuacct
 
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+# steal_ticks: the time the host ran something else while this VM wanted its CPUs (clock ticks)
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
+# steal_share BUSY0 STEAL0: the share of the wanted CPU time the host took since then ("12 %")
+steal_share() {
+    awk -v b=$(( $(busy_ticks) - $1 )) -v s=$(( $(steal_ticks) - $2 )) \
+        'BEGIN { printf "%.0f %%", (b + s > 0 ? 100 * s / (b + s) : 0) }'
+}
 
 cpuacct_group() {
     local dir=$CPUACCT_ROOT/$1
