@@ -82,6 +82,10 @@ jget() { printf '%s' "$body" | $PY -c "import json,sys; d=json.load(sys.stdin); 
 
 # ---- functions used below ---------------------------------------------------------------------
 mkdir -p "$codedir"
+# The command line's memory cache (api/mem_cache.h) in a directory of this test's: the images the
+# server builds must leave nothing there (the server holds their memory itself).
+export FNBOX_MEM_CACHE_DIR=$tmp/memcache
+mkdir -m 700 "$FNBOX_MEM_CACHE_DIR"
 cp -r templates/examples/hello "$codedir/hello"
 mkdir -p "$codedir/boom" "$codedir/slow" "$codedir/logger" "$codedir/hog" "$codedir/v1" "$codedir/v2" "$codedir/broken" "$codedir/walker"
 printf 'def handler(event, context):\n    raise ValueError("boom: " + str(event.get("n")))\n' >"$codedir/boom/main.py"
@@ -602,6 +606,8 @@ check registry_file "registry.json is valid JSON without the deleted function" \
 stop_server
 left=$(pgrep -f -- "$state/" | wc -l)
 check final_reap "no process left after the final stop" [ "$left" = 0 -a "$stop_status" = 0 ]
+check no_mem_cache "the images the server built kept no memory cache entry ($(ls "$FNBOX_MEM_CACHE_DIR" | wc -l) there)" \
+    [ -z "$(ls -A "$FNBOX_MEM_CACHE_DIR")" ]
 
 [ $failed = 1 ] && { echo "--- server log (tail)"; grep -v "\"outcome\":\"ok\"" "$tmp/server.log" | tail -30 | cut -c1-400; }
 exit $failed
