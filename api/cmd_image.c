@@ -1009,7 +1009,8 @@ int fb_cmd_restore(int argc, char **argv)
     /* The image's memory decompressed by its checkpoint or an earlier restore, unless the
      * caller gives its own (a warm pool's owner) or the restore is lazy (reads it all anyway),
      * for an image whose hot pages come first (the others gain nothing). */
-    if (cfg.kernel.hot_fd <= 2 && cfg.ready_fd < 0 && !lazy && fb_image_section(img, "pagemap")) {
+    if (cfg.kernel.hot_fd <= 2 && cfg.ready_fd < 0 && !lazy && fb_image_section(img, "pagemap") &&
+        fb_mem_cache_on()) {
         int hot = fb_mem_cache_get(img_fd);
         if (hot >= 0 && hot <= 2) { /* (stdio closed by the caller) */
             int moved = fcntl(hot, F_DUPFD_CLOEXEC, 3);
@@ -1040,7 +1041,11 @@ int fb_cmd_restore(int argc, char **argv)
     out = fb_sandbox_wait(&sb, &cfg, &status, &err);
     fb_sandbox_forward_signals(NULL);
     if (sb.restored_ns)
-        fb_info("restored in %.1f ms", (sb.restored_ns - cfg.t0_ns) / 1e6);
+        fb_info("restored in %.1f ms%s", (sb.restored_ns - cfg.t0_ns) / 1e6,
+                cached_hot >= 0 ? " (the image's memory from the memory cache)"
+                : keep_mem      ? " (the image's memory read from the image: no memory cache "
+                                  "entry for it yet)"
+                                : "");
     /* No memory cache entry for the image: make one for the next restores, now that the
      * answer is out (once per image: ~10 ms for the python example's 6 MiB). */
     if (keep_mem && sb.restored_ns) {

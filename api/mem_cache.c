@@ -27,6 +27,11 @@ static const char *cache_path(void)
     return fb_cli_cache_dir("FNBOX_MEM_CACHE", "FNBOX_MEM_CACHE_DIR", FB_MEM_CACHE_DIR);
 }
 
+bool fb_mem_cache_on(void)
+{
+    return cache_path() != NULL;
+}
+
 static uint64_t max_bytes(void)
 {
     const char *s = getenv("FNBOX_MEM_CACHE_MB");

@@ -23,6 +23,7 @@
 #ifndef FB_API_MEM_CACHE_H
 #define FB_API_MEM_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,9 @@
 #define FB_MEM_CACHE_DIR    "/run/fnbox/mem"
 #define FB_MEM_CACHE_TTL    3600 /* seconds unused */
 #define FB_MEM_CACHE_MAX_MB 256  /* in all (an entry holds at most 64 MiB) */
+
+/* Is the cache on (not FNBOX_MEM_CACHE=0)? */
+bool fb_mem_cache_on(void);
 
 /* The entry's name for the image open on image_fd: 0, or -1 if fstat fails. */
 int fb_mem_cache_name(int image_fd, char *name, size_t cap);

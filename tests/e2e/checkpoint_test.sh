@@ -683,7 +683,7 @@ t mem_cache_checkpoint "the checkpoint keeps its image's memory: one read-only e
     bash -c '[ "$0" = 0 ] && [ "$1" = 1 ] && [ "$(stat -c %a "$2")" = 400 ] && (( $(stat -c %s "$2") % 4096 == 0 && $(stat -c %s "$2") > 1000000 ))' "$status" "$(mcount)" "$mentry"
 FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"ada"}' restore -vv "$tmp/mc.img"
 t mem_cache_hit "a restore takes the image's memory from the entry and answers" \
-    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"ada\"" <<<"$1" && grep -q "memory cache: image memory from entry" <<<"$2"' "$status" "$out" "$err"
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"ada\"" <<<"$1" && grep -q "memory cache: image memory from entry" <<<"$2" && grep -q "restored in .* (the image.s memory from the memory cache)" <<<"$2"' "$status" "$out" "$err"
 # What the restored program runs on really is the entry's: its strings changed there, the
 # answer changes (as root the 0400 entry can be written in place; its name stays).
 python3 -c '
@@ -697,7 +697,7 @@ t mem_cache_used "the restore runs on the entry's memory (changed there, the ans
 touch "$tmp/mc.img"
 FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"bob"}' restore -vv "$tmp/mc.img"
 t mem_cache_image_changed "a changed image file does not use the entry made from it; a new one is made" \
-    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"bob\"" <<<"$1" && grep -q "memory cache: none for this image" <<<"$2" && grep -q "memory cache: entry .* made" <<<"$2" && [ "$3" = 2 ]' "$status" "$out" "$err" "$(mcount)"
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"bob\"" <<<"$1" && grep -q "memory cache: none for this image" <<<"$2" && grep -q "memory cache: entry .* made" <<<"$2" && grep -q "restored in .* no memory cache entry for it yet" <<<"$2" && [ "$3" = 2 ]' "$status" "$out" "$err" "$(mcount)"
 # A copy of the image is another file: its own entry, made by its first restore.
 cp "$tmp/mc.img" "$tmp/mc2.img"
 FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"cy"}' restore "$tmp/mc2.img"
