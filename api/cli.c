@@ -2,6 +2,7 @@
 #include "api/cli.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -256,11 +257,11 @@ const char *fb_cli_cache_dir(const char *off_env, const char *dir_env, const cha
     return dir && dir[0] == '/' ? dir : dflt;
 }
 
-int fb_cli_open_own_dir(const char *path, struct statx *stx, struct fb_error *err)
+int fb_cli_open_own_dir(const char *path, bool create, struct statx *stx, struct fb_error *err)
 {
     int fd;
 
-    if (fb_cli_mkdir_p(path, err) < 0)
+    if (create && fb_cli_mkdir_p(path, err) < 0)
         return -1;
     fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, stx) != 0) {

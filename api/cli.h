@@ -48,12 +48,12 @@ int fb_templates_dir(char *out, size_t size);
 int fb_cli_std_fds(void);
 /* mkdir -p: path's missing parents and path itself, each made 0700. 0, or -1 with err set. */
 int fb_cli_mkdir_p(const char *path, struct fb_error *err);
-/* A directory of this user's that group and others cannot open, made (0700) if missing, open
- * O_PATH with *stx its status; -1 with err if it is not one. For what is kept between runs of
+/* A directory of this user's that group and others cannot open, made (0700) if missing and
+ * create, open O_PATH with *stx its status; -1 with err if it is not one (or is missing). For what is kept between runs of
  * the command line (api/ns_cache.h, api/mem_cache.h). */
 struct statx;
 /* Such a directory's path: dflt, or $dir_env if absolute; NULL when $off_env is 0, off or no. */
 const char *fb_cli_cache_dir(const char *off_env, const char *dir_env, const char *dflt);
-int fb_cli_open_own_dir(const char *path, struct statx *stx, struct fb_error *err);
+int fb_cli_open_own_dir(const char *path, bool create, struct statx *stx, struct fb_error *err);
 
 #endif

@@ -49,7 +49,9 @@ static uint64_t max_bytes(void)
     return (uint64_t)FB_MEM_CACHE_MAX_MB << 20;
 }
 
-static int open_dir(void)
+/* The cache directory, open O_PATH, or -1. Made (and given its tmpfs) only to make an entry:
+ * a lookup leaves the host as it found it. */
+static int open_dir(bool create)
 {
     struct fb_error e = {0};
     const char *path = cache_path();
@@ -60,7 +62,7 @@ static int open_dir(void)
 
     if (!path)
         return -1;
-    fd = fb_cli_open_own_dir(path, &stx, &e);
+    fd = fb_cli_open_own_dir(path, create, &stx, &e);
     if (fd < 0) {
         fb_dbg("memory cache: %s (not used)", e.msg);
         return -1;
@@ -69,13 +71,13 @@ static int open_dir(void)
      * (the entries are read by every restore and worth nothing after a reboot), as large as
      * the bound plus one entry in the making. A directory named by FNBOX_MEM_CACHE_DIR is used
      * as it is. */
-    if (strcmp(path, FB_MEM_CACHE_DIR) == 0 && fstatfs(fd, &sfs) == 0 &&
+    if (create && strcmp(path, FB_MEM_CACHE_DIR) == 0 && fstatfs(fd, &sfs) == 0 &&
         sfs.f_type != TMPFS_MAGIC) {
         snprintf(opts, sizeof(opts), "mode=0700,size=%lluk",
                  (unsigned long long)((max_bytes() >> 10) + FB_HOT_FILE_MAX_PAGES * 4ull));
         if (mount("fnbox-mem", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) == 0) {
             close(fd);
-            fd = fb_cli_open_own_dir(path, &stx, &e);
+            fd = fb_cli_open_own_dir(path, true, &stx, &e);
             if (fd < 0)
                 fb_dbg("memory cache: %s (not used)", e.msg);
         } else {
@@ -125,7 +127,7 @@ int fb_mem_cache_get(int image_fd)
 
     if (fb_mem_cache_name(image_fd, name, sizeof(name)) < 0)
         return -1;
-    dir = open_dir();
+    dir = open_dir(false);
     if (dir < 0)
         return -1;
     fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -218,7 +220,7 @@ int fb_mem_cache_put(int image_fd, struct fb_error *err)
 
     if (fb_mem_cache_name(image_fd, name, sizeof(name)) < 0)
         return 0;
-    dir = open_dir();
+    dir = open_dir(true);
     if (dir < 0)
         return 0;
     wdir = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

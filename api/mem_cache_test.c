@@ -2,7 +2,7 @@
  * entry is named after the image file's identity, so a file rewritten in place (its times
  * set back) has another name; only a read-only file of this user's with one link and whole
  * pages is used, and using it sets its access time; an unsafe directory or FNBOX_MEM_CACHE=0
- * turns the cache off. Making entries needs an image: tests/e2e/checkpoint_test.sh. */
+ * turns the cache off; a lookup makes no directory. Making entries needs an image: tests/e2e/checkpoint_test.sh. */
 #include "api/mem_cache.h"
 
 #include <errno.h>
@@ -132,8 +132,11 @@ static void test_off_and_unsafe_dir(void)
     FBT_CHECK_EQ(chmod(loose, 0777), 0);
     setenv("FNBOX_MEM_CACHE_DIR", loose, 1);
     FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
-    setenv("FNBOX_MEM_CACHE_DIR", dir, 1);
     rmdir(loose);
+    /* A lookup makes nothing: no directory where there was none. */
+    FBT_CHECK_EQ(fb_mem_cache_get(img), -1);
+    FBT_CHECK(access(loose, F_OK) != 0 && errno == ENOENT);
+    setenv("FNBOX_MEM_CACHE_DIR", dir, 1);
     close(img);
 }
 

@@ -45,7 +45,7 @@ int fb_ns_cache_open(void)
 
     if (!path)
         return -1;
-    fd = fb_cli_open_own_dir(path, &stx, &e);
+    fd = fb_cli_open_own_dir(path, true, &stx, &e);
     if (fd < 0) {
         fb_dbg("namespace cache: %s (not used)", e.msg);
         return -1;
