@@ -7,7 +7,14 @@ set -u
 cd "$(dirname "$0")/.."
 
 log=$(mktemp /tmp/fnbox-tests-XXXXXX)
-trap 'rm -f "$log"' EXIT
+# The caches `fnbox restore` keeps between runs go to a directory of this run, removed at the
+# end, not to the host's /run/fnbox: the tests restore hundreds of images, and their memory
+# cache entries (tmpfs: memory, up to 256 MiB) and namespace cache entries (bind mounts) would
+# outlive the run by an hour. Tests that look at a cache name their own directory anyway.
+caches=$(mktemp -d /dev/shm/fnbox-test-caches-XXXXXX 2>/dev/null ||
+    mktemp -d /tmp/fnbox-test-caches-XXXXXX)
+export FNBOX_MEM_CACHE_DIR=$caches/mem FNBOX_NS_CACHE_DIR=$caches/ns
+trap 'rm -f "$log"; umount -R -l "$caches/ns" 2>/dev/null; rm -rf "$caches"' EXIT
 
 section() { printf '\n== %s\n' "$1"; }
 
