@@ -394,6 +394,15 @@ t not_an_image "a file that is not an image" bash -c '[ "$0" = 125 ] && grep -qi
 if out=$(python3 tests/e2e/image_mutate.py "$FNBOX" "$tmp/sh.img" 40 20261201 2>&1); then status=0; else status=1; fi
 err=""
 t mutated_kernel_state "40 mutated kernel sections: refused or run, never a crash or a hang" test "$status" = 0
+# The same for the sections that describe the memory: the page reference table, the hot pages'
+# renumbering and the working set of the python image (no checksum of their own past the
+# section's), and the memory chunks of the shell's (each chunk checksummed; its headers too).
+status=0
+for sec in pagerefs pagemap workingset; do
+    python3 tests/e2e/image_mutate.py "$FNBOX" "$tmp/hello.img" 30 20261203 $sec || status=1
+done
+python3 tests/e2e/image_mutate.py "$FNBOX" "$tmp/sh.img" 30 20261203 memory || status=1
+t mutated_memory_sections "30 mutations each of pagerefs, pagemap, workingset and memory: refused or run, never a crash or a hang" test "$status" = 0
 
 # --- programs that never reach the ready point ----------------------------------------------------------
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Hostile kernel state for `fnbox restore`: rewrite the "kernel" section of an image with random
-byte mutations, fix every checksum so the image container is valid, and restore it. Each
-restore must end with a clear refusal (status 125 and an "image" message) or, if the mutation
-happened to be harmless, run; never a crash of a host process ("fatal", a signal) or a hang.
+"""Hostile image sections for `fnbox restore`: rewrite one section of an image (default the
+kernel state) with random byte mutations, fix every checksum so the image container is valid,
+and restore it. Each restore must end with a clear refusal (status 125 and an "image" message)
+or, if the mutation happened to be harmless, run; never a crash of a host process ("fatal", a
+signal) or a hang. A section whose chunks carry checksums of their own (memory) mostly tests
+those; the page tables beside it (pagerefs, pagemap, workingset) have none.
 
-usage: image_mutate.py FNBOX IMAGE N SEED   prints one line per failure, exit 1 if any."""
+usage: image_mutate.py FNBOX IMAGE N SEED [SECTION]   prints one line per failure, exit 1 if any."""
 import os, random, struct, subprocess, sys, tempfile
 
 from imagelib import ENTRY, HDR, crc32c
@@ -12,18 +14,19 @@ from imagelib import ENTRY, HDR, crc32c
 
 def main():
     fnbox, image, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    name = sys.argv[5] if len(sys.argv) > 5 else "kernel"
     rnd = random.Random(seed)
     img = bytearray(open(image, "rb").read())
     nsec, toff = struct.unpack_from("<I", img, 68)[0], struct.unpack_from("<Q", img, 72)[0]
-    kern = None
+    sec = None
     for i in range(nsec):
         e = toff + i * ENTRY
-        if img[e:e + 16].rstrip(b"\0") == b"kernel":
-            kern = (e, struct.unpack_from("<Q", img, e + 24)[0], struct.unpack_from("<Q", img, e + 32)[0])
-    if not kern:
-        print("no kernel section")
+        if img[e:e + 16].rstrip(b"\0") == name.encode():
+            sec = (e, struct.unpack_from("<Q", img, e + 24)[0], struct.unpack_from("<Q", img, e + 32)[0])
+    if not sec or sec[2] == 0:
+        print(f"no {name} section")
         return 1
-    entry, off, length = kern
+    entry, off, length = sec
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "m.img")
