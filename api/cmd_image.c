@@ -32,6 +32,7 @@
 #include "kernel/mm/mm_save.h"
 #include "kernel/util/sort.h"
 #include "snapshot/image.h"
+#include "snapshot/kstate.h"
 #include "snapshot/state.h"
 
 
@@ -1089,7 +1090,10 @@ static const char inspect_usage[] =
     "Check IMAGE's header and section table (magic, version, architecture, CPU features,\n"
     "checksums) and show what it holds: sections and sizes, the template, handler and program\n"
     "it was made from, its mounts, when it was created, and whether its code has changed since.\n"
-    "With --verify every section is read and its checksum and memory chunks checked.\n"
+    "With --verify every section is read and its checksum and memory chunks checked, and the\n"
+    "kernel state's encoding and version and the tables describing the memory (page references,\n"
+    "hot pages' order, working set) are checked as a restore checks them before it loads\n"
+    "anything. Objects of the kernel state are checked only by a restore.\n"
     "\n"
     "Exit status: 0 if the image is valid (and, with --verify, intact); 1 if it is not (the\n"
     "message says why: truncated, corrupt, wrong version, wrong architecture); 2 for bad usage.\n";
@@ -1135,7 +1139,7 @@ int fb_cmd_inspect(int argc, char **argv)
         fprintf(stderr, "fnbox inspect: %s\n", err.msg);
         return 1;
     }
-    if (verify && fb_image_verify(img, &err) < 0) {
+    if (verify && (fb_image_verify(img, &err) < 0 || fb_snapshot_check_image(img, &err) < 0)) {
         fprintf(stderr, "fnbox inspect: %s\n", err.msg);
         fb_image_close(img);
         return 1;

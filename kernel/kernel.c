@@ -24,9 +24,6 @@
 
 struct fb_kernel *fb_k;
 
-/* Address space reserved for the memory file (sparse: only touched pages cost memory). */
-#define MEMFILE_SIZE (256ull << 30)
-
 int fb_kernel_init(const struct fb_kernel_opts *opts, struct fb_error *err)
 {
     int r;
@@ -51,7 +48,7 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, struct fb_error *err)
              opts->hostname ? opts->hostname : "fnbox");
     snprintf(fb_k->domainname, sizeof(fb_k->domainname), "(none)");
 
-    if (fb_memfile_init(&fb_k->mf, MEMFILE_SIZE, err) < 0)
+    if (fb_memfile_init(&fb_k->mf, FB_MEMFILE_SIZE, err) < 0)
         return -1;
     if (opts->memory_limit)
         fb_k->mf.limit_pages = opts->memory_limit >> FB_PAGE_SHIFT;

@@ -2396,6 +2396,71 @@ void fb_snapshot_prep_free(struct fb_snapshot_prep *p)
     free(p);
 }
 
+/* Open the kernel section's top level and check its magic and version (the rest is checked as
+ * it is loaded). */
+static int state_header(struct fb_sr *top, const struct fb_sr_doc *doc, bool *bad,
+                        struct fb_error *err)
+{
+    char magic[16];
+    uint64_t version;
+
+    fb_sr_open(top, &doc->up.data, bad);
+    if (!fb_sr_str(top, magic, sizeof(magic)) || strcmp(magic, "fnbox-kernel") != 0)
+        return fb_error_set(err, EINVAL, "image: corrupt kernel state (magic)");
+    version = fb_sr_u64(top);
+    if (*bad)
+        return fb_error_set(err, EINVAL, "image: corrupt kernel state (version)");
+    if (version != FB_KSTATE_VERSION)
+        return fb_error_set(err, EPROTO, "image: kernel state version %lu, this fnbox reads %d",
+                            (unsigned long)version, FB_KSTATE_VERSION);
+    return 0;
+}
+
+int fb_snapshot_check_image(struct fb_image_reader *r, struct fb_error *err)
+{
+    struct fb_memfile mf;
+    struct fb_sr_doc doc;
+    struct fb_sr top;
+    void *blob = NULL, *ws = NULL;
+    size_t len = 0, wslen = 0;
+    bool bad = false;
+    int rc = -1;
+
+    if (fb_image_read_raw(r, "kernel", &blob, &len, err) < 0)
+        return -1;
+    if (fb_sr_parse(&doc, blob, len) < 0) {
+        free(blob);
+        return fb_error_set(err, EINVAL, "image: the kernel state is not valid msgpack");
+    }
+    rc = state_header(&top, &doc, &bad, err);
+    fb_sr_doc_free(&doc);
+    free(blob);
+    if (rc < 0)
+        return -1;
+    /* The tables describing the memory, read by the loaders a restore uses, into a scratch
+     * memory file: sparse, nothing written to it (the pages themselves were checked by
+     * fb_image_verify). */
+    if (fb_memfile_init(&mf, FB_MEMFILE_SIZE, err) < 0)
+        return -1;
+    rc = -1;
+    if (fb_memfile_load_lazy(&mf, r, true, 0, err) < 0 || fb_memfile_remap_load(&mf, r, err) < 0)
+        goto out;
+    if (fb_image_section(r, "workingset")) {
+        if (fb_image_read_raw(r, "workingset", &ws, &wslen, err) < 0)
+            goto out;
+        if (fb_image_ws_check(ws, wslen, FB_MM_MAX_ADDR >> FB_PAGE_SHIFT) < 0) {
+            fb_error_set(err, EINVAL, "image: corrupt kernel state (working set)");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(ws);
+    fb_memfile_remap_end(&mf);
+    fb_memfile_destroy(&mf);
+    return rc;
+}
+
 int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
 {
     struct loader l;
@@ -2404,9 +2469,8 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
     uint32_t ntgs = 0, i;
     uint64_t *fill_want = NULL; /* what a fill in progress reads: freed once it is done */
     long ws_pages = -1;
-    char magic[16];
     int64_t t0, saved_mono, saved_boot;
-    uint64_t version, next_pid, pid_max;
+    uint64_t next_pid, pid_max;
     uint16_t *pids = fb_pid_table();
     void *ws;
     size_t wslen;
@@ -2433,17 +2497,8 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
         fb_snapshot_prep_free(p);
         return -1;
     }
-    fb_sr_open(&top, &p->doc.up.data, &l.bad);
-    if (!fb_sr_str(&top, magic, sizeof(magic)) || strcmp(magic, "fnbox-kernel") != 0) {
-        bad(&l, "magic");
+    if (state_header(&top, &p->doc, &l.bad, err) < 0)
         goto out;
-    }
-    version = fb_sr_u64(&top);
-    if (version != FB_KSTATE_VERSION) {
-        fb_error_set(err, EPROTO, "image: kernel state version %lu, this fnbox reads %d",
-                     (unsigned long)version, FB_KSTATE_VERSION);
-        goto out;
-    }
     fb_sr_sub(&top, &kr);
     next_pid = fb_sr_u64(&kr);
     pid_max = fb_sr_u64(&kr);

@@ -28,4 +28,11 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err);
 /* Drop a first half that will not be finished. */
 void fb_snapshot_prep_free(struct fb_snapshot_prep *p);
 
+struct fb_image_reader;
+/* Check, without a kernel, what a restore would refuse before loading any object: the kernel
+ * section's encoding, magic and version, the page reference table against the memory chunks,
+ * the hot pages' renumbering and the working set (fnbox inspect --verify; the server checks
+ * uploads with it). The memory pages themselves are fb_image_verify's. */
+int fb_snapshot_check_image(struct fb_image_reader *r, struct fb_error *err);
+
 #endif

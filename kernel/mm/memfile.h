@@ -16,6 +16,8 @@
 #define FB_PAGE_MASK  (~(FB_PAGE_SIZE - 1))
 #define FB_PAGE_ROUND_UP(x)   (((x) + FB_PAGE_SIZE - 1) & FB_PAGE_MASK)
 #define FB_PAGE_ROUND_DOWN(x) ((x)&FB_PAGE_MASK)
+/* Address space reserved for a sandbox's memory file (sparse: only touched pages cost memory). */
+#define FB_MEMFILE_SIZE (256ull << 30)
 
 struct fb_memfile {
     int fd;

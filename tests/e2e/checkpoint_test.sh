@@ -403,6 +403,30 @@ for sec in pagerefs pagemap workingset; do
 done
 python3 tests/e2e/image_mutate.py "$FNBOX" "$tmp/sh.img" 30 20261203 memory || status=1
 t mutated_memory_sections "30 mutations each of pagerefs, pagemap, workingset and memory: refused or run, never a crash or a hang" test "$status" = 0
+# A page reference of count 0 in the shell's image, checksums fixed (what a crafted image may
+# carry): inspect --verify refuses it by name, as a restore does, before anything is loaded;
+# plain inspect reads no table and shows it.
+cp "$tmp/sh.img" "$tmp/zeroref.img"
+python3 - "$tmp/zeroref.img" <<'PY'
+import struct, sys
+sys.path.insert(0, "tests/e2e")
+from imagelib import fix_raw_section, sections
+img = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<I", img, sections(img)["pagerefs"][1] + 8, 0)  # the first entry's count
+fix_raw_section(img, "pagerefs")
+open(sys.argv[1], "wb").write(img)
+PY
+fx '' inspect --verify "$tmp/zeroref.img"
+t verify_page_refs "inspect --verify: a page reference table with a zero count, refused by name (1)" \
+    bash -c '[ "$0" = 1 ] && grep -q "page reference table" <<<"$1"' "$status" "$err"
+fx '' inspect "$tmp/zeroref.img"
+t inspect_no_tables "plain inspect reads no table: 0" test "$status" = 0
+fx 'x
+' restore "$tmp/zeroref.img"
+t restore_page_refs "restore refuses the same image in the same words (125)" \
+    bash -c '[ "$0" = 125 ] && grep -q "page reference table" <<<"$1"' "$status" "$err"
+fx '' inspect --verify "$tmp/sh.img"
+t verify_intact "inspect --verify of the image it was made from: 0" test "$status" = 0
 
 # --- programs that never reach the ready point ----------------------------------------------------------
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true

@@ -6,15 +6,21 @@ or, if the mutation happened to be harmless, run; never a crash of a host proces
 signal) or a hang. A section whose chunks carry checksums of their own (memory) mostly tests
 those; the page tables beside it (pagerefs, pagemap, workingset) have none.
 
-usage: image_mutate.py FNBOX IMAGE N SEED [SECTION]   prints one line per failure, exit 1 if any."""
+usage: image_mutate.py FNBOX IMAGE N SEED [SECTION]   prints one line per failure, exit 1 if any.
+       image_mutate.py --write DIR IMAGE N SEED [SECTION]   only writes the mutations, DIR/m<k>.img
+       (for a server: tests/e2e/serve_test.sh uploads them)."""
 import os, random, struct, subprocess, sys, tempfile
 
 from imagelib import ENTRY, HDR, crc32c
 
 
 def main():
-    fnbox, image, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    name = sys.argv[5] if len(sys.argv) > 5 else "kernel"
+    args = sys.argv[1:]
+    outdir = None
+    if args[:1] == ["--write"]:
+        outdir, args = args[1], args[2:]
+    fnbox, image, n, seed = (None if outdir else args.pop(0)), args[0], int(args[1]), int(args[2])
+    name = args[3] if len(args) > 3 else "kernel"
     rnd = random.Random(seed)
     img = bytearray(open(image, "rb").read())
     nsec, toff = struct.unpack_from("<I", img, 68)[0], struct.unpack_from("<Q", img, 72)[0]
@@ -38,6 +44,9 @@ def main():
             struct.pack_into("<I", m, entry + 48, crc32c(bytes(m[off:off + length])))
             struct.pack_into("<I", m, 80, crc32c(bytes(m[toff:toff + nsec * ENTRY])))
             struct.pack_into("<I", m, HDR - 4, crc32c(bytes(m[:HDR - 4])))
+            if outdir:
+                open(os.path.join(outdir, f"m{k}.img"), "wb").write(m)
+                continue
             open(path, "wb").write(m)
             try:
                 r = subprocess.run([fnbox, "restore", "--timeout", "5s", path], input=b"x\n",

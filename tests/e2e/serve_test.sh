@@ -404,6 +404,43 @@ check image_code_climbs_out "400: a code directory out of the code directory" '[
 head -c 5000 /dev/urandom >"$tmp/garbage.img"
 req POST '/v1/images?name=garbage' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/garbage.img"
 check image_invalid "400 naming the problem" '[ "$code" = 400 ] && [[ "$body" == *"not valid"* ]]'
+# A page reference table with a zero count, checksums fixed: refused at upload by name, not
+# accepted to fail every restore later.
+cp "$tmp/copy.img" "$tmp/zeroref.img"
+$PY - "$tmp/zeroref.img" <<'PY'
+import struct, sys
+sys.path.insert(0, "tests/e2e")
+from imagelib import fix_raw_section, sections
+img = bytearray(open(sys.argv[1], "rb").read())
+struct.pack_into("<I", img, sections(img)["pagerefs"][1] + 8, 0)  # the first entry's count
+fix_raw_section(img, "pagerefs")
+open(sys.argv[1], "wb").write(img)
+PY
+req POST '/v1/images?name=zeroref' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/zeroref.img"
+check image_page_refs "400 naming the page reference table" '[ "$code" = 400 ] && [[ "$body" == *"page reference table"* ]]'
+# Crafted images whose checksums are all valid: seeded mutations of the kernel state and of the
+# tables describing the memory (reference counts, hot pages' renumbering, working set). Each is
+# refused at upload (400) or registered; each registered one restores or fails that one
+# request; the server stays up, and the functions registered before still answer.
+mkdir -p "$tmp/mut"
+for sec in kernel pagerefs pagemap workingset; do
+    rm -f "$tmp/mut"/*.img
+    $PY tests/e2e/image_mutate.py --write "$tmp/mut" "$tmp/copy.img" 6 20261203 $sec
+    for f in "$tmp/mut"/*.img; do
+        n=mut-$sec-$(basename "$f" .img)
+        req POST "/v1/images?name=$n" -H 'Content-Type: application/octet-stream' --data-binary @"$f"
+        echo "$sec $(basename "$f"): upload $code" >>"$tmp/mut/log"
+        if [ "$code" = 201 ]; then
+            req POST "/v1/restore?image=$n" -d '{"x":"m"}'
+            echo "  restore $code" >>"$tmp/mut/log"
+            req DELETE "/v1/functions/$n"
+        fi
+    done
+done
+req POST /v1/functions/hello/invoke -d '{"name":"after"}'
+after=$(jget "['hello']")
+check image_mutated "24 crafted images: refused or run, the server up and answering ($(tr '\n' ' ' <"$tmp/mut/log"))" \
+    '[ "$code" = 200 ] && [ "$after" = after ] && kill -0 "$srv_pid" && ! grep -q " 000$" "$tmp/mut/log"'
 req POST '/v1/restore?image=fromimage' -d '{"x":"restored"}'
 check restore "200, cold, runs the image" \
     [ "$code" = 200 -a "$(jget "['zipped']")" = restored -a "$(hdr x-fnbox-start)" = cold ]
