@@ -137,6 +137,16 @@ static int load_refs(struct fb_memfile *mf, struct fb_image_reader *r, struct fb
         return -1;
     if (len % 12)
         return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
+    /* An entry per page in use: more than the sandbox may hold is refused before any count is
+     * set. (Each count set touches a page of the count table: a crafted table of entries far
+     * apart would otherwise cost the Sentry a page of memory per entry, up to 256 MiB, and a
+     * memory file it could never have made under its limit.) */
+    if (mf->limit_pages && len / 12 > mf->limit_pages)
+        return fb_error_set(err, ENOMEM,
+                            "image: its memory (%llu MiB in use) is more than the sandbox's "
+                            "memory limit (%llu MiB)",
+                            (unsigned long long)((len / 12) >> (20 - FB_PAGE_SHIFT)),
+                            (unsigned long long)(mf->limit_pages >> (20 - FB_PAGE_SHIFT)));
     for (i = 0; i < len; i += 12) {
         uint32_t n;
         memcpy(&p, refs + i, 8);

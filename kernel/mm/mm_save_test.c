@@ -533,6 +533,41 @@ static void test_verify_later(void)
     fb_memfile_destroy(&mf1);
 }
 
+/* A memory file with more pages in use than the restoring sandbox's limit is refused before
+ * any reference count is set, saying both sizes; at the limit it loads. */
+static void test_load_over_limit(void)
+{
+    struct fb_memfile mf1, mf2;
+    struct fb_error err = {0};
+    char path[] = "/tmp/fnbox-mmsave-XXXXXX";
+    struct fb_image_reader *r;
+    int fd = mkstemp(path);
+
+    close(fd);
+    FBT_CHECK_EQ(fb_memfile_init(&mf1, 1ull << 32, &err), 0);
+    FBT_CHECK_EQ(fb_mf_alloc(&mf1, 512), 4096); /* 2 MiB in use */
+    for (uint64_t p = 1; p <= 512; p++)
+        memset(fb_mf_ptr(&mf1, p * 4096), (int)p, 4096);
+    save_to(&mf1, path);
+    for (int pass = 0; pass < 2; pass++) {
+        FBT_CHECK_EQ(fb_memfile_init(&mf2, 1ull << 32, &err), 0);
+        mf2.limit_pages = pass == 0 ? 511 : 512;
+        FBT_CHECK_EQ(fb_image_open(path, &r, &err), 0);
+        memset(&err, 0, sizeof(err));
+        FBT_CHECK_EQ(fb_memfile_load_lazy(&mf2, r, false, 0, &err), pass == 0 ? -1 : 0);
+        if (pass == 0) {
+            FBT_CHECK(strstr(err.msg, "memory limit") != NULL);
+            FBT_CHECK_EQ(mf2.refs[1], 0); /* nothing set */
+        } else {
+            FBT_CHECK_EQ(mf2.used_pages, 512);
+        }
+        fb_image_close(r);
+        fb_memfile_destroy(&mf2);
+    }
+    unlink(path);
+    fb_memfile_destroy(&mf1);
+}
+
 /* Renumbering: the order puts the hot pages first; after the rewrite page k's content and
  * reference count are at its new number, and a restore translates saved numbers (an unknown
  * one to UINT64_MAX); a hostile page map is refused. */
@@ -831,6 +866,7 @@ int main(void)
     FBT_RUN(test_hot_file);
     FBT_RUN(test_hot_file_whole);
     FBT_RUN(test_verify_later);
+    FBT_RUN(test_load_over_limit);
     FBT_RUN(test_renumber);
     FBT_RUN(test_ws_filter);
     FBT_RUN(test_ws_write_order);

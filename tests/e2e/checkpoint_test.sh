@@ -427,6 +427,34 @@ t restore_page_refs "restore refuses the same image in the same words (125)" \
     bash -c '[ "$0" = 125 ] && grep -q "page reference table" <<<"$1"' "$status" "$err"
 fx '' inspect --verify "$tmp/sh.img"
 t verify_intact "inspect --verify of the image it was made from: 0" test "$status" = 0
+# A page reference table spread over the whole memory file (an entry every 1024 pages, 64 Ki
+# of them: a 0.8 MB section that would have the Sentry touch 256 MiB of reference counts):
+# more pages in use than the sandbox's --memory allows, refused before any is counted.
+cp "$tmp/sh.img" "$tmp/sparse.img"
+python3 - "$tmp/sparse.img" <<'PY'
+import struct, sys
+sys.path.insert(0, "tests/e2e")
+from imagelib import ENTRY, HDR, crc32c, sections
+img = bytearray(open(sys.argv[1], "rb").read())
+e, off, length = sections(img)["pagerefs"]
+old = bytes(img[off:off + length])
+top = struct.unpack_from("<Q", old, length - 12)[0]
+new = old + b"".join(struct.pack("<QI", p, 1) for p in range(((top >> 10) + 1) << 10, (64 << 20) - 1024, 1024))
+struct.pack_into("<QQ", img, e + 24, len(img), len(new))  # the section moves to the end
+img += new
+struct.pack_into("<I", img, e + 48, crc32c(new))
+nsec, toff = struct.unpack_from("<I", img, 68)[0], struct.unpack_from("<Q", img, 72)[0]
+struct.pack_into("<I", img, 80, crc32c(bytes(img[toff:toff + nsec * ENTRY])))
+struct.pack_into("<I", img, HDR - 4, crc32c(bytes(img[:HDR - 4])))
+open(sys.argv[1], "wb").write(img)
+PY
+fx 'x
+' restore --memory 64M "$tmp/sparse.img"
+t memory_over_limit "pages in use beyond --memory: refused (125) naming both sizes" \
+    bash -c '[ "$0" = 125 ] && grep -q "its memory (256 MiB in use) is more than the sandbox.s memory limit (64 MiB)" <<<"$1"' "$status" "$err"
+fx 'x
+' restore --memory 1M "$tmp/sh.img"
+t memory_within_limit "the shell image (well under 1 MiB in use) under --memory 1M: runs" test "$status" = 7 -a "$out" = "got x"
 
 # --- programs that never reach the ready point ----------------------------------------------------------
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true
