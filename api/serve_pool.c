@@ -98,11 +98,10 @@ static int spawn_child_main(void *arg)
 }
 
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          uint32_t override_from, int view_fd, int cpu, struct fb_error *err)
+                          int view_fd, int cpu, struct fb_error *err)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
-    /* the image carries the function's memory limit; only a per-invocation one is passed */
     /* fnbox restore --ready-fd 3, a pair per passed fd, --memory M, IMAGE, NULL */
     char *argv[4 + 2 * SPAWN_PASS + 2 + 2]; /* options go before IMAGE */
     int argc = 0, i;
@@ -134,10 +133,8 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
             argv[argc++] = pass[i].opt;
             argv[argc++] = pass[i].num;
         }
-    if (memory_mb != override_from) {
-        argv[argc++] = "--memory";
-        argv[argc++] = mem;
-    }
+    argv[argc++] = "--memory";
+    argv[argc++] = mem;
     argv[argc++] = img->path;
     argv[argc] = NULL;
     if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(er, O_CLOEXEC) < 0 ||
@@ -764,7 +761,7 @@ static void *manager_main(void *arg)
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
                 struct fb_error err = {0};
                 int view = view_dup(fn->image);
-                sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, fn->cfg.memory_mb, view,
+                sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, view,
                                  fb_pool_refill_cpu(s), &err);
                 if (view >= 0)
                     close(view);
@@ -979,7 +976,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
             img->refs++;
             fn->n_busy++; /* the slot is ours while the restore runs */
             pthread_mutex_unlock(&s->lock);
-            sb = fb_sb_spawn(s, img, inv->memory_mb, fn->cfg.memory_mb, view, -1, &err);
+            sb = fb_sb_spawn(s, img, inv->memory_mb, view, -1, &err);
             if (view >= 0)
                 close(view);
             bool joined = view >= 0;

@@ -86,13 +86,14 @@ void fb_image_put(struct fb_server *s, struct fb_image *img);
 void fb_server_wake(struct fb_server *s);
 
 /* Sandboxes (serve_pool.c). */
-/* `fnbox restore IMAGE --ready-fd 3`, with --memory when memory_mb differs from the image's
- * (override_from), joining the Gofer view view_fd (the caller's, -1: none), copying the hot
- * pages from the image's hot_fd when it has one, on host CPU cpu
+/* `fnbox restore IMAGE --ready-fd 3 --memory memory_mb` (always: the limit an image carries is
+ * whatever its maker set, none for one made without --memory and uploaded), joining the Gofer
+ * view view_fd (the caller's, -1: none), copying the hot pages from the image's hot_fd when it
+ * has one, on host CPU cpu
  * (the whole sandbox is pinned to the CPU its restore starts on; -1: wherever the host puts
  * it). The child dies with the calling thread (PR_SET_PDEATHSIG). */
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          uint32_t override_from, int view_fd, int cpu, struct fb_error *err);
+                          int view_fd, int cpu, struct fb_error *err);
 /* The CPU the pool manager starts a refill on: the least loaded (refills under way, invocations
  * running, sandboxes tearing down), then the one with the fewest idle sandboxes; -1 when the
  * server has one CPU. Caller holds the lock. */

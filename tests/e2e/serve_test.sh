@@ -446,6 +446,17 @@ check restore "200, cold, runs the image" \
     [ "$code" = 200 -a "$(jget "['zipped']")" = restored -a "$(hdr x-fnbox-start)" = cold ]
 req POST '/v1/restore?image=nope' -d '{}'
 check restore_missing "404" [ "$code" = 404 ]
+# An uploaded image carries the memory limit its maker set -- none for this one, made without
+# --memory -- and the function's memory_mb is what holds: 200 MB is out of memory under 64.
+"$FNBOX" checkpoint -o "$tmp/nolimit.img" -- /usr/bin/python3 -c 'import json, sys
+e = json.loads(sys.stdin.read() or "{}")
+print(len(bytearray(e.get("mb", 1) << 20)) >> 20)' 2>/dev/null
+req POST '/v1/images?name=nolimit&memory_mb=64' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/nolimit.img"
+req POST /v1/functions/nolimit/invoke -d '{"mb":200}'
+check image_memory_limit "an image made without a limit runs under the function's memory_mb: out_of_memory at 64" \
+    [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = out_of_memory -a "$(hdr x-fnbox-memory-mb)" = 64 ]
+req POST /v1/functions/nolimit/invoke -d '{"mb":8}'
+check image_memory_within "... and 8 MB fits" [ "$code" = 200 -a "$body" = 8 -a "$(hdr x-fnbox-outcome)" = ok ]
 
 # ---- AWS Lambda compatibility: aws CLI (Debian awscli) ------------------------------------------
 A() { timeout 60 $AWS --endpoint-url "$url" lambda "$@"; }
