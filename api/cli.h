@@ -10,6 +10,9 @@
 
 #define FB_CLI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define FB_CLI_MAX_ENV       512
+/* Tasks a restored sandbox may have unless --pids says otherwise (AWS Lambda allows 1024
+ * processes and threads per execution environment). */
+#define FB_RESTORE_DEFAULT_PIDS 1024
 
 struct fb_cli_env {
     char *vars[FB_CLI_MAX_ENV + 1];

@@ -733,6 +733,9 @@ static const char restore_usage[] =
     "  --timeout DURATION    kill the sandbox after DURATION (e.g. 3s)\n"
     "  --memory SIZE         memory limit (default: the one given to checkpoint, if any); an\n"
     "                        image holding more memory than that is refused (status 125)\n"
+    "  --pids N              limit the number of tasks (threads and processes) to N, 1-100000\n"
+    "                        (default 1024, as AWS Lambda's): fork and clone fail with EAGAIN\n"
+    "                        beyond it; an image with more tasks is refused (status 125)\n"
     "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own root and\n"
     "                        mounts are served too, unless --no-image-mounts)\n"
     "  --no-image-mounts     do not serve the host directories the image names (its --root and\n"
@@ -843,6 +846,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"input", required_argument, NULL, 'i'},
         {"timeout", required_argument, NULL, 'T'},
         {"memory", required_argument, NULL, 'M'},
+        {"pids", required_argument, NULL, 'P'},
         {"mount", required_argument, NULL, 'm'},
         {"ready-fd", required_argument, NULL, 'R'},
         {"netns-fd", required_argument, NULL, 'E'},
@@ -883,6 +887,7 @@ int fb_cmd_restore(int argc, char **argv)
      * window of work) per first touch. */
     cfg.kernel.prefault = true;
     cfg.kernel.platform = "ptrace";
+    cfg.kernel.pids_limit = FB_RESTORE_DEFAULT_PIDS;
     cfg.gofer.donate_fds = true;
     optind = 1;
     argv[0] = "fnbox restore";
@@ -899,6 +904,12 @@ int fb_cmd_restore(int argc, char **argv)
         case 'M':
             if (fb_cli_parse_size(optarg, &memory) < 0 || memory < (1 << 20))
                 return fb_cli_usage_error(restore_usage, "--memory: expected a size like 256M");
+            break;
+        case 'P':
+            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 1 || v > 100000)
+                return fb_cli_usage_error(restore_usage,
+                                          "--pids: expected a number from 1 to 100000");
+            cfg.kernel.pids_limit = (int)v;
             break;
         case 'm':
             if (nextra == (int)FB_CLI_ARRAY_SIZE(extra))

@@ -1979,6 +1979,12 @@ static int load_tasks(struct loader *l, struct fb_sr *top, struct fb_thread_grou
     fb_sr_sub(top, &arr);
     if (l->bad)
         return bad(l, "thread table");
+    /* Each task takes a host thread in the Sentry and one in a stub: no more than the sandbox
+     * may have (a crafted image could list thousands). */
+    if (fb_k->opts.pids_limit && arr.n > (uint32_t)fb_k->opts.pids_limit)
+        return fb_error_set(l->err, EAGAIN,
+                            "image: %u tasks, more than the sandbox's task limit (%d, --pids)",
+                            arr.n, fb_k->opts.pids_limit);
     ts = calloc(arr.n ? arr.n : 1, sizeof(*ts));
     links = calloc(arr.n ? arr.n : 1, 2 * sizeof(uint64_t));
     if (!ts || !links) {

@@ -455,6 +455,23 @@ t memory_over_limit "pages in use beyond --memory: refused (125) naming both siz
 fx 'x
 ' restore --memory 1M "$tmp/sh.img"
 t memory_within_limit "the shell image (well under 1 MiB in use) under --memory 1M: runs" test "$status" = 7 -a "$out" = "got x"
+# Tasks: restores have a limit (--pids, default 1024 as on AWS Lambda). An image with more
+# tasks than it is refused before any is made; after the restore fork fails with EAGAIN at it.
+fx '' checkpoint -o "$tmp/three.img" -- /bin/sh -c 'sleep 1000 & sleep 1000 & read x; echo "got $x"'
+fx 'x
+' restore --pids 2 "$tmp/three.img"
+t pids_image_over "3 tasks in the image under --pids 2: refused (125) by name" \
+    bash -c '[ "$0" = 125 ] && grep -q "image: 3 tasks, more than the sandbox.s task limit (2, --pids)" <<<"$1"' "$status" "$err"
+fx 'x
+' restore --pids 3 "$tmp/three.img"
+t pids_image_within "... under --pids 3: runs" test "$status" = 0 -a "$out" = "got x"
+fx '' checkpoint --mount "$PWD/build/escape:/t" -o "$tmp/forkbomb.img" -- /bin/sh -c 'read x; exec /t/fork_bomb'
+fx 'go
+' restore --pids 32 --timeout 30s "$tmp/forkbomb.img"
+t pids_after_restore "a fork bomb restored under --pids 32: EAGAIN at 32 tasks, 31 children, clean exit" \
+    test "$status" = 0
+fx '' restore --help
+t pids_default "restore --help gives the default task limit" grep -q "default 1024" <<<"$out"
 
 # --- programs that never reach the ready point ----------------------------------------------------------
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true
