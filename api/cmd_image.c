@@ -68,6 +68,8 @@ static const char checkpoint_usage[] =
     "  --env NAME=VALUE      environment variable (repeatable)\n"
     "  --cwd DIR             working directory inside the sandbox\n"
     "  --memory SIZE         memory limit while initialising and, by default, when restored\n"
+    "  --pids N              limit the number of tasks while initialising and training, 1-100000\n"
+    "                        (default 1024, as restores have)\n"
     "  --init-timeout DURATION  give up if the ready point is not reached in time (default 60s)\n"
     "  --train-event EVENT   after saving, restore the image once, give it EVENT on stdin and\n"
     "                        record which memory the invocation touches (its working set, kept\n"
@@ -396,6 +398,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
         {"env", required_argument, NULL, 'e'},
         {"cwd", required_argument, NULL, 'c'},
         {"memory", required_argument, NULL, 'M'},
+        {"pids", required_argument, NULL, 'P'},
         {"init-timeout", required_argument, NULL, 'T'},
         {"train-event", required_argument, NULL, 'E'},
         {"no-train", no_argument, NULL, 'n'},
@@ -431,6 +434,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
     cfg.timeout_ms = 60000;
     fb_cli_env_init(&env);
     cfg.kernel.platform = "ptrace";
+    cfg.kernel.pids_limit = FB_RESTORE_DEFAULT_PIDS;
     cfg.gofer.donate_fds = true;
     optind = 1;
     argv[0] = "fnbox checkpoint";
@@ -476,6 +480,12 @@ int fb_cmd_checkpoint(int argc, char **argv)
             if (fb_cli_parse_size(optarg, &cfg.kernel.memory_limit) < 0 ||
                 cfg.kernel.memory_limit < (1 << 20))
                 return fb_cli_usage_error(checkpoint_usage, "--memory: expected a size like 256M");
+            break;
+        case 'P':
+            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 1 || v > 100000)
+                return fb_cli_usage_error(checkpoint_usage,
+                                          "--pids: expected a number from 1 to 100000");
+            cfg.kernel.pids_limit = (int)v;
             break;
         case 'T':
             if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 1000)

@@ -472,6 +472,9 @@ t pids_after_restore "a fork bomb restored under --pids 32: EAGAIN at 32 tasks, 
     test "$status" = 0
 fx '' restore --help
 t pids_default "restore --help gives the default task limit" grep -q "default 1024" <<<"$out"
+fx '' checkpoint --pids 2 -o "$tmp/three2.img" -- /bin/sh -c 'sleep 1000 & sleep 1000 & read x'
+t pids_checkpoint "checkpoint --pids 2: the third task cannot be made during init (status 1, the shell's error shown)" \
+    bash -c '[ "$0" = 1 ] && grep -q "fork" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/three2.img"
 
 # --- programs that never reach the ready point ----------------------------------------------------------
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true
