@@ -486,6 +486,14 @@ static int64_t working_set_pages(struct fb_image_reader *img)
     return pages;
 }
 
+/* Pages of the memory file in use when the image was made (an entry each in its page
+ * reference table, 12 bytes), -1 without the table. What --memory must allow to restore it. */
+static int64_t memory_pages(struct fb_image_reader *img)
+{
+    const struct fb_image_section_info *s = fb_image_section(img, "pagerefs");
+    return s ? (int64_t)(s->length / 12) : -1;
+}
+
 /* A string from the image in the text output: control characters escaped (\n, \t, \xNN), so
  * that an image's names cannot move the cursor, recolour the terminal or fake lines of the
  * report; other bytes (UTF-8 included) as they are. Returns the characters written. */
@@ -556,6 +564,10 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
             fprintf(f, "],\"memory_limit\":%llu,\"code_files\":%zu",
                     (unsigned long long)m->memory_limit, m->nfiles);
         }
+        if (memory_pages(img) >= 0)
+            fprintf(f, ",\"memory_pages\":%lld", (long long)memory_pages(img));
+        else
+            fprintf(f, ",\"memory_pages\":null");
         if (ws >= 0)
             fprintf(f, ",\"working_set_pages\":%lld", (long long)ws);
         else
@@ -638,8 +650,15 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
         put_text(f, m->mounts[k].dst);
         fprintf(f, " (%s)", m->mounts[k].ro ? "ro" : "rw");
     }
-    if (m->memory_limit)
+    if (memory_pages(img) >= 0) {
+        fprintf(f, "\nMemory:    %s in use (%lld pages; a restore's --memory must allow it)",
+                fb_meta_human_size((uint64_t)memory_pages(img) * 4096, sbuf, sizeof(sbuf)),
+                (long long)memory_pages(img));
+        if (m->memory_limit)
+            fprintf(f, ", %s limit", fb_meta_human_size(m->memory_limit, sbuf, sizeof(sbuf)));
+    } else if (m->memory_limit) {
         fprintf(f, "\nMemory:    %s limit", fb_meta_human_size(m->memory_limit, sbuf, sizeof(sbuf)));
+    }
     fputs("\nStatus:    ", f);
     put_text(f, stale ? stale : "up to date");
     fputc('\n', f);

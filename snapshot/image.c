@@ -640,6 +640,7 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
                 break;
         if (!s->name[0] || s->name[j] ||
             (s->kind != FB_IMAGE_SECTION_RAW && s->kind != FB_IMAGE_SECTION_MEMORY) ||
+            (s->kind == FB_IMAGE_SECTION_RAW && (s->raw_length != s->length || s->chunks)) ||
             s->offset > r->size || s->length > r->size - s->offset || s->offset < HEADER_SIZE) {
             free(table);
             return fb_error_set(err, EINVAL, "%s: corrupt image (section %d is invalid)", r->path,

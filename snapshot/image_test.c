@@ -237,6 +237,44 @@ static void test_foreign_architecture(void)
     FBT_CHECK(strstr(err.msg, "aarch64"));
 }
 
+/* A raw section whose stored and raw lengths differ (the writer makes them equal), with the
+ * table's and the header's checksums fixed up: refused as an invalid section. */
+static void test_raw_length_mismatch(void)
+{
+    struct fb_error err;
+    uint8_t hdr[256], *table;
+    uint32_t nsec, crc;
+    uint64_t toff, raw;
+    int fd, found = 0;
+
+    FBT_CHECK_EQ(write_image(), 0);
+    FBT_CHECK_EQ(open_msg(&err), 0);
+    fd = open(path, O_RDWR);
+    FBT_CHECK_EQ(pread(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+    memcpy(&nsec, hdr + 68, 4);
+    memcpy(&toff, hdr + 72, 8);
+    table = malloc((size_t)nsec * 64);
+    FBT_CHECK_EQ(pread(fd, table, (size_t)nsec * 64, (off_t)toff), (ssize_t)nsec * 64);
+    for (uint32_t i = 0; i < nsec; i++)
+        if (!strcmp((char *)table + i * 64, "kernel")) {
+            memcpy(&raw, table + i * 64 + 40, 8);
+            raw += 4096; /* claims more than it stores */
+            memcpy(table + i * 64 + 40, &raw, 8);
+            found = 1;
+        }
+    FBT_CHECK(found);
+    crc = fb_crc32c(0, table, (size_t)nsec * 64);
+    memcpy(hdr + 80, &crc, 4);
+    crc = fb_crc32c(0, hdr, 252);
+    memcpy(hdr + 252, &crc, 4);
+    FBT_CHECK_EQ(pwrite(fd, table, (size_t)nsec * 64, (off_t)toff), (ssize_t)nsec * 64);
+    FBT_CHECK_EQ(pwrite(fd, hdr, sizeof(hdr), 0), (ssize_t)sizeof(hdr));
+    close(fd);
+    free(table);
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "section") && strstr(err.msg, "invalid"));
+}
+
 static void test_corrupt_memory_chunk(void)
 {
     struct fb_error err;
@@ -703,6 +741,7 @@ int main(void)
     FBT_RUN(test_bad_header_checksum);
     FBT_RUN(test_bad_version);
     FBT_RUN(test_foreign_architecture);
+    FBT_RUN(test_raw_length_mismatch);
     FBT_RUN(test_corrupt_memory_chunk);
     FBT_RUN(test_parallel_read);
     FBT_RUN(test_ws_check);

@@ -427,6 +427,11 @@ t restore_page_refs "restore refuses the same image in the same words (125)" \
     bash -c '[ "$0" = 125 ] && grep -q "page reference table" <<<"$1"' "$status" "$err"
 fx '' inspect --verify "$tmp/sh.img"
 t verify_intact "inspect --verify of the image it was made from: 0" test "$status" = 0
+fx '' inspect --json "$tmp/sh.img"
+pages=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["memory_pages"])' <<<"$out" 2>/dev/null)
+fx '' inspect "$tmp/sh.img"
+t inspect_memory "inspect shows the memory in use (a restore's --memory must allow it): $pages pages" \
+    bash -c '[ "$0" -gt 0 ] 2>/dev/null && grep -q "^Memory: .* in use ($0 pages" <<<"$1"' "$pages" "$out"
 # A page reference table spread over the whole memory file (an entry every 1024 pages, 64 Ki
 # of them: a 0.8 MB section that would have the Sentry touch 256 MiB of reference counts):
 # more pages in use than the sandbox's --memory allows, refused before any is counted.
@@ -440,7 +445,7 @@ e, off, length = sections(img)["pagerefs"]
 old = bytes(img[off:off + length])
 top = struct.unpack_from("<Q", old, length - 12)[0]
 new = old + b"".join(struct.pack("<QI", p, 1) for p in range(((top >> 10) + 1) << 10, (64 << 20) - 1024, 1024))
-struct.pack_into("<QQ", img, e + 24, len(img), len(new))  # the section moves to the end
+struct.pack_into("<QQQ", img, e + 24, len(img), len(new), len(new))  # moved to the end
 img += new
 struct.pack_into("<I", img, e + 48, crc32c(new))
 nsec, toff = struct.unpack_from("<I", img, 68)[0], struct.unpack_from("<Q", img, 72)[0]
