@@ -34,6 +34,15 @@ int fb_cli_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+int fb_cli_parse_pids(const char *s, int *out)
+{
+    uint64_t v;
+    if (fb_cli_parse_u64(s, &v) < 0 || v < 1 || v > 100000)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 int fb_cli_parse_size(const char *s, uint64_t *out)
 {
     char *end;

@@ -24,6 +24,9 @@ int fb_cli_usage_error(const char *usage, const char *msg);
 /* "10", "4k", "256M", "2G" (binary units). */
 int fb_cli_parse_size(const char *s, uint64_t *out);
 int fb_cli_parse_u64(const char *s, uint64_t *out);
+/* --pids N (1-100000) into *out; -1 (and *out untouched) for anything else. */
+int fb_cli_parse_pids(const char *s, int *out);
+#define FB_CLI_PIDS_ERROR "--pids: expected a number from 1 to 100000"
 /* "250us", "10ms", "3s", "2m", plain numbers are seconds. */
 int fb_cli_parse_duration_us(const char *s, uint64_t *out);
 /* "SRC:DST[:ro|:rw]" with absolute DST. */

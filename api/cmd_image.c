@@ -482,10 +482,8 @@ int fb_cmd_checkpoint(int argc, char **argv)
                 return fb_cli_usage_error(checkpoint_usage, "--memory: expected a size like 256M");
             break;
         case 'P':
-            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 1 || v > 100000)
-                return fb_cli_usage_error(checkpoint_usage,
-                                          "--pids: expected a number from 1 to 100000");
-            cfg.kernel.pids_limit = (int)v;
+            if (fb_cli_parse_pids(optarg, &cfg.kernel.pids_limit) < 0)
+                return fb_cli_usage_error(checkpoint_usage, FB_CLI_PIDS_ERROR);
             break;
         case 'T':
             if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 1000)
@@ -916,10 +914,8 @@ int fb_cmd_restore(int argc, char **argv)
                 return fb_cli_usage_error(restore_usage, "--memory: expected a size like 256M");
             break;
         case 'P':
-            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 1 || v > 100000)
-                return fb_cli_usage_error(restore_usage,
-                                          "--pids: expected a number from 1 to 100000");
-            cfg.kernel.pids_limit = (int)v;
+            if (fb_cli_parse_pids(optarg, &cfg.kernel.pids_limit) < 0)
+                return fb_cli_usage_error(restore_usage, FB_CLI_PIDS_ERROR);
             break;
         case 'm':
             if (nextra == (int)FB_CLI_ARRAY_SIZE(extra))

@@ -204,9 +204,8 @@ int fb_cmd_run(int argc, char **argv)
                 return fb_cli_usage_error(run_usage, "--memory: expected a size like 256M");
             break;
         case 'P':
-            if (fb_cli_parse_u64(optarg, &v) < 0 || v < 1 || v > 100000)
-                return fb_cli_usage_error(run_usage, "--pids: expected a number from 1 to 100000");
-            cfg.kernel.pids_limit = (int)v;
+            if (fb_cli_parse_pids(optarg, &cfg.kernel.pids_limit) < 0)
+                return fb_cli_usage_error(run_usage, FB_CLI_PIDS_ERROR);
             break;
         case 'T':
             if (fb_cli_parse_duration_us(optarg, &v) < 0 || v < 1000)
