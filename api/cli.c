@@ -2,7 +2,6 @@
 #include "api/cli.h"
 
 #include <ctype.h>
-#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -3,6 +3,7 @@
 #ifndef FB_API_CLI_H
 #define FB_API_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "gofer/gofer.h"
@@ -55,8 +56,8 @@ int fb_cli_std_fds(void);
 /* mkdir -p: path's missing parents and path itself, each made 0700. 0, or -1 with err set. */
 int fb_cli_mkdir_p(const char *path, struct fb_error *err);
 /* A directory of this user's that group and others cannot open, made (0700) if missing and
- * create, open O_PATH with *stx its status; -1 with err if it is not one (or is missing). For what is kept between runs of
- * the command line (api/ns_cache.h, api/mem_cache.h). */
+ * create, open O_PATH with *stx its status; -1 with err if it is not one (or is missing). For
+ * what is kept between runs of the command line (api/ns_cache.h, api/mem_cache.h). */
 struct statx;
 /* Such a directory's path: dflt, or $dir_env if absolute; NULL when $off_env is 0, off or no. */
 const char *fb_cli_cache_dir(const char *off_env, const char *dir_env, const char *dflt);

@@ -1,5 +1,6 @@
 /* The image "meta" section (see image_meta.h). */
 #include "api/image_meta.h"
+#include "kernel/mm/mm_save.h"
 #include "snapshot/state.h"
 #include "platform/platform.h"
 
@@ -486,12 +487,12 @@ static int64_t working_set_pages(struct fb_image_reader *img)
     return pages;
 }
 
-/* Pages of the memory file in use when the image was made (an entry each in its page
- * reference table, 12 bytes), -1 without the table. What --memory must allow to restore it. */
+/* Pages of the memory file in use when the image was made (a record each in its page
+ * reference table), -1 without the table. What --memory must allow to restore it. */
 static int64_t memory_pages(struct fb_image_reader *img)
 {
     const struct fb_image_section_info *s = fb_image_section(img, "pagerefs");
-    return s ? (int64_t)(s->length / 12) : -1;
+    return s ? (int64_t)(s->length / FB_PAGEREF_BYTES) : -1;
 }
 
 /* A string from the image in the text output: control characters escaped (\n, \t, \xNN), so
@@ -515,7 +516,7 @@ static int put_text(FILE *f, const char *s)
 void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_meta *m,
                    const char *stale, bool json)
 {
-    int64_t ws = working_set_pages(img);
+    int64_t ws = working_set_pages(img), mem = memory_pages(img);
     uint32_t major, minor;
     const struct fb_image_cpu *cpu = fb_image_cpu(img);
     char tbuf[64], sbuf[32], rbuf[32];
@@ -564,8 +565,8 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
             fprintf(f, "],\"memory_limit\":%llu,\"code_files\":%zu",
                     (unsigned long long)m->memory_limit, m->nfiles);
         }
-        if (memory_pages(img) >= 0)
-            fprintf(f, ",\"memory_pages\":%lld", (long long)memory_pages(img));
+        if (mem >= 0)
+            fprintf(f, ",\"memory_pages\":%lld", (long long)mem);
         else
             fprintf(f, ",\"memory_pages\":null");
         if (ws >= 0)
@@ -650,10 +651,9 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
         put_text(f, m->mounts[k].dst);
         fprintf(f, " (%s)", m->mounts[k].ro ? "ro" : "rw");
     }
-    if (memory_pages(img) >= 0) {
+    if (mem >= 0) {
         fprintf(f, "\nMemory:    %s in use (%lld pages; a restore's --memory must allow it)",
-                fb_meta_human_size((uint64_t)memory_pages(img) * 4096, sbuf, sizeof(sbuf)),
-                (long long)memory_pages(img));
+                fb_meta_human_size((uint64_t)mem * 4096, sbuf, sizeof(sbuf)), (long long)mem);
         if (m->memory_limit)
             fprintf(f, ", %s limit", fb_meta_human_size(m->memory_limit, sbuf, sizeof(sbuf)));
     } else if (m->memory_limit) {

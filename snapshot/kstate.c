@@ -2430,7 +2430,7 @@ int fb_snapshot_check_image(struct fb_image_reader *r, struct fb_error *err)
     void *blob = NULL, *ws = NULL;
     size_t len = 0, wslen = 0;
     bool bad = false;
-    int rc = -1;
+    int rc;
 
     if (fb_image_read_raw(r, "kernel", &blob, &len, err) < 0)
         return -1;

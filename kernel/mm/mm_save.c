@@ -44,7 +44,7 @@ int fb_memfile_save_filtered(struct fb_memfile *mf, struct fb_image_writer *w,
     for (p = 1; p < mf->top; p++) {
         if (!mf->refs[p] || (skip && skip(p, arg)))
             continue;
-        if (nrefs + 12 > cap) {
+        if (nrefs + FB_PAGEREF_BYTES > cap) {
             size_t ncap = cap ? cap * 2 : 4096;
             uint8_t *n = realloc(refs, ncap);
             if (!n) {
@@ -56,7 +56,7 @@ int fb_memfile_save_filtered(struct fb_memfile *mf, struct fb_image_writer *w,
         }
         memcpy(refs + nrefs, &p, 8);
         memcpy(refs + nrefs + 8, &mf->refs[p], 4);
-        nrefs += 12;
+        nrefs += FB_PAGEREF_BYTES;
         if ((off_t)(p << FB_PAGE_SHIFT) >= pos) {
             pos = lseek(mf->fd, (off_t)(p << FB_PAGE_SHIFT), SEEK_DATA);
             if (pos < 0) {
@@ -135,19 +135,19 @@ static int load_refs(struct fb_memfile *mf, struct fb_image_reader *r, struct fb
         return fb_error_set(err, EINVAL, "restoring into a memory file already in use");
     if (fb_image_read_raw(r, "pagerefs", (void **)&refs, &len, err) < 0)
         return -1;
-    if (len % 12)
+    if (len % FB_PAGEREF_BYTES)
         return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
     /* An entry per page in use: more than the sandbox may hold is refused before any count is
      * set. (Each count set touches a page of the count table: a crafted table of entries far
      * apart would otherwise cost the Sentry a page of memory per entry, up to 256 MiB, and a
      * memory file it could never have made under its limit.) */
-    if (mf->limit_pages && len / 12 > mf->limit_pages)
+    if (mf->limit_pages && len / FB_PAGEREF_BYTES > mf->limit_pages)
         return fb_error_set(err, ENOMEM,
                             "image: its memory (%llu MiB in use) is more than the sandbox's "
                             "memory limit (%llu MiB)",
-                            (unsigned long long)((len / 12) >> (20 - FB_PAGE_SHIFT)),
+                            (unsigned long long)((len / FB_PAGEREF_BYTES) >> (20 - FB_PAGE_SHIFT)),
                             (unsigned long long)(mf->limit_pages >> (20 - FB_PAGE_SHIFT)));
-    for (i = 0; i < len; i += 12) {
+    for (i = 0; i < len; i += FB_PAGEREF_BYTES) {
         uint32_t n;
         memcpy(&p, refs + i, 8);
         memcpy(&n, refs + i + 8, 4);
@@ -712,8 +712,9 @@ static uint64_t refs_top(struct fb_image_reader *r)
     size_t len = 0;
     uint64_t p = 0;
 
-    if (fb_image_read_raw(r, "pagerefs", &refs, &len, &e) == 0 && len >= 12 && len % 12 == 0)
-        memcpy(&p, (uint8_t *)refs + len - 12, 8);
+    if (fb_image_read_raw(r, "pagerefs", &refs, &len, &e) == 0 && len >= FB_PAGEREF_BYTES &&
+        len % FB_PAGEREF_BYTES == 0)
+        memcpy(&p, (uint8_t *)refs + len - FB_PAGEREF_BYTES, 8);
     free(refs);
     return p && p < UINT64_MAX ? p + 1 : 0;
 }
@@ -878,12 +879,12 @@ void fb_mf_lazy_release(struct fb_memfile *mf)
 /* ---- renumbering --------------------------------------------------------------------------- */
 
 
-/* The index of page x in a reference table (12-byte records, pages strictly increasing), or
- * SIZE_MAX if the table does not name it. */
+/* The index of page x in a reference table (FB_PAGEREF_BYTES records, pages strictly
+ * increasing), or SIZE_MAX if the table does not name it. */
 static size_t ref_index(const uint8_t *refs, size_t nrefs, uint64_t x)
 {
-    const uint8_t *hit = bsearch(&x, refs, nrefs, 12, fb_cmp_u64);
-    return hit ? (size_t)(hit - refs) / 12 : SIZE_MAX;
+    const uint8_t *hit = bsearch(&x, refs, nrefs, FB_PAGEREF_BYTES, fb_cmp_u64);
+    return hit ? (size_t)(hit - refs) / FB_PAGEREF_BYTES : SIZE_MAX;
 }
 
 int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t **order,
@@ -904,18 +905,19 @@ int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t
         return -1;
     }
     fb_image_close(r);
-    nrefs = len / 12;
-    if (len % 12 || !(o = malloc((nrefs ? nrefs : 1) * sizeof(*o))) ||
+    nrefs = len / FB_PAGEREF_BYTES;
+    if (len % FB_PAGEREF_BYTES || !(o = malloc((nrefs ? nrefs : 1) * sizeof(*o))) ||
         !(placed = calloc(nrefs ? nrefs : 1, 1))) {
         free(refs);
         free(o);
-        return fb_error_set(err, len % 12 ? EINVAL : ENOMEM, "image: page reference table");
+        return fb_error_set(err, len % FB_PAGEREF_BYTES ? EINVAL : ENOMEM,
+                            "image: page reference table");
     }
     /* The table must be strictly increasing, as load_refs requires (a page twice would leave
      * a renumbered slot unwritten), and is searched below. */
     for (i = 0, p = 0; i < nrefs; i++) {
         uint64_t page;
-        memcpy(&page, refs + i * 12, 8);
+        memcpy(&page, refs + i * FB_PAGEREF_BYTES, 8);
         if (page <= p) { /* page 0 is never a page either */
             free(refs);
             free(o);
@@ -935,7 +937,7 @@ int fb_memfile_renumber_order(int fd, const uint64_t *hot, size_t nhot, uint64_t
     }
     for (i = 0; i < nrefs; i++)
         if (!placed[i])
-            memcpy(&o[k++], refs + i * 12, 8);
+            memcpy(&o[k++], refs + i * FB_PAGEREF_BYTES, 8);
     free(refs);
     free(placed);
     *order = o;
@@ -949,11 +951,11 @@ int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void *
     const struct fb_image_rewrite *rw = arg;
     uint64_t (*pairs)[2];
     uint8_t *o;
-    size_t i, n = len / 12;
+    size_t i, n = len / FB_PAGEREF_BYTES;
 
     if (strcmp(name, "pagerefs") != 0 || !rw->norder)
         return 0;
-    if (len % 12 || n != rw->norder)
+    if (len % FB_PAGEREF_BYTES || n != rw->norder)
         return fb_error_set(err, EINVAL, "image: renumbering: %zu referenced pages, %zu ordered",
                             n, rw->norder);
     pairs = malloc((n ? n : 1) * sizeof(*pairs));
@@ -971,7 +973,7 @@ int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void *
     /* Every record to its new page; the order is increasing in new pages by construction. */
     for (i = 0; i < n; i++) {
         uint64_t old, key[2], (*hit)[2];
-        memcpy(&old, (const uint8_t *)in + i * 12, 8);
+        memcpy(&old, (const uint8_t *)in + i * FB_PAGEREF_BYTES, 8);
         key[0] = old;
         hit = bsearch(key, pairs, n, sizeof(*pairs), fb_cmp_u64);
         if (!hit) {
@@ -980,13 +982,14 @@ int fb_memfile_renumber_raw(const char *name, const void *in, size_t len, void *
             return fb_error_set(err, EINVAL, "image: renumbering: page %lu not in the order",
                                 (unsigned long)old);
         }
-        memcpy(o + ((*hit)[1] - 1) * 12, &(*hit)[1], 8);
-        memcpy(o + ((*hit)[1] - 1) * 12 + 8, (const uint8_t *)in + i * 12 + 8, 4);
+        memcpy(o + ((*hit)[1] - 1) * FB_PAGEREF_BYTES, &(*hit)[1], 8);
+        memcpy(o + ((*hit)[1] - 1) * FB_PAGEREF_BYTES + 8,
+               (const uint8_t *)in + i * FB_PAGEREF_BYTES + 8, 4);
     }
     free(pairs);
     for (i = 0; i < n; i++) { /* two records for one page leave another page without one */
         uint64_t page;
-        memcpy(&page, o + i * 12, 8);
+        memcpy(&page, o + i * FB_PAGEREF_BYTES, 8);
         if (page != i + 1) {
             free(o);
             return fb_error_set(err, EINVAL, "corrupt image (page reference table)");
@@ -1113,14 +1116,14 @@ void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
         fb_sw_str(w, v->name);
     }
     /* Page table: (vpn, entry) pairs, flattened, without the platform bit. */
-    while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+    while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> FB_PAGE_SHIFT, &found, &pte)) {
         if (!skip || !skip(pte >> FB_PAGE_SHIFT, arg))
             n++;
         vpn = found + 1;
     }
     fb_sw_array(w, (uint32_t)(n * 2));
     vpn = 0;
-    while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+    while (fb_radix_next(&mm->pt, vpn, UINT64_MAX >> FB_PAGE_SHIFT, &found, &pte)) {
         if (skip && skip(pte >> FB_PAGE_SHIFT, arg)) {
             vpn = found + 1;
             continue; /* refaults after the restore */
@@ -1132,13 +1135,13 @@ void fb_mm_save_filtered(struct fb_mm *mm, struct fb_sw *w,
     /* The pages left out: a warm restore brings them back before the first invocation. */
     n = 0;
     vpn = 0;
-    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> FB_PAGE_SHIFT, &found, &pte)) {
         n += skip(pte >> FB_PAGE_SHIFT, arg);
         vpn = found + 1;
     }
     fb_sw_array(w, (uint32_t)n);
     vpn = 0;
-    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> 12, &found, &pte)) {
+    while (skip && fb_radix_next(&mm->pt, vpn, UINT64_MAX >> FB_PAGE_SHIFT, &found, &pte)) {
         if (skip(pte >> FB_PAGE_SHIFT, arg))
             fb_sw_u64(w, found);
         vpn = found + 1;

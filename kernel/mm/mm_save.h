@@ -6,6 +6,10 @@
 #include "snapshot/image.h"
 #include "snapshot/state.h"
 
+/* A record of section "pagerefs": page number (8 bytes), its reference count (4), one per
+ * page in use, pages strictly increasing. */
+#define FB_PAGEREF_BYTES 12
+
 /* Write every referenced page (section "memory", zero pages skipped) and the reference
  * counts (section "pagerefs"). The kernel must be quiescent. */
 int fb_memfile_save(struct fb_memfile *mf, struct fb_image_writer *w, struct fb_error *err);
