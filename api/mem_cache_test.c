@@ -2,7 +2,8 @@
  * entry is named after the image file's identity, so a file rewritten in place (its times
  * set back) has another name; only a read-only file of this user's with one link and whole
  * pages is used, and using it sets its access time; an unsafe directory or FNBOX_MEM_CACHE=0
- * turns the cache off; a lookup makes no directory. Making entries needs an image: tests/e2e/checkpoint_test.sh. */
+ * turns the cache off; a lookup makes no directory. Making entries needs an image:
+ * tests/e2e/checkpoint_test.sh. */
 #include "api/mem_cache.h"
 
 #include <errno.h>
