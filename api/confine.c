@@ -99,8 +99,8 @@ static const struct rule sentry_rules[] = {
     ALLOW("writev", "host stdio (vectored application writes), logs"),
     ALLOW("pread64", "donated Gofer files, memory file; checkpoint restore: the image fd"),
     ALLOW("copy_file_range",
-          "warm restore: hot pages from the server's sealed decompressed copy into the memory "
-          "file"),
+          "warm restore: hot pages from the server's sealed decompressed copy into a memory file "
+          "that is a memfd (one on a tmpfs of its own reads them with pread)"),
     ALLOW("pwrite64", "memory file; checkpoint: the image fd"),
     ALLOW("preadv", "donated Gofer files (vectored reads)"),
     ALLOW("lseek", "host stdio files; checkpoint: the image fd"),
@@ -138,7 +138,8 @@ static const struct rule sentry_rules[] = {
              "guard pages of thread stacks, malloc"),
     ALLOW("munmap", "memory file views, thread stacks, malloc"),
     ALLOW("mremap", "malloc (realloc of large blocks)"),
-    ALLOW("madvise", "malloc and thread stacks give memory back"),
+    ALLOW("madvise", "malloc and thread stacks give memory back; restore: 2 MiB pages asked for "
+                     "the working set's regions of the memory file"),
     ALLOW("brk", "malloc"),
     /* threads: one host thread per application task, plus timer and signal threads */
     ALLOW_IF("clone", ARG_MASK(0, THREAD_FLAGS | NAMESPACE_FLAGS, THREAD_FLAGS),

@@ -353,6 +353,7 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     fb_mm_hostmap_off = env_flag("FNBOX_NO_DIRECT_MAP");
     fb_loader_vdso_off = env_flag("FNBOX_NO_VDSO");
     fb_mm_lazy_off = env_flag("FNBOX_NO_LAZY_RESTORE");
+    fb_mf_large_off = env_flag("FNBOX_NO_LARGE_PAGES");
     fb_mf_fatal = memory_lost;
     if (getenv("FNBOX_DEBUG_STOP_SENTRY")) {
         /* Debug aid: stop so that a debugger can attach (gdb -p PID within 5 s). */

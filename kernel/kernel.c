@@ -48,7 +48,10 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, struct fb_error *err)
              opts->hostname ? opts->hostname : "fnbox");
     snprintf(fb_k->domainname, sizeof(fb_k->domainname), "(none)");
 
-    if (fb_memfile_init(&fb_k->mf, FB_MEMFILE_SIZE, err) < 0)
+    /* Large pages for a restore's working set (fb_memfile_advise_large): the file is made
+     * while mounts may still be made. */
+    if ((opts->restore && !fb_mf_large_off ? fb_memfile_init_large
+                                           : fb_memfile_init)(&fb_k->mf, FB_MEMFILE_SIZE, err) < 0)
         return -1;
     if (opts->memory_limit)
         fb_k->mf.limit_pages = opts->memory_limit >> FB_PAGE_SHIFT;

@@ -2475,6 +2475,7 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
     uint32_t ntgs = 0, i;
     uint64_t *fill_want = NULL; /* what a fill in progress reads: freed once it is done */
     long ws_pages = -1;
+    unsigned large = 0; /* regions of the memory file asked to come in 2 MiB pages */
     int64_t t0, saved_mono, saved_boot;
     uint64_t next_pid, pid_max;
     uint16_t *pids = fb_pid_table();
@@ -2559,6 +2560,7 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
             goto out;
         }
         n = fb_mm_ws_want(l.mms, l.nmms, ws, wslen, want, fb_k->mf.top);
+        large = fb_memfile_advise_large(&fb_k->mf, want, fb_k->mf.top);
         if (fb_k->opts.populate) {
             /* A warm pool's: filled first, frugally, then mapped with their page tables. */
             fr = fb_memfile_fill_wanted(&fb_k->mf, want, true, err);
@@ -2615,8 +2617,9 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
     if (fb_memfile_fill_finish(&fb_k->mf, false, err) < 0)
         goto out;
     if (ws_pages >= 0) /* (the CLI's fill went on while the address spaces were mapped) */
-        fb_dbg("working set: %ld memory pages read at %.2f ms, %lu left in the image", ws_pages,
-               (fb_host_mono_ns() - t0) / 1e6, (unsigned long)fb_k->mf.nlazy);
+        fb_dbg("working set: %ld memory pages read at %.2f ms (%u regions in 2 MiB pages), %lu "
+               "left in the image",
+               ws_pages, (fb_host_mono_ns() - t0) / 1e6, large, (unsigned long)fb_k->mf.nlazy);
     fb_dbg("address spaces and stub threads ready at %.2f ms", (fb_host_mono_ns() - t0) / 1e6);
     /* Start every thread. A process that was being killed (its exit group begun, its threads
      * not gone yet) goes on dying: the threads' exiting flags are not saved, and without them

@@ -9,25 +9,57 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "kernel/util/log.h"
 
 void (*fb_mf_fatal)(const struct fb_error *err);
+bool fb_mf_large_off;
 
-int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
+/* An unnamed file on a new tmpfs instance that gives 2 MiB pages to mappings that ask
+ * (huge=advise), without a size limit (the memory limit is the Sentry's to keep, as with a
+ * memfd), attached nowhere; *mnt is the mount's fd. Closing that fd takes the instance apart
+ * and waits for an RCU grace period (0.05-0.8 ms here): the memory file keeps it until it is
+ * destroyed (for the Sentry: when it exits, after its answer), off a restore's path. -1 with
+ * errno. */
+static int open_large(int *mnt_out)
 {
-    memset(mf, 0, sizeof(*mf));
-    mf->fd = memfd_create("fnbox-memory", MFD_CLOEXEC);
-    if (mf->fd < 0)
-        return fb_error_set(err, errno, "memfd_create: %s", strerror(errno));
+    int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), mnt = -1, fd = -1, e;
+
+    *mnt_out = -1;
+    if (fs < 0)
+        return -1;
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "huge", "advise", 0) == 0 &&
+        fsconfig(fs, FSCONFIG_SET_STRING, "size", "0", 0) == 0 &&
+        fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) == 0 &&
+        fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+        /* Not noexec: the stubs map application code from the file. */
+        mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+    if (mnt >= 0)
+        fd = openat(mnt, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    e = errno;
+    if (fd >= 0)
+        *mnt_out = mnt;
+    else if (mnt >= 0)
+        close(mnt);
+    close(fs);
+    errno = e;
+    return fd;
+}
+
+/* Size and map the file open on fd (taken: closed on failure) and make the page tables. */
+static int memfile_setup(struct fb_memfile *mf, int fd, uint64_t size, struct fb_error *err)
+{
+    mf->fd = fd;
     if (ftruncate(mf->fd, (off_t)size) != 0) {
         fb_error_set(err, errno, "sizing the memory file: %s", strerror(errno));
         goto out_close;
     }
     mf->base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, mf->fd, 0);
     if (mf->base == MAP_FAILED) {
+        mf->base = NULL;
         fb_error_set(err, errno, "mapping the memory file: %s", strerror(errno));
         goto out_close;
     }
@@ -43,10 +75,65 @@ int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
 
 out_unmap:
     munmap(mf->base, size);
+    mf->base = NULL;
 out_close:
     close(mf->fd);
     mf->fd = -1;
     return -1;
+}
+
+int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
+{
+    int fd = memfd_create("fnbox-memory", MFD_CLOEXEC);
+
+    memset(mf, 0, sizeof(*mf));
+    mf->fd = -1;
+    mf->mnt_fd = -1;
+    if (fd < 0)
+        return fb_error_set(err, errno, "memfd_create: %s", strerror(errno));
+    return memfile_setup(mf, fd, size, err);
+}
+
+int fb_memfile_init_large(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
+{
+    int mnt, fd = open_large(&mnt);
+
+    if (fd < 0) {
+        fb_dbg("memory file in 4 KiB pages only: a tmpfs of its own: %s", strerror(errno));
+        return fb_memfile_init(mf, size, err);
+    }
+    memset(mf, 0, sizeof(*mf));
+    mf->fd = -1;
+    mf->mnt_fd = -1;
+    if (memfile_setup(mf, fd, size, err) < 0) {
+        close(mnt);
+        return -1;
+    }
+    mf->mnt_fd = mnt;
+    /* tmpfs places a mapping of a file that may hold 2 MiB pages on a 2 MiB boundary; a 2 MiB
+     * page can only be mapped whole where the mapping's addresses and offsets agree. */
+    mf->large = ((uintptr_t)mf->base & (FB_MF_LARGE_PAGES * FB_PAGE_SIZE - 1)) == 0;
+    if (!mf->large)
+        fb_dbg("memory file in 4 KiB pages only: its mapping is not 2 MiB aligned");
+    return 0;
+}
+
+unsigned fb_memfile_advise_large(struct fb_memfile *mf, const uint64_t *want, uint64_t top)
+{
+    const uint64_t words = FB_MF_LARGE_PAGES / 64, len = FB_MF_LARGE_PAGES * FB_PAGE_SIZE;
+    unsigned asked = 0;
+
+    if (!mf->large || !want)
+        return 0;
+    /* Whole regions below top only: want has (top + 63) / 64 words. */
+    for (uint64_t r = 0; (r + 1) * FB_MF_LARGE_PAGES <= top; r++) {
+        unsigned n = 0;
+        for (uint64_t w = r * words; w < (r + 1) * words; w++)
+            n += (unsigned)__builtin_popcountll(want[w]);
+        if (n >= FB_MF_LARGE_MIN && madvise(mf->base + r * len, len, MADV_HUGEPAGE) == 0)
+            asked++;
+    }
+    return asked;
 }
 
 void fb_memfile_destroy(struct fb_memfile *mf)
@@ -58,9 +145,12 @@ void fb_memfile_destroy(struct fb_memfile *mf)
         munmap(mf->base, mf->size);
     if (mf->fd >= 0)
         close(mf->fd);
+    if (mf->mnt_fd >= 0)
+        close(mf->mnt_fd); /* after the file: the tmpfs goes with this */
     free(mf->free);
     memset(mf, 0, sizeof(*mf));
     mf->fd = -1;
+    mf->mnt_fd = -1;
 }
 
 static void set_refs(struct fb_memfile *mf, uint64_t page, uint64_t n, uint32_t v)

@@ -844,6 +844,9 @@ int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err)
     }
     mf->lz->hot_fd = fd;
     mf->lz->hot_pages = FB_MIN(pages, mf->lazy_top);
+    /* A memory file on a tmpfs of its own is on another filesystem than any hot pages' file:
+     * read into the mapping, which is also what gives an advised region its 2 MiB page. */
+    mf->lz->hot_no_copy = mf->large;
     return 0;
 }
 

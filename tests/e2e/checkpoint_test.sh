@@ -155,6 +155,27 @@ pre_faults=$(sed -n 's/.* \([0-9]*\) faults .*/\1/p' <<<"$err")
 # By default memory the program had touched comes back mapped; only memory touched for the
 # first time (a new heap page, a copy-on-write) may still fault. --lazy faults it back in.
 t py_prefault "default restore: the answer with almost no page faults; --lazy: the same answer, faulting ($pre_faults vs $lazy_faults)" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"pre\"" <<<"$1" && [ -n "$2" ] && [ -n "$3" ] && [ "$2" -le 5 ] && [ "$3" -ge 20 ] && [ "$4" = 0 ] && grep -q "\"hello\": \"lazy\"" <<<"$5"' "$status" "$out" "$pre_faults" "$lazy_faults" "$lazy_status" "$lazy_out"
+# Large pages (fb_memfile_advise_large): where the host can give a tmpfs 2 MiB pages, the
+# python working set's dense region of the memory file comes in one; FNBOX_NO_LARGE_PAGES=1
+# keeps the memory file a memfd of 4 KiB pages. The same answer either way.
+fx '{"name":"large"}' restore -vv "$tmp/hello.img"
+large_status=$status large_out=$out large_err=$err
+export FNBOX_NO_LARGE_PAGES=1
+fx '{"name":"small"}' restore -vv "$tmp/hello.img"
+unset FNBOX_NO_LARGE_PAGES
+large_regions() { sed -n 's/.*memory pages read at .* (\([0-9]*\) regions in 2 MiB pages).*/\1/p' <<<"$1"; }
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP e2e/ckpt_large_pages: not root (no tmpfs of the Sentry's own)"
+elif ! grep -qv '\[deny\]' /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null; then
+    echo "SKIP e2e/ckpt_large_pages: the kernel gives shmem no transparent huge pages"
+else
+    t large_pages "a restore's working set in 2 MiB pages ($(large_regions "$large_err") regions), the answer intact" \
+        bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"large\"" <<<"$1" && [ "${2:-0}" -ge 1 ]' \
+        "$large_status" "$large_out" "$(large_regions "$large_err")"
+fi
+t large_pages_off "FNBOX_NO_LARGE_PAGES=1: no region in 2 MiB pages, the same answer" \
+    bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"small\"" <<<"$1" && [ "$2" = 0 ]' \
+    "$status" "$out" "$(large_regions "$err")"
 # The training run: a template checkpoint restores its image once on the event {} and keeps the
 # pages that invocation touched (section "workingset"); restores then prefault just those.
 fx "" inspect "$tmp/hello.img"
