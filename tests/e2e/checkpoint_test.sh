@@ -428,15 +428,7 @@ t mutated_memory_sections "30 mutations each of pagerefs, pagemap, workingset an
 # carry): inspect --verify refuses it by name, as a restore does, before anything is loaded;
 # plain inspect reads no table and shows it.
 cp "$tmp/sh.img" "$tmp/zeroref.img"
-python3 - "$tmp/zeroref.img" <<'PY'
-import struct, sys
-sys.path.insert(0, "tests/e2e")
-from imagelib import fix_raw_section, sections
-img = bytearray(open(sys.argv[1], "rb").read())
-struct.pack_into("<I", img, sections(img)["pagerefs"][1] + 8, 0)  # the first entry's count
-fix_raw_section(img, "pagerefs")
-open(sys.argv[1], "wb").write(img)
-PY
+python3 -c 'import sys; sys.path[:0] = ["tests/e2e"]; import imagelib; imagelib.zero_first_page_ref(sys.argv[1])' "$tmp/zeroref.img"
 fx '' inspect --verify "$tmp/zeroref.img"
 t verify_page_refs "inspect --verify: a page reference table with a zero count, refused by name (1)" \
     bash -c '[ "$0" = 1 ] && grep -q "page reference table" <<<"$1"' "$status" "$err"

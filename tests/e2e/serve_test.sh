@@ -407,15 +407,7 @@ check image_invalid "400 naming the problem" '[ "$code" = 400 ] && [[ "$body" ==
 # A page reference table with a zero count, checksums fixed: refused at upload by name, not
 # accepted to fail every restore later.
 cp "$tmp/copy.img" "$tmp/zeroref.img"
-$PY - "$tmp/zeroref.img" <<'PY'
-import struct, sys
-sys.path.insert(0, "tests/e2e")
-from imagelib import fix_raw_section, sections
-img = bytearray(open(sys.argv[1], "rb").read())
-struct.pack_into("<I", img, sections(img)["pagerefs"][1] + 8, 0)  # the first entry's count
-fix_raw_section(img, "pagerefs")
-open(sys.argv[1], "wb").write(img)
-PY
+$PY -c 'import sys; sys.path[:0] = ["tests/e2e"]; import imagelib; imagelib.zero_first_page_ref(sys.argv[1])' "$tmp/zeroref.img"
 req POST '/v1/images?name=zeroref' -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/zeroref.img"
 check image_page_refs "400 naming the page reference table" '[ "$code" = 400 ] && [[ "$body" == *"page reference table"* ]]'
 # Crafted images whose checksums are all valid: seeded mutations of the kernel state and of the
