@@ -87,6 +87,31 @@ void fb_mm_put(struct fb_mm *mm)
     free(mm);
 }
 
+void fb_mm_ws_fill_gaps(struct fb_mm *mm)
+{
+    uint64_t *v, pages[FB_MM_WS_GAP];
+    size_t n, i;
+
+    if (!fb_mm_ws_recording || !mm || !mm->image_index)
+        return;
+    n = fb_mm_ws_noted(mm->image_index, &v);
+    for (i = 0; i + 1 < n; i++) {
+        uint64_t a = v[i], b = v[i + 1], g = b - a - 1, k;
+        struct fb_vma *vma = fb_vma_find(&mm->vmas, a << FB_PAGE_SHIFT);
+        if (!g || g > FB_MM_WS_GAP || !vma || (b << FB_PAGE_SHIFT) >= vma->end)
+            continue; /* no gap, a wide one, or two VMAs */
+        for (k = 0; k < g; k++) {
+            uint64_t pte = fb_radix_get(&mm->pt, a + 1 + k);
+            if (!pte)
+                break; /* a page never touched: nothing to fill */
+            pages[k] = PTE_OFF(pte) >> FB_PAGE_SHIFT;
+        }
+        for (uint64_t j = 0; k == g && j < g; j++)
+            fb_mm_ws_note(mm->image_index, a + 1 + j, pages[j]);
+    }
+    free(v);
+}
+
 /* The context platform calls go through: the current task's, or one a Sentry thread set up for
  * itself (restore's prefault). */
 static __thread struct fb_pctx *ctx_override;

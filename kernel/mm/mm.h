@@ -90,6 +90,15 @@ extern bool fb_mm_lazy_off;
  * the memory-file page it maps then (the image's, before any copy-on-write), 0 if none. */
 void fb_mm_ws_note(uint32_t index, uint64_t vpn, uint64_t page);
 
+/* Recording a working set, before mm's last task goes: the pages in gaps of at most
+ * FB_MM_WS_GAP pages between two noted pages of one VMA, each present in the memory file, are
+ * noted too. The image lays the working set's pages out in address order, so a page left out
+ * ends a run in the file as in the address space: every gap costs restores a host mapping
+ * (and its teardown), ~4-5 us of the stub's CPU here, where filling and mapping its pages
+ * costs well under 1 us each. Several calls note nothing twice. */
+#define FB_MM_WS_GAP 3
+void fb_mm_ws_fill_gaps(struct fb_mm *mm);
+
 /* Where the Sentry is making platform calls from: set by the task layer for each host thread. */
 struct fb_pctx *fb_mm_current_ctx(void);
 

@@ -1324,6 +1324,29 @@ static bool ws_first_of_key(size_t k)
     return k == 0 || ws_ents[k].key != ws_ents[k - 1].key;
 }
 
+size_t fb_mm_ws_noted(uint32_t index, uint64_t **vpns)
+{
+    uint64_t *v = NULL;
+    size_t n = 0, k;
+
+    *vpns = NULL;
+    pthread_mutex_lock(&ws_lock);
+    ws_sort();
+    for (k = 0; k < ws_n; k++)
+        n += ws_ents[k].key >> 40 == index && ws_first_of_key(k);
+    if (n && (v = malloc(n * sizeof(*v)))) {
+        n = 0;
+        for (k = 0; k < ws_n; k++) /* sorted by key: by vpn within an index */
+            if (ws_ents[k].key >> 40 == index && ws_first_of_key(k))
+                v[n++] = ws_ents[k].key & ((1ull << 40) - 1);
+    } else {
+        n = 0;
+    }
+    pthread_mutex_unlock(&ws_lock);
+    *vpns = v;
+    return n;
+}
+
 int fb_mm_ws_write(int fd)
 {
     size_t i = 0, j, k;

@@ -131,6 +131,9 @@ struct fb_mm *fb_mm_load(struct fb_sr *r, struct fb_memfile *mf, struct fb_platf
  * Section layout, repeated: u32 address-space index (1-based, image order), u32 count, count
  * u64 page numbers, strictly increasing. */
 
+/* The pages noted so far of the image's address space `index`: *vpns (malloc'ed, increasing,
+ * each once), their count; 0 with *vpns NULL if none (or out of memory). */
+size_t fb_mm_ws_noted(uint32_t index, uint64_t **vpns);
 /* Write what was noted: a u64 length, that many bytes in the section layout, then the
  * image's memory-file pages the noted pages mapped (u64 each: the image's hot pages, for
  * fb_image_rechunk and fb_memfile_renumber_order), in the order of the addresses that mapped

@@ -799,6 +799,49 @@ static void test_ws_write_order(void)
     close(fd);
 }
 
+/* Recording: gaps of at most FB_MM_WS_GAP pages between noted pages of one VMA are noted too
+ * when every page of the gap is present; a wider gap, one with a page never touched, and one
+ * between two VMAs are not. */
+static void test_ws_fill_gaps(void)
+{
+    struct fb_memfile mf;
+    struct fb_error err = {0};
+    struct fb_mm *mm;
+    const uint64_t rel[] = {0, 2, 6, 11, 15, 17}, want[] = {0, 1, 2, 3, 4, 5, 6, 11, 15, 17};
+    uint64_t *v = NULL, base;
+    size_t n, i;
+    int64_t a, b;
+
+    FBT_CHECK_EQ(fb_memfile_init(&mf, 1ull << 32, &err), 0);
+    mm = fb_mm_new(&mf, NULL);
+    a = fb_mm_mmap(mm, 0, 16 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, NULL,
+                   0, 7, "[anon]");
+    FBT_CHECK(a > 0);
+    b = fb_mm_mmap(mm, (uint64_t)a + 16 * 4096, 4 * 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL, 0, 7, "[anon]"); /* another VMA */
+    FBT_CHECK_EQ(b, a + 16 * 4096);
+    for (i = 0; i < 16; i++) /* every page present but 13 */
+        if (i != 13)
+            FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)a + i * 4096, "x", 1), 0);
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)b, "x", 1), 0); /* 16: present, not filled */
+    FBT_CHECK_EQ(fb_mm_copy_out(mm, (uint64_t)b + 4096, "x", 1), 0);
+    mm->image_index = 9;
+    base = (uint64_t)a >> 12;
+    fb_mm_ws_recording = true;
+    for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
+        fb_mm_ws_note(9, base + rel[i], 1000 + i);
+    fb_mm_ws_fill_gaps(mm);
+    fb_mm_ws_fill_gaps(mm); /* again: nothing new */
+    fb_mm_ws_recording = false;
+    n = fb_mm_ws_noted(9, &v);
+    FBT_CHECK_EQ(n, sizeof(want) / sizeof(want[0]));
+    for (i = 0; i < n; i++)
+        FBT_CHECK_EQ(v[i], base + want[i]);
+    free(v);
+    fb_mm_put(mm);
+    fb_memfile_destroy(&mf);
+}
+
 /* A recording in fb_mm_ws_write's layout: sections (index, count, vpns) then hot pages. */
 static size_t recording(uint8_t *buf, const uint64_t *sec, size_t nsec, const uint64_t *hot,
                         size_t nhot)
@@ -870,6 +913,7 @@ int main(void)
     FBT_RUN(test_renumber);
     FBT_RUN(test_ws_filter);
     FBT_RUN(test_ws_write_order);
+    FBT_RUN(test_ws_fill_gaps);
     FBT_RUN(test_ws_merge);
     FBT_EXIT();
 }
