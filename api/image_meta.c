@@ -608,9 +608,10 @@ void fb_meta_print(FILE *f, struct fb_image_reader *img, const struct fb_image_m
     }
     if (ws >= 0) {
         fprintf(f, "\nWorking set: %lld pages (%s) touched by training invocations (and gaps of\n"
-                   "             up to 3 pages between them); of the file pages left out of the\n"
+                   "             up to %d pages between them); of the file pages left out of the\n"
                    "             image, restores fill only these\n",
-                (long long)ws, fb_meta_human_size((uint64_t)ws * 4096, sbuf, sizeof(sbuf)));
+                (long long)ws, fb_meta_human_size((uint64_t)ws * 4096, sbuf, sizeof(sbuf)),
+                FB_MM_WS_GAP);
         /* Each event whole (up to 64 KiB together, as checkpoint took them). */
         for (k = 0; m && m->train_events && m->train_events[k]; k++) {
             fputs(k ? "             " : "Trained on:  ", f);

@@ -283,9 +283,9 @@ void fb_task_exit_finish(struct fb_task *t)
     if (tg->live_threads == 0) {
         fb_mm_ws_fill_gaps(t->mm); /* while its pages are still there (recording only) */
         tg_become_zombie(tg, status);
-    }
-    else if (tg->exec_waiter)
+    } else if (tg->exec_waiter) {
         fb_task_wake(tg->exec_waiter); /* an exec waits for the other threads to go */
+    }
     /* The mm goes last: other threads may still run in it; the platform context leaves it. */
     fb_mm_put(t->mm);
     t->mm = NULL;
