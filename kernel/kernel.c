@@ -50,8 +50,11 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, struct fb_error *err)
 
     /* Large pages for a restore's working set (fb_memfile_advise_large): the file is made
      * while mounts may still be made. */
-    if ((opts->restore && !fb_mf_large_off ? fb_memfile_init_large
-                                           : fb_memfile_init)(&fb_k->mf, FB_MEMFILE_SIZE, err) < 0)
+    if (opts->restore && !fb_mf_large_off)
+        r = fb_memfile_init_large(&fb_k->mf, FB_MEMFILE_SIZE, err);
+    else
+        r = fb_memfile_init(&fb_k->mf, FB_MEMFILE_SIZE, err);
+    if (r < 0)
         return -1;
     if (opts->memory_limit)
         fb_k->mf.limit_pages = opts->memory_limit >> FB_PAGE_SHIFT;

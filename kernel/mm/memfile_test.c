@@ -45,6 +45,11 @@ static void set_bit(uint64_t *want, uint64_t p)
     want[p / 64] |= 1ull << (p % 64);
 }
 
+static bool get_bit(const uint64_t *want, uint64_t p)
+{
+    return (want[p / 64] >> (p % 64)) & 1;
+}
+
 /* Three regions' worth of pages (the third cut short by top): 300 wanted in the first, 10 in
  * the second, 80 in the third. Only the first gets a 2 MiB page; every wanted page, written
  * through the Sentry's mapping as a fill does, reads back through the file. */
@@ -63,7 +68,7 @@ static void check_regions(struct fb_memfile *mf, bool large)
         set_bit(want, p);
     FBT_CHECK_EQ(fb_memfile_advise_large(mf, want, top), large ? 1 : 0);
     for (p = 0; p < top; p++)
-        if ((want[p / 64] >> (p % 64)) & 1) {
+        if (get_bit(want, p)) {
             memset(fb_mf_ptr(mf, p << FB_PAGE_SHIFT), (int)(p & 0xff) | 1, FB_PAGE_SIZE);
             wanted++;
         }
@@ -71,8 +76,7 @@ static void check_regions(struct fb_memfile *mf, bool large)
     /* A 2 MiB page is the whole first region; elsewhere only what was written. */
     FBT_CHECK_EQ(file_pages(mf->fd), large ? REGION + 10 + 80 : 390);
     for (p = 0; p < top; p += 37) {
-        uint8_t page[FB_PAGE_SIZE], expect = (uint8_t)((want[p / 64] >> (p % 64)) & 1
-                                                       ? ((int)(p & 0xff) | 1) : 0);
+        uint8_t page[FB_PAGE_SIZE], expect = get_bit(want, p) ? (uint8_t)((p & 0xff) | 1) : 0;
         FBT_CHECK_EQ(pread(mf->fd, page, sizeof(page), (off_t)(p << FB_PAGE_SHIFT)),
                      (long)sizeof(page));
         FBT_CHECK_EQ(page[0], expect);

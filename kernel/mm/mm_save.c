@@ -1261,7 +1261,9 @@ struct ws_ent {
 static struct ws_ent *ws_ents;
 static size_t ws_n, ws_cap;
 
-#define WS_KEY(index, vpn) ((uint64_t)(index) << 40 | ((vpn) & ((1ull << 40) - 1)))
+#define WS_KEY(index, vpn) ((uint64_t)(index) << 40 | WS_VPN(vpn))
+#define WS_INDEX(key)      ((uint32_t)((key) >> 40))
+#define WS_VPN(key)        ((key) & ((1ull << 40) - 1))
 
 static void ws_push(uint64_t key, uint64_t page)
 {
@@ -1329,20 +1331,17 @@ size_t fb_mm_ws_noted(uint32_t index, uint64_t **vpns)
     uint64_t *v = NULL;
     size_t n = 0, k;
 
-    *vpns = NULL;
     pthread_mutex_lock(&ws_lock);
     ws_sort();
-    for (k = 0; k < ws_n; k++)
-        n += ws_ents[k].key >> 40 == index && ws_first_of_key(k);
-    if (n && (v = malloc(n * sizeof(*v)))) {
-        n = 0;
+    if (ws_n && (v = malloc(ws_n * sizeof(*v))))
         for (k = 0; k < ws_n; k++) /* sorted by key: by vpn within an index */
-            if (ws_ents[k].key >> 40 == index && ws_first_of_key(k))
-                v[n++] = ws_ents[k].key & ((1ull << 40) - 1);
-    } else {
-        n = 0;
-    }
+            if (WS_INDEX(ws_ents[k].key) == index && ws_first_of_key(k))
+                v[n++] = WS_VPN(ws_ents[k].key);
     pthread_mutex_unlock(&ws_lock);
+    if (!n) {
+        free(v);
+        v = NULL;
+    }
     *vpns = v;
     return n;
 }
@@ -1358,17 +1357,17 @@ int fb_mm_ws_write(int fd)
     /* The section's length first (the hot pages follow it): a header per address space, a
      * u64 per distinct page. */
     for (k = 0; k < ws_n; k++)
-        len += (k == 0 || ws_ents[k].key >> 40 != ws_ents[k - 1].key >> 40 ? 8 : 0) +
+        len += (k == 0 || WS_INDEX(ws_ents[k].key) != WS_INDEX(ws_ents[k - 1].key) ? 8 : 0) +
                (ws_first_of_key(k) ? 8 : 0);
     r = put_all(fd, &len, sizeof(len));
     for (i = 0; i < ws_n && r == 0; i = j) {
-        uint32_t hdr[2] = {(uint32_t)(ws_ents[i].key >> 40), 0};
-        for (j = i; j < ws_n && ws_ents[j].key >> 40 == hdr[0]; j++)
+        uint32_t hdr[2] = {WS_INDEX(ws_ents[i].key), 0};
+        for (j = i; j < ws_n && WS_INDEX(ws_ents[j].key) == hdr[0]; j++)
             hdr[1] += ws_first_of_key(j);
         r = put_all(fd, hdr, sizeof(hdr));
         for (k = i; k < j && r == 0; k++)
             if (ws_first_of_key(k)) {
-                uint64_t vpn = ws_ents[k].key & ((1ull << 40) - 1);
+                uint64_t vpn = WS_VPN(ws_ents[k].key);
                 r = put_all(fd, &vpn, sizeof(vpn));
             }
     }
