@@ -408,7 +408,9 @@ static int hot_copy(struct fb_memfile *mf, uint64_t lo, uint64_t hi, const uint6
             if (k < 0 && errno == EINTR)
                 continue;
             if (k < 0 && copy && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP)) {
-                mf->lz->hot_no_copy = true; /* a file of another filesystem: read, then */
+                /* Another filesystem (always, for a memory file on a tmpfs of its own): read
+                 * into the mapping, then, which also gives an advised region its 2 MiB page. */
+                mf->lz->hot_no_copy = true;
                 continue;
             }
             if (k <= 0)
@@ -844,9 +846,6 @@ int fb_memfile_use_hot(struct fb_memfile *mf, int fd, struct fb_error *err)
     }
     mf->lz->hot_fd = fd;
     mf->lz->hot_pages = FB_MIN(pages, mf->lazy_top);
-    /* A memory file on a tmpfs of its own is on another filesystem than any hot pages' file:
-     * read into the mapping, which is also what gives an advised region its 2 MiB page. */
-    mf->lz->hot_no_copy = mf->large;
     return 0;
 }
 
