@@ -265,6 +265,12 @@ const char *fb_cli_cache_dir(const char *off_env, const char *dir_env, const cha
     return dir && dir[0] == '/' ? dir : dflt;
 }
 
+bool fb_cli_env_flag(const char *name)
+{
+    const char *v = getenv(name);
+    return v && strcmp(v, "0") != 0;
+}
+
 int fb_cli_open_own_dir(const char *path, bool create, struct statx *stx, struct fb_error *err)
 {
     int fd;

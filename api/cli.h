@@ -55,6 +55,8 @@ int fb_templates_dir(char *out, size_t size);
 int fb_cli_std_fds(void);
 /* mkdir -p: path's missing parents and path itself, each made 0700. 0, or -1 with err set. */
 int fb_cli_mkdir_p(const char *path, struct fb_error *err);
+/* An on/off switch in the environment (FNBOX_NO_...=1, for A/B measurements): set and not "0". */
+bool fb_cli_env_flag(const char *name);
 /* A directory of this user's that group and others cannot open, made (0700) if missing and
  * create, open O_PATH with *stx its status; -1 with err if it is not one (or is missing). For
  * what is kept between runs of the command line (api/ns_cache.h, api/mem_cache.h). */

@@ -782,6 +782,14 @@ static const char restore_usage[] =
     "                        and checked the whole image: the restore checks the memory\n"
     "                        chunks' headers, and each chunk's checksum when it reads one, but\n"
     "                        not the whole section's up front\n"
+    "  --memory-fd N         the sandbox's memory goes into the file open on fd N (read and\n"
+    "                        write; tmpfs or a memfd) instead of a new one. Whatever it holds\n"
+    "                        is cleared first: its pages below the --hot-fd file's size that\n"
+    "                        hold data are overwritten with zeros and kept, the rest is\n"
+    "                        punched out. fnbox serve gives a warm restore the memory file of\n"
+    "                        an earlier sandbox of the same image once every process of that\n"
+    "                        sandbox is gone: its working set then goes into pages the host\n"
+    "                        has allocated already, instead of fresh ones\n"
     "  --lazy                do not load and map the memory the program had touched before it\n"
     "                        runs (the default, also --prefault), but fault it back in as it is\n"
     "                        touched: less work up front for a big image of which a request\n"
@@ -861,6 +869,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"empty-root-fd", required_argument, NULL, 'O'},
         {"view-fd", required_argument, NULL, 'V'},
         {"hot-fd", required_argument, NULL, 'H'},
+        {"memory-fd", required_argument, NULL, 'Y'},
         {"ipcns-fd", required_argument, NULL, 'I'},
         {"prefault", no_argument, NULL, 'F'},
         {"lazy", no_argument, NULL, 'L'},
@@ -940,6 +949,11 @@ int fb_cmd_restore(int argc, char **argv)
             break;
         case 'H':
             if (fd_option(optarg, "--hot-fd", check_hot_fd, &cfg.kernel.hot_fd, &err) < 0)
+                return fb_cli_usage_error(restore_usage, err.msg);
+            break;
+        case 'Y':
+            if (fd_option(optarg, "--memory-fd", fb_memfile_given_check, &cfg.kernel.memory_fd,
+                          &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
             break;
         case 'I':

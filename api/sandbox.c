@@ -1,6 +1,7 @@
 /* Starting and supervising one sandbox: the Gofer (file server in its own mount namespace) and
  * the Sentry (the kernel, in new pid/mount/ipc/uts/net namespaces with an empty root). */
 #include "api/sandbox.h"
+#include "api/cli.h"
 #include "api/ns_cache.h"
 #include "api/confine.h"
 
@@ -286,13 +287,6 @@ static __attribute__((noreturn)) void memory_lost(const struct fb_error *err)
     _exit(1);
 }
 
-/* An on/off switch in the environment: set and not "0". */
-static bool env_flag(const char *name)
-{
-    const char *v = getenv(name);
-    return v && strcmp(v, "0") != 0;
-}
-
 /* Join the IPC namespace open on fd (the one a warm pool or the namespace cache shares: empty,
  * and neither process may make an IPC object) and close fd; else report why, as code, and
  * exit: a process left in the caller's IPC namespace would share the host's. */
@@ -350,10 +344,10 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     setsid(); /* terminal signals go to the controller, which forwards them */
     signal(SIGPIPE, SIG_IGN);
     install_crash_handler();
-    fb_mm_hostmap_off = env_flag("FNBOX_NO_DIRECT_MAP");
-    fb_loader_vdso_off = env_flag("FNBOX_NO_VDSO");
-    fb_mm_lazy_off = env_flag("FNBOX_NO_LAZY_RESTORE");
-    fb_mf_large_off = env_flag("FNBOX_NO_LARGE_PAGES");
+    fb_mm_hostmap_off = fb_cli_env_flag("FNBOX_NO_DIRECT_MAP");
+    fb_loader_vdso_off = fb_cli_env_flag("FNBOX_NO_VDSO");
+    fb_mm_lazy_off = fb_cli_env_flag("FNBOX_NO_LAZY_RESTORE");
+    fb_mf_large_off = fb_cli_env_flag("FNBOX_NO_LARGE_PAGES");
     fb_mf_fatal = memory_lost;
     if (getenv("FNBOX_DEBUG_STOP_SENTRY")) {
         /* Debug aid: stop so that a debugger can attach (gdb -p PID within 5 s). */
@@ -531,6 +525,8 @@ static __attribute__((noreturn)) void gofer_main(const struct fb_sandbox_config 
         close(cfg->root_ns_fd); /* the Sentry's */
     if (cfg->kernel.hot_fd > 2)
         close(cfg->kernel.hot_fd); /* the Sentry's */
+    if (cfg->kernel.memory_fd > 2)
+        close(cfg->kernel.memory_fd); /* the Sentry's */
     if (cfg->ipcns_fd > 2)
         join_ipcns(status_fd, cfg->ipcns_fd, "gofer", FB_SANDBOX_START_FAILED);
     if (cfg->netns_fd > 2) { /* off the host's network too, when that is free */
@@ -807,7 +803,7 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
     }
 
     /* Not for --cpu above one CPU: that asks for more than one. */
-    sandbox_cpu = env_flag("FNBOX_SPREAD_CPUS") || cfg->cpus > 1 ? -1 : sched_getcpu();
+    sandbox_cpu = fb_cli_env_flag("FNBOX_SPREAD_CPUS") || cfg->cpus > 1 ? -1 : sched_getcpu();
     if (sandbox_cpu >= 0 && sched_getaffinity(0, sizeof(fb_cpus_before_pin),
                                               &fb_cpus_before_pin) != 0)
         CPU_ZERO(&fb_cpus_before_pin);

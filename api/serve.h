@@ -164,6 +164,11 @@ struct fb_sb {
     int cpu;          /* the host CPU it was started on (pinned there), -1 if not chosen */
     bool reaped;
     int wait_status;
+    /* Its memory file (fnbox restore --memory-fd), kept open here: once the sandbox is gone,
+     * the next restore gets it (fb_pool_mem_take), -1 if none; its first mem_keep bytes are
+     * what that restore keeps (the image's hot pages' size), the rest is punched out first. */
+    int mem_fd;
+    uint64_t mem_keep;
 };
 
 /* Outcome of one invocation. */

@@ -11,14 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/falloc.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kernel/mm/memfile.h"
+#include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 
 #define READY_TIMEOUT_MS 30000 /* a restore that has not reported ready by then is killed */
@@ -51,15 +55,16 @@ void fb_server_wake(struct fb_server *s)
  */
 
 /* Fds a restore is given beyond its standard ones and the ready pipe (0-3): the namespaces and
- * the view it joins, the hot pages, the IPC namespace, as its fds 4 to 4 + SPAWN_PASS - 1. */
-#define SPAWN_PASS 5
+ * the view it joins, the hot pages, the IPC namespace, its memory file, as its fds 4 to
+ * 4 + SPAWN_PASS - 1. */
+#define SPAWN_PASS 6
 
 /* What the child of fb_sb_spawn sets up before it becomes `fnbox restore`. */
 struct spawn_child {
     char **argv;
     int cpu;
     int std[4];           /* its 0-3: request, response, log, ready pipe */
-    int pass[SPAWN_PASS]; /* its 4-8 (-1: closed) */
+    int pass[SPAWN_PASS]; /* its 4-9 (-1: closed) */
 };
 
 /* The child, sharing the server's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does) rather
@@ -77,8 +82,8 @@ static int spawn_child_main(void *arg)
 
     sigemptyset(&none);
     signal(SIGPIPE, SIG_DFL);
-    for (i = 0; i < SPAWN_PASS; i++) /* copies clear of 0-8 first: dup2s may hit the originals */
-        high[i] = c->pass[i] >= 0 ? fcntl(c->pass[i], F_DUPFD, 10) : -1;
+    for (i = 0; i < SPAWN_PASS; i++) /* copies clear of 0-9 first: dup2s may hit the originals */
+        high[i] = c->pass[i] >= 0 ? fcntl(c->pass[i], F_DUPFD, 4 + SPAWN_PASS) : -1;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (c->cpu >= 0) {
         cpu_set_t one;
@@ -97,8 +102,49 @@ static int spawn_child_main(void *arg)
     _exit(125);
 }
 
+/* ---- memory files handed from one sandbox to the next ------------------------------------------
+ * A restore's working set costs most of its CPU in fresh pages (~2-7 us each on this VM, the
+ * host's balloon taking freed memory back): the server makes each pool restore's memory file
+ * (--memory-fd) and keeps it open; when the sandbox is gone -- its controller exited by itself,
+ * which it does only after its Sentry, every stub and its Gofer are reaped -- the file goes to
+ * the next restore, which clears it and fills its working set into the pages already there.
+ * Nothing of one sandbox reaches the next: the Sentry makes the file read as zero before it
+ * uses it (fb_memfile_init_given), and here everything beyond the image's hot pages is punched
+ * out first, so a spare file holds at most that much memory. Caller holds s->lock. */
+int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img)
+{
+    if (!s->mem_reuse || img->hot_fd < 0)
+        return -1;
+    if (s->nspare_mem > 0) {
+        s->mem_reused++;
+        return s->spare_mem[--s->nspare_mem];
+    }
+    return fb_memfile_tmpfs_file(s->mem_mnt_fd);
+}
+
+/* A sandbox whose controller exited by itself: its memory file becomes a spare. */
+static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
+{
+    if (sb->mem_fd < 0 || s->nspare_mem >= FB_SPARE_MEM_MAX || s->stopping)
+        return;
+    if (fallocate(sb->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)sb->mem_keep,
+                  (off_t)(FB_MEMFILE_SIZE - FB_MIN(sb->mem_keep, FB_MEMFILE_SIZE))) != 0)
+        return;
+    s->spare_mem[s->nspare_mem++] = sb->mem_fd;
+    sb->mem_fd = -1;
+}
+
+void fb_pool_mem_drop_spares(struct fb_server *s)
+{
+    while (s->nspare_mem > 0)
+        close(s->spare_mem[--s->nspare_mem]);
+    if (s->mem_mnt_fd >= 0)
+        close(s->mem_mnt_fd);
+    s->mem_mnt_fd = -1;
+}
+
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          int view_fd, int cpu, struct fb_error *err)
+                          int view_fd, int mem_fd, int cpu, struct fb_error *err)
 {
     int in[2] = {-1, -1}, out[2] = {-1, -1}, er[2] = {-1, -1}, rd[2] = {-1, -1};
     char mem[16];
@@ -116,13 +162,20 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         {view_fd, "--view-fd", "6"},
         {img->hot_fd, "--hot-fd", "7"},
         {s->ipcns_fd, "--ipcns-fd", "8"},
+        {mem_fd, "--memory-fd", "9"},
     };
     struct fb_sb *sb = calloc(1, sizeof(*sb));
+    struct stat hot;
     pid_t pid;
 
-    if (!sb)
+    if (!sb) {
+        if (mem_fd >= 0)
+            close(mem_fd);
         return fb_error_set(err, ENOMEM, "out of memory"), NULL;
+    }
     sb->done_fd = -1;
+    sb->mem_fd = mem_fd;
+    sb->mem_keep = mem_fd >= 0 && fstat(img->hot_fd, &hot) == 0 ? (uint64_t)hot.st_size : 0;
     snprintf(mem, sizeof(mem), "%uM", memory_mb);
     argv[argc++] = (char *)s->o.fnbox_bin;
     argv[argc++] = "restore";
@@ -175,6 +228,8 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     sb->spawn_ns = fb_serve_now_ns();
     return sb;
 fail:
+    if (mem_fd >= 0)
+        close(mem_fd);
     for (int i = 0; i < 2; i++) {
         if (in[i] >= 0)
             close(in[i]);
@@ -209,6 +264,7 @@ void fb_sb_reap(struct fb_sb *sb)
     close_fd(&sb->err_fd);
     close_fd(&sb->ready_fd);
     close_fd(&sb->done_fd);
+    close_fd(&sb->mem_fd);
 }
 
 /* Read whatever stderr holds (non-blocking) as the reason a restore failed. */
@@ -644,6 +700,8 @@ static void reap_exiting(struct fb_server *s)
         }
         *p = sb->next;
         sb->reaped = true;
+        if (WIFEXITED(st)) /* (not killed: it reaped its sandbox first) */
+            mem_keep_spare(s, sb);
         fb_sb_reap(sb); /* closes its pipes */
         free(sb);
     }
@@ -760,8 +818,8 @@ static void *manager_main(void *arg)
                     (fn->n_busy == 0 && now - fn->last_done_ns >= REFILL_QUIET_NS)) &&
                    fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max) {
                 struct fb_error err = {0};
-                int view = view_dup(fn->image);
-                sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, view,
+                int view = view_dup(fn->image), mem = fb_pool_mem_take(s, fn->image);
+                sb = fb_sb_spawn(s, fn->image, fn->cfg.memory_mb, view, mem,
                                  fb_pool_refill_cpu(s), &err);
                 if (view >= 0)
                     close(view);
@@ -972,11 +1030,11 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         if (fn->n_idle + fn->n_starting + fn->n_busy < fn->cfg.pool_max &&
             (fn->n_starting <= fn->n_waiting || custom)) {
             struct fb_image *img = fn->image;
-            int view = view_dup(img);
+            int view = view_dup(img), mem = fb_pool_mem_take(s, img);
             img->refs++;
             fn->n_busy++; /* the slot is ours while the restore runs */
             pthread_mutex_unlock(&s->lock);
-            sb = fb_sb_spawn(s, img, inv->memory_mb, view, -1, &err);
+            sb = fb_sb_spawn(s, img, inv->memory_mb, view, mem, -1, &err);
             if (view >= 0)
                 close(view);
             bool joined = view >= 0;
@@ -1226,6 +1284,9 @@ void fb_server_stop(struct fb_server *s)
     pthread_mutex_unlock(&s->lock);
     for (sb = all; sb; sb = sb->next)
         fb_sb_reap(sb);
+    pthread_mutex_lock(&s->lock);
+    fb_pool_mem_drop_spares(s);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* ---- metrics ------------------------------------------------------------------------------------
@@ -1328,6 +1389,15 @@ char *fb_server_metrics(struct fb_server *s)
         if (!fn->building)
             mprintf(&b, "fnbox_warm_pool_sandboxes{function=\"%s\"} %d\n", fn->cfg.name,
                     fn->n_idle);
+    mprintf(&b, "# HELP fnbox_memory_files_reused_total Restores given the memory file of an "
+                "earlier sandbox, cleared.\n"
+                "# TYPE fnbox_memory_files_reused_total counter\n"
+                "fnbox_memory_files_reused_total %llu\n"
+                "# HELP fnbox_spare_memory_files Memory files of finished sandboxes kept for the "
+                "next restores.\n"
+                "# TYPE fnbox_spare_memory_files gauge\n"
+                "fnbox_spare_memory_files %d\n",
+            (unsigned long long)s->mem_reused, s->nspare_mem);
     mprintf(&b, "# HELP fnbox_busy_sandboxes Sandboxes serving an invocation.\n"
                 "# TYPE fnbox_busy_sandboxes gauge\n");
     for (fn = s->fns; fn; fn = fn->next)

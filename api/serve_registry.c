@@ -519,6 +519,7 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
     s->netns_fd = -1;
     s->ipcns_fd = -1;
     s->rootns_fd = -1;
+    s->mem_mnt_fd = -1;
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->save_lock, NULL);
     pthread_cond_init(&s->inflight_cond, NULL);
@@ -567,6 +568,13 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
         s->rootns_fd = fb_sandbox_empty_root_ns(&e);
         if (s->rootns_fd < 0)
             fb_info("Sentries make their own empty roots: %s", e.msg);
+        /* Memory files handed from one sandbox to the next (serve_pool.c), on a tmpfs of the
+         * server's own that gives them 2 MiB pages (memfds where the host refuses). */
+        s->mem_reuse = !fb_cli_env_flag("FNBOX_NO_MEMORY_REUSE");
+        s->mem_mnt_fd = s->mem_reuse ? fb_memfile_tmpfs_mount() : -1;
+        if (s->mem_reuse && s->mem_mnt_fd < 0)
+            fb_info("sandbox memory files are memfds (no tmpfs of the server's own: %s)",
+                    strerror(errno));
     }
     {
         /* The CPUs refills and invocations are kept apart on (serve_pool.c). */

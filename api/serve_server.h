@@ -47,6 +47,9 @@ struct fb_function {
 };
 
 #define FB_SERVE_MAX_CPUS 64
+/* Spare memory files kept for the next restores (fb_pool_mem_take): each holds up to its
+ * image's hot pages (~2-6 MB for a python function) until one takes it. */
+#define FB_SPARE_MEM_MAX 8
 
 struct fb_server {
     struct fb_serve_options o;
@@ -65,6 +68,14 @@ struct fb_server {
     int ipcns_fd; /* one empty IPC namespace every sandbox joins (-1: each makes its own) */
     int rootns_fd; /* one mount namespace with an empty root every Sentry joins (-1: each
                     * makes its own) */
+    /* Memory files handed from finished sandboxes to new ones (fb_pool_mem_take): made on a
+     * tmpfs of the server's own (mem_mnt_fd, huge=advise; -1: memfds), spare ones kept here
+     * until a restore takes them. Off (FNBOX_NO_MEMORY_REUSE=1): each Sentry makes its own. */
+    bool mem_reuse;
+    int mem_mnt_fd;
+    int spare_mem[FB_SPARE_MEM_MAX];
+    int nspare_mem;
+    uint64_t mem_reused; /* restores given an earlier sandbox's memory file */
     /* The host CPUs pool sandboxes are placed on, one each (fb_pool_refill_cpu); none when
      * the server may use only one. */
     int cpus[FB_SERVE_MAX_CPUS];
@@ -92,8 +103,14 @@ void fb_server_wake(struct fb_server *s);
  * has one, on host CPU cpu
  * (the whole sandbox is pinned to the CPU its restore starts on; -1: wherever the host puts
  * it). The child dies with the calling thread (PR_SET_PDEATHSIG). */
+/* A memory file for a restore of img (caller holds s->lock): a spare one a finished sandbox
+ * left, else a new one; -1 when restores of img make their own (no hot pages' file, reuse
+ * off, or the host refused). fb_sb_spawn takes it. */
+int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img);
+/* Close the spare memory files and the tmpfs they are made on (the server's end). */
+void fb_pool_mem_drop_spares(struct fb_server *s);
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
-                          int view_fd, int cpu, struct fb_error *err);
+                          int view_fd, int mem_fd, int cpu, struct fb_error *err);
 /* The CPU the pool manager starts a refill on: the least loaded (refills under way, invocations
  * running, sandboxes tearing down), then the one with the fewest idle sandboxes; -1 when the
  * server has one CPU. Caller holds the lock. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gofer/p9_client.h"
@@ -50,7 +51,21 @@ int fb_kernel_init(const struct fb_kernel_opts *opts, struct fb_error *err)
 
     /* Large pages for a restore's working set (fb_memfile_advise_large): the file is made
      * while mounts may still be made. */
-    if (opts->restore && !fb_mf_large_off)
+    if (opts->restore && opts->memory_fd > 2) {
+        /* Pages below the hot pages' size are kept for the loader to clear (the working set
+         * goes there), the rest is punched out now. */
+        struct stat hot;
+        uint64_t keep = 0;
+        int64_t t = fb_host_mono_ns();
+        if (opts->hot_fd > 2 && fstat(opts->hot_fd, &hot) == 0)
+            keep = (uint64_t)hot.st_size;
+        r = fb_memfile_init_given(&fb_k->mf, opts->memory_fd, FB_MEMFILE_SIZE, keep, err);
+        fb_k->opts.memory_fd = -1; /* the memory file's now */
+        if (r == 0)
+            fb_dbg("memory file given: %lu KiB of it kept (%.2f ms)",
+                   (unsigned long)(fb_mf_resident_bytes(&fb_k->mf) >> 10),
+                   (fb_host_mono_ns() - t) / 1e6);
+    } else if (opts->restore && !fb_mf_large_off)
         r = fb_memfile_init_large(&fb_k->mf, FB_MEMFILE_SIZE, err);
     else
         r = fb_memfile_init(&fb_k->mf, FB_MEMFILE_SIZE, err);

@@ -43,6 +43,8 @@ struct fb_kernel_opts {
                     * is left on the request's path) */
     int hot_fd;    /* restore, above 2: the image's memory decompressed by the caller
                     * (fb_memfile_hot_make; a warm pool's), copied from instead of the image */
+    int memory_fd; /* restore, above 2: the memory file to use (fb_memfile_init_given: a warm
+                    * pool's, maybe an earlier sandbox's of the image), cleared first */
     /* restore, no prefault: record the working set (kernel/mm/mm_save.h) and write it to
      * ws_fd when pid 1 exits (fnbox checkpoint's training run) */
     bool ws_record;

@@ -41,11 +41,12 @@ for _ in $(seq 200); do
 done
 
 counts() {
-    local procs fds rss
+    local procs fds rss spare
     procs=$(pgrep -f -- "$tmp/state/" | wc -l)
     fds=$(ls /proc/$srv/fd | wc -l)
     rss=$(awk '/VmRSS/ {print $2}' /proc/$srv/status)
-    echo "$1: server fds $fds, server RSS ${rss} kB, sandbox processes $procs"
+    spare=$(curl -s "$url/metrics" | sed -n 's/^fnbox_spare_memory_files //p')
+    echo "$1: server fds $fds (of them ${spare:-?} spare memory files), server RSS ${rss} kB, sandbox processes $procs"
 }
 
 cat >"$tmp/post.lua" <<'EOF'

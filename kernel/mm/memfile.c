@@ -5,30 +5,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 
 void (*fb_mf_fatal)(const struct fb_error *err);
 bool fb_mf_large_off;
 
-/* An unnamed file on a new tmpfs instance that gives 2 MiB pages to mappings that ask
- * (huge=advise), without a size limit (the memory limit is the Sentry's to keep, as with a
- * memfd), attached nowhere; *mnt is the mount's fd. Closing that fd takes the instance apart
- * and waits for an RCU grace period (0.05-0.8 ms here): the memory file keeps it until it is
- * destroyed (for the Sentry: when it exits, after its answer), off a restore's path. -1 with
- * errno. */
-static int open_large(int *mnt_out)
+int fb_memfile_tmpfs_mount(void)
 {
-    int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), mnt = -1, fd = -1, e;
+    int fs = fsopen("tmpfs", FSOPEN_CLOEXEC), mnt = -1, e;
 
-    *mnt_out = -1;
     if (fs < 0)
         return -1;
     if (fsconfig(fs, FSCONFIG_SET_STRING, "huge", "advise", 0) == 0 &&
@@ -37,14 +33,30 @@ static int open_large(int *mnt_out)
         fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
         /* Not noexec: the stubs map application code from the file. */
         mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-    if (mnt >= 0)
-        fd = openat(mnt, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     e = errno;
-    if (fd >= 0)
-        *mnt_out = mnt;
-    else if (mnt >= 0)
-        close(mnt);
     close(fs);
+    errno = e;
+    return mnt;
+}
+
+int fb_memfile_tmpfs_file(int mnt)
+{
+    return mnt >= 0 ? openat(mnt, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)
+                    : memfd_create("fnbox-memory", MFD_CLOEXEC);
+}
+
+/* An unnamed file on a new tmpfs instance of its own (fb_memfile_tmpfs_mount); *mnt is the
+ * mount's fd. Closing that fd takes the instance apart and waits for an RCU grace period
+ * (0.05-0.8 ms here): the memory file keeps it until it is destroyed (for the Sentry: when it
+ * exits, after its answer), off a restore's path. -1 with errno. */
+static int open_large(int *mnt_out)
+{
+    int mnt = fb_memfile_tmpfs_mount(), fd = mnt >= 0 ? fb_memfile_tmpfs_file(mnt) : -1, e;
+
+    e = errno;
+    *mnt_out = fd >= 0 ? mnt : -1;
+    if (fd < 0 && mnt >= 0)
+        close(mnt);
     errno = e;
     return fd;
 }
@@ -84,7 +96,7 @@ out_close:
 
 int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
 {
-    int fd = memfd_create("fnbox-memory", MFD_CLOEXEC);
+    int fd = fb_memfile_tmpfs_file(-1);
 
     memset(mf, 0, sizeof(*mf));
     mf->fd = -1;
@@ -116,6 +128,80 @@ int fb_memfile_init_large(struct fb_memfile *mf, uint64_t size, struct fb_error 
     if (!mf->large)
         fb_dbg("memory file in 4 KiB pages only: its mapping is not 2 MiB aligned");
     return 0;
+}
+
+int fb_memfile_clear_stale(struct fb_memfile *mf, struct fb_error *err)
+{
+    uint64_t end = mf->stale_top;
+    off_t at = 0;
+
+    mf->stale_top = 0;
+    while ((uint64_t)at < end << FB_PAGE_SHIFT) {
+        off_t data = lseek(mf->fd, at, SEEK_DATA), hole;
+        uint64_t p, q, stop;
+        if (data < 0 && errno == ENXIO)
+            break; /* no data further on */
+        hole = data < 0 ? -1 : lseek(mf->fd, data, SEEK_HOLE);
+        if (hole < 0)
+            return fb_error_set(err, errno, "the given memory file's extents: %s", strerror(errno));
+        stop = FB_MIN((uint64_t)(hole + FB_PAGE_SIZE - 1) >> FB_PAGE_SHIFT, end);
+        for (p = (uint64_t)data >> FB_PAGE_SHIFT; p < stop; p = q) {
+            for (q = p; q < stop && !fb_mf_is_lazy(mf, q << FB_PAGE_SHIFT); q++)
+                ;
+            if (q > p && fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                   (off_t)(p << FB_PAGE_SHIFT), (off_t)((q - p) << FB_PAGE_SHIFT)))
+                return fb_error_set(err, errno, "clearing the given memory file: %s",
+                                    strerror(errno));
+            while (q < stop && fb_mf_is_lazy(mf, q << FB_PAGE_SHIFT))
+                q++;
+        }
+        at = (off_t)(stop << FB_PAGE_SHIFT);
+    }
+    return 0;
+}
+
+int fb_memfile_given_check(int fd, struct fb_error *err)
+{
+    struct stat st;
+    struct statfs sfs;
+    int fl = fcntl(fd, F_GETFL), seals = fcntl(fd, F_GET_SEALS);
+
+    if (fstat(fd, &st) != 0 || fstatfs(fd, &sfs) != 0 || fl < 0)
+        return fb_error_set(err, errno, "the given memory file: %s", strerror(errno));
+    if (!S_ISREG(st.st_mode) || sfs.f_type != TMPFS_MAGIC)
+        return fb_error_set(err, EINVAL, "the given memory file: not a tmpfs file or memfd");
+    if ((fl & O_ACCMODE) != O_RDWR || (fl & O_APPEND))
+        return fb_error_set(err, EBADF, "the given memory file: not open for reading and writing");
+    if (seals > 0 && (seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE)))
+        return fb_error_set(err, EPERM, "the given memory file: sealed against change");
+    return 0;
+}
+
+int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t keep,
+                          struct fb_error *err)
+{
+    memset(mf, 0, sizeof(*mf));
+    mf->fd = -1;
+    mf->mnt_fd = -1;
+    keep = FB_PAGE_ROUND_DOWN(FB_MIN(keep, size));
+    if (fb_memfile_given_check(fd, err) < 0)
+        goto fail;
+    /* Beyond keep at once; below, once a loader knows which pages the image fills. */
+    if (ftruncate(fd, (off_t)size) != 0 ||
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
+                  (off_t)(size - keep)) != 0) {
+        fb_error_set(err, errno, "clearing the given memory file: %s", strerror(errno));
+        goto fail;
+    }
+    if (memfile_setup(mf, fd, size, err) < 0)
+        return -1;
+    mf->stale_top = keep >> FB_PAGE_SHIFT;
+    /* (a file of a huge=advise tmpfs is mapped 2 MiB aligned, as fb_memfile_init_large's) */
+    mf->large = ((uintptr_t)mf->base & (FB_MF_LARGE_PAGES * FB_PAGE_SIZE - 1)) == 0;
+    return 0;
+fail:
+    close(fd);
+    return -1;
 }
 
 unsigned fb_memfile_advise_large(struct fb_memfile *mf, const uint64_t *want, uint64_t top)

@@ -1,4 +1,5 @@
-/* The memory file: one memfd (or an unnamed file of a tmpfs of its own, fb_memfile_init_large)
+/* The memory file: one memfd (or an unnamed file of a tmpfs of its own, fb_memfile_init_large,
+ * or one the caller gives, fb_memfile_init_given)
  * holding all application memory of a sandbox, mapped once into the Sentry for
  * copy-in/copy-out, with a page allocator and per-page reference counts. */
 #ifndef FB_MM_MEMFILE_H
@@ -40,6 +41,9 @@ struct fb_memfile {
      * Sentry exits. Punching a hole per run cost a python function about a thousand fallocate
      * calls, 3 ms, between its answer and its exit status. */
     bool ending;
+    /* Given by the caller (fb_memfile_init_given): the pages below this may hold another
+     * sandbox's data until fb_memfile_clear_stale (0: none). */
+    uint64_t stale_top;
     /* Pages restored lazily (kernel/mm/mm_save.c): one bit per page below lazy_top whose
      * content is still in the image, nlazy of them; lz the image and its chunk table. */
     _Atomic uint64_t *lazy;
@@ -73,6 +77,33 @@ int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err);
  * says which. Before the Sentry locks itself down only. Its end costs the destroying (or
  * exiting) process an RCU grace period: for restores, which gain from it, only. */
 int fb_memfile_init_large(struct fb_memfile *mf, uint64_t size, struct fb_error *err);
+/* The same with the file open on fd (taken: closed on failure too) that the caller made and
+ * may have given an earlier sandbox of the same image before: `fnbox serve` hands a finished
+ * sandbox's memory file to its next restore, whose working set then goes into pages the host
+ * has already allocated (a fresh page costs 2-7 us here, one already there a copy). Whatever
+ * the file holds is made to read as zero, as a new file does, before any of it is used:
+ * everything from keep bytes on here, the pages below by the restore's loader
+ * (fb_memfile_clear_stale), which keeps the places of the pages the image fills. Refused unless fd is a writable regular file of
+ * tmpfs (or a memfd) that no seal keeps from being written, shrunk or grown. Before the Sentry
+ * locks itself down only. */
+int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t keep,
+                          struct fb_error *err);
+/* The restore loaders' part of clearing a given file (fb_memfile_init_given), once the lazy
+ * pages are known (fb_memfile_load_lazy: after; fb_memfile_load, where none is: before it
+ * writes a page): every page below keep that holds data and is not a lazy page is punched
+ * out. A lazy page's old content stays until it is loaded, which writes it whole (a lazy
+ * page is never mapped nor read before: fb_mf_need); the working set's pages are all lazy,
+ * so their places stay allocated. Nothing for a file of the memory file's own making. */
+int fb_memfile_clear_stale(struct fb_memfile *mf, struct fb_error *err);
+/* fb_memfile_init_given's check of the file alone (for a caller's option check). */
+int fb_memfile_given_check(int fd, struct fb_error *err);
+/* A new tmpfs instance for memory files: attached to no mount namespace, huge=advise (2 MiB
+ * pages where a mapping asks), no size limit, mode 0700, nosuid and nodev (not noexec: stubs
+ * map application code from it); its mount fd, or -1 with errno (no CAP_SYS_ADMIN over the
+ * mount namespace, an old kernel). And an unnamed file on it (O_TMPFILE; a memfd when mnt is
+ * -1), or -1 with errno. */
+int fb_memfile_tmpfs_mount(void);
+int fb_memfile_tmpfs_file(int mnt);
 /* A restore about to fill the pages set in want (bit p: page p, pages below top): ask for
  * 2 MiB pages for each 2 MiB region of the file where at least half the pages are wanted
  * (FB_MF_LARGE_MIN of FB_MF_LARGE_PAGES), so that the fill allocates the region at once; the

@@ -1,14 +1,17 @@
 /* Unit tests for the memory file's large pages (fb_memfile_init_large, fb_memfile_advise_large):
  * the file on a tmpfs of its own, 2 MiB pages only for the regions a restore mostly wants, the
- * memory of the others page by page, content the same either way. */
+ * memory of the others page by page, content the same either way; and a file given by the
+ * caller (fb_memfile_init_given): cleared of an earlier sandbox's data, or refused. */
 #include "fbtest.h"
 
 #include "kernel/mm/memfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -132,6 +135,70 @@ static void test_large_free(void)
     fb_memfile_destroy(&mf);
 }
 
+/* A file given by the caller (fb_memfile_init_given), holding another sandbox's data: beyond
+ * keep it is punched out at once; below, fb_memfile_clear_stale punches every page that is not
+ * a lazy page (a loader fills those whole) and keeps the lazy ones' places. */
+static void test_given(void)
+{
+    struct fb_memfile mf;
+    struct fb_error err = {0};
+    const uint64_t keep = 64;
+    int fd = memfd_create("given", MFD_CLOEXEC);
+    uint8_t junk[FB_PAGE_SIZE], b = 1;
+    _Atomic uint64_t lazy[1] = {0};
+
+    memset(junk, 0xa5, sizeof(junk));
+    FBT_CHECK(fd >= 0);
+    for (uint64_t p = 1; p <= 20; p++)
+        FBT_CHECK_EQ(pwrite(fd, junk, sizeof(junk), (off_t)(p * FB_PAGE_SIZE)), (ssize_t)sizeof(junk));
+    FBT_CHECK_EQ(pwrite(fd, junk, sizeof(junk), (off_t)(300 * FB_PAGE_SIZE)), (ssize_t)sizeof(junk));
+    FBT_CHECK_EQ(fb_memfile_init_given(&mf, fd, 1ull << 32, keep * FB_PAGE_SIZE, &err), 0);
+    FBT_CHECK_EQ(file_pages(mf.fd), 20); /* page 300 gone */
+    FBT_CHECK_EQ(mf.stale_top, keep);
+    /* Pages 5-9 lazy, as fb_memfile_load_lazy marks them. */
+    for (uint64_t p = 5; p <= 9; p++)
+        lazy[0] |= 1ull << p;
+    mf.lazy = lazy;
+    mf.lazy_top = keep;
+    atomic_store(&mf.nlazy, 5);
+    FBT_CHECK_EQ(fb_memfile_clear_stale(&mf, &err), 0);
+    FBT_CHECK_EQ(file_pages(mf.fd), 5);
+    FBT_CHECK_EQ(mf.stale_top, 0);
+    for (uint64_t p = 1; p <= 20; p++) {
+        FBT_CHECK_EQ(pread(mf.fd, &b, 1, (off_t)(p * FB_PAGE_SIZE + 7)), 1);
+        FBT_CHECK_EQ(b, p >= 5 && p <= 9 ? 0xa5 : 0);
+    }
+    mf.lazy = NULL;
+    atomic_store(&mf.nlazy, 0);
+    fb_memfile_destroy(&mf);
+}
+
+/* What fb_memfile_init_given refuses, with the file closed: not tmpfs, read-only, sealed. */
+static void test_given_refused(void)
+{
+    struct fb_memfile mf;
+    struct fb_error err = {0};
+    char path[64];
+    int pipes[2], fd, ro;
+
+    FBT_CHECK_EQ(pipe(pipes), 0);
+    FBT_CHECK_EQ(fb_memfile_init_given(&mf, pipes[0], 1ull << 32, 0, &err), -1);
+    FBT_CHECK(strstr(err.msg, "not a tmpfs file") != NULL);
+    FBT_CHECK(fcntl(pipes[0], F_GETFD) < 0); /* taken */
+    close(pipes[1]);
+    fd = memfd_create("ro", MFD_CLOEXEC);
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    ro = open(path, O_RDONLY | O_CLOEXEC);
+    FBT_CHECK(ro >= 0);
+    FBT_CHECK_EQ(fb_memfile_init_given(&mf, ro, 1ull << 32, 0, &err), -1);
+    FBT_CHECK(strstr(err.msg, "not open for reading and writing") != NULL);
+    close(fd);
+    fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    FBT_CHECK_EQ(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW), 0);
+    FBT_CHECK_EQ(fb_memfile_init_given(&mf, fd, 1ull << 32, 0, &err), -1);
+    FBT_CHECK(strstr(err.msg, "sealed against change") != NULL);
+}
+
 int main(void)
 {
     const char *why = no_large_pages();
@@ -144,5 +211,7 @@ int main(void)
         FBT_RUN(test_large_free);
     }
     FBT_RUN(test_memfd_regions);
+    FBT_RUN(test_given);
+    FBT_RUN(test_given_refused);
     FBT_EXIT();
 }

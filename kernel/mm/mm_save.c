@@ -166,7 +166,7 @@ int fb_memfile_load(struct fb_memfile *mf, struct fb_image_reader *r, struct fb_
 {
     struct load_ctx c = {mf, err, PTHREAD_MUTEX_INITIALIZER};
 
-    if (load_refs(mf, r, err) < 0)
+    if (load_refs(mf, r, err) < 0 || fb_memfile_clear_stale(mf, err) < 0) /* (nothing lazy) */
         return -1;
     /* Two threads decompress and write at once: a restore has the CPUs to itself at this point
      * (the Gofer and the controller wait), and this is its longest step. */
@@ -221,8 +221,8 @@ static void lazy_clear(struct fb_memfile *mf, uint64_t p)
         atomic_fetch_sub_explicit(&mf->nlazy, 1, memory_order_release);
 }
 
-int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
-                         uint64_t hot_pages, struct fb_error *err)
+static int load_lazy_tables(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
+                            uint64_t hot_pages, struct fb_error *err)
 {
     struct fb_mf_lazy *lz;
     uint64_t n = 0;
@@ -284,6 +284,14 @@ int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool 
     }
     atomic_store_explicit(&mf->nlazy, n, memory_order_release);
     return 0;
+}
+
+int fb_memfile_load_lazy(struct fb_memfile *mf, struct fb_image_reader *r, bool checked,
+                         uint64_t hot_pages, struct fb_error *err)
+{
+    if (load_lazy_tables(mf, r, checked, hot_pages, err) < 0)
+        return -1;
+    return fb_memfile_clear_stale(mf, err); /* a given file: the places of lazy pages kept */
 }
 
 /* Is page p wanted: in want, or in a gap of at most two pages between wanted ones (filled too,

@@ -106,6 +106,18 @@ def handler(event, context):
     return {"logged": True}
 EOF
 printf 'def handler(event, context):\n    x = bytearray(event.get("mb", 200) << 20)\n    return {"n": len(x)}\n' >"$codedir/hog/main.py"
+# Fresh memory must read zero, whatever an earlier invocation left in the memory file a
+# restore was handed (fnbox serve reuses them): each invocation checks, then dirties it.
+mkdir -p "$codedir/dirty"
+cat >"$codedir/dirty/main.py" <<'EOF'
+def handler(event, context):
+    b = bytearray(event.get("mb", 8) << 20)
+    for i in range(0, len(b), 4096):  # written first: a page of its own, not the zero page
+        b[i] = 1
+    clean = b.count(0) == len(b) - len(b) // 4096
+    b[:] = b"\xa5" * len(b)
+    return {"clean": clean}
+EOF
 printf 'import time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"version": 1}\n' >"$codedir/v1/main.py"
 printf 'def handler(event, context):\n    return {"version": 2}\n' >"$codedir/v2/main.py"
 printf 'import no_such_module_here\ndef handler(event, context):\n    return 1\n' >"$codedir/broken/main.py"
@@ -279,6 +291,17 @@ check memory_limit "outcome out_of_memory with memory_mb reported" \
     [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = out_of_memory -a "$(hdr x-fnbox-memory-mb)" = 64 ]
 req POST /v1/functions/hog/invoke -d '{"mb":16}'
 check memory_ok "a small allocation passes" [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = ok ]
+register dirty dirty '"pool":{"min":2}' >/dev/null
+reused0=$(curl -s "$url/metrics" | sed -n 's/^fnbox_memory_files_reused_total //p')
+dirty_ok=0
+for i in $(seq 12); do
+    req POST /v1/functions/dirty/invoke -d '{"mb":8}'
+    [ "$code" = 200 ] && [ "$(jget "['clean']")" = True ] && dirty_ok=$((dirty_ok + 1))
+done
+reused1=$(curl -s "$url/metrics" | sed -n 's/^fnbox_memory_files_reused_total //p')
+check memory_reuse "12 invocations, each finding its fresh memory zero ($dirty_ok), restores given earlier sandboxes' memory files (${reused0:-?} -> ${reused1:-?})" \
+    '[ $dirty_ok = 12 ] && [ "${reused1:-0}" -gt "${reused0:-0}" ]'
+req DELETE /v1/functions/dirty
 req POST /v1/functions/logger/invoke -H 'X-Fnbox-Log: tail' -d '{}'
 tail_txt=$(hdr x-fnbox-log-tail | base64 -d 2>/dev/null)
 check log_tail "base64 tail of stderr, at most 4 KB, ending with the last line" \
@@ -595,8 +618,12 @@ settle() { # wait for the pool to be back at 2 idle and nothing busy
     done
     sleep 0.3
 }
+# The server's fds, less the spare memory files it keeps for the next restores (a cache of at
+# most 8, in /metrics): those come and go with the pool's turnover.
+spares() { curl -s "$url/metrics" | sed -n 's/^fnbox_spare_memory_files //p'; }
+server_fds() { echo $(( $(ls /proc/$srv_pid/fd | wc -l) - $(spares) )); }
 settle
-fds0=$(ls /proc/$srv_pid/fd | wc -l)
+fds0=$(server_fds)
 procs0=$(sandboxes)
 $PY - "$url" "$n" >"$tmp/leak" <<'EOF'
 import http.client, json, sys, urllib.parse
@@ -610,11 +637,12 @@ for i in range(int(sys.argv[2])):
 print(bad)
 EOF
 settle
-fds1=$(ls /proc/$srv_pid/fd | wc -l)
+fds1=$(server_fds)
+spares1=$(spares)
 procs1=$(sandboxes)
-echo "  leak check: $n invocations, $(cat "$tmp/leak") wrong; server fds $fds0 -> $fds1, sandbox processes $procs0 -> $procs1"
+echo "  leak check: $n invocations, $(cat "$tmp/leak") wrong; server fds $fds0 -> $fds1 (and $spares1 spare memory files), sandbox processes $procs0 -> $procs1"
 check "leaks_$n" "all ok; server fds $fds0 -> $fds1, sandbox processes $procs0 -> $procs1" \
-    [ "$(cat "$tmp/leak")" = 0 -a "$fds1" -le "$fds0" -a "$procs1" -le "$procs0" ]
+    [ "$(cat "$tmp/leak")" = 0 -a "$fds1" -le "$fds0" -a "$procs1" -le "$procs0" -a "$spares1" -le 8 ]
 
 # ---- SIGTERM drains, reaps, and the registry survives a restart ---------------------------------
 curl -s -o "$tmp/drained" -w '%{http_code}' -X POST "$url/v1/functions/slow/invoke" -d '{"sleep":1.5}' >"$tmp/drained_code" &
