@@ -110,12 +110,16 @@ printf 'def handler(event, context):\n    x = bytearray(event.get("mb", 200) << 
 # restore was handed (fnbox serve reuses them): each invocation checks, then dirties it.
 mkdir -p "$codedir/dirty"
 cat >"$codedir/dirty/main.py" <<'EOF'
+import mmap
+KEEP = []
 def handler(event, context):
-    b = bytearray(event.get("mb", 8) << 20)
-    for i in range(0, len(b), 4096):  # written first: a page of its own, not the zero page
-        b[i] = 1
-    clean = b.count(0) == len(b) - len(b) // 4096
-    b[:] = b"\xa5" * len(b)
+    n = event.get("mb", 8) << 20
+    m = mmap.mmap(-1, n)  # fresh anonymous memory, which python does not clear itself
+    for i in range(0, n, 4096):  # written first: a page of its own, not the zero page
+        m[i] = 1
+    clean = m[:].count(0) == n - n // 4096
+    m[:] = b"\xa5" * n
+    KEEP.append(m)  # still held when the sandbox exits: left in its memory file
     return {"clean": clean}
 EOF
 printf 'import time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"version": 1}\n' >"$codedir/v1/main.py"
