@@ -169,6 +169,7 @@ struct fb_sb {
      * what that restore keeps (the image's hot pages' size), the rest is punched out first. */
     int mem_fd;
     uint64_t mem_keep;
+    unsigned mem_gen; /* its image's generation: the file goes to that image's restores only */
 };
 
 /* Outcome of one invocation. */

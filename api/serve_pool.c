@@ -109,35 +109,63 @@ static int spawn_child_main(void *arg)
  * which it does only after its Sentry, every stub and its Gofer are reaped -- the file goes to
  * the next restore, which clears it and fills its working set into the pages already there.
  * Nothing of one sandbox reaches the next: the Sentry makes the file read as zero before it
- * uses it (fb_memfile_init_given), and here everything beyond the image's hot pages is punched
- * out first, so a spare file holds at most that much memory. Caller holds s->lock. */
+ * uses it (fb_memfile_init_given; the places of the pages its image fills keep their old bytes
+ * until those are loaded, which writes them whole), and here everything beyond the image's hot
+ * pages is punched out first, so a spare file holds at most that much memory. A file goes only
+ * to a restore of the same image (of the same function and code), so that even those places
+ * never held another function's data. Caller holds s->lock. */
 int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img)
 {
     if (!s->mem_reuse || img->hot_fd < 0)
         return -1;
-    if (s->nspare_mem > 0) {
-        s->mem_reused++;
-        return s->spare_mem[--s->nspare_mem];
-    }
+    for (int i = s->nspare_mem - 1; i >= 0; i--) /* the newest first */
+        if (s->spare_mem[i].gen == img->gen) {
+            int fd = s->spare_mem[i].fd;
+            memmove(&s->spare_mem[i], &s->spare_mem[i + 1],
+                    (size_t)(s->nspare_mem - i - 1) * sizeof(s->spare_mem[0]));
+            s->nspare_mem--;
+            s->mem_reused++;
+            return fd;
+        }
     return fb_memfile_tmpfs_file(s->mem_mnt_fd);
 }
 
 /* A sandbox whose controller exited by itself: its memory file becomes a spare. */
 static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
 {
-    if (sb->mem_fd < 0 || s->nspare_mem >= FB_SPARE_MEM_MAX || s->stopping)
+    if (sb->mem_fd < 0 || s->stopping)
         return;
     if (fallocate(sb->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)sb->mem_keep,
                   (off_t)(FB_MEMFILE_SIZE - FB_MIN(sb->mem_keep, FB_MEMFILE_SIZE))) != 0)
         return;
-    s->spare_mem[s->nspare_mem++] = sb->mem_fd;
+    if (s->nspare_mem == FB_SPARE_MEM_MAX) { /* the oldest goes */
+        close(s->spare_mem[0].fd);
+        memmove(&s->spare_mem[0], &s->spare_mem[1],
+                (size_t)(s->nspare_mem - 1) * sizeof(s->spare_mem[0]));
+        s->nspare_mem--;
+    }
+    s->spare_mem[s->nspare_mem].fd = sb->mem_fd;
+    s->spare_mem[s->nspare_mem].gen = sb->mem_gen;
+    s->nspare_mem++;
     sb->mem_fd = -1;
+}
+
+void fb_pool_mem_drop_image(struct fb_server *s, unsigned gen)
+{
+    int k = 0;
+
+    for (int i = 0; i < s->nspare_mem; i++)
+        if (s->spare_mem[i].gen == gen)
+            close(s->spare_mem[i].fd);
+        else
+            s->spare_mem[k++] = s->spare_mem[i];
+    s->nspare_mem = k;
 }
 
 void fb_pool_mem_drop_spares(struct fb_server *s)
 {
     while (s->nspare_mem > 0)
-        close(s->spare_mem[--s->nspare_mem]);
+        close(s->spare_mem[--s->nspare_mem].fd);
     if (s->mem_mnt_fd >= 0)
         close(s->mem_mnt_fd);
     s->mem_mnt_fd = -1;
@@ -176,6 +204,7 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     sb->done_fd = -1;
     sb->mem_fd = mem_fd;
     sb->mem_keep = mem_fd >= 0 && fstat(img->hot_fd, &hot) == 0 ? (uint64_t)hot.st_size : 0;
+    sb->mem_gen = img->gen;
     snprintf(mem, sizeof(mem), "%uM", memory_mb);
     argv[argc++] = (char *)s->o.fnbox_bin;
     argv[argc++] = "restore";

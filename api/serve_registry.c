@@ -95,6 +95,7 @@ void fb_image_put(struct fb_server *s, struct fb_image *img)
         close(img->view_fd);
     if (img->hot_fd >= 0)
         close(img->hot_fd);
+    fb_pool_mem_drop_image(s, img->gen);
     free(img->path);
     free(img->code_dir);
     free(img);

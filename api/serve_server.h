@@ -73,8 +73,11 @@ struct fb_server {
      * until a restore takes them. Off (FNBOX_NO_MEMORY_REUSE=1): each Sentry makes its own. */
     bool mem_reuse;
     int mem_mnt_fd;
-    int spare_mem[FB_SPARE_MEM_MAX];
-    int nspare_mem;
+    struct {
+        int fd;
+        unsigned gen; /* of the image whose restores may take it */
+    } spare_mem[FB_SPARE_MEM_MAX];
+    int nspare_mem; /* oldest first */
     uint64_t mem_reused; /* restores given an earlier sandbox's memory file */
     /* The host CPUs pool sandboxes are placed on, one each (fb_pool_refill_cpu); none when
      * the server may use only one. */
@@ -104,10 +107,12 @@ void fb_server_wake(struct fb_server *s);
  * (the whole sandbox is pinned to the CPU its restore starts on; -1: wherever the host puts
  * it). The child dies with the calling thread (PR_SET_PDEATHSIG). */
 /* A memory file for a restore of img (caller holds s->lock): a spare one a finished sandbox
- * left, else a new one; -1 when restores of img make their own (no hot pages' file, reuse
+ * of the same image left, else a new one; -1 when restores of img make their own (no hot pages' file, reuse
  * off, or the host refused). fb_sb_spawn takes it. */
 int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img);
-/* Close the spare memory files and the tmpfs they are made on (the server's end). */
+/* Close the spare memory files of the image of generation gen (its last reference gone), or
+ * all of them and the tmpfs they are made on (the server's end). Caller holds s->lock. */
+void fb_pool_mem_drop_image(struct fb_server *s, unsigned gen);
 void fb_pool_mem_drop_spares(struct fb_server *s);
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
                           int view_fd, int mem_fd, int cpu, struct fb_error *err);
