@@ -50,6 +50,11 @@ static const char serve_usage[] =
     "  --connections N        concurrent HTTP connections (default 512)\n"
     "  --fnbox PATH           the fnbox executable used to checkpoint and restore (default:\n"
     "                         this one; the environment variable FNBOX_BIN also sets it)\n"
+    "  --no-memory-reuse      give every restore a new memory file instead of one a finished\n"
+    "                         sandbox of the same function left (cleared first: what the\n"
+    "                         image fills keeps its place, the rest is punched out; about\n"
+    "                         0.5 ms less CPU per invocation here). Also set by the\n"
+    "                         environment variable FNBOX_NO_MEMORY_REUSE=1\n"
     "  -q, --quiet            no per-invocation log line\n"
     "  -v, --verbose          more logging (repeat for debug)\n"
     "  -h, --help             show this help\n"
@@ -130,6 +135,7 @@ int fb_cmd_serve(int argc, char **argv)
         {"drain-timeout", required_argument, NULL, 'D'},
         {"connections", required_argument, NULL, 'C'},
         {"fnbox", required_argument, NULL, 'f'},
+        {"no-memory-reuse", no_argument, NULL, 'R'},
         {"quiet", no_argument, NULL, 'q'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -210,6 +216,9 @@ int fb_cmd_serve(int argc, char **argv)
             break;
         case 'f':
             o.fnbox_bin = optarg;
+            break;
+        case 'R':
+            o.no_memory_reuse = true;
             break;
         case 'q':
             o.quiet = true;

@@ -224,6 +224,7 @@ struct fb_serve_options {
     uint32_t drain_timeout_ms;
     int connection_limit;
     bool quiet; /* no per-invocation log lines */
+    bool no_memory_reuse; /* every restore a new memory file (serve_pool.c) */
 };
 
 /* Registry and pools (serve_registry.c, serve_pool.c). */

@@ -571,7 +571,7 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
             fb_info("Sentries make their own empty roots: %s", e.msg);
         /* Memory files handed from one sandbox to the next (serve_pool.c), on a tmpfs of the
          * server's own that gives them 2 MiB pages (memfds where the host refuses). */
-        s->mem_reuse = !fb_cli_env_flag("FNBOX_NO_MEMORY_REUSE");
+        s->mem_reuse = !o->no_memory_reuse && !fb_cli_env_flag("FNBOX_NO_MEMORY_REUSE");
         s->mem_mnt_fd = s->mem_reuse ? fb_memfile_tmpfs_mount() : -1;
         if (s->mem_reuse && s->mem_mnt_fd < 0)
             fb_info("sandbox memory files are memfds (no tmpfs of the server's own: %s)",

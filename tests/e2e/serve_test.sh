@@ -543,7 +543,7 @@ notfound" ]
 
 # ---- auth: a second server with a token ---------------------------------------------------------
 main_pid=$srv_pid main_url=$url main_port=$port
-start_server --token s3cret --state-dir "$tmp/state2" || fail token_start "no healthz"
+start_server --token s3cret --state-dir "$tmp/state2" --no-memory-reuse || fail token_start "no healthz"
 req GET /v1/functions
 check token_missing "401" [ "$code" = 401 -a "$(jget "['error']['code']")" = unauthorized ]
 req GET /v1/functions -H 'Authorization: Bearer wrong'
@@ -554,6 +554,17 @@ out=$(AWS_ACCESS_KEY_ID=s3cret timeout 60 $AWS --endpoint-url "$url" lambda list
 check token_aws "the access key id carries the token" '[[ "$out" == *Functions* ]]'
 out=$(AWS_ACCESS_KEY_ID=other timeout 60 $AWS --endpoint-url "$url" lambda list-functions 2>&1)
 check token_aws_wrong "refused" '[[ "$out" == *UnrecognizedClient* ]]'
+# --no-memory-reuse: every restore gets a new memory file.
+req POST /v1/functions -H 'Authorization: Bearer s3cret' \
+    -d '{"name":"hello","template":"python","code":"hello","handler":"main.handler","pool":{"min":1}}'
+no_reuse_ok=0
+for i in 1 2 3 4; do
+    req POST /v1/functions/hello/invoke -H 'Authorization: Bearer s3cret' -d '{"name":"n"}'
+    [ "$code" = 200 ] && [ "$(jget "['hello']")" = n ] && no_reuse_ok=$((no_reuse_ok + 1))
+done
+reused=$(curl -s -H 'Authorization: Bearer s3cret' "$url/metrics" | sed -n 's/^fnbox_memory_files_reused_total //p')
+check no_memory_reuse "--no-memory-reuse: 4 answers ($no_reuse_ok), no memory file reused (${reused:-?})" \
+    '[ $no_reuse_ok = 4 ] && [ "$reused" = 0 ]'
 stop_server
 srv_pid=$main_pid url=$main_url port=$main_port
 
