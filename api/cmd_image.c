@@ -783,11 +783,13 @@ static const char restore_usage[] =
     "                        chunks' headers, and each chunk's checksum when it reads one, but\n"
     "                        not the whole section's up front\n"
     "  --memory-fd N         the sandbox's memory goes into the file open on fd N (read and\n"
-    "                        write; tmpfs or a memfd) instead of a new one. Whatever it holds\n"
-    "                        is cleared first: its pages below the --hot-fd file's size that\n"
-    "                        hold data are overwritten with zeros and kept, the rest is\n"
-    "                        punched out. fnbox serve gives a warm restore the memory file of\n"
-    "                        an earlier sandbox of the same image once every process of that\n"
+    "                        write; tmpfs or a memfd, unsealed) instead of a new one. What it\n"
+    "                        holds is cleared before any of it is used: everything from the\n"
+    "                        --hot-fd file's size on (all of it without --hot-fd) is punched\n"
+    "                        out, and below that every page that the image does not fill;\n"
+    "                        the pages it fills keep their places and are written whole when\n"
+    "                        loaded. fnbox serve gives a warm restore the memory file of an\n"
+    "                        earlier sandbox of the same image once every process of that\n"
     "                        sandbox is gone: its working set then goes into pages the host\n"
     "                        has allocated already, instead of fresh ones\n"
     "  --lazy                do not load and map the memory the program had touched before it\n"
@@ -846,7 +848,15 @@ static int fd_option(const char *arg, const char *name, int (*check)(int, struct
     return 0;
 }
 
-/* What fnbox serve hands its warm restores (fb_memfile_hot_make); the Sentry checks it again. */
+/* What fnbox serve hands its warm restores (fb_memfile_hot_make, a memory file of its own); the
+ * Sentry checks them again. */
+static int check_memory_fd(int fd, struct fb_error *err)
+{
+    if (fb_memfile_given_check(fd, err) < 0)
+        return fb_error_prefix(err, "--memory-fd");
+    return 0;
+}
+
 static int check_hot_fd(int fd, struct fb_error *err)
 {
     uint64_t pages;
@@ -952,8 +962,7 @@ int fb_cmd_restore(int argc, char **argv)
                 return fb_cli_usage_error(restore_usage, err.msg);
             break;
         case 'Y':
-            if (fd_option(optarg, "--memory-fd", fb_memfile_given_check, &cfg.kernel.memory_fd,
-                          &err) < 0)
+            if (fd_option(optarg, "--memory-fd", check_memory_fd, &cfg.kernel.memory_fd, &err) < 0)
                 return fb_cli_usage_error(restore_usage, err.msg);
             break;
         case 'I':
