@@ -130,10 +130,17 @@ int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img)
     return fb_memfile_tmpfs_file(s->mem_mnt_fd);
 }
 
-/* A sandbox whose controller exited by itself: its memory file becomes a spare. */
+/* A sandbox whose controller exited by itself: its memory file becomes a spare, if a function
+ * still restores its image (one replaced or deleted meanwhile has had its spares dropped). */
 static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
 {
+    struct fb_function *fn;
+
     if (sb->mem_fd < 0 || s->stopping)
+        return;
+    for (fn = s->fns; fn && !(fn->image && fn->image->gen == sb->mem_gen); fn = fn->next)
+        ;
+    if (!fn)
         return;
     if (fallocate(sb->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)sb->mem_keep,
                   (off_t)(FB_MEMFILE_SIZE - FB_MIN(sb->mem_keep, FB_MEMFILE_SIZE))) != 0)
