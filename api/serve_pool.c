@@ -153,8 +153,24 @@ static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
     }
     s->spare_mem[s->nspare_mem].fd = sb->mem_fd;
     s->spare_mem[s->nspare_mem].gen = sb->mem_gen;
+    s->spare_mem[s->nspare_mem].since = fb_serve_now_ns();
     s->nspare_mem++;
     sb->mem_fd = -1;
+}
+
+/* Close the spares nobody took for s->spare_idle_ns: a quiet server holds no memory for
+ * restores that do not come (oldest first, so only a prefix can be old). */
+static void mem_trim_spares(struct fb_server *s, int64_t now)
+{
+    int k = 0;
+
+    while (k < s->nspare_mem && now - s->spare_mem[k].since > s->spare_idle_ns)
+        close(s->spare_mem[k++].fd);
+    if (k) {
+        memmove(&s->spare_mem[0], &s->spare_mem[k],
+                (size_t)(s->nspare_mem - k) * sizeof(s->spare_mem[0]));
+        s->nspare_mem -= k;
+    }
 }
 
 void fb_pool_mem_drop_image(struct fb_server *s, unsigned gen)
@@ -966,6 +982,7 @@ static void *manager_main(void *arg)
             }
         }
         reap_exiting(s);
+        mem_trim_spares(s, fb_serve_now_ns());
         pthread_mutex_unlock(&s->lock);
         if (dead)
             fb_pool_reap_list(s, dead);

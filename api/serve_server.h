@@ -50,6 +50,8 @@ struct fb_function {
 /* Spare memory files kept for the next restores (fb_pool_mem_take): each holds up to its
  * image's hot pages (~2-6 MB for a python function) until one takes it. */
 #define FB_SPARE_MEM_MAX 8
+/* A spare not taken for this long is closed: 60 s, or FNBOX_SPARE_MEMORY_IDLE_MS (tests). */
+#define FB_SPARE_MEM_IDLE_NS (60ll * 1000000000)
 
 struct fb_server {
     struct fb_serve_options o;
@@ -76,9 +78,11 @@ struct fb_server {
     struct {
         int fd;
         unsigned gen; /* of the image whose restores may take it */
+        int64_t since; /* kept since (fb_serve_now_ns) */
     } spare_mem[FB_SPARE_MEM_MAX];
     int nspare_mem; /* oldest first */
     uint64_t mem_reused; /* restores given an earlier sandbox's memory file */
+    int64_t spare_idle_ns;
     /* The host CPUs pool sandboxes are placed on, one each (fb_pool_refill_cpu); none when
      * the server may use only one. */
     int cpus[FB_SERVE_MAX_CPUS];

@@ -670,13 +670,20 @@ left=$(pgrep -f -- "$state/" | wc -l)
 check sigterm_drain "in-flight invocation finished ($(cat "$tmp/drained_code")), exit $stop_status, no sandbox left ($left)" \
     [ "$(cat "$tmp/drained_code")" = 200 -a "$stop_status" = 0 -a "$left" = 0 ]
 
-start_server || fail restart "no healthz after restart"
+FNBOX_SPARE_MEMORY_IDLE_MS=1500 start_server || fail restart "no healthz after restart"
 req GET /v1/functions
 check restart_registry "functions reloaded from --state-dir" \
     '[ "$code" = 200 ] && [[ "$body" == *'\''"hello"'\''* && "$body" == *'\''"zipped"'\''* && "$body" == *'\''"fromimage"'\''* ]]'
 req POST /v1/functions/v/invoke -d '{}'
 check restart_invoke "the reloaded image runs (version 2)" \
     [ "$code" = 200 -a "$(jget "['version']")" = 2 ]
+# Spare memory files nobody takes are closed after a while (1.5 s here, 60 s by default).
+for i in 1 2 3 4; do req POST /v1/functions/v/invoke -d '{}'; done
+for _ in $(seq 30); do [ "$(spares)" -gt 0 ] 2>/dev/null && break; sleep 0.1; done
+spares_kept=$(spares)
+sleep 2.5
+check spares_idle "spare memory files kept after invocations (${spares_kept:-?}), closed when idle ($(spares))" \
+    '[ "${spares_kept:-0}" -gt 0 ] && [ "$(spares)" = 0 ]'
 req GET /v1/functions/walker
 check restart_train_event "the training event is kept across a restart" \
     [ "$code" = 200 -a "$(jget "['train_event']")" = "{'walk': True}" ]
