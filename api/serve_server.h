@@ -111,8 +111,8 @@ void fb_server_wake(struct fb_server *s);
  * (the whole sandbox is pinned to the CPU its restore starts on; -1: wherever the host puts
  * it). The child dies with the calling thread (PR_SET_PDEATHSIG). */
 /* A memory file for a restore of img (caller holds s->lock): a spare one a finished sandbox
- * of the same image left, else a new one; -1 when restores of img make their own (no hot pages' file, reuse
- * off, or the host refused). fb_sb_spawn takes it. */
+ * of the same image left, else a new one; -1 when restores of img make their own (no hot
+ * pages' file, reuse off, or the host refused). fb_sb_spawn takes it. */
 int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img);
 /* Close the spare memory files of the image of generation gen (its last reference gone), or
  * all of them and the tmpfs they are made on (the server's end). Caller holds s->lock. */

@@ -80,12 +80,12 @@ int fb_memfile_init_large(struct fb_memfile *mf, uint64_t size, struct fb_error 
 /* The same with the file open on fd (taken: closed on failure too) that the caller made and
  * may have given an earlier sandbox of the same image before: `fnbox serve` hands a finished
  * sandbox's memory file to its next restore, whose working set then goes into pages the host
- * has already allocated (a fresh page costs 2-7 us here, one already there a copy). Whatever
- * the file holds is made to read as zero, as a new file does, before any of it is used:
- * everything from keep bytes on here, the pages below by the restore's loader
- * (fb_memfile_clear_stale), which keeps the places of the pages the image fills. Refused unless fd is a writable regular file of
- * tmpfs (or a memfd) that no seal keeps from being written, shrunk or grown. Before the Sentry
- * locks itself down only. */
+ * has already allocated (a fresh page costs 2-7 us here, one already there a copy). Nothing
+ * the file held is used: everything from keep bytes on is punched out here, and below keep
+ * the restore's loader punches every page the image does not fill (fb_memfile_clear_stale);
+ * the pages it fills are written whole before anything reads them. Refused unless fd is a
+ * writable regular file of tmpfs (or a memfd) that no seal keeps from being written, shrunk
+ * or grown. Before the Sentry locks itself down only. */
 int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t keep,
                           struct fb_error *err);
 /* The restore loaders' part of clearing a given file (fb_memfile_init_given), once the lazy

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #define REGION FB_MF_LARGE_PAGES
+#define PG     FB_PAGE_SIZE
 
 /* Can this host give a tmpfs 2 MiB pages at all: transparent huge pages built in and not denied
  * to shmem, and the privilege to make a tmpfs. NULL if so, else what is missing. */
@@ -150,8 +151,8 @@ static void test_given(void)
     memset(junk, 0xa5, sizeof(junk));
     FBT_CHECK(fd >= 0);
     for (uint64_t p = 1; p <= 20; p++)
-        FBT_CHECK_EQ(pwrite(fd, junk, sizeof(junk), (off_t)(p * FB_PAGE_SIZE)), (ssize_t)sizeof(junk));
-    FBT_CHECK_EQ(pwrite(fd, junk, sizeof(junk), (off_t)(300 * FB_PAGE_SIZE)), (ssize_t)sizeof(junk));
+        FBT_CHECK_EQ(pwrite(fd, junk, PG, (off_t)(p * PG)), (ssize_t)PG);
+    FBT_CHECK_EQ(pwrite(fd, junk, PG, (off_t)(300 * PG)), (ssize_t)PG);
     FBT_CHECK_EQ(fb_memfile_init_given(&mf, fd, 1ull << 32, keep * FB_PAGE_SIZE, &err), 0);
     FBT_CHECK_EQ(file_pages(mf.fd), 20); /* page 300 gone */
     FBT_CHECK_EQ(mf.stale_top, keep);
