@@ -61,6 +61,21 @@ static int open_large(int *mnt_out)
     return fd;
 }
 
+/* An empty memory file, nothing open. */
+static void memfile_clear(struct fb_memfile *mf)
+{
+    memset(mf, 0, sizeof(*mf));
+    mf->fd = -1;
+    mf->mnt_fd = -1;
+}
+
+/* tmpfs places a mapping of a file that may hold 2 MiB pages on a 2 MiB boundary; a 2 MiB page
+ * can only be mapped whole where the mapping's addresses and offsets agree. */
+static bool mapped_for_large(const struct fb_memfile *mf)
+{
+    return ((uintptr_t)mf->base & (FB_MF_LARGE_PAGES * FB_PAGE_SIZE - 1)) == 0;
+}
+
 /* Size and map the file open on fd (taken: closed on failure) and make the page tables. */
 static int memfile_setup(struct fb_memfile *mf, int fd, uint64_t size, struct fb_error *err)
 {
@@ -98,9 +113,7 @@ int fb_memfile_init(struct fb_memfile *mf, uint64_t size, struct fb_error *err)
 {
     int fd = fb_memfile_tmpfs_file(-1);
 
-    memset(mf, 0, sizeof(*mf));
-    mf->fd = -1;
-    mf->mnt_fd = -1;
+    memfile_clear(mf);
     if (fd < 0)
         return fb_error_set(err, errno, "memfd_create: %s", strerror(errno));
     return memfile_setup(mf, fd, size, err);
@@ -114,17 +127,13 @@ int fb_memfile_init_large(struct fb_memfile *mf, uint64_t size, struct fb_error 
         fb_dbg("memory file in 4 KiB pages only: a tmpfs of its own: %s", strerror(errno));
         return fb_memfile_init(mf, size, err);
     }
-    memset(mf, 0, sizeof(*mf));
-    mf->fd = -1;
-    mf->mnt_fd = -1;
+    memfile_clear(mf);
     if (memfile_setup(mf, fd, size, err) < 0) {
         close(mnt);
         return -1;
     }
     mf->mnt_fd = mnt;
-    /* tmpfs places a mapping of a file that may hold 2 MiB pages on a 2 MiB boundary; a 2 MiB
-     * page can only be mapped whole where the mapping's addresses and offsets agree. */
-    mf->large = ((uintptr_t)mf->base & (FB_MF_LARGE_PAGES * FB_PAGE_SIZE - 1)) == 0;
+    mf->large = mapped_for_large(mf);
     if (!mf->large)
         fb_dbg("memory file in 4 KiB pages only: its mapping is not 2 MiB aligned");
     return 0;
@@ -180,15 +189,13 @@ int fb_memfile_given_check(int fd, struct fb_error *err)
 int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t keep,
                           struct fb_error *err)
 {
-    memset(mf, 0, sizeof(*mf));
-    mf->fd = -1;
-    mf->mnt_fd = -1;
+    memfile_clear(mf);
     keep = FB_PAGE_ROUND_DOWN(FB_MIN(keep, size));
     if (fb_memfile_given_check(fd, err) < 0)
         goto fail;
-    /* Beyond keep at once; below, once a loader knows which pages the image fills. */
-    if (ftruncate(fd, (off_t)size) != 0 ||
-        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
+    /* Up to size from keep at once (memfile_setup's truncation drops what lies beyond); below
+     * keep, once a loader knows which pages the image fills. */
+    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
                   (off_t)(size - keep)) != 0) {
         fb_error_set(err, errno, "clearing the given memory file: %s", strerror(errno));
         goto fail;
@@ -196,8 +203,7 @@ int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t
     if (memfile_setup(mf, fd, size, err) < 0)
         return -1;
     mf->stale_top = keep >> FB_PAGE_SHIFT;
-    /* (a file of a huge=advise tmpfs is mapped 2 MiB aligned, as fb_memfile_init_large's) */
-    mf->large = ((uintptr_t)mf->base & (FB_MF_LARGE_PAGES * FB_PAGE_SIZE - 1)) == 0;
+    mf->large = mapped_for_large(mf); /* (a file of a huge=advise tmpfs, as the server's) */
     return 0;
 fail:
     close(fd);
@@ -234,9 +240,7 @@ void fb_memfile_destroy(struct fb_memfile *mf)
     if (mf->mnt_fd >= 0)
         close(mf->mnt_fd); /* after the file: the tmpfs goes with this */
     free(mf->free);
-    memset(mf, 0, sizeof(*mf));
-    mf->fd = -1;
-    mf->mnt_fd = -1;
+    memfile_clear(mf);
 }
 
 static void set_refs(struct fb_memfile *mf, uint64_t page, uint64_t n, uint32_t v)
