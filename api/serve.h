@@ -147,6 +147,7 @@ struct fb_image {
      * image (built, uploaded or reloaded), never changed after; -1: none (not such an image,
      * or making it failed). */
     int hot_fd;
+    uint64_t hot_bytes; /* its size: what a restore keeps of a memory file it is given */
 };
 
 /* One restored sandbox: a `fnbox restore IMAGE --ready-fd 3` child process. */
@@ -165,10 +166,8 @@ struct fb_sb {
     bool reaped;
     int wait_status;
     /* Its memory file (fnbox restore --memory-fd), kept open here: once the sandbox is gone,
-     * the next restore gets it (fb_pool_mem_take), -1 if none; its first mem_keep bytes are
-     * what that restore keeps (the image's hot pages' size), the rest is punched out first. */
+     * the next restore of its image gets it (fb_pool_mem_take), -1 if none. */
     int mem_fd;
-    uint64_t mem_keep;
     unsigned mem_gen; /* its image's generation: the file goes to that image's restores only */
 };
 

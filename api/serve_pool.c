@@ -15,7 +15,6 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -108,33 +107,43 @@ static int spawn_child_main(void *arg)
  * (--memory-fd) and keeps it open; when the sandbox is gone -- its controller exited by itself,
  * which it does only after its Sentry, every stub and its Gofer are reaped -- the file goes to
  * the next restore, which clears it and fills its working set into the pages already there.
- * Nothing of one sandbox reaches the next: the Sentry makes the file read as zero before it
- * uses it (fb_memfile_init_given; the places of the pages its image fills keep their old bytes
- * until those are loaded, which writes them whole), and here everything beyond the image's hot
- * pages is punched out first, so a spare file holds at most that much memory. A file goes only
- * to a restore of the same image (of the same function and code), so that even those places
- * never held another function's data. Caller holds s->lock. */
+ * Nothing of one sandbox reaches the next: the Sentry uses nothing the file held
+ * (fb_memfile_init_given: what its image fills is written whole before it is read, the rest
+ * punched out), and here everything beyond the image's hot pages is punched out first, so a
+ * spare file holds at most that much memory. A file goes only to a restore of the same image
+ * (of the same function and code), so that even those places never held another function's
+ * data. The functions below: caller holds s->lock. */
+
+/* Take spare i out of the list (its order kept: oldest first); returns its fd. */
+static int spare_pop(struct fb_server *s, int i)
+{
+    int fd = s->spare_mem[i].fd;
+
+    memmove(&s->spare_mem[i], &s->spare_mem[i + 1],
+            (size_t)(s->nspare_mem - i - 1) * sizeof(s->spare_mem[0]));
+    s->nspare_mem--;
+    return fd;
+}
+
 int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img)
 {
     if (!s->mem_reuse || img->hot_fd < 0)
         return -1;
     for (int i = s->nspare_mem - 1; i >= 0; i--) /* the newest first */
         if (s->spare_mem[i].gen == img->gen) {
-            int fd = s->spare_mem[i].fd;
-            memmove(&s->spare_mem[i], &s->spare_mem[i + 1],
-                    (size_t)(s->nspare_mem - i - 1) * sizeof(s->spare_mem[0]));
-            s->nspare_mem--;
             s->mem_reused++;
-            return fd;
+            return spare_pop(s, i);
         }
     return fb_memfile_tmpfs_file(s->mem_mnt_fd);
 }
 
 /* A sandbox whose controller exited by itself: its memory file becomes a spare, if a function
- * still restores its image (one replaced or deleted meanwhile has had its spares dropped). */
+ * still restores its image (one replaced or deleted meanwhile has had its spares dropped),
+ * everything in it beyond the image's hot pages punched out. */
 static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
 {
     struct fb_function *fn;
+    uint64_t keep;
 
     if (sb->mem_fd < 0 || s->stopping)
         return;
@@ -142,15 +151,12 @@ static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
         ;
     if (!fn)
         return;
-    if (fallocate(sb->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)sb->mem_keep,
-                  (off_t)(FB_MEMFILE_SIZE - FB_MIN(sb->mem_keep, FB_MEMFILE_SIZE))) != 0)
+    keep = FB_MIN(fn->image->hot_bytes, FB_MEMFILE_SIZE);
+    if (fallocate(sb->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
+                  (off_t)(FB_MEMFILE_SIZE - keep)) != 0)
         return;
-    if (s->nspare_mem == FB_SPARE_MEM_MAX) { /* the oldest goes */
-        close(s->spare_mem[0].fd);
-        memmove(&s->spare_mem[0], &s->spare_mem[1],
-                (size_t)(s->nspare_mem - 1) * sizeof(s->spare_mem[0]));
-        s->nspare_mem--;
-    }
+    if (s->nspare_mem == FB_SPARE_MEM_MAX)
+        close(spare_pop(s, 0)); /* the oldest goes */
     s->spare_mem[s->nspare_mem].fd = sb->mem_fd;
     s->spare_mem[s->nspare_mem].gen = sb->mem_gen;
     s->spare_mem[s->nspare_mem].since = fb_serve_now_ns();
@@ -159,30 +165,18 @@ static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
 }
 
 /* Close the spares nobody took for s->spare_idle_ns: a quiet server holds no memory for
- * restores that do not come (oldest first, so only a prefix can be old). */
+ * restores that do not come. */
 static void mem_trim_spares(struct fb_server *s, int64_t now)
 {
-    int k = 0;
-
-    while (k < s->nspare_mem && now - s->spare_mem[k].since > s->spare_idle_ns)
-        close(s->spare_mem[k++].fd);
-    if (k) {
-        memmove(&s->spare_mem[0], &s->spare_mem[k],
-                (size_t)(s->nspare_mem - k) * sizeof(s->spare_mem[0]));
-        s->nspare_mem -= k;
-    }
+    while (s->nspare_mem > 0 && now - s->spare_mem[0].since > s->spare_idle_ns)
+        close(spare_pop(s, 0));
 }
 
 void fb_pool_mem_drop_image(struct fb_server *s, unsigned gen)
 {
-    int k = 0;
-
-    for (int i = 0; i < s->nspare_mem; i++)
+    for (int i = s->nspare_mem - 1; i >= 0; i--)
         if (s->spare_mem[i].gen == gen)
-            close(s->spare_mem[i].fd);
-        else
-            s->spare_mem[k++] = s->spare_mem[i];
-    s->nspare_mem = k;
+            close(spare_pop(s, i));
 }
 
 void fb_pool_mem_drop_spares(struct fb_server *s)
@@ -216,7 +210,6 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
         {mem_fd, "--memory-fd", "9"},
     };
     struct fb_sb *sb = calloc(1, sizeof(*sb));
-    struct stat hot;
     pid_t pid;
 
     if (!sb) {
@@ -226,7 +219,6 @@ struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t me
     }
     sb->done_fd = -1;
     sb->mem_fd = mem_fd;
-    sb->mem_keep = mem_fd >= 0 && fstat(img->hot_fd, &hot) == 0 ? (uint64_t)hot.st_size : 0;
     sb->mem_gen = img->gen;
     snprintf(mem, sizeof(mem), "%uM", memory_mb);
     argv[argc++] = (char *)s->o.fnbox_bin;

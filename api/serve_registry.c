@@ -75,12 +75,14 @@ static void image_hot(struct fb_image *img)
     struct fb_error err = {0};
     uint64_t pages;
 
-    if (fb_memfile_hot_make(img->path, FB_HOT_FILE_MAX_PAGES, &img->hot_fd, &pages, &err) < 0)
+    if (fb_memfile_hot_make(img->path, FB_HOT_FILE_MAX_PAGES, &img->hot_fd, &pages, &err) < 0) {
         fb_warn("%s: memory not shared (%s): each restore decompresses its own", img->path,
                 err.msg);
-    else if (img->hot_fd >= 0)
+    } else if (img->hot_fd >= 0) {
+        img->hot_bytes = pages << FB_PAGE_SHIFT; /* the file's size */
         fb_dbg("%s: %lu memory pages decompressed once for every restore", img->path,
                (unsigned long)pages);
+    }
 }
 
 void fb_image_put(struct fb_server *s, struct fb_image *img)

@@ -416,9 +416,9 @@ static int hot_copy(struct fb_memfile *mf, uint64_t lo, uint64_t hi, const uint6
             if (k < 0 && errno == EINTR)
                 continue;
             if (k < 0 && copy && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP)) {
-                /* Another filesystem (always, for a memory file on a tmpfs of the Sentry's or the
-                 * server's own, the hot pages being a memfd): read
-                 * into the mapping, then, which also gives an advised region its 2 MiB page. */
+                /* Another filesystem (always, for a memory file on a tmpfs of the Sentry's or
+                 * the server's own, the hot pages being a memfd): read into the mapping, then,
+                 * which also gives an advised region its 2 MiB page. */
                 mf->lz->hot_no_copy = true;
                 continue;
             }
