@@ -177,23 +177,10 @@ t large_pages_off "FNBOX_NO_LARGE_PAGES=1: no region in 2 MiB pages, the same an
     bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"small\"" <<<"$1" && [ "$2" = 0 ]' \
     "$status" "$out" "$(large_regions "$err")"
 # A memory file given by the caller (--memory-fd, what fnbox serve hands a pool restore): the
-# same memfd to two restores in turn. The function leaves fresh memory full of 0xa5 in it (a
-# global keeps it till the exit); the second restore's fresh memory must still read zero.
-mkdir -p "$tmp/dirty"
-cat >"$tmp/dirty/main.py" <<'EOF'
-import mmap
-KEEP = []
-def handler(event, context):
-    n = 8 << 20
-    m = mmap.mmap(-1, n)  # fresh anonymous memory, which python does not clear itself
-    for i in range(0, n, 4096):
-        m[i] = 1
-    clean = m[:].count(0) == n - n // 4096
-    m[:] = b"\xa5" * n
-    KEEP.append(m)
-    return {"clean": clean}
-EOF
-fx "" checkpoint --template python --code "$tmp/dirty" --handler main.handler -o "$tmp/dirty.img"
+# same memfd to two restores in turn. The function leaves fresh memory full of 0xa5 in it; the
+# second restore's fresh memory must still read zero.
+fx "" checkpoint --template python --code tests/e2e/functions/dirty_memory --handler main.handler \
+    -o "$tmp/dirty.img"
 out=$(python3 - "$FNBOX" "$tmp/dirty.img" <<'EOF'
 import os, subprocess, sys
 fd = os.memfd_create("given", 0)
@@ -201,7 +188,6 @@ for _ in range(2):
     r = subprocess.run([sys.argv[1], "restore", "--memory-fd", str(fd), sys.argv[2]],
                        input=b"{}", capture_output=True, pass_fds=(fd,), timeout=60)
     print(r.returncode, r.stdout.decode().strip())
-st = os.fstat(fd)
 print("dirty" if any(b"\xa5" in os.pread(fd, 1 << 20, o) for o in range(0, 64 << 20, 1 << 20)) else "clean")
 EOF
 )

@@ -78,6 +78,11 @@ req() {
     hdrs=$(sed 's/^[^:]*/\L&/' "$tmp/hdrs" | tr -d '\r')
 }
 hdr() { printf '%s\n' "$hdrs" | sed -n "s/^$1: //p" | head -1; }
+metric() { # NAME [curl args...]: a metric without labels from /metrics
+    local name=$1
+    shift
+    curl -s "$@" "$url/metrics" | sed -n "s/^$name //p"
+}
 jget() { printf '%s' "$body" | $PY -c "import json,sys; d=json.load(sys.stdin); print(eval('d'+sys.argv[1]))" "$1" 2>/dev/null; }
 
 # ---- functions used below ---------------------------------------------------------------------
@@ -108,20 +113,7 @@ EOF
 printf 'def handler(event, context):\n    x = bytearray(event.get("mb", 200) << 20)\n    return {"n": len(x)}\n' >"$codedir/hog/main.py"
 # Fresh memory must read zero, whatever an earlier invocation left in the memory file a
 # restore was handed (fnbox serve reuses them): each invocation checks, then dirties it.
-mkdir -p "$codedir/dirty"
-cat >"$codedir/dirty/main.py" <<'EOF'
-import mmap
-KEEP = []
-def handler(event, context):
-    n = event.get("mb", 8) << 20
-    m = mmap.mmap(-1, n)  # fresh anonymous memory, which python does not clear itself
-    for i in range(0, n, 4096):  # written first: a page of its own, not the zero page
-        m[i] = 1
-    clean = m[:].count(0) == n - n // 4096
-    m[:] = b"\xa5" * n
-    KEEP.append(m)  # still held when the sandbox exits: left in its memory file
-    return {"clean": clean}
-EOF
+cp -r tests/e2e/functions/dirty_memory "$codedir/dirty"
 printf 'import time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"version": 1}\n' >"$codedir/v1/main.py"
 printf 'def handler(event, context):\n    return {"version": 2}\n' >"$codedir/v2/main.py"
 printf 'import no_such_module_here\ndef handler(event, context):\n    return 1\n' >"$codedir/broken/main.py"
@@ -296,13 +288,13 @@ check memory_limit "outcome out_of_memory with memory_mb reported" \
 req POST /v1/functions/hog/invoke -d '{"mb":16}'
 check memory_ok "a small allocation passes" [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = ok ]
 register dirty dirty '"pool":{"min":2}' >/dev/null
-reused0=$(curl -s "$url/metrics" | sed -n 's/^fnbox_memory_files_reused_total //p')
+reused0=$(metric fnbox_memory_files_reused_total)
 dirty_ok=0
 for i in $(seq 12); do
     req POST /v1/functions/dirty/invoke -d '{"mb":8}'
     [ "$code" = 200 ] && [ "$(jget "['clean']")" = True ] && dirty_ok=$((dirty_ok + 1))
 done
-reused1=$(curl -s "$url/metrics" | sed -n 's/^fnbox_memory_files_reused_total //p')
+reused1=$(metric fnbox_memory_files_reused_total)
 check memory_reuse "12 invocations, each finding its fresh memory zero ($dirty_ok), restores given earlier sandboxes' memory files (${reused0:-?} -> ${reused1:-?})" \
     '[ $dirty_ok = 12 ] && [ "${reused1:-0}" -gt "${reused0:-0}" ]'
 req DELETE /v1/functions/dirty
@@ -562,7 +554,7 @@ for i in 1 2 3 4; do
     req POST /v1/functions/hello/invoke -H 'Authorization: Bearer s3cret' -d '{"name":"n"}'
     [ "$code" = 200 ] && [ "$(jget "['hello']")" = n ] && no_reuse_ok=$((no_reuse_ok + 1))
 done
-reused=$(curl -s -H 'Authorization: Bearer s3cret' "$url/metrics" | sed -n 's/^fnbox_memory_files_reused_total //p')
+reused=$(metric fnbox_memory_files_reused_total -H 'Authorization: Bearer s3cret')
 check no_memory_reuse "--no-memory-reuse: 4 answers ($no_reuse_ok), no memory file reused (${reused:-?})" \
     '[ $no_reuse_ok = 4 ] && [ "$reused" = 0 ]'
 stop_server
@@ -635,7 +627,7 @@ settle() { # wait for the pool to be back at 2 idle and nothing busy
 }
 # The server's fds, less the spare memory files it keeps for the next restores (a cache of at
 # most 8, in /metrics): those come and go with the pool's turnover.
-spares() { curl -s "$url/metrics" | sed -n 's/^fnbox_spare_memory_files //p'; }
+spares() { metric fnbox_spare_memory_files; }
 server_fds() { echo $(( $(ls /proc/$srv_pid/fd | wc -l) - $(spares) )); }
 settle
 fds0=$(server_fds)
