@@ -827,7 +827,19 @@ static const char restore_usage[] =
     "  FNBOX_MEM_CACHE=0         read the image's memory every time, keep nothing\n"
     "  FNBOX_MEM_CACHE_DIR=DIR   keep it in DIR instead (as FNBOX_NS_CACHE_DIR)\n"
     "  FNBOX_MEM_CACHE_MB=N      keep at most N MiB in all (default 256)\n"
-    "Remove them all with: rm -f /run/fnbox/mem/v1-*\n";
+    "Remove them all with: rm -f /run/fnbox/mem/v1-*\n"
+    "\n"
+    "Memory files handed on: a restore that uses such an entry runs its sandbox on a memory file\n"
+    "under /run/fnbox/spare (a tmpfs of its own), an earlier restore's of the same image if one\n"
+    "is there: its working set then goes into pages the host has allocated already. Once the\n"
+    "sandbox and every process of it are gone, everything in the file beyond the image's\n"
+    "memory is punched out and it is left for the next restore of the image (4 at most per\n"
+    "image); the next Sentry clears or overwrites every page it uses before the program sees\n"
+    "it. Files unused for a minute are removed by the next restore that leaves one.\n"
+    "  FNBOX_MEM_SPARE=0         a memory file of the sandbox's own every time\n"
+    "  FNBOX_MEM_SPARE_DIR=DIR   keep them in DIR instead (a tmpfs that allows exec, as\n"
+    "                            FNBOX_NS_CACHE_DIR otherwise)\n"
+    "Remove them all with: rm -f /run/fnbox/spare/s-*\n";
 
 static int restore_error(int rc, const char *msg)
 {
@@ -904,6 +916,7 @@ int fb_cmd_restore(int argc, char **argv)
     uint64_t v, memory = 0;
     struct fb_gofer_mount extra[64];
     bool no_image_mounts = false, lazy = false, keep_mem = false;
+    struct fb_mem_spare spare = {.fd = -1, .dir = -1};
 
     memset(&cfg, 0, sizeof(cfg));
     memset(&meta, 0, sizeof(meta));
@@ -1064,6 +1077,14 @@ int fb_cmd_restore(int argc, char **argv)
         else
             keep_mem = true;
     }
+    /* Its memory file too, unless the caller gives one: an earlier restore's of this image,
+     * whose pages the working set goes into (api/mem_cache.h). */
+    if (cached_hot > 2 && cfg.kernel.memory_fd <= 2 && fb_mem_cache_spare_take(img_fd, &spare) >= 0) {
+        if (spare.fd > 2)
+            cfg.kernel.memory_fd = spare.fd;
+        else /* (stdio closed by the caller) */
+            fb_mem_cache_spare_drop(&spare);
+    }
     if (input) {
         in_fd = open(input, O_RDONLY | O_CLOEXEC);
         if (in_fd < 0) {
@@ -1088,6 +1109,14 @@ int fb_cmd_restore(int argc, char **argv)
                 : keep_mem      ? " (the image's memory read from the image: no memory cache "
                                   "entry for it yet)"
                                 : "");
+    /* The Sentry is reaped, every stub with it (its pid namespace's end): nothing else holds
+     * the memory file, which goes to the next restore of the image, all beyond the hot pages
+     * punched out. */
+    if (spare.fd >= 0 && out == FB_SANDBOX_EXITED && sb.restored_ns) {
+        struct stat hot;
+        if (fstat(cached_hot, &hot) == 0)
+            fb_mem_cache_spare_put(img_fd, &spare, (uint64_t)hot.st_size);
+    }
     /* No memory cache entry for the image: make one for the next restores, now that the
      * answer is out (once per image: ~10 ms for the python example's 6 MiB). */
     if (keep_mem && sb.restored_ns) {
@@ -1111,6 +1140,7 @@ int fb_cmd_restore(int argc, char **argv)
     }
 out:
     fb_ns_cache_release(&cache);
+    fb_mem_cache_spare_drop(&spare);
     if (cached_hot >= 0)
         close(cached_hot);
     if (in_fd >= 0)

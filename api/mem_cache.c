@@ -11,15 +11,19 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api/cli.h"
 #include "kernel/kernel.h"
+#include "kernel/mm/memfile.h"
 #include "kernel/mm/mm_save.h"
+#include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 
 static const char *cache_path(void)
@@ -157,9 +161,9 @@ static int by_atime(const void *a, const void *b)
     return x->atime_ns < y->atime_ns ? -1 : x->atime_ns > y->atime_ns;
 }
 
-/* Remove entries unused for the TTL, then the least recently used until the rest take at most
- * max. */
-static void trim(int dir, uint64_t max)
+/* Remove the files named prefix* not used (their access time) for ttl seconds, then the least
+ * recently used until the rest take at most max. */
+static void trim(int dir, const char *prefix, unsigned ttl, uint64_t max)
 {
     struct entry *e = NULL;
     size_t n = 0, cap = 0, i;
@@ -178,11 +182,12 @@ static void trim(int dir, uint64_t max)
     now = ns_of(&ts);
     while ((d = readdir(dp))) {
         struct stat st;
-        if (strncmp(d->d_name, "v1-", 3) != 0 || strlen(d->d_name) >= sizeof(e->name) ||
+        if (strncmp(d->d_name, prefix, strlen(prefix)) != 0 ||
+            strlen(d->d_name) >= sizeof(e->name) ||
             fstatat(dir, d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (ns_of(&st.st_atim) + (uint64_t)FB_MEM_CACHE_TTL * 1000000000ull < now) {
-            fb_dbg("memory cache: entry %s unused for an hour: removed", d->d_name);
+        if (ns_of(&st.st_atim) + (uint64_t)ttl * 1000000000ull < now) {
+            fb_dbg("memory cache: entry %s unused for %u s: removed", d->d_name, ttl);
             unlinkat(dir, d->d_name, 0);
             continue;
         }
@@ -247,7 +252,7 @@ int fb_mem_cache_put(int image_fd, struct fb_error *err)
                "FNBOX_MEM_CACHE_MB): not kept", max / 1048576.0);
         goto out;
     }
-    trim(dir, max - (uint64_t)st.st_blocks * 512);
+    trim(dir, "v1-", FB_MEM_CACHE_TTL, max - (uint64_t)st.st_blocks * 512);
     snprintf(tmp, sizeof(tmp), "/proc/self/fd/%d", fd);
     if (linkat(AT_FDCWD, tmp, dir, name, AT_SYMLINK_FOLLOW) != 0) {
         if (errno != EEXIST)
@@ -264,4 +269,176 @@ out:
         close(wdir); /* (the lock with it) */
     close(dir);
     return rc;
+}
+
+/* ---- memory files handed from one restore of an image to the next ------------------------- */
+
+static const char *spare_path(void)
+{
+    return fb_cli_cache_dir("FNBOX_MEM_SPARE", "FNBOX_MEM_SPARE_DIR", FB_MEM_SPARE_DIR);
+}
+
+static bool spare_fs_ok(int fd, bool *own_mount)
+{
+    struct statx stx;
+    struct statfs sfs;
+
+    if (fstatfs(fd, &sfs) != 0 || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) != 0)
+        return false;
+    *own_mount = sfs.f_type == TMPFS_MAGIC && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+    /* Not noexec: the stubs map the program's code from its memory file. */
+    return sfs.f_type == TMPFS_MAGIC && !(sfs.f_flags & ST_NOEXEC);
+}
+
+/* The spares' directory, open O_PATH, or -1 (the reason logged at debug level). The default
+ * one gets a tmpfs of its own: a memory file grows as far as its sandbox's memory limit (no
+ * bound of the directory's), advised regions get 2 MiB pages, and the stubs map code from it. A
+ * directory named by FNBOX_MEM_SPARE_DIR is used as it is, if it is such a tmpfs. */
+static int open_spare_dir(void)
+{
+    struct fb_error e = {0};
+    const char *path = spare_path();
+    struct statx stx;
+    bool own = false;
+    int fd;
+
+    if (!path)
+        return -1;
+    fd = fb_cli_open_own_dir(path, true, &stx, &e);
+    if (fd < 0) {
+        fb_dbg("memory files: %s (a memory file of the sandbox's own)", e.msg);
+        return -1;
+    }
+    if (spare_fs_ok(fd, &own) && (own || strcmp(path, FB_MEM_SPARE_DIR) != 0))
+        return fd;
+    if (strcmp(path, FB_MEM_SPARE_DIR) == 0 && !own) {
+        if (mount("fnbox-spare", path, "tmpfs", MS_NOSUID | MS_NODEV,
+                  "mode=0700,huge=advise,size=0") != 0) {
+            fb_dbg("memory files: a tmpfs on %s: %s (a memory file of the sandbox's own)", path,
+                   strerror(errno));
+            close(fd);
+            return -1;
+        }
+        close(fd);
+        fd = fb_cli_open_own_dir(path, false, &stx, &e);
+        if (fd >= 0 && spare_fs_ok(fd, &own))
+            return fd;
+    }
+    fb_dbg("memory files: %s is not a tmpfs that allows mapping code (a memory file of the "
+           "sandbox's own)", path);
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* Slot i of the image's spares: "s-" and the memory cache entry's name. */
+static void spare_slot(const char *key, int i, char *name, size_t cap)
+{
+    snprintf(name, cap, "s-%s-%d", key, i);
+}
+
+/* Is this open spare one of ours, with one name, fit for a memory file? */
+static bool spare_ok(int fd, const char *name)
+{
+    struct fb_error e = {0};
+    struct stat st;
+
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 077) || st.st_nlink != 1 || fb_memfile_given_check(fd, &e) < 0) {
+        fb_dbg("memory files: %s is not a read-write file of this user's alone with one link "
+               "(removed)", name);
+        return false;
+    }
+    return true;
+}
+
+static void touch(int fd)
+{
+    (void)futimens(fd, (struct timespec[2]){{.tv_nsec = UTIME_NOW}, {.tv_nsec = UTIME_OMIT}});
+}
+
+int fb_mem_cache_spare_take(int image_fd, struct fb_mem_spare *sp)
+{
+    char key[128], slot[160];
+    uint32_t r = 0;
+    int dir, fd = -1;
+
+    sp->fd = sp->dir = -1;
+    sp->name[0] = 0;
+    sp->reused = false;
+    if (fb_mem_cache_name(image_fd, key, sizeof(key)) < 0 || (dir = open_spare_dir()) < 0)
+        return -1;
+    (void)!getrandom(&r, sizeof(r), GRND_NONBLOCK);
+    snprintf(sp->name, sizeof(sp->name), "s-use-%d-%08x", (int)getpid(), r);
+    /* Taken by a rename to a name of this restore's alone: of restores side by side, one gets
+     * each spare. Nobody opens a spare but by the name it took it under. */
+    for (int i = 0; i < FB_MEM_SPARE_MAX && fd < 0; i++) {
+        spare_slot(key, i, slot, sizeof(slot));
+        if (renameat2(dir, slot, dir, sp->name, RENAME_NOREPLACE) != 0)
+            continue;
+        fd = openat(dir, sp->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd >= 0 && spare_ok(fd, slot)) {
+            sp->reused = true;
+            break;
+        }
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+        unlinkat(dir, sp->name, 0);
+    }
+    if (fd < 0) {
+        sp->name[0] = 0; /* a new file, named only when it is given back */
+        fd = openat(dir, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            fb_dbg("memory files: a new one in %s: %s", spare_path(), strerror(errno));
+            close(dir);
+            return -1;
+        }
+    }
+    touch(fd); /* in use since now (trim spares by their access time) */
+    fb_dbg("memory files: %s", sp->reused ? "a spare of an earlier restore of this image"
+                                          : "a new one, kept for the next restore");
+    sp->fd = fd;
+    sp->dir = dir;
+    return fd;
+}
+
+void fb_mem_cache_spare_put(int image_fd, struct fb_mem_spare *sp, uint64_t keep)
+{
+    char key[128], slot[160], self[64];
+    bool kept = false;
+
+    if (sp->fd < 0)
+        return;
+    keep = FB_MIN(keep, FB_MEMFILE_SIZE);
+    if (fb_mem_cache_name(image_fd, key, sizeof(key)) == 0 &&
+        fallocate(sp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
+                  (off_t)(FB_MEMFILE_SIZE - keep)) == 0) {
+        touch(sp->fd);
+        trim(sp->dir, "s-", FB_MEM_SPARE_TTL, max_bytes());
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", sp->fd);
+        for (int i = 0; i < FB_MEM_SPARE_MAX && !kept; i++) {
+            spare_slot(key, i, slot, sizeof(slot));
+            kept = sp->name[0]
+                       ? renameat2(sp->dir, sp->name, sp->dir, slot, RENAME_NOREPLACE) == 0
+                       : linkat(AT_FDCWD, self, sp->dir, slot, AT_SYMLINK_FOLLOW) == 0;
+            if (!kept && errno != EEXIST)
+                break;
+        }
+    }
+    if (kept)
+        sp->name[0] = 0;
+    fb_mem_cache_spare_drop(sp);
+}
+
+void fb_mem_cache_spare_drop(struct fb_mem_spare *sp)
+{
+    if (sp->name[0] && sp->dir >= 0)
+        unlinkat(sp->dir, sp->name, 0);
+    if (sp->fd >= 0)
+        close(sp->fd);
+    if (sp->dir >= 0)
+        close(sp->dir);
+    sp->fd = sp->dir = -1;
+    sp->name[0] = 0;
 }

@@ -50,4 +50,44 @@ int fb_mem_cache_get(int image_fd);
  * Removes stale entries and the least recently used beyond the bound. */
 int fb_mem_cache_put(int image_fd, struct fb_error *err);
 
+/* Memory files handed from one command-line restore of an image to the next, as `fnbox serve`
+ * hands them between the sandboxes of a warm pool (api/serve_pool.c): a restore's working set
+ * otherwise goes into fresh host pages, ~2-7 us each on a VM whose host takes freed memory
+ * back. A restore that uses a memory cache entry takes a spare of the same image (a file in
+ * the spares' directory, default /run/fnbox/spare, a tmpfs of its own, taken by a rename to a
+ * name of its own), or makes a new one there, and gives it to its Sentry (--memory-fd's
+ * way); once its Sentry, and with it every stub, is reaped, it punches out everything beyond
+ * the image's hot pages and puts the file back under the image's name: at most
+ * FB_MEM_SPARE_MAX per image; spares not used for FB_MEM_SPARE_TTL seconds, and the oldest
+ * beyond FNBOX_MEM_CACHE_MB in all, are removed by the next restore that gives one back.
+ *
+ * Nothing of one sandbox reaches the next: the Sentry uses nothing the file holds
+ * (fb_memfile_init_given: what its image fills is written whole before it is read, the rest
+ * punched out), whatever an earlier, perhaps compromised, Sentry wrote into it. Spares are
+ * files of this user's alone (mode 0600, one link, in a directory only the user can open),
+ * keyed by the image file's identity as the cache entries are. FNBOX_MEM_SPARE=0 turns this
+ * off, FNBOX_MEM_SPARE_DIR moves the directory (a tmpfs that allows exec); every failure only
+ * means the Sentry makes a memory file of its own. */
+#define FB_MEM_SPARE_DIR "/run/fnbox/spare"
+#define FB_MEM_SPARE_TTL 60 /* seconds unused */
+#define FB_MEM_SPARE_MAX 4  /* per image */
+
+struct fb_mem_spare {
+    int fd, dir;
+    char name[48]; /* while in use, the name it was taken under ("" for a new file) */
+    bool reused;
+};
+
+/* A memory file for a restore of the image open on image_fd (O_RDWR, O_CLOEXEC): an earlier
+ * restore's spare (sp->reused) or a new one; -1 if neither can be had (sp->fd -1 too). */
+int fb_mem_cache_spare_take(int image_fd, struct fb_mem_spare *sp);
+
+/* Give the memory file back for the next restore of the image, everything in it from keep on
+ * punched out. Only once the sandbox's Sentry is reaped (every stub gone with it): nothing
+ * else may hold it. Closes sp. */
+void fb_mem_cache_spare_put(int image_fd, struct fb_mem_spare *sp, uint64_t keep);
+
+/* Close sp without giving it back (a failed or killed sandbox's). */
+void fb_mem_cache_spare_drop(struct fb_mem_spare *sp);
+
 #endif

@@ -3,7 +3,9 @@
  * set back) has another name; only a read-only file of this user's with one link and whole
  * pages is used, and using it sets its access time; an unsafe directory or FNBOX_MEM_CACHE=0
  * turns the cache off; a lookup makes no directory. Making entries needs an image:
- * tests/e2e/checkpoint_test.sh. */
+ * tests/e2e/checkpoint_test.sh. Spare memory files (a tmpfs directory, /dev/shm): taken once
+ * each, put back punched beyond what is kept, at most FB_MEM_SPARE_MAX per image, dropped
+ * without a trace, refused when others could open them. */
 #include "api/mem_cache.h"
 
 #include <errno.h>
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "fbtest.h"
@@ -141,8 +145,103 @@ static void test_off_and_unsafe_dir(void)
     close(img);
 }
 
+static char spare_dir[] = "/dev/shm/fnbox-spare-test-XXXXXX";
+
+static int spares(const char *name)
+{
+    char path[512];
+    int n = 0;
+
+    for (int i = 0; i < FB_MEM_SPARE_MAX + 2; i++) {
+        snprintf(path, sizeof(path), "%s/s-%s-%d", spare_dir, name, i);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
+static int entries(void)
+{
+    char cmd[128];
+    FILE *p;
+    int n = -1;
+
+    snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", spare_dir);
+    p = popen(cmd, "r");
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1)
+            n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+static void test_spares(void)
+{
+    struct fb_mem_spare a, b, sp[FB_MEM_SPARE_MAX + 1];
+    char name[128], page[4096], path[512];
+    struct stat st;
+    int img = open(image, O_RDONLY | O_CLOEXEC);
+
+    FBT_CHECK(img >= 0);
+    FBT_CHECK_EQ(fb_mem_cache_name(img, name, sizeof(name)), 0);
+    setenv("FNBOX_MEM_SPARE_DIR", spare_dir, 1);
+    /* None there: a new file, named only when it is put back. */
+    FBT_CHECK(fb_mem_cache_spare_take(img, &a) > 2);
+    FBT_CHECK(!a.reused);
+    FBT_CHECK_EQ(entries(), 0);
+    memset(page, 0xa5, sizeof(page));
+    FBT_CHECK_EQ(pwrite(a.fd, page, sizeof(page), 0), (ssize_t)sizeof(page));
+    FBT_CHECK_EQ(pwrite(a.fd, page, sizeof(page), 8 << 20), (ssize_t)sizeof(page));
+    fb_mem_cache_spare_put(img, &a, 4096);
+    FBT_CHECK_EQ(a.fd, -1);
+    FBT_CHECK_EQ(spares(name), 1);
+    snprintf(path, sizeof(path), "%s/s-%s-0", spare_dir, name);
+    FBT_CHECK_EQ(stat(path, &st), 0);
+    FBT_CHECK_EQ(st.st_mode & 0777, 0600);
+    FBT_CHECK((uint64_t)st.st_blocks * 512 <= 4096); /* the page at 8 MiB punched out */
+    /* Two restores at once: one gets the spare, the other a new file. */
+    FBT_CHECK(fb_mem_cache_spare_take(img, &a) > 2);
+    FBT_CHECK(fb_mem_cache_spare_take(img, &b) > 2);
+    FBT_CHECK(a.reused && !b.reused);
+    FBT_CHECK_EQ(pread(a.fd, page, 1, 0), 1); /* what it kept: the caller's to clear */
+    FBT_CHECK_EQ((unsigned char)page[0], 0xa5);
+    FBT_CHECK_EQ(spares(name), 0);
+    fb_mem_cache_spare_put(img, &a, 4096);
+    fb_mem_cache_spare_put(img, &b, 4096);
+    FBT_CHECK_EQ(spares(name), 2);
+    FBT_CHECK_EQ(entries(), 2);
+    /* Dropped (a failed sandbox's): gone, name and all. */
+    FBT_CHECK(fb_mem_cache_spare_take(img, &a) > 2);
+    FBT_CHECK(a.reused);
+    fb_mem_cache_spare_drop(&a);
+    FBT_CHECK_EQ(entries(), 1);
+    /* At most FB_MEM_SPARE_MAX per image. */
+    for (int i = 0; i <= FB_MEM_SPARE_MAX; i++)
+        FBT_CHECK(fb_mem_cache_spare_take(img, &sp[i]) > 2);
+    for (int i = 0; i <= FB_MEM_SPARE_MAX; i++)
+        fb_mem_cache_spare_put(img, &sp[i], 4096);
+    FBT_CHECK_EQ(spares(name), FB_MEM_SPARE_MAX);
+    FBT_CHECK_EQ(entries(), FB_MEM_SPARE_MAX);
+    /* One others could open is removed, not used. */
+    for (int i = 0; i < FB_MEM_SPARE_MAX; i++) {
+        snprintf(path, sizeof(path), "%s/s-%s-%d", spare_dir, name, i);
+        FBT_CHECK_EQ(chmod(path, 0644), 0);
+    }
+    FBT_CHECK(fb_mem_cache_spare_take(img, &a) > 2);
+    FBT_CHECK(!a.reused);
+    FBT_CHECK_EQ(entries(), 0);
+    fb_mem_cache_spare_drop(&a);
+    /* Turned off. */
+    setenv("FNBOX_MEM_SPARE", "0", 1);
+    FBT_CHECK_EQ(fb_mem_cache_spare_take(img, &a), -1);
+    FBT_CHECK_EQ(a.fd, -1);
+    unsetenv("FNBOX_MEM_SPARE");
+    close(img);
+}
+
 int main(void)
 {
+    struct statfs sfs;
     char cmd[300];
 
     if (!mkdtemp(base))
@@ -156,6 +255,11 @@ int main(void)
     FBT_RUN(test_name_follows_the_file);
     FBT_RUN(test_get_checks_the_entry);
     FBT_RUN(test_off_and_unsafe_dir);
+    if (mkdtemp(spare_dir) && statfs(spare_dir, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC)
+        FBT_RUN(test_spares);
+    else
+        FBT_SKIP(test_spares, "no tmpfs at /dev/shm for the spares");
+    rmdir(spare_dir); /* (empty when the test passed) */
     snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
     if (system(cmd) != 0)
         fprintf(stderr, "mem_cache_test: cleaning %s up failed\n", base);

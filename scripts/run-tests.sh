@@ -14,7 +14,7 @@ log=$(mktemp /tmp/fnbox-tests-XXXXXX)
 caches=$(mktemp -d /dev/shm/fnbox-test-caches-XXXXXX 2>/dev/null ||
     mktemp -d /tmp/fnbox-test-caches-XXXXXX)
 [ -n "$caches" ] || { echo "run-tests: cannot make a directory for the caches" >&2; exit 1; }
-export FNBOX_MEM_CACHE_DIR=$caches/mem FNBOX_NS_CACHE_DIR=$caches/ns
+export FNBOX_MEM_CACHE_DIR=$caches/mem FNBOX_NS_CACHE_DIR=$caches/ns FNBOX_MEM_SPARE_DIR=$caches/spare
 trap 'rm -f "$log"; umount -R -l "$caches/ns" 2>/dev/null; rm -rf "$caches"' EXIT
 
 section() { printf '\n== %s\n' "$1"; }

@@ -203,7 +203,8 @@ int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t
     if (memfile_setup(mf, fd, size, err) < 0)
         return -1;
     mf->stale_top = keep >> FB_PAGE_SHIFT;
-    mf->large = mapped_for_large(mf); /* (a file of a huge=advise tmpfs, as the server's) */
+    /* (a file of a huge=advise tmpfs, as the server's; FNBOX_NO_LARGE_PAGES holds here too) */
+    mf->large = !fb_mf_large_off && mapped_for_large(mf);
     return 0;
 fail:
     close(fd);

@@ -9,7 +9,7 @@ set -u
 FNBOX=${FNBOX:-build/fnbox}
 E2E=$PWD/build/e2e
 tmp=$(mktemp -d /tmp/fnbox-ckpt-XXXXXX)
-trap 'for d in "$tmp"/nscache*/ns; do umount -R "$d"; done 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'for d in "$tmp"/nscache*/ns; do umount -R "$d"; done 2>/dev/null; rm -rf "$tmp" ${sp:+"$sp"}' EXIT
 failed=0
 
 pass() { echo "PASS e2e/ckpt_$1"; }
@@ -843,6 +843,53 @@ cp "$tmp/mc.img" "$tmp/mc4.img"
 FNBOX_MEM_CACHE=0 FNBOX_MEM_CACHE_DIR=$mc fx '{"name":"hal"}' restore -vv "$tmp/mc4.img"
 t mem_cache_off "FNBOX_MEM_CACHE=0: nothing looked up or kept, the same answer" \
     bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"hal\"" <<<"$1" && ! grep -q "memory cache" <<<"$2" && [ "$3" = 2 ]' "$status" "$out" "$err" "$(mcount)"
+
+# --- memory files handed from one restore of an image to the next (api/mem_cache.h): spares in a
+# directory of this test's on a tmpfs. The function checks that its fresh memory reads zero and
+# leaves 8 MiB of 0xa5 in its memory file at its exit.
+sp=$(mktemp -d /dev/shm/fnbox-spare-test-XXXXXX)
+scount() { find "$sp" -maxdepth 1 -name 's-v1-*' | wc -l; }
+spx() { FNBOX_MEM_SPARE_DIR=$sp FNBOX_MEM_CACHE_DIR=$mc fx "$@"; }
+spx "" checkpoint --template python --code tests/e2e/functions/dirty_memory --handler main.handler -o "$tmp/spare.img"
+spx '{}' restore -vv "$tmp/spare.img"
+t mem_spare_new "a restore with a memory cache entry makes its memory file in the spares' directory and leaves it there" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
+entry=$mc/$(basename "$spare" | sed 's/^s-//; s/-[0-9]*$//') # the cache entry it is named after
+t mem_spare_punched "the spare is the user's alone (0600) and holds no more than the image's hot pages, not the 8 MiB the function left" \
+    bash -c '[ "$(stat -c %a "$0")" = 600 ] && [ -n "$1" ] && (( $(stat -c %b "$0") * 512 <= $(stat -c %s "$1") ))' "$spare" "$entry"
+spx '{}' restore -vv "$tmp/spare.img"
+t mem_spare_reused "the next restore takes it, finds its fresh memory zero, and gives it back" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "memory files: a spare of an earlier restore" <<<"$2" && grep -q "memory file given: [1-9][0-9]* KiB of it kept" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
+chmod 644 "$spare"
+spx '{}' restore -vv "$tmp/spare.img"
+t mem_spare_open_to_others "a spare others could read is removed, not used" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
+ln "$spare" "$sp/other-name"
+spx '{}' restore -vv "$tmp/spare.img"
+t mem_spare_two_links "a spare with another name as well is removed, not used" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2"' "$status" "$out" "$err"
+rm -f "$sp/other-name"
+spx '{"mb": 512}' restore --memory 64M "$tmp/spare.img"
+t mem_spare_failed "a sandbox that did not end by itself (out of memory) gives nothing back" \
+    bash -c '[ "$0" = 137 ] && [ "$1" = 0 ] && [ -z "$(ls -A "$2")" ]' "$status" "$(scount)" "$sp"
+spx '{}' restore "$tmp/spare.img"
+FNBOX_MEM_SPARE=0 spx '{}' restore -vv "$tmp/spare.img"
+t mem_spare_off "FNBOX_MEM_SPARE=0: no spare taken or kept, the same answer" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && ! grep -q "memory files" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+# A spare unused for a minute is removed by the next restore that gives one back (of any image).
+touch -a -d '-2 min' "$sp"/s-v1-*
+spx '{"name":"x"}' restore "$tmp/mc.img"
+spx '{"name":"y"}' restore "$tmp/mc.img"
+t mem_spare_stale "a spare unused for a minute is removed; the other image's is kept" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = 1 ] && [ -z "$(find "$2" -maxdepth 1 -name "s-${3}-*")" ]' "$status" "$(scount)" "$sp" "$(basename "$entry")"
+mkdir -m 700 "$tmp/spare-disk"
+FNBOX_MEM_SPARE_DIR=$tmp/spare-disk FNBOX_MEM_CACHE_DIR=$mc fx '{}' restore -vv "$tmp/spare.img"
+t mem_spare_not_tmpfs "a spares' directory that is not a tmpfs is not used" \
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "is not a tmpfs that allows mapping code" <<<"$2" && [ -z "$(ls -A "$3")" ]' "$status" "$out" "$err" "$tmp/spare-disk"
+rm -rf "$sp"
 
 # --view-fd: the Gofer checks that what it joins is a view (a read-only tmpfs root).
 fx '' restore --view-fd 8 "$tmp/sh.img" 8</proc/self/ns/mnt
