@@ -15,7 +15,12 @@ caches=$(mktemp -d /dev/shm/fnbox-test-caches-XXXXXX 2>/dev/null ||
     mktemp -d /tmp/fnbox-test-caches-XXXXXX)
 [ -n "$caches" ] || { echo "run-tests: cannot make a directory for the caches" >&2; exit 1; }
 export FNBOX_MEM_CACHE_DIR=$caches/mem FNBOX_NS_CACHE_DIR=$caches/ns FNBOX_MEM_SPARE_DIR=$caches/spare
-trap 'rm -f "$log"; umount -R -l "$caches/ns" 2>/dev/null; rm -rf "$caches"' EXIT
+trap 'rm -f "$log"; umount -R -l "$caches/ns" "$caches/spare" 2>/dev/null; rm -rf "$caches"' EXIT
+# Memory files handed from restore to restore want a tmpfs as the default /run/fnbox/spare is:
+# huge=advise (the working set's 2 MiB pages), no size bound of its own, code mapped from it.
+mkdir -m 700 "$caches/spare" &&
+    mount -t tmpfs -o mode=0700,huge=advise,size=0,nosuid,nodev fnbox-test-spare "$caches/spare" ||
+    echo "run-tests: no tmpfs of its own for the spare memory files ($caches/spare used as it is)" >&2
 
 section() { printf '\n== %s\n' "$1"; }
 
