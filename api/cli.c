@@ -11,6 +11,8 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "kernel/util/log.h"
+
 int fb_cli_usage_error(const char *usage, const char *msg)
 {
     if (msg)
@@ -288,5 +290,19 @@ int fb_cli_open_own_dir(const char *path, bool create, struct statx *stx, struct
         close(fd);
         return fb_error_set(err, EPERM, "%s: not owned by this user or open to others", path);
     }
+    return fd;
+}
+
+int fb_cli_open_cache_dir(const char *path, bool create, const char *what, const char *fallback,
+                          struct statx *stx)
+{
+    struct fb_error e = {0};
+    int fd;
+
+    if (!path)
+        return -1;
+    fd = fb_cli_open_own_dir(path, create, stx, &e);
+    if (fd < 0)
+        fb_dbg("%s: %s (%s)", what, e.msg, fallback);
     return fd;
 }

@@ -64,5 +64,9 @@ struct statx;
 /* Such a directory's path: dflt, or $dir_env if absolute; NULL when $off_env is 0, off or no. */
 const char *fb_cli_cache_dir(const char *off_env, const char *dir_env, const char *dflt);
 int fb_cli_open_own_dir(const char *path, bool create, struct statx *stx, struct fb_error *err);
+/* fb_cli_open_own_dir for a cache: -1 when path is NULL (the cache turned off) or the directory
+ * cannot be used, which is logged at debug level as "WHAT: why (FALLBACK)". */
+int fb_cli_open_cache_dir(const char *path, bool create, const char *what, const char *fallback,
+                          struct statx *stx);
 
 #endif

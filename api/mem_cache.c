@@ -57,20 +57,14 @@ static uint64_t max_bytes(void)
  * a lookup leaves the host as it found it. */
 static int open_dir(bool create)
 {
-    struct fb_error e = {0};
     const char *path = cache_path();
     struct statx stx;
     struct statfs sfs;
     char opts[64];
-    int fd;
+    int fd = fb_cli_open_cache_dir(path, create, "memory cache", "not used", &stx);
 
-    if (!path)
+    if (fd < 0)
         return -1;
-    fd = fb_cli_open_own_dir(path, create, &stx, &e);
-    if (fd < 0) {
-        fb_dbg("memory cache: %s (not used)", e.msg);
-        return -1;
-    }
     /* Memory, not disk: the default directory gets a tmpfs of its own where /run is not one
      * (the entries are read by every restore and worth nothing after a reboot), as large as
      * the bound plus one entry in the making. A directory named by FNBOX_MEM_CACHE_DIR is used
@@ -81,9 +75,7 @@ static int open_dir(bool create)
                  (unsigned long long)((max_bytes() >> 10) + FB_HOT_FILE_MAX_PAGES * 4ull));
         if (mount("fnbox-mem", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) == 0) {
             close(fd);
-            fd = fb_cli_open_own_dir(path, true, &stx, &e);
-            if (fd < 0)
-                fb_dbg("memory cache: %s (not used)", e.msg);
+            fd = fb_cli_open_cache_dir(path, true, "memory cache", "not used", &stx);
         } else {
             fb_dbg("memory cache: a tmpfs on %s: %s (the directory used as it is)", path,
                    strerror(errno));
@@ -285,7 +277,8 @@ static bool spare_fs_ok(int fd, bool *own_mount)
 
     if (fstatfs(fd, &sfs) != 0 || statx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx) != 0)
         return false;
-    *own_mount = sfs.f_type == TMPFS_MAGIC && (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+    *own_mount = sfs.f_type == TMPFS_MAGIC && (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+                 (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
     /* Not noexec: the stubs map the program's code from its memory file. */
     return sfs.f_type == TMPFS_MAGIC && !(sfs.f_flags & ST_NOEXEC);
 }
@@ -296,19 +289,14 @@ static bool spare_fs_ok(int fd, bool *own_mount)
  * directory named by FNBOX_MEM_SPARE_DIR is used as it is, if it is such a tmpfs. */
 static int open_spare_dir(void)
 {
-    struct fb_error e = {0};
     const char *path = spare_path();
     struct statx stx;
     bool own = false;
-    int fd;
+    int fd = fb_cli_open_cache_dir(path, true, "memory files", "a memory file of the sandbox's own",
+                                   &stx);
 
-    if (!path)
+    if (fd < 0)
         return -1;
-    fd = fb_cli_open_own_dir(path, true, &stx, &e);
-    if (fd < 0) {
-        fb_dbg("memory files: %s (a memory file of the sandbox's own)", e.msg);
-        return -1;
-    }
     if (spare_fs_ok(fd, &own) && (own || strcmp(path, FB_MEM_SPARE_DIR) != 0))
         return fd;
     if (strcmp(path, FB_MEM_SPARE_DIR) == 0 && !own) {
@@ -320,7 +308,8 @@ static int open_spare_dir(void)
             return -1;
         }
         close(fd);
-        fd = fb_cli_open_own_dir(path, false, &stx, &e);
+        fd = fb_cli_open_cache_dir(path, false, "memory files", "a memory file of the sandbox's own",
+                                   &stx);
         if (fd >= 0 && spare_fs_ok(fd, &own))
             return fd;
     }

@@ -161,18 +161,7 @@ static int spares(const char *name)
 
 static int entries(void)
 {
-    char cmd[128];
-    FILE *p;
-    int n = -1;
-
-    snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", spare_dir);
-    p = popen(cmd, "r");
-    if (p) {
-        if (fscanf(p, "%d", &n) != 1)
-            n = -1;
-        pclose(p);
-    }
-    return n;
+    return fbt_dir_entries(spare_dir);
 }
 
 static void test_spares(void)

@@ -38,18 +38,12 @@ static uint64_t boot_seconds(void)
 
 int fb_ns_cache_open(void)
 {
-    struct fb_error e = {0};
     const char *path = cache_path();
     struct statx stx;
-    int fd;
+    int fd = fb_cli_open_cache_dir(path, true, "namespace cache", "not used", &stx);
 
-    if (!path)
+    if (fd < 0)
         return -1;
-    fd = fb_cli_open_own_dir(path, true, &stx, &e);
-    if (fd < 0) {
-        fb_dbg("namespace cache: %s (not used)", e.msg);
-        return -1;
-    }
     /* A mount of its own, private: the bind mounts made in it stay out of every other mount
      * namespace (and out of the views copied from the host's). */
     if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||

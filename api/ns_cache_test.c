@@ -23,17 +23,7 @@ static char dir[sizeof(base) + 8];
 
 static int entries(void)
 {
-    char cmd[128];
-    FILE *f;
-    int n = -1;
-
-    snprintf(cmd, sizeof(cmd), "ls -A %s | wc -l", dir);
-    f = popen(cmd, "r");
-    if (f && fscanf(f, "%d", &n) != 1)
-        n = -1;
-    if (f)
-        pclose(f);
-    return n;
+    return fbt_dir_entries(dir);
 }
 
 static bool same_ns(int a, int b)

@@ -3,6 +3,7 @@
 #ifndef FB_TESTS_FBTEST_H
 #define FB_TESTS_FBTEST_H
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,5 +61,20 @@ static const char *fbt_current;
     } while (0)
 
 #define FBT_EXIT() return fbt_failed_cases ? 1 : 0
+
+/* How many entries (besides . and ..) directory path holds, or -1 if it cannot be read. */
+static inline int fbt_dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
 
 #endif
