@@ -1341,25 +1341,40 @@ static int finish_tmpfs(struct loader *l)
     return 0;
 }
 
-/* The 9P files' paths of the inode table arr, looked up together ahead of load_inodes's one by
- * one (fb_vfs_lookup_ahead: one round trip to the Gofer instead of one per name not yet
- * cached, ~20 for the python function). Read from a copy of the cursor with an error flag of
- * its own: the table is checked where it is loaded, with the messages that says. */
-static void p9_paths_ahead(const struct fb_sr *arr)
+/* The 9P files' paths of the inode table arr, and the working directories of the filesystem
+ * contexts (rest: the state after the table; a function's /code), looked up together ahead of
+ * load_inodes's and load_fss's one by one (fb_vfs_lookup_ahead: one round trip to the Gofer
+ * instead of one per name not yet cached, ~20 for the python function). Read from copies of the
+ * cursors with an error flag of their own: the sections are checked where they are loaded,
+ * with the messages that says. */
+static void p9_paths_ahead(const struct fb_sr *arr, const struct fb_sr *rest)
 {
-    struct fb_sr pre = *arr;
+    struct fb_sr pre = *arr, after = *rest, skip, fss;
     struct fb_path root = {fb_k->root_mount, fb_k->root_mount->root};
     char *paths[128];
     bool pre_bad = false;
     int n = 0;
+    const int cap = (int)(sizeof(paths) / sizeof(paths[0]));
 
     pre.err = &pre_bad;
-    while (pre.i < pre.n && n < (int)(sizeof(paths) / sizeof(paths[0])) && !pre_bad) {
+    while (pre.i < pre.n && n < cap && !pre_bad) {
         char path[FB_PATH_MAX];
         struct fb_sr e;
         fb_sr_sub(&pre, &e);
         if (fb_sr_u64(&e) == INODE_P9 && fb_sr_str(&e, path, sizeof(path)) && !pre_bad &&
             (paths[n] = strdup(path)))
+            n++;
+    }
+    after.err = &pre_bad;
+    fb_sr_sub(&after, &skip); /* the open files */
+    fb_sr_sub(&after, &skip); /* the fd tables */
+    fb_sr_sub(&after, &fss);  /* load_fss's */
+    while (fss.i < fss.n && n < cap && !pre_bad) {
+        char croot[FB_PATH_MAX], cwd[FB_PATH_MAX];
+        struct fb_sr e;
+        fb_sr_sub(&fss, &e);
+        if (fb_sr_str(&e, croot, sizeof(croot)) && fb_sr_str(&e, cwd, sizeof(cwd)) && !pre_bad &&
+            (paths[n] = strdup(cwd)))
             n++;
     }
     fb_vfs_lookup_ahead(&root, (const char *const *)paths, n);
@@ -1375,7 +1390,7 @@ static int load_inodes(struct loader *l, struct fb_sr *top)
     fb_sr_sub(top, &arr);
     if (l->bad)
         return bad(l, "inode table");
-    p9_paths_ahead(&arr);
+    p9_paths_ahead(&arr, top);
     l->ninodes = arr.n;
     l->inodes = calloc(arr.n ? arr.n : 1, sizeof(*l->inodes));
     l->tpend = calloc(arr.n ? arr.n : 1, sizeof(*l->tpend));

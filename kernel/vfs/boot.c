@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 
 /* Mount a fresh filesystem at an absolute path of the tree built so far; with root NULL, bind
@@ -63,6 +64,18 @@ int fb_vfs_init(struct fb_error *err)
     r = fb_vfs_mount_root(sb, root, FB_MNT_RDONLY, "gofer");
     if (r < 0)
         return fb_error_set(err, -r, "mounting the root: %s", strerror(-r));
+    /* The mount points below looked up in one round trip to the Gofer instead of one each. */
+    {
+        const char *points[16];
+        struct fb_path top = {fb_k->root_mount, fb_k->root_mount->root};
+        int n = 0;
+        points[n++] = "/dev";
+        points[n++] = "/tmp";
+        points[n++] = "/proc";
+        for (i = 0; i < fb_k->opts.nrw_mounts && n < (int)FB_ARRAY_SIZE(points); i++)
+            points[n++] = fb_k->opts.rw_mounts[i];
+        fb_vfs_lookup_ahead(&top, points, n);
+    }
     /* --mount SRC:DST:rw trees: the Gofer serves them writable; here they need a mount of their
      * own without the root's read-only flag. */
     for (i = 0; i < fb_k->opts.nrw_mounts; i++) {
