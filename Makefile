@@ -178,7 +178,7 @@ conformance: $(B)/fnbox $(SYSCALL_BIN)
 
 # Warm-pool HTTP invoke latency and throughput with wrk (docs/performance.md, "fnbox serve").
 loadtest: deps-test
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(B)/bench/timeit
 	@scripts/loadtest.sh
 
 bench: deps-bench

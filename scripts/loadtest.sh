@@ -63,6 +63,13 @@ end
 EOF
 : >"$tmp/server.log.mark"
 counts before
+# How fast the host runs this hour, which no steal figure shows on this kind of VM (the same
+# build's CPU per invocation moved by 20 % between hours of 1 % steal): a native program's
+# start, as make bench's python row measures it.
+if [ -x build/bench/timeit ]; then
+    echo "host speed reference: native /usr/bin/python3 -c pass, median of 11: $(build/bench/timeit \
+        -n 11 -w 1 ::: /usr/bin/python3 -c pass | sed -n 's/.*median_ms=\([0-9.]*\).*/\1/p') ms"
+fi
 BUSY0=$(busy_ticks) STEAL0=$(steal_ticks)
 # Each mark: the phase, the invocations logged so far, the machine's busy CPU time so far (clock
 # ticks, every process: the server, the sandboxes, their refills and teardowns, wrk too).
