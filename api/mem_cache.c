@@ -23,7 +23,6 @@
 #include "kernel/kernel.h"
 #include "kernel/mm/memfile.h"
 #include "kernel/mm/mm_save.h"
-#include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 
 static const char *cache_path(void)
@@ -399,10 +398,8 @@ void fb_mem_cache_spare_put(int image_fd, struct fb_mem_spare *sp, uint64_t keep
 
     if (sp->fd < 0)
         return;
-    keep = FB_MIN(keep, FB_MEMFILE_SIZE);
     if (fb_mem_cache_name(image_fd, key, sizeof(key)) == 0 &&
-        fallocate(sp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
-                  (off_t)(FB_MEMFILE_SIZE - keep)) == 0) {
+        fb_memfile_punch_from(sp->fd, keep, FB_MEMFILE_SIZE) == 0) {
         touch(sp->fd);
         trim(sp->dir, "s-", FB_MEM_SPARE_TTL, max_bytes());
         snprintf(self, sizeof(self), "/proc/self/fd/%d", sp->fd);

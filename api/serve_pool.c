@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <linux/falloc.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -21,7 +20,6 @@
 #include <unistd.h>
 
 #include "kernel/mm/memfile.h"
-#include "kernel/util/cleanup.h"
 #include "kernel/util/log.h"
 
 #define READY_TIMEOUT_MS 30000 /* a restore that has not reported ready by then is killed */
@@ -143,17 +141,12 @@ int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img)
 static void mem_keep_spare(struct fb_server *s, struct fb_sb *sb)
 {
     struct fb_function *fn;
-    uint64_t keep;
 
     if (sb->mem_fd < 0 || s->stopping)
         return;
     for (fn = s->fns; fn && !(fn->image && fn->image->gen == sb->mem_gen); fn = fn->next)
         ;
-    if (!fn)
-        return;
-    keep = FB_MIN(fn->image->hot_bytes, FB_MEMFILE_SIZE);
-    if (fallocate(sb->mem_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
-                  (off_t)(FB_MEMFILE_SIZE - keep)) != 0)
+    if (!fn || fb_memfile_punch_from(sb->mem_fd, fn->image->hot_bytes, FB_MEMFILE_SIZE) != 0)
         return;
     if (s->nspare_mem == FB_SPARE_MEM_MAX)
         close(spare_pop(s, 0)); /* the oldest goes */

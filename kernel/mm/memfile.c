@@ -186,6 +186,15 @@ int fb_memfile_given_check(int fd, struct fb_error *err)
     return 0;
 }
 
+int fb_memfile_punch_from(int fd, uint64_t keep, uint64_t size)
+{
+    keep = FB_PAGE_ROUND_DOWN(FB_MIN(keep, size));
+    if (keep == size)
+        return 0;
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
+                     (off_t)(size - keep));
+}
+
 int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t keep,
                           struct fb_error *err)
 {
@@ -195,8 +204,7 @@ int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t
         goto fail;
     /* Up to size from keep at once (memfile_setup's truncation drops what lies beyond); below
      * keep, once a loader knows which pages the image fills. */
-    if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)keep,
-                  (off_t)(size - keep)) != 0) {
+    if (fb_memfile_punch_from(fd, keep, size) != 0) {
         fb_error_set(err, errno, "clearing the given memory file: %s", strerror(errno));
         goto fail;
     }

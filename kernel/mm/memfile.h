@@ -88,6 +88,10 @@ int fb_memfile_init_large(struct fb_memfile *mf, uint64_t size, struct fb_error 
  * or grown. Before the Sentry locks itself down only. */
 int fb_memfile_init_given(struct fb_memfile *mf, int fd, uint64_t size, uint64_t keep,
                           struct fb_error *err);
+/* Punch out everything of the file open on fd from keep bytes (rounded down to a page) up to
+ * size: what fb_memfile_init_given does first, and what a holder of a finished sandbox's memory
+ * file does before keeping it for the next restore. 0, or -1 with errno. */
+int fb_memfile_punch_from(int fd, uint64_t keep, uint64_t size);
 /* The restore loaders' part of clearing a given file (fb_memfile_init_given), once the lazy
  * pages are known (fb_memfile_load_lazy: after; fb_memfile_load, where none is: before it
  * writes a page): every page below keep that holds data and is not a lazy page is punched
