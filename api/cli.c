@@ -273,6 +273,21 @@ bool fb_cli_env_flag(const char *name)
     return v && strcmp(v, "0") != 0;
 }
 
+uint64_t fb_cli_env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t dflt,
+                        const char *unit)
+{
+    const char *v = getenv(name);
+    uint64_t n;
+
+    if (!v || !*v)
+        return dflt;
+    if (fb_cli_parse_u64(v, &n) == 0 && n >= lo && n <= hi)
+        return n;
+    fb_warn("%s=%s: not a number of %s from %llu to %llu (%llu used)", name, v, unit,
+            (unsigned long long)lo, (unsigned long long)hi, (unsigned long long)dflt);
+    return dflt;
+}
+
 int fb_cli_open_own_dir(const char *path, bool create, struct statx *stx, struct fb_error *err)
 {
     int fd;

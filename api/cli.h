@@ -57,6 +57,10 @@ int fb_cli_std_fds(void);
 int fb_cli_mkdir_p(const char *path, struct fb_error *err);
 /* An on/off switch in the environment (FNBOX_NO_...=1, for A/B measurements): set and not "0". */
 bool fb_cli_env_flag(const char *name);
+/* A number in the environment (decimal, from lo to hi): dflt when unset or empty; anything else
+ * is warned about, naming the unit, and dflt used. */
+uint64_t fb_cli_env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t dflt,
+                        const char *unit);
 /* A directory of this user's that group and others cannot open, made (0700) if missing and
  * create, open O_PATH with *stx its status; -1 with err if it is not one (or is missing). For
  * what is kept between runs of the command line (api/ns_cache.h, api/mem_cache.h). */

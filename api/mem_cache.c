@@ -37,19 +37,7 @@ bool fb_mem_cache_on(void)
 
 static uint64_t max_bytes(void)
 {
-    const char *s = getenv("FNBOX_MEM_CACHE_MB");
-    char *end;
-    unsigned long long mb;
-
-    if (s && *s) {
-        errno = 0;
-        mb = strtoull(s, &end, 10);
-        if (!errno && !*end && mb <= (1ull << 20))
-            return (uint64_t)mb << 20;
-        fb_warn("FNBOX_MEM_CACHE_MB=%s: not a number of MiB up to 1048576 (%d used)", s,
-                FB_MEM_CACHE_MAX_MB);
-    }
-    return (uint64_t)FB_MEM_CACHE_MAX_MB << 20;
+    return fb_cli_env_u64("FNBOX_MEM_CACHE_MB", 0, 1ull << 20, FB_MEM_CACHE_MAX_MB, "MiB") << 20;
 }
 
 /* The cache directory, open O_PATH, or -1. Made (and given its tmpfs) only to make an entry:

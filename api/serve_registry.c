@@ -575,17 +575,11 @@ struct fb_server *fb_server_new(const struct fb_serve_options *o, struct fb_erro
          * server's own that gives them 2 MiB pages (memfds where the host refuses). */
         s->mem_reuse = !o->no_memory_reuse && !fb_cli_env_flag("FNBOX_NO_MEMORY_REUSE");
         s->mem_mnt_fd = s->mem_reuse ? fb_memfile_tmpfs_mount() : -1;
-        s->spare_idle_ns = FB_SPARE_MEM_IDLE_NS;
-        {
-            const char *v = getenv("FNBOX_SPARE_MEMORY_IDLE_MS");
-            char *end;
-            unsigned long ms = v ? strtoul(v, &end, 10) : 0;
-            if (v && *v && !*end && ms > 0 && ms <= 3600000)
-                s->spare_idle_ns = (int64_t)ms * 1000000;
-        }
         if (s->mem_reuse && s->mem_mnt_fd < 0)
             fb_info("sandbox memory files are memfds (no tmpfs of the server's own: %s)",
                     strerror(errno));
+        s->spare_idle_ns = (int64_t)fb_cli_env_u64("FNBOX_SPARE_MEMORY_IDLE_MS", 1, 3600000,
+                                                   FB_SPARE_MEM_IDLE_MS, "ms") * 1000000;
     }
     {
         /* The CPUs refills and invocations are kept apart on (serve_pool.c). */

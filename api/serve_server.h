@@ -51,7 +51,7 @@ struct fb_function {
  * image's hot pages (~2-6 MB for a python function) until one takes it. */
 #define FB_SPARE_MEM_MAX 8
 /* A spare not taken for this long is closed: 60 s, or FNBOX_SPARE_MEMORY_IDLE_MS (tests). */
-#define FB_SPARE_MEM_IDLE_NS (60ll * 1000000000)
+#define FB_SPARE_MEM_IDLE_MS 60000
 
 struct fb_server {
     struct fb_serve_options o;
