@@ -278,28 +278,26 @@ static int open_spare_dir(void)
 {
     const char *path = spare_path();
     struct statx stx;
-    bool own = false;
+    bool own = false, ok;
     int fd = fb_cli_open_cache_dir(path, true, "memory files", "a memory file of the sandbox's own",
                                    &stx);
 
     if (fd < 0)
         return -1;
-    if (spare_fs_ok(fd, &own) && (own || strcmp(path, FB_MEM_SPARE_DIR) != 0))
-        return fd;
-    if (strcmp(path, FB_MEM_SPARE_DIR) == 0 && !own) {
-        if (mount("fnbox-spare", path, "tmpfs", MS_NOSUID | MS_NODEV,
-                  "mode=0700,huge=advise,size=0") != 0) {
-            fb_dbg("memory files: a tmpfs on %s: %s (a memory file of the sandbox's own)", path,
-                   strerror(errno));
-            close(fd);
-            return -1;
-        }
+    ok = spare_fs_ok(fd, &own);
+    if (!own && strcmp(path, FB_MEM_SPARE_DIR) == 0) {
         close(fd);
-        fd = fb_cli_open_cache_dir(path, false, "memory files", "a memory file of the sandbox's own",
-                                   &stx);
-        if (fd >= 0 && spare_fs_ok(fd, &own))
-            return fd;
+        fd = -1;
+        if (mount("fnbox-spare", path, "tmpfs", MS_NOSUID | MS_NODEV,
+                  "mode=0700,huge=advise,size=0") != 0)
+            fb_dbg("memory files: a tmpfs on %s: %s", path, strerror(errno));
+        else
+            fd = fb_cli_open_cache_dir(path, false, "memory files",
+                                       "a memory file of the sandbox's own", &stx);
+        ok = fd >= 0 && spare_fs_ok(fd, &own);
     }
+    if (ok)
+        return fd;
     fb_dbg("memory files: %s is not a tmpfs that allows mapping code (a memory file of the "
            "sandbox's own)", path);
     if (fd >= 0)
