@@ -104,12 +104,6 @@ void fb_image_put(struct fb_server *s, struct fb_image *img);
 void fb_server_wake(struct fb_server *s);
 
 /* Sandboxes (serve_pool.c). */
-/* `fnbox restore IMAGE --ready-fd 3 --memory memory_mb` (always: the limit an image carries is
- * whatever its maker set, none for one made without --memory and uploaded), joining the Gofer
- * view view_fd (the caller's, -1: none), copying the hot pages from the image's hot_fd when it
- * has one, on host CPU cpu
- * (the whole sandbox is pinned to the CPU its restore starts on; -1: wherever the host puts
- * it). The child dies with the calling thread (PR_SET_PDEATHSIG). */
 /* A memory file for a restore of img (caller holds s->lock): a spare one a finished sandbox
  * of the same image left, else a new one; -1 when restores of img make their own (no hot
  * pages' file, reuse off, or the host refused). fb_sb_spawn takes it. */
@@ -118,6 +112,13 @@ int fb_pool_mem_take(struct fb_server *s, const struct fb_image *img);
  * all of them and the tmpfs they are made on (the server's end). Caller holds s->lock. */
 void fb_pool_mem_drop_image(struct fb_server *s, unsigned gen);
 void fb_pool_mem_drop_spares(struct fb_server *s);
+/* `fnbox restore IMAGE --ready-fd 3 --memory memory_mb` (always: the limit an image carries is
+ * whatever its maker set, none for one made without --memory and uploaded), joining the Gofer
+ * view view_fd (the caller's, -1: none), copying the hot pages from the image's hot_fd when it
+ * has one, its memory going into mem_fd (fb_pool_mem_take's, taken here, even on failure; -1:
+ * the Sentry makes its own), on host CPU cpu (the whole sandbox is pinned to the CPU its
+ * restore starts on; -1: wherever the host puts it). The child dies with the calling thread
+ * (PR_SET_PDEATHSIG). */
 struct fb_sb *fb_sb_spawn(struct fb_server *s, struct fb_image *img, uint32_t memory_mb,
                           int view_fd, int mem_fd, int cpu, struct fb_error *err);
 /* The CPU the pool manager starts a refill on: the least loaded (refills under way, invocations

@@ -2558,6 +2558,8 @@ int fb_snapshot_restore(struct fb_snapshot_prep *p, struct fb_error *err)
         for (i = 0; i < RLIM_NLIMITS; i++)
             l.tmp_tg.rlim[i].rlim_cur = l.tmp_tg.rlim[i].rlim_max = RLIM_INFINITY;
     }
+    /* In the state's order (p9_paths_ahead, from load_inodes, reads load_fss's section past
+     * the files and fd tables: keep the two in step). */
     if (load_tmpfs_mounts(&l, &top) < 0 || load_inodes(&l, &top) < 0 || load_files(&l, &top) < 0 || load_fdtables(&l, &top) < 0 ||
         load_fss(&l, &top) < 0 || load_sighands(&l, &top) < 0 || load_mms(&l, &top) < 0 ||
         load_tgs(&l, &top, &tgs, &ntgs) < 0 || load_tasks(&l, &top, tgs, ntgs) < 0 ||
