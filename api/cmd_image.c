@@ -44,8 +44,10 @@ static const char checkpoint_usage[] =
     "\n"
     "Start a sandbox, let the program initialise, and save the whole sandbox (kernel state and\n"
     "memory) to IMAGE at its ready point: the first time the program waits for data on its\n"
-    "standard input (its request). Nothing in the program needs to change. `fnbox restore IMAGE`\n"
-    "then starts copies of it in milliseconds, each receiving its own request on stdin.\n"
+    "standard input (its request), in a read of stdin or in poll, select or epoll with stdin\n"
+    "among what it waits for (an event loop: node, asyncio). Nothing in the program needs to\n"
+    "change. `fnbox restore IMAGE` then starts copies of it in milliseconds, each receiving its\n"
+    "own request on stdin.\n"
     "\n"
     "With --template, the function's code directory is served read-only at /code and the\n"
     "template's runtime loads it (see templates/*/manifest):\n"
@@ -695,7 +697,7 @@ int fb_cmd_checkpoint(int argc, char **argv)
         break;
     case FB_SANDBOX_TIMED_OUT:
         snprintf(err.msg, sizeof(err.msg),
-                 "the program did not reach its ready point (a read of stdin) within %lu ms "
+                 "the program did not reach its ready point (a wait for input on stdin) within %lu ms "
                  "(--init-timeout)",
                  (unsigned long)cfg.timeout_ms);
         rc = checkpoint_error(124, err.msg);

@@ -130,7 +130,8 @@ int fb_kernel_connect(int gofer_sock, struct fb_error *err);
  * pid 1 (as waitpid reports it), or -1 with err set if the program could not start. */
 int fb_kernel_run(struct fb_error *err);
 
-/* The ready point was reached (a read of stdin would block): start a checkpoint if armed. Kernel
+/* The ready point was reached (a read of stdin would block, or a poll, select or epoll wait that
+ * stdin's input can end is about to sleep): start a checkpoint if armed. Kernel
  * lock held. Returns true if the caller must restart its syscall (it will park). */
 bool fb_kernel_ckpt_request(void);
 

@@ -7,8 +7,9 @@ BUILD_PKGS="gcc make libc6-dev pkg-config libseccomp-dev libmsgpack-dev liblz4-d
 # libFuzzer targets: Debian's clang and its compiler-rt (libclang_rt.fuzzer, ASan, UBSan).
 FUZZ_PKGS="clang libclang-rt-dev"
 # `make test` also replays the fuzz corpora (bounded), so it needs the fuzz toolchain too; the
-# fnbox serve e2e test drives the server with curl, awscli and boto3; make loadtest uses wrk.
-TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip wrk $FUZZ_PKGS"
+# fnbox serve e2e test drives the server with curl, awscli and boto3; make loadtest uses wrk;
+# the checkpoint e2e test saves a node program at its event loop's wait for stdin.
+TEST_PKGS="busybox-static python3 procps curl awscli python3-boto3 zip wrk nodejs $FUZZ_PKGS"
 BENCH_PKGS="runsc"
 
 want="$BUILD_PKGS"

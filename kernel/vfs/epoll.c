@@ -203,8 +203,10 @@ static int chain_sleep(struct ep_chain *c, int64_t deadline)
             }
         }
     }
-    if (nhost)
+    if (nhost) {
+        fb_hostfd_before_sleep(host, nhost);
         return fb_task_sleep_fds(c->task, host, nhost, deadline);
+    }
     return fb_task_sleep(c->task, deadline);
 }
 

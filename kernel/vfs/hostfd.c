@@ -122,6 +122,22 @@ static int64_t host_io(struct fb_file *f, struct fb_uio *u, bool write)
     return (int64_t)done;
 }
 
+void fb_hostfd_before_sleep(const struct pollfd *fds, int nfds)
+{
+    struct fb_file *in = fb_k->host_stdio[0];
+    int fd;
+
+    /* (Its ops are not a test: epoll swaps a watched file's ops for its own.) */
+    if (!fb_k->ckpt_armed || !in || !in->inode || in->inode->sb != &host_sb)
+        return;
+    fd = ((struct hostfd *)in->inode->priv)->fd;
+    for (int i = 0; i < nfds; i++)
+        if (fds[i].fd == fd && (fds[i].events & POLLIN)) {
+            fb_kernel_ckpt_request();
+            return;
+        }
+}
+
 static int64_t host_read(struct fb_file *f, struct fb_uio *u, int64_t *off)
 {
     (void)off;

@@ -181,8 +181,10 @@ int fb_poll_sleep(struct fb_poll_table *pt, int64_t deadline_ns)
     for (i = 0; i < pt->nwaiters; i++)
         if (pt->waiters[i].woken)
             return 0;
-    if (pt->nhost)
+    if (pt->nhost) {
+        fb_hostfd_before_sleep(pt->host, pt->nhost);
         return fb_task_sleep_fds(pt->task, pt->host, pt->nhost, deadline_ns);
+    }
     return fb_task_sleep(pt->task, deadline_ns);
 }
 

@@ -360,6 +360,12 @@ int fb_procfs_new(struct fb_sb **sb, struct fb_dentry **root);
 struct fb_file *fb_hostfd_file_new(int hostfd, unsigned flags);
 /* Count writes through f (a host stdout/stderr file) against fb_k->opts.output_limit. */
 void fb_hostfd_count_output(struct fb_file *f);
+/* The ready point of a checkpoint reached through poll, select or epoll: a task is about to sleep
+ * on these host fds (kernel lock held). If one of them is the sandbox's stdin, waited on for
+ * input, and a checkpoint is armed, the checkpoint starts: every task, this one too, is
+ * interrupted, so the sleep ends at once with EINTR and the syscall restarts after the restore.
+ * An event loop (node, asyncio) waits for its request there instead of in read(2). */
+void fb_hostfd_before_sleep(const struct pollfd *fds, int nfds);
 /* pipe(2): two files sharing a pipe. */
 int fb_pipe_new(unsigned flags, struct fb_file **rd, struct fb_file **wr);
 /* open(2) of a FIFO inode (any filesystem): attaches f to the inode's pipe (pipe.c). */

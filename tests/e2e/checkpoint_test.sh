@@ -47,6 +47,38 @@ echo "from a file" >"$tmp/req"
 fx "" restore --input "$tmp/req" "$tmp/sh.img"
 t sh_input_file2 "--input FILE is the request" test "$out" = "got from a file"
 
+# --- event loops: the request waited for by epoll, poll or select on a non-blocking stdin ---------
+# The ready point is also a wait that stdin's input can end (node, asyncio): saved there, not at
+# the zero-timeout check before it (whose "init" line would then come out of every restore).
+for m in epoll poll select; do
+    fx "" checkpoint --mount "$E2E:/e" -o "$tmp/ev-$m.img" -- /e/ckpt_evloop $m
+    t evloop_${m}_checkpoint "saved at the $m wait, after its init" test "$status" = 0 -a "$out" = "$m init"
+    fx "hi $m
+" restore "$tmp/ev-$m.img"
+    t evloop_${m}_restore "the restored copy gets the request at its $m wait" test "$status" = 0 -a "$out" = "$m got hi $m"
+done
+fx "" checkpoint --mount "$E2E:/e" -o "$tmp/ev-timeout.img" -- /e/ckpt_evloop poll 600000
+fx "in time
+" restore "$tmp/ev-timeout.img"
+t evloop_timeout "a wait with a timeout is a ready point too, and the copy gets the request" test "$status" = 0 -a "$out" = "poll got in time"
+# node: libuv sets stdin non-blocking (FIONBIO) and waits in epoll_pwait on its main thread,
+# with its worker threads parked on futexes.
+node=$(command -v node || command -v nodejs)
+if [ -n "$node" ]; then
+    fx "" checkpoint -o "$tmp/node.img" -- "$node" -e '
+let b = ""; const t0 = process.hrtime.bigint();
+process.stdin.on("data", d => b += d);
+process.stdin.on("end", () => console.log("node got " + b.trim() + " " + (process.hrtime.bigint() > t0)));'
+    t node_checkpoint "a node program is saved at its event loop's wait for stdin" test "$status" = 0
+    fx "one" restore "$tmp/node.img"
+    o1=$out
+    fx "two" restore "$tmp/node.img"
+    t node_restore "each restored node copy reads its own request to its end" test "$o1" = "node got one true" -a "$out" = "node got two true"
+else
+    echo "SKIP e2e/ckpt_node_checkpoint: node is not installed"
+    echo "SKIP e2e/ckpt_node_restore: node is not installed"
+fi
+
 # --- lazy restore: memory outside the working set comes back when first touched ------------------
 # Trained on "one" (one page touched), the working set is small: a restore reads that much up
 # front and leaves the rest in the image; "check" then reads every page back through every path
