@@ -416,6 +416,10 @@ static __attribute__((noreturn)) void sentry_main(const struct fb_sandbox_config
     }
     fb_dbg("+%.1f ms: kernel ready", (fb_host_mono_ns() - cfg->t0_ns) / 1e6);
     status = fb_kernel_run(&err);
+    if (fb_k->ready_timed_out) {
+        report(status_fd, FB_SANDBOX_NOT_READY, err.code, err.msg);
+        _exit(0);
+    }
     if (cfg->kernel.checkpoint && fb_k->ckpt_status) {
         if (fb_k->ckpt_status > 0)
             report(status_fd, FB_SANDBOX_CHECKPOINTED,

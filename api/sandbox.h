@@ -82,6 +82,8 @@ enum fb_sandbox_outcome {
                               * *status is how long the save took, in microseconds */
     FB_SANDBOX_CHECKPOINT_FAILED, /* checkpoint mode: the state could not be saved (err) */
     FB_SANDBOX_OOM_KILLED,   /* over the memory limit: every task killed; err has why */
+    FB_SANDBOX_NOT_READY,    /* checkpoint mode: kernel.ready_timeout_ms passed before the ready
+                              * point; err says what each task was doing then */
 };
 
 /* Wait for the sandbox to end, forwarding `forward` signals caught by the caller to it; reaps

@@ -141,6 +141,33 @@ bool fb_kernel_ckpt_request(void)
     return true;
 }
 
+/* What every task is doing, for the message of a checkpoint whose ready point did not come:
+ * "1 (sh) waiting in wait4, 2 (sleep) waiting in clock_nanosleep" (at most 8, then how many
+ * more). Kernel lock held. */
+static void describe_tasks(char *buf, size_t cap)
+{
+    struct fb_list *pos;
+    size_t len = 0;
+    int n = 0;
+
+    buf[0] = 0;
+    fb_list_for_each(pos, &fb_k->tasks)
+    {
+        struct fb_task *t = fb_list_entry(pos, struct fb_task, knode);
+        const char *sc = t->sc_nr < FB_NR_SYSCALLS && fb_syscall_table[t->sc_nr].name
+                             ? fb_syscall_table[t->sc_nr].name
+                             : "an unknown system call";
+        if (++n > 8 || len >= cap)
+            continue;
+        len += (size_t)snprintf(buf + len, cap - len, "%s%d (%.16s) %s%s", n > 1 ? ", " : "",
+                                t->tid, t->comm,
+                                t->state == FB_TASK_SLEEPING ? "waiting in " : "running",
+                                t->state == FB_TASK_SLEEPING ? sc : "");
+    }
+    if (n > 8 && len < cap)
+        snprintf(buf + len, cap - len, " and %d more", n - 8);
+}
+
 /* Torture: ask for a checkpoint every torture_us (the main thread skips those it cannot take). */
 static void *torture_main(void *arg)
 {
@@ -267,6 +294,7 @@ int fb_kernel_run(struct fb_error *err)
     struct fb_exec_image img;
     struct fb_task *t;
     char prog[FB_PATH_MAX], why[256];
+    struct timespec ready_by = {0, 0}; /* checkpoint: the ready point's deadline (CLOCK_MONOTONIC) */
     int r;
 
     fb_kernel_lock();
@@ -317,6 +345,15 @@ int fb_kernel_run(struct fb_error *err)
     t->cpu.fp_dirty = true;
     fb_dbg("pid 1 loaded in %.2f ms", (fb_host_mono_ns() - fb_k->boot_mono_ns) / 1e6);
     fb_k->ckpt_armed = fb_k->opts.checkpoint;
+    if (fb_k->ckpt_armed && fb_k->opts.ready_timeout_ms) {
+        clock_gettime(CLOCK_MONOTONIC, &ready_by);
+        ready_by.tv_sec += (time_t)(fb_k->opts.ready_timeout_ms / 1000);
+        ready_by.tv_nsec += (long)(fb_k->opts.ready_timeout_ms % 1000) * 1000000;
+        if (ready_by.tv_nsec >= 1000000000) {
+            ready_by.tv_sec++;
+            ready_by.tv_nsec -= 1000000000;
+        }
+    }
     r = fb_task_start(t);
     if (r < 0) {
         fb_error_set(err, -r, "starting pid 1: %s", strerror(-r));
@@ -367,6 +404,18 @@ started:
                                 t->tid, t->state, (unsigned long)t->sc_nr, t->exiting,
                                 t->vfork_child ? t->vfork_child->tid : 0);
                 }
+            }
+            continue;
+        }
+        if (fb_k->ckpt_armed && ready_by.tv_sec) {
+            if (pthread_cond_timedwait(&fb_k->tasks_done, &fb_k->lock, &ready_by) == ETIMEDOUT &&
+                fb_k->ckpt_armed) {
+                char what[sizeof(err->msg) - 64];
+                describe_tasks(what, sizeof(what));
+                fb_k->ckpt_armed = false;
+                fb_k->ready_timed_out = true;
+                fb_error_set(err, ETIMEDOUT, "its tasks then: %s", what);
+                goto fail;
             }
             continue;
         }

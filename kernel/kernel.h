@@ -37,6 +37,10 @@ struct fb_kernel_opts {
      * starting argv. */
     bool checkpoint, restore;
     int ckpt_fd;  /* checkpoint: the image is written here */
+    /* checkpoint: if the ready point has not come this long after the program started, the run
+     * ends (fb_kernel_run returns -1, ready_timed_out set) with err saying what every task was
+     * doing then; 0 = wait for it forever */
+    uint64_t ready_timeout_ms;
     int image_fd; /* restore: the image is read from here */
     bool prefault; /* restore: load and map all memory before starting */
     bool populate; /* prefault: populate the host page tables too (warm pools: nothing of it
@@ -95,6 +99,7 @@ struct fb_kernel {
     bool ckpt_armed, ckpt_pending;
     int ckpt_parked;
     int ckpt_status; /* 1 once the image is written, -1 if writing failed */
+    bool ready_timed_out; /* opts.ready_timeout_ms passed before the ready point */
     int64_t ckpt_save_ns; /* how long the last save took (parking excluded) */
     uint64_t output_bytes;         /* written to stdout+stderr so far (counted for output_limit) */
     bool output_truncated;         /* the limit was reached: the marker is out, writes get EPIPE */
