@@ -602,7 +602,9 @@ const struct fb_syscall_desc fb_syscall_table[FB_NR_SYSCALLS] = {
     FULL(283, timerfd_create, "dx"),
     FULL(284, eventfd, "u"),
     PART(285, fallocate, "fddd",
-         "mode 0 and FALLOC_FL_KEEP_SIZE only"),
+         "mode 0 and FALLOC_FL_KEEP_SIZE only; no space is reserved: mode 0 extends the size, "
+         "and a later write can still fail when the sandbox's memory (tmpfs) or the host's disk "
+         "is full"),
     PART(286, timerfd_settime, "fxpp",
          "TFD_TIMER_CANCEL_ON_SET accepted but never cancels; absolute CLOCK_REALTIME timers do not follow wall-clock steps"),
     FULL(287, timerfd_gettime, "fp"),

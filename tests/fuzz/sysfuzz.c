@@ -3,6 +3,7 @@
  * tests/fuzz/run.sh (bounded in make test, longer in make fuzz), which checks the host side. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -28,8 +30,11 @@
  * the read-write mount /rw if present, eventfd, /proc and /dev files), its stdio on /dev/null.
  * Calls that end a worker (exit, exit_group, kill, rt_sigreturn...) are drawn rarely, not never.
  * Between workers pid 1 kills every other process (kill(-1, SIGKILL)) so each starts clean; a
- * worker that runs past 300 ms is killed (most of those are blocked in a wait). Exit status 0
- * when pid 1 got to the end.
+ * worker that runs past 300 ms is killed (most of those are blocked in a wait), and what the
+ * worker left in its scratch directories (/tmp/fz, /dev/shm, /rw) is removed. Workers write no
+ * file beyond 64 MiB (RLIMIT_FSIZE): one sendfile from /dev/zero would fill the sandbox's
+ * memory through tmpfs (or the host's disk through /rw), and the next page fault would end the
+ * run at the memory limit. Exit status 0 when pid 1 got to the end.
  */
 
 #define MAX_NR      460
@@ -145,6 +150,23 @@ static void setup_fds(void)
     fds[nfds++] = 1000; /* not open */
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    if (ftw->level > 0) /* the directory itself stays */
+        remove(path);
+    return 0;
+}
+
+/* Empty the scratch directories a worker may have filled (see the usage above). */
+static void clean_scratch(void)
+{
+    static const char *const dirs[] = {"/tmp/fz", "/dev/shm", "/rw"};
+    for (unsigned i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        nftw(dirs[i], remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* The implemented numbers, from the table the runner mounts at /info (all numbers without it). */
 static void load_table(void)
 {
@@ -173,6 +195,13 @@ static __attribute__((noreturn)) void worker(uint64_t seed, int k, int calls)
     dup2(null, 1);
     dup2(null, 2);
     rng = seed * 0x9e3779b97f4a7c15ull + (uint64_t)k * 0xbf58476d1ce4e5b9ull + 1;
+    /* No file beyond 64 MiB: one sendfile from /dev/zero would otherwise fill the sandbox's
+     * memory through tmpfs (or the host's disk through /rw) and end the run (SIGXFSZ then
+     * ends just this worker). */
+    {
+        struct rlimit fsize = {64 << 20, 64 << 20};
+        setrlimit(RLIMIT_FSIZE, &fsize);
+    }
     setup_fds();
     for (i = 0; i < calls; i++) {
         /* Mostly implemented calls (that is where the Sentry's code is), some of anything. */
@@ -237,6 +266,7 @@ int main(int argc, char **argv)
         kill(-1, SIGKILL);
         while (waitpid(-1, NULL, __WALL | WNOHANG) > 0)
             ;
+        clean_scratch();
     }
     kill(-1, SIGKILL);
     while (waitpid(-1, NULL, __WALL) > 0)
