@@ -61,6 +61,19 @@ fx "" checkpoint --mount "$E2E:/e" -o "$tmp/ev-timeout.img" -- /e/ckpt_evloop po
 fx "in time
 " restore "$tmp/ev-timeout.img"
 t evloop_timeout "a wait with a timeout is a ready point too, and the copy gets the request" test "$status" = 0 -a "$out" = "poll got in time"
+# Python's asyncio: the request read through the event loop (a pipe transport on stdin).
+fx "" checkpoint -o "$tmp/aio.img" -- /usr/bin/python3 -c '
+import asyncio, sys
+async def main():
+    loop = asyncio.get_running_loop()
+    r = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(r), sys.stdin)
+    print("asyncio got", (await r.readline()).decode().strip())
+asyncio.run(main())'
+t asyncio_checkpoint "an asyncio program is saved at its event loop's wait for stdin" test "$status" = 0
+fx "aio
+" restore "$tmp/aio.img"
+t asyncio_restore "the restored asyncio program reads its request" test "$status" = 0 -a "$out" = "asyncio got aio"
 # node: libuv sets stdin non-blocking (FIONBIO) and waits in epoll_pwait on its main thread,
 # with its worker threads parked on futexes.
 node=$(command -v node || command -v nodejs)
