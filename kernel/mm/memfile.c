@@ -311,6 +311,7 @@ static void free_run(struct fb_memfile *mf, uint64_t start, uint64_t n)
         fb_mf_lazy_forget(mf, start, n);
     if (mf->ending)
         return; /* never handed out again, so never seen again unzeroed; gone at exit */
+    mf->punches++;
     if (fallocate(mf->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)(start << 12),
                   (off_t)(n << 12)) != 0)
         fb_warn("punching memory-file hole: %s", strerror(errno));

@@ -34,6 +34,7 @@ struct fb_memfile {
     struct fb_mf_extent *free; /* free runs below top, sorted by offset */
     size_t nfree, capfree;
     uint64_t used_pages; /* pages with a non-zero reference count */
+    uint64_t punches;    /* holes punched to free pages (one host fallocate each) */
     uint64_t limit_pages; /* 0 = unlimited (the --memory limit) */
     bool limit_hit;       /* an allocation failed on the limit (the OOM report reads it) */
     /* The kernel is ending (its last task is exiting): freed pages are counted as free but
