@@ -304,14 +304,22 @@ static const struct cap_keep gofer_caps[] = {
      "chmod/utimes of files owned by others, links to them (protected_hardlinks)"},
 };
 
+/* Set once this process has emptied its bounding set. The Sentry and the Gofer are clones of
+ * the controller, which empties it before making them: they inherit the empty set and this
+ * flag with it, and skip the ~47 prctl reads that would only find every capability gone. */
+static bool bound_dropped;
+
 int fb_confine_drop_bound(struct fb_error *err)
 {
     cap_value_t c;
 
+    if (bound_dropped)
+        return 0;
     for (c = 0; c <= CAP_LAST_CAP; c++)
         if (cap_get_bound(c) > 0 && cap_drop_bound(c) != 0)
             return fb_error_set(err, errno, "dropping capability %d from the bounding set: %s", c,
                                 strerror(errno));
+    bound_dropped = true;
     return 0;
 }
 

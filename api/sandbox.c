@@ -813,7 +813,8 @@ int fb_sandbox_start(const struct fb_sandbox_config *cfg, struct fb_sandbox *sb,
         CPU_ZERO(&fb_cpus_before_pin);
     /* The controller execs nothing and needs no bounding set: emptied here, once, it is
      * inherited by the Gofer and the Sentry, whose lock-downs skip ~41 credential commits
-     * each. If it fails, theirs still drop it (and report what stops them). */
+     * each, and (the flag in confine.c is inherited too) the ~47 reads that would find every
+     * capability gone. If it fails, theirs still drop it (and report what stops them). */
     (void)fb_confine_drop_bound(NULL);
     sb->gofer = clone_child(cfg->ipcns_fd > 2 ? 0 : CLONE_NEWIPC); /* else it joins one */
     if (sb->gofer < 0) {
