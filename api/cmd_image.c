@@ -1127,7 +1127,7 @@ int fb_cmd_restore(int argc, char **argv)
     if (spare.fd >= 0 && out == FB_SANDBOX_EXITED && sb.restored_ns) {
         struct stat hot;
         if (fstat(cached_hot, &hot) == 0)
-            fb_mem_cache_spare_put(img_fd, &spare, (uint64_t)hot.st_size);
+            fb_mem_cache_spare_put(&spare, (uint64_t)hot.st_size);
     }
     /* No memory cache entry for the image: make one for the next restores, now that the
      * answer is out (once per image: ~10 ms for the python example's 6 MiB). */

@@ -311,14 +311,15 @@ static void spare_slot(const char *key, int i, char *name, size_t cap)
     snprintf(name, cap, "s-%s-%d", key, i);
 }
 
-/* Is this open spare one of ours, with one name, fit for a memory file? */
+/* Is this open spare one of ours, with one name, fit for a memory file (a regular tmpfs file:
+ * fb_memfile_given_check)? */
 static bool spare_ok(int fd, const char *name)
 {
     struct fb_error e = {0};
     struct stat st;
 
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & 077) || st.st_nlink != 1 || fb_memfile_given_check(fd, &e) < 0) {
+    if (fstat(fd, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & 077) ||
+        st.st_nlink != 1 || fb_memfile_given_check(fd, &e) < 0) {
         fb_dbg("memory files: %s is not a read-write file of this user's alone with one link "
                "(removed)", name);
         return false;
@@ -333,21 +334,22 @@ static void touch(int fd)
 
 int fb_mem_cache_spare_take(int image_fd, struct fb_mem_spare *sp)
 {
-    char key[128], slot[160];
+    char slot[160];
     uint32_t r = 0;
     int dir, fd = -1;
 
     sp->fd = sp->dir = -1;
     sp->name[0] = 0;
     sp->reused = false;
-    if (fb_mem_cache_name(image_fd, key, sizeof(key)) < 0 || (dir = open_spare_dir()) < 0)
+    if (fb_mem_cache_name(image_fd, sp->key, sizeof(sp->key)) < 0 ||
+        (dir = open_spare_dir()) < 0)
         return -1;
     (void)!getrandom(&r, sizeof(r), GRND_NONBLOCK);
     snprintf(sp->name, sizeof(sp->name), "s-use-%d-%08x", (int)getpid(), r);
     /* Taken by a rename to a name of this restore's alone: of restores side by side, one gets
      * each spare. Nobody opens a spare but by the name it took it under. */
     for (int i = 0; i < FB_MEM_SPARE_MAX && fd < 0; i++) {
-        spare_slot(key, i, slot, sizeof(slot));
+        spare_slot(sp->key, i, slot, sizeof(slot));
         if (renameat2(dir, slot, dir, sp->name, RENAME_NOREPLACE) != 0)
             continue;
         fd = openat(dir, sp->name, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -377,20 +379,19 @@ int fb_mem_cache_spare_take(int image_fd, struct fb_mem_spare *sp)
     return fd;
 }
 
-void fb_mem_cache_spare_put(int image_fd, struct fb_mem_spare *sp, uint64_t keep)
+void fb_mem_cache_spare_put(struct fb_mem_spare *sp, uint64_t keep)
 {
-    char key[128], slot[160], self[64];
+    char slot[160], self[64];
     bool kept = false;
 
     if (sp->fd < 0)
         return;
-    if (fb_mem_cache_name(image_fd, key, sizeof(key)) == 0 &&
-        fb_memfile_punch_from(sp->fd, keep, FB_MEMFILE_SIZE) == 0) {
+    if (fb_memfile_punch_from(sp->fd, keep, FB_MEMFILE_SIZE) == 0) {
         touch(sp->fd);
         trim(sp->dir, "s-", FB_MEM_SPARE_TTL, max_bytes());
         snprintf(self, sizeof(self), "/proc/self/fd/%d", sp->fd);
         for (int i = 0; i < FB_MEM_SPARE_MAX && !kept; i++) {
-            spare_slot(key, i, slot, sizeof(slot));
+            spare_slot(sp->key, i, slot, sizeof(slot));
             kept = sp->name[0]
                        ? renameat2(sp->dir, sp->name, sp->dir, slot, RENAME_NOREPLACE) == 0
                        : linkat(AT_FDCWD, self, sp->dir, slot, AT_SYMLINK_FOLLOW) == 0;

@@ -74,6 +74,7 @@ int fb_mem_cache_put(int image_fd, struct fb_error *err);
 
 struct fb_mem_spare {
     int fd, dir;
+    char key[128]; /* the image's memory cache entry name: the spares' slots are named after it */
     char name[48]; /* while in use, the name it was taken under ("" for a new file) */
     bool reused;
 };
@@ -82,10 +83,10 @@ struct fb_mem_spare {
  * restore's spare (sp->reused) or a new one; -1 if neither can be had (sp->fd -1 too). */
 int fb_mem_cache_spare_take(int image_fd, struct fb_mem_spare *sp);
 
-/* Give the memory file back for the next restore of the image, everything in it from keep on
- * punched out. Only once the sandbox's Sentry is reaped (every stub gone with it): nothing
- * else may hold it. Closes sp. */
-void fb_mem_cache_spare_put(int image_fd, struct fb_mem_spare *sp, uint64_t keep);
+/* Give the memory file back for the next restore of the image it was taken for, everything in
+ * it from keep on punched out. Only once the sandbox's Sentry is reaped (every stub gone with
+ * it): nothing else may hold it. Closes sp. */
+void fb_mem_cache_spare_put(struct fb_mem_spare *sp, uint64_t keep);
 
 /* Close sp without giving it back (a failed or killed sandbox's). */
 void fb_mem_cache_spare_drop(struct fb_mem_spare *sp);

@@ -181,7 +181,7 @@ static void test_spares(void)
     memset(page, 0xa5, sizeof(page));
     FBT_CHECK_EQ(pwrite(a.fd, page, sizeof(page), 0), (ssize_t)sizeof(page));
     FBT_CHECK_EQ(pwrite(a.fd, page, sizeof(page), 8 << 20), (ssize_t)sizeof(page));
-    fb_mem_cache_spare_put(img, &a, 4096);
+    fb_mem_cache_spare_put(&a, 4096);
     FBT_CHECK_EQ(a.fd, -1);
     FBT_CHECK_EQ(spares(name), 1);
     snprintf(path, sizeof(path), "%s/s-%s-0", spare_dir, name);
@@ -195,8 +195,8 @@ static void test_spares(void)
     FBT_CHECK_EQ(pread(a.fd, page, 1, 0), 1); /* what it kept: the caller's to clear */
     FBT_CHECK_EQ((unsigned char)page[0], 0xa5);
     FBT_CHECK_EQ(spares(name), 0);
-    fb_mem_cache_spare_put(img, &a, 4096);
-    fb_mem_cache_spare_put(img, &b, 4096);
+    fb_mem_cache_spare_put(&a, 4096);
+    fb_mem_cache_spare_put(&b, 4096);
     FBT_CHECK_EQ(spares(name), 2);
     FBT_CHECK_EQ(entries(), 2);
     /* Dropped (a failed sandbox's): gone, name and all. */
@@ -208,7 +208,7 @@ static void test_spares(void)
     for (int i = 0; i <= FB_MEM_SPARE_MAX; i++)
         FBT_CHECK(fb_mem_cache_spare_take(img, &sp[i]) > 2);
     for (int i = 0; i <= FB_MEM_SPARE_MAX; i++)
-        fb_mem_cache_spare_put(img, &sp[i], 4096);
+        fb_mem_cache_spare_put(&sp[i], 4096);
     FBT_CHECK_EQ(spares(name), FB_MEM_SPARE_MAX);
     FBT_CHECK_EQ(entries(), FB_MEM_SPARE_MAX);
     /* One others could open is removed, not used. */
