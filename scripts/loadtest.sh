@@ -53,12 +53,19 @@ cat >"$tmp/post.lua" <<'EOF'
 wrk.method = "POST"
 wrk.body = '{"name":"wrk"}'
 wrk.headers["Content-Type"] = "application/json"
-local errors = 0
+-- response() runs in each wrk thread's own Lua state and done() in the main one: each thread
+-- counts in a global of its own state, and done() adds them up through the thread objects
+-- setup() kept.
+local threads = {}
+setup = function(thread) table.insert(threads, thread) end
+init = function(args) errors = 0 end
 response = function(status, headers, body)
     if status ~= 200 or not string.find(body, '"hello": "wrk"', 1, true) then errors = errors + 1 end
 end
 done = function(summary, latency, requests)
-    io.write(string.format("non-200 or wrong body: %d of %d\n", errors, summary.requests))
+    local n = 0
+    for _, t in ipairs(threads) do n = n + t:get("errors") end
+    io.write(string.format("non-200 or wrong body: %d of %d\n", n, summary.requests))
 end
 EOF
 : >"$tmp/server.log.mark"
