@@ -552,10 +552,39 @@ static int rd_at(struct fb_image_reader *r, void *dst, uint64_t len, uint64_t of
     return 0;
 }
 
+/* What the image needs that the host has not, by the header's field names ("CPUID.7.0:EBX bits
+ * 0x20, XSAVE size 2696 (host 832)"), into buf; false if nothing is missing. */
+static bool cpu_lacks(const struct fb_image_cpu *need, const struct fb_image_cpu *have, char *buf,
+                      size_t len)
+{
+    const struct {
+        const char *name;
+        uint64_t missing;
+    } w[] = {
+        {"XCR0", need->xcr0 & ~have->xcr0},
+        {"CPUID.1:ECX", need->cpuid1_ecx & ~have->cpuid1_ecx},
+        {"CPUID.1:EDX", need->cpuid1_edx & ~have->cpuid1_edx},
+        {"CPUID.7.0:EBX", need->cpuid7_ebx & ~have->cpuid7_ebx},
+        {"CPUID.7.0:ECX", need->cpuid7_ecx & ~have->cpuid7_ecx},
+    };
+    size_t i, n = 0;
+
+    buf[0] = 0;
+    for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+        if (w[i].missing && n < len)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s bits %#lx", n ? ", " : "", w[i].name,
+                                  (unsigned long)w[i].missing);
+    if (need->xsave_size != have->xsave_size && n < len)
+        n += (size_t)snprintf(buf + n, len - n, "%sXSAVE size %u (host %u)", n ? ", " : "",
+                              need->xsave_size, have->xsave_size);
+    return n > 0;
+}
+
 static int parse(struct fb_image_reader *r, struct fb_error *err)
 {
     uint8_t hdr[HEADER_SIZE], *table;
     struct fb_image_cpu cur;
+    char lacks[200];
     uint64_t table_off;
     size_t tlen;
     int i, j;
@@ -595,13 +624,11 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
     r->cpu.cpuid7_ebx = get32(hdr + 60);
     r->cpu.cpuid7_ecx = get32(hdr + 64);
     fb_image_cpu_current(&cur);
-    if ((r->cpu.xcr0 & ~cur.xcr0) || r->cpu.xsave_size != cur.xsave_size ||
-        (r->cpu.cpuid1_ecx & ~cur.cpuid1_ecx) || (r->cpu.cpuid1_edx & ~cur.cpuid1_edx) ||
-        (r->cpu.cpuid7_ebx & ~cur.cpuid7_ebx) || (r->cpu.cpuid7_ecx & ~cur.cpuid7_ecx))
+    if (cpu_lacks(&r->cpu, &cur, lacks, sizeof(lacks)))
         return fb_error_set(err, EINVAL,
-                            "%s: image needs CPU features this host lacks (saved XCR0 %#lx, "
+                            "%s: image needs CPU features this host lacks: %s (saved XCR0 %#lx, "
                             "XSAVE size %u; host %#lx, %u)",
-                            r->path, (unsigned long)r->cpu.xcr0, r->cpu.xsave_size,
+                            r->path, lacks, (unsigned long)r->cpu.xcr0, r->cpu.xsave_size,
                             (unsigned long)cur.xcr0, cur.xsave_size);
     r->nsec = (int)get32(hdr + 68);
     if (r->nsec < 0 || r->nsec > FB_IMAGE_MAX_SECTIONS)

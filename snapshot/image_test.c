@@ -1,5 +1,6 @@
 /* Unit tests for the image format: round trips, and refusal of every kind of bad image with a
- * message that says which (bad magic, checksum, version, architecture, truncation). */
+ * message that says which (bad magic, checksum, version, architecture, CPU features lacking,
+ * truncation). */
 #include "fbtest.h"
 #include "snapshot/image.h"
 
@@ -235,6 +236,75 @@ static void test_foreign_architecture(void)
     FBT_CHECK_EQ(open_msg(&err), -1);
     FBT_CHECK(strstr(err.msg, "architecture"));
     FBT_CHECK(strstr(err.msg, "aarch64"));
+}
+
+static uint32_t header32(off_t off)
+{
+    uint32_t v = 0;
+    int fd = open(path, O_RDONLY);
+    (void)!pread(fd, &v, 4, off);
+    close(fd);
+    return v;
+}
+
+/* The lowest bit clear in v, 0 if none. */
+static uint64_t clear_bit(uint64_t v)
+{
+    return ~v & (v + 1);
+}
+
+/* An image made on a host with more than this one: each requirement the header records (XCR0,
+ * XSAVE size, CPUID feature words) is refused, naming the field and the bits that are missing;
+ * a bit the host has is no reason to refuse. */
+static void test_cpu_features_lacking(void)
+{
+    struct fb_image_cpu cur;
+    struct fb_error err;
+    char want[128];
+    uint64_t xbit;
+    uint32_t bit, v;
+
+    fb_image_cpu_current(&cur);
+    /* CPUID.7.0:EBX (header offset 60): a feature bit this host lacks. */
+    bit = (uint32_t)clear_bit(cur.cpuid7_ebx);
+    FBT_CHECK(bit != 0);
+    FBT_CHECK_EQ(write_image(), 0);
+    v = header32(60);
+    FBT_CHECK_EQ(v & bit, 0); /* the writer recorded this host's word */
+    set_header32(60, v | bit);
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    FBT_CHECK(strstr(err.msg, "image needs CPU features this host lacks") != NULL);
+    snprintf(want, sizeof(want), "CPUID.7.0:EBX bits %#x", bit);
+    FBT_CHECK(strstr(err.msg, want) != NULL);
+    FBT_CHECK(strstr(err.msg, "XCR0 bits") == NULL && strstr(err.msg, "CPUID.1:") == NULL);
+    /* CPUID.1:ECX (offset 52) and CPUID.1:EDX (56) together: both named. */
+    FBT_CHECK_EQ(write_image(), 0);
+    set_header32(52, header32(52) | (uint32_t)clear_bit(cur.cpuid1_ecx));
+    set_header32(56, header32(56) | (uint32_t)clear_bit(cur.cpuid1_edx));
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    snprintf(want, sizeof(want), "CPUID.1:ECX bits %#x, CPUID.1:EDX bits %#x",
+             (uint32_t)clear_bit(cur.cpuid1_ecx), (uint32_t)clear_bit(cur.cpuid1_edx));
+    FBT_CHECK(clear_bit(cur.cpuid1_ecx) && clear_bit(cur.cpuid1_edx));
+    FBT_CHECK(strstr(err.msg, want) != NULL);
+    /* XCR0 (offset 40, 64 bits): a state component this host does not enable. */
+    xbit = clear_bit(cur.xcr0);
+    FBT_CHECK(xbit != 0);
+    FBT_CHECK_EQ(write_image(), 0);
+    set_header32(40, header32(40) | (uint32_t)xbit);
+    set_header32(44, header32(44) | (uint32_t)(xbit >> 32));
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    snprintf(want, sizeof(want), "XCR0 bits %#lx", (unsigned long)xbit);
+    FBT_CHECK(strstr(err.msg, want) != NULL);
+    /* A different XSAVE area size (offset 48), larger or smaller, is refused too. */
+    FBT_CHECK_EQ(write_image(), 0);
+    set_header32(48, cur.xsave_size + 64);
+    FBT_CHECK_EQ(open_msg(&err), -1);
+    snprintf(want, sizeof(want), "XSAVE size %u (host %u)", cur.xsave_size + 64, cur.xsave_size);
+    FBT_CHECK(strstr(err.msg, want) != NULL);
+    /* Fewer features than the host has: accepted. */
+    FBT_CHECK_EQ(write_image(), 0);
+    set_header32(60, header32(60) & ~(uint32_t)(cur.cpuid7_ebx & -cur.cpuid7_ebx));
+    FBT_CHECK_EQ(open_msg(&err), 0);
 }
 
 /* A raw section whose stored and raw lengths differ (the writer makes them equal), with the
@@ -741,6 +811,7 @@ int main(void)
     FBT_RUN(test_bad_header_checksum);
     FBT_RUN(test_bad_version);
     FBT_RUN(test_foreign_architecture);
+    FBT_RUN(test_cpu_features_lacking);
     FBT_RUN(test_raw_length_mismatch);
     FBT_RUN(test_corrupt_memory_chunk);
     FBT_RUN(test_parallel_read);
