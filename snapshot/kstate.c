@@ -1934,7 +1934,7 @@ static int load_tgs(struct loader *l, struct fb_sr *top, struct fb_thread_group 
         tg->child_utime_ns = fb_sr_i64(&e);
         tg->child_stime_ns = fb_sr_i64(&e);
         tg->start_mono_ns = fb_sr_i64(&e);
-        fb_sr_i64(&e); /* CPU itimers armed: refused at checkpoint time */
+        fb_sr_i64(&e); /* CPU itimers armed: informational, they come back with the timers */
         fb_sr_u64(&e); /* leader: the thread whose tid is the tgid (load_tasks) */
         fb_sr_u64(&e); /* live threads: counted as threads are created */
         if (l->bad || state > FB_TG_ZOMBIE || (state == FB_TG_LIVE && (sh == 0 || sh > l->nshs)) ||
