@@ -133,7 +133,9 @@ FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. -fno-st
 P9_FUZZ_SRC := gofer/p9_msg.c gofer/server.c gofer/view.c kernel/util/log.c kernel/util/error.c
 IMAGE_FUZZ_SRC := snapshot/image.c snapshot/state.c api/image_meta.c kernel/util/error.c kernel/util/thread.c
 SERVE_FUZZ_SRC := api/serve_route.c api/serve_util.c kernel/util/error.c
-FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz $(B)/fuzz/serve_fuzz
+# ... and the image target's seed maker (tests/fuzz/make_image_corpus.c), run by scripts/fuzz.sh.
+FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz $(B)/fuzz/serve_fuzz \
+               $(B)/fuzz/make_image_corpus
 
 $(B)/fuzz/p9_fuzz: tests/fuzz/p9_fuzz.c $(P9_FUZZ_SRC) $(wildcard gofer/*.h kernel/util/*.h)
 	@mkdir -p $(dir $@)
@@ -148,6 +150,11 @@ $(B)/fuzz/image_fuzz: tests/fuzz/image_fuzz.c $(IMAGE_FUZZ_SRC) $(wildcard snaps
 $(B)/fuzz/serve_fuzz: tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) api/serve.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/serve_fuzz.c $(SERVE_FUZZ_SRC) -ljson-c -larchive
+
+# Built like a unit test: it checks its seeds with the reader the program uses.
+$(B)/fuzz/make_image_corpus: tests/fuzz/make_image_corpus.c $(B)/libfnbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libfnbox.a $(LDLIBS)
 
 fuzz-targets: $(FUZZ_BIN)
 

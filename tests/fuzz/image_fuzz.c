@@ -1,8 +1,9 @@
 /* libFuzzer target for the image reader: arbitrary bytes as an image file. The reader must
  * refuse what is not a valid image with an error, never crash, hang or read out of bounds;
  * the bytes also go through the meta-section parser. Built by `make fuzz-targets` with clang
- * -fsanitize=fuzzer,address,undefined (not part of the normal build); corpus in
- * tests/fuzz/corpus/image (made by tests/fuzz/make_image_corpus.c). */
+ * -fsanitize=fuzzer,address,undefined (not part of the normal build); seeds: a valid image and
+ * damaged copies made on the host that runs them (tests/fuzz/make_image_corpus.c, run by
+ * scripts/fuzz.sh), and tests/fuzz/corpus/image. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
