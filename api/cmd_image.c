@@ -1178,6 +1178,11 @@ static const char inspect_usage[] =
     "hot pages' order, working set) are checked as a restore checks them before it loads\n"
     "anything. Objects of the kernel state are checked only by a restore.\n"
     "\n"
+    "Options:\n"
+    "  --json                the same as one JSON object on stdout\n"
+    "  --verify              read and check every section (above)\n"
+    "  -h, --help            show this help\n"
+    "\n"
     "Exit status: 0 if the image is valid (and, with --verify, intact); 1 if it is not (the\n"
     "message says why: truncated, corrupt, wrong version, wrong architecture); 2 for bad usage.\n";
 

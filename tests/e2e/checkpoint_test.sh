@@ -563,6 +563,11 @@ t pids_checkpoint "checkpoint --pids 2: the third task cannot be made during ini
 # --- programs that never reach the ready point ----------------------------------------------------------
 fx '' checkpoint -o "$tmp/true.img" -- /bin/true
 t exit_before_ready "a program that exits first: status 1, explained, no image" bash -c '[ "$0" = 1 ] && grep -q "before its ready point" <<<"$1" && [ ! -e "$2" ]' "$status" "$err" "$tmp/true.img"
+# A crash (a real SIGSEGV: a write through a null pointer) after something on stderr: status 1,
+# the signal named, the program's stderr shown, no image and no temporary file.
+fx '' checkpoint --mount "$E2E:/e" -o "$tmp/segv.img" -- /bin/sh -c 'echo "init went wrong" >&2; exec /e/segv'
+t crash_before_ready "a program that crashes first: status 1, signal and its stderr shown, no image" \
+    bash -c '[ "$0" = 1 ] && grep -q "init went wrong" <<<"$1" && grep -q "killed by signal 11 (Segmentation fault) before its ready point" <<<"$1" && [ ! -e "$2" ] && ! ls "$2".tmp.* 2>/dev/null' "$status" "$err" "$tmp/segv.img"
 # (2 s, not 1: the message names what each task is doing then, and a loaded host may still be
 # starting sleep or python after 1 s.)
 fx '' checkpoint --init-timeout 2s -o "$tmp/slow.img" -- /bin/sh -c 'sleep 30'
@@ -954,6 +959,21 @@ t hot_fd_unsealed "--hot-fd with a plain file is refused (2)" \
     ended 2 "not a sealed memory file"
 fx '' restore --help
 t restore_help "--help" bash -c '[ "$0" = 0 ] && grep -q "Usage: fnbox restore" <<<"$1"' "$status" "$out"
+# checkpoint and inspect --help: status 0, the usage on stdout, every long option their parsers
+# accept (the option tables of api/cmd_image.c) named in it.
+helpopts() { # COMMAND: the long options of fb_cmd_COMMAND's table
+    awk -v fn="fb_cmd_$1" '$0 ~ "^int " fn "\\(" {f = 1} f && /struct option opts/ {g = 1}
+        g && /^ *\{"/ {match($0, /"[^"]*"/); print "--" substr($0, RSTART + 1, RLENGTH - 2)}
+        g && /};/ {exit}' api/cmd_image.c
+}
+for c in checkpoint inspect; do
+    fx '' $c --help
+    opts=$(helpopts $c)
+    missing=$(for o in $opts; do grep -q -- "$o" <<<"$out" || echo "$o"; done)
+    t ${c}_help "$c --help: status 0, usage naming every option ($(echo $opts); missing: $(echo ${missing:-none}))" \
+        bash -c '[ "$0" = 0 ] && grep -q "^Usage: fnbox $3 " <<<"$1" && [ -z "$2" ] && [ $(wc -w <<<"$4") -ge 3 ] && [ -z "$5" ]' \
+        "$status" "$out" "$err" "$c" "$opts" "$missing"
+done
 fx '' checkpoint --template python -o "$tmp/x.img"
 t usage_error "--template without --code is a usage error (2)" test "$status" = 2
 
