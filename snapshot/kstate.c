@@ -558,6 +558,13 @@ static uint64_t file_id(struct saver *s, struct fb_file *f, int pid, int fd)
     }
     if (f->path.mnt && f->path.dentry && f->inode && !f->path.dentry->deleted) {
         const char *type = f->path.mnt->sb->type;
+        /* A regular file open from the read-only tree (only the host can change it) is checked
+         * at restore by its size and mtime, as a mapped one is (load_inodes): a changed file is
+         * refused as stale, not read on at the saved offset. Files of read-write mounts are
+         * not: the sandbox's own writes change them. */
+        if (strcmp(type, "9p") == 0 && S_ISREG(f->inode->st.mode) &&
+            (f->path.mnt->flags & FB_MNT_RDONLY) && p9_path_of(s, f->inode))
+            inode_id(s, f->inode);
         if (strcmp(type, "9p") == 0 || strcmp(type, "devtmpfs") == 0 || strcmp(type, "devfs") == 0)
             return id;
         return fail(s, ENOTSUP, "fd %d of pid %d is a file on %s, which cannot be saved yet", fd,

@@ -436,6 +436,28 @@ t no_image_mounts "--no-image-mounts: the code directory is not served, so the i
 fx '{"name":"own"}' restore --no-image-mounts --mount "$tmp/hello:/code:ro" --mount "$PWD/templates/python:/template:ro" "$tmp/hello2.img"
 t no_image_mounts_own "--no-image-mounts with the caller's own mounts restores" bash -c '[ "$0" = 0 ] && grep -q "\"hello\": \"own\"" <<<"$1"' "$status" "$out"
 
+# A file held open from a read-only mount (no --code, so no fingerprint of a code directory to
+# catch it first): re-walked at restore and checked by size and mtime (snapshot/kstate.c).
+mkdir -p "$tmp/ro9p"
+printf 'first\nrest\n' >"$tmp/ro9p/f"
+fx "" checkpoint --mount "$tmp/ro9p:/data:ro" -o "$tmp/ro9p.img" -- /bin/sh -c 'exec 3</data/f; read -r a <&3; read x; echo "$a"; cat <&3'
+t open_file_checkpoint "a program holding a file of a read-only mount open is saved" test "$status" = 0
+fx "go
+" restore "$tmp/ro9p.img"
+t open_file_unchanged "the file unchanged: restored, read on from the saved offset" test "$status" = 0 -a "$out" = "first
+rest"
+printf 'first\nrest, longer\n' >"$tmp/ro9p/f"
+fx "go
+" restore "$tmp/ro9p.img"
+t open_file_stale_size "the file changed size: refused (125) as stale, naming it, nothing run" \
+    bash -c '[ "$0" = 125 ] && grep -q "image is stale: /data/f changed since the checkpoint" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
+printf 'first\nrest\n' >"$tmp/ro9p/f"
+touch -d @1500000000 "$tmp/ro9p/f"
+fx "go
+" restore "$tmp/ro9p.img"
+t open_file_stale_mtime "same size and bytes, another modification time: refused as stale too" \
+    bash -c '[ "$0" = 125 ] && grep -q "image is stale: /data/f changed since the checkpoint" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
+
 # --- inspect ------------------------------------------------------------------------------------------
 fx '' inspect "$tmp/sh.img"
 t inspect_text "header, sections and program" bash -c '[ "$0" = 0 ] && grep -q "format 1.0" <<<"$1" && grep -q "^  memory " <<<"$1" && grep -q "^  kernel " <<<"$1" && grep -q "read x" <<<"$1"' "$status" "$out"
