@@ -2,7 +2,7 @@
 # `make run`: a short tour of fnbox on its built-in defaults (every command below runs an
 # unmodified host program on fnbox's application kernel), then `fnbox serve` on
 # 127.0.0.1:8080 (FNBOX_PORT to change) with the example functions registered and their pools
-# warm, in the foreground until Ctrl-C.
+# warm, in the foreground until Ctrl-C or SIGTERM (FNBOX_DEMO_STATE: its state directory).
 set -u
 cd "$(dirname "$0")/.."
 FNBOX=build/fnbox
@@ -26,7 +26,7 @@ step $FNBOX run -- /bin/sh -c 'ls /root /etc/shadow 2>&1; echo "host secrets are
 # ---- fnbox serve: functions as checkpoint images, warm pools, HTTP ----------------------------
 PORT=${FNBOX_PORT:-8080}
 URL=http://127.0.0.1:$PORT
-STATE=build/demo-state
+STATE=${FNBOX_DEMO_STATE:-build/demo-state} # the tests run it with a state directory of theirs
 rm -rf "$STATE"
 if curl -s -o /dev/null "$URL/healthz"; then
     echo "fnbox demo: something already listens on port $PORT (set FNBOX_PORT to use another)" >&2

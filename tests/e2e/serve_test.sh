@@ -37,6 +37,8 @@ sandboxes() { pgrep -f -- "$state/" | grep -vx "${srv_pid:-none}" | wc -l; }
 cleanup() {
     [ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null
     pkill -9 -f -- "$state/" 2>/dev/null
+    [ -n "${demo_pid:-}" ] && kill -9 "$demo_pid" 2>/dev/null
+    pkill -9 -f -- "$tmp/demo-state" 2>/dev/null # make run's server and sandboxes
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -812,6 +814,34 @@ left=$(pgrep -f -- "$state/" | wc -l)
 check final_reap "no process left after the final stop" [ "$left" = 0 -a "$stop_status" = 0 ]
 check no_mem_cache "the images the server built kept no memory cache entry ($(ls "$FNBOX_MEM_CACHE_DIR" | wc -l) there)" \
     [ -z "$(ls -A "$FNBOX_MEM_CACHE_DIR")" ]
+
+# ---- make run: scripts/demo.sh on a free port and a state directory of this test's ---------------
+port=$(free_port) url=http://127.0.0.1:$port
+mkdir -m 700 "$tmp/demo-memcache"
+FNBOX_PORT=$port FNBOX_DEMO_STATE=$tmp/demo-state FNBOX_MEM_CACHE_DIR=$tmp/demo-memcache \
+    scripts/demo.sh >"$tmp/demo.log" 2>&1 &
+demo_pid=$!
+for _ in $(seq 1200); do # its tour, two images built, pools warm: at most 120 s
+    grep -q 'fnbox serve is running' "$tmp/demo.log" && break
+    kill -0 $demo_pid 2>/dev/null || break
+    sleep 0.1
+done
+demo_srv=$(pgrep -P $demo_pid -f -- "serve --listen 127.0.0.1:$port")
+req POST /v1/functions/hello/invoke -d '{"name":"ada"}'
+check demo_hello "make run's hello answers {hello: ada} from its warm pool" \
+    [ "$code" = 200 -a "$(jget "['hello']")" = ada -a "$(hdr x-fnbox-start)" = warm ]
+req POST /v1/functions/wordcount/invoke -H 'X-Fnbox-Log: tail' -d '{"text":"to be or not to be"}'
+check demo_wordcount "make run's wordcount counts 6 words and logs it" \
+    '[ "$code" = 200 -a "$(jget "['\''words'\'']")" = 6 ] && [[ "$(hdr x-fnbox-log-tail | base64 -d)" == *"counting 6 words"* ]]'
+kill -TERM $demo_pid
+for _ in $(seq 300); do kill -0 $demo_pid 2>/dev/null || break; sleep 0.1; done
+wait $demo_pid 2>/dev/null
+demo_status=$?
+demo_pid=
+demo_left=$(pgrep -f -- "$tmp/demo-state" | wc -l)
+check demo_stop "SIGTERM stops make run: exit $demo_status, its server ($demo_srv) drained ($(grep -c '^fnbox serve: stopped' "$tmp/demo.log") 'stopped'), $demo_left processes left" \
+    '[ "$demo_status" = 0 -a -n "$demo_srv" -a "$demo_left" = 0 ] && ! kill -0 "$demo_srv" 2>/dev/null && grep -q "^fnbox serve: stopped" "$tmp/demo.log"'
+[ $failed = 1 ] && ! grep -q 'fnbox serve is running' "$tmp/demo.log" && tail -20 "$tmp/demo.log"
 
 [ $failed = 1 ] && { echo "--- server log (tail)"; grep -v "\"outcome\":\"ok\"" "$tmp/server.log" | tail -30 | cut -c1-400; }
 exit $failed
