@@ -756,6 +756,11 @@ static const char restore_usage[] =
     "  --pids N              limit the number of tasks (threads and processes) to N, 1-100000\n"
     "                        (default 1024, as AWS Lambda's): fork and clone fail with EAGAIN\n"
     "                        beyond it; an image with more tasks is refused (status 125)\n"
+    "  --root DIR            serve DIR (read-only) as the sandbox's root instead of the one the\n"
+    "                        image names (its checkpoint's --root, else the default view of the\n"
+    "                        host's system directories). The files the program had open or\n"
+    "                        mapped are found again by path and must be the same size and age\n"
+    "                        there (else: the image is stale, status 125)\n"
     "  --mount SRC:DST[:ro|:rw]  serve an additional host directory (the image's own root and\n"
     "                        mounts are served too, unless --no-image-mounts)\n"
     "  --no-image-mounts     do not serve the host directories the image names (its --root and\n"
@@ -898,6 +903,7 @@ int fb_cmd_restore(int argc, char **argv)
         {"memory", required_argument, NULL, 'M'},
         {"pids", required_argument, NULL, 'P'},
         {"mount", required_argument, NULL, 'm'},
+        {"root", required_argument, NULL, 'r'},
         {"ready-fd", required_argument, NULL, 'R'},
         {"netns-fd", required_argument, NULL, 'E'},
         {"empty-root-fd", required_argument, NULL, 'O'},
@@ -920,7 +926,7 @@ int fb_cmd_restore(int argc, char **argv)
     struct fb_error err = {0};
     struct fb_sandbox sb;
     enum fb_sandbox_outcome out;
-    const char *input = NULL, *path;
+    const char *input = NULL, *path, *root = NULL;
     void *mdata = NULL;
     size_t mlen = 0, i;
     struct fb_ns_cache_use cache = FB_NS_CACHE_USE_INIT;
@@ -960,6 +966,9 @@ int fb_cmd_restore(int argc, char **argv)
         case 'P':
             if (fb_cli_parse_pids(optarg, &cfg.kernel.pids_limit) < 0)
                 return fb_cli_usage_error(restore_usage, FB_CLI_PIDS_ERROR);
+            break;
+        case 'r':
+            root = optarg;
             break;
         case 'm':
             if (nextra == (int)FB_CLI_ARRAY_SIZE(extra))
@@ -1058,7 +1067,7 @@ int fb_cmd_restore(int argc, char **argv)
         mounts[i] = meta.mounts[i];
     for (i = 0; i < (size_t)nextra; i++)
         mounts[meta.nmounts + i] = extra[i];
-    cfg.gofer.root = meta.root;
+    cfg.gofer.root = root ? root : meta.root;
     cfg.gofer.mounts = mounts;
     cfg.gofer.nmounts = meta.nmounts + (size_t)nextra;
     for (i = 0; i < cfg.gofer.nmounts; i++) /* the same writable mounts as at the checkpoint */

@@ -41,12 +41,26 @@ class Context:
     def __init__(self, deadline):
         self.function_name = os.environ.get("FNBOX_FUNCTION_NAME", "function")
         self.function_version = "$LATEST"
-        self.memory_limit_in_mb = int(os.environ.get("FNBOX_MEMORY_MB", "0") or 0)
         self.aws_request_id = str(uuid.uuid4())
         self.invoked_function_arn = "arn:fnbox:function:" + self.function_name
         self.log_group_name = "/fnbox/" + self.function_name
         self.log_stream_name = self.aws_request_id
         self._deadline = deadline
+
+    @property
+    def memory_limit_in_mb(self):
+        # The sandbox's memory limit as this invocation runs: MemTotal of its /proc/meminfo,
+        # which fnbox sets to the restore's --memory (fnbox serve: the invocation's memory_mb),
+        # the host's memory when no limit is set. Read when asked: the image, and with it the
+        # environment, was made before any invocation's limit was known.
+        try:
+            with open("/proc/meminfo", "rb") as f:
+                for line in f:
+                    if line.startswith(b"MemTotal:"):
+                        return int(line.split()[1]) // 1024
+        except (OSError, ValueError, IndexError):
+            pass
+        return int(os.environ.get("FNBOX_MEMORY_MB", "0") or 0)
 
     def get_remaining_time_in_millis(self):
         return max(0, int((self._deadline - time.monotonic()) * 1000))

@@ -458,6 +458,38 @@ fx "go
 t open_file_stale_mtime "same size and bytes, another modification time: refused as stale too" \
     bash -c '[ "$0" = 125 ] && grep -q "image is stale: /data/f changed since the checkpoint" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
 
+# restore --root: another root than the image's, the files the program had mapped found there
+# by path and checked (busybox, its own executable, must be the same size and age).
+mkdir -p "$tmp/root1/bin" "$tmp/root1/tmp"
+cp -p /bin/busybox "$tmp/root1/bin/"
+touch "$tmp/root1/marker1"
+cp -a "$tmp/root1" "$tmp/root2" && rm "$tmp/root2/marker1" && touch "$tmp/root2/marker2"
+cp -a "$tmp/root1" "$tmp/root3" && touch -d @1500000000 "$tmp/root3/bin/busybox"
+fx "" checkpoint --root "$tmp/root1" -o "$tmp/root.img" -- /bin/busybox sh -c 'read x; echo "got $x"; /bin/busybox ls /'
+t root_checkpoint "a program in a root of its own is saved" test "$status" = 0
+fx "hi
+" restore "$tmp/root.img"
+t root_image "restored without --root: the image's root is served" bash -c '[ "$0" = 0 ] && grep -q "^got hi$" <<<"$1" && grep -qx marker1 <<<"$1"' "$status" "$out"
+fx "hi
+" restore --root "$tmp/root2" "$tmp/root.img"
+t root_other "restore --root DIR: DIR is served instead" bash -c '[ "$0" = 0 ] && grep -q "^got hi$" <<<"$1" && grep -qx marker2 <<<"$1" && ! grep -qx marker1 <<<"$1"' "$status" "$out"
+fx "hi
+" restore --root "$tmp/root3" "$tmp/root.img"
+t root_stale "restore --root with another busybox: refused as stale, naming it" \
+    bash -c '[ "$0" = 125 ] && grep -q "image is stale: /bin/busybox changed" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
+fx "hi
+" restore --root "$tmp/no-such-root" "$tmp/root.img"
+t root_missing "restore --root of a missing directory: a clear error" ended 125 "root directory '$tmp/no-such-root': No such file or directory"
+
+# The python context's memory_limit_in_mb is the limit the invocation runs under (its restore's
+# --memory), not the one the image was made with.
+fx "" checkpoint --template python --memory 200M --code "$PWD/tests/e2e/functions/context" --handler main.handler -o "$tmp/context.img"
+t context_checkpoint "the context function is saved" test "$status" = 0
+fx '{}' restore "$tmp/context.img"
+t context_memory_image "without --memory: the checkpoint's 200 MB" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["memory_limit_in_mb"] == 200 and 0 < d["remaining_ms"] <= 3000 else 1)' "$out"
+fx '{}' restore --memory 96M "$tmp/context.img"
+t context_memory_restore "restore --memory 96M: 96 MB" python3 -c 'import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if d["memory_limit_in_mb"] == 96 else 1)' "$out"
+
 # --- inspect ------------------------------------------------------------------------------------------
 fx '' inspect "$tmp/sh.img"
 t inspect_text "header, sections and program" bash -c '[ "$0" = 0 ] && grep -q "format 1.0" <<<"$1" && grep -q "^  memory " <<<"$1" && grep -q "^  kernel " <<<"$1" && grep -q "read x" <<<"$1"' "$status" "$out"
