@@ -190,6 +190,9 @@ struct fb_invocation {
     char request_id[40];
     uint32_t timeout_ms, memory_mb;
     bool cold_only; /* POST /v1/restore: straight from the image, not from the pool */
+    /* An Event already answered 202: counted in flight since then (the drain waits for it)
+     * and run even once the server drains, as the client was told it would be. */
+    bool accepted;
     /* out */
     enum fb_outcome outcome;
     bool warm;
@@ -266,7 +269,8 @@ char *fb_server_pool_json(struct fb_server *s, const char *name);
  * the function ran (whatever its outcome) or -1 when it did not (inv->http_status says why). */
 int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation *inv);
 /* Async (Lambda Event) invocation: copies the event and runs it on its own thread. */
-int fb_server_invoke_async(struct fb_server *s, const char *name, const char *event, size_t len);
+int fb_server_invoke_async(struct fb_server *s, const char *name, const char *event, size_t len,
+                           const char *request_id);
 bool fb_server_has(struct fb_server *s, const char *name);
 bool fb_server_draining(struct fb_server *s);
 /* Prometheus text exposition (malloc'ed). */

@@ -299,7 +299,7 @@ static void lambda_invoke(struct fb_server *s, struct MHD_Connection *c, struct 
         return;
     }
     if (fb_server_draining(s) ||
-        fb_server_invoke_async(s, q->route.name, q->body ? q->body : "", q->len) < 0) {
+        fb_server_invoke_async(s, q->route.name, q->body ? q->body : "", q->len, q->id) < 0) {
         set_error(r, q, 503, "cannot queue the event");
         return;
     }

@@ -1041,14 +1041,15 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
         snprintf(inv->message, sizeof(inv->message), "function %s does not exist", name);
         return -1;
     }
-    if (s->draining) {
+    if (s->draining && !inv->accepted) {
         pthread_mutex_unlock(&s->lock);
         inv->http_status = 503;
         snprintf(inv->message, sizeof(inv->message), "the server is shutting down");
         return -1;
     }
     fn->refs++;
-    s->inflight++;
+    if (!inv->accepted) /* an accepted Event is counted already */
+        s->inflight++;
     if (!inv->timeout_ms)
         inv->timeout_ms = fn->cfg.timeout_ms;
     if (!inv->memory_mb)
@@ -1166,7 +1167,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
     pthread_cond_broadcast(&fn->cond);
     fb_server_wake(s);
     fb_fn_put(s, fn);
-    if (--s->inflight == 0)
+    if (!inv->accepted && --s->inflight == 0)
         pthread_cond_broadcast(&s->inflight_cond);
     pthread_mutex_unlock(&s->lock);
     if (sb) { /* nobody else will: reap it here (a no-op for one already reaped) */
@@ -1183,7 +1184,7 @@ int fb_server_invoke(struct fb_server *s, const char *name, struct fb_invocation
 
 refuse:
     fb_fn_put(s, fn);
-    if (--s->inflight == 0)
+    if (!inv->accepted && --s->inflight == 0)
         pthread_cond_broadcast(&s->inflight_cond);
     pthread_mutex_unlock(&s->lock);
     if (inv->outcome == FB_OUT_PLATFORM_ERROR || inv->outcome == FB_OUT_THROTTLED)
@@ -1194,6 +1195,7 @@ refuse:
 struct async_job {
     struct fb_server *s;
     char name[FB_SERVE_NAME_MAX + 1];
+    char request_id[40];
     char *event;
     size_t len;
 };
@@ -1205,8 +1207,11 @@ static void *async_main(void *arg)
     memset(&inv, 0, sizeof(inv));
     inv.event = j->event;
     inv.event_len = j->len;
-    snprintf(inv.request_id, sizeof(inv.request_id), "async");
-    fb_server_invoke(j->s, j->name, &inv);
+    inv.accepted = true;
+    snprintf(inv.request_id, sizeof(inv.request_id), "%s", j->request_id);
+    if (fb_server_invoke(j->s, j->name, &inv) < 0 && inv.outcome != FB_OUT_PLATFORM_ERROR &&
+        inv.outcome != FB_OUT_THROTTLED) /* those have their log line already */
+        fb_warn("event %s for function %s not run: %s", inv.request_id, j->name, inv.message);
     free(inv.response);
     pthread_mutex_lock(&j->s->lock);
     if (--j->s->inflight == 0)
@@ -1217,7 +1222,8 @@ static void *async_main(void *arg)
     return NULL;
 }
 
-int fb_server_invoke_async(struct fb_server *s, const char *name, const char *event, size_t len)
+int fb_server_invoke_async(struct fb_server *s, const char *name, const char *event, size_t len,
+                           const char *request_id)
 {
     struct async_job *j = calloc(1, sizeof(*j));
     pthread_attr_t attr;
@@ -1227,6 +1233,7 @@ int fb_server_invoke_async(struct fb_server *s, const char *name, const char *ev
         return -1;
     j->s = s;
     snprintf(j->name, sizeof(j->name), "%s", name);
+    snprintf(j->request_id, sizeof(j->request_id), "%s", request_id);
     j->event = malloc(len + 1);
     if (!j->event) {
         free(j);
