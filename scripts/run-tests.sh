@@ -73,7 +73,7 @@ section "end-to-end: fnbox serve (curl, urllib, awscli, boto3)"
 run_suite e2e-serve timeout -k 5 900 tests/e2e/serve_test.sh
 run_suite e2e-checkpoint tests/e2e/checkpoint_test.sh
 
-section "fuzz corpus replay (each committed input once, under ASan/UBSan)"
+section "fuzz corpus replay (each committed or generated input once, under ASan/UBSan)"
 run_suite fuzz-replay scripts/fuzz.sh --replay
 
 section "escape suite and syscall fuzzer (tests/escape/run.sh)"
