@@ -237,7 +237,7 @@ print("dirty" if any(b"\xa5" in os.pread(fd, 1 << 20, o) for o in range(0, 64 <<
 EOF
 )
 t memory_fd_reused "--memory-fd: a second restore into the first one's memory file finds its fresh memory zero" \
-    test "$out" = $'0 {"clean": true}\n0 {"clean": true}\ndirty'
+    test "$out" = $'0 {"clean": true, "calls": 1, "tmp_seen": false}\n0 {"clean": true, "calls": 1, "tmp_seen": false}\ndirty'
 fx '{}' restore --memory-fd 0 "$tmp/dirty.img"
 t memory_fd_bad "--memory-fd: not an fd >= 3 is refused (2)" ended 2 "--memory-fd: expected an open fd >= 3"
 fx '{}' restore --memory-fd 5 "$tmp/dirty.img" 5</dev/null
@@ -370,8 +370,10 @@ t ws_train_timeout "a training run that times out: image written without a worki
 fx 'not json' restore "$tmp/hello.img"
 t py_bad_event "an event that is not JSON: Runtime.UnmarshalError" bash -c '[ "$0" = 1 ] && grep -q UnmarshalError <<<"$1"' "$status" "$out"
 
-# 20 restores of one image: 20 different random.random() and uuid4() values; /tmp written by
-# one invocation is not seen by the next; a thread started at import time keeps working.
+# 20 restores of one image: 20 different random.random() and uuid4() values, and 20 different
+# reads of /dev/urandom, from an fd opened at import time (saved in the image) and a new one;
+# /tmp written by one invocation is not seen by the next; a thread started at import time keeps
+# working.
 mkdir -p "$tmp/clones"
 cat >"$tmp/clones/main.py" <<'PY'
 import os, queue, random, threading, uuid
@@ -380,12 +382,16 @@ def worker():
     while True:
         answers.put(jobs.get() * 2)
 threading.Thread(target=worker, daemon=True).start()
+urandom_at_init = open("/dev/urandom", "rb", buffering=0)
 def handler(event, context):
+    with open("/dev/urandom", "rb", buffering=0) as f:
+        fresh = f.read(16).hex()
     seen = os.path.exists("/tmp/mark")
     with open("/tmp/mark", "w") as f:
         f.write("x")
     jobs.put(21)
-    return {"r": random.random(), "u": str(uuid.uuid4()), "seen": seen, "thread": answers.get(timeout=10)}
+    return {"r": random.random(), "u": str(uuid.uuid4()), "seen": seen, "thread": answers.get(timeout=10),
+            "dev_old": urandom_at_init.read(16).hex(), "dev_new": fresh}
 PY
 fx "" checkpoint --template python --code "$tmp/clones" -o "$tmp/clones.img"
 : >"$tmp/clones.out"
@@ -393,10 +399,11 @@ for i in $(seq 1 20); do
     echo '{}' | timeout 60 "$FNBOX" restore "$tmp/clones.img" >>"$tmp/clones.out" 2>>"$tmp/clones.err"
 done
 status=0 out=$(head -c 300 "$tmp/clones.out") err=$(tail -c 300 "$tmp/clones.err" 2>/dev/null)
-t clones_fresh "20 restores: 20 distinct random() and uuid4(), /tmp never carried over, the init thread answers" python3 -c '
+t clones_fresh "20 restores: 20 distinct random(), uuid4() and /dev/urandom reads, /tmp never carried over, the init thread answers" python3 -c '
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 ok = (len(rows) == 20 and len({r["r"] for r in rows}) == 20 and len({r["u"] for r in rows}) == 20
+      and len({r["dev_old"] for r in rows}) == 20 and len({r["dev_new"] for r in rows}) == 20
       and not any(r["seen"] for r in rows) and all(r["thread"] == 42 for r in rows))
 sys.exit(0 if ok else 1)' "$tmp/clones.out"
 
@@ -962,24 +969,24 @@ spx() { FNBOX_MEM_SPARE_DIR=$sp FNBOX_MEM_CACHE_DIR=$mc fx "$@"; }
 spx "" checkpoint --template python --code tests/e2e/functions/dirty_memory --handler main.handler -o "$tmp/spare.img"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_new "a restore with a memory cache entry makes its memory file in the spares' directory and leaves it there" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
 entry=$mc/$(basename "$spare" | sed 's/^s-//; s/-[0-9]*$//') # the cache entry it is named after
 t mem_spare_punched "the spare is the user's alone (0600) and holds no more than the image's hot pages, not the 8 MiB the function left" \
     bash -c '[ "$(stat -c %a "$0")" = 600 ] && [ -n "$1" ] && (( $(stat -c %b "$0") * 512 <= $(stat -c %s "$1") ))' "$spare" "$entry"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_reused "the next restore takes it, finds its fresh memory zero, and gives it back" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "memory files: a spare of an earlier restore" <<<"$2" && grep -q "memory file given: [1-9][0-9]* KiB of it kept" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "memory files: a spare of an earlier restore" <<<"$2" && grep -q "memory file given: [1-9][0-9]* KiB of it kept" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
 chmod 644 "$spare"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_open_to_others "a spare others could read is removed, not used" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
 ln "$spare" "$sp/other-name"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_two_links "a spare with another name as well is removed, not used" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2"' "$status" "$out" "$err"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2"' "$status" "$out" "$err"
 rm -f "$sp/other-name"
 spx '{"mb": 512}' restore --memory 64M "$tmp/spare.img"
 t mem_spare_failed "a sandbox that did not end by itself (out of memory) gives nothing back" \
@@ -987,7 +994,7 @@ t mem_spare_failed "a sandbox that did not end by itself (out of memory) gives n
 spx '{}' restore "$tmp/spare.img"
 FNBOX_MEM_SPARE=0 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_off "FNBOX_MEM_SPARE=0: no spare taken or kept, the same answer" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && ! grep -q "memory files" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && ! grep -q "memory files" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 # A spare unused for a minute is removed by the next restore that gives one back (of any image).
 touch -a -d '-2 min' "$sp"/s-v1-*
 spx '{"name":"x"}' restore "$tmp/mc.img"
@@ -997,7 +1004,7 @@ t mem_spare_stale "a spare unused for a minute is removed; the other image's is 
 mkdir -m 700 "$tmp/spare-disk"
 FNBOX_MEM_SPARE_DIR=$tmp/spare-disk FNBOX_MEM_CACHE_DIR=$mc fx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_not_tmpfs "a spares' directory that is not a tmpfs is not used" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true}" ] && grep -q "is not a tmpfs that allows mapping code" <<<"$2" && [ -z "$(ls -A "$3")" ]' "$status" "$out" "$err" "$tmp/spare-disk"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "is not a tmpfs that allows mapping code" <<<"$2" && [ -z "$(ls -A "$3")" ]' "$status" "$out" "$err" "$tmp/spare-disk"
 rm -rf "$sp"
 
 # --view-fd: the Gofer checks that what it joins is a view (a read-only tmpfs root).

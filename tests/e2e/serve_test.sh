@@ -291,14 +291,18 @@ req POST /v1/functions/hog/invoke -d '{"mb":16}'
 check memory_ok "a small allocation passes" [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = ok ]
 register dirty dirty '"pool":{"min":2}' >/dev/null
 reused0=$(metric fnbox_memory_files_reused_total)
-dirty_ok=0
+dirty_ok=0 one_each=0
 for i in $(seq 12); do
     req POST /v1/functions/dirty/invoke -d '{"mb":8}'
     [ "$code" = 200 ] && [ "$(jget "['clean']")" = True ] && dirty_ok=$((dirty_ok + 1))
+    [ "$code" = 200 ] && [ "$(jget "['calls']")" = 1 ] && [ "$(jget "['tmp_seen']")" = False ] &&
+        one_each=$((one_each + 1))
 done
 reused1=$(metric fnbox_memory_files_reused_total)
 check memory_reuse "12 invocations, each finding its fresh memory zero ($dirty_ok), restores given earlier sandboxes' memory files (${reused0:-?} -> ${reused1:-?})" \
     '[ $dirty_ok = 12 ] && [ "${reused1:-0}" -gt "${reused0:-0}" ]'
+check one_invocation_per_sandbox "the same 12: each the first its sandbox served (call count 1, nothing left in /tmp): $one_each of 12" \
+    [ $one_each = 12 ]
 req DELETE /v1/functions/dirty
 req POST /v1/functions/logger/invoke -H 'X-Fnbox-Log: tail' -d '{}'
 tail_txt=$(hdr x-fnbox-log-tail | base64 -d 2>/dev/null)
