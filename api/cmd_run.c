@@ -77,7 +77,7 @@ static int temp_image(struct fb_error *err)
 
 /* --checkpoint-torture: run, and whenever the sandbox checkpoints itself, restore the image in a
  * fresh sandbox; until the program ends. FNBOX_TORTURE_LOG names a file that gets one line per
- * run: "restores=N" (how often the program really went through an image). */
+ * run: "PROGRAM restores=N" (how often the program really went through an image). */
 static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg,
                                        struct fb_ns_cache_use *cache, int *status,
                                        struct fb_error *err)
@@ -86,6 +86,7 @@ static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg,
     struct fb_sandbox sb;
     int out_fd, in_fd = -1, restores = 0;
     const char *log = getenv("FNBOX_TORTURE_LOG");
+    const char *prog = cfg->kernel.argv && cfg->kernel.argv[0] ? cfg->kernel.argv[0] : "?";
 
     signal(SIGPIPE, SIG_IGN);
     out_fd = temp_image(err);
@@ -125,7 +126,7 @@ static enum fb_sandbox_outcome torture(struct fb_sandbox_config *cfg,
     if (log) {
         FILE *f = fopen(log, "ae");
         if (f) {
-            fprintf(f, "restores=%d\n", restores);
+            fprintf(f, "%s restores=%d\n", prog, restores);
             fclose(f);
         }
     }

