@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fbtest.h"
+#include "kernel/util/le.h"
 
 static struct fb_p9_str S(const char *s) {
     return fb_p9_cstr(s);
@@ -142,19 +143,6 @@ static int samples(struct fb_p9_msg *out, int max)
 
 #define NSAMPLES 80
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* Decode from an exactly-sized heap copy, so that any over-read trips AddressSanitizer. */
 static int decode_exact(const uint8_t *buf, size_t len, struct fb_p9_msg *m)
 {
@@ -177,7 +165,7 @@ static void test_roundtrip_all_types(void)
     for (i = 0; i < n; i++) {
         ssize_t la = fb_p9_encode(&ms[i], a, sizeof(a)), lb;
         FBT_CHECK(la >= FB_P9_HDRSZ);
-        FBT_CHECK_EQ(le32(a), la);
+        FBT_CHECK_EQ(fb_get_le32(a), la);
         FBT_CHECK_EQ(fb_p9_decode(a, (size_t)la, &d), 0);
         FBT_CHECK_EQ(d.type, ms[i].type);
         FBT_CHECK_EQ(d.tag, ms[i].tag);
@@ -252,7 +240,7 @@ static void test_truncated_every_offset(void)
             FBT_CHECK(r == -EPROTO);
             if (k >= 7) {
                 memcpy(cut, buf, (size_t)k);
-                put32(cut, (uint32_t)k);
+                fb_put_le32(cut, (uint32_t)k);
                 r = decode_exact(cut, (size_t)k, &d);
                 /* Only messages whose body is legitimately shorter may decode: Tfsync (4-byte
                  * form), and empty-body R messages never get here (len == 7). */
@@ -275,15 +263,15 @@ static void test_size_field_mismatch(void)
     m.u.tfid.fid = 1;
     len = fb_p9_encode(&m, buf, sizeof(buf));
     FBT_CHECK(len == 11);
-    put32(buf, 12); /* larger than the buffer */
+    fb_put_le32(buf, 12); /* larger than the buffer */
     FBT_CHECK_EQ(decode_exact(buf, 11, &d), -EPROTO);
-    put32(buf, 10); /* smaller than the buffer */
+    fb_put_le32(buf, 10); /* smaller than the buffer */
     FBT_CHECK_EQ(decode_exact(buf, 11, &d), -EPROTO);
-    put32(buf, 0xffffffffu);
+    fb_put_le32(buf, 0xffffffffu);
     FBT_CHECK_EQ(decode_exact(buf, 11, &d), -EPROTO);
     /* Trailing byte after a complete body, size field honest about it. */
     buf[11] = 0;
-    put32(buf, 12);
+    fb_put_le32(buf, 12);
     FBT_CHECK_EQ(decode_exact(buf, 12, &d), -EPROTO);
 }
 
@@ -293,13 +281,13 @@ static void test_frame(void)
     uint32_t size = 0;
 
     FBT_CHECK_EQ(fb_p9_frame(b, 3, 8192, &size), -EAGAIN);
-    put32(b, 6);
+    fb_put_le32(b, 6);
     FBT_CHECK_EQ(fb_p9_frame(b, 4, 8192, &size), -EPROTO);
-    put32(b, 8193);
+    fb_put_le32(b, 8193);
     FBT_CHECK_EQ(fb_p9_frame(b, 4, 8192, &size), -EMSGSIZE);
-    put32(b, 0xffffffffu);
+    fb_put_le32(b, 0xffffffffu);
     FBT_CHECK_EQ(fb_p9_frame(b, 4, 8192, &size), -EMSGSIZE);
-    put32(b, 8192);
+    fb_put_le32(b, 8192);
     FBT_CHECK_EQ(fb_p9_frame(b, 4, 8192, &size), 0);
     FBT_CHECK_EQ(size, 8192);
 }
@@ -365,7 +353,7 @@ static void test_nwname_limits(void)
     buf[len] = 1;
     buf[len + 1] = 0;
     buf[len + 2] = 'y';
-    put32(buf, (uint32_t)len + 3);
+    fb_put_le32(buf, (uint32_t)len + 3);
     FBT_CHECK_EQ(decode_exact(buf, (size_t)len + 3, &d), -EINVAL);
     /* And a huge count with nothing behind it. */
     buf[15] = 0xff;
@@ -392,11 +380,11 @@ static void test_rread_count_overrun(void)
     m.u.rread.data = payload;
     len = fb_p9_encode(&m, buf, sizeof(buf));
     FBT_CHECK_EQ(len, 15);
-    put32(buf + 7, 5); /* one more than carried */
+    fb_put_le32(buf + 7, 5); /* one more than carried */
     FBT_CHECK_EQ(decode_exact(buf, (size_t)len, &d), -EPROTO);
-    put32(buf + 7, 0xffffffffu);
+    fb_put_le32(buf + 7, 0xffffffffu);
     FBT_CHECK_EQ(decode_exact(buf, (size_t)len, &d), -EPROTO);
-    put32(buf + 7, 3); /* one less: trailing byte */
+    fb_put_le32(buf + 7, 3); /* one less: trailing byte */
     FBT_CHECK_EQ(decode_exact(buf, (size_t)len, &d), -EPROTO);
 }
 
@@ -483,12 +471,12 @@ static void test_encode_header_only(void)
 
     m.u.twrite.count = 1000;
     FBT_CHECK_EQ(fb_p9_encode(&m, buf, sizeof(buf)), 23);
-    FBT_CHECK_EQ(le32(buf), 1023);
+    FBT_CHECK_EQ(fb_get_le32(buf), 1023);
     memset(&m, 0, sizeof(m));
     m.type = FB_P9_RREAD;
     m.u.rread.count = 50;
     FBT_CHECK_EQ(fb_p9_encode(&m, buf, sizeof(buf)), FB_P9_RREAD_HDRSZ);
-    FBT_CHECK_EQ(le32(buf), 61);
+    FBT_CHECK_EQ(fb_get_le32(buf), 61);
 }
 
 static void test_dirent_roundtrip(void)
@@ -629,7 +617,7 @@ static void test_mutation_fuzz(void)
                 break;
             case 4: /* make the size field honest, so the body parser is reached */
                 if (L >= 4)
-                    put32(buf, (uint32_t)L);
+                    fb_put_le32(buf, (uint32_t)L);
                 break;
             }
         }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kernel/util/cleanup.h"
+#include "kernel/util/le.h"
 #include "kernel/util/sort.h"
 
 #define HEADER_SIZE   256
@@ -127,27 +128,6 @@ uint32_t fb_crc32c_sw(uint32_t crc, const void *data, size_t len)
 }
 
 /* ---- little-endian helpers ------------------------------------------------------------------------ */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
 
 void fb_image_cpu_current(struct fb_image_cpu *c)
 {
@@ -350,10 +330,10 @@ static int flush_run(struct fb_image_writer *w, struct fb_error *err)
     }
     crc = fb_crc32c(0, data, (size_t)clen);
     memset(hdr, 0, sizeof(hdr));
-    put64(hdr, w->run_first);
-    put32(hdr + 8, (uint32_t)w->run_n);
-    put32(hdr + 12, (uint32_t)clen);
-    put32(hdr + 16, crc);
+    fb_put_le64(hdr, w->run_first);
+    fb_put_le32(hdr + 8, (uint32_t)w->run_n);
+    fb_put_le32(hdr + 12, (uint32_t)clen);
+    fb_put_le32(hdr + 16, crc);
     if (wr_all(w, hdr, sizeof(hdr), err) < 0 || wr_all(w, data, (size_t)clen, err) < 0)
         return -1;
     s->checksum = fb_crc32c(s->checksum, hdr, sizeof(hdr));
@@ -437,35 +417,35 @@ int fb_image_writer_commit(struct fb_image_writer *w, struct fb_error *err)
     for (i = 0; i < w->nsec; i++) {
         uint8_t *e = table + (size_t)i * ENTRY_SIZE;
         memcpy(e, w->sec[i].name, strlen(w->sec[i].name));
-        put32(e + 16, w->sec[i].kind);
-        put32(e + 20, w->sec[i].chunks);
-        put64(e + 24, w->sec[i].offset);
-        put64(e + 32, w->sec[i].length);
-        put64(e + 40, w->sec[i].raw_length);
-        put32(e + 48, w->sec[i].checksum);
+        fb_put_le32(e + 16, w->sec[i].kind);
+        fb_put_le32(e + 20, w->sec[i].chunks);
+        fb_put_le64(e + 24, w->sec[i].offset);
+        fb_put_le64(e + 32, w->sec[i].length);
+        fb_put_le64(e + 40, w->sec[i].raw_length);
+        fb_put_le32(e + 48, w->sec[i].checksum);
     }
     if (wr_all(w, table, tlen, err) < 0)
         goto out;
     memset(hdr, 0, sizeof(hdr));
     memcpy(hdr, FB_IMAGE_MAGIC, 8);
-    put32(hdr + 8, FB_IMAGE_VERSION_MAJOR);
-    put32(hdr + 12, w->minor > FB_IMAGE_MINOR_BASE ? w->minor : FB_IMAGE_MINOR_BASE);
+    fb_put_le32(hdr + 8, FB_IMAGE_VERSION_MAJOR);
+    fb_put_le32(hdr + 12, w->minor > FB_IMAGE_MINOR_BASE ? w->minor : FB_IMAGE_MINOR_BASE);
     memcpy(hdr + 16, ARCH, strlen(ARCH));
-    put64(hdr + 32, w->keep_origin ? w->created : (uint64_t)time(NULL));
+    fb_put_le64(hdr + 32, w->keep_origin ? w->created : (uint64_t)time(NULL));
     if (w->keep_origin)
         cpu = w->cpu;
     else
         fb_image_cpu_current(&cpu);
-    put64(hdr + 40, cpu.xcr0);
-    put32(hdr + 48, cpu.xsave_size);
-    put32(hdr + 52, cpu.cpuid1_ecx);
-    put32(hdr + 56, cpu.cpuid1_edx);
-    put32(hdr + 60, cpu.cpuid7_ebx);
-    put32(hdr + 64, cpu.cpuid7_ecx);
-    put32(hdr + 68, (uint32_t)w->nsec);
-    put64(hdr + 72, table_off);
-    put32(hdr + 80, fb_crc32c(0, table, tlen));
-    put32(hdr + HEADER_SIZE - 4, fb_crc32c(0, hdr, HEADER_SIZE - 4));
+    fb_put_le64(hdr + 40, cpu.xcr0);
+    fb_put_le32(hdr + 48, cpu.xsave_size);
+    fb_put_le32(hdr + 52, cpu.cpuid1_ecx);
+    fb_put_le32(hdr + 56, cpu.cpuid1_edx);
+    fb_put_le32(hdr + 60, cpu.cpuid7_ebx);
+    fb_put_le32(hdr + 64, cpu.cpuid7_ecx);
+    fb_put_le32(hdr + 68, (uint32_t)w->nsec);
+    fb_put_le64(hdr + 72, table_off);
+    fb_put_le32(hdr + 80, fb_crc32c(0, table, tlen));
+    fb_put_le32(hdr + HEADER_SIZE - 4, fb_crc32c(0, hdr, HEADER_SIZE - 4));
     w->pos = 0;
     if (wr_all(w, hdr, sizeof(hdr), err) < 0)
         goto out;
@@ -596,10 +576,10 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
         return -1;
     if (memcmp(hdr, FB_IMAGE_MAGIC, 8) != 0)
         return fb_error_set(err, EINVAL, "%s: not an fnbox image (bad magic)", r->path);
-    if (get32(hdr + HEADER_SIZE - 4) != fb_crc32c(0, hdr, HEADER_SIZE - 4))
+    if (fb_get_le32(hdr + HEADER_SIZE - 4) != fb_crc32c(0, hdr, HEADER_SIZE - 4))
         return fb_error_set(err, EINVAL, "%s: corrupt image (header checksum mismatch)", r->path);
-    r->major = get32(hdr + 8);
-    r->minor = get32(hdr + 12);
+    r->major = fb_get_le32(hdr + 8);
+    r->minor = fb_get_le32(hdr + 12);
     if (r->major != FB_IMAGE_VERSION_MAJOR || r->minor > FB_IMAGE_VERSION_MINOR)
         return fb_error_set(err, EINVAL,
                             "%s: image format version %u.%u is not supported (this fnbox reads "
@@ -616,13 +596,13 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
         return fb_error_set(err, EINVAL, "%s: image is for architecture '%s', this host is %s",
                             r->path, arch, ARCH);
     }
-    r->created = get64(hdr + 32);
-    r->cpu.xcr0 = get64(hdr + 40);
-    r->cpu.xsave_size = get32(hdr + 48);
-    r->cpu.cpuid1_ecx = get32(hdr + 52);
-    r->cpu.cpuid1_edx = get32(hdr + 56);
-    r->cpu.cpuid7_ebx = get32(hdr + 60);
-    r->cpu.cpuid7_ecx = get32(hdr + 64);
+    r->created = fb_get_le64(hdr + 32);
+    r->cpu.xcr0 = fb_get_le64(hdr + 40);
+    r->cpu.xsave_size = fb_get_le32(hdr + 48);
+    r->cpu.cpuid1_ecx = fb_get_le32(hdr + 52);
+    r->cpu.cpuid1_edx = fb_get_le32(hdr + 56);
+    r->cpu.cpuid7_ebx = fb_get_le32(hdr + 60);
+    r->cpu.cpuid7_ecx = fb_get_le32(hdr + 64);
     fb_image_cpu_current(&cur);
     if (cpu_lacks(&r->cpu, &cur, lacks, sizeof(lacks)))
         return fb_error_set(err, EINVAL,
@@ -630,10 +610,10 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
                             "XSAVE size %u; host %#lx, %u)",
                             r->path, lacks, (unsigned long)r->cpu.xcr0, r->cpu.xsave_size,
                             (unsigned long)cur.xcr0, cur.xsave_size);
-    r->nsec = (int)get32(hdr + 68);
+    r->nsec = (int)fb_get_le32(hdr + 68);
     if (r->nsec < 0 || r->nsec > FB_IMAGE_MAX_SECTIONS)
         return fb_error_set(err, EINVAL, "%s: corrupt image (%d sections)", r->path, r->nsec);
-    table_off = get64(hdr + 72);
+    table_off = fb_get_le64(hdr + 72);
     if (table_off < HEADER_SIZE)
         return fb_error_set(err, EINVAL, "%s: corrupt image (section table inside the header)",
                             r->path);
@@ -645,7 +625,7 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
         free(table);
         return -1;
     }
-    if (get32(hdr + 80) != fb_crc32c(0, table, tlen)) {
+    if (fb_get_le32(hdr + 80) != fb_crc32c(0, table, tlen)) {
         free(table);
         return fb_error_set(err, EINVAL, "%s: corrupt image (section table checksum mismatch)",
                             r->path);
@@ -656,12 +636,12 @@ static int parse(struct fb_image_reader *r, struct fb_error *err)
         memset(s, 0, sizeof(*s));
         memcpy(s->name, e, 16);
         s->name[16] = 0;
-        s->kind = get32(e + 16);
-        s->chunks = get32(e + 20);
-        s->offset = get64(e + 24);
-        s->length = get64(e + 32);
-        s->raw_length = get64(e + 40);
-        s->checksum = get32(e + 48);
+        s->kind = fb_get_le32(e + 16);
+        s->chunks = fb_get_le32(e + 20);
+        s->offset = fb_get_le64(e + 24);
+        s->length = fb_get_le64(e + 32);
+        s->raw_length = fb_get_le64(e + 40);
+        s->checksum = fb_get_le32(e + 48);
         for (j = 0; s->name[j]; j++)
             if (s->name[j] < 33 || s->name[j] > 126)
                 break;
@@ -797,7 +777,7 @@ int fb_image_read_raw(struct fb_image_reader *r, const char *name, void **data, 
 static int chunk_decode(struct fb_image_reader *r, const uint8_t *hdr, uint64_t pos, uint64_t end,
                         uint64_t next_min, struct fb_image_chunk *c, struct fb_error *err)
 {
-    *c = (struct fb_image_chunk){pos, get64(hdr), get32(hdr + 8), get32(hdr + 12), get32(hdr + 16)};
+    *c = (struct fb_image_chunk){pos, fb_get_le64(hdr), fb_get_le32(hdr + 8), fb_get_le32(hdr + 12), fb_get_le32(hdr + 16)};
     if (c->n == 0 || c->n > FB_IMAGE_CHUNK_PAGES || c->clen == 0 || c->clen > c->n * PAGE ||
         c->clen > end - pos - CHUNK_HDR || c->first < next_min || c->first > (1ull << 40))
         return fb_error_set(err, EINVAL, "%s: corrupt image (bad memory chunk at offset %lu)",

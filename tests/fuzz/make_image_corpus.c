@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/image_meta.h"
+#include "kernel/util/le.h"
 #include "snapshot/image.h"
 
 #define HDR   256 /* docs/image-format.md: header, section table entries, chunk headers */
@@ -29,33 +30,12 @@ static void die(const char *what, const char *why)
     exit(1);
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-static void put32(uint8_t *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
 /* The table entry of section name (the image is ours: its table is trusted). */
 static uint8_t *entry(uint8_t *img, const char *name)
 {
-    uint32_t i, n = get32(img + 68);
+    uint32_t i, n = fb_get_le32(img + 68);
     for (i = 0; i < n; i++) {
-        uint8_t *e = img + get64(img + 72) + (size_t)i * ENTRY;
+        uint8_t *e = img + fb_get_le64(img + 72) + (size_t)i * ENTRY;
         if (!strncmp((char *)e, name, 16))
             return e;
     }
@@ -66,14 +46,14 @@ static uint8_t *entry(uint8_t *img, const char *name)
 /* Make every checksum right again after a change: each section's, the table's, the header's. */
 static void reseal(uint8_t *img)
 {
-    uint32_t i, n = get32(img + 68);
-    uint8_t *table = img + get64(img + 72);
+    uint32_t i, n = fb_get_le32(img + 68);
+    uint8_t *table = img + fb_get_le64(img + 72);
     for (i = 0; i < n; i++) {
         uint8_t *e = table + (size_t)i * ENTRY;
-        put32(e + 48, fb_crc32c(0, img + get64(e + 24), get64(e + 32)));
+        fb_put_le32(e + 48, fb_crc32c(0, img + fb_get_le64(e + 24), fb_get_le64(e + 32)));
     }
-    put32(img + 80, fb_crc32c(0, table, (size_t)n * ENTRY));
-    put32(img + HDR - 4, fb_crc32c(0, img, HDR - 4));
+    fb_put_le32(img + 80, fb_crc32c(0, table, (size_t)n * ENTRY));
+    fb_put_le32(img + HDR - 4, fb_crc32c(0, img, HDR - 4));
 }
 
 /* Write seed name and check what the reader says of it: accepted (want NULL) or refused with a
@@ -166,7 +146,7 @@ int main(int argc, char **argv)
         die(path, "cannot read");
     len = fread(img, 1, 1 << 20, f);
     fclose(f);
-    put64(img + 32, 1700000000); /* creation time: the same bytes at every run */
+    fb_put_le64(img + 32, 1700000000); /* creation time: the same bytes at every run */
     reseal(img);
     seed("small.img", img, len, NULL);
 
@@ -177,7 +157,7 @@ int main(int argc, char **argv)
 
     /* A raw section's byte changed, its checksum not. */
     memcpy(v, img, len);
-    v[get64(entry(v, "kernel") + 24) + 3] ^= 0x20;
+    v[fb_get_le64(entry(v, "kernel") + 24) + 3] ^= 0x20;
     seed("raw_flip.img", v, len, "checksum");
 
     /* Raw section entries made inconsistent, checksums right: a name twice, lengths differing. */
@@ -186,16 +166,16 @@ int main(int argc, char **argv)
     reseal(v);
     seed("twice.img", v, len, "twice");
     memcpy(v, img, len);
-    put64(entry(v, "kernel") + 40, 4096);
+    fb_put_le64(entry(v, "kernel") + 40, 4096);
     reseal(v);
     seed("raw_length.img", v, len, "invalid");
 
     /* The memory chunks, every checksum but the damaged one's right: c1 is chunk 1's header. */
-    moff = get64(entry(img, "memory") + 24);
-#define CHUNKS_IN(b) (c1 = (b) + moff, c2 = c1 + CHDR + get32(c1 + 12))
+    moff = fb_get_le64(entry(img, "memory") + 24);
+#define CHUNKS_IN(b) (c1 = (b) + moff, c2 = c1 + CHDR + fb_get_le32(c1 + 12))
     CHUNKS_IN(img);
-    if (get64(c1) != 1 || get32(c1 + 8) != 1 || get32(c1 + 12) >= 4096 || get64(c2) != 3 ||
-        get32(c2 + 8) != 1 || get32(c2 + 12) != 4096)
+    if (fb_get_le64(c1) != 1 || fb_get_le32(c1 + 8) != 1 || fb_get_le32(c1 + 12) >= 4096 || fb_get_le64(c2) != 3 ||
+        fb_get_le32(c2 + 8) != 1 || fb_get_le32(c2 + 12) != 4096)
         die("small.img", "its chunks are not page 1 compressed, then page 3 stored as is");
     memcpy(v, img, len);
     CHUNKS_IN(v);
@@ -204,23 +184,23 @@ int main(int argc, char **argv)
     seed("chunk_crc.img", v, len, "checksum");
     memcpy(v, img, len);
     CHUNKS_IN(v);
-    put32(c1 + 8, FB_IMAGE_CHUNK_PAGES + 1);
+    fb_put_le32(c1 + 8, FB_IMAGE_CHUNK_PAGES + 1);
     reseal(v);
     seed("chunk_pages.img", v, len, "bad memory chunk");
     memcpy(v, img, len);
     CHUNKS_IN(v);
-    put64(c2, 1); /* pages not increasing */
+    fb_put_le64(c2, 1); /* pages not increasing */
     reseal(v);
     seed("chunk_order.img", v, len, "bad memory chunk");
     memcpy(v, img, len);
     CHUNKS_IN(v);
-    put32(c1 + 8, 2); /* 4096 bytes compressed, said to be 8192 */
+    fb_put_le32(c1 + 8, 2); /* 4096 bytes compressed, said to be 8192 */
     reseal(v);
     seed("chunk_short.img", v, len, "does not decompress");
     memcpy(v, img, len);
     CHUNKS_IN(v);
-    memset(c1 + CHDR, 0xff, get32(c1 + 12)); /* not lz4, with its own checksum */
-    put32(c1 + 16, fb_crc32c(0, c1 + CHDR, get32(c1 + 12)));
+    memset(c1 + CHDR, 0xff, fb_get_le32(c1 + 12)); /* not lz4, with its own checksum */
+    fb_put_le32(c1 + 16, fb_crc32c(0, c1 + CHDR, fb_get_le32(c1 + 12)));
     reseal(v);
     seed("chunk_lz4.img", v, len, "does not decompress");
     free(img);
