@@ -127,8 +127,6 @@ uint32_t fb_crc32c_sw(uint32_t crc, const void *data, size_t len)
     return ~c;
 }
 
-/* ---- little-endian helpers ------------------------------------------------------------------------ */
-
 void fb_image_cpu_current(struct fb_image_cpu *c)
 {
     unsigned a, b, cx, d;
