@@ -220,7 +220,13 @@ static struct json_object *fn_json(const struct fb_function *fn, bool persist)
     if (fn->image->code_dir && persist)
         json_object_object_add(img, "code_dir", json_object_new_string(fn->image->code_dir));
     json_object_object_add(img, "size_bytes", json_object_new_int64((int64_t)fn->image->size));
-    json_object_object_add(img, "checkpoint_ms", json_object_new_double(fn->image->checkpoint_ms));
+    {
+        /* One decimal, as written: json-c would print the double's 17 digits (63.399999...). */
+        char ms[32];
+        snprintf(ms, sizeof(ms), "%.1f", fn->image->checkpoint_ms);
+        json_object_object_add(img, "checkpoint_ms",
+                               json_object_new_double_s(fn->image->checkpoint_ms, ms));
+    }
     json_object_object_add(img, "generation", json_object_new_int64(fn->image->gen));
     json_object_object_add(o, "image", img);
     return o;

@@ -148,8 +148,9 @@ check healthz "200 {status:ok}" [ "$code" = 200 -a "$(jget "['status']")" = ok ]
 
 # ---- registration -----------------------------------------------------------------------------
 register hello hello '"memory_mb":128,"timeout_ms":3000,"pool":{"min":2}'
-check register "201 with image size and checkpoint time" \
-    [ "$code" = 201 -a "$(jget "['image']['size_bytes'] > 0")" = True -a "$(jget "['image']['checkpoint_ms'] >= 0")" = True -a "$(jget "['pool']['min']")" = 2 ]
+ck_ms=$(grep -o '"checkpoint_ms":[^,}]*' <<<"$body")
+check register "201 with image size and checkpoint time (in ms, one decimal: $ck_ms)" \
+    [ "$code" = 201 -a "$(jget "['image']['size_bytes'] > 0")" = True -a "$(jget "['image']['checkpoint_ms'] > 0")" = True -a "$(jget "['pool']['min']")" = 2 -a -n "$(grep -E '^"checkpoint_ms":[0-9]+\.[0-9]$' <<<"$ck_ms")" ]
 register hello hello
 check register_duplicate "409 conflict" \
     [ "$code" = 409 -a "$(jget "['error']['code']")" = conflict ]
