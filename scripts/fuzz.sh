@@ -24,6 +24,7 @@ TARGETS=(
     "p9 build/fuzz/p9_fuzz -max_len=65536"
     "image build/fuzz/image_fuzz -max_len=262144"
     "serve build/fuzz/serve_fuzz -max_len=4096"
+    "serve_http build/fuzz/serve_http_fuzz -max_len=65536"
 )
 
 # Seed makers: NAME PROGRAM, run as `PROGRAM build/fuzz/seeds/NAME` before each run of target
