@@ -116,6 +116,7 @@ printf 'def handler(event, context):\n    x = bytearray(event.get("mb", 200) << 
 # Fresh memory must read zero, whatever an earlier invocation left in the memory file a
 # restore was handed (fnbox serve reuses them): each invocation checks, then dirties it.
 cp -r tests/e2e/functions/dirty_memory "$codedir/dirty"
+cp -r tests/e2e/functions/context "$codedir/context"
 printf 'import time\ndef handler(event, context):\n    time.sleep(event.get("sleep", 0))\n    return {"version": 1}\n' >"$codedir/v1/main.py"
 printf 'def handler(event, context):\n    return {"version": 2}\n' >"$codedir/v2/main.py"
 printf 'import no_such_module_here\ndef handler(event, context):\n    return 1\n' >"$codedir/broken/main.py"
@@ -290,6 +291,16 @@ check memory_limit "outcome out_of_memory with memory_mb reported" \
     [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = out_of_memory -a "$(hdr x-fnbox-memory-mb)" = 64 ]
 req POST /v1/functions/hog/invoke -d '{"mb":16}'
 check memory_ok "a small allocation passes" [ "$code" = 200 -a "$(hdr x-fnbox-outcome)" = ok ]
+# The python context's memory_limit_in_mb is the limit the invocation runs under: the
+# function's memory_mb from a warm sandbox, an invocation's own memory_mb from its dedicated one.
+register context context '"memory_mb":160,"pool":{"min":1}' >/dev/null
+req POST /v1/functions/context/invoke -d '{}'
+ctx_fn=$(jget "['memory_limit_in_mb']") ctx_name=$(jget "['function_name']")
+req POST '/v1/functions/context/invoke?memory_mb=96' -d '{}'
+ctx_inv=$(jget "['memory_limit_in_mb']")
+check context_memory "context.memory_limit_in_mb: the function's 160 ($ctx_fn), the invocation's 96 ($ctx_inv); function_name $ctx_name" \
+    [ "$ctx_fn" = 160 -a "$ctx_inv" = 96 -a "$ctx_name" = context ]
+req DELETE /v1/functions/context
 register dirty dirty '"pool":{"min":2}' >/dev/null
 reused0=$(metric fnbox_memory_files_reused_total)
 dirty_ok=0 one_each=0
