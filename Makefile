@@ -138,7 +138,8 @@ SERVE_FUZZ_SRC := api/serve_route.c api/serve_util.c kernel/util/error.c
 # uninstrumented from libfnbox.a, whose own serve_*.o are never pulled (all defined here).
 SERVE_HTTP_FUZZ_SRC := api/serve_http.c api/serve_route.c api/serve_registry.c \
                        api/serve_pool.c api/serve_util.c
-# ... and the image target's seed maker (tests/fuzz/make_image_corpus.c), run by scripts/fuzz.sh.
+# The fuzz targets, and the image target's seed maker (tests/fuzz/make_image_corpus.c, run by
+# scripts/fuzz.sh).
 FUZZ_BIN    := $(B)/fuzz/p9_fuzz $(B)/fuzz/image_fuzz $(B)/fuzz/serve_fuzz \
                $(B)/fuzz/serve_http_fuzz $(B)/fuzz/make_image_corpus
 

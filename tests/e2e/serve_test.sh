@@ -508,12 +508,12 @@ check aws_function_error "FunctionError Unhandled, error body" \
 # An Event is answered 202 at once and runs afterwards, once: hello's ok invocations go up by
 # one, and so do the server's log lines of them.
 ok_count() { metric "fnbox_invocations_total{function=\"$1\",outcome=\"ok\"}"; }
-async_logged() { grep -c "\"function\":\"$1\",\"outcome\":\"ok\"" "$tmp/server.log"; }
-ok0=$(ok_count hello) ev0=$(async_logged hello)
+ok_logged() { grep -c "\"function\":\"$1\",\"outcome\":\"ok\"" "$tmp/server.log"; }
+ok0=$(ok_count hello) ev0=$(ok_logged hello)
 out=$(A invoke --function-name hello --invocation-type Event --cli-binary-format raw-in-base64-out --payload '{}' "$tmp/aws3.json" 2>&1)
 for _ in $(seq 100); do [ "$(ok_count hello)" -gt "${ok0:-0}" ] 2>/dev/null && break; sleep 0.1; done
 sleep 0.3 # a second run of the event would show by now
-ok1=$(ok_count hello) ev1=$(async_logged hello)
+ok1=$(ok_count hello) ev1=$(ok_logged hello)
 check aws_event "StatusCode 202, then the event ran once: hello's ok invocations ${ok0:-?} -> ${ok1:-?}, its log lines $ev0 -> $ev1" \
     '[[ "$out" == *'\''"StatusCode": 202'\''* ]] && [ -n "$ok0" ] && [ "$ok1" = $((ok0 + 1)) ] && [ "$ev1" = $((ev0 + 1)) ]'
 out=$(A invoke --function-name hello --invocation-type DryRun "$tmp/aws3.json" 2>&1)
@@ -543,15 +543,17 @@ check aws_delete "gone after delete-function" '[[ "$out" == *ResourceNotFoundExc
 
 # ---- AWS Lambda compatibility: headers and platform errors, with curl ---------------------------
 L=/2015-03-31/functions
+# ok_line RID FUNCTION [FILE]: the server's log lines (numbered) of request RID, ended ok.
+ok_line() { grep -nF "\"request_id\":\"${1:-none}\",\"function\":\"$2\",\"outcome\":\"ok\"" "${3:-$tmp/server.log}"; }
 req POST $L/hello/invocations -d '{"name":"lam"}'
 rid=$(hdr x-amzn-requestid)
-logged=$(grep -cF "\"request_id\":\"${rid:-none}\",\"function\":\"hello\",\"outcome\":\"ok\"" "$tmp/server.log")
+logged=$(ok_line "$rid" hello | wc -l)
 check lambda_headers "200, X-Amz-Executed-Version \$LATEST, x-amzn-RequestId ($rid) the request id of the invocation's log line ($logged)" \
     [ "$code" = 200 -a "$(jget "['hello']")" = lam -a "$(hdr x-amz-executed-version)" = '$LATEST' -a -n "$rid" -a "$logged" = 1 ]
 req POST $L/hello/invocations -H 'X-Amz-Invocation-Type: Event' -d '{}'
 rid=$(hdr x-amzn-requestid) event_code=$code
-for _ in $(seq 100); do grep -qF "\"request_id\":\"${rid:-none}\",\"function\":\"hello\",\"outcome\":\"ok\"" "$tmp/server.log" && break; sleep 0.1; done
-logged=$(grep -cF "\"request_id\":\"${rid:-none}\",\"function\":\"hello\",\"outcome\":\"ok\"" "$tmp/server.log")
+for _ in $(seq 100); do [ -n "$(ok_line "$rid" hello)" ] && break; sleep 0.1; done
+logged=$(ok_line "$rid" hello | wc -l)
 check lambda_event_headers "202 with an x-amzn-RequestId ($rid), the request id of the event's log line when it ran ($logged)" \
     [ "$event_code" = 202 -a -n "$rid" -a "$logged" = 1 ]
 lambda_error() { # NAME STATUS TYPE: the last answer is a Lambda platform error
@@ -774,7 +776,7 @@ left=$(pgrep -f -- "$state/" | wc -l)
 check sigterm_drain "in-flight invocation finished ($(cat "$tmp/drained_code")), exit $stop_status, no sandbox left ($left)" \
     [ "$(cat "$tmp/drained_code")" = 200 -a "$stop_status" = 0 -a "$left" = 0 ]
 drain_log=$(tail -n +$((log_at + 1)) "$tmp/server.log")
-ev_line=$(grep -nF "\"request_id\":\"${event_rid:-none}\",\"function\":\"slow\",\"outcome\":\"ok\"" <<<"$drain_log" | head -1)
+ev_line=$(ok_line "$event_rid" slow <(printf '%s\n' "$drain_log") | head -1)
 ev_run=$(sed -n 's/.*"run_ms":\([0-9]*\).*/\1/p' <<<"$ev_line")
 stopped_line=$(grep -n '^fnbox serve: stopped' <<<"$drain_log" | head -1)
 check sigterm_drain_event "an Event (answered $event_code) running at SIGTERM finished ok (run ${ev_run:-?} ms) before the server stopped (log lines ${ev_line%%:*} < ${stopped_line%%:*}), exit $stop_status" \

@@ -174,8 +174,8 @@ int main(int argc, char **argv)
     moff = fb_get_le64(entry(img, "memory") + 24);
 #define CHUNKS_IN(b) (c1 = (b) + moff, c2 = c1 + CHDR + fb_get_le32(c1 + 12))
     CHUNKS_IN(img);
-    if (fb_get_le64(c1) != 1 || fb_get_le32(c1 + 8) != 1 || fb_get_le32(c1 + 12) >= 4096 || fb_get_le64(c2) != 3 ||
-        fb_get_le32(c2 + 8) != 1 || fb_get_le32(c2 + 12) != 4096)
+    if (fb_get_le64(c1) != 1 || fb_get_le32(c1 + 8) != 1 || fb_get_le32(c1 + 12) >= 4096 ||
+        fb_get_le64(c2) != 3 || fb_get_le32(c2 + 8) != 1 || fb_get_le32(c2 + 12) != 4096)
         die("small.img", "its chunks are not page 1 compressed, then page 3 stored as is");
     memcpy(v, img, len);
     CHUNKS_IN(v);

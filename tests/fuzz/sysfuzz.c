@@ -36,7 +36,7 @@
  * memory through tmpfs (or the host's disk through /rw), and the next page fault would end the
  * run at the memory limit. Exit status 0 when pid 1 got to the end.
  * Pid 1 ignores every signal it can, real-time ones included: fnbox's pid 1 is not protected
- * like a pid namespace's init (docs/compatibility.md), so a worker's kill(0, SIGRTMIN) would
+ * like a pid namespace's init (docs/architecture.md), so a worker's kill(0, SIGRTMIN) would
  * otherwise end the run. Workers lead process groups of their own, and their signal calls
  * aimed at pid 1 or at "my group" go to their own group instead: SIGKILL and SIGSTOP cannot be
  * ignored.
