@@ -25,6 +25,12 @@ t() {
 }
 # ended STATUS PATTERN: the last fx exited with STATUS and its stderr says PATTERN.
 ended() { [ "$status" = "$1" ] && grep -q -- "$2" <<<"$err"; }
+# stale WHAT: the last fx was refused (125) because WHAT changed since the checkpoint, and
+# nothing of the program ran.
+stale() { [ "$status" = 125 ] && grep -q -- "image is stale: $1 changed since the checkpoint" <<<"$err" && [ -z "$out" ]; }
+# The answer of tests/e2e/functions/dirty_memory that found its fresh memory zero, in a sandbox
+# that had served nobody before (exported: the checks below run it in bash -c).
+export DIRTY_CLEAN='{"clean": true, "calls": 1, "tmp_seen": false}'
 # fx STDIN-STRING fnbox-args...: run fnbox; sets $out $err $status.
 fx() {
     local in=$1
@@ -237,7 +243,7 @@ print("dirty" if any(b"\xa5" in os.pread(fd, 1 << 20, o) for o in range(0, 64 <<
 EOF
 )
 t memory_fd_reused "--memory-fd: a second restore into the first one's memory file finds its fresh memory zero" \
-    test "$out" = $'0 {"clean": true, "calls": 1, "tmp_seen": false}\n0 {"clean": true, "calls": 1, "tmp_seen": false}\ndirty'
+    test "$out" = "0 $DIRTY_CLEAN"$'\n'"0 $DIRTY_CLEAN"$'\n'dirty
 fx '{}' restore --memory-fd 0 "$tmp/dirty.img"
 t memory_fd_bad "--memory-fd: not an fd >= 3 is refused (2)" ended 2 "--memory-fd: expected an open fd >= 3"
 fx '{}' restore --memory-fd 5 "$tmp/dirty.img" 5</dev/null
@@ -457,13 +463,13 @@ printf 'first\nrest, longer\n' >"$tmp/ro9p/f"
 fx "go
 " restore "$tmp/ro9p.img"
 t open_file_stale_size "the file changed size: refused (125) as stale, naming it, nothing run" \
-    bash -c '[ "$0" = 125 ] && grep -q "image is stale: /data/f changed since the checkpoint" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
+    stale "/data/f"
 printf 'first\nrest\n' >"$tmp/ro9p/f"
 touch -d @1500000000 "$tmp/ro9p/f"
 fx "go
 " restore "$tmp/ro9p.img"
 t open_file_stale_mtime "same size and bytes, another modification time: refused as stale too" \
-    bash -c '[ "$0" = 125 ] && grep -q "image is stale: /data/f changed since the checkpoint" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
+    stale "/data/f"
 
 # restore --root: another root than the image's, the files the program had mapped found there
 # by path and checked (busybox, its own executable, must be the same size and age).
@@ -483,7 +489,7 @@ t root_other "restore --root DIR: DIR is served instead" bash -c '[ "$0" = 0 ] &
 fx "hi
 " restore --root "$tmp/root3" "$tmp/root.img"
 t root_stale "restore --root with another busybox: refused as stale, naming it" \
-    bash -c '[ "$0" = 125 ] && grep -q "image is stale: /bin/busybox changed" <<<"$1" && [ -z "$2" ]' "$status" "$err" "$out"
+    stale /bin/busybox
 fx "hi
 " restore --root "$tmp/no-such-root" "$tmp/root.img"
 t root_missing "restore --root of a missing directory: a clear error" ended 125 "root directory '$tmp/no-such-root': No such file or directory"
@@ -969,24 +975,24 @@ spx() { FNBOX_MEM_SPARE_DIR=$sp FNBOX_MEM_CACHE_DIR=$mc fx "$@"; }
 spx "" checkpoint --template python --code tests/e2e/functions/dirty_memory --handler main.handler -o "$tmp/spare.img"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_new "a restore with a memory cache entry makes its memory file in the spares' directory and leaves it there" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "$DIRTY_CLEAN" ] && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
 entry=$mc/$(basename "$spare" | sed 's/^s-//; s/-[0-9]*$//') # the cache entry it is named after
 t mem_spare_punched "the spare is the user's alone (0600) and holds no more than the image's hot pages, not the 8 MiB the function left" \
     bash -c '[ "$(stat -c %a "$0")" = 600 ] && [ -n "$1" ] && (( $(stat -c %b "$0") * 512 <= $(stat -c %s "$1") ))' "$spare" "$entry"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_reused "the next restore takes it, finds its fresh memory zero, and gives it back" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "memory files: a spare of an earlier restore" <<<"$2" && grep -q "memory file given: [1-9][0-9]* KiB of it kept" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "$DIRTY_CLEAN" ] && grep -q "memory files: a spare of an earlier restore" <<<"$2" && grep -q "memory file given: [1-9][0-9]* KiB of it kept" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
 chmod 644 "$spare"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_open_to_others "a spare others could read is removed, not used" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "$DIRTY_CLEAN" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 spare=$(find "$sp" -maxdepth 1 -name 's-v1-*' | head -1)
 ln "$spare" "$sp/other-name"
 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_two_links "a spare with another name as well is removed, not used" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2"' "$status" "$out" "$err"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "$DIRTY_CLEAN" ] && grep -q "is not a read-write file of this user.s alone" <<<"$2" && grep -q "memory files: a new one" <<<"$2"' "$status" "$out" "$err"
 rm -f "$sp/other-name"
 spx '{"mb": 512}' restore --memory 64M "$tmp/spare.img"
 t mem_spare_failed "a sandbox that did not end by itself (out of memory) gives nothing back" \
@@ -994,7 +1000,7 @@ t mem_spare_failed "a sandbox that did not end by itself (out of memory) gives n
 spx '{}' restore "$tmp/spare.img"
 FNBOX_MEM_SPARE=0 spx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_off "FNBOX_MEM_SPARE=0: no spare taken or kept, the same answer" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && ! grep -q "memory files" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "$DIRTY_CLEAN" ] && ! grep -q "memory files" <<<"$2" && [ "$3" = 1 ]' "$status" "$out" "$err" "$(scount)"
 # A spare unused for a minute is removed by the next restore that gives one back (of any image).
 touch -a -d '-2 min' "$sp"/s-v1-*
 spx '{"name":"x"}' restore "$tmp/mc.img"
@@ -1004,7 +1010,7 @@ t mem_spare_stale "a spare unused for a minute is removed; the other image's is 
 mkdir -m 700 "$tmp/spare-disk"
 FNBOX_MEM_SPARE_DIR=$tmp/spare-disk FNBOX_MEM_CACHE_DIR=$mc fx '{}' restore -vv "$tmp/spare.img"
 t mem_spare_not_tmpfs "a spares' directory that is not a tmpfs is not used" \
-    bash -c '[ "$0" = 0 ] && [ "$1" = "{\"clean\": true, \"calls\": 1, \"tmp_seen\": false}" ] && grep -q "is not a tmpfs that allows mapping code" <<<"$2" && [ -z "$(ls -A "$3")" ]' "$status" "$out" "$err" "$tmp/spare-disk"
+    bash -c '[ "$0" = 0 ] && [ "$1" = "$DIRTY_CLEAN" ] && grep -q "is not a tmpfs that allows mapping code" <<<"$2" && [ -z "$(ls -A "$3")" ]' "$status" "$out" "$err" "$tmp/spare-disk"
 rm -rf "$sp"
 
 # --view-fd: the Gofer checks that what it joins is a view (a read-only tmpfs root).
